@@ -1,0 +1,5 @@
+/**
+ * @module
+ * edgemq's core: zero dependencies, web-standard APIs only.
+ */
+export * from "./codec/mod.ts";
