@@ -75,7 +75,7 @@ export class FrameDecoder {
     //
     // The remaining length is a Variable Byte Integer of 1 to 4 bytes, which
     // may itself be split across chunks. A fourth byte with its continuation
-    // bit set is malformed [MQTT-1.5.5-1] and is refused at once.
+    // bit set is malformed (§1.5.5, §2.1.4) and is refused at once.
     //
     let remaining = 0;
     let multiplier = 1;
@@ -86,14 +86,14 @@ export class FrameDecoder {
       headerLength++;
       remaining += (byte & 0x7f) * multiplier;
       if ((byte & 0x80) === 0) break;
-      if (headerLength === 5) throw malformed("MALFORMED_VARINT", "the remaining length is longer than 4 bytes"); // [MQTT-1.5.5-1]
+      if (headerLength === 5) throw malformed("MALFORMED_VARINT", "the remaining length is longer than 4 bytes"); // §2.1.4: at most four bytes
       multiplier *= 128;
     }
     const total = headerLength + remaining;
     // Refuse an oversized packet from its header, before buffering its body.
     if (total > this.maximumPacketSize) {
       throw new MqttError(ReasonCode.PacketTooLarge, "PACKET_TOO_LARGE",
-        `a packet of ${total} bytes exceeds the maximum packet size of ${this.maximumPacketSize}`); // [MQTT-3.2.2-15]
+        `a packet of ${total} bytes exceeds the maximum packet size of ${this.maximumPacketSize}`); // [MQTT-3.2.2-15] the peer may not send more; we answer 0x95
     }
     if (total > this.#buffered) return undefined;
 

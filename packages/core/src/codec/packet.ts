@@ -83,9 +83,12 @@ export function decodePacket(bytes: Uint8Array, version: ProtocolVersion = 5): P
 /**
  * Encodes a packet into a buffer of exactly its size. With a
  * `maximumPacketSize` (the receiver's), a packet that would exceed it is
- * re-encoded without its Reason String and User Properties, as the spec allows
- * [MQTT-3.1.2-25]; if it still does not fit, or is a PUBLISH (whose properties
- * belong to the message), an MqttError 0x95 Packet Too Large is thrown.
+ * re-encoded without its Reason String and User Properties, as the spec
+ * requires ([MQTT-3.2.2-19], [MQTT-3.2.2-20], [MQTT-3.4.2-2], [MQTT-3.4.2-3] and
+ * the same rule for PUBREC, PUBREL, PUBCOMP, SUBACK, UNSUBACK, DISCONNECT and
+ * AUTH); if it still does not fit, or is a PUBLISH (whose properties belong to
+ * the message), an MqttError 0x95 Packet Too Large is thrown, and the caller
+ * discards the packet [MQTT-3.1.2-25].
  */
 export function encodePacket(p: Packet, version: ProtocolVersion = 5, maximumPacketSize: number = MAX_PACKET_SIZE): Uint8Array {
   let bytes = encodeOnce(p, version, false);

@@ -57,7 +57,7 @@ export class Reader {
   // A Variable Byte Integer (§1.5.5) stores 7 bits per byte, least significant
   // group first; the high bit says another byte follows. At most 4 bytes.
   //
-  /** Reads a Variable Byte Integer of at most four bytes [MQTT-1.5.5-1]. */
+  /** Reads a Variable Byte Integer of at most four bytes (§1.5.5). */
   varint(what: string): number {
     let value = 0;
     let multiplier = 1;
@@ -67,7 +67,7 @@ export class Reader {
       if ((byte & 0x80) === 0) return value;
       multiplier *= 128;
     }
-    throw malformed("MALFORMED_VARINT", `${what} is a variable byte integer longer than 4 bytes`); // [MQTT-1.5.5-1]
+    throw malformed("MALFORMED_VARINT", `${what} is a variable byte integer longer than 4 bytes`); // §1.5.5: at most four bytes
   }
 
   /** Reads a UTF-8 Encoded String: a two-byte length, then the bytes (§1.5.4). */

@@ -11,7 +11,7 @@ export class Writer {
   pos: number;
 
   constructor(size: number) {
-    this.buf = new Uint8Array(size);
+    this.buf = allocate(size);
     this.pos = 0;
   }
 
@@ -36,14 +36,14 @@ export class Writer {
     b[this.pos++] = v & 0xff;
   }
 
-  /** Writes a Variable Byte Integer (at most 268,435,455). */
+  /** Writes a Variable Byte Integer (at most 268,435,455, so it fits 32-bit shifts). */
   varint(v: number): void {
-    do {
-      let byte = v % 128;
-      v = Math.floor(v / 128);
-      if (v > 0) byte |= 0x80;
-      this.buf[this.pos++] = byte;
-    } while (v > 0);
+    const b = this.buf;
+    while (v > 0x7f) {
+      b[this.pos++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    b[this.pos++] = v;
   }
 
   /** Writes a UTF-8 Encoded String whose byte length was computed beforehand. */
@@ -65,6 +65,30 @@ export class Writer {
     this.buf.set(data, this.pos);
     this.pos += data.byteLength;
   }
+}
+
+//
+// Small packets are carved out of a shared 64 KiB slab, as Node's Buffer pool
+// does: allocating a fresh zero-filled ArrayBuffer per packet costs more than
+// encoding it. Each region is handed out once, so it is still all zeros. A
+// caller that keeps an encoded packet for long (a retained message store)
+// should keep a copy, so that it does not pin the slab.
+//
+const SLAB_SIZE = 64 * 1024;
+const SLAB_MAX_ALLOCATION = 4 * 1024;
+let slab = new ArrayBuffer(SLAB_SIZE);
+let slabOffset = 0;
+
+/** Returns a zero-filled buffer of `size` bytes, from the shared slab when small. */
+export function allocate(size: number): Uint8Array {
+  if (size > SLAB_MAX_ALLOCATION) return new Uint8Array(size);
+  if (slabOffset + size > SLAB_SIZE) {
+    slab = new ArrayBuffer(SLAB_SIZE);
+    slabOffset = 0;
+  }
+  const out = new Uint8Array(slab, slabOffset, size);
+  slabOffset += (size + 7) & ~7; // keep 8-byte alignment
+  return out;
 }
 
 /** The number of bytes a Variable Byte Integer takes. */

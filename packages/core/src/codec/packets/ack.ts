@@ -34,7 +34,7 @@ const TYPE_NUMBER = { puback: 4, pubrec: 5, pubrel: 6, pubcomp: 7 } as const;
 /** Decodes the body of one of the four acknowledgements. */
 export function decodeAck<T extends AnyAckPacket["type"]>(r: Reader, type: T, version: ProtocolVersion): AckPacket<T> {
   const packetId = r.u16("the packet identifier");
-  if (packetId === 0) throw protocolError("PACKET_ID_ZERO", `${type.toUpperCase()} has packet identifier 0`); // [MQTT-2.2.1-3]
+  if (packetId === 0) throw protocolError("PACKET_ID_ZERO", `${type.toUpperCase()} has packet identifier 0`); // [MQTT-2.2.1-3], 3.1.1 [MQTT-2.3.1-1]
   let reasonCode = 0;
   let properties: AckProperties | undefined;
   if (version === 5) {
@@ -56,7 +56,7 @@ export function encodeAck(p: AnyAckPacket, version: ProtocolVersion, omitDiagnos
   const typeNumber = TYPE_NUMBER[p.type];
   // PUBREL's fixed header flags are 0010 [MQTT-3.6.1-1]
   const firstByte = (typeNumber << 4) | (typeNumber === 6 ? 0x02 : 0);
-  if (!p.packetId) throw protocolError("PACKET_ID_ZERO", `${p.type.toUpperCase()} needs a non-zero packet identifier`); // [MQTT-2.2.1-3]
+  if (!p.packetId) throw protocolError("PACKET_ID_ZERO", `${p.type.toUpperCase()} needs a non-zero packet identifier`); // [MQTT-2.2.1-3], 3.1.1 [MQTT-2.3.1-1]
   const propsLen = version === 5 ? propertiesLength(p.properties, typeNumber, omitDiagnostics) : 0;
   let n = 2;
   if (version === 5 && (p.reasonCode !== 0 || propsLen > 0)) n += 1 + (propsLen > 0 ? varintLength(propsLen) + propsLen : 0);

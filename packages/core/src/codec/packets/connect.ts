@@ -76,7 +76,7 @@ export function decodeConnect(r: Reader): ConnectPacket {
   if (!willFlag && willQoS !== 0) throw malformed("WILL_QOS_WITHOUT_WILL", "the will QoS is set without a will"); // [MQTT-3.1.2-11]
   if (!willFlag && willRetain) throw malformed("WILL_RETAIN_WITHOUT_WILL", "will retain is set without a will"); // [MQTT-3.1.2-13]
   if (version < 5 && passwordFlag && !usernameFlag) {
-    throw malformed("PASSWORD_WITHOUT_USERNAME", "a password is present without a user name"); // [MQTT-3.1.2-22]
+    throw malformed("PASSWORD_WITHOUT_USERNAME", "a password is present without a user name"); // [MQTT-3.1.2-22] (3.1.1)
   }
   const keepAlive = r.u16("the keep alive");
   let properties: ConnectProperties | undefined;
@@ -107,7 +107,7 @@ export function encodeConnect(p: ConnectPacket): Uint8Array {
   const name = p.protocolName || (version === 3 ? "MQIsdp" : "MQTT");
   const v5 = version === 5;
   if (!v5 && p.password !== undefined && p.username === undefined) {
-    throw malformed("PASSWORD_WITHOUT_USERNAME", "MQTT 3.1.1 cannot send a password without a user name"); // [MQTT-3.1.2-22]
+    throw malformed("PASSWORD_WITHOUT_USERNAME", "MQTT 3.1.1 cannot send a password without a user name"); // [MQTT-3.1.2-22] (3.1.1)
   }
   const nameLen = utf8Length(name);
   const clientIdLen = utf8Length(p.clientId);

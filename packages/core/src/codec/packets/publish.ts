@@ -49,7 +49,7 @@ export function decodePublish(r: Reader, flags: number, version: ProtocolVersion
   let packetId: number | undefined;
   if (qos > 0) {
     packetId = r.u16("the packet identifier");
-    if (packetId === 0) throw protocolError("PACKET_ID_ZERO", "PUBLISH at QoS > 0 has packet identifier 0"); // [MQTT-2.2.1-3]
+    if (packetId === 0) throw protocolError("PACKET_ID_ZERO", "PUBLISH at QoS > 0 has packet identifier 0"); // [MQTT-2.2.1-3], 3.1.1 [MQTT-2.3.1-1]
   }
   let properties: PublishProperties | undefined;
   if (version === 5) {
@@ -70,7 +70,7 @@ export function encodePublish(p: PublishPacket, version: ProtocolVersion): Uint8
   const topicLen = utf8Length(p.topic);
   let n = 2 + topicLen + p.payload.byteLength;
   if (p.qos > 0) {
-    if (!p.packetId) throw protocolError("PACKET_ID_ZERO", "PUBLISH at QoS > 0 needs a non-zero packet identifier"); // [MQTT-2.2.1-3]
+    if (!p.packetId) throw protocolError("PACKET_ID_ZERO", "PUBLISH at QoS > 0 needs a non-zero packet identifier"); // [MQTT-2.2.1-3], 3.1.1 [MQTT-2.3.1-1]
     n += 2;
   }
   let propsLen = 0;

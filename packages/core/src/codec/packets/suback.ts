@@ -29,7 +29,7 @@ const SUBACK_BIT = 9, UNSUBACK_BIT = 11;
 /** Decodes a SUBACK or UNSUBACK body: they differ only in their code tables. */
 export function decodeSuback<T extends "suback" | "unsuback">(r: Reader, type: T, version: ProtocolVersion): T extends "suback" ? SubackPacket : UnsubackPacket {
   const packetId = r.u16("the packet identifier");
-  if (packetId === 0) throw protocolError("PACKET_ID_ZERO", `${type.toUpperCase()} has packet identifier 0`); // [MQTT-2.2.1-3]
+  if (packetId === 0) throw protocolError("PACKET_ID_ZERO", `${type.toUpperCase()} has packet identifier 0`); // [MQTT-2.2.1-3], 3.1.1 [MQTT-2.3.1-1]
   const properties = version === 5 ? readProperties(r, type === "suback" ? SUBACK_BIT : UNSUBACK_BIT) : undefined;
   const reasonCodes: number[] = [];
   if (type === "unsuback" && version < 5) {

@@ -33,7 +33,7 @@ const SUBSCRIBE_BIT = 8;
 /** Decodes a SUBSCRIBE body. */
 export function decodeSubscribe(r: Reader, version: ProtocolVersion): SubscribePacket {
   const packetId = r.u16("the packet identifier");
-  if (packetId === 0) throw protocolError("PACKET_ID_ZERO", "SUBSCRIBE has packet identifier 0"); // [MQTT-2.2.1-3]
+  if (packetId === 0) throw protocolError("PACKET_ID_ZERO", "SUBSCRIBE has packet identifier 0"); // [MQTT-2.2.1-3], 3.1.1 [MQTT-2.3.1-1]
   const properties = version === 5 ? readProperties(r, SUBSCRIBE_BIT) : undefined;
   const subscriptions: Subscription[] = [];
   while (r.remaining > 0) {
@@ -41,10 +41,10 @@ export function decodeSubscribe(r: Reader, version: ProtocolVersion): SubscribeP
     validateTopicFilter(topicFilter);
     const options = r.u8("the subscription options");
     const qos = options & 0x03;
-    if (qos === 3) throw malformed("QOS_INVALID", "a subscription asks for QoS 3"); // [MQTT-3.8.3-4] (3.1.1)
     let noLocal = false, retainAsPublished = false, retainHandling = 0;
     if (version === 5) {
       if (options & 0xc0) throw malformed("SUBSCRIPTION_OPTIONS_RESERVED", "reserved subscription option bits are set"); // [MQTT-3.8.3-5]
+      if (qos === 3) throw protocolError("QOS_INVALID", "a subscription asks for maximum QoS 3"); // §3.8.3.1
       noLocal = (options & 0x04) !== 0;
       retainAsPublished = (options & 0x08) !== 0;
       retainHandling = (options >> 4) & 0x03;
@@ -53,11 +53,13 @@ export function decodeSubscribe(r: Reader, version: ProtocolVersion): SubscribeP
         throw protocolError("NO_LOCAL_ON_SHARED", "No Local is set on a shared subscription"); // [MQTT-3.8.3-4]
       }
     } else if (options & 0xfc) {
-      throw malformed("SUBSCRIPTION_OPTIONS_RESERVED", "the upper six bits of the requested QoS byte are set"); // [MQTT-3-8.3-4] (3.1.1)
+      throw malformed("SUBSCRIPTION_OPTIONS_RESERVED", "the upper six bits of the requested QoS byte are set"); // [MQTT-3.8.3-4] (3.1.1)
+    } else if (qos === 3) {
+      throw malformed("QOS_INVALID", "a subscription asks for QoS 3"); // [MQTT-3.8.3-4] (3.1.1)
     }
     subscriptions.push({ topicFilter, qos: qos as QoS, noLocal, retainAsPublished, retainHandling: retainHandling as 0 | 1 | 2 });
   }
-  if (subscriptions.length === 0) throw protocolError("NO_SUBSCRIPTIONS", "SUBSCRIBE has no topic filters"); // [MQTT-3.8.3-2]
+  if (subscriptions.length === 0) throw protocolError("NO_SUBSCRIPTIONS", "SUBSCRIBE has no topic filters"); // [MQTT-3.8.3-2], 3.1.1 [MQTT-3.8.3-3]
   return { type: "subscribe", packetId, subscriptions, properties };
 }
 

@@ -22,7 +22,7 @@ const UNSUBSCRIBE_BIT = 10;
 /** Decodes an UNSUBSCRIBE body. */
 export function decodeUnsubscribe(r: Reader, version: ProtocolVersion): UnsubscribePacket {
   const packetId = r.u16("the packet identifier");
-  if (packetId === 0) throw protocolError("PACKET_ID_ZERO", "UNSUBSCRIBE has packet identifier 0"); // [MQTT-2.2.1-3]
+  if (packetId === 0) throw protocolError("PACKET_ID_ZERO", "UNSUBSCRIBE has packet identifier 0"); // [MQTT-2.2.1-3], 3.1.1 [MQTT-2.3.1-1]
   const properties = version === 5 ? readProperties(r, UNSUBSCRIBE_BIT) : undefined;
   const topicFilters: string[] = [];
   while (r.remaining > 0) {
