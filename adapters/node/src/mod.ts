@@ -1,0 +1,9 @@
+/**
+ * @module
+ * edgemq on Node: `startServer(config)` to embed a broker, `listen` and
+ * `toDuplex` to wire sockets to a broker of your own.
+ */
+export { attach, type Listener, listen, toDuplex } from "./listen.ts";
+export { type Server, startServer } from "./serve.ts";
+export { Broker } from "../../../packages/core/src/broker/broker.ts";
+export { resolveConfig, type ServerConfig } from "../../../packages/server/src/config.ts";

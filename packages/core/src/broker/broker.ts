@@ -1,0 +1,662 @@
+import type { QoS } from "../codec/constants.ts";
+import type { ConnectPacket, Will } from "../codec/packets/connect.ts";
+import type { PublishProperties } from "../codec/packets/publish.ts";
+import type { SubscribePacket } from "../codec/packets/subscribe.ts";
+import { ReasonCode } from "../codec/reason-codes.ts";
+import { type FeaturePolicy, FULL_FEATURES } from "../policy/features.ts";
+import { HookChain } from "../policy/chain.ts";
+import type { AuthResult, ClientInfo, Hook } from "../policy/hook.ts";
+import { MemoryStore } from "../store/memory-store.ts";
+import type { OutgoingRecord, SessionRecord, Store } from "../store/store.ts";
+import { Connection } from "../session/connection.ts";
+import type { Duplex } from "../transport/duplex.ts";
+import { DEFAULT_LIMITS, type Limits } from "./limits.ts";
+import type { Message } from "./message.ts";
+import { RetainedStore } from "./retained.ts";
+import { NEVER_EXPIRES, Session } from "./session.ts";
+import { type BrokerStats, newStats } from "./stats.ts";
+import { parseSharedFilter, type SubscriptionEntry, TopicTree } from "./topic-tree.ts";
+
+/** How to build a broker. */
+export interface BrokerOptions {
+  /** A name for logs and $SYS. */
+  name?: string;
+  /** The clock, in ms since the epoch; the adapter passes Date.now, tests a fake. */
+  now?: () => number;
+  store?: Store;
+  features?: Partial<FeaturePolicy>;
+  limits?: Partial<Limits>;
+  hooks?: Hook[];
+  /** Accept clients when no hook authenticates them. Defaults to true. */
+  allowAnonymous?: boolean;
+  /** Version string for $SYS/broker/version. */
+  version?: string;
+}
+
+/** What happened to a client's PUBLISH: the ack's reason code, and the store's commit to wait for. */
+export interface PublishOutcome {
+  reasonCode: number;
+  committed: Promise<unknown> | undefined;
+}
+
+/** What SUBSCRIBE produced: the SUBACK codes, the commit to wait for, and the retained messages to send after. */
+export interface SubscribeOutcome {
+  reasonCodes: number[];
+  committed: Promise<unknown> | undefined;
+  afterAck: () => void;
+}
+
+// One subscriber's merged delivery of one message.
+interface Target {
+  session: Session;
+  qos: QoS;
+  retainAsPublished: boolean;
+  ids: number[] | undefined;
+}
+
+const DENIED: PublishOutcome = { reasonCode: ReasonCode.NotAuthorized, committed: undefined };
+
+/**
+ * An MQTT broker: sessions, the subscription tree, retained messages, wills
+ * and $SYS, over connections handed in by an adapter through {@link accept}.
+ * It keeps no timers: the adapter calls {@link tick} about once a second.
+ */
+export class Broker {
+  readonly name: string;
+  readonly now: () => number;
+  readonly store: Store;
+  readonly features: FeaturePolicy;
+  readonly limits: Limits;
+  readonly hooks = new HookChain();
+  readonly stats: BrokerStats = newStats();
+  readonly retained = new RetainedStore();
+  readonly startedAt: number;
+  allowAnonymous: boolean;
+
+  readonly #version: string;
+  readonly #tree = new TopicTree();
+  readonly #sessions = new Map<string, Session>();
+  readonly #connections = new Set<Connection>();
+  // Sessions without a connection, scanned by tick() for wills and expiry.
+  readonly #offline = new Set<Session>();
+  readonly #roundRobin = new WeakMap<Map<string, SubscriptionEntry>, number>();
+  #nextSys = 0;
+  #closed = false;
+
+  // Reused by route() so that matching a topic allocates as little as possible.
+  #targets = new Map<string, Target>();
+  #shared: Target[] = [];
+  #routing: Message | undefined;
+  readonly #visit = (entry: SubscriptionEntry): void => {
+    const message = this.#routing!;
+    if (entry.noLocal && entry.clientId === message.senderId) return; // [MQTT-3.8.3-3]
+    const session = this.#sessions.get(entry.clientId);
+    if (session === undefined) return;
+    const t = this.#targets.get(entry.clientId);
+    if (t === undefined) {
+      this.#targets.set(entry.clientId, {
+        session, qos: entry.qos, retainAsPublished: entry.retainAsPublished,
+        ids: entry.subscriptionIdentifier !== undefined ? [entry.subscriptionIdentifier] : undefined,
+      });
+      return;
+    }
+    // Overlapping subscriptions: one copy at the highest QoS with every identifier [MQTT-3.3.4-2], [MQTT-3.3.4-4]
+    if (entry.qos > t.qos) t.qos = entry.qos;
+    if (entry.retainAsPublished) t.retainAsPublished = true;
+    if (entry.subscriptionIdentifier !== undefined) (t.ids ??= []).push(entry.subscriptionIdentifier);
+  };
+  readonly #visitGroup = (_group: string, members: Map<string, SubscriptionEntry>): void => {
+    // One member of each share group gets the message, in turn, preferring connected ones [MQTT-4.8.2-3].
+    const start = this.#roundRobin.get(members) ?? 0;
+    const entries = [...members.values()];
+    let chosen: SubscriptionEntry | undefined;
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[(start + i) % entries.length]!;
+      if (this.#sessions.get(e.clientId)?.connection !== undefined) {
+        chosen = e;
+        this.#roundRobin.set(members, (start + i + 1) % entries.length);
+        break;
+      }
+    }
+    if (chosen === undefined) {
+      chosen = entries[start % entries.length]!;
+      this.#roundRobin.set(members, (start + 1) % entries.length);
+    }
+    const session = this.#sessions.get(chosen.clientId);
+    if (session === undefined) return;
+    this.#shared.push({
+      session, qos: chosen.qos, retainAsPublished: chosen.retainAsPublished,
+      ids: chosen.subscriptionIdentifier !== undefined ? [chosen.subscriptionIdentifier] : undefined,
+    });
+  };
+  // A record reused for QoS 0 sends, which need no identity of their own.
+  readonly #scratch: OutgoingRecord = { message: undefined as unknown as Message, qos: 0, retain: false, subscriptionIdentifiers: undefined, packetId: 0, state: "publish" };
+
+  constructor(options: BrokerOptions = {}) {
+    this.name = options.name ?? "default";
+    this.now = options.now ?? (() => 0);
+    this.store = options.store ?? new MemoryStore();
+    this.features = { ...FULL_FEATURES, ...options.features };
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.allowAnonymous = options.allowAnonymous ?? true;
+    this.#version = options.version ?? "edgemq";
+    for (const hook of options.hooks ?? []) this.hooks.use(hook);
+    this.startedAt = this.now();
+  }
+
+  /** Adds a hook at the end of the chain. */
+  use(hook: Hook): this {
+    this.hooks.use(hook);
+    return this;
+  }
+
+  /** Takes a new connection from an adapter; the adapter pushes its reads into the result. */
+  accept(duplex: Duplex): Connection {
+    const conn = new Connection(this, duplex, this.now());
+    if (this.#closed) {
+      duplex.close();
+      return conn;
+    }
+    this.#connections.add(conn);
+    return conn;
+  }
+
+  /** The number of open sockets, connected or not. */
+  get connectionCount(): number {
+    return this.#connections.size;
+  }
+
+  /** The number of sessions, connected or not. */
+  get sessionCount(): number {
+    return this.#sessions.size;
+  }
+
+  /** The number of subscriptions across all sessions. */
+  get subscriptionCount(): number {
+    return this.#tree.size;
+  }
+
+  /** A session by client id. */
+  session(clientId: string): Session | undefined {
+    return this.#sessions.get(clientId);
+  }
+
+  // -------------------------------------------------------------- connect
+
+  /** Runs the authentication hooks for a CONNECT. */
+  authenticate(conn: Connection, packet: ConnectPacket): AuthResult | Promise<AuthResult> {
+    const fallback: AuthResult = this.allowAnonymous
+      ? { allow: true }
+      : { deny: packet.username === undefined ? ReasonCode.NotAuthorized : ReasonCode.BadUserNameOrPassword, reason: "no credentials were accepted" };
+    if (!this.hooks.hasAuthenticators) return fallback;
+    return this.hooks.authenticate({ packet, conn: conn.duplex.info }, fallback);
+  }
+
+  /**
+   * Binds a connection to its session: takes over a live one [MQTT-3.1.4-3],
+   * discards an old one on Clean Start [MQTT-3.1.2-4], or resumes it.
+   */
+  attach(conn: Connection, clientId: string, cleanStart: boolean, expiryInterval: number): { session: Session; sessionPresent: boolean } {
+    let session = this.#sessions.get(clientId);
+    const old = session?.connection;
+    if (old !== undefined) {
+      old.disconnect(ReasonCode.SessionTakenOver, "another connection took over the session"); // [MQTT-3.1.4-3]
+      old.end();
+      session = this.#sessions.get(clientId);
+    }
+    if (session !== undefined) {
+      // A new connection before the will delay passes cancels the will [MQTT-3.1.2-8]
+      session.pendingWill = undefined;
+      if (cleanStart) {
+        this.#discard(session); // [MQTT-3.1.2-4]
+        session = undefined;
+      }
+    }
+    const sessionPresent = session !== undefined && conn.version > 3; // 3.1 has no session present flag
+    if (session === undefined) {
+      session = new Session(clientId);
+      this.#sessions.set(clientId, session);
+    }
+    this.#offline.delete(session);
+    session.connection = conn;
+    session.expiryInterval = expiryInterval;
+    session.expiresAt = undefined;
+    this.stats.connectionsCurrent++;
+    this.stats.connectionsTotal++;
+    if (expiryInterval > 0) this.store.saveSession(this.#record(session, undefined));
+    return { session, sessionPresent };
+  }
+
+  /** After CONNACK: resend what was in flight, in order [MQTT-4.4.0-1], then the queue. */
+  connected(conn: Connection): void {
+    const session = conn.session!;
+    this.hooks.connected(conn.client);
+    const now = this.now();
+    for (const record of session.inflight.values()) {
+      if (record.state === "pubrel") {
+        conn.write(pubrelBytes(record.packetId));
+      } else if (!conn.sendPublish(record, true, now)) {
+        session.inflight.delete(record.packetId); // expired or too large: done with it
+        this.stats.messagesDropped++;
+      }
+    }
+    this.pump(conn);
+  }
+
+  /** Called once when a connection's socket ends. */
+  detach(conn: Connection, wasConnected: boolean, will: Will | undefined, reasonCode: number): void {
+    this.#connections.delete(conn);
+    const session = conn.session;
+    if (!wasConnected || session === undefined) return;
+    this.stats.connectionsCurrent--;
+    this.hooks.disconnected(conn.client, reasonCode);
+    const now = this.now();
+    if (session.connection === conn) {
+      session.connection = undefined;
+      if (session.expiryInterval === 0) {
+        if (will) this.#publishWill(will, conn.client);
+        this.#discard(session); // the session ends with the connection
+        return;
+      }
+      if (session.expiryInterval !== NEVER_EXPIRES) session.expiresAt = now + session.expiryInterval * 1000;
+      this.#offline.add(session);
+    }
+    if (will) {
+      // The will waits for its delay, but never past the session's end [MQTT-3.1.3-9]
+      const delay = Math.min(will.properties?.willDelayInterval ?? 0, session.expiryInterval);
+      if (delay === 0) this.#publishWill(will, conn.client);
+      else session.pendingWill = { will, publishAt: now + delay * 1000, username: conn.client.username };
+    }
+  }
+
+  #discard(session: Session): void {
+    for (const filter of session.subscriptions.keys()) this.#tree.remove(session.clientId, filter);
+    session.subscriptions.clear();
+    this.#sessions.delete(session.clientId);
+    this.#offline.delete(session);
+    this.store.deleteSession(session.clientId);
+  }
+
+  #publishWill(will: Will, client: ClientInfo): void {
+    const now = this.now();
+    const props = will.properties;
+    let properties: PublishProperties | undefined;
+    if (props !== undefined) {
+      const { willDelayInterval: _delay, ...rest } = props;
+      properties = this.forwardableProperties(rest);
+    }
+    const message: Message = {
+      topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain, properties,
+      expiresAt: props?.messageExpiryInterval !== undefined ? now + props.messageExpiryInterval * 1000 : undefined,
+      senderId: client.clientId, receivedAt: now,
+    };
+    // A will is a publish by its client and passes the same checks.
+    if (message.topic.startsWith("$SYS") || !this.hooks.authorizePublish(client, message).allowed) {
+      this.stats.denied++;
+      return;
+    }
+    this.publish(message);
+  }
+
+  // -------------------------------------------------------------- publish
+
+  /** The error for a topic that breaks a limit, or undefined. */
+  checkTopic(topic: string): string | undefined {
+    if (topic.length > this.limits.maximumTopicLength) return `topic longer than ${this.limits.maximumTopicLength}`;
+    let levels = 1;
+    for (let i = 0; i < topic.length; i++) if (topic.charCodeAt(i) === 0x2f) levels++;
+    if (levels > this.limits.maximumTopicLevels) return `topic deeper than ${this.limits.maximumTopicLevels} levels`;
+    return undefined;
+  }
+
+  /** The properties of an incoming PUBLISH that travel with the message. */
+  forwardableProperties(props: PublishProperties | undefined): PublishProperties | undefined {
+    if (props === undefined) return undefined;
+    const stripUser = props.userProperties !== undefined && !this.features.forwardUserProperties;
+    if (props.topicAlias === undefined && props.messageExpiryInterval === undefined && !stripUser) return props;
+    // The alias belongs to the inbound connection; the expiry is recomputed per delivery.
+    const { topicAlias: _a, messageExpiryInterval: _e, ...rest } = props;
+    if (stripUser) delete rest.userProperties;
+    return Object.keys(rest).length > 0 ? rest : undefined;
+  }
+
+  /** A client's PUBLISH: authorize, transform, route. */
+  publishFromClient(conn: Connection, message: Message): PublishOutcome {
+    this.stats.messagesReceived++;
+    const client = conn.client;
+    // Clients may not publish to $SYS; only the broker does.
+    if (message.topic.startsWith("$SYS")) {
+      this.stats.denied++;
+      return DENIED;
+    }
+    const verdict = this.hooks.authorizePublish(client, message);
+    if (!verdict.allowed) {
+      this.stats.denied++;
+      return { reasonCode: verdict.reasonCode, committed: undefined };
+    }
+    if (message.properties?.payloadFormatIndicator === 1 && !isUtf8(message.payload)) {
+      return { reasonCode: ReasonCode.PayloadFormatInvalid, committed: undefined }; // §3.3.2.3.2
+    }
+    const transformed = this.hooks.transformPublish(client, message);
+    if (transformed === null) return { reasonCode: ReasonCode.Success, committed: undefined };
+    const { matched, committed } = this.publish(transformed);
+    this.hooks.published(client, transformed);
+    return { reasonCode: matched === 0 ? ReasonCode.NoMatchingSubscribers : ReasonCode.Success, committed };
+  }
+
+  /**
+   * Publishes a message to its subscribers (and the retained store if it has
+   * RETAIN). Used for clients' messages, wills, $SYS and embedders.
+   */
+  publish(message: Message): { matched: number; committed: Promise<unknown> | undefined } {
+    let commits: Promise<unknown>[] | undefined;
+    if (message.retain) {
+      // The retained copy owns its bytes, so it does not pin the socket's read buffer.
+      const copy: Message = { ...ownCopy(message), forms: undefined };
+      this.retained.set(copy); // [MQTT-3.3.1-5], an empty payload clears it [MQTT-3.3.1-6]
+      const c = this.store.saveRetained(copy);
+      if (c) (commits ??= []).push(c);
+    }
+    const matched = this.#route(message, commits ??= []);
+    return { matched, committed: commits.length === 0 ? undefined : commits.length === 1 ? commits[0] : Promise.all(commits) };
+  }
+
+  #route(message: Message, commits: Promise<unknown>[]): number {
+    const targets = this.#targets;
+    const shared = this.#shared;
+    this.#routing = message;
+    this.#tree.match(message.topic, this.#visit, this.#visitGroup);
+    this.#routing = undefined;
+    const count = targets.size + shared.length;
+    if (count === 0) return 0;
+    const now = this.now();
+    const checkDelivery = this.hooks.checksDelivery;
+    for (const t of targets.values()) this.#deliverTarget(t, message, now, checkDelivery, commits);
+    for (const t of shared) this.#deliverTarget(t, message, now, checkDelivery, commits);
+    targets.clear();
+    shared.length = 0;
+    return count;
+  }
+
+  #deliverTarget(t: Target, message: Message, now: number, checkDelivery: boolean, commits: Promise<unknown>[]): void {
+    const session = t.session;
+    if (checkDelivery && !this.hooks.authorizeDelivery(session.connection?.client ?? this.#offlineClient(session), message)) {
+      this.stats.denied++;
+      return;
+    }
+    // The delivered QoS is the lower of the message's and the subscription's [MQTT-3.8.4-8]
+    const qos = (message.qos < t.qos ? message.qos : t.qos) as QoS;
+    // RETAIN is kept only for Retain As Published subscriptions [MQTT-3.3.1-12], [MQTT-3.3.1-13]
+    const c = this.deliver(session, message, qos, t.retainAsPublished && message.retain, t.ids, now);
+    if (c) commits.push(c);
+  }
+
+  #offlineClient(session: Session): ClientInfo {
+    return { clientId: session.clientId, username: undefined, protocolVersion: 5, conn: { remoteAddress: "", remotePort: 0, transport: "memory" }, attributes: {} };
+  }
+
+  /**
+   * Delivers one message to one session at a QoS: sent now if the client is
+   * connected and its receive window has room, queued otherwise.
+   */
+  deliver(session: Session, message: Message, qos: QoS, retain: boolean, ids: number[] | undefined, now: number): Promise<unknown> | void {
+    const conn = session.connection;
+    const live = conn !== undefined && conn.state === "connected";
+    if (qos === 0) {
+      if (live) {
+        if (session.queue.length === 0) {
+          const r = this.#scratch;
+          r.message = message; r.retain = retain; r.subscriptionIdentifiers = ids;
+          if (!conn.sendPublish(r, false, now)) this.stats.messagesDropped++;
+          r.message = undefined as unknown as Message;
+          return;
+        }
+      } else if (!this.limits.queueQos0) {
+        return; // QoS 0 is not kept for offline sessions unless configured
+      }
+    }
+    const record: OutgoingRecord = { message, qos, retain, subscriptionIdentifiers: ids, packetId: 0, state: "publish" };
+    if (live && session.queue.length === 0 && qos > 0 && session.inflight.size < this.#window(conn)) {
+      const id = session.allocatePacketId();
+      record.packetId = id;
+      session.inflight.set(id, record);
+      if (!conn.sendPublish(record, false, now)) {
+        // Too large for this client or expired: discarded as if delivered [MQTT-3.1.2-25]
+        session.inflight.delete(id);
+        this.stats.messagesDropped++;
+        return;
+      }
+      return session.expiryInterval > 0 ? this.store.saveOutgoing(session.clientId, [record]) : undefined;
+    }
+    return this.#enqueue(session, record);
+  }
+
+  #window(conn: Connection): number {
+    // Never more in flight than the client's Receive Maximum [MQTT-3.3.4-9]
+    return Math.min(conn.sendWindow, this.limits.maximumInflight);
+  }
+
+  #enqueue(session: Session, record: OutgoingRecord): Promise<unknown> | void {
+    const size = record.message.payload.byteLength;
+    if (session.queue.length >= this.limits.maximumQueuedMessages || session.queuedBytes + size > this.limits.maximumQueuedBytes) {
+      this.stats.messagesDropped++; // a slow or absent client cannot grow memory without bound
+      return;
+    }
+    // A queued message may wait long: it owns its bytes instead of pinning a read buffer.
+    if (session.connection === undefined) record.message = ownCopy(record.message);
+    session.queue.push(record);
+    session.queuedBytes += size;
+    return session.expiryInterval > 0 ? this.store.saveOutgoing(session.clientId, [record]) : undefined;
+  }
+
+  /** Sends queued messages while the client's window has room. */
+  pump(conn: Connection): void {
+    const session = conn.session;
+    if (session === undefined || conn.state !== "connected") return;
+    const window = this.#window(conn);
+    const queue = session.queue;
+    if (queue.length === 0) return;
+    const now = this.now();
+    let i = 0;
+    for (; i < queue.length; i++) {
+      const record = queue[i]!;
+      if (record.qos > 0) {
+        if (session.inflight.size >= window) break;
+        const id = session.allocatePacketId();
+        if (id === 0) break;
+        record.packetId = id;
+        session.inflight.set(id, record);
+      }
+      session.queuedBytes -= record.message.payload.byteLength;
+      if (!conn.sendPublish(record, false, now)) {
+        if (record.qos > 0) session.inflight.delete(record.packetId);
+        this.stats.messagesDropped++;
+        if (record.qos > 0) this.store.deleteOutgoing(session.clientId, record);
+      } else if (record.qos > 0 && session.expiryInterval > 0) {
+        this.store.saveOutgoing(session.clientId, [record]);
+      }
+    }
+    if (i > 0) session.queue = queue.slice(i);
+  }
+
+  /** A QoS 1 PUBACK or QoS 2 PUBCOMP (or failed PUBREC) ended an outgoing message. */
+  completeOutgoing(conn: Connection, record: OutgoingRecord): void {
+    const session = conn.session!;
+    session.inflight.delete(record.packetId);
+    if (session.expiryInterval > 0) this.store.deleteOutgoing(session.clientId, record);
+    if (session.queue.length > 0) this.pump(conn);
+  }
+
+  // ------------------------------------------------------------ subscribe
+
+  /** Handles SUBSCRIBE; returns "disconnected" if the client used a disabled feature. */
+  subscribe(conn: Connection, p: SubscribePacket): SubscribeOutcome | "disconnected" {
+    const session = conn.session!;
+    const f = this.features;
+    const id = p.properties?.subscriptionIdentifier;
+    if (id !== undefined && !f.subscriptionIdentifiersAvailable) {
+      conn.disconnect(ReasonCode.SubscriptionIdentifiersNotSupported, "subscription identifiers are not available"); // §3.2.2.3.12
+      return "disconnected";
+    }
+    const v5 = conn.version === 5;
+    const reasonCodes: number[] = [];
+    const retainedToSend: { message: Message; qos: QoS; ids: number[] | undefined }[] = [];
+    for (const s of p.subscriptions) {
+      const { shareGroup, filter } = parseSharedFilter(s.topicFilter);
+      if (shareGroup !== undefined && !f.sharedSubscriptionAvailable) {
+        conn.disconnect(ReasonCode.SharedSubscriptionsNotSupported, "shared subscriptions are not available"); // §3.2.2.3.13
+        return "disconnected";
+      }
+      if (!f.wildcardSubscriptionAvailable && (filter.includes("+") || filter.includes("#"))) {
+        // The spec's answer is 0xA2; Cloudflare Pub/Sub answered 0x90.
+        conn.disconnect(f.refusal === "cloudflare" ? ReasonCode.TopicNameInvalid : ReasonCode.WildcardSubscriptionsNotSupported, "wildcard subscriptions are not available"); // §3.2.2.3.11
+        return "disconnected";
+      }
+      if (this.checkTopic(filter) !== undefined) {
+        reasonCodes.push(v5 ? ReasonCode.TopicFilterInvalid : 0x80);
+        continue;
+      }
+      const entry: SubscriptionEntry = {
+        clientId: session.clientId, topicFilter: s.topicFilter, filter, shareGroup,
+        qos: conn.grant(s.qos), noLocal: s.noLocal, retainAsPublished: s.retainAsPublished,
+        retainHandling: s.retainHandling, subscriptionIdentifier: id,
+      };
+      const verdict = this.hooks.authorizeSubscribe(conn.client, entry);
+      if (!verdict.allowed) {
+        this.stats.denied++;
+        reasonCodes.push(v5 ? verdict.reasonCode : 0x80);
+        continue;
+      }
+      const existed = session.subscriptions.has(s.topicFilter);
+      if (!existed && session.subscriptions.size >= this.limits.maximumSubscriptionsPerClient) {
+        reasonCodes.push(v5 ? ReasonCode.QuotaExceeded : 0x80);
+        continue;
+      }
+      this.#tree.add(entry); // replaces an existing one [MQTT-3.8.4-3]
+      session.subscriptions.set(s.topicFilter, entry);
+      reasonCodes.push(entry.qos); // the granted QoS [MQTT-3.8.4-6]
+      // Retained messages: none for shared subscriptions; by Retain Handling otherwise.
+      if (shareGroup === undefined && (s.retainHandling === 0 || (s.retainHandling === 1 && !existed))) { // [MQTT-3.3.1-9], [MQTT-3.3.1-10]
+        for (const message of this.retained.match(filter)) {
+          retainedToSend.push({ message, qos: (message.qos < entry.qos ? message.qos : entry.qos) as QoS, ids: id !== undefined ? [id] : undefined });
+        }
+      }
+    }
+    const committed = session.expiryInterval > 0 ? this.store.saveSession(this.#record(session, undefined)) : undefined;
+    return {
+      reasonCodes,
+      committed: committed || undefined,
+      afterAck: () => {
+        const now = this.now();
+        const checkDelivery = this.hooks.checksDelivery;
+        for (const r of retainedToSend) {
+          if (r.message.expiresAt !== undefined && r.message.expiresAt <= now) continue;
+          if (checkDelivery && !this.hooks.authorizeDelivery(conn.client, r.message)) continue;
+          // Sent because of a new subscription, so RETAIN is 1 [MQTT-3.3.1-8]
+          this.deliver(session, r.message, r.qos, true, r.ids, now);
+        }
+      },
+    };
+  }
+
+  /** Handles UNSUBSCRIBE; returns one reason code per filter. */
+  unsubscribe(conn: Connection, filters: string[]): number[] {
+    const session = conn.session!;
+    const codes = filters.map((filter) => {
+      const removed = this.#tree.remove(session.clientId, filter);
+      session.subscriptions.delete(filter);
+      return removed ? ReasonCode.Success : ReasonCode.NoSubscriptionExisted; // [MQTT-3.11.3-1]
+    });
+    if (session.expiryInterval > 0) this.store.saveSession(this.#record(session, undefined));
+    return codes;
+  }
+
+  #record(session: Session, will: Will | undefined): SessionRecord {
+    return { clientId: session.clientId, expiryInterval: session.expiryInterval, subscriptions: [...session.subscriptions.values()], will };
+  }
+
+  // ----------------------------------------------------------------- time
+
+  /** Runs everything time-driven: keep alive, connect timeouts, wills, session expiry, $SYS. */
+  tick(now: number = this.now()): void {
+    for (const conn of this.#connections) conn.tick(now);
+    for (const session of this.#offline) {
+      const pending = session.pendingWill;
+      if (pending !== undefined && pending.publishAt <= now) {
+        session.pendingWill = undefined;
+        this.#publishWill(pending.will, { ...this.#offlineClient(session), username: pending.username });
+      }
+      if (session.expiresAt !== undefined && session.expiresAt <= now) {
+        if (session.pendingWill !== undefined) {
+          // The session ends before the will delay: the will goes now [MQTT-3.1.3-9]
+          const w = session.pendingWill;
+          session.pendingWill = undefined;
+          this.#publishWill(w.will, { ...this.#offlineClient(session), username: w.username });
+        }
+        this.#discard(session);
+      }
+    }
+    if (this.limits.sysInterval > 0 && now >= this.#nextSys) {
+      this.#nextSys = now + this.limits.sysInterval * 1000;
+      this.#publishSys(now);
+      this.retained.expire(now);
+    }
+  }
+
+  #publishSys(now: number): void {
+    const s = this.stats;
+    const values: [string, string | number][] = [
+      ["version", this.#version],
+      ["uptime", Math.floor((now - this.startedAt) / 1000)],
+      ["clients/connected", s.connectionsCurrent],
+      ["clients/total", this.#sessions.size],
+      ["messages/received", s.messagesReceived],
+      ["messages/sent", s.messagesSent],
+      ["messages/dropped", s.messagesDropped],
+      ["bytes/received", s.bytesReceived],
+      ["bytes/sent", s.bytesSent],
+      ["subscriptions/count", this.#tree.size],
+      ["retained messages/count", this.retained.size],
+    ];
+    const enc = new TextEncoder();
+    for (const [key, value] of values) {
+      this.publish({
+        topic: `$SYS/broker/${key}`, payload: enc.encode(String(value)), qos: 0, retain: true,
+        properties: undefined, expiresAt: undefined, senderId: "", receivedAt: now,
+      });
+    }
+  }
+
+  // ---------------------------------------------------------------- close
+
+  /** Stops the broker: DISCONNECT 0x8B (Server shutting down) to 5.0 clients, close all, flush the store. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const conn of [...this.#connections]) {
+      conn.disconnect(ReasonCode.ServerShuttingDown, "the server is shutting down");
+    }
+    await this.store.close();
+  }
+}
+
+// PUBREL is the same four bytes for every resend of one packet id.
+function pubrelBytes(packetId: number): Uint8Array {
+  return new Uint8Array([0x62, 0x02, packetId >>> 8, packetId & 0xff]);
+}
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+function isUtf8(bytes: Uint8Array): boolean {
+  try {
+    strictUtf8.decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// A message whose payload and binary properties no longer view a socket buffer.
+function ownCopy(m: Message): Message {
+  const properties = m.properties?.correlationData ? { ...m.properties, correlationData: m.properties.correlationData.slice() } : m.properties;
+  return { ...m, payload: m.payload.slice(), properties };
+}

@@ -1,0 +1,25 @@
+/** Counters the broker keeps and publishes under $SYS. */
+export interface BrokerStats {
+  connectionsCurrent: number;
+  connectionsTotal: number;
+  messagesReceived: number;
+  messagesSent: number;
+  bytesReceived: number;
+  bytesSent: number;
+  packetsReceived: number;
+  packetsSent: number;
+  /** Messages not delivered: a full queue, too large for the client, or expired. */
+  messagesDropped: number;
+  /** Publishes and subscriptions refused by policy. */
+  denied: number;
+  /** Connections closed for a malformed packet or a protocol error. */
+  protocolErrors: number;
+}
+
+/** A zeroed set of counters. */
+export function newStats(): BrokerStats {
+  return {
+    connectionsCurrent: 0, connectionsTotal: 0, messagesReceived: 0, messagesSent: 0, bytesReceived: 0,
+    bytesSent: 0, packetsReceived: 0, packetsSent: 0, messagesDropped: 0, denied: 0, protocolErrors: 0,
+  };
+}

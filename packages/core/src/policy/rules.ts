@@ -1,0 +1,80 @@
+import { ReasonCode } from "../codec/reason-codes.ts";
+import type { Message } from "../broker/message.ts";
+import { parseSharedFilter, type SubscriptionEntry } from "../broker/topic-tree.ts";
+import type { ClientInfo, Decision, Hook } from "./hook.ts";
+import { filterCovers, topicMatches } from "./topic-match.ts";
+
+/** One access rule, as data: who, which topics, what rights, allow or deny. */
+export interface AccessRule {
+  /** Client id to match; `*` or absent matches any. A trailing `*` matches a prefix. */
+  clientId?: string;
+  /** User name to match; `*` or absent matches any. */
+  username?: string;
+  /** Topic filters this rule covers. `%c` and `%u` stand for the client id and user name. */
+  topics: string[];
+  /** Rights granted or denied: publish, subscribe (which also governs receiving), or both. */
+  access: "publish" | "subscribe" | "all";
+  /** Whether the rule allows or denies; the first matching rule decides. */
+  effect: "allow" | "deny";
+}
+
+/** Rules evaluated in order; when none matches, `defaultEffect` decides. */
+export interface AccessRules {
+  rules: AccessRule[];
+  defaultEffect: "allow" | "deny";
+}
+
+function matchesName(pattern: string | undefined, value: string | undefined): boolean {
+  if (pattern === undefined || pattern === "*") return true;
+  if (value === undefined) return false;
+  return pattern.endsWith("*") ? value.startsWith(pattern.slice(0, -1)) : pattern === value;
+}
+
+function expand(filter: string, client: ClientInfo): string {
+  return filter.replaceAll("%c", client.clientId).replaceAll("%u", client.username ?? "");
+}
+
+/** Evaluates rules for a publish (a topic name) or a subscribe (a topic filter). */
+export function evaluateRules(rules: AccessRules, client: ClientInfo, right: "publish" | "subscribe", topicOrFilter: string, isFilter: boolean): "allow" | "deny" {
+  for (const rule of rules.rules) {
+    if (rule.access !== "all" && rule.access !== right) continue;
+    if (!matchesName(rule.clientId, client.clientId) || !matchesName(rule.username, client.username)) continue;
+    for (const raw of rule.topics) {
+      const filter = expand(raw, client);
+      // A subscription is covered only if every topic it can match is covered,
+      // so `a/#` never grants `#`, `+/x` or `$share/g/#`.
+      const hit = isFilter ? (rule.effect === "allow" ? filterCovers(filter, topicOrFilter) : filtersOverlap(filter, topicOrFilter)) : topicMatches(filter, topicOrFilter);
+      if (hit) return rule.effect;
+    }
+  }
+  return rules.defaultEffect;
+}
+
+// A deny rule applies to a subscription if the two filters can match a common topic.
+function filtersOverlap(a: string, b: string): boolean {
+  const x = a.split("/"), y = b.split("/");
+  for (let i = 0; ; i++) {
+    const p = x[i], q = y[i];
+    if (p === "#" || q === "#") return true;
+    if (p === undefined || q === undefined) return p === q;
+    if (p !== "+" && q !== "+" && p !== q) return false;
+  }
+}
+
+/** Turns access rules into a hook: checked at publish, subscribe and delivery. */
+export function rulesHook(rules: AccessRules, name = "rules"): Hook {
+  const deny: Decision = { deny: ReasonCode.NotAuthorized };
+  return {
+    name,
+    authorizePublish(client: ClientInfo, message: Message): Decision {
+      return evaluateRules(rules, client, "publish", message.topic, false) === "allow" ? "next" : deny;
+    },
+    authorizeSubscribe(client: ClientInfo, sub: SubscriptionEntry): Decision {
+      const { filter } = parseSharedFilter(sub.topicFilter);
+      return evaluateRules(rules, client, "subscribe", filter, true) === "allow" ? "next" : deny;
+    },
+    authorizeDelivery(client: ClientInfo, message: Message): Decision {
+      return evaluateRules(rules, client, "subscribe", message.topic, false) === "allow" ? "next" : deny;
+    },
+  };
+}

@@ -1,0 +1,522 @@
+import type { ProtocolVersion, QoS } from "../codec/constants.ts";
+import { MqttError } from "../codec/errors.ts";
+import { FrameDecoder } from "../codec/frame.ts";
+import { encodePacket, type Packet } from "../codec/packet.ts";
+import type { AnyAckPacket } from "../codec/packets/ack.ts";
+import type { ConnectPacket } from "../codec/packets/connect.ts";
+import type { DisconnectPacket } from "../codec/packets/disconnect.ts";
+import type { PublishPacket } from "../codec/packets/publish.ts";
+import type { SubscribePacket } from "../codec/packets/subscribe.ts";
+import type { UnsubscribePacket } from "../codec/packets/unsubscribe.ts";
+import { CONNACK_REASON_CODES, DISCONNECT_REASON_CODES, ReasonCode } from "../codec/reason-codes.ts";
+import type { Broker } from "../broker/broker.ts";
+import type { Message } from "../broker/message.ts";
+import { NEVER_EXPIRES, type Session } from "../broker/session.ts";
+import type { AuthResult, ClientInfo } from "../policy/hook.ts";
+import type { OutgoingRecord } from "../store/store.ts";
+import type { Duplex, DuplexSink } from "../transport/duplex.ts";
+import { encodeOutgoingPublish } from "./outgoing.ts";
+import { connackProperties, toV3ReturnCode } from "./connack.ts";
+
+/** Where a connection is in its life. */
+export type ConnectionState = "awaiting-connect" | "authenticating" | "connected" | "closed";
+
+/**
+ * One client connection's protocol machine. It never touches a socket or a
+ * timer: bytes arrive through {@link data}, time through the broker's clock
+ * and {@link tick}; it writes through the {@link Duplex} it was given.
+ */
+export class Connection implements DuplexSink {
+  readonly broker: Broker;
+  readonly duplex: Duplex;
+  state: ConnectionState = "awaiting-connect";
+  /** The protocol level of the CONNECT (5 until one arrives). */
+  version: ProtocolVersion = 5;
+  /** Set once connected. */
+  session: Session | undefined;
+  client: ClientInfo;
+  /** When the socket was accepted (ms). */
+  readonly openedAt: number;
+  /** When a packet last arrived (ms), for keep alive. */
+  lastActivity: number;
+  /** The keep alive the server enforces, in seconds; 0 for none. */
+  keepAlive = 0;
+  /** The client's Receive Maximum: how many QoS > 0 PUBLISH it takes unacknowledged. */
+  sendWindow = 65535;
+  /** The client's Maximum Packet Size. */
+  clientMaximumPacketSize = 0xffffffff;
+  /** The client's Topic Alias Maximum (server → client aliases). */
+  clientTopicAliasMaximum = 0;
+  /** Whether the client asked for Reason Strings and User Properties on errors. */
+  requestProblemInformation = true;
+  /** Whether the socket is backed up. */
+  backpressured = false;
+
+  #decoder: FrameDecoder;
+  #will: ConnectPacket["will"];
+  #inboundAliases = new Map<number, string>();
+  #outboundAliases = new Map<string, number>();
+  #inboundUnacked = 0;
+  #pendingWhileAuthenticating: Uint8Array[] = [];
+  #normalDisconnect = false;
+  #disconnectReason: number = ReasonCode.UnspecifiedError;
+  #everConnected = false;
+  #detached = false;
+
+  constructor(broker: Broker, duplex: Duplex, now: number) {
+    this.broker = broker;
+    this.duplex = duplex;
+    this.openedAt = now;
+    this.lastActivity = now;
+    // Until CONNECT is accepted, a smaller limit keeps an unauthenticated peer cheap.
+    this.#decoder = new FrameDecoder({ maximumPacketSize: broker.limits.maximumConnectPacketSize });
+    this.client = { clientId: "", username: undefined, protocolVersion: 5, conn: duplex.info, attributes: {} };
+  }
+
+  // ---------------------------------------------------------------- input
+
+  /** Bytes from the socket. */
+  data(bytes: Uint8Array): void {
+    if (this.state === "closed") return;
+    this.lastActivity = this.broker.now();
+    this.broker.stats.bytesReceived += bytes.byteLength;
+    if (this.state === "authenticating") {
+      // Packets after CONNECT wait until authentication answers.
+      this.#pendingWhileAuthenticating.push(bytes);
+      return;
+    }
+    this.#decoder.push(bytes);
+    this.#drainDecoder();
+  }
+
+  #drainDecoder(): void {
+    try {
+      for (;;) {
+        if (this.state === "closed" || this.state === "authenticating") return;
+        const packet = this.#decoder.next();
+        if (packet === undefined) return;
+        this.#handle(packet);
+      }
+    } catch (e) {
+      if (e instanceof MqttError) this.#protocolFailure(e);
+      else throw e;
+    }
+  }
+
+  /** The socket can take more. */
+  drain(): void {
+    this.backpressured = false;
+    if (this.state === "connected") this.broker.pump(this);
+  }
+
+  /** The socket closed (the adapter calls this once; later calls do nothing). */
+  end(_error?: unknown): void {
+    if (this.#detached) return;
+    this.#detached = true;
+    this.state = "closed";
+    // The will goes unless a DISCONNECT with reason 0x00 discarded it [MQTT-3.1.2-10]
+    this.broker.detach(this, this.#everConnected, this.#normalDisconnect ? undefined : this.#will, this.#disconnectReason);
+    this.#inboundAliases.clear();
+    this.#outboundAliases.clear();
+    this.#pendingWhileAuthenticating = [];
+  }
+
+  #handle(packet: Packet): void {
+    this.broker.stats.packetsReceived++;
+    if (this.state === "awaiting-connect") {
+      if (packet.type !== "connect") {
+        // The first packet must be CONNECT [MQTT-3.1.0-1]
+        this.#closeNow();
+        return;
+      }
+      this.#onConnect(packet);
+      return;
+    }
+    switch (packet.type) {
+      case "publish": return this.#onPublish(packet);
+      case "puback": return this.#onPuback(packet);
+      case "pubrec": return this.#onPubrec(packet);
+      case "pubrel": return this.#onPubrel(packet);
+      case "pubcomp": return this.#onPubcomp(packet);
+      case "subscribe": return this.#onSubscribe(packet);
+      case "unsubscribe": return this.#onUnsubscribe(packet);
+      case "pingreq": this.#send({ type: "pingresp" }); return; // [MQTT-3.12.4-1]
+      case "disconnect": return this.#onDisconnect(packet);
+      case "connect":
+        // A second CONNECT is a Protocol Error [MQTT-3.1.0-2]
+        return this.disconnect(ReasonCode.ProtocolError, "a second CONNECT on one connection");
+      case "auth":
+        // Enhanced authentication is not offered, so AUTH is unexpected here.
+        return this.disconnect(ReasonCode.ProtocolError, "AUTH without an authentication method");
+      default:
+        // CONNACK, SUBACK, UNSUBACK, PINGRESP only travel server → client.
+        return this.disconnect(ReasonCode.ProtocolError, `a client may not send ${packet.type.toUpperCase()}`);
+    }
+  }
+
+  // -------------------------------------------------------------- connect
+
+  #onConnect(p: ConnectPacket): void {
+    const broker = this.broker;
+    this.version = p.protocolVersion;
+    this.client.protocolVersion = p.protocolVersion;
+    this.client.username = p.username;
+    if (!broker.features.protocolVersions.includes(p.protocolVersion)) {
+      return this.#refuse(ReasonCode.UnsupportedProtocolVersion, `protocol level ${p.protocolVersion} is not offered by this broker`); // [MQTT-3.1.2-2]
+    }
+    if (p.properties?.authenticationMethod !== undefined) {
+      return this.#refuse(ReasonCode.BadAuthenticationMethod, `authentication method ${p.properties.authenticationMethod} is not supported`);
+    }
+    if (p.clientId.length > broker.limits.maximumClientIdLength) {
+      return this.#refuse(ReasonCode.ClientIdentifierNotValid, `client identifier longer than ${broker.limits.maximumClientIdLength}`); // [MQTT-3.1.3-5]
+    }
+    if (p.clientId.length === 0) {
+      if (p.protocolVersion === 3 || (p.protocolVersion === 4 && !p.cleanStart)) {
+        // 3.1.1 needs Clean Session = 1 with an empty id [MQTT-3.1.3-8] (3.1.1); 3.1 needs an id.
+        return this.#refuse(ReasonCode.ClientIdentifierNotValid, "an empty client identifier needs clean session");
+      }
+    }
+    if (p.will) {
+      if (p.will.qos > broker.features.maximumQoS) {
+        return this.#refuse(ReasonCode.QoSNotSupported, `will QoS ${p.will.qos} is above the maximum QoS ${broker.features.maximumQoS}`); // [MQTT-3.2.2-12]
+      }
+      if (p.will.retain && !broker.features.retainAvailable) {
+        return this.#refuse(ReasonCode.RetainNotSupported, "retained wills are not available"); // [MQTT-3.2.2-13]
+      }
+    }
+    const props = p.properties;
+    if (props?.receiveMaximum !== undefined) this.sendWindow = props.receiveMaximum;
+    if (props?.maximumPacketSize !== undefined) this.clientMaximumPacketSize = props.maximumPacketSize;
+    if (props?.topicAliasMaximum !== undefined) this.clientTopicAliasMaximum = Math.min(props.topicAliasMaximum, broker.limits.topicAliasMaximum);
+    if (props?.requestProblemInformation === false) this.requestProblemInformation = false;
+    this.state = "authenticating";
+    const result = broker.authenticate(this, p);
+    if (result instanceof Promise) {
+      result.then(
+        (r) => this.#completeConnect(p, r),
+        () => this.#completeConnect(p, { deny: ReasonCode.UnspecifiedError, reason: "authentication failed" }),
+      );
+    } else {
+      this.#completeConnect(p, result);
+    }
+  }
+
+  #completeConnect(p: ConnectPacket, result: AuthResult): void {
+    if (this.state !== "authenticating") return; // the socket closed while we waited
+    if (result === "next") result = { deny: ReasonCode.NotAuthorized, reason: "no hook accepted the client" };
+    if ("deny" in result) {
+      this.state = "awaiting-connect";
+      return this.#refuse(result.deny, result.reason);
+    }
+    const broker = this.broker;
+    let clientId = p.clientId;
+    let assigned = false;
+    if (result.clientId !== undefined && clientId === "") clientId = result.clientId;
+    if (clientId === "") {
+      clientId = `edgemq-${crypto.randomUUID()}`; // [MQTT-3.1.3-6]
+      assigned = true;
+    }
+    this.client.clientId = clientId;
+    if (result.attributes) this.client.attributes = result.attributes;
+    if (broker.features.willMessages) this.#will = p.will;
+
+    // Keep alive: a v5 client gets the server's cap as Server Keep Alive; the
+    // others' own value is enforced, since 3.1.1 cannot be told otherwise.
+    const cap = broker.limits.maximumKeepAlive;
+    let serverKeepAlive: number | undefined;
+    if (p.protocolVersion === 5 && cap > 0 && (p.keepAlive === 0 || p.keepAlive > cap)) {
+      serverKeepAlive = cap; // [MQTT-3.2.2-21]
+      this.keepAlive = cap;
+    } else {
+      this.keepAlive = p.keepAlive;
+    }
+
+    // Session Expiry: 5.0 says it in a property; 3.1.1's Clean Session = 0 means "keep".
+    let expiry = p.protocolVersion === 5 ? (p.properties?.sessionExpiryInterval ?? 0) : p.cleanStart ? 0 : NEVER_EXPIRES;
+    let expiryCapped = false;
+    if (expiry > broker.limits.maximumSessionExpiryInterval) {
+      expiry = broker.limits.maximumSessionExpiryInterval;
+      expiryCapped = p.protocolVersion === 5;
+    }
+    const { session, sessionPresent } = broker.attach(this, clientId, p.cleanStart, expiry);
+    this.session = session;
+    this.#decoder.maximumPacketSize = broker.limits.maximumPacketSize;
+    this.state = "connected";
+    this.#everConnected = true;
+    this.#send({
+      type: "connack",
+      sessionPresent, // [MQTT-3.2.2-2], [MQTT-3.2.2-3]
+      reasonCode: ReasonCode.Success,
+      properties: this.version === 5
+        ? connackProperties(broker, { assignedClientIdentifier: assigned ? clientId : undefined, serverKeepAlive, sessionExpiryInterval: expiryCapped ? expiry : undefined })
+        : undefined,
+    });
+    broker.connected(this);
+    // Packets that arrived while authenticating are processed now, in order.
+    const pending = this.#pendingWhileAuthenticating;
+    this.#pendingWhileAuthenticating = [];
+    for (const bytes of pending) this.#decoder.push(bytes);
+    this.#drainDecoder();
+  }
+
+  /** Refuses a CONNECT with a reason code and closes [MQTT-3.2.2-7]. */
+  #refuse(reasonCode: number, reason?: string): void {
+    if (this.version === 5) {
+      this.#send({
+        type: "connack", sessionPresent: false, reasonCode, // [MQTT-3.2.2-6]
+        properties: reason && this.requestProblemInformation ? { reasonString: reason } : undefined,
+      });
+    } else {
+      this.#send({ type: "connack", sessionPresent: false, reasonCode: toV3ReturnCode(reasonCode) });
+    }
+    this.#closeNow();
+  }
+
+  // -------------------------------------------------------------- publish
+
+  #onPublish(p: PublishPacket): void {
+    const broker = this.broker;
+    const props = p.properties;
+    let topic = p.topic;
+    if (this.version === 5 && props !== undefined) {
+      if (props.subscriptionIdentifiers !== undefined) {
+        // A client must not send a Subscription Identifier [MQTT-3.3.4-6]
+        return this.disconnect(ReasonCode.ProtocolError, "PUBLISH from a client may not carry a subscription identifier");
+      }
+      const alias = props.topicAlias;
+      if (alias !== undefined) {
+        if (alias > broker.limits.topicAliasMaximum) {
+          return this.disconnect(ReasonCode.TopicAliasInvalid, `topic alias ${alias} is above the maximum ${broker.limits.topicAliasMaximum}`); // [MQTT-3.3.2-12]
+        }
+        if (topic.length > 0) {
+          this.#inboundAliases.set(alias, topic);
+        } else {
+          const known = this.#inboundAliases.get(alias);
+          if (known === undefined) return this.disconnect(ReasonCode.ProtocolError, `topic alias ${alias} has no topic yet`);
+          topic = known;
+        }
+      }
+    }
+    if (p.qos > broker.features.maximumQoS) {
+      return this.disconnect(ReasonCode.QoSNotSupported, `QoS ${p.qos} is above the maximum QoS ${broker.features.maximumQoS}`); // [MQTT-3.2.2-11]
+    }
+    if (p.retain && !broker.features.retainAvailable) {
+      return this.disconnect(ReasonCode.RetainNotSupported, "retained messages are not available"); // [MQTT-3.2.2-14]
+    }
+    const limitError = broker.checkTopic(topic);
+    if (limitError !== undefined) return this.disconnect(ReasonCode.TopicNameInvalid, limitError);
+
+    if (p.qos > 0) {
+      // The client may not have more unacknowledged QoS > 0 PUBLISH than our Receive Maximum.
+      if (this.#inboundUnacked + this.session!.inboundQos2.size >= broker.limits.receiveMaximum) {
+        return this.disconnect(ReasonCode.ReceiveMaximumExceeded, `more than ${broker.limits.receiveMaximum} unacknowledged QoS 1 and 2 messages`); // [MQTT-3.3.4-7]
+      }
+      if (p.qos === 2 && this.session!.inboundQos2.has(p.packetId!)) {
+        // A resent QoS 2 message is acknowledged again, not delivered again [MQTT-4.3.3-9]
+        this.#send({ type: "pubrec", packetId: p.packetId!, reasonCode: 0 });
+        return;
+      }
+    }
+
+    const now = broker.now();
+    const message: Message = {
+      topic,
+      payload: p.payload,
+      qos: p.qos,
+      retain: p.retain,
+      properties: broker.forwardableProperties(props),
+      expiresAt: props?.messageExpiryInterval !== undefined ? now + props.messageExpiryInterval * 1000 : undefined,
+      senderId: this.client.clientId,
+      receivedAt: now,
+    };
+    const outcome = broker.publishFromClient(this, message);
+    if (p.qos === 0) return;
+    const packetId = p.packetId!;
+    this.#inboundUnacked++;
+    const reasonCode = outcome.reasonCode;
+    const ack = () => {
+      this.#inboundUnacked--;
+      if (this.state !== "connected") return;
+      if (p.qos === 1) {
+        this.#send({ type: "puback", packetId, reasonCode: this.version === 5 ? reasonCode : 0 }); // [MQTT-4.3.2-4]
+      } else {
+        if (reasonCode < 0x80) this.session!.inboundQos2.add(packetId); // [MQTT-4.3.3-8]
+        this.#send({ type: "pubrec", packetId, reasonCode: this.version === 5 ? reasonCode : 0 }); // [MQTT-4.3.3-8]
+      }
+    };
+    // The acknowledgement waits for the store to commit what the message changed.
+    if (outcome.committed) outcome.committed.then(ack, () => this.disconnect(ReasonCode.UnspecifiedError, "the store failed to commit"));
+    else ack();
+  }
+
+  #onPubrel(p: AnyAckPacket): void {
+    const session = this.session!;
+    const known = session.inboundQos2.delete(p.packetId);
+    if (known) this.broker.store.deleteInboundQos2(session.clientId, p.packetId);
+    // [MQTT-4.3.3-11] PUBCOMP with the same packet id; 0x92 if we never saw it.
+    this.#send({ type: "pubcomp", packetId: p.packetId, reasonCode: known || this.version < 5 ? 0 : ReasonCode.PacketIdentifierNotFound });
+  }
+
+  #onPuback(p: AnyAckPacket): void {
+    const record = this.session!.inflight.get(p.packetId);
+    if (record === undefined || record.qos !== 1) return; // an unknown id is ignored
+    this.broker.completeOutgoing(this, record);
+  }
+
+  #onPubrec(p: AnyAckPacket): void {
+    const session = this.session!;
+    const record = session.inflight.get(p.packetId);
+    if (record === undefined || record.qos !== 2) {
+      if (this.version === 5) this.#send({ type: "pubrel", packetId: p.packetId, reasonCode: ReasonCode.PacketIdentifierNotFound });
+      else this.#send({ type: "pubrel", packetId: p.packetId, reasonCode: 0 });
+      return;
+    }
+    if (p.reasonCode >= 0x80) {
+      // A failed PUBREC ends the exchange: no PUBREL follows (§4.3.3).
+      this.broker.completeOutgoing(this, record);
+      return;
+    }
+    record.state = "pubrel"; // [MQTT-4.3.3-4] the message is now known to the client
+    this.broker.store.saveOutgoing(session.clientId, [record]);
+    this.#send({ type: "pubrel", packetId: p.packetId, reasonCode: 0 }); // [MQTT-4.3.3-4]
+  }
+
+  #onPubcomp(p: AnyAckPacket): void {
+    const record = this.session!.inflight.get(p.packetId);
+    if (record === undefined || record.state !== "pubrel") return;
+    this.broker.completeOutgoing(this, record);
+  }
+
+  // ------------------------------------------------------------ subscribe
+
+  #onSubscribe(p: SubscribePacket): void {
+    const result = this.broker.subscribe(this, p);
+    if (result === "disconnected") return;
+    const send = () => {
+      if (this.state !== "connected") return;
+      this.#send({ type: "suback", packetId: p.packetId, reasonCodes: this.version === 5 ? result.reasonCodes : result.reasonCodes.map((c) => (c >= 0x80 ? 0x80 : c)) }); // [MQTT-3.8.4-1]
+      // Retained messages follow the SUBACK [MQTT-3.3.1-9]
+      result.afterAck();
+    };
+    if (result.committed) result.committed.then(send, () => this.disconnect(ReasonCode.UnspecifiedError, "the store failed to commit"));
+    else send();
+  }
+
+  #onUnsubscribe(p: UnsubscribePacket): void {
+    const reasonCodes = this.broker.unsubscribe(this, p.topicFilters);
+    this.#send({ type: "unsuback", packetId: p.packetId, reasonCodes }); // [MQTT-3.10.4-4]
+  }
+
+  // ----------------------------------------------------------- disconnect
+
+  #onDisconnect(p: DisconnectPacket): void {
+    const session = this.session!;
+    const requested = p.properties?.sessionExpiryInterval;
+    if (requested !== undefined) {
+      if (session.expiryInterval === 0 && requested !== 0) {
+        // Zero at CONNECT cannot become non-zero at DISCONNECT [MQTT-3.14.2-2]
+        return this.disconnect(ReasonCode.ProtocolError, "session expiry interval set at DISCONNECT after 0 at CONNECT");
+      }
+      session.expiryInterval = Math.min(requested, this.broker.limits.maximumSessionExpiryInterval);
+    }
+    // Reason 0x04 asks for the will; any other normal DISCONNECT discards it [MQTT-3.1.2-10]
+    this.#normalDisconnect = p.reasonCode !== ReasonCode.DisconnectWithWillMessage;
+    this.#disconnectReason = p.reasonCode;
+    this.#closeNow();
+  }
+
+  /**
+   * Ends the connection from the server side: DISCONNECT with a reason code
+   * to a 5.0 client [MQTT-3.14.0-1], then close. The will is published.
+   */
+  disconnect(reasonCode: number, reason?: string): void {
+    if (this.state === "closed") return;
+    if (this.state === "connected" && this.version === 5) {
+      this.#send({
+        type: "disconnect",
+        reasonCode,
+        properties: reason && this.requestProblemInformation ? { reasonString: reason } : undefined,
+      });
+    }
+    this.#disconnectReason = reasonCode;
+    this.#closeNow();
+  }
+
+  #protocolFailure(e: MqttError): void {
+    this.broker.stats.protocolErrors++;
+    if (this.state === "awaiting-connect") {
+      // Before CONNECT is accepted, the answer is a CONNACK [MQTT-4.13.1-1]
+      if (e.reasonCode === ReasonCode.UnsupportedProtocolVersion) {
+        // The client's level is unknown, so answer as 3.1.1 does (0x01): every client can read it.
+        this.version = 4;
+        return this.#refuse(ReasonCode.UnsupportedProtocolVersion);
+      }
+      if (this.version === 5 && CONNACK_REASON_CODES[e.reasonCode]) return this.#refuse(e.reasonCode, e.message);
+      this.#closeNow();
+      return;
+    }
+    this.disconnect(DISCONNECT_REASON_CODES[e.reasonCode] ? e.reasonCode : ReasonCode.MalformedPacket, e.message);
+  }
+
+  #closeNow(): void {
+    if (this.state === "closed") return;
+    this.state = "closed";
+    this.duplex.close();
+  }
+
+  // --------------------------------------------------------------- output
+
+  #send(packet: Packet): void {
+    // Reason strings and user properties are dropped to fit the client's limit [MQTT-3.1.2-24].
+    let bytes: Uint8Array;
+    try {
+      bytes = encodePacket(packet, this.version, this.clientMaximumPacketSize);
+    } catch (e) {
+      if (e instanceof MqttError) return; // cannot fit even without diagnostics: discard [MQTT-3.1.2-25]
+      throw e;
+    }
+    this.write(bytes);
+  }
+
+  /** Writes encoded bytes, counting them and noting backpressure. */
+  write(bytes: Uint8Array): void {
+    this.broker.stats.bytesSent += bytes.byteLength;
+    this.broker.stats.packetsSent++;
+    if (!this.duplex.write(bytes)) this.backpressured = true;
+  }
+
+  /**
+   * Sends one PUBLISH of a routed message. Returns false if it was too large
+   * for the client and was discarded instead [MQTT-3.1.2-25].
+   */
+  sendPublish(record: OutgoingRecord, dup: boolean, now: number): boolean {
+    const bytes = encodeOutgoingPublish(this, record, dup, now, this.#outboundAliases);
+    if (bytes === undefined) return false;
+    this.broker.stats.messagesSent++;
+    this.write(bytes);
+    return true;
+  }
+
+  /** Checks keep alive and the connect timeout; returns false if it closed the connection. */
+  tick(now: number): boolean {
+    if (this.state === "closed") return false;
+    if (this.state !== "connected") {
+      if (now - this.openedAt > this.broker.limits.connectTimeout * 1000) {
+        this.#closeNow();
+        return false;
+      }
+      return true;
+    }
+    // One and a half keep alive periods without a packet ends the connection [MQTT-3.1.2-22]
+    if (this.keepAlive > 0 && now - this.lastActivity > this.keepAlive * 1500) {
+      this.disconnect(ReasonCode.KeepAliveTimeout, "no packet within 1.5 times the keep alive");
+      return false;
+    }
+    return true;
+  }
+
+  /** Reports the QoS a subscription was granted, capped by the broker's maximum. */
+  grant(qos: QoS): QoS {
+    return Math.min(qos, this.broker.features.maximumQoS) as QoS;
+  }
+}

@@ -1,0 +1,94 @@
+import { MqttError } from "../codec/errors.ts";
+import { encodePacket } from "../codec/packet.ts";
+import type { PublishProperties } from "../codec/packets/publish.ts";
+import type { Message } from "../broker/message.ts";
+import type { OutgoingRecord } from "../store/store.ts";
+import type { Connection } from "./connection.ts";
+
+//
+// Encode once, share the bytes. A message's PUBLISH differs between
+// subscribers only by protocol family (3.x or 5), QoS, RETAIN, packet id, DUP,
+// subscription identifiers, remaining expiry and topic alias. The first five
+// are handled by a cached form per (family, QoS, RETAIN) that QoS 0 sends as
+// it is and QoS > 0 copies with its packet id patched in. The last three make
+// a PUBLISH unique to its subscriber, so it is encoded for that one.
+//
+
+function formIndex(v5: boolean, qos: number, retain: boolean): number {
+  return (v5 ? 6 : 0) + qos * 2 + (retain ? 1 : 0);
+}
+
+function sharedForm(m: Message, v5: boolean, qos: 0 | 1 | 2, retain: boolean): Uint8Array {
+  const forms = (m.forms ??= []);
+  const i = formIndex(v5, qos, retain);
+  let bytes = forms[i];
+  if (bytes === undefined) {
+    bytes = encodePacket(
+      { type: "publish", topic: m.topic, payload: m.payload, qos, retain, dup: false, packetId: qos > 0 ? 1 : undefined, properties: v5 ? m.properties : undefined },
+      v5 ? 5 : 4,
+    );
+    forms[i] = bytes;
+  }
+  return bytes;
+}
+
+/**
+ * Encodes the PUBLISH for one outgoing record on one connection, or returns
+ * undefined if the message has expired [MQTT-3.3.2-5] or is larger than the
+ * client's Maximum Packet Size [MQTT-3.1.2-24].
+ */
+export function encodeOutgoingPublish(conn: Connection, record: OutgoingRecord, dup: boolean, now: number, aliases: Map<string, number>): Uint8Array | undefined {
+  const m = record.message;
+  let remaining: number | undefined;
+  if (m.expiresAt !== undefined) {
+    remaining = Math.ceil((m.expiresAt - now) / 1000);
+    if (remaining <= 0) return undefined; // [MQTT-3.3.2-5]
+  }
+  const v5 = conn.version === 5;
+  const ids = record.subscriptionIdentifiers;
+  if (!v5 || (ids === undefined && remaining === undefined && conn.clientTopicAliasMaximum === 0)) {
+    const form = sharedForm(m, v5, record.qos, record.retain);
+    if (form.byteLength > conn.clientMaximumPacketSize) return undefined; // [MQTT-3.1.2-25]
+    if (record.qos === 0) return form;
+    const bytes = form.slice();
+    if (dup) bytes[0]! |= 0x08; // [MQTT-3.3.1-1] DUP on a resend
+    // The packet id follows the topic name, after the fixed header.
+    let header = 1;
+    while (bytes[header]! & 0x80) header++;
+    header++;
+    const at = header + 2 + ((bytes[header]! << 8) | bytes[header + 1]!);
+    bytes[at] = record.packetId >>> 8;
+    bytes[at + 1] = record.packetId & 0xff;
+    return bytes;
+  }
+
+  const properties: PublishProperties = m.properties ? { ...m.properties } : {};
+  if (ids !== undefined) properties.subscriptionIdentifiers = ids; // [MQTT-3.3.4-3]
+  if (remaining !== undefined) properties.messageExpiryInterval = remaining; // [MQTT-3.3.2-6]
+  let topic = m.topic;
+  let newAlias: number | undefined;
+  if (conn.clientTopicAliasMaximum > 0) {
+    const alias = aliases.get(topic);
+    if (alias !== undefined) {
+      properties.topicAlias = alias;
+      topic = "";
+    } else if (aliases.size < conn.clientTopicAliasMaximum) {
+      newAlias = aliases.size + 1; // never above the client's maximum [MQTT-3.3.2-11]
+      properties.topicAlias = newAlias;
+    }
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = encodePacket(
+      { type: "publish", topic, payload: m.payload, qos: record.qos, retain: record.retain, dup: dup && record.qos > 0, packetId: record.qos > 0 ? record.packetId : undefined, properties },
+      5,
+      conn.clientMaximumPacketSize,
+    );
+  } catch (e) {
+    if (e instanceof MqttError) return undefined; // too large for this client [MQTT-3.1.2-25]
+    throw e;
+  }
+  // The alias is the client's to know only once the PUBLISH that sets it goes out.
+  if (newAlias !== undefined) aliases.set(m.topic, newAlias);
+  return bytes;
+}

@@ -1,0 +1,32 @@
+/** How a connection reached the server. */
+export type Transport = "tcp" | "tls" | "ws" | "wss" | "memory";
+
+/** What the adapter knows about a connection's peer. */
+export interface ConnInfo {
+  remoteAddress: string;
+  remotePort: number;
+  transport: Transport;
+  /** The TLS SNI server name or WebSocket Host header, when there is one. */
+  serverName?: string;
+  /** The verified client certificate's subject, for mutual TLS. */
+  clientCertificateSubject?: string;
+}
+
+/** What an adapter gives the core for one accepted connection. */
+export interface Duplex {
+  readonly info: ConnInfo;
+  /** Queues bytes to send; false means the socket is backed up and the core should wait for `drain`. */
+  write(bytes: Uint8Array): boolean;
+  /** Closes the connection once queued bytes are sent. */
+  close(): void;
+}
+
+/** What the core gives back: the adapter pushes what it reads and sees. */
+export interface DuplexSink {
+  /** Bytes arrived (the core may keep views into them: pass fresh buffers). */
+  data(bytes: Uint8Array): void;
+  /** The socket can take more bytes after `write` returned false. */
+  drain(): void;
+  /** The socket closed, by either side or by an error. */
+  end(error?: unknown): void;
+}

@@ -1,0 +1,55 @@
+import { Broker } from "../../core/src/broker/broker.ts";
+import { CLOUDFLARE_FEATURES, FULL_FEATURES } from "../../core/src/policy/features.ts";
+import type { Hook } from "../../core/src/policy/hook.ts";
+import { rulesHook } from "../../core/src/policy/rules.ts";
+import { ReasonCode } from "../../core/src/codec/reason-codes.ts";
+import type { ServerConfig, UserConfig } from "./config.ts";
+
+/** The edgemq version, for $SYS and the start-up line. */
+export const EDGEMQ_VERSION = "0.1.0";
+
+/** A hook that accepts clients whose user name and password match a configured user. */
+export function passwordHook(users: UserConfig[]): Hook {
+  const byName = new Map(users.map((u) => [u.username, u.password]));
+  const dec = new TextDecoder();
+  return {
+    name: "password",
+    authenticate({ packet }) {
+      if (packet.username === undefined) return "next";
+      const expected = byName.get(packet.username);
+      const given = packet.password ? dec.decode(packet.password) : undefined;
+      if (expected !== undefined && given !== undefined && timingSafeEqual(expected, given)) return { allow: true };
+      return { deny: ReasonCode.BadUserNameOrPassword, reason: "bad user name or password" };
+    },
+  };
+}
+
+// Compares without stopping at the first difference, so timing tells nothing.
+function timingSafeEqual(a: string, b: string): boolean {
+  let diff = a.length ^ b.length;
+  for (let i = 0; i < Math.max(a.length, b.length); i++) diff |= (a.charCodeAt(i) || 0) ^ (b.charCodeAt(i) || 0);
+  return diff === 0;
+}
+
+/** Builds the default broker from a server configuration, with the runtime's clock. */
+export function buildBroker(config: ServerConfig, now: () => number): Broker {
+  const base = config.preset === "cloudflare" ? CLOUDFLARE_FEATURES : FULL_FEATURES;
+  const broker = new Broker({
+    name: "default",
+    now,
+    features: { ...base, ...config.features },
+    limits: config.limits,
+    allowAnonymous: config.allowAnonymous,
+    version: `edgemq ${EDGEMQ_VERSION}`,
+  });
+  if (config.users.length > 0) broker.use(passwordHook(config.users));
+  if (config.acl) broker.use(rulesHook(config.acl));
+  return broker;
+}
+
+/** The start-up line: where the broker listens and how it is configured. */
+export function describeStartup(config: ServerConfig, runtime: string, bound: { protocol: string; host: string; port: number }[], storeName: string): string {
+  const where = bound.map((b) => `${b.protocol}://${b.host.includes(":") ? `[${b.host}]` : b.host}:${b.port}`).join(", ");
+  const auth = config.users.length > 0 ? `${config.users.length} user(s)${config.allowAnonymous ? " + anonymous" : ""}` : config.allowAnonymous ? "anonymous allowed" : "no anonymous";
+  return `edgemq ${EDGEMQ_VERSION} on ${runtime} listening on ${where} | preset ${config.preset}, auth: ${auth}, store: ${storeName}${storeName === "memory" ? " (not durable)" : ""}, max packet ${config.limits.maximumPacketSize} B`;
+}

@@ -1,0 +1,262 @@
+import { DEFAULT_LIMITS, type Limits } from "../../core/src/broker/limits.ts";
+import type { AccessRules } from "../../core/src/policy/rules.ts";
+import type { FeaturePolicy } from "../../core/src/policy/features.ts";
+
+/** One listening socket. */
+export interface ListenerConfig {
+  /** `tcp`, `tls`, `ws` or `wss`. */
+  protocol: "tcp" | "tls" | "ws" | "wss";
+  host: string;
+  port: number;
+  /** PEM file paths, for tls and wss. */
+  cert?: string;
+  key?: string;
+  /** A CA bundle to verify client certificates against. */
+  ca?: string;
+  /** Require and verify a client certificate. */
+  requestCert?: boolean;
+}
+
+/** A user for password authentication. */
+export interface UserConfig {
+  username: string;
+  password: string;
+}
+
+/** The whole server configuration. */
+export interface ServerConfig {
+  listeners: ListenerConfig[];
+  /** Allow clients that present no accepted credentials. */
+  allowAnonymous: boolean;
+  /** True if `allowAnonymous` was set explicitly (flag, environment or file). */
+  allowAnonymousExplicit: boolean;
+  users: UserConfig[];
+  acl: AccessRules | undefined;
+  limits: Limits;
+  features: Partial<FeaturePolicy>;
+  /** `full` (default) or `cloudflare`. */
+  preset: "full" | "cloudflare";
+  logLevel: "debug" | "info" | "warn" | "error";
+}
+
+/** A configuration problem, worded to say what is wrong and how to fix it. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+/** The usage text printed by --help. */
+export const USAGE = `Usage: edgemq [options]
+
+Listeners
+  --host <addr>            TCP listen address (default 127.0.0.1)
+  --port <n>               TCP port (default 1883; 0 picks a free port)
+  --tls-port <n>           also listen with TLS on this port (needs --tls-cert and --tls-key)
+  --tls-cert <file>        PEM certificate chain
+  --tls-key <file>         PEM private key
+  --tls-ca <file>          CA bundle to verify client certificates
+  --tls-client-auth        require a verified client certificate on the TLS listener
+Access
+  --allow-anonymous        accept clients without credentials on any address
+  --no-anonymous           refuse clients without credentials, even on loopback
+  --user <name:password>   a user for password authentication (repeatable)
+Broker
+  --preset <full|cloudflare>  feature set (cloudflare: Cloudflare Pub/Sub's compatibility table)
+  --max-packet-size <bytes>   largest packet accepted (default ${DEFAULT_LIMITS.maximumPacketSize})
+  --max-keepalive <s>         keep alive cap sent as Server Keep Alive (default ${DEFAULT_LIMITS.maximumKeepAlive})
+  --receive-maximum <n>       unacknowledged QoS 1/2 messages per client (default ${DEFAULT_LIMITS.receiveMaximum})
+  --max-queued <n>            messages queued per session (default ${DEFAULT_LIMITS.maximumQueuedMessages})
+  --connect-timeout <s>       seconds to wait for CONNECT (default ${DEFAULT_LIMITS.connectTimeout})
+  --sys-interval <s>          seconds between $SYS updates, 0 for none (default ${DEFAULT_LIMITS.sysInterval})
+Other
+  --config <file.json>     read settings from a JSON file (flags override it)
+  --log-level <level>      debug, info, warn or error (default info)
+  --help                   show this text
+
+Environment: EDGEMQ_HOST, EDGEMQ_PORT, EDGEMQ_TLS_PORT, EDGEMQ_TLS_CERT, EDGEMQ_TLS_KEY, EDGEMQ_TLS_CA,
+EDGEMQ_ALLOW_ANONYMOUS (true/false), EDGEMQ_CONFIG, EDGEMQ_LOG_LEVEL. Flags override the environment,
+which overrides the file.`;
+
+const LIMIT_FLAGS: Record<string, keyof Limits> = {
+  "--max-packet-size": "maximumPacketSize",
+  "--max-keepalive": "maximumKeepAlive",
+  "--receive-maximum": "receiveMaximum",
+  "--max-queued": "maximumQueuedMessages",
+  "--connect-timeout": "connectTimeout",
+  "--sys-interval": "sysInterval",
+};
+
+function integer(value: string | undefined, what: string, min: number, max: number): number {
+  if (value === undefined || !/^\d+$/.test(value)) throw new ConfigError(`${what} needs a whole number, got ${value === undefined ? "nothing" : `"${value}"`}`);
+  const n = Number(value);
+  if (n < min || n > max) throw new ConfigError(`${what} must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function bool(value: string, what: string): boolean {
+  if (/^(1|true|yes|on)$/i.test(value)) return true;
+  if (/^(0|false|no|off)$/i.test(value)) return false;
+  throw new ConfigError(`${what} must be true or false, got "${value}"`);
+}
+
+/** The JSON file's shape: everything optional. */
+export interface ConfigFile {
+  listeners?: Partial<ListenerConfig>[];
+  allowAnonymous?: boolean;
+  users?: UserConfig[];
+  acl?: AccessRules;
+  limits?: Partial<Limits>;
+  features?: Partial<FeaturePolicy>;
+  preset?: "full" | "cloudflare";
+  logLevel?: ServerConfig["logLevel"];
+}
+
+const FILE_KEYS = new Set(["listeners", "allowAnonymous", "users", "acl", "limits", "features", "preset", "logLevel"]);
+
+/** Parses and checks a JSON config file's text. */
+export function parseConfigFile(text: string, path: string): ConfigFile {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(`${path} is not valid JSON (${(e as Error).message}); fix the syntax or pass a different --config`);
+  }
+  if (typeof data !== "object" || data === null || Array.isArray(data)) throw new ConfigError(`${path} must hold a JSON object, like {"listeners": [...]}`);
+  for (const key of Object.keys(data)) {
+    if (!FILE_KEYS.has(key)) throw new ConfigError(`${path}: unknown setting "${key}"; known settings are ${[...FILE_KEYS].join(", ")}`);
+  }
+  const file = data as ConfigFile;
+  for (const key of Object.keys(file.limits ?? {})) {
+    if (!(key in DEFAULT_LIMITS)) throw new ConfigError(`${path}: unknown limit "${key}"; known limits are ${Object.keys(DEFAULT_LIMITS).join(", ")}`);
+    const v = (file.limits as Record<string, unknown>)[key];
+    if (typeof v !== "number" && typeof v !== "boolean") throw new ConfigError(`${path}: limit "${key}" must be a number`);
+  }
+  for (const [i, u] of (file.users ?? []).entries()) {
+    if (typeof u?.username !== "string" || typeof u?.password !== "string") throw new ConfigError(`${path}: users[${i}] needs "username" and "password" strings`);
+  }
+  if (file.preset !== undefined && file.preset !== "full" && file.preset !== "cloudflare") throw new ConfigError(`${path}: preset must be "full" or "cloudflare"`);
+  return file;
+}
+
+/**
+ * Builds the configuration from command-line arguments, the environment and
+ * an optional config file's text (read by the caller, who knows the runtime).
+ */
+export function resolveConfig(args: string[], env: Record<string, string | undefined>, readFile: (path: string) => string): ServerConfig | "help" {
+  const flags = new Map<string, string[]>();
+  const BOOLEAN = new Set(["--allow-anonymous", "--no-anonymous", "--tls-client-auth", "--help", "-h"]);
+  const VALUED = new Set(["--host", "--port", "--tls-port", "--tls-cert", "--tls-key", "--tls-ca", "--user", "--preset", "--config", "--log-level", ...Object.keys(LIMIT_FLAGS)]);
+  for (let i = 0; i < args.length; i++) {
+    let arg = args[i]!;
+    let value: string | undefined;
+    const eq = arg.indexOf("=");
+    if (arg.startsWith("--") && eq > 0) {
+      value = arg.slice(eq + 1);
+      arg = arg.slice(0, eq);
+    }
+    if (BOOLEAN.has(arg)) {
+      flags.set(arg, ["true"]);
+    } else if (VALUED.has(arg)) {
+      if (value === undefined) {
+        value = args[++i];
+        if (value === undefined || value.startsWith("--")) throw new ConfigError(`${arg} needs a value, e.g. ${arg} ${arg === "--port" ? "1883" : "<value>"}`);
+      }
+      flags.set(arg, [...(flags.get(arg) ?? []), value]);
+    } else {
+      throw new ConfigError(`unknown option "${arg}"; run with --help to see the options`);
+    }
+  }
+  if (flags.has("--help") || flags.has("-h")) return "help";
+  const flag = (name: string) => flags.get(name)?.at(-1);
+
+  const configPath = flag("--config") ?? env.EDGEMQ_CONFIG;
+  let file: ConfigFile = {};
+  if (configPath) {
+    let text: string;
+    try {
+      text = readFile(configPath);
+    } catch (e) {
+      throw new ConfigError(`cannot read config file ${configPath} (${(e as Error).message}); check the path given to --config or EDGEMQ_CONFIG`);
+    }
+    file = parseConfigFile(text, configPath);
+  }
+
+  const limits: Limits = { ...DEFAULT_LIMITS, ...file.limits };
+  for (const [name, key] of Object.entries(LIMIT_FLAGS)) {
+    const v = flag(name);
+    if (v !== undefined) (limits as unknown as Record<string, number>)[key] = integer(v, name, 0, 0xffffffff);
+  }
+  if (limits.receiveMaximum < 1 || limits.receiveMaximum > 65535) throw new ConfigError(`receiveMaximum must be between 1 and 65535, got ${limits.receiveMaximum}`);
+  if (limits.maximumPacketSize < 64) throw new ConfigError(`maximumPacketSize must be at least 64 bytes, got ${limits.maximumPacketSize}`);
+
+  const listeners: ListenerConfig[] = [];
+  const host = flag("--host") ?? env.EDGEMQ_HOST;
+  const port = flag("--port") ?? env.EDGEMQ_PORT;
+  if (file.listeners && host === undefined && port === undefined) {
+    for (const [i, l] of file.listeners.entries()) {
+      const protocol = l.protocol ?? "tcp";
+      if (!["tcp", "tls", "ws", "wss"].includes(protocol)) throw new ConfigError(`listeners[${i}].protocol must be tcp, tls, ws or wss`);
+      listeners.push({ ...l, protocol, host: l.host ?? "127.0.0.1", port: integer(String(l.port ?? 1883), `listeners[${i}].port`, 0, 65535) } as ListenerConfig);
+    }
+  } else {
+    listeners.push({ protocol: "tcp", host: host ?? "127.0.0.1", port: integer(port ?? "1883", "--port", 0, 65535) });
+  }
+  const tlsPort = flag("--tls-port") ?? env.EDGEMQ_TLS_PORT;
+  if (tlsPort !== undefined) {
+    listeners.push({
+      protocol: "tls", host: host ?? "127.0.0.1", port: integer(tlsPort, "--tls-port", 0, 65535),
+      cert: flag("--tls-cert") ?? env.EDGEMQ_TLS_CERT, key: flag("--tls-key") ?? env.EDGEMQ_TLS_KEY,
+      ca: flag("--tls-ca") ?? env.EDGEMQ_TLS_CA, requestCert: flags.has("--tls-client-auth"),
+    });
+  }
+  for (const l of listeners) {
+    if ((l.protocol === "tls" || l.protocol === "wss") && (!l.cert || !l.key)) {
+      throw new ConfigError(`the ${l.protocol} listener on port ${l.port} needs a certificate and a key: pass --tls-cert <file> and --tls-key <file>`);
+    }
+    if (l.requestCert && !l.ca) throw new ConfigError(`client certificate verification on port ${l.port} needs a CA bundle: pass --tls-ca <file>`);
+  }
+
+  const users = [...(file.users ?? [])];
+  for (const u of flags.get("--user") ?? []) {
+    const colon = u.indexOf(":");
+    if (colon <= 0) throw new ConfigError(`--user needs name:password, got "${u}"`);
+    users.push({ username: u.slice(0, colon), password: u.slice(colon + 1) });
+  }
+
+  let allowAnonymous = true;
+  let allowAnonymousExplicit = false;
+  if (file.allowAnonymous !== undefined) { allowAnonymous = file.allowAnonymous; allowAnonymousExplicit = true; }
+  if (env.EDGEMQ_ALLOW_ANONYMOUS !== undefined) { allowAnonymous = bool(env.EDGEMQ_ALLOW_ANONYMOUS, "EDGEMQ_ALLOW_ANONYMOUS"); allowAnonymousExplicit = true; }
+  if (flags.has("--allow-anonymous")) { allowAnonymous = true; allowAnonymousExplicit = true; }
+  if (flags.has("--no-anonymous")) { allowAnonymous = false; allowAnonymousExplicit = true; }
+  if (!allowAnonymousExplicit && users.length > 0) allowAnonymous = false;
+
+  const preset = (flag("--preset") ?? file.preset ?? "full") as ServerConfig["preset"];
+  if (preset !== "full" && preset !== "cloudflare") throw new ConfigError(`--preset must be full or cloudflare, got "${preset}"`);
+  const logLevel = (flag("--log-level") ?? env.EDGEMQ_LOG_LEVEL ?? file.logLevel ?? "info") as ServerConfig["logLevel"];
+  if (!["debug", "info", "warn", "error"].includes(logLevel)) throw new ConfigError(`--log-level must be debug, info, warn or error, got "${logLevel}"`);
+
+  const config: ServerConfig = { listeners, allowAnonymous, allowAnonymousExplicit, users, acl: file.acl, limits, features: file.features ?? {}, preset, logLevel };
+  checkExposure(config);
+  return config;
+}
+
+/** True for addresses only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || host.startsWith("127.");
+}
+
+// Anonymous access is the zero-config default only on loopback: a broker
+// reachable from the network must have credentials or say it wants none.
+function checkExposure(config: ServerConfig): void {
+  if (!config.allowAnonymous || config.allowAnonymousExplicit) return;
+  const exposed = config.listeners.filter((l) => !isLoopback(l.host));
+  if (exposed.length === 0) return;
+  const where = exposed.map((l) => `${l.host}:${l.port}`).join(", ");
+  throw new ConfigError(
+    `refusing to listen on ${where} with no authentication: anyone who can reach it could connect. ` +
+    `Add users (--user name:password or "users" in the config file), or pass --allow-anonymous if open access is what you want.`,
+  );
+}

@@ -1,0 +1,7 @@
+/**
+ * @module
+ * The runtime-neutral server layer: configuration and broker assembly shared
+ * by the Node, Bun and Deno adapters.
+ */
+export * from "./config.ts";
+export * from "./build-broker.ts";
