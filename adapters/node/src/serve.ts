@@ -31,8 +31,11 @@ export async function startServer(config: ServerConfig, broker: Broker = buildBr
     close() {
       closing ??= (async () => {
         clearInterval(ticker);
-        await Promise.all(listeners.map((l) => l.close().catch(() => {})));
+        // Stop accepting first; a listener's close waits for its sockets,
+        // which end only once the broker has disconnected them.
+        const stopped = Promise.all(listeners.map((l) => l.close().catch(() => {})));
         await broker.close();
+        await Promise.race([stopped, new Promise((r) => setTimeout(r, 3000).unref())]);
       })();
       return closing;
     },

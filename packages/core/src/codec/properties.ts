@@ -140,8 +140,9 @@ export function readProperties(r: Reader, packetBit: number): Properties | undef
     const def = BY_ID[id];
     if (def === undefined) throw malformed("UNKNOWN_PROPERTY", `property identifier 0x${id.toString(16)} is not defined by MQTT 5.0`);
     const mask = 1 << packetBit;
+    // An identifier not valid for its packet type is a Malformed Packet (§2.2.2.2).
     if ((def.packets & mask) === 0) {
-      throw protocolError("PROPERTY_NOT_ALLOWED", `property ${def.name} (0x${id.toString(16)}) is not allowed in this packet`);
+      throw malformed("PROPERTY_NOT_ALLOWED", `property ${def.name} (0x${id.toString(16)}) is not allowed in this packet`);
     }
     const value = readValue(r, def);
     if (def.type === "pair") {

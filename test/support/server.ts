@@ -1,0 +1,89 @@
+// Starts edgemq as a child process on a free port, the way a user would, and
+// stops it after the test. EDGEMQ_TEST_RUNTIME picks node (default), bun or deno.
+import { type ChildProcess, spawn } from "node:child_process";
+import { join } from "node:path";
+
+const ROOT = join(import.meta.dirname, "../..");
+const BIN = join(ROOT, "node_modules/.bin");
+
+/** A running edgemq process. */
+export interface RunningBroker {
+  host: string;
+  port: number;
+  url: string;
+  /** Everything the process printed so far. */
+  output(): string;
+  /** Sends a signal and waits for the exit; resolves to the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  process: ChildProcess;
+}
+
+/** The runtime under test. */
+export const RUNTIME = (process.env.EDGEMQ_TEST_RUNTIME ?? "node") as "node" | "bun" | "deno";
+
+function command(args: string[]): [string, string[]] {
+  switch (RUNTIME) {
+    case "bun": return [join(BIN, "bun"), ["run", join(ROOT, "adapters/bun"), ...args]];
+    case "deno": return [join(BIN, "deno"), ["run", "-A", join(ROOT, "adapters/deno/src/main.ts"), ...args]];
+    default: return [join(BIN, "node"), [join(ROOT, "adapters/node"), ...args]];
+  }
+}
+
+/**
+ * Starts edgemq with the given flags (plus `--port 0` unless a port is
+ * given) and resolves once its start-up line names the bound port.
+ */
+export function startBroker(args: string[] = [], env: Record<string, string> = {}): Promise<RunningBroker> {
+  const full = args.includes("--port") ? args : ["--port", "0", ...args];
+  const [cmd, argv] = command(full);
+  const child = spawn(cmd, argv, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  child.stdout!.on("data", (d) => (out += d));
+  child.stderr!.on("data", (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`edgemq did not start within 15 s; it printed:\n${out}`));
+    }, 15_000);
+    const onData = () => {
+      const m = /listening on tcp:\/\/([^:\s]+):(\d+)/.exec(out);
+      if (!m) return;
+      clearTimeout(timer);
+      child.stdout!.off("data", onData);
+      const host = m[1]!, port = Number(m[2]);
+      resolve({
+        host, port, url: `mqtt://${host}:${port}`, process: child,
+        output: () => out,
+        stop: async (signal = "SIGTERM") => {
+          if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+          const t = setTimeout(() => child.kill("SIGKILL"), 5000);
+          const code = await exited;
+          clearTimeout(t);
+          return code;
+        },
+      });
+    };
+    child.stdout!.on("data", onData);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`edgemq exited with ${code} before listening; it printed:\n${out}`));
+    });
+  });
+}
+
+/** Runs edgemq expecting it to exit at once (bad flags, refused config); returns code and output. */
+export function runBrokerExpectingExit(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; output: string }> {
+  const [cmd, argv] = command(args);
+  const child = spawn(cmd, argv, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  child.stdout!.on("data", (d) => (out += d));
+  child.stderr!.on("data", (d) => (out += d));
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code, output: out });
+    });
+  });
+}
