@@ -21,3 +21,4 @@ export * from "./policy/features.ts";
 export * from "./policy/topic-match.ts";
 export * from "./store/store.ts";
 export { MemoryStore } from "./store/memory-store.ts";
+export { MemoryDuplex } from "./transport/memory-duplex.ts";
