@@ -198,3 +198,30 @@ describe("the broker machine, driven by bytes and a fake clock", () => {
     expect(writes[0]).toBe(writes[1]); // the very same bytes object
   });
 });
+
+describe("a slow subscriber", () => {
+  it("loses QoS 0 and queues QoS 1 (capped) while its socket is backed up, then drains in order", async () => {
+    const { broker } = setup({ limits: { maximumQueuedMessages: 3 } });
+    const sub = new Peer(broker);
+    sub.connect("slowpoke");
+    await flush();
+    sub.send({ type: "subscribe", packetId: 1, subscriptions: [{ topicFilter: "s/#", qos: 1, noLocal: false, retainAsPublished: false, retainHandling: 0 }] });
+    sub.packets();
+    sub.duplex.accepting = false; // every write now reports backpressure
+    const pub = new Peer(broker);
+    pub.connect("pub");
+    await flush();
+    pub.send({ type: "publish", topic: "s/0", payload: enc.encode("first"), qos: 1, retain: false, dup: false, packetId: 1 });
+    expect(sub.packets()).toHaveLength(1); // this write is what revealed the backpressure
+    const dropped = broker.stats.messagesDropped;
+    pub.send({ type: "publish", topic: "s/q0", payload: enc.encode("lost"), qos: 0, retain: false, dup: false });
+    for (let i = 1; i <= 5; i++) pub.send({ type: "publish", topic: "s/q1", payload: enc.encode(String(i)), qos: 1, retain: false, dup: false, packetId: 1 + i });
+    expect(sub.packets()).toEqual([]);
+    expect(broker.session("slowpoke")!.queue).toHaveLength(3);
+    expect(broker.stats.messagesDropped - dropped).toBe(1 + 2); // the QoS 0 one and two over the queue cap
+    sub.duplex.accepting = true;
+    sub.duplex.sink!.drain();
+    const got = sub.packets() as Extract<Packet, { type: "publish" }>[];
+    expect(got.map((p) => new TextDecoder().decode(p.payload))).toEqual(["1", "2", "3"]);
+  });
+});

@@ -404,6 +404,11 @@ export class Broker {
     const live = conn !== undefined && conn.state === "connected";
     if (qos === 0) {
       if (live) {
+        if (conn.backpressured) {
+          // The socket is backed up: a slow subscriber loses QoS 0 rather than growing memory.
+          this.stats.messagesDropped++;
+          return;
+        }
         if (session.queue.length === 0) {
           const r = this.#scratch;
           r.message = message; r.retain = retain; r.subscriptionIdentifiers = ids;
@@ -416,7 +421,7 @@ export class Broker {
       }
     }
     const record: OutgoingRecord = { message, qos, retain, subscriptionIdentifiers: ids, packetId: 0, state: "publish" };
-    if (live && session.queue.length === 0 && qos > 0 && session.inflight.size < this.#window(conn)) {
+    if (live && !conn.backpressured && session.queue.length === 0 && qos > 0 && session.inflight.size < this.#window(conn)) {
       const id = session.allocatePacketId();
       record.packetId = id;
       session.inflight.set(id, record);
@@ -459,6 +464,7 @@ export class Broker {
     const now = this.now();
     let i = 0;
     for (; i < queue.length; i++) {
+      if (conn.backpressured) break; // resumed by drain()
       const record = queue[i]!;
       if (record.qos > 0) {
         if (session.inflight.size >= window) break;

@@ -85,7 +85,10 @@ export class FrameDecoder {
       const byte = this.#byteAt(headerLength);
       headerLength++;
       remaining += (byte & 0x7f) * multiplier;
-      if ((byte & 0x80) === 0) break;
+      if ((byte & 0x80) === 0) {
+        if (byte === 0 && headerLength > 2) throw malformed("MALFORMED_VARINT", "the remaining length is not encoded in the fewest bytes"); // [MQTT-1.5.5-1]
+        break;
+      }
       if (headerLength === 5) throw malformed("MALFORMED_VARINT", "the remaining length is longer than 4 bytes"); // §2.1.4: at most four bytes
       multiplier *= 128;
     }

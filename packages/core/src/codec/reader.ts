@@ -64,7 +64,11 @@ export class Reader {
     for (let i = 0; i < 4; i++) {
       const byte = this.u8(what);
       value += (byte & 0x7f) * multiplier;
-      if ((byte & 0x80) === 0) return value;
+      if ((byte & 0x80) === 0) {
+        // A last byte of 0 after the first adds nothing: the value fits in fewer bytes.
+        if (byte === 0 && i > 0) throw malformed("MALFORMED_VARINT", `${what} is not encoded in the fewest bytes`); // [MQTT-1.5.5-1]
+        return value;
+      }
       multiplier *= 128;
     }
     throw malformed("MALFORMED_VARINT", `${what} is a variable byte integer longer than 4 bytes`); // §1.5.5: at most four bytes

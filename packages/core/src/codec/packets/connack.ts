@@ -32,7 +32,8 @@ export function decodeConnack(r: Reader, version: ProtocolVersion): ConnackPacke
   const reasonCode = r.u8("the connect reason code");
   const allowed = version === 5 ? CONNACK_REASON_CODES : CONNACK_RETURN_CODES_V3;
   if (!allowed[reasonCode]) throw malformed("INVALID_REASON_CODE", `0x${reasonCode.toString(16)} is not a CONNACK reason code`);
-  const sessionPresent = (flags & 0x01) !== 0;
+  // Level 3 (3.1) has no session present flag (the encoder writes 0 there), so its bit is not read.
+  const sessionPresent = version > 3 && (flags & 0x01) !== 0;
   if (sessionPresent && reasonCode !== 0) {
     throw protocolError("SESSION_PRESENT_ON_FAILURE", "session present is set on a refused connection"); // [MQTT-3.2.2-6]
   }
