@@ -21,7 +21,10 @@ import { parseSharedFilter, type SubscriptionEntry, TopicTree } from "./topic-tr
 export interface BrokerOptions {
   /** A name for logs and $SYS. */
   name?: string;
-  /** The clock, in ms since the epoch; the adapter passes Date.now, tests a fake. */
+  /**
+   * The clock, in ms since the epoch; the adapter passes Date.now, tests a fake.
+   * Without one, the broker's time is the last time given to {@link Broker.tick}.
+   */
   now?: () => number;
   store?: Store;
   features?: Partial<FeaturePolicy>;
@@ -31,12 +34,6 @@ export interface BrokerOptions {
   allowAnonymous?: boolean;
   /** Version string for $SYS/broker/version. */
   version?: string;
-}
-
-/** What happened to a client's PUBLISH: the ack's reason code, and the store's commit to wait for. */
-export interface PublishOutcome {
-  reasonCode: number;
-  committed: Promise<unknown> | undefined;
 }
 
 /** What SUBSCRIBE produced: the SUBACK codes, the commit to wait for, and the retained messages to send after. */
@@ -53,8 +50,6 @@ interface Target {
   retainAsPublished: boolean;
   ids: number[] | undefined;
 }
-
-const DENIED: PublishOutcome = { reasonCode: ReasonCode.NotAuthorized, committed: undefined };
 
 /**
  * An MQTT broker: sessions, the subscription tree, retained messages, wills
@@ -81,29 +76,35 @@ export class Broker {
   readonly #offline = new Set<Session>();
   readonly #roundRobin = new WeakMap<Map<string, SubscriptionEntry>, number>();
   #nextSys = 0;
+  #lastTick = 0;
   #closed = false;
 
-  // Reused by route() so that matching a topic allocates as little as possible.
-  #targets = new Map<string, Target>();
+  // Reused by #route() so that matching a topic allocates as little as possible.
+  #generation = 0;
+  #matched: Session[] = [];
   #shared: Target[] = [];
   #routing: Message | undefined;
+  // The store commits the last publish is waiting for (see takeCommit()).
+  #commits: Promise<unknown>[] = [];
+  #commit: Promise<unknown> | undefined;
   readonly #visit = (entry: SubscriptionEntry): void => {
     const message = this.#routing!;
     if (entry.noLocal && entry.clientId === message.senderId) return; // [MQTT-3.8.3-3]
     const session = this.#sessions.get(entry.clientId);
     if (session === undefined) return;
-    const t = this.#targets.get(entry.clientId);
-    if (t === undefined) {
-      this.#targets.set(entry.clientId, {
-        session, qos: entry.qos, retainAsPublished: entry.retainAsPublished,
-        ids: entry.subscriptionIdentifier !== undefined ? [entry.subscriptionIdentifier] : undefined,
-      });
+    const id = entry.subscriptionIdentifier;
+    if (session.routeGeneration !== this.#generation) {
+      session.routeGeneration = this.#generation;
+      session.routeQos = entry.qos;
+      session.routeRetainAsPublished = entry.retainAsPublished;
+      session.routeIds = id !== undefined ? [id] : undefined;
+      this.#matched.push(session);
       return;
     }
     // Overlapping subscriptions: one copy at the highest QoS with every identifier [MQTT-3.3.4-2], [MQTT-3.3.4-4]
-    if (entry.qos > t.qos) t.qos = entry.qos;
-    if (entry.retainAsPublished) t.retainAsPublished = true;
-    if (entry.subscriptionIdentifier !== undefined) (t.ids ??= []).push(entry.subscriptionIdentifier);
+    if (entry.qos > session.routeQos) session.routeQos = entry.qos;
+    if (entry.retainAsPublished) session.routeRetainAsPublished = true;
+    if (id !== undefined) (session.routeIds ??= []).push(id);
   };
   readonly #visitGroup = (_group: string, members: Map<string, SubscriptionEntry>): void => {
     // One member of each share group gets the message, in turn, preferring connected ones [MQTT-4.8.2-3].
@@ -134,7 +135,7 @@ export class Broker {
 
   constructor(options: BrokerOptions = {}) {
     this.name = options.name ?? "default";
-    this.now = options.now ?? (() => 0);
+    this.now = options.now ?? (() => this.#lastTick);
     this.store = options.store ?? new MemoryStore();
     this.features = { ...FULL_FEATURES, ...options.features };
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
@@ -219,6 +220,7 @@ export class Broker {
     }
     this.#offline.delete(session);
     session.connection = conn;
+    session.client = conn.client;
     session.expiryInterval = expiryInterval;
     session.expiresAt = undefined;
     this.stats.connectionsCurrent++;
@@ -231,6 +233,8 @@ export class Broker {
   connected(conn: Connection): void {
     const session = conn.session!;
     this.hooks.connected(conn.client);
+    // A resumed session may now be used by a client with other rights: what waits for it is checked again.
+    if (this.hooks.checksDelivery && (session.queue.length > 0 || session.inflight.size > 0)) this.#recheck(session, conn.client);
     const now = this.now();
     for (const record of session.inflight.values()) {
       if (record.state === "pubrel") {
@@ -320,80 +324,123 @@ export class Broker {
     return Object.keys(rest).length > 0 ? rest : undefined;
   }
 
-  /** A client's PUBLISH: authorize, transform, route. */
-  publishFromClient(conn: Connection, message: Message): PublishOutcome {
+  /**
+   * A client's PUBLISH: authorize, transform, route. Returns the reason code
+   * for its acknowledgement; {@link takeCommit} then gives the store commit
+   * the acknowledgement must wait for.
+   */
+  publishFromClient(conn: Connection, message: Message): number {
     this.stats.messagesReceived++;
+    this.#commit = undefined;
     const client = conn.client;
     // Clients may not publish to $SYS; only the broker does.
     if (message.topic.startsWith("$SYS")) {
       this.stats.denied++;
-      return DENIED;
+      return ReasonCode.NotAuthorized;
     }
     const verdict = this.hooks.authorizePublish(client, message);
     if (!verdict.allowed) {
       this.stats.denied++;
-      return { reasonCode: verdict.reasonCode, committed: undefined };
+      return verdict.reasonCode;
     }
     if (message.properties?.payloadFormatIndicator === 1 && !isUtf8(message.payload)) {
-      return { reasonCode: ReasonCode.PayloadFormatInvalid, committed: undefined }; // §3.3.2.3.2
+      return ReasonCode.PayloadFormatInvalid; // §3.3.2.3.2
     }
     const transformed = this.hooks.transformPublish(client, message);
-    if (transformed === null) return { reasonCode: ReasonCode.Success, committed: undefined };
-    const { matched, committed } = this.publish(transformed);
+    if (transformed === null) return ReasonCode.Success;
+    const matched = this.#publish(transformed);
     this.hooks.published(client, transformed);
-    return { reasonCode: matched === 0 ? ReasonCode.NoMatchingSubscribers : ReasonCode.Success, committed };
+    return matched === 0 ? ReasonCode.NoMatchingSubscribers : ReasonCode.Success;
+  }
+
+  /** The store commit the last publish waits for, if any; taking it clears it. */
+  takeCommit(): Promise<unknown> | undefined {
+    const c = this.#commit;
+    this.#commit = undefined;
+    return c;
   }
 
   /**
    * Publishes a message to its subscribers (and the retained store if it has
-   * RETAIN). Used for clients' messages, wills, $SYS and embedders.
+   * RETAIN). Used for wills, $SYS and embedders; resolves `committed` once the
+   * store holds what the message changed.
    */
   publish(message: Message): { matched: number; committed: Promise<unknown> | undefined } {
-    let commits: Promise<unknown>[] | undefined;
+    const matched = this.#publish(message);
+    return { matched, committed: this.takeCommit() };
+  }
+
+  #publish(message: Message): number {
+    const commits = this.#commits;
     if (message.retain) {
       // The retained copy owns its bytes, so it does not pin the socket's read buffer.
       const copy: Message = { ...ownCopy(message), forms: undefined };
       this.retained.set(copy); // [MQTT-3.3.1-5], an empty payload clears it [MQTT-3.3.1-6]
       const c = this.store.saveRetained(copy);
-      if (c) (commits ??= []).push(c);
+      if (c) commits.push(c);
     }
-    const matched = this.#route(message, commits ??= []);
-    return { matched, committed: commits.length === 0 ? undefined : commits.length === 1 ? commits[0] : Promise.all(commits) };
+    const matched = this.#route(message, commits);
+    this.#commit = commits.length === 0 ? undefined : commits.length === 1 ? commits[0] : Promise.all(commits);
+    commits.length = 0;
+    return matched;
   }
 
   #route(message: Message, commits: Promise<unknown>[]): number {
-    const targets = this.#targets;
+    const matched = this.#matched;
     const shared = this.#shared;
+    this.#generation++;
     this.#routing = message;
     this.#tree.match(message.topic, this.#visit, this.#visitGroup);
     this.#routing = undefined;
-    const count = targets.size + shared.length;
+    const count = matched.length + shared.length;
     if (count === 0) return 0;
     const now = this.now();
     const checkDelivery = this.hooks.checksDelivery;
-    for (const t of targets.values()) this.#deliverTarget(t, message, now, checkDelivery, commits);
-    for (const t of shared) this.#deliverTarget(t, message, now, checkDelivery, commits);
-    targets.clear();
+    for (let i = 0; i < matched.length; i++) {
+      const s = matched[i]!;
+      this.#deliverTo(s, s.routeQos, s.routeRetainAsPublished, s.routeIds, message, now, checkDelivery, commits);
+      s.routeIds = undefined;
+    }
+    for (const t of shared) this.#deliverTo(t.session, t.qos, t.retainAsPublished, t.ids, message, now, checkDelivery, commits);
+    matched.length = 0;
     shared.length = 0;
     return count;
   }
 
-  #deliverTarget(t: Target, message: Message, now: number, checkDelivery: boolean, commits: Promise<unknown>[]): void {
-    const session = t.session;
+  #deliverTo(session: Session, subQos: QoS, retainAsPublished: boolean, ids: number[] | undefined, message: Message, now: number, checkDelivery: boolean, commits: Promise<unknown>[]): void {
     if (checkDelivery && !this.hooks.authorizeDelivery(session.connection?.client ?? this.#offlineClient(session), message)) {
       this.stats.denied++;
       return;
     }
     // The delivered QoS is the lower of the message's and the subscription's [MQTT-3.8.4-8]
-    const qos = (message.qos < t.qos ? message.qos : t.qos) as QoS;
+    const qos = (message.qos < subQos ? message.qos : subQos) as QoS;
     // RETAIN is kept only for Retain As Published subscriptions [MQTT-3.3.1-12], [MQTT-3.3.1-13]
-    const c = this.deliver(session, message, qos, t.retainAsPublished && message.retain, t.ids, now);
+    const c = this.deliver(session, message, qos, retainAsPublished && message.retain, ids, now);
     if (c) commits.push(c);
   }
 
   #offlineClient(session: Session): ClientInfo {
-    return { clientId: session.clientId, username: undefined, protocolVersion: 5, conn: { remoteAddress: "", remotePort: 0, transport: "memory" }, attributes: {} };
+    // The last connection's identity, so offline deliveries are judged by the same rights.
+    return session.client ?? { clientId: session.clientId, username: undefined, protocolVersion: 5, conn: { remoteAddress: "", remotePort: 0, transport: "memory" }, attributes: {} };
   }
+
+  #recheck(session: Session, client: ClientInfo): void {
+    const denied = (r: OutgoingRecord): boolean => {
+      if (this.hooks.authorizeDelivery(client, r.message)) return false;
+      this.stats.denied++;
+      if (session.expiryInterval > 0) this.store.deleteOutgoing(session.clientId, r);
+      return true;
+    };
+    // A message already known to the client (awaiting PUBCOMP) is finished, not withheld.
+    for (const r of [...session.inflight.values()]) if (r.state === "publish" && denied(r)) session.inflight.delete(r.packetId);
+    const queue = session.queue.filter((r) => {
+      if (!denied(r)) return true;
+      session.queuedBytes -= r.message.payload.byteLength;
+      return false;
+    });
+    if (queue.length !== session.queue.length) session.queue = queue;
+  }
+
 
   /**
    * Delivers one message to one session at a QoS: sent now if the client is
@@ -585,6 +632,7 @@ export class Broker {
 
   /** Runs everything time-driven: keep alive, connect timeouts, wills, session expiry, $SYS. */
   tick(now: number = this.now()): void {
+    this.#lastTick = now;
     for (const conn of this.#connections) conn.tick(now);
     for (const session of this.#offline) {
       const pending = session.pendingWill;

@@ -1,6 +1,7 @@
 import type { Will } from "../codec/packets/connect.ts";
 import type { OutgoingRecord } from "../store/store.ts";
 import type { Connection } from "../session/connection.ts";
+import type { ClientInfo } from "../policy/hook.ts";
 import type { SubscriptionEntry } from "./topic-tree.ts";
 
 /** A session expiry interval that never ends (§3.1.2.11.2). */
@@ -30,7 +31,21 @@ export class Session {
   readonly inboundQos2 = new Set<number>();
   /** The will of the last connection, waiting for its delay to pass. */
   pendingWill: { will: Will; publishAt: number; username: string | undefined } | undefined;
+  /** Who the last connection was: offline deliveries are checked against it. */
+  client: ClientInfo | undefined;
   #nextPacketId = 1;
+
+  // Routing scratch, valid while `routeGeneration` equals the broker's current
+  // one: overlapping subscriptions of this session merge here, so matching a
+  // message allocates nothing per subscriber.
+  /** The routing pass that last matched this session. */
+  routeGeneration = 0;
+  /** The highest QoS among this session's matching subscriptions. */
+  routeQos: 0 | 1 | 2 = 0;
+  /** Whether any matching subscription has Retain As Published. */
+  routeRetainAsPublished = false;
+  /** Every matching subscription identifier. */
+  routeIds: number[] | undefined;
 
   constructor(clientId: string) {
     this.clientId = clientId;
