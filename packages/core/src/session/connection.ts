@@ -2,6 +2,7 @@ import type { ProtocolVersion, QoS } from "../codec/constants.ts";
 import { MqttError } from "../codec/errors.ts";
 import { FrameDecoder } from "../codec/frame.ts";
 import { encodePacket, type Packet } from "../codec/packet.ts";
+import { allocate } from "../codec/writer.ts";
 import type { AnyAckPacket } from "../codec/packets/ack.ts";
 import type { ConnectPacket } from "../codec/packets/connect.ts";
 import type { DisconnectPacket } from "../codec/packets/disconnect.ts";
@@ -58,6 +59,8 @@ export class Connection implements DuplexSink {
   #outboundAliases = new Map<string, number>();
   #inboundUnacked = 0;
   #pendingWhileAuthenticating: Uint8Array[] = [];
+  // The stream's first bytes, kept until CONNECT is decoded, to tell what a bad first packet was.
+  #head: number[] = [];
   #normalDisconnect = false;
   #disconnectReason: number = ReasonCode.UnspecifiedError;
   #everConnected = false;
@@ -85,6 +88,7 @@ export class Connection implements DuplexSink {
       this.#pendingWhileAuthenticating.push(bytes);
       return;
     }
+    if (this.state === "awaiting-connect") for (let i = 0; i < bytes.byteLength && this.#head.length < 16; i++) this.#head.push(bytes[i]!);
     this.#decoder.push(bytes);
     this.#drainDecoder();
   }
@@ -307,14 +311,15 @@ export class Connection implements DuplexSink {
     if (limitError !== undefined) return this.disconnect(ReasonCode.TopicNameInvalid, limitError);
 
     if (p.qos > 0) {
+      if (p.qos === 2 && this.session!.inboundQos2.has(p.packetId!)) {
+        // A resent QoS 2 message is acknowledged again, not delivered again, and
+        // is not a new message towards the Receive Maximum [MQTT-4.3.3-10]
+        this.#send({ type: "pubrec", packetId: p.packetId!, reasonCode: 0 });
+        return;
+      }
       // The client may not have more unacknowledged QoS > 0 PUBLISH than our Receive Maximum.
       if (this.#inboundUnacked + this.session!.inboundQos2.size >= broker.limits.receiveMaximum) {
         return this.disconnect(ReasonCode.ReceiveMaximumExceeded, `more than ${broker.limits.receiveMaximum} unacknowledged QoS 1 and 2 messages`); // [MQTT-3.3.4-7]
-      }
-      if (p.qos === 2 && this.session!.inboundQos2.has(p.packetId!)) {
-        // A resent QoS 2 message is acknowledged again, not delivered again [MQTT-4.3.3-9]
-        this.#send({ type: "pubrec", packetId: p.packetId!, reasonCode: 0 });
-        return;
       }
     }
 
@@ -329,24 +334,40 @@ export class Connection implements DuplexSink {
       senderId: this.client.clientId,
       receivedAt: now,
     };
-    const outcome = broker.publishFromClient(this, message);
+    const reasonCode = broker.publishFromClient(this, message);
     if (p.qos === 0) return;
     const packetId = p.packetId!;
-    this.#inboundUnacked++;
-    const reasonCode = outcome.reasonCode;
-    const ack = () => {
-      this.#inboundUnacked--;
-      if (this.state !== "connected") return;
-      if (p.qos === 1) {
-        this.#send({ type: "puback", packetId, reasonCode: this.version === 5 ? reasonCode : 0 }); // [MQTT-4.3.2-4]
-      } else {
-        if (reasonCode < 0x80) this.session!.inboundQos2.add(packetId); // [MQTT-4.3.3-8]
-        this.#send({ type: "pubrec", packetId, reasonCode: this.version === 5 ? reasonCode : 0 }); // [MQTT-4.3.3-8]
-      }
-    };
+    // Known from now on, so a resend before PUBREL is not routed twice [MQTT-4.3.3-8]; it
+    // counts towards the Receive Maximum through inboundQos2 until PUBREL.
+    const held = p.qos === 2 && reasonCode < 0x80;
+    if (held) this.session!.inboundQos2.add(packetId);
     // The acknowledgement waits for the store to commit what the message changed.
-    if (outcome.committed) outcome.committed.then(ack, () => this.disconnect(ReasonCode.UnspecifiedError, "the store failed to commit"));
-    else ack();
+    const committed = broker.takeCommit();
+    if (committed === undefined) return this.#acknowledge(p.qos, packetId, reasonCode);
+    if (!held) this.#inboundUnacked++;
+    committed.then(
+      () => {
+        if (!held) this.#inboundUnacked--;
+        this.#acknowledge(p.qos, packetId, reasonCode);
+      },
+      () => this.disconnect(ReasonCode.UnspecifiedError, "the store failed to commit"),
+    );
+  }
+
+  #acknowledge(qos: QoS, packetId: number, reasonCode: number): void {
+    if (this.state !== "connected") return;
+    const code = this.version === 5 ? reasonCode : 0;
+    if (code === 0) {
+      // The common case, PUBACK or PUBREC with Success, is four fixed bytes.
+      const bytes = allocate(4);
+      bytes[0] = qos === 1 ? 0x40 : 0x50;
+      bytes[1] = 2;
+      bytes[2] = packetId >>> 8;
+      bytes[3] = packetId & 0xff;
+      this.write(bytes); // [MQTT-4.3.2-4], [MQTT-4.3.3-8]
+      return;
+    }
+    this.#send({ type: qos === 1 ? "puback" : "pubrec", packetId, reasonCode: code });
   }
 
   #onPubrel(p: AnyAckPacket): void {
@@ -451,11 +472,23 @@ export class Connection implements DuplexSink {
         this.version = 4;
         return this.#refuse(ReasonCode.UnsupportedProtocolVersion);
       }
-      if (this.version === 5 && CONNACK_REASON_CODES[e.reasonCode]) return this.#refuse(e.reasonCode, e.message);
+      // Only a 5.0 CONNECT gets a CONNACK with a reason code; a bad 3.x CONNECT is closed
+      // without one [MQTT-3.1.4-1] (3.1.1), and a first packet that is not CONNECT is not answered.
+      if (this.#connectLevel() === 5 && CONNACK_REASON_CODES[e.reasonCode]) return this.#refuse(e.reasonCode, e.message);
       this.#closeNow();
       return;
     }
     this.disconnect(DISCONNECT_REASON_CODES[e.reasonCode] ? e.reasonCode : ReasonCode.MalformedPacket, e.message);
+  }
+
+  // The protocol level of a CONNECT at the start of the stream, if its first bytes say so.
+  #connectLevel(): number | undefined {
+    const h = this.#head;
+    if (h[0] !== 0x10) return undefined;
+    let i = 1;
+    while (i < 5 && (h[i]! & 0x80) !== 0) i++;
+    const at = i + 1 + 2 + ((h[i + 1]! << 8) | h[i + 2]!);
+    return at < h.length ? h[at] : undefined;
   }
 
   #closeNow(): void {
