@@ -1,6 +1,6 @@
 import { DEFAULT_LIMITS, type Limits } from "../../core/src/broker/limits.ts";
 import type { AccessRules } from "../../core/src/policy/rules.ts";
-import type { FeaturePolicy } from "../../core/src/policy/features.ts";
+import { type FeaturePolicy, FULL_FEATURES } from "../../core/src/policy/features.ts";
 
 /** One listening socket. */
 export interface ListenerConfig {
@@ -71,7 +71,8 @@ Broker
   --connect-timeout <s>       seconds to wait for CONNECT (default ${DEFAULT_LIMITS.connectTimeout})
   --sys-interval <s>          seconds between $SYS updates, 0 for none (default ${DEFAULT_LIMITS.sysInterval})
 Other
-  --config <file.json>     read settings from a JSON file (flags override it)
+  --config <file.json>     read settings from a JSON file (flags override it): listeners, allowAnonymous,
+                           users, acl {rules, defaultEffect}, limits, features, preset, logLevel
   --log-level <level>      debug, info, warn or error (default info)
   --help                   show this text
 
@@ -137,7 +138,47 @@ export function parseConfigFile(text: string, path: string): ConfigFile {
     if (typeof u?.username !== "string" || typeof u?.password !== "string") throw new ConfigError(`${path}: users[${i}] needs "username" and "password" strings`);
   }
   if (file.preset !== undefined && file.preset !== "full" && file.preset !== "cloudflare") throw new ConfigError(`${path}: preset must be "full" or "cloudflare"`);
+  checkFeatures(file.features, path);
+  checkAcl(file.acl, path);
   return file;
+}
+
+// A misspelt feature would otherwise be ignored and leave the feature on.
+function checkFeatures(features: unknown, path: string): void {
+  if (features === undefined) return;
+  if (typeof features !== "object" || features === null || Array.isArray(features)) throw new ConfigError(`${path}: "features" must be an object, like {"retainAvailable": false}`);
+  for (const [key, v] of Object.entries(features)) {
+    if (!(key in FULL_FEATURES)) throw new ConfigError(`${path}: unknown feature "${key}"; known features are ${Object.keys(FULL_FEATURES).join(", ")}`);
+    if (key === "maximumQoS") {
+      if (v !== 0 && v !== 1 && v !== 2) throw new ConfigError(`${path}: feature "maximumQoS" must be 0, 1 or 2`);
+    } else if (key === "protocolVersions") {
+      if (!Array.isArray(v) || v.length === 0 || !v.every((x) => x === 3 || x === 4 || x === 5)) throw new ConfigError(`${path}: feature "protocolVersions" must list some of 3, 4 and 5`);
+    } else if (key === "refusal") {
+      if (v !== "spec" && v !== "cloudflare") throw new ConfigError(`${path}: feature "refusal" must be "spec" or "cloudflare"`);
+    } else if (typeof v !== "boolean") {
+      throw new ConfigError(`${path}: feature "${key}" must be true or false`);
+    }
+  }
+}
+
+// A malformed rule would otherwise fail at the first publish, or deny without saying why.
+function checkAcl(acl: unknown, path: string): void {
+  if (acl === undefined) return;
+  const a = acl as Partial<AccessRules> | null;
+  if (typeof a !== "object" || a === null || !Array.isArray(a.rules)) throw new ConfigError(`${path}: "acl" needs a "rules" array and a "defaultEffect", like {"rules": [], "defaultEffect": "deny"}`);
+  if (a.defaultEffect !== "allow" && a.defaultEffect !== "deny") throw new ConfigError(`${path}: acl.defaultEffect must be "allow" or "deny"`);
+  for (const [i, r] of a.rules.entries()) {
+    const where = `${path}: acl.rules[${i}]`;
+    if (typeof r !== "object" || r === null) throw new ConfigError(`${where} must be an object`);
+    for (const key of Object.keys(r)) {
+      if (!["clientId", "username", "topics", "access", "effect"].includes(key)) throw new ConfigError(`${where} has unknown key "${key}"; rules have clientId, username, topics, access and effect`);
+    }
+    if (!Array.isArray(r.topics) || !r.topics.every((t) => typeof t === "string" && t.length > 0)) throw new ConfigError(`${where}.topics must be a list of topic filters`);
+    if (!["publish", "subscribe", "all"].includes(r.access)) throw new ConfigError(`${where}.access must be "publish", "subscribe" or "all"`);
+    if (r.effect !== "allow" && r.effect !== "deny") throw new ConfigError(`${where}.effect must be "allow" or "deny"`);
+    if (r.clientId !== undefined && typeof r.clientId !== "string") throw new ConfigError(`${where}.clientId must be a string`);
+    if (r.username !== undefined && typeof r.username !== "string") throw new ConfigError(`${where}.username must be a string`);
+  }
 }
 
 /**

@@ -236,12 +236,19 @@ export class Broker {
     // A resumed session may now be used by a client with other rights: what waits for it is checked again.
     if (this.hooks.checksDelivery && (session.queue.length > 0 || session.inflight.size > 0)) this.#recheck(session, conn.client);
     const now = this.now();
+    const window = this.#window(conn);
+    let outstanding = 0;
     for (const record of session.inflight.values()) {
       if (record.state === "pubrel") {
         conn.write(pubrelBytes(record.packetId));
+        outstanding++;
+      } else if (outstanding >= window) {
+        conn.resendBacklog.push(record); // the client's Receive Maximum holds the rest back [MQTT-4.9.0-2]
       } else if (!conn.sendPublish(record, true, now)) {
-        session.inflight.delete(record.packetId); // expired or too large: done with it
+        session.inflight.delete(record.packetId); // too large: done with it
         this.stats.messagesDropped++;
+      } else {
+        outstanding++;
       }
     }
     this.pump(conn);
@@ -294,12 +301,15 @@ export class Broker {
       expiresAt: props?.messageExpiryInterval !== undefined ? now + props.messageExpiryInterval * 1000 : undefined,
       senderId: client.clientId, receivedAt: now,
     };
-    // A will is a publish by its client and passes the same checks.
+    // A will is a publish by its client and passes the same checks and transforms.
     if (message.topic.startsWith("$SYS") || !this.hooks.authorizePublish(client, message).allowed) {
       this.stats.denied++;
       return;
     }
-    this.publish(message);
+    const transformed = this.hooks.transformPublish(client, message);
+    if (transformed === null) return;
+    this.publish(transformed);
+    this.hooks.published(client, transformed);
   }
 
   // -------------------------------------------------------------- publish
@@ -506,6 +516,21 @@ export class Broker {
     const session = conn.session;
     if (session === undefined || conn.state !== "connected") return;
     const window = this.#window(conn);
+    const backlog = conn.resendBacklog;
+    if (backlog.length > 0) {
+      // Held-back resends go first, in their order, as acknowledgements make room [MQTT-4.6.0-1]
+      const now = this.now();
+      while (backlog.length > 0 && session.inflight.size - backlog.length < window && !conn.backpressured) {
+        const record = backlog.shift()!;
+        if (session.inflight.get(record.packetId) !== record) continue; // acknowledged meanwhile
+        if (!conn.sendPublish(record, true, now)) {
+          session.inflight.delete(record.packetId);
+          this.stats.messagesDropped++;
+          if (session.expiryInterval > 0) this.store.deleteOutgoing(session.clientId, record);
+        }
+      }
+      if (backlog.length > 0) return;
+    }
     const queue = session.queue;
     if (queue.length === 0) return;
     const now = this.now();
@@ -537,7 +562,7 @@ export class Broker {
     const session = conn.session!;
     session.inflight.delete(record.packetId);
     if (session.expiryInterval > 0) this.store.deleteOutgoing(session.clientId, record);
-    if (session.queue.length > 0) this.pump(conn);
+    if (session.queue.length > 0 || conn.resendBacklog.length > 0) this.pump(conn);
   }
 
   // ------------------------------------------------------------ subscribe
@@ -551,9 +576,7 @@ export class Broker {
       conn.disconnect(ReasonCode.SubscriptionIdentifiersNotSupported, "subscription identifiers are not available"); // §3.2.2.3.12
       return "disconnected";
     }
-    const v5 = conn.version === 5;
-    const reasonCodes: number[] = [];
-    const retainedToSend: { message: Message; qos: QoS; ids: number[] | undefined }[] = [];
+    // A disabled feature is a Protocol Error that refuses the whole SUBSCRIBE: check every filter before subscribing any.
     for (const s of p.subscriptions) {
       const { shareGroup, filter } = parseSharedFilter(s.topicFilter);
       if (shareGroup !== undefined && !f.sharedSubscriptionAvailable) {
@@ -565,6 +588,12 @@ export class Broker {
         conn.disconnect(f.refusal === "cloudflare" ? ReasonCode.TopicNameInvalid : ReasonCode.WildcardSubscriptionsNotSupported, "wildcard subscriptions are not available"); // §3.2.2.3.11
         return "disconnected";
       }
+    }
+    const v5 = conn.version === 5;
+    const reasonCodes: number[] = [];
+    const retainedToSend: { message: Message; qos: QoS; ids: number[] | undefined }[] = [];
+    for (const s of p.subscriptions) {
+      const { shareGroup, filter } = parseSharedFilter(s.topicFilter);
       if (this.checkTopic(filter) !== undefined) {
         reasonCodes.push(v5 ? ReasonCode.TopicFilterInvalid : 0x80);
         continue;
@@ -650,10 +679,11 @@ export class Broker {
         this.#discard(session);
       }
     }
-    if (this.limits.sysInterval > 0 && now >= this.#nextSys) {
-      this.#nextSys = now + this.limits.sysInterval * 1000;
-      this.#publishSys(now);
+    if (now >= this.#nextSys) {
+      // Expired retained messages are swept even with $SYS off, and before $SYS counts them [MQTT-3.3.2-5]
       this.retained.expire(now);
+      this.#nextSys = now + (this.limits.sysInterval > 0 ? this.limits.sysInterval : 10) * 1000;
+      if (this.limits.sysInterval > 0) this.#publishSys(now);
     }
   }
 

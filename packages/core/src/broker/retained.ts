@@ -114,14 +114,16 @@ export class RetainedStore {
       if (node.message) out.push(node.message);
       return;
     }
-    const children = node.children;
-    if (children === undefined) return;
     const level = levels[i]!;
     if (level === "#") {
-      // `#` also matches the parent level itself [MQTT-4.7.1-1].
+      // `#` also matches the parent level itself, even one with no levels below [MQTT-4.7.1-1].
       if (i > 0 && node.message) out.push(node.message);
       this.#collect(node, i === 0, out);
-    } else if (level === "+") {
+      return;
+    }
+    const children = node.children;
+    if (children === undefined) return;
+    if (level === "+") {
       for (const [name, child] of children) {
         if (i === 0 && name.startsWith("$")) continue; // [MQTT-4.7.2-1]
         this.#walk(child, levels, i + 1, out);

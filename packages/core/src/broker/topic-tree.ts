@@ -50,6 +50,16 @@ export class TopicTree {
     return this.#count;
   }
 
+  /** The number of tree nodes, root included: shows that removal prunes empty branches. */
+  get nodeCount(): number {
+    const count = (n: Node): number => {
+      let c = 1;
+      if (n.children) for (const child of n.children.values()) c += count(child);
+      return c;
+    };
+    return count(this.#root);
+  }
+
   /** Adds or replaces a subscription; returns true if it replaced one [MQTT-3.8.4-3]. */
   add(entry: SubscriptionEntry): boolean {
     let node = this.#root;

@@ -17,9 +17,9 @@ export interface FeaturePolicy {
   /** Which protocol levels may connect. */
   protocolVersions: (3 | 4 | 5)[];
   /**
-   * How a disabled feature is refused. `spec` follows MQTT 5.0 (SUBACK 0xA2 for
-   * wildcards, 0x9E for shared subscriptions); `cloudflare` disconnects as
-   * Cloudflare Pub/Sub did (0x90 for wildcards, 0x9E for `$share/`).
+   * How a disabled feature is refused. `spec` follows MQTT 5.0 (DISCONNECT 0xA2
+   * for wildcards, 0x9E for shared subscriptions, §3.2.2.3.11–13); `cloudflare`
+   * disconnects as Cloudflare Pub/Sub did (0x90 for wildcards, 0x9E for `$share/`).
    */
   refusal: "spec" | "cloudflare";
 }

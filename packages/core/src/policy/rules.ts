@@ -10,7 +10,11 @@ export interface AccessRule {
   clientId?: string;
   /** User name to match; `*` or absent matches any. */
   username?: string;
-  /** Topic filters this rule covers. `%c` and `%u` stand for the client id and user name. */
+  /**
+   * Topic filters this rule covers. `%c` and `%u` stand for the client id and user name;
+   * a `%u` topic never applies to a client without a user name, and a name holding `+` or `#`
+   * is never substituted (an allow rule then does not apply, a deny rule does).
+   */
   topics: string[];
   /** Rights granted or denied: publish, subscribe (which also governs receiving), or both. */
   access: "publish" | "subscribe" | "all";
@@ -30,7 +34,19 @@ function matchesName(pattern: string | undefined, value: string | undefined): bo
   return pattern.endsWith("*") ? value.startsWith(pattern.slice(0, -1)) : pattern === value;
 }
 
-function expand(filter: string, client: ClientInfo): string {
+// A name holding a wildcard would widen the grant (`users/%u/#` with the user `#`).
+const WILDCARD = /[+#]/;
+
+/**
+ * The rule's filter for this client: null if it names `%u` and the client has
+ * no user name (the topic does not apply), "unsafe" if a substituted name holds
+ * `+` or `#` (an allow does not apply, a deny does), as Mosquitto does.
+ */
+function expand(filter: string, client: ClientInfo): string | null | "unsafe" {
+  if (!filter.includes("%")) return filter;
+  const hasU = filter.includes("%u"), hasC = filter.includes("%c");
+  if (hasU && client.username === undefined) return null;
+  if ((hasU && WILDCARD.test(client.username!)) || (hasC && WILDCARD.test(client.clientId))) return "unsafe";
   return filter.replaceAll("%c", client.clientId).replaceAll("%u", client.username ?? "");
 }
 
@@ -41,6 +57,11 @@ export function evaluateRules(rules: AccessRules, client: ClientInfo, right: "pu
     if (!matchesName(rule.clientId, client.clientId) || !matchesName(rule.username, client.username)) continue;
     for (const raw of rule.topics) {
       const filter = expand(raw, client);
+      if (filter === null) continue;
+      if (filter === "unsafe") {
+        if (rule.effect === "deny") return "deny";
+        continue;
+      }
       // A subscription is covered only if every topic it can match is covered,
       // so `a/#` never grants `#`, `+/x` or `$share/g/#`.
       const hit = isFilter ? (rule.effect === "allow" ? filterCovers(filter, topicOrFilter) : filtersOverlap(filter, topicOrFilter)) : topicMatches(filter, topicOrFilter);
@@ -52,6 +73,8 @@ export function evaluateRules(rules: AccessRules, client: ClientInfo, right: "pu
 
 // A deny rule applies to a subscription if the two filters can match a common topic.
 function filtersOverlap(a: string, b: string): boolean {
+  // A leading wildcard never reaches a `$` topic [MQTT-4.7.2-1]
+  if ((a.startsWith("$") && (b.startsWith("+") || b.startsWith("#"))) || (b.startsWith("$") && (a.startsWith("+") || a.startsWith("#")))) return false;
   const x = a.split("/"), y = b.split("/");
   for (let i = 0; ; i++) {
     const p = x[i], q = y[i];

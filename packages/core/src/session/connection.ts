@@ -52,6 +52,8 @@ export class Connection implements DuplexSink {
   requestProblemInformation = true;
   /** Whether the socket is backed up. */
   backpressured = false;
+  /** Unacknowledged messages of a resumed session not yet resent, waiting for room in the client's Receive Maximum. */
+  resendBacklog: OutgoingRecord[] = [];
 
   #decoder: FrameDecoder;
   #will: ConnectPacket["will"];

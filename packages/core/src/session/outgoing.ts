@@ -34,15 +34,19 @@ function sharedForm(m: Message, v5: boolean, qos: 0 | 1 | 2, retain: boolean): U
 
 /**
  * Encodes the PUBLISH for one outgoing record on one connection, or returns
- * undefined if the message has expired [MQTT-3.3.2-5] or is larger than the
- * client's Maximum Packet Size [MQTT-3.1.2-24].
+ * undefined if the message has expired before its first send [MQTT-3.3.2-5]
+ * or is larger than the client's Maximum Packet Size [MQTT-3.1.2-24].
  */
 export function encodeOutgoingPublish(conn: Connection, record: OutgoingRecord, dup: boolean, now: number, aliases: Map<string, number>): Uint8Array | undefined {
   const m = record.message;
   let remaining: number | undefined;
   if (m.expiresAt !== undefined) {
     remaining = Math.ceil((m.expiresAt - now) / 1000);
-    if (remaining <= 0) return undefined; // [MQTT-3.3.2-5]
+    if (remaining <= 0) {
+      // A resend (DUP) continues a delivery already started, which expiry no longer stops [MQTT-4.3.3-7]
+      if (!dup) return undefined; // [MQTT-3.3.2-5]
+      remaining = 0;
+    }
   }
   const v5 = conn.version === 5;
   const ids = record.subscriptionIdentifiers;
