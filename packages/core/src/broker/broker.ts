@@ -382,7 +382,10 @@ export class Broker {
 
   #publish(message: Message): number {
     const commits = this.#commits;
-    if (message.retain) {
+    // A message whose lifetime is over by now (Message Expiry Interval 0) is delivered to
+    // subscribers connected now, but not kept [MQTT-3.3.2-5].
+    const outlived = message.expiresAt !== undefined && message.expiresAt <= message.receivedAt;
+    if (message.retain && (!outlived || message.payload.byteLength === 0)) {
       // The retained copy owns its bytes, so it does not pin the socket's read buffer.
       const copy: Message = { ...ownCopy(message), forms: undefined };
       this.retained.set(copy); // [MQTT-3.3.1-5], an empty payload clears it [MQTT-3.3.1-6]

@@ -248,6 +248,7 @@ export class Connection implements DuplexSink {
     this.session = session;
     this.#decoder.maximumPacketSize = broker.limits.maximumPacketSize;
     this.state = "connected";
+    this.#head = [];
     this.#everConnected = true;
     this.#send({
       type: "connack",

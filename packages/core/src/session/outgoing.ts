@@ -41,12 +41,12 @@ export function encodeOutgoingPublish(conn: Connection, record: OutgoingRecord, 
   const m = record.message;
   let remaining: number | undefined;
   if (m.expiresAt !== undefined) {
-    remaining = Math.ceil((m.expiresAt - now) / 1000);
-    if (remaining <= 0) {
-      // A resend (DUP) continues a delivery already started, which expiry no longer stops [MQTT-4.3.3-7]
-      if (!dup) return undefined; // [MQTT-3.3.2-5]
-      remaining = 0;
-    }
+    const left = m.expiresAt - now;
+    // A lifetime that has run out stops a delivery not yet started [MQTT-3.3.2-5]. An
+    // interval of 0 runs out after this instant: subscribers connected now get it.
+    // A resend (DUP) continues a delivery already started, which expiry no longer stops [MQTT-4.3.3-7]
+    if (left < 0 && !dup) return undefined;
+    remaining = left > 0 ? Math.ceil(left / 1000) : 0;
   }
   const v5 = conn.version === 5;
   const ids = record.subscriptionIdentifiers;
