@@ -11,6 +11,8 @@ export interface RunningBroker {
   host: string;
   port: number;
   url: string;
+  /** Ports of the other listeners by protocol, as the start-up line names them (e.g. `tls`). */
+  ports: Record<string, number>;
   /** Everything the process printed so far. */
   output(): string;
   /** Sends a signal and waits for the exit; resolves to the exit code. */
@@ -52,8 +54,10 @@ export function startBroker(args: string[] = [], env: Record<string, string> = {
       clearTimeout(timer);
       child.stdout!.off("data", onData);
       const host = m[1]!, port = Number(m[2]);
+      const ports: Record<string, number> = {};
+      for (const l of out.matchAll(/(\w+):\/\/[^\s,|]+:(\d+)/g)) ports[l[1]!] ??= Number(l[2]);
       resolve({
-        host, port, url: `mqtt://${host}:${port}`, process: child,
+        host, port, url: `mqtt://${host}:${port}`, ports, process: child,
         output: () => out,
         stop: async (signal = "SIGTERM") => {
           if (child.exitCode === null && child.signalCode === null) child.kill(signal);
