@@ -35,8 +35,9 @@ function command(args: string[]): [string, string[]] {
  * Starts edgemq with the given flags (plus `--port 0` unless a port is
  * given) and resolves once its start-up line names the bound port.
  */
-export function startBroker(args: string[] = [], env: Record<string, string> = {}): Promise<RunningBroker> {
-  const full = args.includes("--port") ? args : ["--port", "0", ...args];
+export function startBroker(args: string[] = [], env: Record<string, string> = {}, options: { autoPort?: boolean } = {}): Promise<RunningBroker> {
+  // Tests of --port, EDGEMQ_PORT or a config file's listeners pass autoPort: false.
+  const full = args.includes("--port") || options.autoPort === false ? args : ["--port", "0", ...args];
   const [cmd, argv] = command(full);
   const child = spawn(cmd, argv, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
