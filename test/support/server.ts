@@ -20,6 +20,13 @@ export interface RunningBroker {
   process: ChildProcess;
 }
 
+// Every broker a test started, so that none outlives its test file even when
+// an assertion fails before the test's own stop().
+const started = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const child of started) if (child.exitCode === null) child.kill("SIGKILL");
+});
+
 /** The runtime under test. */
 export const RUNTIME = (process.env.EDGEMQ_TEST_RUNTIME ?? "node") as "node" | "bun" | "deno";
 
@@ -40,10 +47,14 @@ export function startBroker(args: string[] = [], env: Record<string, string> = {
   const full = args.includes("--port") || options.autoPort === false ? args : ["--port", "0", ...args];
   const [cmd, argv] = command(full);
   const child = spawn(cmd, argv, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  started.add(child);
   let out = "";
   child.stdout!.on("data", (d) => (out += d));
   child.stderr!.on("data", (d) => (out += d));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => {
+    started.delete(child);
+    resolve(code);
+  }));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
