@@ -4,6 +4,7 @@ import tls from "node:tls";
 import type { Broker } from "../../../packages/core/src/broker/broker.ts";
 import type { Duplex, DuplexSink, Transport } from "../../../packages/core/src/transport/duplex.ts";
 import type { ListenerConfig } from "../../../packages/server/src/config.ts";
+import { listenWebSocket } from "./websocket.ts";
 
 /** A bound listener. */
 export interface Listener {
@@ -82,7 +83,7 @@ export function listen(broker: Broker, config: ListenerConfig): Promise<Listener
       rejectUnauthorized: config.requestCert ?? false,
     }, onSocket("tls"));
   } else {
-    return Promise.reject(new Error(`the Node adapter does not serve ${config.protocol} listeners yet`));
+    return listenWebSocket(broker, config);
   }
   return new Promise((resolve, reject) => {
     server.once("error", reject);

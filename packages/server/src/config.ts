@@ -15,6 +15,8 @@ export interface ListenerConfig {
   ca?: string;
   /** Require and verify a client certificate. */
   requestCert?: boolean;
+  /** For ws and wss: the only path upgraded (any path when absent). */
+  path?: string;
 }
 
 /** A user for password authentication. */
@@ -58,6 +60,9 @@ Listeners
   --tls-key <file>         PEM private key
   --tls-ca <file>          CA bundle to verify client certificates
   --tls-client-auth        require a verified client certificate on the TLS listener
+  --ws-port <n>            also serve MQTT over WebSocket (ws://) on this port
+  --wss-port <n>           also serve MQTT over secure WebSocket (wss://; uses --tls-cert/--tls-key)
+  --ws-path <path>         upgrade only this path, e.g. /mqtt (default: any path)
 Access
   --allow-anonymous        accept clients without credentials on any address
   --no-anonymous           refuse clients without credentials, even on loopback
@@ -77,7 +82,7 @@ Other
   --help                   show this text
 
 Environment: EDGEMQ_HOST, EDGEMQ_PORT, EDGEMQ_TLS_PORT, EDGEMQ_TLS_CERT, EDGEMQ_TLS_KEY, EDGEMQ_TLS_CA,
-EDGEMQ_ALLOW_ANONYMOUS (true/false), EDGEMQ_CONFIG, EDGEMQ_LOG_LEVEL. Flags override the environment,
+EDGEMQ_WS_PORT, EDGEMQ_WSS_PORT, EDGEMQ_ALLOW_ANONYMOUS (true/false), EDGEMQ_CONFIG, EDGEMQ_LOG_LEVEL. Flags override the environment,
 which overrides the file.`;
 
 const LIMIT_FLAGS: Record<string, keyof Limits> = {
@@ -188,7 +193,7 @@ function checkAcl(acl: unknown, path: string): void {
 export function resolveConfig(args: string[], env: Record<string, string | undefined>, readFile: (path: string) => string): ServerConfig | "help" {
   const flags = new Map<string, string[]>();
   const BOOLEAN = new Set(["--allow-anonymous", "--no-anonymous", "--tls-client-auth", "--help", "-h"]);
-  const VALUED = new Set(["--host", "--port", "--tls-port", "--tls-cert", "--tls-key", "--tls-ca", "--user", "--preset", "--config", "--log-level", ...Object.keys(LIMIT_FLAGS)]);
+  const VALUED = new Set(["--host", "--port", "--tls-port", "--tls-cert", "--tls-key", "--tls-ca", "--ws-port", "--wss-port", "--ws-path", "--user", "--preset", "--config", "--log-level", ...Object.keys(LIMIT_FLAGS)]);
   for (let i = 0; i < args.length; i++) {
     let arg = args[i]!;
     let value: string | undefined;
@@ -250,6 +255,17 @@ export function resolveConfig(args: string[], env: Record<string, string | undef
       protocol: "tls", host: host ?? "127.0.0.1", port: integer(tlsPort, "--tls-port", 0, 65535),
       cert: flag("--tls-cert") ?? env.EDGEMQ_TLS_CERT, key: flag("--tls-key") ?? env.EDGEMQ_TLS_KEY,
       ca: flag("--tls-ca") ?? env.EDGEMQ_TLS_CA, requestCert: flags.has("--tls-client-auth"),
+    });
+  }
+  const wsPath = flag("--ws-path");
+  if (wsPath !== undefined && !wsPath.startsWith("/")) throw new ConfigError(`--ws-path must start with "/", got "${wsPath}"`);
+  const wsPort = flag("--ws-port") ?? env.EDGEMQ_WS_PORT;
+  if (wsPort !== undefined) listeners.push({ protocol: "ws", host: host ?? "127.0.0.1", port: integer(wsPort, "--ws-port", 0, 65535), path: wsPath });
+  const wssPort = flag("--wss-port") ?? env.EDGEMQ_WSS_PORT;
+  if (wssPort !== undefined) {
+    listeners.push({
+      protocol: "wss", host: host ?? "127.0.0.1", port: integer(wssPort, "--wss-port", 0, 65535), path: wsPath,
+      cert: flag("--tls-cert") ?? env.EDGEMQ_TLS_CERT, key: flag("--tls-key") ?? env.EDGEMQ_TLS_KEY,
     });
   }
   for (const l of listeners) {

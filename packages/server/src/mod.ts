@@ -5,3 +5,4 @@
  */
 export * from "./config.ts";
 export * from "./build-broker.ts";
+export * from "./websocket.ts";
