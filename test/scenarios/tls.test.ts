@@ -82,6 +82,6 @@ describe("TLS configuration mistakes", () => {
   it("names a certificate file that does not exist", async () => {
     const { code, output } = await runBrokerExpectingExit(["--port", "0", "--tls-port", "0", "--tls-cert", "/nonexistent/server.crt", "--tls-key", certs.serverKey]);
     expect(code).toBe(1);
-    expect(output).toMatch(/cannot start: .*\/nonexistent\/server\.crt.*check the certificate and key paths/);
+    expect(output).toMatch(/cannot listen on tls:\/\/127\.0\.0\.1:0: .*\/nonexistent\/server\.crt.*check the certificate and key paths/);
   });
 });

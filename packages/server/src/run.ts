@@ -39,11 +39,13 @@ export interface RunningServer {
 /** Starts a broker and its listeners from a configuration; the embedding entry point for every runtime. */
 export async function serve(host: Pick<RuntimeHost, "listen" | "every">, config: ServerConfig, broker: Broker = buildBroker(config, Date.now)): Promise<RunningServer> {
   const listeners: BoundListener[] = [];
-  try {
-    for (const l of config.listeners) listeners.push(await host.listen(broker, l));
-  } catch (e) {
-    for (const l of listeners) await l.close().catch(() => {});
-    throw e;
+  for (const l of config.listeners) {
+    try {
+      listeners.push(await host.listen(broker, l));
+    } catch (e) {
+      for (const bound of listeners) await bound.close().catch(() => {});
+      throw new ListenError(l, e);
+    }
   }
   // The core keeps no timers: time-driven work runs from here.
   const stopTicking = host.every(250, () => broker.tick(Date.now()));
@@ -66,14 +68,28 @@ export async function serve(host: Pick<RuntimeHost, "listen" | "every">, config:
   };
 }
 
-// Words that turn a system error into something a person can act on.
-function hint(e: unknown): string {
-  const code = (e as { code?: string }).code ?? (e as { name?: string }).name;
+/** A listener that could not start, with the runtime's error. */
+export class ListenError extends Error {
+  readonly listener: ServerConfig["listeners"][number];
+  override readonly cause: unknown;
+  constructor(listener: ServerConfig["listeners"][number], cause: unknown) {
+    super(`cannot listen on ${listener.protocol}://${listener.host}:${listener.port}: ${describe(cause)}`);
+    this.name = "ListenError";
+    this.listener = listener;
+    this.cause = cause;
+  }
+}
+
+// The same words on every runtime, whatever each calls its errors.
+function describe(e: unknown): string {
+  const code = (e as { code?: string }).code ?? (e as { name?: string }).name ?? "";
   const text = String((e as Error).message ?? e);
-  if (code === "EADDRINUSE" || code === "AddrInUse" || /address.*in use/i.test(text)) return " (another process uses that port: stop it or pick another with --port)";
-  if (code === "EACCES" || code === "PermissionDenied") return " (ports below 1024 need privileges: pick another with --port)";
-  if (code === "ENOENT" || code === "NotFound" || /no such file/i.test(text)) return " (check the certificate and key paths)";
-  return "";
+  if (code === "EADDRINUSE" || code === "AddrInUse" || /address.*in use/i.test(text)) {
+    return "the address is in use (EADDRINUSE): stop the other process or pick another with --port";
+  }
+  if (code === "EACCES" || code === "PermissionDenied") return "permission denied (EACCES): ports below 1024 need privileges; pick another with --port";
+  if (code === "ENOENT" || code === "NotFound" || /no such file|not found/i.test(text)) return `${text} (check the certificate and key paths)`;
+  return code && !text.includes(code) ? `${text} (${code})` : text;
 }
 
 /** The `edgemq` command line, the same on every runtime: parse, start, print the start-up line, stop on a signal. */
@@ -100,7 +116,7 @@ export async function runMain(host: RuntimeHost): Promise<void> {
       host.error(`edgemq: ${e.message}`);
       return host.exit(2);
     }
-    host.error(`edgemq: cannot start: ${(e as Error).message ?? e}${hint(e)}`);
+    host.error(`edgemq: ${e instanceof ListenError ? e.message : `cannot start: ${describe(e)}`}`);
     return host.exit(1);
   }
   host.log(describeStartup(config, host.runtime, server.listeners, server.broker.store.name));

@@ -1,0 +1,26 @@
+// `bun run adapters/bun [options]`: start edgemq on Bun.
+/// <reference path="./runtime.d.ts" />
+import { readFileSync } from "node:fs";
+import { runMain } from "../../../packages/server/src/run.ts";
+import { bunHost } from "./serve.ts";
+
+await runMain({
+  ...bunHost,
+  runtime: `bun ${Bun.version}`,
+  args: process.argv.slice(2),
+  env: process.env,
+  readFile: (path) => readFileSync(path, "utf8"),
+  onSignal(handler) {
+    let called = false;
+    const once = (signal: string) => {
+      if (called) return;
+      called = true;
+      handler(signal);
+    };
+    process.once("SIGINT", () => once("SIGINT"));
+    process.once("SIGTERM", () => once("SIGTERM"));
+  },
+  exit: (code) => process.exit(code),
+  log: (line) => console.log(line),
+  error: (line) => console.error(line),
+});
