@@ -44,7 +44,8 @@ export async function serve(host: Pick<RuntimeHost, "listen" | "every">, config:
       listeners.push(await host.listen(broker, l));
     } catch (e) {
       for (const bound of listeners) await bound.close().catch(() => {});
-      throw new ListenError(l, e);
+      // A runtime that cannot honour a setting says so as a configuration error.
+      throw e instanceof ConfigError ? e : new ListenError(l, e);
     }
   }
   // The core keeps no timers: time-driven work runs from here.

@@ -1,0 +1,214 @@
+/// <reference path="./runtime.d.ts" />
+import type { Broker } from "../../../packages/core/src/broker/broker.ts";
+import type { Duplex, DuplexSink, Transport } from "../../../packages/core/src/transport/duplex.ts";
+import { ConfigError, type ListenerConfig } from "../../../packages/server/src/config.ts";
+import type { BoundListener } from "../../../packages/server/src/run.ts";
+import { chooseSubprotocol, upgradePathAllowed } from "../../../packages/server/src/websocket.ts";
+
+// Bytes held for a connection before write() reports backpressure to the core.
+const HIGH_WATER_MARK = 1024 * 1024;
+const READ_SIZE = 64 * 1024;
+
+function concat(chunks: Uint8Array[], size: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
+//
+// Deno's conn.write() is a promise that may write part of what it is given;
+// one writer loop per connection drains the queue in order, and writes made
+// in one turn leave together.
+//
+function connDuplex(conn: Deno.Conn, transport: Transport, sink: () => DuplexSink | undefined): Duplex {
+  let pending: Uint8Array[] = [];
+  let pendingBytes = 0;
+  let writing = false;
+  let backpressured = false;
+  let closing = false;
+  let closed = false;
+  const closeConn = () => {
+    if (closed) return;
+    closed = true;
+    try {
+      conn.close();
+    } catch { /* already closed by the peer */ }
+  };
+  const pump = async () => {
+    if (writing) return;
+    writing = true;
+    try {
+      while (pendingBytes > 0 && !closed) {
+        const buf = concat(pending, pendingBytes);
+        pending = [];
+        pendingBytes = 0;
+        for (let off = 0; off < buf.byteLength;) off += await conn.write(buf.subarray(off));
+        if (backpressured && pendingBytes < HIGH_WATER_MARK / 2) {
+          backpressured = false;
+          sink()?.drain();
+        }
+      }
+    } catch {
+      closeConn(); // the read loop sees the end and tells the core
+    } finally {
+      writing = false;
+    }
+    if (closing) closeConn();
+  };
+  return {
+    info: { remoteAddress: conn.remoteAddr.hostname, remotePort: conn.remoteAddr.port, transport },
+    write(bytes: Uint8Array): boolean {
+      if (closed) return true;
+      if (pendingBytes === 0 && !writing) queueMicrotask(pump);
+      pending.push(bytes);
+      pendingBytes += bytes.byteLength;
+      if (pendingBytes >= HIGH_WATER_MARK) backpressured = true;
+      return !backpressured;
+    },
+    close(): void {
+      closing = true;
+      if (!writing && pendingBytes === 0) closeConn();
+      else setTimeout(closeConn, 2000);
+    },
+  };
+}
+
+async function serveConn(broker: Broker, conn: Deno.Conn, transport: Transport): Promise<void> {
+  try {
+    conn.setNoDelay?.(true); // Nagle's algorithm would hold small packets back
+  } catch { /* not a TCP connection */ }
+  let sink: DuplexSink | undefined;
+  sink = broker.accept(connDuplex(conn, transport, () => sink));
+  const buf = new Uint8Array(READ_SIZE);
+  try {
+    for (;;) {
+      const n = await conn.read(buf);
+      if (n === null) break;
+      sink.data(buf.slice(0, n)); // a copy the core may keep views into
+    }
+  } catch { /* reset or closed: the end either way */ }
+  sink.end();
+  try {
+    conn.close();
+  } catch { /* already closed */ }
+}
+
+function listenSocket(broker: Broker, config: ListenerConfig): BoundListener {
+  const transport: Transport = config.protocol === "tls" ? "tls" : "tcp";
+  if (config.requestCert) {
+    // Deno.listenTls cannot ask a client for its certificate.
+    throw new ConfigError(`Deno's TLS API cannot request client certificates, so --tls-client-auth (port ${config.port}) is not available on Deno; run edgemq on Node or Bun for mutual TLS`);
+  }
+  const listener = transport === "tls"
+    ? Deno.listenTls({ hostname: config.host, port: config.port, cert: Deno.readTextFileSync(config.cert!), key: Deno.readTextFileSync(config.key!) })
+    : Deno.listen({ hostname: config.host, port: config.port, transport: "tcp" });
+  (async () => {
+    try {
+      for await (const conn of listener) void serveConn(broker, conn, transport);
+    } catch { /* the listener closed */ }
+  })();
+  return {
+    protocol: config.protocol, host: config.host, port: listener.addr.port,
+    close: async () => {
+      try {
+        listener.close();
+      } catch { /* already closed */ }
+    },
+  };
+}
+
+function webSocketDuplex(socket: WebSocket, transport: "ws" | "wss", remote: Deno.NetAddr, host: string | undefined, sink: () => DuplexSink | undefined): Duplex {
+  let pending: Uint8Array[] = [];
+  let pendingBytes = 0;
+  let backpressured = false;
+  const flush = () => {
+    const frame = concat(pending, pendingBytes);
+    pending = [];
+    pendingBytes = 0;
+    if (frame.byteLength > 0 && socket.readyState === WebSocket.OPEN) socket.send(frame); // binary [MQTT-6.0.0-1]
+    if (backpressured) {
+      // The WebSocket API has no drain event: look again shortly.
+      const check = () => {
+        if (socket.readyState !== WebSocket.OPEN) return;
+        if (socket.bufferedAmount < HIGH_WATER_MARK / 2) {
+          backpressured = false;
+          sink()?.drain();
+        } else setTimeout(check, 10);
+      };
+      setTimeout(check, 10);
+    }
+  };
+  return {
+    info: { remoteAddress: remote.hostname, remotePort: remote.port, transport, serverName: host },
+    write(bytes: Uint8Array): boolean {
+      if (pending.length === 0) queueMicrotask(flush);
+      pending.push(bytes);
+      pendingBytes += bytes.byteLength;
+      if (socket.bufferedAmount + pendingBytes >= HIGH_WATER_MARK) backpressured = true;
+      return !backpressured;
+    },
+    close(): void {
+      flush();
+      try {
+        socket.close(1000);
+      } catch { /* already closing */ }
+    },
+  };
+}
+
+function listenWebSocket(broker: Broker, config: ListenerConfig): Promise<BoundListener> {
+  const transport = config.protocol === "wss" ? "wss" : "ws";
+  return new Promise((resolve, reject) => {
+    try {
+      const server = Deno.serve({
+        hostname: config.host,
+        port: config.port,
+        cert: transport === "wss" ? Deno.readTextFileSync(config.cert!) : undefined,
+        key: transport === "wss" ? Deno.readTextFileSync(config.key!) : undefined,
+        onListen: (addr) => resolve({
+          protocol: config.protocol, host: config.host, port: addr.port,
+          close: () => server.shutdown(),
+        }),
+      }, (req, info) => {
+        if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+          return new Response("edgemq speaks MQTT over WebSocket here: connect with a WebSocket client and subprotocol \"mqtt\".\n", {
+            status: 426, headers: { upgrade: "websocket" },
+          });
+        }
+        if (!upgradePathAllowed(new URL(req.url).pathname, config.path)) return new Response("not found\n", { status: 404 });
+        const offered = (req.headers.get("sec-websocket-protocol") ?? "").split(",").filter((p) => p.trim() !== "");
+        // The request and its info are gone once the handler returns: read them now.
+        const remote = { hostname: info.remoteAddr.hostname, port: info.remoteAddr.port };
+        const host = req.headers.get("host")?.replace(/:\d+$/, "");
+        const { socket, response } = Deno.upgradeWebSocket(req, { protocol: chooseSubprotocol(offered) }); // [MQTT-6.0.0-4]
+        socket.binaryType = "arraybuffer";
+        let sink: DuplexSink | undefined;
+        socket.onopen = () => {
+          sink = broker.accept(webSocketDuplex(socket, transport, remote, host, () => sink));
+        };
+        socket.onmessage = (event) => {
+          if (typeof event.data === "string") {
+            socket.close(1003, "MQTT needs binary frames"); // [MQTT-6.0.0-1]
+            return;
+          }
+          sink?.data(new Uint8Array(event.data as ArrayBuffer)); // frames are a byte stream [MQTT-6.0.0-2]
+        };
+        socket.onclose = () => sink?.end();
+        socket.onerror = () => {};
+        return response;
+      });
+    } catch (e) {
+      reject(e);
+    }
+  });
+}
+
+/** Starts one listener of any kind feeding the broker. */
+export async function listen(broker: Broker, config: ListenerConfig): Promise<BoundListener> {
+  return config.protocol === "ws" || config.protocol === "wss" ? listenWebSocket(broker, config) : listenSocket(broker, config);
+}

@@ -1,0 +1,25 @@
+// `deno run --allow-net --allow-read --allow-env adapters/deno/src/main.ts [options]`: start edgemq on Deno.
+/// <reference path="./runtime.d.ts" />
+import { runMain } from "../../../packages/server/src/run.ts";
+import { denoHost } from "./serve.ts";
+
+await runMain({
+  ...denoHost,
+  runtime: `deno ${Deno.version.deno}`,
+  args: Deno.args,
+  env: Deno.env.toObject(),
+  readFile: (path) => Deno.readTextFileSync(path),
+  onSignal(handler) {
+    let called = false;
+    const once = (signal: string) => {
+      if (called) return;
+      called = true;
+      handler(signal);
+    };
+    Deno.addSignalListener("SIGINT", () => once("SIGINT"));
+    Deno.addSignalListener("SIGTERM", () => once("SIGTERM"));
+  },
+  exit: (code) => Deno.exit(code),
+  log: (line) => console.log(line),
+  error: (line) => console.error(line),
+});

@@ -1,0 +1,9 @@
+/**
+ * @module
+ * edgemq on Deno: `startServer(config)` to embed a broker, `listen` to wire a
+ * listener to a broker of your own.
+ */
+export { listen } from "./listen.ts";
+export { startServer } from "./serve.ts";
+export { Broker } from "../../../packages/core/src/broker/broker.ts";
+export { resolveConfig, type ServerConfig } from "../../../packages/server/src/config.ts";

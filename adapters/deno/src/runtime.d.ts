@@ -1,0 +1,43 @@
+// The few Deno APIs this adapter uses, declared here so that type-checking
+// needs no Deno type package.
+export {};
+
+declare global {
+  namespace Deno {
+    interface NetAddr {
+      hostname: string;
+      port: number;
+    }
+    interface Conn {
+      readonly remoteAddr: NetAddr;
+      read(p: Uint8Array): Promise<number | null>;
+      write(p: Uint8Array): Promise<number>;
+      close(): void;
+      setNoDelay?(noDelay?: boolean): void;
+    }
+    interface Listener extends AsyncIterable<Conn> {
+      readonly addr: NetAddr;
+      close(): void;
+    }
+    interface HttpServer {
+      readonly addr: NetAddr;
+      shutdown(): Promise<void>;
+    }
+    interface ServeHandlerInfo {
+      remoteAddr: NetAddr;
+    }
+    const args: string[];
+    const version: { deno: string };
+    const env: { toObject(): Record<string, string> };
+    function readTextFileSync(path: string): string;
+    function exit(code?: number): never;
+    function addSignalListener(signal: "SIGINT" | "SIGTERM", handler: () => void): void;
+    function listen(options: { hostname: string; port: number; transport?: "tcp" }): Listener;
+    function listenTls(options: { hostname: string; port: number; cert: string; key: string }): Listener;
+    function serve(
+      options: { hostname: string; port: number; cert?: string; key?: string; onListen?: (addr: NetAddr) => void },
+      handler: (req: Request, info: ServeHandlerInfo) => Response | Promise<Response>,
+    ): HttpServer;
+    function upgradeWebSocket(req: Request, options?: { protocol?: string }): { socket: WebSocket; response: Response };
+  }
+}
