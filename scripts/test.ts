@@ -1,23 +1,53 @@
-// `npm test`: type-check everything, run vitest, and end with one plain summary
-// line (`tests: N passed, M failed`) that CI and people can read at a glance.
+// `npm test`: type-check everything, run the whole suite, then run the
+// scenario suite again against a server on every other runtime and transport
+// (node, bun, deno × tcp, ws). It ends with one plain summary line,
+// `tests: N passed, M failed`, that CI and people can read at a glance.
+//
+// EDGEMQ_TEST_MATRIX=node-tcp (or any comma list such as bun-ws,deno-tcp)
+// limits the scenario runs while developing; CI runs them all.
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 
-const results = ".vitest-results.json";
-const run = (cmd: string, args: string[]) => spawnSync(cmd, args, { stdio: "inherit" }).status ?? 1;
+const run = (cmd: string, args: string[], env: Record<string, string> = {}) =>
+  spawnSync(cmd, args, { stdio: "inherit", env: { ...process.env, ...env } }).status ?? 1;
 
 console.log("> type-checking (tsc)");
 let failed = run("tsc", ["-p", "."]) !== 0;
 failed = run("tsc", ["-p", "packages/core"]) !== 0 || failed;
 if (failed) console.error("type-check failed: fix the errors above (tsc -p . and tsc -p packages/core)");
 
-rmSync(results, { force: true });
-const vitest = run("vitest", ["run", "--reporter=default", "--reporter=json", `--outputFile=${results}`, ...process.argv.slice(2)]);
+interface Report { numPassedTests: number; numFailedTests: number }
+
+function vitest(label: string, args: string[], env: Record<string, string>): Report & { status: number } {
+  const out = `.vitest-results-${label}.json`;
+  rmSync(out, { force: true });
+  console.log(`\n> ${label}`);
+  const status = run("vitest", ["run", "--reporter=dot", "--reporter=json", `--outputFile=${out}`, ...args], env);
+  const report: Report = existsSync(out) ? JSON.parse(readFileSync(out, "utf8")) : { numPassedTests: 0, numFailedTests: 1 };
+  rmSync(out, { force: true });
+  return { ...report, status };
+}
+
+const ALL = ["node-tcp", "node-ws", "bun-tcp", "bun-ws", "deno-tcp", "deno-ws"];
+const wanted = (process.env.EDGEMQ_TEST_MATRIX ?? ALL.join(",")).split(",").map((s) => s.trim()).filter(Boolean);
+const extra = process.argv.slice(2);
+
+const results: [string, Report & { status: number }][] = [];
+// The first run is everything (unit, fuzz, differential, scenarios) with Node over TCP.
+results.push(["all tests, scenarios on node over tcp", vitest("node-tcp", extra, {})]);
+for (const combo of ALL.slice(1)) {
+  if (!wanted.includes(combo)) continue;
+  const [runtime, transport] = combo.split("-") as [string, string];
+  results.push([`scenarios on ${runtime} over ${transport}`, vitest(combo, ["test/scenarios", ...extra], { EDGEMQ_TEST_RUNTIME: runtime, EDGEMQ_TEST_TRANSPORT: transport })]);
+}
+
 let passed = 0, failedTests = 0;
-if (existsSync(results)) {
-  const report = JSON.parse(readFileSync(results, "utf8")) as { numPassedTests: number; numFailedTests: number };
-  passed = report.numPassedTests;
-  failedTests = report.numFailedTests;
+console.log("");
+for (const [label, r] of results) {
+  console.log(`  ${label}: ${r.numPassedTests} passed, ${r.numFailedTests} failed`);
+  passed += r.numPassedTests;
+  failedTests += r.numFailedTests;
+  if (r.status !== 0) failed = true;
 }
 console.log(`tests: ${passed} passed, ${failedTests} failed`);
-process.exit(failed || vitest !== 0 || passed === 0 ? 1 : 0);
+process.exit(failed || failedTests > 0 || passed === 0 ? 1 : 0);

@@ -2,6 +2,7 @@
 // stops it after the test. EDGEMQ_TEST_RUNTIME picks node (default), bun or deno.
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
+import { startWebSocketBridge } from "./ws-bridge.ts";
 
 const ROOT = join(import.meta.dirname, "../..");
 const BIN = join(ROOT, "node_modules/.bin");
@@ -30,6 +31,13 @@ process.once("exit", () => {
 /** The runtime under test. */
 export const RUNTIME = (process.env.EDGEMQ_TEST_RUNTIME ?? "node") as "node" | "bun" | "deno";
 
+/**
+ * The transport under test. With `ws`, the broker also listens for WebSocket;
+ * `url` is its ws:// address (for mqtt.js), and `port` is a local bridge that
+ * carries TCP-only clients (mosquitto_pub/sub, RawClient) over WebSocket.
+ */
+export const TRANSPORT = (process.env.EDGEMQ_TEST_TRANSPORT ?? "tcp") as "tcp" | "ws";
+
 function command(args: string[]): [string, string[]] {
   switch (RUNTIME) {
     case "bun": return [join(BIN, "bun"), ["run", join(ROOT, "adapters/bun"), ...args]];
@@ -44,7 +52,10 @@ function command(args: string[]): [string, string[]] {
  */
 export function startBroker(args: string[] = [], env: Record<string, string> = {}, options: { autoPort?: boolean } = {}): Promise<RunningBroker> {
   // Tests of --port, EDGEMQ_PORT or a config file's listeners pass autoPort: false.
-  const full = args.includes("--port") || options.autoPort === false ? args : ["--port", "0", ...args];
+  const auto = !args.includes("--port") && options.autoPort !== false;
+  let full = auto ? ["--port", "0", ...args] : args;
+  const bridged = auto && TRANSPORT === "ws";
+  if (bridged) full = [...full, "--ws-port", "0"];
   const [cmd, argv] = command(full);
   const child = spawn(cmd, argv, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   started.add(child);
@@ -65,20 +76,27 @@ export function startBroker(args: string[] = [], env: Record<string, string> = {
       if (!m) return;
       clearTimeout(timer);
       child.stdout!.off("data", onData);
-      const host = m[1]!, port = Number(m[2]);
+      const host = m[1]!, tcpPort = Number(m[2]);
       const ports: Record<string, number> = {};
       for (const l of out.matchAll(/(\w+):\/\/[^\s,|]+:(\d+)/g)) ports[l[1]!] ??= Number(l[2]);
-      resolve({
-        host, port, url: `mqtt://${host}:${port}`, ports, process: child,
+      const bridge = bridged ? startWebSocketBridge(`ws://${host}:${ports.ws}/mqtt`) : undefined;
+      void (async () => {
+        const b = await bridge;
+        const port = b ? b.port : tcpPort;
+        resolve({
+        host, port, url: b ? `ws://${host}:${ports.ws}/mqtt` : `mqtt://${host}:${port}`, ports, process: child,
         output: () => out,
         stop: async (signal = "SIGTERM") => {
           if (child.exitCode === null && child.signalCode === null) child.kill(signal);
           const t = setTimeout(() => child.kill("SIGKILL"), 5000);
           const code = await exited;
           clearTimeout(t);
+          // The bridge goes last, so that what the broker sent on its way out arrives.
+          await b?.close();
           return code;
         },
-      });
+        });
+      })();
     };
     child.stdout!.on("data", onData);
     child.once("exit", (code) => {

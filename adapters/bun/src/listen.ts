@@ -4,7 +4,7 @@ import type { Broker } from "../../../packages/core/src/broker/broker.ts";
 import type { Duplex, DuplexSink, Transport } from "../../../packages/core/src/transport/duplex.ts";
 import type { ListenerConfig } from "../../../packages/server/src/config.ts";
 import type { BoundListener } from "../../../packages/server/src/run.ts";
-import { chooseSubprotocol, upgradePathAllowed } from "../../../packages/server/src/websocket.ts";
+import { chooseSubprotocol, maximumFrameSize, upgradePathAllowed } from "../../../packages/server/src/websocket.ts";
 
 // Bytes held for a socket before write() reports backpressure to the core.
 const HIGH_WATER_MARK = 1024 * 1024;
@@ -187,7 +187,7 @@ function listenWebSocket(broker: Broker, config: ListenerConfig): BoundListener 
       return new Response("WebSocket upgrade failed\n", { status: 400 });
     },
     websocket: {
-      maxPayloadLength: broker.limits.maximumPacketSize + 5,
+      maxPayloadLength: maximumFrameSize(broker.limits.maximumPacketSize), // frames may hold several packets
       perMessageDeflate: false,
       open(ws) {
         ws.data.sink = broker.accept(webSocketDuplex(ws));

@@ -6,7 +6,7 @@ import { type WebSocket, WebSocketServer } from "ws";
 import type { Broker } from "../../../packages/core/src/broker/broker.ts";
 import type { Duplex, DuplexSink } from "../../../packages/core/src/transport/duplex.ts";
 import type { ListenerConfig } from "../../../packages/server/src/config.ts";
-import { chooseSubprotocol, upgradePathAllowed } from "../../../packages/server/src/websocket.ts";
+import { chooseSubprotocol, maximumFrameSize, upgradePathAllowed } from "../../../packages/server/src/websocket.ts";
 import type { Listener } from "./listen.ts";
 
 // Bytes a WebSocket may buffer before write() reports backpressure to the core.
@@ -71,7 +71,9 @@ export function listenWebSocket(broker: Broker, config: ListenerConfig): Promise
     : http.createServer(onRequest);
   const wss = new WebSocketServer({
     noServer: true,
-    maxPayload: broker.limits.maximumPacketSize + 5,
+    // A frame may hold more than one packet, so its limit is looser than the packet
+    // limit, which the MQTT decoder enforces from each packet's header (0x95).
+    maxPayload: maximumFrameSize(broker.limits.maximumPacketSize),
     perMessageDeflate: false,
     handleProtocols: (offered: Set<string>) => chooseSubprotocol(offered) ?? false,
   });
@@ -104,10 +106,11 @@ export function listenWebSocket(broker: Broker, config: ListenerConfig): Promise
         protocol: config.protocol,
         host: config.host,
         port: address.port,
+        // Open WebSockets end with the broker's DISCONNECT and a close handshake;
+        // cutting them here would lose that last frame.
         close: () => new Promise<void>((done) => {
           wss.close();
           server.close(() => done());
-          server.closeAllConnections?.();
         }),
       });
     });

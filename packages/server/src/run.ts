@@ -58,11 +58,15 @@ export async function serve(host: Pick<RuntimeHost, "listen" | "every">, config:
     close() {
       closing ??= (async () => {
         stopTicking();
-        // Stop accepting first; a listener's close may wait for its sockets,
-        // which end only once the broker has disconnected them.
-        const stopped = Promise.all(listeners.map((l) => l.close().catch(() => {})));
+        // The broker goes first: it refuses new connections from now on and sends
+        // DISCONNECT 0x8B to each client. Only then do the listeners stop, since
+        // some runtimes cut open sockets when a listener stops, and a listener's
+        // close may wait for sockets that end only once disconnected.
         await broker.close();
-        await Promise.race([stopped, new Promise((r) => setTimeout(r, 3000))]);
+        await Promise.race([
+          Promise.all(listeners.map((l) => l.close().catch(() => {}))),
+          new Promise((r) => setTimeout(r, 3000)),
+        ]);
       })();
       return closing;
     },

@@ -20,3 +20,13 @@ export function upgradePathAllowed(url: string, path: string | undefined): boole
   const q = url.indexOf("?");
   return (q < 0 ? url : url.slice(0, q)) === path;
 }
+
+/**
+ * The largest WebSocket message accepted. Frames do not align with packets
+ * [MQTT-6.0.0-2], so a frame may carry a whole packet of the maximum size and
+ * more; the packet limit itself is enforced by the MQTT decoder, which answers
+ * an oversized packet with 0x95 instead of a WebSocket close.
+ */
+export function maximumFrameSize(maximumPacketSize: number): number {
+  return Math.max(maximumPacketSize, 64 * 1024) * 2;
+}
