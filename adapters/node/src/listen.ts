@@ -20,14 +20,20 @@ export interface Listener {
 const HIGH_WATER_MARK = 1024 * 1024;
 
 /**
- * Wraps a Node socket as the core's Duplex. Writes made in one turn of the
- * event loop are corked and leave as one writev when it ends.
+ * Wraps a Node socket as the core's Duplex. Packets written in one turn of
+ * the event loop are gathered and leave as one write when it ends: one copy
+ * is cheaper than a writev of many small buffers (fan-out writes many).
  */
 export function toDuplex(socket: net.Socket, transport: Transport): Duplex {
-  let corked = false;
-  const uncork = () => {
-    corked = false;
-    socket.uncork();
+  let pending: Uint8Array[] = [];
+  let pendingBytes = 0;
+  const flush = () => {
+    if (pending.length === 0) return;
+    const chunks = pending;
+    const size = pendingBytes;
+    pending = [];
+    pendingBytes = 0;
+    if (!socket.destroyed) socket.write(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
   };
   const tlsSocket = socket as tls.TLSSocket;
   const peer = transport === "tls" && tlsSocket.authorized ? tlsSocket.getPeerCertificate() : undefined;
@@ -41,16 +47,14 @@ export function toDuplex(socket: net.Socket, transport: Transport): Duplex {
     },
     write(bytes: Uint8Array): boolean {
       if (socket.destroyed) return true;
-      if (!corked) {
-        corked = true;
-        socket.cork();
-        process.nextTick(uncork);
-      }
-      socket.write(bytes);
-      return socket.writableLength < HIGH_WATER_MARK;
+      if (pending.length === 0) process.nextTick(flush);
+      pending.push(bytes);
+      pendingBytes += bytes.byteLength;
+      return socket.writableLength + pendingBytes < HIGH_WATER_MARK;
     },
     close(): void {
       // Send what is queued, then close; a peer that never reads is cut off.
+      flush();
       socket.end();
       setTimeout(() => socket.destroy(), 2000).unref();
     },

@@ -446,12 +446,11 @@ export class Broker {
     };
     // A message already known to the client (awaiting PUBCOMP) is finished, not withheld.
     for (const r of [...session.inflight.values()]) if (r.state === "publish" && denied(r)) session.inflight.delete(r.packetId);
-    const queue = session.queue.filter((r) => {
+    session.queue.retain((r) => {
       if (!denied(r)) return true;
       session.queuedBytes -= r.message.payload.byteLength;
       return false;
     });
-    if (queue.length !== session.queue.length) session.queue = queue;
   }
 
 
@@ -537,10 +536,8 @@ export class Broker {
     const queue = session.queue;
     if (queue.length === 0) return;
     const now = this.now();
-    let i = 0;
-    for (; i < queue.length; i++) {
+    for (let record = queue.peek(); record !== undefined; record = queue.peek()) {
       if (conn.backpressured) break; // resumed by drain()
-      const record = queue[i]!;
       if (record.qos > 0) {
         if (session.inflight.size >= window) break;
         const id = session.allocatePacketId();
@@ -548,6 +545,7 @@ export class Broker {
         record.packetId = id;
         session.inflight.set(id, record);
       }
+      queue.shift();
       session.queuedBytes -= record.message.payload.byteLength;
       if (!conn.sendPublish(record, false, now)) {
         if (record.qos > 0) session.inflight.delete(record.packetId);
@@ -557,15 +555,18 @@ export class Broker {
         this.store.saveOutgoing(session.clientId, [record]);
       }
     }
-    if (i > 0) session.queue = queue.slice(i);
   }
 
-  /** A QoS 1 PUBACK or QoS 2 PUBCOMP (or failed PUBREC) ended an outgoing message. */
+  /**
+   * A QoS 1 PUBACK or QoS 2 PUBCOMP (or failed PUBREC) ended an outgoing
+   * message. The freed window is refilled once per chunk read, not once per
+   * acknowledgement: the connection pumps after it has handled all of them.
+   */
   completeOutgoing(conn: Connection, record: OutgoingRecord): void {
     const session = conn.session!;
     session.inflight.delete(record.packetId);
     if (session.expiryInterval > 0) this.store.deleteOutgoing(session.clientId, record);
-    if (session.queue.length > 0 || conn.resendBacklog.length > 0) this.pump(conn);
+    if (session.queue.length > 0 || conn.resendBacklog.length > 0) conn.pumpPending = true;
   }
 
   // ------------------------------------------------------------ subscribe

@@ -2,6 +2,7 @@ import type { Will } from "../codec/packets/connect.ts";
 import type { OutgoingRecord } from "../store/store.ts";
 import type { Connection } from "../session/connection.ts";
 import type { ClientInfo } from "../policy/hook.ts";
+import { RecordQueue } from "./record-queue.ts";
 import type { SubscriptionEntry } from "./topic-tree.ts";
 
 /** A session expiry interval that never ends (§3.1.2.11.2). */
@@ -24,7 +25,7 @@ export class Session {
   /** QoS 1 and 2 messages sent and not yet fully acknowledged, in send order. */
   readonly inflight = new Map<number, OutgoingRecord>();
   /** Messages waiting for the client's receive window or for the client to return. */
-  queue: OutgoingRecord[] = [];
+  readonly queue = new RecordQueue();
   /** Payload bytes held in `queue`. */
   queuedBytes = 0;
   /** Inbound QoS 2 packet ids for which PUBREC was sent and PUBREL not yet received. */

@@ -113,6 +113,7 @@ export class FrameDecoder {
       r.end = total;
     }
     const packet = decodeBody(r, firstByte, this.protocolVersion);
+    r.buf = EMPTY; // the decoder must not pin the last chunk it read (the packet's own views may)
     if (packet.type === "connect") this.protocolVersion = packet.protocolVersion;
     return packet;
   }

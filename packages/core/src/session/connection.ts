@@ -57,8 +57,11 @@ export class Connection implements DuplexSink {
 
   #decoder: FrameDecoder;
   #will: ConnectPacket["will"];
-  #inboundAliases = new Map<number, string>();
-  #outboundAliases = new Map<string, number>();
+  // Topic aliases, made only for clients that use them (most do not).
+  #inboundAliases: Map<number, string> | undefined;
+  #outboundAliases: Map<string, number> | undefined;
+  /** Set when acknowledgements freed window room; the queue is pumped once the chunk is handled. */
+  pumpPending = false;
   #inboundUnacked = 0;
   #pendingWhileAuthenticating: Uint8Array[] = [];
   // The stream's first bytes, kept until CONNECT is decoded, to tell what a bad first packet was.
@@ -93,6 +96,10 @@ export class Connection implements DuplexSink {
     if (this.state === "awaiting-connect") for (let i = 0; i < bytes.byteLength && this.#head.length < 16; i++) this.#head.push(bytes[i]!);
     this.#decoder.push(bytes);
     this.#drainDecoder();
+    if (this.pumpPending) {
+      this.pumpPending = false;
+      this.broker.pump(this);
+    }
   }
 
   #drainDecoder(): void {
@@ -122,8 +129,8 @@ export class Connection implements DuplexSink {
     this.state = "closed";
     // The will goes unless a DISCONNECT with reason 0x00 discarded it [MQTT-3.1.2-10]
     this.broker.detach(this, this.#everConnected, this.#normalDisconnect ? undefined : this.#will, this.#disconnectReason);
-    this.#inboundAliases.clear();
-    this.#outboundAliases.clear();
+    this.#inboundAliases = undefined;
+    this.#outboundAliases = undefined;
     this.#pendingWhileAuthenticating = [];
   }
 
@@ -296,9 +303,9 @@ export class Connection implements DuplexSink {
           return this.disconnect(ReasonCode.TopicAliasInvalid, `topic alias ${alias} is above the maximum ${broker.limits.topicAliasMaximum}`); // [MQTT-3.3.2-12]
         }
         if (topic.length > 0) {
-          this.#inboundAliases.set(alias, topic);
+          (this.#inboundAliases ??= new Map()).set(alias, topic);
         } else {
-          const known = this.#inboundAliases.get(alias);
+          const known = this.#inboundAliases?.get(alias);
           if (known === undefined) return this.disconnect(ReasonCode.ProtocolError, `topic alias ${alias} has no topic yet`);
           topic = known;
         }
@@ -526,7 +533,7 @@ export class Connection implements DuplexSink {
    * for the client and was discarded instead [MQTT-3.1.2-25].
    */
   sendPublish(record: OutgoingRecord, dup: boolean, now: number): boolean {
-    const bytes = encodeOutgoingPublish(this, record, dup, now, this.#outboundAliases);
+    const bytes = encodeOutgoingPublish(this, record, dup, now, this.clientTopicAliasMaximum > 0 ? (this.#outboundAliases ??= new Map()) : undefined);
     if (bytes === undefined) return false;
     this.broker.stats.messagesSent++;
     this.write(bytes);

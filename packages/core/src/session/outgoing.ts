@@ -37,7 +37,7 @@ function sharedForm(m: Message, v5: boolean, qos: 0 | 1 | 2, retain: boolean): U
  * undefined if the message has expired before its first send [MQTT-3.3.2-5]
  * or is larger than the client's Maximum Packet Size [MQTT-3.1.2-24].
  */
-export function encodeOutgoingPublish(conn: Connection, record: OutgoingRecord, dup: boolean, now: number, aliases: Map<string, number>): Uint8Array | undefined {
+export function encodeOutgoingPublish(conn: Connection, record: OutgoingRecord, dup: boolean, now: number, aliases: Map<string, number> | undefined): Uint8Array | undefined {
   const m = record.message;
   let remaining: number | undefined;
   if (m.expiresAt !== undefined) {
@@ -71,7 +71,7 @@ export function encodeOutgoingPublish(conn: Connection, record: OutgoingRecord, 
   if (remaining !== undefined) properties.messageExpiryInterval = remaining; // [MQTT-3.3.2-6]
   let topic = m.topic;
   let newAlias: number | undefined;
-  if (conn.clientTopicAliasMaximum > 0) {
+  if (aliases !== undefined) {
     const alias = aliases.get(topic);
     if (alias !== undefined) {
       properties.topicAlias = alias;
@@ -93,6 +93,6 @@ export function encodeOutgoingPublish(conn: Connection, record: OutgoingRecord, 
     throw e;
   }
   // The alias is the client's to know only once the PUBLISH that sets it goes out.
-  if (newAlias !== undefined) aliases.set(m.topic, newAlias);
+  if (newAlias !== undefined) aliases!.set(m.topic, newAlias);
   return bytes;
 }
