@@ -4,13 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { RawClient, sleep } from "../support/clients.ts";
-import { runBrokerExpectingExit, startBroker } from "../support/server.ts";
+import { runBrokerExpectingExit, startBroker, writeConfig } from "../support/server.ts";
 
-function writeConfig(config: unknown): string {
-  const path = join(mkdtempSync(join(tmpdir(), "edgemq-config-")), "edgemq.json");
-  writeFileSync(path, typeof config === "string" ? config : JSON.stringify(config));
-  return path;
-}
 
 // A port that was free a moment ago, for tests that must name one.
 function freePort(): Promise<number> {

@@ -7,17 +7,11 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Packet, ProtocolVersion } from "../../packages/core/src/codec/mod.ts";
 import { collect, connect, RawClient, sleep, waitFor } from "../support/clients.ts";
-import { type RunningBroker, runBrokerExpectingExit, startBroker } from "../support/server.ts";
+import { type RunningBroker, runBrokerExpectingExit, startBroker, writeConfig } from "../support/server.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-function writeConfig(config: object): string {
-  const dir = mkdtempSync(join(tmpdir(), "edgemq-features-"));
-  const path = join(dir, "config.json");
-  writeFileSync(path, JSON.stringify(config));
-  return path;
-}
 
 type Connect = Partial<Extract<Packet, { type: "connect" }>>;
 type Publish = Extract<Packet, { type: "publish" }>;

@@ -12,17 +12,11 @@ import type { AccessRules } from "../../packages/core/src/policy/rules.ts";
 import { resolveConfig, type ServerConfig } from "../../packages/server/src/config.ts";
 import { type Server, startServer } from "../../adapters/node/src/serve.ts";
 import { collect, connect, RawClient, sleep, waitFor } from "../support/clients.ts";
-import { type RunningBroker, runBrokerExpectingExit, startBroker } from "../support/server.ts";
+import { type RunningBroker, runBrokerExpectingExit, startBroker, writeConfig } from "../support/server.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-function writeConfig(config: object): string {
-  const dir = mkdtempSync(join(tmpdir(), "edgemq-policy-"));
-  const path = join(dir, "config.json");
-  writeFileSync(path, JSON.stringify(config));
-  return path;
-}
 
 type Connect = Partial<Extract<Packet, { type: "connect" }>>;
 

@@ -12,7 +12,7 @@ describe("starting edgemq and using it with real clients", () => {
   });
 
   it("prints a start-up line naming the address, the auth mode and the store", () => {
-    expect(broker.output()).toMatch(/listening on tcp:\/\/127\.0\.0\.1:\d+ \| preset full, auth: anonymous allowed, store: memory \(not durable\)/);
+    expect(broker.output()).toMatch(/listening on tcp:\/\/127\.0\.0\.1:\d+(, ws:\/\/127\.0\.0\.1:\d+)? \| preset full, auth: anonymous allowed, store: memory \(not durable\)/);
   });
 
   it("carries a message from mosquitto_pub to mosquitto_sub at 3.1.1 and 5.0", async () => {

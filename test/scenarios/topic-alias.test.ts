@@ -2,7 +2,7 @@
 import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PublishPacket } from "../../packages/core/src/codec/packets/publish.ts";
-import { collect, connect, RawClient, sleep, waitFor } from "../support/clients.ts";
+import { collect, connect, RawClient, sleep, waitFor, mosquittoSubDebug } from "../support/clients.ts";
 import { type RunningBroker, startBroker } from "../support/server.ts";
 
 const enc = new TextEncoder();
@@ -28,16 +28,6 @@ async function rawSubscriber(clientId: string, filter: string, properties: Recor
   return raw;
 }
 
-/** mosquitto_sub -d with line-buffered output, so "received SUBACK" shows while it runs. */
-function mosquittoSubDebug(args: string[]): { lines(): string[]; exited: Promise<number | null> } {
-  const child = spawn("stdbuf", ["-oL", "mosquitto_sub", "-d", ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  child.stdout.on("data", (d) => (out += d));
-  child.stderr.on("data", (d) => (out += d));
-  const kill = setTimeout(() => child.kill("SIGKILL"), 10_000);
-  const exited = new Promise<number | null>((r) => child.once("exit", (c) => { clearTimeout(kill); r(c); }));
-  return { lines: () => out.split("\n").filter((l) => l.length > 0), exited };
-}
 
 /** mosquitto_pub -l: one message per line of `input`. */
 function mosquittoPubLines(args: string[], input: string): Promise<{ code: number | null; output: string }> {

@@ -62,6 +62,17 @@ export function mosquittoSub(args: string[]): { lines(): string[]; stop(): Promi
   };
 }
 
+/** mosquitto_sub -d with line-buffered output, so "received SUBACK" shows while it runs. */
+export function mosquittoSubDebug(args: string[]): { lines(): string[]; exited: Promise<number | null> } {
+  const child = spawn("stdbuf", ["-oL", "mosquitto_sub", "-d", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  child.stdout.on("data", (d) => (out += d));
+  child.stderr.on("data", (d) => (out += d));
+  const kill = setTimeout(() => child.kill("SIGKILL"), 10_000);
+  const exited = new Promise<number | null>((r) => child.once("exit", (c) => { clearTimeout(kill); r(c); }));
+  return { lines: () => out.split("\n").filter((l) => l.length > 0), exited };
+}
+
 /**
  * A raw client over a real socket that sends packets (or bytes) and reads
  * decoded packets back, for checks mqtt.js would smooth over.

@@ -1,6 +1,8 @@
 // Starts edgemq as a child process on a free port, the way a user would, and
 // stops it after the test. EDGEMQ_TEST_RUNTIME picks node (default), bun or deno.
 import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startWebSocketBridge } from "./ws-bridge.ts";
 
@@ -120,4 +122,11 @@ export function runBrokerExpectingExit(args: string[], env: Record<string, strin
       resolve({ code, output: out });
     });
   });
+}
+
+/** Writes a JSON config file (or the text given) to a fresh temporary folder; returns its path. */
+export function writeConfig(config: unknown): string {
+  const path = join(mkdtempSync(join(tmpdir(), "edgemq-config-")), "edgemq.json");
+  writeFileSync(path, typeof config === "string" ? config : JSON.stringify(config));
+  return path;
 }

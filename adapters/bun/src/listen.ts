@@ -4,6 +4,7 @@ import type { Broker } from "../../../packages/core/src/broker/broker.ts";
 import type { Duplex, DuplexSink, Transport } from "../../../packages/core/src/transport/duplex.ts";
 import type { ListenerConfig } from "../../../packages/server/src/config.ts";
 import type { BoundListener } from "../../../packages/server/src/run.ts";
+import { concatBytes } from "../../../packages/server/src/bytes.ts";
 import { chooseSubprotocol, maximumFrameSize, upgradePathAllowed } from "../../../packages/server/src/websocket.ts";
 
 // Bytes held for a socket before write() reports backpressure to the core.
@@ -19,17 +20,6 @@ interface SocketState {
   closing: boolean;
 }
 
-function concat(chunks: Uint8Array[], size: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
-}
-
 //
 // Bun's socket.write() takes what the kernel accepts now and returns how many
 // bytes that was; the rest is ours to keep until `drain`. Writes made in one
@@ -39,7 +29,7 @@ function flush(socket: BunSocket<SocketState>): void {
   const s = socket.data;
   s.scheduled = false;
   if (s.pendingBytes === 0) return;
-  const bytes = concat(s.pending, s.pendingBytes);
+  const bytes = concatBytes(s.pending, s.pendingBytes);
   const written = socket.write(bytes);
   const rest = written < 0 ? bytes : bytes.subarray(written);
   s.pending = rest.byteLength > 0 ? [rest] : [];
@@ -143,7 +133,7 @@ interface WebSocketState {
 function webSocketDuplex(ws: BunServerWebSocket<WebSocketState>): Duplex {
   const s = ws.data;
   const flushFrame = () => {
-    const frame = concat(s.pending, s.pendingBytes);
+    const frame = concatBytes(s.pending, s.pendingBytes);
     s.pending = [];
     s.pendingBytes = 0;
     if (frame.byteLength > 0) ws.send(frame); // a Uint8Array goes as a binary frame [MQTT-6.0.0-1]

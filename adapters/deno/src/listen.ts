@@ -3,22 +3,12 @@ import type { Broker } from "../../../packages/core/src/broker/broker.ts";
 import type { Duplex, DuplexSink, Transport } from "../../../packages/core/src/transport/duplex.ts";
 import { ConfigError, type ListenerConfig } from "../../../packages/server/src/config.ts";
 import type { BoundListener } from "../../../packages/server/src/run.ts";
+import { concatBytes } from "../../../packages/server/src/bytes.ts";
 import { chooseSubprotocol, upgradePathAllowed } from "../../../packages/server/src/websocket.ts";
 
 // Bytes held for a connection before write() reports backpressure to the core.
 const HIGH_WATER_MARK = 1024 * 1024;
 const READ_SIZE = 64 * 1024;
-
-function concat(chunks: Uint8Array[], size: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
-}
 
 //
 // Deno's conn.write() is a promise that may write part of what it is given;
@@ -44,7 +34,7 @@ function connDuplex(conn: Deno.Conn, transport: Transport, sink: () => DuplexSin
     writing = true;
     try {
       while (pendingBytes > 0 && !closed) {
-        const buf = concat(pending, pendingBytes);
+        const buf = concatBytes(pending, pendingBytes);
         pending = [];
         pendingBytes = 0;
         for (let off = 0; off < buf.byteLength;) off += await conn.write(buf.subarray(off));
@@ -127,7 +117,7 @@ function webSocketDuplex(socket: WebSocket, transport: "ws" | "wss", remote: Den
   let pendingBytes = 0;
   let backpressured = false;
   const flush = () => {
-    const frame = concat(pending, pendingBytes);
+    const frame = concatBytes(pending, pendingBytes);
     pending = [];
     pendingBytes = 0;
     if (frame.byteLength > 0 && socket.readyState === WebSocket.OPEN) socket.send(frame); // binary [MQTT-6.0.0-1]

@@ -10,14 +10,8 @@ await runMain({
   env: Deno.env.toObject(),
   readFile: (path) => Deno.readTextFileSync(path),
   onSignal(handler) {
-    let called = false;
-    const once = (signal: string) => {
-      if (called) return;
-      called = true;
-      handler(signal);
-    };
-    Deno.addSignalListener("SIGINT", () => once("SIGINT"));
-    Deno.addSignalListener("SIGTERM", () => once("SIGTERM"));
+    Deno.addSignalListener("SIGINT", () => handler("SIGINT"));
+    Deno.addSignalListener("SIGTERM", () => handler("SIGTERM"));
   },
   exit: (code) => Deno.exit(code),
   log: (line) => console.log(line),

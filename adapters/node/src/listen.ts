@@ -89,16 +89,23 @@ export function listen(broker: Broker, config: ListenerConfig): Promise<Listener
   } else {
     return listenWebSocket(broker, config);
   }
+  return bind(server, config);
+}
+
+/** Binds a server to its configured address; `beforeClose` runs when the listener stops. */
+export function bind(server: net.Server, config: ListenerConfig, beforeClose?: () => void): Promise<Listener> {
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(config.port, config.host, () => {
       server.off("error", reject);
-      const address = server.address() as net.AddressInfo;
       resolve({
         protocol: config.protocol,
         host: config.host,
-        port: address.port,
-        close: () => new Promise<void>((done) => server.close(() => done())),
+        port: (server.address() as net.AddressInfo).port,
+        close: () => new Promise<void>((done) => {
+          beforeClose?.();
+          server.close(() => done());
+        }),
       });
     });
   });

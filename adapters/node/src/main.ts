@@ -10,14 +10,8 @@ await runMain({
   env: process.env,
   readFile: (path) => readFileSync(path, "utf8"),
   onSignal(handler) {
-    let called = false;
-    const once = (signal: string) => {
-      if (called) return;
-      called = true;
-      handler(signal);
-    };
-    process.once("SIGINT", () => once("SIGINT"));
-    process.once("SIGTERM", () => once("SIGTERM"));
+    process.on("SIGINT", () => handler("SIGINT"));
+    process.on("SIGTERM", () => handler("SIGTERM"));
   },
   exit: (code) => process.exit(code),
   log: (line) => console.log(line),

@@ -7,7 +7,7 @@ import type { Broker } from "../../../packages/core/src/broker/broker.ts";
 import type { Duplex, DuplexSink } from "../../../packages/core/src/transport/duplex.ts";
 import type { ListenerConfig } from "../../../packages/server/src/config.ts";
 import { chooseSubprotocol, maximumFrameSize, upgradePathAllowed } from "../../../packages/server/src/websocket.ts";
-import type { Listener } from "./listen.ts";
+import { bind, type Listener } from "./listen.ts";
 
 // Bytes a WebSocket may buffer before write() reports backpressure to the core.
 const HIGH_WATER_MARK = 1024 * 1024;
@@ -97,22 +97,7 @@ export function listenWebSocket(broker: Broker, config: ListenerConfig): Promise
       ws.on("close", () => sink!.end());
     });
   });
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(config.port, config.host, () => {
-      server.off("error", reject);
-      const address = server.address() as net.AddressInfo;
-      resolve({
-        protocol: config.protocol,
-        host: config.host,
-        port: address.port,
-        // Open WebSockets end with the broker's DISCONNECT and a close handshake;
-        // cutting them here would lose that last frame.
-        close: () => new Promise<void>((done) => {
-          wss.close();
-          server.close(() => done());
-        }),
-      });
-    });
-  });
+  // Open WebSockets end with the broker's DISCONNECT and a close handshake;
+  // stopping the listener leaves them to it rather than cutting that last frame.
+  return bind(server, config, () => wss.close());
 }

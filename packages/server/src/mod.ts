@@ -7,3 +7,4 @@ export * from "./config.ts";
 export * from "./build-broker.ts";
 export * from "./websocket.ts";
 export * from "./run.ts";
+export * from "./bytes.ts";

@@ -19,7 +19,7 @@ export interface RuntimeHost {
   readFile(path: string): string;
   /** Binds one listener to the broker. */
   listen(broker: Broker, listener: ServerConfig["listeners"][number]): Promise<BoundListener>;
-  /** Calls `handler` once on SIGINT or SIGTERM. */
+  /** Calls `handler` on SIGINT and on SIGTERM. */
   onSignal(handler: (signal: string) => void): void;
   /** Calls `fn` about every `ms` milliseconds; returns a stop function. */
   every(ms: number, fn: () => void): () => void;
@@ -125,7 +125,10 @@ export async function runMain(host: RuntimeHost): Promise<void> {
     return host.exit(1);
   }
   host.log(describeStartup(config, host.runtime, server.listeners, server.broker.store.name));
+  let stopping = false;
   host.onSignal(async (signal) => {
+    if (stopping) return; // a second Ctrl-C while closing changes nothing
+    stopping = true;
     host.log(`edgemq: ${signal} received, shutting down`);
     await server.close();
     host.exit(0);

@@ -407,7 +407,10 @@ export class Broker {
     this.#routing = undefined;
     const count = matched.length + shared.length;
     if (count === 0) return 0;
-    const now = this.now();
+    // Fan-out happens at the moment of receipt: measuring expiry from a clock read a
+    // millisecond later would lose a message whose lifetime is 0 (MQTT-3.3.2-5 counts
+    // from when the server received it).
+    const now = message.receivedAt;
     const checkDelivery = this.hooks.checksDelivery;
     for (let i = 0; i < matched.length; i++) {
       const s = matched[i]!;
@@ -501,7 +504,13 @@ export class Broker {
   }
 
   #enqueue(session: Session, record: OutgoingRecord): Promise<unknown> | void {
-    const size = record.message.payload.byteLength;
+    const m = record.message;
+    // A lifetime already over (Message Expiry Interval 0) is not kept for later [MQTT-3.3.2-5]
+    if (m.expiresAt !== undefined && m.expiresAt <= m.receivedAt) {
+      this.stats.messagesDropped++;
+      return;
+    }
+    const size = m.payload.byteLength;
     if (session.queue.length >= this.limits.maximumQueuedMessages || session.queuedBytes + size > this.limits.maximumQueuedBytes) {
       this.stats.messagesDropped++; // a slow or absent client cannot grow memory without bound
       return;
