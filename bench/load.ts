@@ -1,0 +1,318 @@
+// `npm run bench [-- options]`: a load generator for MQTT brokers, and a
+// runner that measures edgemq against Mosquitto on the same machine in the
+// same run (`--help` lists the options).
+//
+// Method
+// - The brokers are separate processes: edgemq (`node adapters/node --port 0
+//   --sys-interval 0 --max-queued N`) and, when it is on the PATH, Mosquitto
+//   (`mosquitto -c` with a listener on 127.0.0.1, anonymous access, Nagle off
+//   like edgemq, a 64-message in-flight window like edgemq's, and no queue
+//   limit: see bench/lib/brokers.ts). With `taskset` and two or more CPUs the
+//   brokers are pinned to one CPU (--broker-cpu, default 0) and this
+//   generator re-runs itself pinned to another (--gen-cpu, default 1): the
+//   broker has one core, the load another. Both brokers live through the
+//   whole run and the scenarios alternate between them, so that background
+//   load hits both alike. With --port the generator measures a broker that is
+//   already running (--broker-pid for its CPU and memory).
+// - The clients are raw TCP sockets and edgemq's codec (encodePacket,
+//   FrameDecoder), not an MQTT library: a publisher encodes its PUBLISH once
+//   and copies it into batches of up to 64 messages (64 KiB), patching the
+//   sequence number, check byte and packet id, one socket.write per batch;
+//   subscribers PUBACK every QoS 1 message, one write per chunk read; reads
+//   use `onread` into a shared buffer instead of "data" events.
+// - Throughput is a closed loop. A publisher sends while it has credit: at
+//   most --e2e-window messages per subscriber in flight end to end (sent, not
+//   yet seen by every subscriber that expects them; a subscriber's budget is
+//   split among the publishers it hears), at QoS 1 also at most --window
+//   unacknowledged PUBLISH (capped by the broker's Receive Maximum), and never
+//   past a full socket buffer (it waits for "drain"). Once starved it resumes
+//   when a quarter of its window (at most a batch) has come back, so that
+//   credit returning one message at a time does not become one write per
+//   message. The end-to-end window keeps the brokers' per-subscriber queues
+//   short (no broker has a reason to drop) while keeping enough in flight to
+//   saturate them. The figure is messages delivered to subscribers per
+//   second, counted over --seconds after --warmup seconds of load; broker
+//   µs/msg is the broker's CPU time divided by those messages, which holds
+//   even when something else (the generator, other processes) set the rate.
+// - Every payload carries (publisher id, sequence number, send time, check
+//   byte); subscribers keep a bitmap per publisher and count duplicates,
+//   messages older than one already seen (reordered), and payloads of the
+//   wrong size, topic or check byte (corrupt). After the window the
+//   publishers stop, the run drains (until everything arrived, or nothing
+//   did for 2 s), and lost = published - distinct seen, per subscriber that
+//   should have seen them.
+// - Latency: one publisher paced at --rate msg/s (open loop: a 1 ms timer
+//   sends what is due, stamped with performance.now() when written) to one
+//   subscriber in the same process; latency is receive time minus send time,
+//   for messages sent in the measured window.
+// - Idle connections: --idle connections that CONNECT and then do nothing;
+//   the broker's VmRSS (/proc/<pid>/status) before and after, divided by the
+//   connections open. Run first, on brokers that have done little else.
+// - Connection rate: --conn-parallel loops of TCP connect, CONNECT, CONNACK,
+//   DISCONNECT and close; cycles per second over the measured window.
+// - CPU: the broker's utime+stime from /proc/<pid>/stat and this process's
+//   process.cpuUsage(), over the measured window, as % of one core. A figure
+//   taken while the generator used ≥ --gen-bound % of its core is flagged
+//   "gen-bound": it is the generator's limit, not the broker's. When pinned,
+//   the busy time of both cores (/proc/stat) minus the two processes' own
+//   shows what other processes took of them; ≥ 10% of either core is flagged
+//   "contended" (the figure may then be low). On loopback the kernel's TCP
+//   work for a segment is mostly charged to the process that sends it.
+import { spawn } from "node:child_process";
+import os from "node:os";
+import { fileURLToPath } from "node:url";
+import type { QoS } from "../packages/core/src/codec/mod.ts";
+import { external, mosquittoVersion, onPath, type SpawnOptions, startEdgemq, startMosquitto, type Target } from "./lib/brokers.ts";
+import { label, markdown } from "./lib/report.ts";
+import { connRate, type CpuFigures, idle, latency, type Result, type RunOptions, settle, type Shape, throughput } from "./lib/scenarios.ts";
+
+const USAGE = `Usage: npm run bench -- [options]
+
+  --scenarios <list>     fan-in,fan-out,pairs,latency,idle,connrate (default: all)
+  --qos <list>           QoS levels for throughput and latency: 0,1 (default 0,1)
+  --payload <list>       payload sizes in bytes, at least 17 (default 64,1024)
+  --seconds <s>          measured seconds per run (default 3)
+  --warmup <s>           seconds of load before measuring (default 1)
+  --target <t>           edgemq, mosquitto or both (default both, or edgemq without mosquitto);
+                         with --port, the name to report that broker under
+  --host <addr>          broker address with --port (default 127.0.0.1)
+  --port <n>             benchmark a running broker at host:port instead of spawning one
+  --broker-pid <pid>     that broker's pid, for its CPU and memory figures
+  --mqtt <4|5>           protocol level (default 5)
+  --fan-in-pubs <n>      publishers in fan-in (default 16)
+  --fan-out-subs <n>     subscribers in fan-out (default 100)
+  --pairs <n>            publisher/subscriber pairs (default 50)
+  --rate <n>             messages per second in the latency scenario (default 5000)
+  --idle <n>             idle connections for the memory figure (default 10000)
+  --conn-parallel <n>    connections opened in parallel for the connection rate (default 16)
+  --window <n>           unacknowledged QoS 1 PUBLISH per publisher (default 64)
+  --e2e-window <n>       messages in flight end to end per subscriber (default 512)
+  --max-queued <n>       per-subscriber queue limit given to both spawned brokers (default 10000)
+  --broker-cpu <n>       CPU for the brokers (default 0)
+  --gen-cpu <n>          CPU for this generator (default 1)
+  --no-pin               do not use taskset
+  --gen-bound <pct>      generator CPU at which a figure is flagged gen-bound (default 90)
+  --json                 print the results as JSON instead of markdown
+  --help                 show this text`;
+
+const ALL_SCENARIOS = ["idle", "connrate", "latency", "fan-in", "fan-out", "pairs"] as const;
+type Scenario = (typeof ALL_SCENARIOS)[number];
+
+interface Args {
+  scenarios: Scenario[];
+  qos: QoS[];
+  payloads: number[];
+  /** edgemq, mosquitto or both; with --port, the name to report the external broker under. */
+  target: string;
+  host: string;
+  port: number | undefined;
+  brokerPid: number | undefined;
+  pin: boolean;
+  brokerCpu: number;
+  genCpu: number;
+  json: boolean;
+  maxQueued: number;
+  run: RunOptions;
+}
+
+function parse(argv: string[]): Args | "help" {
+  const values = new Map<string, string>();
+  const bools = new Set<string>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--help" || a === "-h") return "help";
+    if (a === "--json" || a === "--no-pin") {
+      bools.add(a);
+      continue;
+    }
+    if (!a.startsWith("--")) throw new Error(`unexpected argument ${a}`);
+    const eq = a.indexOf("=");
+    if (eq > 0) values.set(a.slice(0, eq), a.slice(eq + 1));
+    else if (i + 1 < argv.length) values.set(a, argv[++i]!);
+    else throw new Error(`${a} needs a value`);
+  }
+  const known = new Set(USAGE.split("\n").map((l) => /^\s+(--[a-z0-9-]+)/.exec(l)?.[1]).filter((x) => x !== undefined));
+  for (const k of values.keys()) if (!known.has(k)) throw new Error(`unknown option ${k} (see --help)`);
+  const num = (k: string, d: number, min = 0) => {
+    const v = values.get(k);
+    if (v === undefined) return d;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < min) throw new Error(`${k} must be a number ≥ ${min}, got ${v}`);
+    return n;
+  };
+  const list = (k: string, d: string) => (values.get(k) ?? d).split(",").map((s) => s.trim()).filter(Boolean);
+  const scenarios = list("--scenarios", ALL_SCENARIOS.join(","));
+  for (const s of scenarios) if (!(ALL_SCENARIOS as readonly string[]).includes(s)) throw new Error(`unknown scenario ${s}; known: ${ALL_SCENARIOS.join(", ")}`);
+  const qos = list("--qos", "0,1").map(Number);
+  for (const q of qos) if (q !== 0 && q !== 1) throw new Error("--qos takes 0 and/or 1");
+  const payloads = list("--payload", "64,1024").map(Number);
+  for (const p of payloads) if (!Number.isInteger(p) || p < 17) throw new Error("--payload sizes must be integers of at least 17 bytes");
+  const port = values.has("--port") ? num("--port", 0, 1) : undefined;
+  const target = values.get("--target") ?? (port === undefined ? "both" : "target");
+  if (port === undefined && target !== "edgemq" && target !== "mosquitto" && target !== "both") throw new Error("--target is edgemq, mosquitto or both");
+  if (port !== undefined && target === "both") throw new Error("with --port, --target names the one broker being measured");
+  const mqtt = num("--mqtt", 5, 4);
+  if (mqtt !== 4 && mqtt !== 5) throw new Error("--mqtt is 4 or 5");
+  return {
+    // Idle connections first, on brokers that have done little else; then the rest in a fixed order.
+    scenarios: ALL_SCENARIOS.filter((s) => scenarios.includes(s)),
+    qos: qos as QoS[],
+    payloads,
+    target,
+    host: values.get("--host") ?? "127.0.0.1",
+    port,
+    brokerPid: values.has("--broker-pid") ? num("--broker-pid", 0, 1) : undefined,
+    pin: !bools.has("--no-pin"),
+    brokerCpu: num("--broker-cpu", 0),
+    genCpu: num("--gen-cpu", 1),
+    json: bools.has("--json"),
+    maxQueued: num("--max-queued", 10000, 1),
+    run: {
+      version: mqtt,
+      warmup: num("--warmup", 1),
+      seconds: num("--seconds", 3, 0.1),
+      e2eWindow: num("--e2e-window", 512, 1),
+      qos1Window: num("--window", 64, 1),
+      fanInPubs: num("--fan-in-pubs", 16, 1),
+      fanOutSubs: num("--fan-out-subs", 100, 1),
+      pairs: num("--pairs", 50, 1),
+      idle: num("--idle", 10000, 1),
+      rate: num("--rate", 5000, 1),
+      connConcurrency: num("--conn-parallel", 16, 1),
+      genBoundPct: num("--gen-bound", 90),
+      cores: { broker: undefined, gen: undefined },
+    },
+  };
+}
+
+const log = (s: string) => process.stderr.write(`${s}\n`);
+
+/** Whether this process may pin itself and the brokers (taskset, two or more CPUs). */
+function canPin(a: Args): boolean {
+  return a.pin && onPath("taskset") && os.availableParallelism() >= 2;
+}
+
+/**
+ * Re-runs this script pinned to the generator's CPU, with the open-file
+ * limit raised to its hard limit (10,000 idle connections need the fds).
+ */
+function reexecPinned(a: Args): Promise<number> {
+  const script = fileURLToPath(import.meta.url);
+  const child = spawn("sh", ["-c", 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec taskset -c "$BENCH_GEN_CPU" "$0" "$@"',
+    process.execPath, ...process.execArgv, script, ...process.argv.slice(2)], {
+    stdio: "inherit",
+    env: { ...process.env, EDGEMQ_BENCH_PINNED: "1", BENCH_GEN_CPU: String(a.genCpu) },
+  });
+  for (const sig of ["SIGINT", "SIGTERM"] as const) process.on(sig, () => child.kill(sig));
+  return new Promise((resolve) => child.on("exit", (code, signal) => resolve(code ?? (signal ? 1 : 0))));
+}
+
+function describeMachine(pinned: boolean, a: Args, targets: Target[]): string {
+  const cpus = os.cpus();
+  const mosquitto = targets.some((t) => t.name === "mosquitto") ? `; mosquitto ${mosquittoVersion()}` : "";
+  return `${cpus[0]?.model ?? "unknown CPU"}, ${cpus.length} CPUs, load average ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}; ` +
+    `node ${process.versions.node}${mosquitto}; MQTT ${a.run.version === 5 ? "5.0" : "3.1.1"}; ` +
+    (!pinned ? "not pinned" : a.port === undefined ? `brokers on CPU ${a.brokerCpu}, generator on CPU ${a.genCpu}` : `generator on CPU ${a.genCpu}`) +
+    `; ${a.run.warmup} s warm-up + ${a.run.seconds} s measured per run`;
+}
+
+async function main(): Promise<number> {
+  let a: Args | "help";
+  try {
+    a = parse(process.argv.slice(2));
+  } catch (e) {
+    log(`bench: ${(e as Error).message}`);
+    return 2;
+  }
+  if (a === "help") {
+    console.log(USAGE);
+    return 0;
+  }
+  // Once pinned, this process sees a single CPU: the re-run knows it is pinned from its environment.
+  const pin = process.env.EDGEMQ_BENCH_PINNED === "1" || canPin(a);
+  if (pin && process.env.EDGEMQ_BENCH_PINNED !== "1") return reexecPinned(a);
+
+  if (pin) a.run.cores = { broker: a.port === undefined ? a.brokerCpu : undefined, gen: a.genCpu };
+  const spawnOptions: SpawnOptions = { cpu: pin ? a.brokerCpu : undefined, maxQueued: a.maxQueued, maxInflight: 64 };
+  const targets: Target[] = [];
+  const stopAll = async () => {
+    for (const t of targets.splice(0)) await t.stop();
+  };
+  process.once("SIGINT", () => void stopAll().then(() => process.exit(130)));
+  process.once("SIGTERM", () => void stopAll().then(() => process.exit(143)));
+  try {
+    if (a.port !== undefined) {
+      targets.push(external(a.target, a.host, a.port, a.brokerPid));
+    } else {
+      if (a.target !== "mosquitto") targets.push(await startEdgemq(spawnOptions));
+      if (a.target !== "edgemq") {
+        if (onPath("mosquitto")) targets.push(await startMosquitto(spawnOptions));
+        else if (a.target === "mosquitto") throw new Error("mosquitto is not on the PATH");
+        else log("bench: mosquitto is not on the PATH; measuring edgemq alone");
+      }
+    }
+    const machine = describeMachine(pin, a, targets);
+    log(`bench: ${machine}`);
+    for (const t of targets) log(`bench: ${t.name} on ${t.host}:${t.port}${t.pid ? ` (pid ${t.pid})` : ""}`);
+
+    const results: Result[] = [];
+    const each = async (what: string, fn: (t: Target) => Promise<Result>) => {
+      for (const t of targets) {
+        await settle(t);
+        const t0 = performance.now();
+        try {
+          const r = await fn(t);
+          results.push(r);
+          log(`bench: ${what} on ${t.name}: ${summary(r)} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+        } catch (e) {
+          t.check(); // a dead broker ends the run
+          log(`bench: ${what} on ${t.name} failed: ${(e as Error).message}`);
+        }
+      }
+    };
+    for (const s of a.scenarios) {
+      if (s === "idle") await each(`${a.run.idle} idle connections`, (t) => idle(t, a.run));
+      else if (s === "connrate") await each("connection rate", (t) => connRate(t, a.run));
+      else if (s === "latency") {
+        for (const q of a.qos) for (const p of a.payloads) await each(`latency QoS ${q} ${p} B`, (t) => latency(t, q, p, a.run));
+      } else {
+        for (const q of a.qos) for (const p of a.payloads) await each(`${s} QoS ${q} ${p} B`, (t) => throughput(t, s as Shape, q, p, a.run));
+      }
+    }
+    const names = targets.map((t) => t.name);
+    if (a.json) {
+      console.log(JSON.stringify({ machine, targets: names, options: a.run, results }, null, 2));
+    } else {
+      console.log(`## edgemq load benchmark\n\n${machine}\n\n${markdown(results, names)}\n\n` +
+        (names.length === 2 ? `Ratios are ${names.map(label).join(" / ")} (above 1× the first is faster, except for latency and memory, where lower is better). ` : "") +
+        "CPU is % of one core over the measured window; broker µs/msg is broker CPU time per delivered message. " +
+        "gen-bound marks a figure limited by the load generator, not the broker; " +
+        "contended marks a run in which other processes took ≥ 10% of the broker's or the generator's core.");
+    }
+    return 0;
+  } catch (e) {
+    log(`bench: ${(e as Error).stack ?? e}`);
+    return 1;
+  } finally {
+    await stopAll();
+  }
+}
+
+function summary(r: Result): string {
+  const p = (x: number | undefined) => (x === undefined ? "–" : `${Math.round(x)}%`);
+  const cpu = (x: CpuFigures) =>
+    `broker ${p(x.brokerCpu)} (others ${p(x.othersOnBrokerCore)}) gen ${p(x.genCpu)} (others ${p(x.othersOnGenCore)})${x.genBound ? " gen-bound" : ""}${x.contended ? " contended" : ""}`;
+  const errs = r.errors.length ? ` errors: ${r.errors.join("; ")}` : "";
+  switch (r.kind) {
+    case "throughput":
+      return `${Math.round(r.msgsPerSec)} msg/s (broker ${r.brokerUsPerMsg === undefined ? "–" : r.brokerUsPerMsg.toFixed(2)} µs/msg), lost ${r.lost} dup ${r.dup} reorder ${r.reorder} corrupt ${r.corrupt}, ${cpu(r)}${errs}`;
+    case "latency":
+      return `p50 ${r.p50.toFixed(3)} ms p90 ${r.p90.toFixed(3)} ms p99 ${r.p99.toFixed(3)} ms p99.9 ${r.p999.toFixed(3)} ms max ${r.max.toFixed(1)} ms at ${Math.round(r.achieved)} msg/s, lost ${r.lost}, ${cpu(r)}${errs}`;
+    case "idle":
+      return `${r.open} open, RSS ${r.rssBefore} → ${r.rssAfter} B, ${r.bytesPerConnection === undefined ? "–" : Math.round(r.bytesPerConnection)} B/conn, ${r.connectSeconds.toFixed(1)} s to open${errs}`;
+    case "connrate":
+      return `${Math.round(r.perSec)} conn/s (broker ${r.brokerUsPerConn === undefined ? "–" : Math.round(r.brokerUsPerConn)} µs/conn), ${r.failures} failures, ${cpu(r)}${errs}`;
+  }
+}
+
+process.exitCode = await main();
