@@ -9,3 +9,4 @@ export * from "./issue.ts";
 export * from "./verify.ts";
 export * from "./topic-acl.ts";
 export * from "./ulid.ts";
+export * from "./auth-hook.ts";

@@ -162,6 +162,21 @@ export class Broker {
     return conn;
   }
 
+  /**
+   * Disconnects every connected client `match` picks (a revoked credential, a
+   * deleted broker), with a reason code; returns how many it disconnected.
+   */
+  disconnectClients(match: (client: ClientInfo) => boolean, reasonCode: number, reason?: string): number {
+    let n = 0;
+    for (const conn of [...this.#connections]) {
+      if (conn.state === "connected" && match(conn.client)) {
+        conn.disconnect(reasonCode, reason);
+        n++;
+      }
+    }
+    return n;
+  }
+
   /** The number of open sockets, connected or not. */
   get connectionCount(): number {
     return this.#connections.size;

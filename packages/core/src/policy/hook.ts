@@ -23,7 +23,17 @@ export interface ConnectContext {
 }
 
 /** The result of authentication: allow may attach attributes to the client. */
-export type AuthResult = "next" | { deny: number; reason?: string } | { allow: true; attributes?: Record<string, unknown>; clientId?: string };
+export type AuthResult = "next" | { deny: number; reason?: string } | AuthAllow;
+
+/** An accepted client: what to attach to it, the client id to assign, and when its right to stay ends. */
+export interface AuthAllow {
+  allow: true;
+  attributes?: Record<string, unknown>;
+  /** Assigned when the CONNECT's client id is empty (a credential's `sub`). */
+  clientId?: string;
+  /** When the credential expires (ms since the epoch): the connection ends then with DISCONNECT 0xA0. */
+  expiresAt?: number;
+}
 
 /**
  * A hook: typed optional methods of three kinds. Deciders (authenticate,

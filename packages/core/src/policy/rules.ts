@@ -84,6 +84,37 @@ function filtersOverlap(a: string, b: string): boolean {
   }
 }
 
+/** The attribute under which `authenticate` may attach a client's own access rules. */
+export const ACCESS_RULES_ATTRIBUTE = "accessRules";
+
+/**
+ * A hook that enforces each client's own access rules, attached by its
+ * authentication (a credential's topicAcl) under {@link ACCESS_RULES_ATTRIBUTE}:
+ * at publish, subscribe and delivery. Clients without such rules pass to the next hook.
+ */
+export function clientRulesHook(name = "client-rules"): Hook {
+  const deny: Decision = { deny: ReasonCode.NotAuthorized };
+  const rulesOf = (client: ClientInfo) => client.attributes[ACCESS_RULES_ATTRIBUTE] as AccessRules | undefined;
+  return {
+    name,
+    authorizePublish(client, message) {
+      const rules = rulesOf(client);
+      if (rules === undefined) return "next";
+      return evaluateRules(rules, client, "publish", message.topic, false) === "allow" ? "next" : deny;
+    },
+    authorizeSubscribe(client, sub) {
+      const rules = rulesOf(client);
+      if (rules === undefined) return "next";
+      return evaluateRules(rules, client, "subscribe", parseSharedFilter(sub.topicFilter).filter, true) === "allow" ? "next" : deny;
+    },
+    authorizeDelivery(client, message) {
+      const rules = rulesOf(client);
+      if (rules === undefined) return "next";
+      return evaluateRules(rules, client, "subscribe", message.topic, false) === "allow" ? "next" : deny;
+    },
+  };
+}
+
 /** Turns access rules into a hook: checked at publish, subscribe and delivery. */
 export function rulesHook(rules: AccessRules, name = "rules"): Hook {
   const deny: Decision = { deny: ReasonCode.NotAuthorized };

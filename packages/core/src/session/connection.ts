@@ -52,6 +52,8 @@ export class Connection implements DuplexSink {
   requestProblemInformation = true;
   /** Whether the socket is backed up. */
   backpressured = false;
+  /** When the client's credential expires (ms); the connection ends then with 0xA0. */
+  credentialExpiresAt: number | undefined;
   /** Unacknowledged messages of a resumed session not yet resent, waiting for room in the client's Receive Maximum. */
   resendBacklog: OutgoingRecord[] = [];
 
@@ -224,13 +226,17 @@ export class Connection implements DuplexSink {
     const broker = this.broker;
     let clientId = p.clientId;
     let assigned = false;
-    if (result.clientId !== undefined && clientId === "") clientId = result.clientId;
+    if (result.clientId !== undefined && clientId === "") {
+      clientId = result.clientId; // from the credential: the client learns it as Assigned Client Identifier
+      assigned = true;
+    }
     if (clientId === "") {
       clientId = `edgemq-${crypto.randomUUID()}`; // [MQTT-3.1.3-6]
       assigned = true;
     }
     this.client.clientId = clientId;
     if (result.attributes) this.client.attributes = result.attributes;
+    this.credentialExpiresAt = result.expiresAt;
     if (broker.features.willMessages) this.#will = p.will;
 
     // Keep alive: a v5 client gets the server's cap as Server Keep Alive; the
@@ -553,6 +559,11 @@ export class Connection implements DuplexSink {
     // One and a half keep alive periods without a packet ends the connection [MQTT-3.1.2-22]
     if (this.keepAlive > 0 && now - this.lastActivity > this.keepAlive * 1500) {
       this.disconnect(ReasonCode.KeepAliveTimeout, "no packet within 1.5 times the keep alive");
+      return false;
+    }
+    // A session lasts no longer than the credential that opened it.
+    if (this.credentialExpiresAt !== undefined && now >= this.credentialExpiresAt) {
+      this.disconnect(ReasonCode.MaximumConnectTime, "the credential expired");
       return false;
     }
     return true;
