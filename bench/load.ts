@@ -3,23 +3,42 @@
 // same run (`--help` lists the options).
 //
 // Method
-// - The brokers are separate processes: edgemq (`node adapters/node --port 0
-//   --sys-interval 0 --max-queued N`) and, when it is on the PATH, Mosquitto
-//   (`mosquitto -c` with a listener on 127.0.0.1, anonymous access, Nagle off
-//   like edgemq, a 64-message in-flight window like edgemq's, and no queue
-//   limit: see bench/lib/brokers.ts). With `taskset` and two or more CPUs the
-//   brokers are pinned to one CPU (--broker-cpu, default 0) and this
-//   generator re-runs itself pinned to another (--gen-cpu, default 1): the
-//   broker has one core, the load another. Both brokers live through the
-//   whole run and the scenarios alternate between them, so that background
-//   load hits both alike. With --port the generator measures a broker that is
+// - The brokers are separate processes, one per broker, runtime and
+//   transport: edgemq on each --runtime (node: `node adapters/node`, bun:
+//   `bun run adapters/bun`, deno: `deno run --allow-net --allow-read
+//   --allow-env adapters/deno/src/main.ts`, the last two from node_modules/.bin;
+//   all with `--port 0 --sys-interval 0 --max-queued N`, plus `--ws-port 0`
+//   for ws) and, when it is on the PATH, Mosquitto (`mosquitto -c` with a
+//   listener on 127.0.0.1, anonymous access, Nagle off like edgemq, a
+//   64-message in-flight window like edgemq's, and no queue limit; for ws a
+//   `protocol websockets` listener too: see bench/lib/brokers.ts). The pid
+//   measured is the process holding the listening socket (found through
+//   /proc/net/tcp and /proc/<pid>/fd), so a launcher in between would not be
+//   measured by mistake; with every thread of the broker on one pinned core,
+//   a wrong pid would show as "others" taking that core. With `taskset` and
+//   two or more CPUs the brokers are pinned to one CPU (--broker-cpu,
+//   default 0) and this generator re-runs itself pinned to another
+//   (--gen-cpu, default 1): the broker has one core, the load another. All
+//   brokers live through the whole run and each scenario runs against each
+//   of them in turn (Mosquitto first), so that background load hits them
+//   alike; every edgemq figure is divided by Mosquitto's in the same
+//   scenario over the same transport (over tcp when this Mosquitto cannot
+//   serve WebSocket). With --port the generator measures a broker that is
 //   already running (--broker-pid for its CPU and memory).
-// - The clients are raw TCP sockets and edgemq's codec (encodePacket,
-//   FrameDecoder), not an MQTT library: a publisher encodes its PUBLISH once
-//   and copies it into batches of up to 64 messages (64 KiB), patching the
-//   sequence number, check byte and packet id, one socket.write per batch;
-//   subscribers PUBACK every QoS 1 message, one write per chunk read; reads
-//   use `onread` into a shared buffer instead of "data" events.
+// - The clients use edgemq's codec (encodePacket, FrameDecoder), not an MQTT
+//   library: a publisher encodes its PUBLISH once and copies it into batches
+//   of up to 64 messages (64 KiB), patching the sequence number, check byte
+//   and packet id, one write per batch; subscribers PUBACK every QoS 1
+//   message, one write per chunk read. Over tcp they are raw sockets whose
+//   reads use `onread` into a shared buffer instead of "data" events. Over ws
+//   they are the `ws` package's client (subprotocol mqtt, binary frames, no
+//   compression, path --ws-path): a batch is one frame, masked with an
+//   all-zero key so that the generator does not XOR every byte it sends, and
+//   every message received is decoded as it comes. In a CPU profile of the
+//   generator at its limit (fan-out, QoS 0) ws's own code is about 2% of the
+//   generator's time; MQTT decoding dominates over both transports, and a
+//   message costs the generator 1.1–1.4× as much over ws as over tcp
+//   (Buffer allocation and garbage collection on the "data" event path).
 // - Throughput is a closed loop. A publisher sends while it has credit: at
 //   most --e2e-window messages per subscriber in flight end to end (sent, not
 //   yet seen by every subscriber that expects them; a subscriber's budget is
@@ -48,8 +67,8 @@
 // - Idle connections: --idle connections that CONNECT and then do nothing;
 //   the broker's VmRSS (/proc/<pid>/status) before and after, divided by the
 //   connections open. Run first, on brokers that have done little else.
-// - Connection rate: --conn-parallel loops of TCP connect, CONNECT, CONNACK,
-//   DISCONNECT and close; cycles per second over the measured window.
+// - Connection rate: --conn-parallel loops of TCP connect (and WebSocket
+//   upgrade), CONNECT, CONNACK, DISCONNECT and close; cycles per second over the measured window.
 // - CPU: the broker's utime+stime from /proc/<pid>/stat and this process's
 //   process.cpuUsage(), over the measured window, as % of one core. A figure
 //   taken while the generator used ≥ --gen-bound % of its core is flagged
@@ -58,12 +77,14 @@
 //   shows what other processes took of them; ≥ 10% of either core is flagged
 //   "contended" (the figure may then be low). On loopback the kernel's TCP
 //   work for a segment is mostly charged to the process that sends it.
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import os from "node:os";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { QoS } from "../packages/core/src/codec/mod.ts";
-import { external, mosquittoVersion, onPath, type SpawnOptions, startEdgemq, startMosquitto, type Target } from "./lib/brokers.ts";
-import { label, markdown } from "./lib/report.ts";
+import { describePid, external, mosquittoVersion, onPath, type Runtime, RUNTIMES, type SpawnOptions, startEdgemq, startMosquitto, type Target, TRANSPORTS } from "./lib/brokers.ts";
+import type { Transport } from "./lib/client.ts";
+import { markdown } from "./lib/report.ts";
 import { connRate, type CpuFigures, idle, latency, type Result, type RunOptions, settle, type Shape, throughput } from "./lib/scenarios.ts";
 
 const USAGE = `Usage: npm run bench -- [options]
@@ -73,8 +94,15 @@ const USAGE = `Usage: npm run bench -- [options]
   --payload <list>       payload sizes in bytes, at least 17 (default 64,1024)
   --seconds <s>          measured seconds per run (default 3)
   --warmup <s>           seconds of load before measuring (default 1)
+  --preset <name>        runtimes: fan-in, fan-out and pairs at QoS 0 and 1 with 64 B payloads,
+                         edgemq on node, bun and deno over tcp and ws (other options override it)
   --target <t>           edgemq, mosquitto or both (default both, or edgemq without mosquitto);
                          with --port, the name to report that broker under
+  --runtime <list>       runtimes to run edgemq on: node,bun,deno (default node); one process each
+  --transport <list>     how the clients connect: tcp,ws (default tcp); ws is MQTT over WebSocket
+                         (binary frames, subprotocol mqtt); each is compared with Mosquitto over the
+                         same transport when Mosquitto can serve it, else over tcp
+  --ws-path <path>       WebSocket request path (default /mqtt)
   --host <addr>          broker address with --port (default 127.0.0.1)
   --port <n>             benchmark a running broker at host:port instead of spawning one
   --broker-pid <pid>     that broker's pid, for its CPU and memory figures
@@ -98,12 +126,22 @@ const USAGE = `Usage: npm run bench -- [options]
 const ALL_SCENARIOS = ["idle", "connrate", "latency", "fan-in", "fan-out", "pairs"] as const;
 type Scenario = (typeof ALL_SCENARIOS)[number];
 
+/** Option sets for --preset: defaults for the options not given. */
+const PRESETS: Record<string, Record<string, string>> = {
+  // The README's table of runtimes: 6 scenarios × 8 targets (Mosquitto over tcp
+  // and ws, edgemq on three runtimes over each), about 4 minutes on two cores.
+  runtimes: { "--scenarios": "fan-in,fan-out,pairs", "--qos": "0,1", "--payload": "64", "--runtime": "node,bun,deno", "--transport": "tcp,ws" },
+};
+
 interface Args {
   scenarios: Scenario[];
   qos: QoS[];
   payloads: number[];
   /** edgemq, mosquitto or both; with --port, the name to report the external broker under. */
   target: string;
+  runtimes: Runtime[];
+  transports: Transport[];
+  wsPath: string;
   host: string;
   port: number | undefined;
   brokerPid: number | undefined;
@@ -131,6 +169,13 @@ function parse(argv: string[]): Args | "help" {
     else if (i + 1 < argv.length) values.set(a, argv[++i]!);
     else throw new Error(`${a} needs a value`);
   }
+  // A preset fills in what the command line leaves out.
+  const preset = values.get("--preset");
+  if (preset !== undefined) {
+    const p = PRESETS[preset];
+    if (p === undefined) throw new Error(`unknown preset ${preset}; known: ${Object.keys(PRESETS).join(", ")}`);
+    for (const [k, v] of Object.entries(p)) if (!values.has(k)) values.set(k, v);
+  }
   const known = new Set(USAGE.split("\n").map((l) => /^\s+(--[a-z0-9-]+)/.exec(l)?.[1]).filter((x) => x !== undefined));
   for (const k of values.keys()) if (!known.has(k)) throw new Error(`unknown option ${k} (see --help)`);
   const num = (k: string, d: number, min = 0) => {
@@ -151,6 +196,14 @@ function parse(argv: string[]): Args | "help" {
   const target = values.get("--target") ?? (port === undefined ? "both" : "target");
   if (port === undefined && target !== "edgemq" && target !== "mosquitto" && target !== "both") throw new Error("--target is edgemq, mosquitto or both");
   if (port !== undefined && target === "both") throw new Error("with --port, --target names the one broker being measured");
+  const runtimes = list("--runtime", "node");
+  for (const r of runtimes) if (!(RUNTIMES as readonly string[]).includes(r)) throw new Error(`--runtime takes ${RUNTIMES.join(", ")}; got ${r}`);
+  const transports = list("--transport", "tcp");
+  for (const t of transports) if (!(TRANSPORTS as readonly string[]).includes(t)) throw new Error(`--transport takes ${TRANSPORTS.join(", ")}; got ${t}`);
+  if (port !== undefined && values.has("--runtime")) throw new Error("--runtime picks how edgemq is spawned; with --port nothing is spawned");
+  if (port !== undefined && transports.length !== 1) throw new Error("with --port, --transport names the one transport that port speaks");
+  const wsPath = values.get("--ws-path") ?? "/mqtt";
+  if (!wsPath.startsWith("/")) throw new Error("--ws-path starts with /");
   const mqtt = num("--mqtt", 5, 4);
   if (mqtt !== 4 && mqtt !== 5) throw new Error("--mqtt is 4 or 5");
   return {
@@ -159,6 +212,9 @@ function parse(argv: string[]): Args | "help" {
     qos: qos as QoS[],
     payloads,
     target,
+    runtimes: [...new Set(runtimes)] as Runtime[],
+    transports: TRANSPORTS.filter((t) => transports.includes(t)),
+    wsPath,
     host: values.get("--host") ?? "127.0.0.1",
     port,
     brokerPid: values.has("--broker-pid") ? num("--broker-pid", 0, 1) : undefined,
@@ -186,6 +242,7 @@ function parse(argv: string[]): Args | "help" {
 }
 
 const log = (s: string) => process.stderr.write(`${s}\n`);
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
 /** Whether this process may pin itself and the brokers (taskset, two or more CPUs). */
 function canPin(a: Args): boolean {
@@ -210,10 +267,18 @@ function reexecPinned(a: Args): Promise<number> {
 function describeMachine(pinned: boolean, a: Args, targets: Target[]): string {
   const cpus = os.cpus();
   const mosquitto = targets.some((t) => t.name === "mosquitto") ? `; mosquitto ${mosquittoVersion()}` : "";
+  const runtimes = [...new Set(targets.flatMap((t) => (t.runtime === undefined ? [] : [t.runtime])))].map((r) => `${r} ${runtimeVersion(r)}`);
   return `${cpus[0]?.model ?? "unknown CPU"}, ${cpus.length} CPUs, load average ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}; ` +
-    `node ${process.versions.node}${mosquitto}; MQTT ${a.run.version === 5 ? "5.0" : "3.1.1"}; ` +
-    (!pinned ? "not pinned" : a.port === undefined ? `brokers on CPU ${a.brokerCpu}, generator on CPU ${a.genCpu}` : `generator on CPU ${a.genCpu}`) +
+    `generator on node ${process.versions.node}${runtimes.length ? `; edgemq on ${runtimes.join(", ")}` : ""}${mosquitto}; MQTT ${a.run.version === 5 ? "5.0" : "3.1.1"}; ` +
+    (!pinned ? "not pinned" : a.port === undefined ? `brokers on CPU ${a.brokerCpu} (one process per broker, runtime and transport), generator on CPU ${a.genCpu}` : `generator on CPU ${a.genCpu}`) +
     `; ${a.run.warmup} s warm-up + ${a.run.seconds} s measured per run`;
+}
+
+/** A runtime's version, as it reports it. */
+function runtimeVersion(runtime: Runtime): string {
+  if (runtime === "node") return process.versions.node;
+  const out = spawnSync(path.join(ROOT, "node_modules/.bin", runtime), ["--version"], { encoding: "utf8" });
+  return /(\d+\.\d+\.\d+)/.exec(out.stdout ?? "")?.[1] ?? "unknown";
 }
 
 async function main(): Promise<number> {
@@ -233,7 +298,7 @@ async function main(): Promise<number> {
   if (pin && process.env.EDGEMQ_BENCH_PINNED !== "1") return reexecPinned(a);
 
   if (pin) a.run.cores = { broker: a.port === undefined ? a.brokerCpu : undefined, gen: a.genCpu };
-  const spawnOptions: SpawnOptions = { cpu: pin ? a.brokerCpu : undefined, maxQueued: a.maxQueued, maxInflight: 64 };
+  const spawnOptions: SpawnOptions = { cpu: pin ? a.brokerCpu : undefined, maxQueued: a.maxQueued, maxInflight: 64, wsPath: a.wsPath };
   const targets: Target[] = [];
   const stopAll = async () => {
     for (const t of targets.splice(0)) await t.stop();
@@ -241,19 +306,39 @@ async function main(): Promise<number> {
   process.once("SIGINT", () => void stopAll().then(() => process.exit(130)));
   process.once("SIGTERM", () => void stopAll().then(() => process.exit(143)));
   try {
+    const notes: string[] = [];
     if (a.port !== undefined) {
-      targets.push(external(a.target, a.host, a.port, a.brokerPid));
+      targets.push(external(a.target, a.host, a.port, a.transports[0]!, a.wsPath, a.brokerPid));
     } else {
-      if (a.target !== "mosquitto") targets.push(await startEdgemq(spawnOptions));
+      // Mosquitto first: it is the reference each edgemq figure is divided by.
       if (a.target !== "edgemq") {
-        if (onPath("mosquitto")) targets.push(await startMosquitto(spawnOptions));
-        else if (a.target === "mosquitto") throw new Error("mosquitto is not on the PATH");
+        if (onPath("mosquitto")) {
+          // Mosquitto over each transport it can serve; edgemq's figures over a transport it cannot serve are divided by its tcp figures.
+          for (const transport of a.transports) {
+            try {
+              targets.push(await startMosquitto(spawnOptions, transport));
+            } catch (e) {
+              if (transport === "tcp" || a.target === "mosquitto") throw e;
+              const why = (e as Error).message.split("\n").filter((l) => /error/i.test(l)).pop() ?? (e as Error).message.slice(0, 200);
+              log(`bench: mosquitto cannot serve MQTT over WebSocket here (${why.trim()}); ws figures are compared with Mosquitto over tcp`);
+              notes.push(`This Mosquitto cannot serve MQTT over WebSocket, so edgemq's ws rows are divided by Mosquitto over tcp (marked "vs tcp").`);
+              if (!a.transports.includes("tcp")) targets.push(await startMosquitto(spawnOptions, "tcp"));
+            }
+          }
+        } else if (a.target === "mosquitto") throw new Error("mosquitto is not on the PATH");
         else log("bench: mosquitto is not on the PATH; measuring edgemq alone");
+      }
+      if (a.target !== "mosquitto") {
+        for (const transport of a.transports) for (const runtime of a.runtimes) targets.push(await startEdgemq(spawnOptions, runtime, transport));
+      }
+      if (targets.some((t) => t.name === "mosquitto" && t.transport === "ws")) {
+        notes.push("Mosquitto's ws rows are its libwebsockets listener (`protocol websockets`)" +
+          (targets.some((t) => t.name === "edgemq" && t.transport === "ws") ? "; edgemq's ws rows are divided by them." : "."));
       }
     }
     const machine = describeMachine(pin, a, targets);
     log(`bench: ${machine}`);
-    for (const t of targets) log(`bench: ${t.name} on ${t.host}:${t.port}${t.pid ? ` (pid ${t.pid})` : ""}`);
+    for (const t of targets) log(`bench: ${t.label} on ${t.transport === "ws" ? `ws://${t.host}:${t.port}${t.path}` : `${t.host}:${t.port}`} (${describePid(t.pid)})`);
 
     const results: Result[] = [];
     const each = async (what: string, fn: (t: Target) => Promise<Result>) => {
@@ -263,10 +348,10 @@ async function main(): Promise<number> {
         try {
           const r = await fn(t);
           results.push(r);
-          log(`bench: ${what} on ${t.name}: ${summary(r)} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+          log(`bench: ${what} on ${t.label}: ${summary(r)} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
         } catch (e) {
           t.check(); // a dead broker ends the run
-          log(`bench: ${what} on ${t.name} failed: ${(e as Error).message}`);
+          log(`bench: ${what} on ${t.label} failed: ${(e as Error).message}`);
         }
       }
     };
@@ -279,12 +364,14 @@ async function main(): Promise<number> {
         for (const q of a.qos) for (const p of a.payloads) await each(`${s} QoS ${q} ${p} B`, (t) => throughput(t, s as Shape, q, p, a.run));
       }
     }
-    const names = targets.map((t) => t.name);
+    const ratios = targets.some((t) => t.name === "mosquitto") && targets.some((t) => t.name !== "mosquitto");
     if (a.json) {
-      console.log(JSON.stringify({ machine, targets: names, options: a.run, results }, null, 2));
+      console.log(JSON.stringify({ machine, targets: targets.map((t) => ({ name: t.name, runtime: t.runtime, transport: t.transport })), options: a.run, results }, null, 2));
     } else {
-      console.log(`## edgemq load benchmark\n\n${machine}\n\n${markdown(results, names)}\n\n` +
-        (names.length === 2 ? `Ratios are ${names.map(label).join(" / ")} (above 1× the first is faster, except for latency and memory, where lower is better). ` : "") +
+      console.log(`## edgemq load benchmark\n\n${machine}\n\n${markdown(results)}\n\n` +
+        (ratios ? "Ratios are edgemq / Mosquitto for the same scenario in the same run, over the same transport where Mosquitto serves it " +
+          "(above 1× edgemq is faster, except for latency and memory, where lower is better). " : "") +
+        notes.map((n) => `${n} `).join("") +
         "CPU is % of one core over the measured window; broker µs/msg is broker CPU time per delivered message. " +
         "gen-bound marks a figure limited by the load generator, not the broker; " +
         "contended marks a run in which other processes took ≥ 10% of the broker's or the generator's core.");

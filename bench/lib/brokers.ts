@@ -1,20 +1,27 @@
 // Starting the brokers under test as separate processes, pinned to one CPU.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import type { Endpoint, Transport } from "./client.ts";
 import { sleep } from "./util.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
-/** A broker to run scenarios against. */
-export interface Target {
+export type Runtime = "node" | "bun" | "deno";
+export const RUNTIMES: readonly Runtime[] = ["node", "bun", "deno"];
+export const TRANSPORTS: readonly Transport[] = ["tcp", "ws"];
+
+/** A broker to run scenarios against, and how its clients reach it. */
+export interface Target extends Endpoint {
   /** "edgemq", "mosquitto", or the name given with --target for an external broker. */
   name: string;
-  host: string;
-  port: number;
+  /** The runtime edgemq runs on; undefined for Mosquitto and external brokers. */
+  runtime: Runtime | undefined;
+  /** How the log names it, e.g. "edgemq (bun, ws)". */
+  label: string;
   /** The broker's pid, for CPU and RSS; undefined for an external broker without --broker-pid. */
   pid: number | undefined;
   /** Throws if the broker process has exited. */
@@ -69,28 +76,120 @@ export interface SpawnOptions {
   maxQueued: number;
   /** QoS 1 messages in flight towards one subscriber (edgemq's fixed maximumInflight is 64). */
   maxInflight: number;
+  /** The path the clients ask for in their WebSocket upgrade (edgemq, started without --ws-path, and Mosquitto take any). */
+  wsPath: string;
 }
 
-/** `node adapters/node --port 0 --sys-interval 0` on the pinned CPU. */
-export async function startEdgemq(o: SpawnOptions): Promise<Target> {
-  const argv = pinned(o.cpu, [process.execPath, path.join(ROOT, "adapters/node"), "--port", "0", "--sys-interval", "0", "--max-queued", String(o.maxQueued)]);
+/** The command that starts edgemq on a runtime, before its flags. */
+function edgemqCommand(runtime: Runtime): string[] {
+  const bin = (name: string) => {
+    const file = path.join(ROOT, "node_modules/.bin", name);
+    if (!existsSync(file)) throw new Error(`${file} is missing: run npm install to get ${name}`);
+    return file;
+  };
+  switch (runtime) {
+    case "node": return [process.execPath, path.join(ROOT, "adapters/node")];
+    case "bun": return [bin("bun"), "run", path.join(ROOT, "adapters/bun")];
+    case "deno": return [bin("deno"), "run", "--allow-net", "--allow-read", "--allow-env", path.join(ROOT, "adapters/deno/src/main.ts")];
+  }
+}
+
+/**
+ * edgemq on a runtime (`--port 0 --sys-interval 0 --max-queued N`, and
+ * `--ws-port 0` for WebSocket) on the pinned CPU. Each runtime and transport
+ * gets its own process, so that CPU time and memory are that target's alone.
+ */
+export async function startEdgemq(o: SpawnOptions, runtime: Runtime, transport: Transport): Promise<Target> {
+  const flags = ["--port", "0", "--sys-interval", "0", "--max-queued", String(o.maxQueued), ...(transport === "ws" ? ["--ws-port", "0"] : [])];
+  const argv = pinned(o.cpu, [...edgemqCommand(runtime), ...flags]);
+  const label = `edgemq (${runtime}, ${transport})`;
   const child = spawn(argv[0]!, argv.slice(1), { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
   const output: string[] = [];
-  const check = watch(child, "edgemq", output);
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`edgemq did not start: ${output.join("")}`)), 15000);
+  const check = watch(child, label, output);
+  const line = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`${label} did not start within 20 s: ${output.join("")}`));
+    }, 20000);
     const onData = () => {
-      const m = /listening on tcp:\/\/[^\s]*:(\d+)/.exec(output.join(""));
+      const m = /listening on tcp:\/\/[^\n]*\n/.exec(output.join("")); // the whole line, with its ws:// listener
       if (m) {
         clearTimeout(timer);
         child.stdout!.off("data", onData);
-        resolve(Number(m[1]));
+        resolve(m[0]);
       }
     };
     child.stdout!.on("data", onData);
-    child.once("exit", () => reject(new Error(`edgemq exited at start: ${output.join("")}`)));
+    child.once("exit", () => {
+      clearTimeout(timer);
+      reject(new Error(`${label} exited at start: ${output.join("")}`));
+    });
   });
-  return { name: "edgemq", host: "127.0.0.1", port, pid: child.pid, check, stop: () => stopChild(child) };
+  const port = Number((transport === "ws" ? /\bws:\/\/[^\s,|]*:(\d+)/ : /\btcp:\/\/[^\s,|]*:(\d+)/).exec(line)?.[1]);
+  if (!(port > 0)) {
+    await stopChild(child);
+    throw new Error(`${label} printed no ${transport}:// listener: ${line}`);
+  }
+  return {
+    name: "edgemq", runtime, label, host: "127.0.0.1", port, transport, path: o.wsPath,
+    pid: listenerPid(child.pid, port), check, stop: () => stopChild(child),
+  };
+}
+
+/**
+ * The process that holds the listening socket on `port`: `pid` itself or one
+ * of its descendants (a runtime may start through a launcher). It is the one
+ * whose CPU time and memory are measured; `pid` when it cannot be told.
+ */
+export function listenerPid(pid: number | undefined, port: number): number | undefined {
+  if (pid === undefined) return undefined;
+  const inodes = new Set<string>();
+  for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    let text = "";
+    try {
+      text = readFileSync(file, "utf8");
+    } catch {
+      continue;
+    }
+    for (const l of text.split("\n").slice(1)) {
+      const f = l.trim().split(/\s+/);
+      // local address "ADDR:PORT" (hex), state 0A = LISTEN, inode in field 10
+      if (f.length > 9 && f[3] === "0A" && parseInt(f[1]!.split(":").pop()!, 16) === port) inodes.add(f[9]!);
+    }
+  }
+  const tree = [pid];
+  for (let i = 0; i < tree.length && i < 64; i++) {
+    try {
+      for (const task of readdirSync(`/proc/${tree[i]}/task`)) {
+        for (const c of readFileSync(`/proc/${tree[i]}/task/${task}/children`, "utf8").split(" ").filter(Boolean)) tree.push(Number(c));
+      }
+    } catch {
+      // gone, or no /proc
+    }
+  }
+  for (const p of tree) {
+    try {
+      for (const fd of readdirSync(`/proc/${p}/fd`)) {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${p}/fd/${fd}`));
+        if (m && inodes.has(m[1]!)) return p;
+      }
+    } catch {
+      // not ours to read, or gone
+    }
+  }
+  return pid;
+}
+
+/** A process's command line and thread count from /proc, for the log. */
+export function describePid(pid: number | undefined): string {
+  if (pid === undefined) return "no pid";
+  try {
+    const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean).map((a) => path.relative(ROOT, a).startsWith("..") ? a : path.relative(ROOT, a) || a).join(" ");
+    const threads = /Threads:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+    return `pid ${pid}: ${cmd}, ${threads} threads`;
+  } catch {
+    return `pid ${pid}`;
+  }
 }
 
 /** A free TCP port on 127.0.0.1. */
@@ -105,8 +204,8 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Waits until host:port accepts a TCP connection. */
-export async function waitForPort(host: string, port: number, ms: number): Promise<void> {
+/** Waits until host:port accepts a TCP connection (and `alive()` does not throw). */
+export async function waitForPort(host: string, port: number, ms: number, alive: () => void = () => {}): Promise<void> {
   const until = Date.now() + ms;
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
@@ -117,18 +216,27 @@ export async function waitForPort(host: string, port: number, ms: number): Promi
       s.once("error", () => resolve(false));
     });
     if (ok) return;
+    alive();
     if (Date.now() > until) throw new Error(`nothing listens on ${host}:${port}`);
     await sleep(50);
   }
 }
 
-/** `mosquitto -c <conf>` with limits comparable to edgemq's, on the pinned CPU. */
-export async function startMosquitto(o: SpawnOptions): Promise<Target> {
+/**
+ * `mosquitto -c <conf>` with limits comparable to edgemq's, on the pinned
+ * CPU. For WebSocket it gets a `protocol websockets` listener as well as a
+ * TCP one that nothing uses: Mosquitto 2.0.11 exits with "Unable to start any
+ * listening sockets" when its only listener is a WebSocket one. A build
+ * without WebSocket support fails to start, which the caller reports.
+ */
+export async function startMosquitto(o: SpawnOptions, transport: Transport): Promise<Target> {
   const port = await freePort();
+  const wsPort = transport === "ws" ? await freePort() : undefined;
   const dir = mkdtempSync(path.join(tmpdir(), "edgemq-bench-"));
   const conf = path.join(dir, "mosquitto.conf");
   writeFileSync(conf, [
     `listener ${port} 127.0.0.1`,
+    ...(wsPort === undefined ? [] : [`listener ${wsPort} 127.0.0.1`, "protocol websockets"]),
     "allow_anonymous true",
     // No limit: Mosquitto 2.0.11 drops QoS 1 messages for a connected
     // subscriber once the total ever queued for it passes max_queued_messages
@@ -145,26 +253,29 @@ export async function startMosquitto(o: SpawnOptions): Promise<Target> {
     "",
   ].join("\n"));
   const argv = pinned(o.cpu, ["mosquitto", "-c", conf]);
+  const label = `mosquitto (${transport})`;
   const child = spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
   const output: string[] = [];
-  const check = watch(child, "mosquitto", output);
+  const check = watch(child, label, output);
+  const stop = async () => {
+    await stopChild(child);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const listen = wsPort ?? port;
   try {
-    await waitForPort("127.0.0.1", port, 10000);
+    await waitForPort("127.0.0.1", listen, 10000, check);
     check();
   } catch (e) {
-    await stopChild(child);
+    await stop();
     throw e;
   }
   return {
-    name: "mosquitto", host: "127.0.0.1", port, pid: child.pid, check,
-    stop: async () => {
-      await stopChild(child);
-      rmSync(dir, { recursive: true, force: true });
-    },
+    name: "mosquitto", runtime: undefined, label, host: "127.0.0.1", port: listen, transport, path: o.wsPath,
+    pid: listenerPid(child.pid, listen), check, stop,
   };
 }
 
 /** A broker someone else runs (--port given): nothing to start or stop. */
-export function external(name: string, host: string, port: number, pid: number | undefined): Target {
-  return { name, host, port, pid, check: () => {}, stop: async () => {} };
+export function external(name: string, host: string, port: number, transport: Transport, wsPath: string, pid: number | undefined): Target {
+  return { name, runtime: undefined, label: `${name} (${transport})`, host, port, transport, path: wsPath, pid, check: () => {}, stop: async () => {} };
 }

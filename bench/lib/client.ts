@@ -1,11 +1,42 @@
-// The load generator's MQTT clients: raw TCP sockets and edgemq's own codec
-// (encodePacket to build packets once, FrameDecoder to read). Publishers
-// pre-encode one PUBLISH and copy it into batches, patching only the sequence
-// number, timestamp and packet id; subscribers check every payload.
+// The load generator's MQTT clients: edgemq's own codec (encodePacket to
+// build packets once, FrameDecoder to read) over raw TCP sockets or over
+// WebSocket (the `ws` package's client, binary frames, subprotocol "mqtt").
+// Publishers pre-encode one PUBLISH and copy it into batches, patching only
+// the sequence number, timestamp and packet id; subscribers check every
+// payload.
 import net from "node:net";
+import WebSocket from "ws";
 import { type ConnackPacket, encodePacket, FrameDecoder, type Packet, type PublishPacket, type QoS } from "../../packages/core/src/codec/mod.ts";
 
 export type Version = 4 | 5;
+export type Transport = "tcp" | "ws";
+
+/** Where a client connects: host:port over TCP, or ws://host:port/path. */
+export interface Endpoint {
+  host: string;
+  port: number;
+  transport: Transport;
+  /** The WebSocket request path (ws only). */
+  path: string;
+}
+
+/** What a connection hands its bytes and its end to. */
+interface WireSink {
+  data(chunk: Uint8Array): void;
+  error(e: Error): void;
+  close(): void;
+}
+
+/** A byte stream to the broker: a TCP socket, or a WebSocket whose binary frames carry the bytes. */
+export interface Wire {
+  /** Sends bytes; false when the connection's buffer is full (wait for onDrain). */
+  write(bytes: Uint8Array): boolean;
+  /** Called once the buffer has drained after write() returned false. */
+  onDrain(fn: () => void): void;
+  /** Sends the last bytes and closes. */
+  end(bytes: Uint8Array): void;
+  destroy(): void;
+}
 
 interface Waiter {
   type: Packet["type"];
@@ -14,9 +45,9 @@ interface Waiter {
   timer: NodeJS.Timeout;
 }
 
-/** One MQTT connection over a raw socket. */
+/** One MQTT connection over TCP or WebSocket. */
 export class Client {
-  readonly socket: net.Socket;
+  readonly wire: Wire;
   readonly version: Version;
   readonly decoder: FrameDecoder;
   connack: ConnackPacket | undefined;
@@ -25,22 +56,23 @@ export class Client {
   error: Error | undefined;
   onPublish: ((p: PublishPacket) => void) | undefined;
   onPuback: ((packetId: number) => void) | undefined;
-  /** Runs after each chunk read from the socket has been decoded. */
+  /** Runs after each chunk read from the socket (each WebSocket message) has been decoded. */
   onBatchEnd: (() => void) | undefined;
   #waiters: Waiter[] = [];
 
-  private constructor(socket: net.Socket, version: Version) {
-    this.socket = socket;
+  private constructor(open: (sink: WireSink) => Wire, version: Version) {
     this.version = version;
     this.decoder = new FrameDecoder({ protocolVersion: version });
-    clients.set(socket, this); // reads arrive through onread (see connect), not "data" events
-    socket.on("error", (e) => (this.error ??= e));
-    socket.on("close", () => {
-      this.closed = true;
-      for (const w of this.#waiters.splice(0)) {
-        clearTimeout(w.timer);
-        w.reject(new Error(`connection closed while waiting for ${w.type.toUpperCase()}${this.error ? `: ${this.error.message}` : ""}`));
-      }
+    this.wire = open({
+      data: (chunk) => this.#onData(chunk),
+      error: (e) => (this.error ??= e),
+      close: () => {
+        this.closed = true;
+        for (const w of this.#waiters.splice(0)) {
+          clearTimeout(w.timer);
+          w.reject(new Error(`connection closed while waiting for ${w.type.toUpperCase()}${this.error ? `: ${this.error.message}` : ""}`));
+        }
+      },
     });
   }
 
@@ -55,7 +87,7 @@ export class Client {
       }
     } catch (e) {
       this.error ??= e as Error;
-      this.socket.destroy();
+      this.wire.destroy();
       return;
     }
     this.onBatchEnd?.();
@@ -84,42 +116,15 @@ export class Client {
     });
   }
 
-  /** Opens a socket, sends CONNECT and waits for a successful CONNACK. */
-  static async connect(host: string, port: number, version: Version, clientId: string, ms = 10000): Promise<Client> {
-    const socket = await new Promise<net.Socket>((resolve, reject) => {
-      // Reads go into one buffer shared by every socket, skipping the stream
-      // machinery ("data" events); each read is handled at once and copied
-      // out, since the decoder keeps views into what it is given.
-      const s = net.connect({
-        host, port, noDelay: true,
-        onread: {
-          buffer: READ_BUFFER,
-          callback: (n: number, buf: Uint8Array) => {
-            const c = clients.get(s);
-            if (c !== undefined) c.#onData(new Uint8Array(buf.subarray(0, n))); // a copy (Buffer's slice() would share memory)
-            return true;
-          },
-        },
-      });
-      const timer = setTimeout(() => {
-        s.destroy();
-        reject(new Error(`TCP connect to ${host}:${port} took over ${ms} ms`));
-      }, ms);
-      s.once("connect", () => {
-        clearTimeout(timer);
-        resolve(s);
-      });
-      s.once("error", (e) => {
-        clearTimeout(timer);
-        reject(e);
-      });
-    });
-    const c = new Client(socket, version);
+  /** Opens a connection (TCP, or WebSocket with its handshake), sends CONNECT and waits for a successful CONNACK. */
+  static async connect(to: Endpoint, version: Version, clientId: string, ms = 10000): Promise<Client> {
+    const open = await (to.transport === "ws" ? openWebSocket(to, ms) : openTcp(to, ms));
+    const c = new Client(open, version);
     const acked = c.waitFor("connack", ms);
-    socket.write(connectBytes(version, clientId));
+    c.wire.write(connectBytes(version, clientId));
     const connack = (await acked) as ConnackPacket;
     if (connack.reasonCode !== 0) {
-      socket.destroy();
+      c.wire.destroy();
       throw new Error(`CONNACK refused ${clientId}: 0x${connack.reasonCode.toString(16)}`);
     }
     c.connack = connack;
@@ -129,7 +134,7 @@ export class Client {
   /** Subscribes to one filter and waits for a SUBACK that grants it. */
   async subscribe(filter: string, qos: QoS, ms = 10000): Promise<void> {
     const acked = this.waitFor("suback", ms);
-    this.socket.write(encodePacket({
+    this.wire.write(encodePacket({
       type: "subscribe", packetId: 1,
       subscriptions: [{ topicFilter: filter, qos, noLocal: false, retainAsPublished: false, retainHandling: 2 }],
     }, this.version));
@@ -144,18 +149,123 @@ export class Client {
     return this.connack?.properties?.receiveMaximum ?? 65535;
   }
 
-  /** Sends DISCONNECT and closes; the socket is destroyed if the broker has not closed it within a second. */
+  /** Sends DISCONNECT and closes; the connection is destroyed if the broker has not closed it within a second. */
   close(): void {
     if (this.closed) return;
     this.onPublish = this.onPuback = this.onBatchEnd = undefined;
-    this.socket.end(this.version === 5 ? DISCONNECT_V5 : DISCONNECT_V4);
-    setTimeout(() => this.socket.destroy(), 1000).unref();
+    this.wire.end(this.version === 5 ? DISCONNECT_V5 : DISCONNECT_V4);
+    setTimeout(() => this.wire.destroy(), 1000).unref();
   }
 }
 
-// The client of each socket, for reads through onread, and the buffer they are read into.
-const clients = new WeakMap<net.Socket, Client>();
+// ------------------------------------------------------------------ wires
+
+// Reads of every TCP socket go into this one buffer (see openTcp).
 const READ_BUFFER = Buffer.allocUnsafe(65536);
+
+/**
+ * Opens a TCP connection. Reads go into one buffer shared by every socket,
+ * skipping the stream machinery ("data" events); each read is handled at
+ * once and copied out, since the decoder keeps views into what it is given.
+ * Resolves, once connected, to a function that attaches the client.
+ */
+function openTcp(to: Endpoint, ms: number): Promise<(sink: WireSink) => Wire> {
+  return new Promise((resolve, reject) => {
+    let sink: WireSink | undefined;
+    const s = net.connect({
+      host: to.host, port: to.port, noDelay: true,
+      onread: {
+        buffer: READ_BUFFER,
+        callback: (n: number, buf: Uint8Array) => {
+          sink?.data(new Uint8Array(buf.subarray(0, n))); // a copy (Buffer's slice() would share memory)
+          return true;
+        },
+      },
+    });
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new Error(`TCP connect to ${to.host}:${to.port} took over ${ms} ms`));
+    }, ms);
+    s.once("connect", () => {
+      clearTimeout(timer);
+      resolve((k) => {
+        sink = k;
+        s.on("error", (e) => k.error(e));
+        s.on("close", () => k.close());
+        return {
+          write: (bytes) => s.write(bytes),
+          onDrain: (fn) => s.on("drain", fn),
+          end: (bytes) => s.end(bytes),
+          destroy: () => s.destroy(),
+        };
+      });
+    });
+    s.once("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+  });
+}
+
+/**
+ * Opens a WebSocket (subprotocol "mqtt", no compression) with the `ws`
+ * package's client. Each binary message is handed on as it arrives (its
+ * bytes are not reused by ws). Outgoing frames are masked with an all-zero
+ * key, which a server cannot tell from any other key and which spares the
+ * generator from XOR-ing every byte it sends. Backpressure comes from the
+ * underlying socket: ws writes frames straight to it.
+ */
+function openWebSocket(to: Endpoint, ms: number): Promise<(sink: WireSink) => Wire> {
+  return new Promise((resolve, reject) => {
+    const url = `ws://${to.host.includes(":") ? `[${to.host}]` : to.host}:${to.port}${to.path}`;
+    const ws = new WebSocket(url, ["mqtt"], {
+      perMessageDeflate: false,
+      skipUTF8Validation: true,
+      handshakeTimeout: ms,
+      generateMask: (mask: Buffer) => void mask.fill(0),
+    });
+    let sink: WireSink | undefined;
+    let opened = false;
+    ws.on("message", (data: Buffer, isBinary: boolean) => {
+      if (!isBinary) sink?.error(new Error("the broker sent a text frame")); // [MQTT-6.0.0-1]
+      sink?.data(data);
+    });
+    ws.on("error", (e) => {
+      if (!opened) reject(e);
+      else sink?.error(e);
+    });
+    ws.on("close", () => sink?.close());
+    ws.once("unexpected-response", (_req, res) => {
+      ws.terminate();
+      reject(new Error(`WebSocket upgrade to ${url} answered HTTP ${res.statusCode}`));
+    });
+    ws.once("open", () => {
+      opened = true;
+      if (ws.protocol !== "mqtt") {
+        ws.terminate();
+        reject(new Error(`WebSocket upgrade to ${url} chose subprotocol "${ws.protocol}", not "mqtt"`));
+        return;
+      }
+      // ws writes each frame to this socket; its "drain" is the WebSocket's.
+      const socket = (ws as unknown as { _socket: net.Socket })._socket;
+      resolve((k) => {
+        sink = k;
+        return {
+          write: (bytes) => {
+            ws.send(bytes, { binary: true, compress: false, fin: true });
+            return !socket.writableNeedDrain;
+          },
+          onDrain: (fn) => socket.on("drain", fn),
+          end: (bytes) => {
+            ws.send(bytes, { binary: true, compress: false, fin: true });
+            ws.close(1000);
+          },
+          destroy: () => ws.terminate(),
+        };
+      });
+    });
+  });
+}
 
 const DISCONNECT_V4 = encodePacket({ type: "disconnect", reasonCode: 0 }, 4);
 const DISCONNECT_V5 = encodePacket({ type: "disconnect", reasonCode: 0 }, 5);
@@ -223,7 +333,7 @@ export class Track {
 
 /**
  * Publishes sequence-numbered messages as fast as its credit allows, in
- * batches written with one socket.write. Credit is the smallest of: the
+ * batches written with one write (one WebSocket frame). Credit is the smallest of: the
  * end-to-end window (messages sent and not yet seen by every subscriber that
  * expects them), the QoS 1 window (sent and not yet PUBACKed), and, when
  * paced, the messages due by now at the fixed rate. A write that fills the
@@ -285,7 +395,7 @@ export class Publisher {
       this.acked++;
     };
     client.onBatchEnd = this.pump;
-    client.socket.on("drain", () => {
+    client.wire.onDrain(() => {
       this.#blocked = false;
       this.pump();
     });
@@ -366,7 +476,7 @@ export class Publisher {
     }
     this.seq = seq;
     if (this.qos > 0) this.unacked += n;
-    if (!this.client.socket.write(buf)) this.#blocked = true;
+    if (!this.client.wire.write(buf)) this.#blocked = true;
   }
 }
 
@@ -462,7 +572,7 @@ export class Subscriber {
       buf[at + 3] = id;
     }
     this.#ackCount = 0;
-    this.client.socket.write(buf);
+    this.client.wire.write(buf);
   }
 
   readonly #onBatchEnd = (): void => {

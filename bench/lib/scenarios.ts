@@ -2,7 +2,7 @@
 // fixed rate, idle connections (broker memory) and connection rate.
 import type { QoS } from "../../packages/core/src/codec/mod.ts";
 import type { Target } from "./brokers.ts";
-import { Client, Publisher, Subscriber, type Version } from "./client.ts";
+import { Client, Publisher, Subscriber, type Transport, type Version } from "./client.ts";
 import { type Cores, cpuPercent, procCpuSeconds, procRssBytes, type Snapshot, snapshot } from "./proc.ts";
 import { pool, quantile, sleep, until } from "./util.ts";
 
@@ -32,6 +32,17 @@ export interface RunOptions {
 
 export type Shape = "fan-in" | "fan-out" | "pairs";
 
+/** Which broker a result is from: its name, the runtime it ran on (edgemq) and the transport the clients used. */
+export interface Measured {
+  /** "edgemq", "mosquitto", or the name given with --target for an external broker. */
+  target: string;
+  /** node, bun or deno for edgemq; undefined for Mosquitto and external brokers. */
+  runtime: string | undefined;
+  transport: Transport;
+}
+
+const measured = (t: Target): Measured => ({ target: t.name, runtime: t.runtime, transport: t.transport });
+
 /** CPU over the measured window, as % of one core. */
 export interface CpuFigures {
   brokerCpu: number | undefined;
@@ -53,10 +64,9 @@ function cpuFigures(a: Snapshot, b: Snapshot, o: RunOptions): CpuFigures {
   };
 }
 
-export interface ThroughputResult extends CpuFigures {
+export interface ThroughputResult extends CpuFigures, Measured {
   kind: "throughput";
   scenario: Shape;
-  target: string;
   qos: QoS;
   payload: number;
   publishers: number;
@@ -77,9 +87,8 @@ export interface ThroughputResult extends CpuFigures {
   errors: string[];
 }
 
-export interface LatencyResult extends CpuFigures {
+export interface LatencyResult extends CpuFigures, Measured {
   kind: "latency";
-  target: string;
   qos: QoS;
   payload: number;
   rate: number;
@@ -98,9 +107,8 @@ export interface LatencyResult extends CpuFigures {
   errors: string[];
 }
 
-export interface IdleResult {
+export interface IdleResult extends Measured {
   kind: "idle";
-  target: string;
   connections: number;
   /** Connections actually open when RSS was read. */
   open: number;
@@ -112,9 +120,8 @@ export interface IdleResult {
   errors: string[];
 }
 
-export interface ConnRateResult extends CpuFigures {
+export interface ConnRateResult extends CpuFigures, Measured {
   kind: "connrate";
-  target: string;
   concurrency: number;
   /** CONNECT → CONNACK → close cycles per second in the measured window. */
   perSec: number;
@@ -154,7 +161,7 @@ function errorsOf(clients: Client[]): string[] {
 async function closeAll(clients: Client[]): Promise<void> {
   for (const c of clients) c.close();
   await until(() => clients.every((c) => c.closed), 3000);
-  for (const c of clients) c.socket.destroy();
+  for (const c of clients) c.wire.destroy();
 }
 
 async function sleepChecking(target: Target, ms: number): Promise<void> {
@@ -200,7 +207,7 @@ function counts(pubs: Publisher[]): { expected: number; delivered: number; lost:
 
 /** Opens `n` connections, at most `parallel` at once. */
 function openClients(target: Target, o: RunOptions, prefix: string, n: number, parallel = 50): Promise<Client[]> {
-  return pool(range(n), parallel, (i) => Client.connect(target.host, target.port, o.version, `${prefix}${i}`));
+  return pool(range(n), parallel, (i) => Client.connect(target, o.version, `${prefix}${i}`));
 }
 
 /** One throughput run: subscribers first, then publishers at full credit; delivered messages counted over the measured window. */
@@ -236,7 +243,7 @@ export async function throughput(target: Target, shape: Shape, qos: QoS, payload
     await drain(subs, pubs);
     const cpu = cpuFigures(a, b, o);
     return {
-      kind: "throughput", scenario: shape, target: target.name, qos, payload, publishers: nPubs, subscribers: nSubs,
+      kind: "throughput", scenario: shape, ...measured(target), qos, payload, publishers: nPubs, subscribers: nSubs,
       msgsPerSec: (d1 - d0) / (b.wall - a.wall),
       brokerUsPerMsg: cpu.brokerCpu === undefined || d1 === d0 ? undefined : (cpu.brokerCpu / 100) * (b.wall - a.wall) * 1e6 / (d1 - d0),
       published: pubs.reduce((n, p) => n + p.seq, 0),
@@ -280,7 +287,7 @@ export async function latency(target: Target, qos: QoS, payload: number, o: RunO
     const cpu = cpuFigures(a, b, o);
     const c = counts([pub]);
     return {
-      kind: "latency", target: target.name, qos, payload, rate: o.rate,
+      kind: "latency", ...measured(target), qos, payload, rate: o.rate,
       achieved: (r1 - r0) / (b.wall - a.wall),
       samples: samples.length, p50: quantile(samples, 0.5), p90: quantile(samples, 0.9), p99: quantile(samples, 0.99), p999: quantile(samples, 0.999), max: quantile(samples, 1),
       lost: c.lost, dup: c.dup, reorder: c.reorder, corrupt: sub.corrupt + sub.foreign,
@@ -301,7 +308,7 @@ export async function idle(target: Target, o: RunOptions): Promise<IdleResult> {
   const failures: string[] = [];
   await pool(range(o.idle), 200, async (i) => {
     try {
-      clients.push(await Client.connect(target.host, target.port, o.version, `bench-${run}-idle${i}`, 30000));
+      clients.push(await Client.connect(target, o.version, `bench-${run}-idle${i}`, 30000));
     } catch (e) {
       failures.push((e as Error).message);
     }
@@ -314,7 +321,7 @@ export async function idle(target: Target, o: RunOptions): Promise<IdleResult> {
     const errors = errorsOf(clients);
     if (failures.length) errors.push(`${failures.length} connections failed: ${failures[0]}`);
     return {
-      kind: "idle", target: target.name, connections: o.idle, open, rssBefore, rssAfter,
+      kind: "idle", ...measured(target), connections: o.idle, open, rssBefore, rssAfter,
       bytesPerConnection: rssBefore !== undefined && rssAfter !== undefined && open > 0 ? (rssAfter - rssBefore) / open : undefined,
       connectSeconds, errors,
     };
@@ -334,7 +341,7 @@ export async function connRate(target: Target, o: RunOptions): Promise<ConnRateR
   const loop = async () => {
     while (running) {
       try {
-        const c = await Client.connect(target.host, target.port, o.version, `bench-${run}-c${next++}`);
+        const c = await Client.connect(target, o.version, `bench-${run}-c${next++}`);
         done++;
         c.close();
       } catch (e) {
@@ -355,7 +362,7 @@ export async function connRate(target: Target, o: RunOptions): Promise<ConnRateR
   await Promise.all(loops);
   const cpu = cpuFigures(a, b, o);
   return {
-    kind: "connrate", target: target.name, concurrency: o.connConcurrency,
+    kind: "connrate", ...measured(target), concurrency: o.connConcurrency,
     perSec: (d1 - d0) / (b.wall - a.wall), failures,
     brokerUsPerConn: cpu.brokerCpu === undefined || d1 === d0 ? undefined : ((cpu.brokerCpu / 100) * (b.wall - a.wall) * 1e6) / (d1 - d0),
     ...cpu,
