@@ -8,7 +8,8 @@ import { chooseSubprotocol, upgradePathAllowed } from "../../../packages/server/
 
 // Bytes held for a connection before write() reports backpressure to the core.
 const HIGH_WATER_MARK = 1024 * 1024;
-const READ_SIZE = 64 * 1024;
+const MIN_READ_SIZE = 2 * 1024;
+const MAX_READ_SIZE = 128 * 1024;
 
 //
 // Deno's conn.write() is a promise that may write part of what it is given;
@@ -74,12 +75,16 @@ async function serveConn(broker: Broker, conn: Deno.Conn, transport: Transport):
   } catch { /* not a TCP connection */ }
   let sink: DuplexSink | undefined;
   sink = broker.accept(connDuplex(conn, transport, () => sink));
-  const buf = new Uint8Array(READ_SIZE);
+  // Each connection has its own read buffer (reads are concurrent), so it
+  // starts small and grows only for a connection that fills it: an idle
+  // connection holds 2 KiB, not 64.
+  let buf = new Uint8Array(MIN_READ_SIZE);
   try {
     for (;;) {
       const n = await conn.read(buf);
       if (n === null) break;
       sink.data(buf.slice(0, n)); // a copy the core may keep views into
+      if (n === buf.byteLength && buf.byteLength < MAX_READ_SIZE) buf = new Uint8Array(buf.byteLength * 4);
     }
   } catch { /* reset or closed: the end either way */ }
   sink.end();
