@@ -50,9 +50,4 @@ export class RecordQueue {
     this.#items = kept;
     this.#head = 0;
   }
-
-  /** The records in order (for persistence and inspection). */
-  toArray(): OutgoingRecord[] {
-    return this.#items.slice(this.#head) as OutgoingRecord[];
-  }
 }

@@ -1,4 +1,4 @@
-import { MqttError, malformed, protocolError } from "./errors.ts";
+import { malformed, protocolError } from "./errors.ts";
 import type { Reader } from "./reader.ts";
 import { utf8Length } from "./utf8.ts";
 import { type Writer, varintLength } from "./writer.ts";
@@ -290,9 +290,4 @@ function writeValue(w: Writer, def: PropertyDefinition, v: unknown): void {
       return;
     }
   }
-}
-
-/** Thrown by encoders for a property value the wire cannot carry. */
-export function invalidProperty(name: string, message: string): MqttError {
-  return protocolError("INVALID_PROPERTY_VALUE", `property ${name}: ${message}`);
 }

@@ -25,16 +25,6 @@ export class HookChain {
     if (hook.transformPublish) this.#transformers.push(hook);
   }
 
-  /** Removes a hook by name. */
-  remove(name: string): void {
-    const keep = this.#hooks.filter((h) => h.name !== name);
-    this.#hooks = [];
-    this.#publishDeciders = [];
-    this.#deliveryDeciders = [];
-    this.#transformers = [];
-    for (const h of keep) this.use(h);
-  }
-
   /** Runs `authenticate` hooks; the first that answers other than `next` wins. */
   async authenticate(ctx: ConnectContext, fallback: AuthResult): Promise<AuthResult> {
     for (const hook of this.#hooks) {
