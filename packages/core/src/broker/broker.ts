@@ -107,22 +107,31 @@ export class Broker {
     if (id !== undefined) (session.routeIds ??= []).push(id);
   };
   readonly #visitGroup = (_group: string, members: Map<string, SubscriptionEntry>): void => {
-    // One member of each share group gets the message, in turn, preferring connected ones [MQTT-4.8.2-3].
-    const start = this.#roundRobin.get(members) ?? 0;
-    const entries = [...members.values()];
+    // One member of each share group gets the message, in turn, preferring connected
+    // ones [MQTT-4.8.2-3]; the turn is an index into the group's insertion order.
+    const size = members.size;
+    const start = (this.#roundRobin.get(members) ?? 0) % size;
     let chosen: SubscriptionEntry | undefined;
-    for (let i = 0; i < entries.length; i++) {
-      const e = entries[(start + i) % entries.length]!;
-      if (this.#sessions.get(e.clientId)?.connection !== undefined) {
-        chosen = e;
-        this.#roundRobin.set(members, (start + i + 1) % entries.length);
-        break;
+    let chosenAt = start;
+    let fallback: SubscriptionEntry | undefined;
+    let i = 0;
+    // Two passes over the map at most: from `start` to the end, then from the beginning.
+    for (let pass = 0; pass < 2 && chosen === undefined; pass++) {
+      i = 0;
+      for (const e of members.values()) {
+        if ((pass === 0 && i >= start) || (pass === 1 && i < start)) {
+          fallback ??= e;
+          if (this.#sessions.get(e.clientId)?.connection !== undefined) {
+            chosen = e;
+            chosenAt = i;
+            break;
+          }
+        }
+        i++;
       }
     }
-    if (chosen === undefined) {
-      chosen = entries[start % entries.length]!;
-      this.#roundRobin.set(members, (start + 1) % entries.length);
-    }
+    if (chosen === undefined) chosen = fallback!; // nobody connected: the next in turn queues it
+    this.#roundRobin.set(members, (chosenAt + 1) % size);
     const session = this.#sessions.get(chosen.clientId);
     if (session === undefined) return;
     this.#shared.push({
