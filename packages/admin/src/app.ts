@@ -1,0 +1,274 @@
+import { type Context, Hono, type MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import { TenancyError, type TenancyErrorKind } from "../../tenancy/src/errors.ts";
+import { normalizeName } from "../../tenancy/src/names.ts";
+import type { ApiTokenRecord, BrokerRecord, NamespaceRecord } from "../../tenancy/src/records.ts";
+import type { NewBroker, Registry } from "../../tenancy/src/registry.ts";
+import { ApiError, ErrorCode, failure, invalid, success } from "./envelope.ts";
+import { intParam, jtiParams, topicAclParam } from "./query.ts";
+import { inScope, type Permission, PERMISSION_WORDS, ROLE_PERMISSIONS } from "./roles.ts";
+import { authenticateApiToken, createApiToken, isSuperAdmin, type NewApiToken } from "./tokens.ts";
+
+/** Where the API is mounted: Cloudflare's base path, so scripts need only their host changed. */
+export const API_BASE = "/client/v4/accounts/:account_id/pubsub";
+
+/** How to build the admin API. */
+export interface AdminOptions {
+  /** When set, only this account id is served (others get 404); any account id is accepted otherwise. */
+  accountId?: string;
+  /** The port in each broker's `endpoint` (8883, Cloudflare's MQTT over TLS port). */
+  endpointPort?: number;
+  /** The scheme in each broker's `endpoint` (`mqtts`). */
+  endpointScheme?: string;
+  /** Largest request body (bytes); 64 KiB by default. */
+  maxBodySize?: number;
+  /** Called with an unexpected error before the 500 answer; console.error by default. */
+  onError?(error: unknown): void;
+}
+
+/** What a request carries once authenticated. */
+export type AdminEnv = { Variables: { token: ApiTokenRecord } };
+
+const STATUS: Record<TenancyErrorKind, [400 | 404 | 409, number]> = {
+  invalid: [400, ErrorCode.Invalid],
+  not_found: [404, ErrorCode.NotFound],
+  conflict: [400, ErrorCode.Conflict],
+  not_empty: [409, ErrorCode.NotEmpty],
+  limit: [400, ErrorCode.Limit],
+  unsupported: [400, ErrorCode.Unsupported],
+};
+
+/** A namespace as the API shows it. */
+export function namespaceJson(n: NamespaceRecord) {
+  return { id: n.id, name: n.name, description: n.description, created_on: n.created_on, modified_on: n.modified_on };
+}
+
+/** An API token as the API lists it: never its secret or hash. */
+export function tokenJson(t: ApiTokenRecord) {
+  return { id: t.id, name: t.name, role: t.role, namespaces: t.namespaces, source: t.source, created_on: t.created_on };
+}
+
+function params(c: Context<AdminEnv>): Record<string, string | undefined> {
+  return c.req.param() as Record<string, string | undefined>;
+}
+
+async function readBody(c: Context<AdminEnv>): Promise<Record<string, unknown>> {
+  const text = await c.req.text();
+  if (text.trim() === "") return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw invalid(`the request body is not valid JSON (${(e as Error).message})`);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw invalid("the request body must be a JSON object");
+  return value as Record<string, unknown>;
+}
+
+function allowOnly(body: Record<string, unknown>, fields: string[], what: string): void {
+  for (const k of Object.keys(body)) {
+    if (!fields.includes(k)) throw invalid(`unknown field "${k}" in ${what}; it takes ${fields.join(", ")}`);
+  }
+}
+
+// authType and auth_type name the same field (the docs and wrangler disagreed); both may be sent if they agree.
+function authTypeOf(body: Record<string, unknown>): unknown {
+  const a = body.authType, b = body.auth_type;
+  if (a !== undefined && b !== undefined && String(a).toUpperCase() !== String(b).toUpperCase()) {
+    throw invalid(`authType ${JSON.stringify(a)} and auth_type ${JSON.stringify(b)} disagree; send one of them`);
+  }
+  return a ?? b;
+}
+
+/**
+ * The admin HTTP API as a Hono app, under {@link API_BASE}, with Cloudflare
+ * Pub/Sub's paths, fields and `{result, success, errors, messages}` envelope:
+ *
+ * | Method | Path (under /client/v4/accounts/:account_id/pubsub) | Needs |
+ * |---|---|---|
+ * | GET, POST | /namespaces | view / Admin |
+ * | GET, DELETE | /namespaces/:namespace | view / Admin |
+ * | GET, POST | /namespaces/:namespace/brokers | view / User |
+ * | GET, PATCH, DELETE | /namespaces/:namespace/brokers/:broker | view / User / User |
+ * | GET | /namespaces/:namespace/brokers/:broker/credentials | User |
+ * | GET | /namespaces/:namespace/brokers/:broker/publickeys | view |
+ * | POST | /namespaces/:namespace/brokers/:broker/keys/rotate | User (edgemq's, not Cloudflare's) |
+ * | GET, POST, DELETE | /namespaces/:namespace/brokers/:broker/revocations | view / User / User |
+ * | GET, POST | /tokens | Admin for every namespace (edgemq's) |
+ * | GET, DELETE | /tokens/:token_id | Admin for every namespace (edgemq's) |
+ *
+ * "view" is any role; "User" is User or Admin. Every request needs
+ * `Authorization: Bearer <API token>` (401 otherwise); a role or namespace
+ * scope that does not allow the request gets 403.
+ */
+export function createAdminApp(registry: Registry, options: AdminOptions = {}): Hono<AdminEnv> {
+  const app = new Hono<AdminEnv>();
+  const port = options.endpointPort ?? 8883;
+  const scheme = options.endpointScheme ?? "mqtts";
+
+  const brokerJson = (b: BrokerRecord) => ({
+    id: b.id,
+    name: b.name,
+    authType: b.authType,
+    auth_type: b.authType,
+    description: b.description,
+    created_on: b.created_on,
+    modified_on: b.modified_on,
+    expiration: b.expiration,
+    endpoint: registry.endpoint(b, port, scheme),
+    ...(b.on_publish ? { on_publish: { url: b.on_publish.url } } : {}),
+  });
+
+  const ok = (c: Context<AdminEnv>, result: unknown) => c.json(success(result), 200);
+
+  // Authentication: a bearer API token (an opaque secret; MQTT credentials are not API tokens).
+  app.use(`${API_BASE}/*`, async (c, next) => {
+    const header = c.req.header("authorization");
+    if (header === undefined || header.trim() === "") {
+      throw new ApiError(401, ErrorCode.Authentication, "this API needs an API token: send the header Authorization: Bearer <token>");
+    }
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (m === null) throw new ApiError(401, ErrorCode.Authentication, "the Authorization header must be \"Bearer <API token>\"");
+    const token = await authenticateApiToken(registry, m[1]!);
+    if (token === undefined) throw new ApiError(401, ErrorCode.Authentication, "the API token is not valid: unknown or deleted (MQTT credentials are not API tokens)");
+    const account = params(c).account_id;
+    if (options.accountId !== undefined && account !== options.accountId) {
+      throw new ApiError(404, ErrorCode.NotFound, `no account "${account}" on this server`);
+    }
+    c.set("token", token);
+    await next();
+  });
+  app.use(`${API_BASE}/*`, bodyLimit({
+    maxSize: options.maxBodySize ?? 64 * 1024,
+    onError: (c) => c.json(failure(ErrorCode.TooLarge, `the request body is larger than ${options.maxBodySize ?? 64 * 1024} bytes`), 413),
+  }));
+
+  // Authorization: the role must grant the permission, and the namespace in the path must be in the token's scope.
+  const guard = (permission: Permission): MiddlewareHandler<AdminEnv> => async (c, next) => {
+    const token = c.get("token");
+    if (!ROLE_PERMISSIONS[token.role].has(permission)) {
+      throw new ApiError(403, ErrorCode.Forbidden, `a ${token.role} token cannot ${PERMISSION_WORDS[permission]}`);
+    }
+    if (permission === "tokens:manage" && token.namespaces !== "*") {
+      throw new ApiError(403, ErrorCode.Forbidden, "only an Admin token for every namespace can manage API tokens");
+    }
+    const ns = params(c).namespace;
+    if (ns !== undefined && !inScope(token, ns)) {
+      throw new ApiError(403, ErrorCode.Forbidden, `this API token is not allowed in namespace "${ns}"`);
+    }
+    await next();
+  };
+  const nsOf = (c: Context<AdminEnv>) => params(c).namespace!;
+  const brokerOf = (c: Context<AdminEnv>) => params(c).broker!;
+  const query = (c: Context<AdminEnv>) => new URL(c.req.url).searchParams;
+
+  // ---------------------------------------------------------- namespaces
+  const NS = `${API_BASE}/namespaces`;
+  app.get(NS, guard("namespaces:read"), (c) => {
+    const token = c.get("token");
+    return ok(c, registry.listNamespaces().filter((n) => inScope(token, n.name)).map(namespaceJson));
+  });
+  app.post(NS, guard("namespaces:write"), async (c) => {
+    const body = await readBody(c);
+    allowOnly(body, ["name", "description"], "a namespace");
+    const name = normalizeName("namespace", body.name);
+    if (!inScope(c.get("token"), name)) throw new ApiError(403, ErrorCode.Forbidden, `this API token is not allowed in namespace "${name}"`);
+    return ok(c, namespaceJson(await registry.createNamespace({ name, description: body.description as string | undefined })));
+  });
+  app.get(`${NS}/:namespace`, guard("namespaces:read"), (c) => ok(c, namespaceJson(registry.getNamespace(nsOf(c)))));
+  app.delete(`${NS}/:namespace`, guard("namespaces:write"), async (c) => {
+    await registry.deleteNamespace(nsOf(c));
+    return ok(c, null);
+  });
+
+  // ------------------------------------------------------------- brokers
+  const BR = `${NS}/:namespace/brokers`;
+  app.get(BR, guard("brokers:read"), (c) => ok(c, registry.listBrokers(nsOf(c)).map(brokerJson)));
+  app.post(BR, guard("brokers:write"), async (c) => {
+    const body = await readBody(c);
+    allowOnly(body, ["name", "authType", "auth_type", "description", "expiration", "on_publish"], "a broker");
+    registry.getNamespace(nsOf(c)); // 404 before any 400 about the body's values
+    const input = { ...body, authType: authTypeOf(body) } as NewBroker;
+    return ok(c, brokerJson(await registry.createBroker(nsOf(c), input)));
+  });
+  app.get(`${BR}/:broker`, guard("brokers:read"), (c) => ok(c, brokerJson(registry.getBroker(nsOf(c), brokerOf(c)))));
+  app.patch(`${BR}/:broker`, guard("brokers:write"), async (c) => {
+    const body = await readBody(c);
+    allowOnly(body, ["description", "expiration", "on_publish", "name", "authType", "auth_type"], "a broker update");
+    const current = registry.getBroker(nsOf(c), brokerOf(c));
+    if (body.name !== undefined && String(body.name).toLowerCase() !== current.name) {
+      throw invalid(`a broker cannot be renamed (it is "${current.name}"); create a new one`);
+    }
+    const authType = authTypeOf(body);
+    if (authType !== undefined && String(authType).toUpperCase() !== current.authType) {
+      throw invalid(`a broker's authType cannot be changed (it is ${current.authType}); create a new broker`);
+    }
+    const { description, expiration, on_publish } = body as { description?: string | null; expiration?: number | null; on_publish?: { url: string | null } | null };
+    return ok(c, brokerJson(await registry.updateBroker(nsOf(c), brokerOf(c), { description, expiration, on_publish })));
+  });
+  app.delete(`${BR}/:broker`, guard("brokers:write"), async (c) => {
+    await registry.deleteBroker(nsOf(c), brokerOf(c));
+    return ok(c, null);
+  });
+
+  // ------------------------------------------------ credentials and keys
+  app.get(`${BR}/:broker/credentials`, guard("credentials:issue"), async (c) => {
+    registry.getBroker(nsOf(c), brokerOf(c)); // 404 first
+    const q = query(c);
+    const type = q.get("type") ?? "TOKEN";
+    if (type.toUpperCase() !== "TOKEN") throw new ApiError(400, ErrorCode.Unsupported, `credentials of type ${JSON.stringify(type)} are not issued; use type=TOKEN`);
+    const number = intParam(q, "number", "a whole number from 1 to 100");
+    const expiration = intParam(q, "expiration", "a whole number of seconds, or -1 for no expiry");
+    const clientIds = [...q.getAll("clientid"), ...q.getAll("clientId")];
+    const topicAcl = topicAclParam(new URL(c.req.url).search);
+    const issued = await registry.issueCredentials(nsOf(c), brokerOf(c), { number, expiration, clientIds, topicAcl });
+    return ok(c, Object.fromEntries(issued.map((x) => [x.clientId, x.token])));
+  });
+  app.get(`${BR}/:broker/publickeys`, guard("brokers:read"), (c) => ok(c, { keys: registry.publicKeys(nsOf(c), brokerOf(c)) }));
+  app.post(`${BR}/:broker/keys/rotate`, guard("brokers:write"), async (c) => ok(c, { keys: await registry.rotateKeys(nsOf(c), brokerOf(c)) }));
+
+  // --------------------------------------------------------- revocations
+  app.get(`${BR}/:broker/revocations`, guard("brokers:read"), (c) => ok(c, registry.revocations(nsOf(c), brokerOf(c)).map((r) => r.jti)));
+  app.post(`${BR}/:broker/revocations`, guard("brokers:write"), async (c) => {
+    registry.getBroker(nsOf(c), brokerOf(c));
+    await registry.revoke(nsOf(c), brokerOf(c), jtiParams(query(c)));
+    return ok(c, null);
+  });
+  app.delete(`${BR}/:broker/revocations`, guard("brokers:write"), async (c) => {
+    registry.getBroker(nsOf(c), brokerOf(c));
+    await registry.unrevoke(nsOf(c), brokerOf(c), jtiParams(query(c)));
+    return ok(c, null);
+  });
+
+  // ---------------------------------------------------------- API tokens
+  const TK = `${API_BASE}/tokens`;
+  app.get(TK, guard("tokens:manage"), (c) => ok(c, registry.apiTokens().map(tokenJson)));
+  app.post(TK, guard("tokens:manage"), async (c) => {
+    const body = await readBody(c);
+    allowOnly(body, ["name", "role", "namespaces"], "an API token");
+    const { token, record } = await createApiToken(registry, body as unknown as NewApiToken);
+    return ok(c, { ...tokenJson(record), value: token });
+  });
+  app.get(`${TK}/:token_id`, guard("tokens:manage"), (c) => ok(c, tokenJson(registry.getApiToken(params(c).token_id!))));
+  app.delete(`${TK}/:token_id`, guard("tokens:manage"), async (c) => {
+    await registry.deleteApiToken(params(c).token_id!, isSuperAdmin);
+    return ok(c, null);
+  });
+
+  app.notFound((c) => c.json(failure(ErrorCode.NoRoute, `no route for ${c.req.method} ${new URL(c.req.url).pathname}`), 404));
+  app.onError((err, c) => {
+    if (err instanceof ApiError) {
+      if (err.status === 401) c.header("WWW-Authenticate", "Bearer realm=\"edgemq\"");
+      return c.json(failure(err.code, err.message), err.status);
+    }
+    if (err instanceof TenancyError) {
+      const [status, code] = STATUS[err.kind];
+      return c.json(failure(code, err.message), status);
+    }
+    if (err instanceof HTTPException) return c.json(failure(ErrorCode.Invalid, err.message), err.status);
+    (options.onError ?? console.error)(err);
+    return c.json(failure(ErrorCode.Internal, "internal error"), 500);
+  });
+  return app;
+}

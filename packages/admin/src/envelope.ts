@@ -1,0 +1,70 @@
+/** One error or message in the envelope, as Cloudflare's API gives them. */
+export interface ApiMessage {
+  code: number;
+  message: string;
+}
+
+/** Cloudflare's response envelope, used by every response of the admin API. */
+export interface Envelope<T = unknown> {
+  result: T | null;
+  success: boolean;
+  errors: ApiMessage[];
+  messages: ApiMessage[];
+}
+
+/**
+ * The `code` of each error. Cloudflare's own codes for Pub/Sub were never
+ * published (UNCONFIRMED); 10000 ("Authentication error") and 7000 ("No route
+ * for that URI") are the codes Cloudflare's API uses generally, the rest are edgemq's.
+ */
+export const ErrorCode = {
+  /** 500: something broke on the server. */
+  Internal: 1000,
+  /** 400: a body, a query parameter or a name is not valid. */
+  Invalid: 1001,
+  /** 404: no such namespace, broker, token or account. */
+  NotFound: 1004,
+  /** 400: the name is taken (Cloudflare answered 400 here), or the last Admin token would be deleted. */
+  Conflict: 1009,
+  /** 409: the namespace still has brokers. */
+  NotEmpty: 1010,
+  /** 400: the request asks for something this server does not offer (an auth type, a credential type). */
+  Unsupported: 1015,
+  /** 413: the body is too large. */
+  TooLarge: 1013,
+  /** 400: a limit is reached (namespaces, brokers, revocations). */
+  Limit: 1029,
+  /** 404: no route for that method and path. */
+  NoRoute: 7000,
+  /** 401: no API token, or not a valid one. */
+  Authentication: 10000,
+  /** 403: the token's role or namespace scope does not allow this. */
+  Forbidden: 10001,
+} as const;
+
+/** An error to answer with: an HTTP status and an envelope error. */
+export class ApiError extends Error {
+  readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 500;
+  readonly code: number;
+  constructor(status: ApiError["status"], code: number, message: string) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = code;
+  }
+}
+
+/** A success envelope. */
+export function success<T>(result: T): Envelope<T> {
+  return { result, success: true, errors: [], messages: [] };
+}
+
+/** A failure envelope. */
+export function failure(code: number, message: string): Envelope<null> {
+  return { result: null, success: false, errors: [{ code, message }], messages: [] };
+}
+
+/** A 400 with a message. */
+export function invalid(message: string): ApiError {
+  return new ApiError(400, ErrorCode.Invalid, message);
+}

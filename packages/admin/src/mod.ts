@@ -1,0 +1,10 @@
+/**
+ * @module
+ * The admin HTTP API (hono): Cloudflare Pub/Sub's management paths, fields
+ * and envelope over a tenancy {@link Registry}, with role-scoped API tokens.
+ */
+export * from "./app.ts";
+export * from "./envelope.ts";
+export * from "./roles.ts";
+export * from "./tokens.ts";
+export * from "./query.ts";

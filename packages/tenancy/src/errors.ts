@@ -1,0 +1,16 @@
+/**
+ * What went wrong, as a kind the admin API maps to an HTTP status:
+ * `invalid` (400), `not_found` (404), `conflict` (a name in use, 400 as
+ * Cloudflare answered), `not_empty` (409), `limit` (400), `unsupported` (400).
+ */
+export type TenancyErrorKind = "invalid" | "not_found" | "conflict" | "not_empty" | "limit" | "unsupported";
+
+/** A refused tenancy operation, with a message meant for the person who asked. */
+export class TenancyError extends Error {
+  readonly kind: TenancyErrorKind;
+  constructor(kind: TenancyErrorKind, message: string) {
+    super(message);
+    this.name = "TenancyError";
+    this.kind = kind;
+  }
+}

@@ -1,0 +1,12 @@
+/**
+ * @module
+ * Tenancy: a server's namespaces of brokers, as Cloudflare Pub/Sub had them.
+ * Each broker has its own Ed25519 keys, revocations and MQTT broker; all of
+ * it lives in a {@link TenancyStore}. Runtime-neutral: web-standard APIs only.
+ */
+export * from "./errors.ts";
+export * from "./names.ts";
+export * from "./ids.ts";
+export * from "./records.ts";
+export * from "./store.ts";
+export * from "./registry.ts";

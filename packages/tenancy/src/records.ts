@@ -1,0 +1,71 @@
+import type { KeySet } from "../../credentials/src/keys.ts";
+
+/**
+ * How a broker's clients authenticate, in Cloudflare's words: TOKEN (a JWT
+ * the broker issued, as the MQTT password), MTLS (a client certificate) or
+ * MTLS_AND_TOKEN (either).
+ */
+export type AuthType = "TOKEN" | "MTLS" | "MTLS_AND_TOKEN";
+
+/** Every auth type, in Cloudflare's spelling. */
+export const AUTH_TYPES: readonly AuthType[] = ["TOKEN", "MTLS", "MTLS_AND_TOKEN"];
+
+/** A namespace: a group of brokers. Field names as Cloudflare's API had them. */
+export interface NamespaceRecord {
+  /** 32 lowercase hex characters. */
+  id: string;
+  /** A DNS label, lower-cased. */
+  name: string;
+  description: string;
+  /** RFC 3339 with microseconds. */
+  created_on: string;
+  modified_on: string;
+}
+
+/** A broker: one isolated MQTT space with its own keys and revocations. */
+export interface BrokerRecord {
+  id: string;
+  /** A DNS label, lower-cased; unique within its namespace. */
+  name: string;
+  namespace: string;
+  authType: AuthType;
+  /** Lifetime of credentials issued from now on, in seconds; null for none. */
+  expiration: number | null;
+  description: string;
+  /** Where PUBLISH packets are posted before fan-out (not acted on yet); null when unset. */
+  on_publish: { url: string } | null;
+  created_on: string;
+  modified_on: string;
+  /** The broker's signing keys (private keys included: this record stays on the server). */
+  keys: KeySet;
+}
+
+/** A revoked credential. */
+export interface Revocation {
+  jti: string;
+  revoked_at: string;
+}
+
+/**
+ * An admin API role, as Cloudflare planned them: Admin (everything), User
+ * (brokers, credentials and revocations; view namespaces), Viewer (view only).
+ */
+export type ApiRole = "Admin" | "User" | "Viewer";
+
+/** Every role. */
+export const API_ROLES: readonly ApiRole[] = ["Admin", "User", "Viewer"];
+
+/** An admin API token. Only the SHA-256 of its secret is kept. */
+export interface ApiTokenRecord {
+  /** 32 lowercase hex characters. */
+  id: string;
+  name: string;
+  role: ApiRole;
+  /** The namespaces it may act on: `*` for all, or a list of names. */
+  namespaces: "*" | string[];
+  /** SHA-256 of the secret, lowercase hex. */
+  hash: string;
+  /** Where it came from: the configuration, generated at first start, or the API. */
+  source: "configuration" | "generated" | "api";
+  created_on: string;
+}

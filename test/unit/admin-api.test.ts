@@ -1,0 +1,669 @@
+// Unit tests of the admin HTTP API through app.request() (no sockets):
+// every route for every role, for no token, for an MQTT credential used as an
+// API token and for a token of another namespace; Cloudflare's envelope,
+// fields and query parameters; credentials, public keys, revocations and
+// API tokens; the live effect of revocation on a broker's clients.
+import { createHash } from "node:crypto";
+import { describe, expect, it, vi } from "vitest";
+import { type Broker, encodePacket, FrameDecoder, MemoryDuplex, type Packet } from "../../packages/core/src/mod.ts";
+import { isRefusal, JTI_ATTRIBUTE, verifyCredential } from "../../packages/credentials/src/mod.ts";
+import { MemoryTenancyStore, Registry, type RegistryOptions } from "../../packages/tenancy/src/mod.ts";
+import {
+  type AdminOptions, bootstrap, createAdminApp, createApiToken, hashApiToken, TOKEN_PREFIX, topicAclParam,
+} from "../../packages/admin/src/mod.ts";
+
+const BASE = "/client/v4/accounts/0123456789abcdef0123456789abcdef/pubsub";
+const T0 = Date.UTC(2026, 5, 1, 12, 0, 0);
+
+interface Reply {
+  status: number;
+  body: { result: unknown; success: boolean; errors: { code: number; message: string }[]; messages: unknown[] };
+  headers: Headers;
+}
+
+type App = ReturnType<typeof createAdminApp>;
+
+async function call(app: App, method: string, path: string, options: { token?: string; auth?: string; body?: unknown; raw?: string } = {}): Promise<Reply> {
+  const headers: Record<string, string> = {};
+  if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
+  if (options.auth !== undefined) headers.authorization = options.auth;
+  let body: string | undefined;
+  if (options.raw !== undefined) body = options.raw;
+  else if (options.body !== undefined) body = JSON.stringify(options.body);
+  if (body !== undefined) headers["content-type"] = "application/json";
+  const res = await app.request(path.startsWith("/") ? path : `${BASE}/${path}`, { method, headers, body });
+  return { status: res.status, body: (await res.json()) as Reply["body"], headers: res.headers };
+}
+
+/** A server with namespaces acme (broker sensors), spare (empty) and other (broker gadgets), and a token of each kind. */
+async function world(options: { registry?: RegistryOptions; admin?: AdminOptions } = {}) {
+  let t = T0;
+  const registry = await Registry.open({ now: () => t, ...options.registry });
+  const { token: admin } = await bootstrap(registry);
+  await registry.createNamespace({ name: "acme" });
+  await registry.createNamespace({ name: "spare" });
+  await registry.createNamespace({ name: "other" });
+  await registry.createBroker("acme", { name: "sensors" });
+  await registry.createBroker("other", { name: "gadgets" });
+  const make = async (name: string, role: "Admin" | "User" | "Viewer", namespaces: "*" | string[]) =>
+    (await createApiToken(registry, { name, role, namespaces })).token;
+  const tokens = {
+    admin: admin!,
+    user: await make("user", "User", ["acme", "spare"]),
+    viewer: await make("viewer", "Viewer", "*"),
+    otherAdmin: await make("other admin", "Admin", ["other"]),
+    otherUser: await make("other user", "User", ["other"]),
+  };
+  const viewerId = registry.apiTokens().find((x) => x.name === "viewer")!.id;
+  const [credential] = await registry.issueCredentials("acme", "sensors", { clientIds: ["dev-1"] });
+  const deleted = await make("deleted", "Admin", "*");
+  await registry.deleteApiToken(registry.apiTokens().find((x) => x.name === "deleted")!.id);
+  const app = createAdminApp(registry, options.admin);
+  return { registry, app, tokens, viewerId, credential: credential!, deleted, advance: (ms: number) => (t += ms) };
+}
+
+type World = Awaited<ReturnType<typeof world>>;
+
+function expectFailure(r: Reply, status: number, code?: number, message?: RegExp) {
+  expect(r.status).toBe(status);
+  expect(r.body).toEqual({ result: null, success: false, errors: [{ code: expect.any(Number), message: expect.any(String) }], messages: [] });
+  if (code !== undefined) expect(r.body.errors[0]!.code).toBe(code);
+  if (message !== undefined) expect(r.body.errors[0]!.message).toMatch(message);
+}
+
+function expectSuccess(r: Reply): unknown {
+  expect(r.body.errors, JSON.stringify(r.body.errors)).toEqual([]);
+  expect(r.status).toBe(200);
+  expect(Object.keys(r.body).sort()).toEqual(["errors", "messages", "result", "success"]);
+  expect(r.body.success).toBe(true);
+  expect(r.body.messages).toEqual([]);
+  return r.body.result;
+}
+
+// ------------------------------------------------------------ role matrix
+
+type Need = "any" | "user" | "admin" | "superadmin";
+interface Route {
+  method: string;
+  path: (w: World) => string;
+  body?: unknown;
+  need: Need;
+  /** The namespace the route acts on (for scope), if any. */
+  namespace?: string;
+  /** Checks a successful answer and what it did. */
+  check: (result: any, w: World, caller: Caller) => void | Promise<void>;
+}
+
+type Caller = "admin" | "user" | "viewer" | "otherAdmin" | "otherUser" | "no token" | "an MQTT credential" | "a Basic header" | "a deleted API token";
+const CALLERS: Caller[] = ["admin", "user", "viewer", "otherAdmin", "otherUser", "no token", "an MQTT credential", "a Basic header", "a deleted API token"];
+const ROLE_OF: Partial<Record<Caller, "Admin" | "User" | "Viewer">> = { admin: "Admin", user: "User", viewer: "Viewer", otherAdmin: "Admin", otherUser: "User" };
+const SCOPE_OF: Partial<Record<Caller, string[] | "*">> = { admin: "*", user: ["acme", "spare"], viewer: "*", otherAdmin: ["other"], otherUser: ["other"] };
+
+function authFor(w: World, caller: Caller): { token?: string; auth?: string } {
+  switch (caller) {
+    case "no token": return {};
+    case "an MQTT credential": return { token: w.credential.token };
+    case "a Basic header": return { auth: `Basic ${btoa(`x:${w.tokens.admin}`)}` };
+    case "a deleted API token": return { token: w.deleted };
+    default: return { token: w.tokens[caller] };
+  }
+}
+
+// What a caller should get, and why: 401 without a valid token, 403 for the role (checked first) or the namespace scope.
+function expected(route: Route, caller: Caller): { status: number; why?: "role" | "scope" } {
+  const role = ROLE_OF[caller];
+  if (role === undefined) return { status: 401 };
+  const scope = SCOPE_OF[caller]!;
+  const allowed = route.need === "any" || (route.need === "user" && role !== "Viewer") || (route.need === "admin" && role === "Admin") ||
+    (route.need === "superadmin" && role === "Admin" && scope === "*");
+  if (!allowed) return { status: 403, why: "role" };
+  if (route.namespace !== undefined && scope !== "*" && !scope.includes(route.namespace)) return { status: 403, why: "scope" };
+  return { status: 200 };
+}
+
+const SENSORS = "namespaces/acme/brokers/sensors";
+const ROUTES: Record<string, Route> = {
+  "GET /namespaces": {
+    method: "GET", path: () => "namespaces", need: "any",
+    check: (result, _w, caller) => {
+      const seen = (result as { name: string }[]).map((n) => n.name);
+      const scope = SCOPE_OF[caller]!;
+      const all = ["acme", "other", "spare"]; // created together: by name
+      expect(seen).toEqual(scope === "*" ? all : all.filter((n) => scope.includes(n)));
+    },
+  },
+  "POST /namespaces": {
+    method: "POST", path: () => "namespaces", body: { name: "fresh", description: "new" }, need: "admin", namespace: "fresh",
+    check: (result, w) => {
+      expect(result).toMatchObject({ name: "fresh", description: "new" });
+      expect(w.registry.hasNamespace("fresh")).toBe(true);
+    },
+  },
+  "GET /namespaces/:namespace": {
+    method: "GET", path: () => "namespaces/acme", need: "any", namespace: "acme",
+    check: (result) => expect(result).toMatchObject({ name: "acme" }),
+  },
+  "DELETE /namespaces/:namespace": {
+    method: "DELETE", path: () => "namespaces/spare", need: "admin", namespace: "spare",
+    check: (result, w) => {
+      expect(result).toBeNull();
+      expect(w.registry.hasNamespace("spare")).toBe(false);
+    },
+  },
+  "GET /namespaces/:namespace/brokers": {
+    method: "GET", path: () => "namespaces/acme/brokers", need: "any", namespace: "acme",
+    check: (result) => expect((result as { name: string }[]).map((b) => b.name)).toEqual(["sensors"]),
+  },
+  "POST /namespaces/:namespace/brokers": {
+    method: "POST", path: () => "namespaces/acme/brokers", body: { name: "lights", authType: "TOKEN" }, need: "user", namespace: "acme",
+    check: (result, w) => {
+      expect(result).toMatchObject({ name: "lights", authType: "TOKEN", auth_type: "TOKEN" });
+      expect(w.registry.listBrokers("acme")).toHaveLength(2);
+    },
+  },
+  "GET /namespaces/:namespace/brokers/:broker": {
+    method: "GET", path: () => SENSORS, need: "any", namespace: "acme",
+    check: (result) => expect(result).toMatchObject({ name: "sensors" }),
+  },
+  "PATCH /namespaces/:namespace/brokers/:broker": {
+    method: "PATCH", path: () => SENSORS, body: { description: "patched" }, need: "user", namespace: "acme",
+    check: (result, w) => {
+      expect(result).toMatchObject({ description: "patched" });
+      expect(w.registry.getBroker("acme", "sensors").description).toBe("patched");
+    },
+  },
+  "DELETE /namespaces/:namespace/brokers/:broker": {
+    method: "DELETE", path: () => SENSORS, need: "user", namespace: "acme",
+    check: (result, w) => {
+      expect(result).toBeNull();
+      expect(w.registry.listBrokers("acme")).toEqual([]);
+    },
+  },
+  "GET /namespaces/:namespace/brokers/:broker/credentials": {
+    method: "GET", path: () => `${SENSORS}/credentials?clientid=dev-9`, need: "user", namespace: "acme",
+    check: (result) => expect(Object.keys(result as object)).toEqual(["dev-9"]),
+  },
+  "GET /namespaces/:namespace/brokers/:broker/publickeys": {
+    method: "GET", path: () => `${SENSORS}/publickeys`, need: "any", namespace: "acme",
+    check: (result, w) => expect(result).toEqual({ keys: w.registry.publicKeys("acme", "sensors") }),
+  },
+  "POST /namespaces/:namespace/brokers/:broker/keys/rotate": {
+    method: "POST", path: () => `${SENSORS}/keys/rotate`, need: "user", namespace: "acme",
+    check: (result, w) => {
+      expect((result as { keys: unknown[] }).keys).toHaveLength(2);
+      expect(w.registry.keys("acme", "sensors").previous).toBeDefined();
+    },
+  },
+  "GET /namespaces/:namespace/brokers/:broker/revocations": {
+    method: "GET", path: () => `${SENSORS}/revocations`, need: "any", namespace: "acme",
+    check: (result) => expect(result).toEqual([]),
+  },
+  "POST /namespaces/:namespace/brokers/:broker/revocations": {
+    method: "POST", path: () => `${SENSORS}/revocations?jti=J1`, need: "user", namespace: "acme",
+    check: (result, w) => {
+      expect(result).toBeNull();
+      expect(w.registry.isRevoked("acme", "sensors", "J1")).toBe(true);
+    },
+  },
+  "DELETE /namespaces/:namespace/brokers/:broker/revocations": {
+    method: "DELETE", path: () => `${SENSORS}/revocations?jti=J1`, need: "user", namespace: "acme",
+    check: (result) => expect(result).toBeNull(),
+  },
+  "GET /tokens": {
+    method: "GET", path: () => "tokens", need: "superadmin",
+    check: (result) => expect((result as { name: string }[]).map((t) => t.name)).toEqual(["admin (generated at first start)", "other admin", "other user", "user", "viewer"]), // created together: by name,
+  },
+  "POST /tokens": {
+    method: "POST", path: () => "tokens", body: { name: "ci", role: "Viewer" }, need: "superadmin",
+    check: (result) => expect(result).toMatchObject({ name: "ci", role: "Viewer", namespaces: "*", value: expect.stringMatching(/^emq_/) }),
+  },
+  "GET /tokens/:token_id": {
+    method: "GET", path: (w) => `tokens/${w.viewerId}`, need: "superadmin",
+    check: (result, w) => expect(result).toMatchObject({ id: w.viewerId, name: "viewer", role: "Viewer" }),
+  },
+  "DELETE /tokens/:token_id": {
+    method: "DELETE", path: (w) => `tokens/${w.viewerId}`, need: "superadmin",
+    check: (result, w) => {
+      expect(result).toBeNull();
+      expect(w.registry.apiTokens().some((t) => t.name === "viewer")).toBe(false);
+    },
+  },
+};
+
+describe("every route for every role, no token, an MQTT credential and a token of another namespace", () => {
+  for (const [name, route] of Object.entries(ROUTES)) {
+    const who = { any: "every role", user: "Admin and User", admin: "Admin", superadmin: "an Admin of every namespace" }[route.need];
+    it(`${name} is allowed to ${who}${route.namespace ? " in scope" : ""}, 403 to the others and 401 without a valid API token`, async () => {
+      for (const caller of CALLERS) {
+        const w = await world();
+        const r = await call(w.app, route.method, route.path(w), { ...authFor(w, caller), body: route.body });
+        const want = expected(route, caller);
+        expect(r.status, `${caller}: ${JSON.stringify(r.body)}`).toBe(want.status);
+        if (want.status === 200) await route.check(expectSuccess(r), w, caller);
+        else expectFailure(r, want.status, want.status === 401 ? 10000 : 10001);
+        if (want.status === 401) expect(r.headers.get("www-authenticate")).toMatch(/^Bearer/);
+        if (want.why === "scope") expect(r.body.errors[0]!.message).toBe(`this API token is not allowed in namespace "${route.namespace}"`);
+        if (want.why === "role") expect(r.body.errors[0]!.message).toMatch(new RegExp(`^a ${ROLE_OF[caller]} token cannot |^only an Admin token for every namespace`));
+      }
+    });
+  }
+
+  it("says why a role is refused", async () => {
+    const w = await world();
+    expectFailure(await call(w.app, "GET", `${SENSORS}/credentials`, { token: w.tokens.viewer }), 403, 10001, /^a Viewer token cannot issue credentials$/);
+    expectFailure(await call(w.app, "POST", "namespaces", { token: w.tokens.user, body: { name: "x" } }), 403, 10001, /^a User token cannot create or delete namespaces$/);
+    expectFailure(await call(w.app, "GET", "tokens", { token: w.tokens.otherAdmin }), 403, 10001, /only an Admin token for every namespace can manage API tokens/);
+    expectFailure(await call(w.app, "GET", "namespaces", {}), 401, 10000, /Authorization: Bearer <token>/);
+    expectFailure(await call(w.app, "GET", "namespaces", { token: w.credential.token }), 401, 10000, /MQTT credentials are not API tokens/);
+    expectFailure(await call(w.app, "GET", "namespaces", { auth: "Basic abc" }), 401, 10000, /must be "Bearer <API token>"/);
+  });
+
+  it("lets a scoped Admin manage its own namespaces, brokers and credentials, and nothing elsewhere", async () => {
+    const w = await world();
+    const t = { token: w.tokens.otherAdmin };
+    expectSuccess(await call(w.app, "POST", "namespaces/other/brokers", { ...t, body: { name: "more" } }));
+    expectSuccess(await call(w.app, "GET", "namespaces/other/brokers/gadgets/credentials", t));
+    expectFailure(await call(w.app, "GET", "namespaces/acme/brokers/sensors", t), 403);
+    expectFailure(await call(w.app, "GET", "namespaces/ghost", t), 403); // out of scope, whether it exists or not
+  });
+});
+
+// -------------------------------------------------------------- envelope
+
+describe("Cloudflare's envelope and fields", () => {
+  it("wraps every answer in {result, success, errors, messages}, JSON", async () => {
+    const w = await world();
+    const ok = await w.app.request(`${BASE}/namespaces`, { headers: { authorization: `Bearer ${w.tokens.admin}` } });
+    expect(ok.headers.get("content-type")).toMatch(/^application\/json/);
+    expect(await ok.json()).toEqual({ result: expect.any(Array), success: true, errors: [], messages: [] });
+    expectFailure(await call(w.app, "GET", "namespaces/ghost", { token: w.tokens.admin }), 404, 1004, /^no namespace "ghost"$/);
+    expectFailure(await call(w.app, "GET", "namespaces/acme/nothing-here", { token: w.tokens.admin }), 404, 7000, /no route for GET/);
+    expectFailure(await call(w.app, "GET", "/somewhere/else"), 404, 7000);
+  });
+
+  it("shows namespaces and brokers with Cloudflare's field names, both authType spellings and the endpoint", async () => {
+    const w = await world({ registry: { domain: "pubsub.example.com" }, admin: { endpointPort: 9883 } });
+    const ns = expectSuccess(await call(w.app, "GET", "namespaces/acme", { token: w.tokens.admin }));
+    expect(Object.keys(ns as object).sort()).toEqual(["created_on", "description", "id", "modified_on", "name"]);
+    expect(ns).toMatchObject({ id: expect.stringMatching(/^[0-9a-f]{32}$/), created_on: "2026-06-01T12:00:00.000000Z" });
+    const b = expectSuccess(await call(w.app, "GET", SENSORS, { token: w.tokens.admin }));
+    expect(b).toEqual({
+      id: expect.stringMatching(/^[0-9a-f]{32}$/), name: "sensors", authType: "TOKEN", auth_type: "TOKEN", description: "",
+      created_on: "2026-06-01T12:00:00.000000Z", modified_on: "2026-06-01T12:00:00.000000Z", expiration: null,
+      endpoint: "mqtts://sensors.acme.pubsub.example.com:9883",
+    });
+    const patched = expectSuccess(await call(w.app, "PATCH", SENSORS, { token: w.tokens.admin, body: { on_publish: { url: "https://hook.example/p" }, expiration: 3600 } }));
+    expect(patched).toMatchObject({ on_publish: { url: "https://hook.example/p" }, expiration: 3600 });
+    const cleared = expectSuccess(await call(w.app, "PATCH", SENSORS, { token: w.tokens.admin, body: { on_publish: { url: null }, expiration: null } }));
+    expect(cleared).not.toHaveProperty("on_publish");
+    expect(cleared).toMatchObject({ expiration: null });
+  });
+
+  it("accepts authType or auth_type, in any case, and refuses the two disagreeing or an unknown one", async () => {
+    const w = await world();
+    const t = { token: w.tokens.admin };
+    expect(expectSuccess(await call(w.app, "POST", "namespaces/acme/brokers", { ...t, body: { name: "a", auth_type: "TOKEN" } }))).toMatchObject({ authType: "TOKEN", auth_type: "TOKEN" });
+    expect(expectSuccess(await call(w.app, "POST", "namespaces/acme/brokers", { ...t, body: { name: "b", authType: "token" } }))).toMatchObject({ authType: "TOKEN" });
+    expect(expectSuccess(await call(w.app, "POST", "namespaces/acme/brokers", { ...t, body: { name: "c", authType: "TOKEN", auth_type: "TOKEN" } }))).toMatchObject({ authType: "TOKEN" });
+    expect(expectSuccess(await call(w.app, "POST", "namespaces/acme/brokers", { ...t, body: { name: "d" } }))).toMatchObject({ authType: "TOKEN" });
+    expectFailure(await call(w.app, "POST", "namespaces/acme/brokers", { ...t, body: { name: "e", authType: "TOKEN", auth_type: "MTLS" } }), 400, 1001, /disagree/);
+    expectFailure(await call(w.app, "POST", "namespaces/acme/brokers", { ...t, body: { name: "f", authType: "PASSWORD" } }), 400, 1001, /authType must be one of TOKEN, MTLS, MTLS_AND_TOKEN/);
+    expectFailure(await call(w.app, "POST", "namespaces/acme/brokers", { ...t, body: { name: "g", authType: "MTLS" } }), 400, 1015, /MTLS is not enabled/);
+    expectFailure(await call(w.app, "PATCH", SENSORS, { ...t, body: { auth_type: "MTLS" } }), 400, 1001, /authType cannot be changed/);
+    expectSuccess(await call(w.app, "PATCH", SENSORS, { ...t, body: { authType: "TOKEN", name: "SENSORS", description: "same type, same name" } }));
+    expectFailure(await call(w.app, "PATCH", SENSORS, { ...t, body: { name: "renamed" } }), 400, 1001, /cannot be renamed/);
+  });
+});
+
+// ------------------------------------------------------------ validation
+
+describe("names and bodies", () => {
+  it("refuses names that are not DNS labels with 400 and says why, and keeps names lower-cased", async () => {
+    const w = await world();
+    const t = { token: w.tokens.admin };
+    for (const [name, message] of [["bad_name", /only the letters a-z/], ["9ns", /start with a letter/], ["x".repeat(64), /at most 63/], ["", /needs a name/]] as const) {
+      expectFailure(await call(w.app, "POST", "namespaces", { ...t, body: { name } }), 400, 1001, message);
+    }
+    expectFailure(await call(w.app, "POST", "namespaces", { ...t, body: {} }), 400, 1001, /needs a name/);
+    expectFailure(await call(w.app, "POST", "namespaces/acme/brokers", { ...t, body: { name: "under_score" } }), 400, 1001, /broker name "under_score"/);
+    expect(expectSuccess(await call(w.app, "POST", "namespaces", { ...t, body: { name: "MixedCase" } }))).toMatchObject({ name: "mixedcase" });
+    expect(expectSuccess(await call(w.app, "GET", "namespaces/MIXEDCASE", t))).toMatchObject({ name: "mixedcase" });
+    expect(expectSuccess(await call(w.app, "GET", "namespaces/ACME/brokers/Sensors", t))).toMatchObject({ name: "sensors" });
+  });
+
+  it("answers 400, as Cloudflare did, for a namespace or broker name already taken", async () => {
+    const w = await world();
+    const t = { token: w.tokens.admin };
+    expectFailure(await call(w.app, "POST", "namespaces", { ...t, body: { name: "ACME" } }), 400, 1009, /^namespace "acme" already exists$/);
+    expectFailure(await call(w.app, "POST", "namespaces/acme/brokers", { ...t, body: { name: "sensors" } }), 400, 1009, /already exists in namespace "acme"/);
+  });
+
+  it("refuses bodies that are not JSON objects, unknown fields and wrong types with 400, and large bodies with 413", async () => {
+    const w = await world();
+    const t = { token: w.tokens.admin };
+    expectFailure(await call(w.app, "POST", "namespaces", { ...t, raw: "{name: acme" }), 400, 1001, /not valid JSON/);
+    expectFailure(await call(w.app, "POST", "namespaces", { ...t, raw: "[1]" }), 400, 1001, /must be a JSON object/);
+    expectFailure(await call(w.app, "POST", "namespaces", { ...t, body: { name: "n", colour: "red" } }), 400, 1001, /unknown field "colour" in a namespace; it takes name, description/);
+    expectFailure(await call(w.app, "POST", "namespaces/acme/brokers", { ...t, body: { name: "n", expiry: 5 } }), 400, 1001, /unknown field "expiry"/);
+    expectFailure(await call(w.app, "POST", "namespaces/acme/brokers", { ...t, body: { name: "n", expiration: "60" } }), 400, 1001, /expiration must be a whole number/);
+    expectFailure(await call(w.app, "PATCH", SENSORS, { ...t, body: { on_publish: { url: "mailto:x@example.com" } } }), 400, 1001, /on_publish.url/);
+    expectFailure(await call(w.app, "PATCH", SENSORS, { ...t, body: { description: 5 } }), 400, 1001, /description must be a string/);
+    expectFailure(await call(w.app, "POST", "namespaces", { ...t, body: { name: "n", description: "x".repeat(70_000) } }), 413, 1013);
+  });
+
+  it("answers 404 for an unknown namespace or broker on every broker route, before looking at the request", async () => {
+    const w = await world();
+    const t = { token: w.tokens.admin };
+    for (const [method, path] of [
+      ["GET", "namespaces/ghost/brokers"], ["POST", "namespaces/ghost/brokers"], ["DELETE", "namespaces/ghost"],
+      ["GET", "namespaces/acme/brokers/ghost"], ["PATCH", "namespaces/acme/brokers/ghost"], ["DELETE", "namespaces/acme/brokers/ghost"],
+      ["GET", "namespaces/acme/brokers/ghost/credentials?number=500"], ["GET", "namespaces/acme/brokers/ghost/publickeys"],
+      ["POST", "namespaces/acme/brokers/ghost/keys/rotate"], ["GET", "namespaces/acme/brokers/ghost/revocations"],
+      ["POST", "namespaces/acme/brokers/ghost/revocations"], ["DELETE", "namespaces/acme/brokers/ghost/revocations"],
+    ] as const) {
+      expectFailure(await call(w.app, method, path, { ...t, body: method === "POST" || method === "PATCH" ? { name: "x", expiration: "bad" } : undefined }), 404, 1004, /ghost/);
+    }
+  });
+
+  it("refuses to delete a namespace that still has brokers with 409", async () => {
+    const w = await world();
+    expectFailure(await call(w.app, "DELETE", "namespaces/acme", { token: w.tokens.admin }), 409, 1010, /still has a broker \(sensors\); delete it first/);
+  });
+
+  it("serves only the configured account id when one is set, any otherwise", async () => {
+    const w = await world({ admin: { accountId: "my-account" } });
+    expectSuccess(await call(w.app, "GET", "/client/v4/accounts/my-account/pubsub/namespaces", { token: w.tokens.admin }));
+    expectFailure(await call(w.app, "GET", "/client/v4/accounts/someone-else/pubsub/namespaces", { token: w.tokens.admin }), 404, 1004, /no account "someone-else"/);
+    expectFailure(await call(w.app, "GET", "/client/v4/accounts/someone-else/pubsub/namespaces", {}), 401);
+    const open = await world();
+    expectSuccess(await call(open.app, "GET", "/client/v4/accounts/anything/pubsub/namespaces", { token: open.tokens.admin }));
+  });
+});
+
+// ----------------------------------------------------------- credentials
+
+describe("issuing credentials", () => {
+  const verify = (w: World, token: string, now = T0) =>
+    verifyCredential(token, w.registry.keys("acme", "sensors"), { audience: "sensors.acme", now, isRevoked: () => false });
+  const issue = async (w: World, query: string) => expectSuccess(await call(w.app, "GET", `${SENSORS}/credentials${query}`, { token: w.tokens.user })) as Record<string, string>;
+
+  it("maps each client id to a JWT that verifies against the broker's keys with sub = client id", async () => {
+    const w = await world();
+    const one = await issue(w, "");
+    expect(Object.keys(one)).toHaveLength(1);
+    const [[clientId, token]] = Object.entries(one) as [[string, string]];
+    expect(clientId).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
+    expect(await verify(w, token)).toMatchObject({ sub: clientId, iat: T0 / 1000, exp: undefined, topicAcl: { publish: ["#"], subscribe: ["#"] } });
+    const given = await issue(w, "?type=TOKEN&clientid=dev-a&clientid=dev-b&number=3");
+    const ids = Object.keys(given);
+    expect(ids.slice(0, 2)).toEqual(["dev-a", "dev-b"]);
+    expect(ids).toHaveLength(3);
+    for (const [id, jwt] of Object.entries(given)) expect(await verify(w, jwt)).toMatchObject({ sub: id });
+    expect(Object.keys(await issue(w, "?number=100"))).toHaveLength(100);
+  });
+
+  it("applies the shorter of the broker's and the request's expiration, and -1 for none", async () => {
+    const w = await world();
+    const s = T0 / 1000;
+    const exp = async (query: string) => (await verify(w, Object.values(await issue(w, query))[0]!) as { exp?: number }).exp;
+    expect(await exp("?expiration=60")).toBe(s + 60);
+    expectSuccess(await call(w.app, "PATCH", SENSORS, { token: w.tokens.admin, body: { expiration: 3600 } }));
+    expect(await exp("")).toBe(s + 3600);
+    expect(await exp("?expiration=60")).toBe(s + 60);
+    expect(await exp("?expiration=86400")).toBe(s + 3600);
+    expect(await exp("?expiration=-1")).toBeUndefined();
+    const token = Object.values(await issue(w, "?expiration=10"))[0]!;
+    expect(await verify(w, token, T0 + 60_000)).toMatchObject({ reasonCode: 0x86, reason: "the credential has expired" });
+  });
+
+  it("puts the topicAcl in the credential: empty or missing is #, %2B and a level-filling literal + are the wildcard", async () => {
+    const w = await world();
+    const acl = async (query: string) => ((await verify(w, Object.values(await issue(w, query))[0]!)) as { topicAcl: unknown }).topicAcl;
+    expect(await acl("?topicAcl=")).toEqual({ publish: ["#"], subscribe: ["#"] });
+    expect(await acl("?topicAcl=%23")).toEqual({ publish: ["#"], subscribe: ["#"] });
+    expect(await acl("?topicAcl=sub:a/+/b,pub:c/%25c")).toEqual({ subscribe: ["a/+/b"], publish: ["c/%c"] });
+    expect(await acl("?topicAcl=sub%3Aa%2F%2B%2Fb%20pub%3Ac")).toEqual({ subscribe: ["a/+/b"], publish: ["c"] });
+    const params = new URLSearchParams({ topicAcl: "sub:x/+ pub:y/#" }); // encodes + as %2B and the space as +
+    expect(await acl(`?${params}`)).toEqual({ subscribe: ["x/+"], publish: ["y/#"] });
+    expectFailure(await call(w.app, "GET", `${SENSORS}/credentials?topicAcl=sub:a/%23/b`, { token: w.tokens.user }), 400, 1001, /topicAcl filter "a\/#\/b" is not a valid topic filter/);
+  });
+
+  it("reads topicAcl query values as documented", () => {
+    expect(topicAclParam("?a=1&topicAcl=+")).toBe("+");
+    expect(topicAclParam("?topicAcl=sub:+/x")).toBe("sub:+/x");
+    expect(topicAclParam("?topicAcl=a/%23+b")).toBe("a/# b");
+    expect(topicAclParam("?topicAcl=%2B+x")).toBe("+ x");
+    expect(topicAclParam("?other=1")).toBeUndefined();
+  });
+
+  it("refuses a bad number, type, expiration, client id list or topicAcl with 400", async () => {
+    const w = await world();
+    const bad = async (query: string, code: number, message: RegExp) =>
+      expectFailure(await call(w.app, "GET", `${SENSORS}/credentials${query}`, { token: w.tokens.user }), 400, code, message);
+    await bad("?number=abc", 1001, /number must be a whole number from 1 to 100, not "abc"/);
+    await bad("?number=101", 1001, /from 1 to 100/);
+    await bad("?number=0", 1001, /from 1 to 100/);
+    await bad("?type=MTLS", 1015, /type=TOKEN/);
+    await bad("?expiration=soon", 1001, /expiration must be/);
+    await bad("?expiration=0", 1001, /expiration must be/);
+    await bad("?clientid=a&clientid=a", 1001, /"a" is given twice/);
+    await bad("?topicAcl=%E0%A4%A", 1001, /percent-encoding/);
+  });
+});
+
+// ----------------------------------------------------------- public keys
+
+describe("public keys", () => {
+  it("serves {keys: [JWK]} whose kid is the RFC 7638 thumbprint, and the JWT header names it", async () => {
+    const w = await world();
+    const { keys } = expectSuccess(await call(w.app, "GET", `${SENSORS}/publickeys`, { token: w.tokens.viewer })) as { keys: Record<string, string>[] };
+    expect(keys).toHaveLength(1);
+    const k = keys[0]!;
+    expect(Object.keys(k).sort()).toEqual(["alg", "crv", "kid", "kty", "use", "x"]);
+    expect(k).toMatchObject({ use: "sig", kty: "OKP", crv: "Ed25519", alg: "EdDSA" });
+    const thumbprint = createHash("sha256").update(JSON.stringify({ crv: k.crv, kty: k.kty, x: k.x })).digest("base64url");
+    expect(k.kid).toBe(thumbprint);
+    const header = JSON.parse(Buffer.from(w.credential.token.split(".")[0]!, "base64url").toString());
+    expect(header).toEqual({ alg: "EdDSA", kid: thumbprint });
+  });
+
+  it("rotates keys through the API: the new key signs, both verify, and the old credential still connects", async () => {
+    const w = await world();
+    const before = w.registry.keys("acme", "sensors").current.kid;
+    const { keys } = expectSuccess(await call(w.app, "POST", `${SENSORS}/keys/rotate`, { token: w.tokens.user })) as { keys: { kid: string }[] };
+    expect(keys.map((k) => k.kid)).toEqual([w.registry.keys("acme", "sensors").current.kid, before]);
+    expect((expectSuccess(await call(w.app, "GET", `${SENSORS}/publickeys`, { token: w.tokens.viewer })) as { keys: unknown[] }).keys).toEqual(keys);
+    const fresh = Object.values(expectSuccess(await call(w.app, "GET", `${SENSORS}/credentials`, { token: w.tokens.user })) as object)[0] as string;
+    expect(JSON.parse(Buffer.from(fresh.split(".")[0]!, "base64url").toString()).kid).toBe(keys[0]!.kid);
+    const broker = w.registry.broker("acme", "sensors");
+    expect((await new Peer(broker).connect("dev-1", w.credential.token)).reasonCode).toBe(0);
+  });
+});
+
+// ----------------------------------------------------------- revocations
+
+const enc = new TextEncoder();
+
+async function until<T>(check: () => T | undefined, ms = 3000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = check();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error("timed out waiting");
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+// An MQTT 5.0 client over a MemoryDuplex.
+class Peer {
+  readonly duplex = new MemoryDuplex();
+  readonly decoder = new FrameDecoder({ protocolVersion: 5 });
+  readonly received: Packet[] = [];
+  constructor(broker: Broker) {
+    this.duplex.sink = broker.accept(this.duplex);
+  }
+  next<T extends Packet["type"]>(type: T): Promise<Extract<Packet, { type: T }>> {
+    return until(() => {
+      for (const chunk of this.duplex.take()) this.decoder.push(chunk);
+      for (let p = this.decoder.next(); p; p = this.decoder.next()) this.received.push(p);
+      const i = this.received.findIndex((p) => p.type === type);
+      return i === -1 ? undefined : (this.received.splice(i, 1)[0] as Extract<Packet, { type: T }>);
+    });
+  }
+  connect(clientId: string, token: string) {
+    this.duplex.push(encodePacket({ type: "connect", protocolName: "MQTT", protocolVersion: 5, cleanStart: true, keepAlive: 0, clientId, password: enc.encode(token) }, 5));
+    return this.next("connack");
+  }
+}
+
+describe("revocations", () => {
+  const list = async (w: World) => expectSuccess(await call(w.app, "GET", `${SENSORS}/revocations`, { token: w.tokens.viewer }));
+
+  it("adds jti values repeated or comma-joined, lists them, and removes them either way", async () => {
+    const w = await world();
+    const t = { token: w.tokens.user };
+    expect(expectSuccess(await call(w.app, "POST", `${SENSORS}/revocations?jti=A&jti=B`, t))).toBeNull();
+    expect(expectSuccess(await call(w.app, "POST", `${SENSORS}/revocations?jti=C,D&jti=E`, t))).toBeNull();
+    expect(await list(w)).toEqual(["A", "B", "C", "D", "E"]);
+    expect(w.registry.revocations("acme", "sensors")[0]).toEqual({ jti: "A", revoked_at: "2026-06-01T12:00:00.000000Z" });
+    expect(expectSuccess(await call(w.app, "DELETE", `${SENSORS}/revocations?jti=A,C`, t))).toBeNull();
+    expect(expectSuccess(await call(w.app, "DELETE", `${SENSORS}/revocations?jti=B&jti=never`, t))).toBeNull();
+    expect(await list(w)).toEqual(["D", "E"]);
+  });
+
+  it("refuses a request without jti, or with one that is not a credential id, with 400", async () => {
+    const w = await world();
+    const t = { token: w.tokens.user };
+    expectFailure(await call(w.app, "POST", `${SENSORS}/revocations`, t), 400, 1001, /\?jti=A&jti=B or \?jti=A,B/);
+    expectFailure(await call(w.app, "DELETE", `${SENSORS}/revocations?jti=,`, t), 400, 1001, /jti/);
+    expectFailure(await call(w.app, "POST", `${SENSORS}/revocations?jti=${"x".repeat(200)}`, t), 400, 1001, /not a credential id/);
+  });
+
+  it("asks the broker to disconnect the clients holding a revoked jti", async () => {
+    const w = await world();
+    const broker = w.registry.broker("acme", "sensors");
+    const spy = vi.spyOn(broker, "disconnectClients");
+    expectSuccess(await call(w.app, "POST", `${SENSORS}/revocations?jti=${w.credential.jti},other`, { token: w.tokens.user }));
+    expect(spy).toHaveBeenCalledTimes(1);
+    const [match, reasonCode] = spy.mock.calls[0]!;
+    expect(reasonCode).toBe(0x98);
+    const client = (jti: string) => ({ clientId: "c", username: undefined, protocolVersion: 5 as const, conn: new MemoryDuplex().info, attributes: { [JTI_ATTRIBUTE]: jti } });
+    expect(match(client(w.credential.jti))).toBe(true);
+    expect(match(client("other"))).toBe(true);
+    expect(match(client("someone-else"))).toBe(false);
+  });
+
+  it("drops a live MQTT session with DISCONNECT 0x98 when its credential is revoked, refuses it with 0x87, and lets it back when unrevoked", async () => {
+    const w = await world();
+    const broker = w.registry.broker("acme", "sensors");
+    const [other] = await w.registry.issueCredentials("acme", "sensors", { clientIds: ["dev-2"] });
+    const peer = new Peer(broker), bystander = new Peer(broker);
+    expect((await peer.connect("dev-1", w.credential.token)).reasonCode).toBe(0);
+    expect((await bystander.connect("dev-2", other!.token)).reasonCode).toBe(0);
+    expectSuccess(await call(w.app, "POST", `${SENSORS}/revocations?jti=${w.credential.jti}`, { token: w.tokens.user }));
+    expect(await peer.next("disconnect")).toMatchObject({ reasonCode: 0x98 });
+    expect(peer.duplex.closed).toBe(true);
+    expect(bystander.duplex.closed).toBe(false);
+    expect((await new Peer(broker).connect("dev-1", w.credential.token)).reasonCode).toBe(0x87);
+    expectSuccess(await call(w.app, "DELETE", `${SENSORS}/revocations?jti=${w.credential.jti}`, { token: w.tokens.user }));
+    expect((await new Peer(broker).connect("dev-1", w.credential.token)).reasonCode).toBe(0);
+  });
+
+  it("disconnects a deleted broker's clients with 0x98", async () => {
+    const w = await world();
+    const peer = new Peer(w.registry.broker("acme", "sensors"));
+    expect((await peer.connect("dev-1", w.credential.token)).reasonCode).toBe(0);
+    expectSuccess(await call(w.app, "DELETE", SENSORS, { token: w.tokens.user }));
+    expect(await peer.next("disconnect")).toMatchObject({ reasonCode: 0x98 });
+  });
+
+  it("refuses more than the broker's revocation limit with 400", async () => {
+    const w = await world({ registry: { maxRevocationsPerBroker: 2 } });
+    expectSuccess(await call(w.app, "POST", `${SENSORS}/revocations?jti=A,B`, { token: w.tokens.user }));
+    expectFailure(await call(w.app, "POST", `${SENSORS}/revocations?jti=C`, { token: w.tokens.user }), 400, 1029, /at most 2 revocations/);
+  });
+});
+
+// ------------------------------------------------------------ API tokens
+
+describe("API tokens", () => {
+  it("creates a token whose secret is shown once, lists tokens without secrets, and the token works with its role", async () => {
+    const w = await world();
+    const created = expectSuccess(await call(w.app, "POST", "tokens", { token: w.tokens.admin, body: { name: "ci", role: "User", namespaces: ["ACME"] } })) as Record<string, unknown>;
+    expect(created).toMatchObject({ id: expect.stringMatching(/^[0-9a-f]{32}$/), name: "ci", role: "User", namespaces: ["acme"], source: "api", created_on: "2026-06-01T12:00:00.000000Z" });
+    const secret = created.value as string;
+    expect(secret.startsWith(TOKEN_PREFIX)).toBe(true);
+    expect(secret.length).toBeGreaterThanOrEqual(TOKEN_PREFIX.length + 43);
+    const listed = expectSuccess(await call(w.app, "GET", "tokens", { token: w.tokens.admin })) as Record<string, unknown>[];
+    for (const t of listed) {
+      expect(Object.keys(t).sort()).toEqual(["created_on", "id", "name", "namespaces", "role", "source"]);
+    }
+    expect(JSON.stringify(listed)).not.toContain(secret);
+    expectSuccess(await call(w.app, "GET", `${SENSORS}/credentials`, { token: secret }));
+    expectFailure(await call(w.app, "GET", "namespaces/other/brokers", { token: secret }), 403);
+    expectFailure(await call(w.app, "DELETE", "namespaces/spare", { token: secret }), 403);
+  });
+
+  it("keeps only the SHA-256 of each secret in the store", async () => {
+    const store = new MemoryTenancyStore();
+    const w = await world({ registry: { store } });
+    const stored = JSON.stringify(store.load());
+    for (const secret of Object.values(w.tokens)) {
+      expect(stored).not.toContain(secret);
+      expect(stored).toContain(await hashApiToken(secret));
+    }
+    expect(await hashApiToken("abc")).toBe(createHash("sha256").update("abc").digest("hex"));
+  });
+
+  it("stops accepting a deleted token at once, and refuses to delete the last Admin for every namespace", async () => {
+    const w = await world();
+    const { value, id } = expectSuccess(await call(w.app, "POST", "tokens", { token: w.tokens.admin, body: { name: "temp", role: "Admin" } })) as { value: string; id: string };
+    expectSuccess(await call(w.app, "GET", "namespaces", { token: value }));
+    expectSuccess(await call(w.app, "DELETE", `tokens/${id}`, { token: w.tokens.admin }));
+    expectFailure(await call(w.app, "GET", "namespaces", { token: value }), 401);
+    const adminId = w.registry.apiTokens().find((t) => t.source === "generated")!.id;
+    expectFailure(await call(w.app, "DELETE", `tokens/${adminId}`, { token: w.tokens.admin }), 400, 1009, /last of its kind/);
+    expectFailure(await call(w.app, "GET", `tokens/${"0".repeat(32)}`, { token: w.tokens.admin }), 404, 1004);
+  });
+
+  it("refuses a token request with a bad name, role or scope with 400", async () => {
+    const w = await world();
+    const t = { token: w.tokens.admin };
+    expectFailure(await call(w.app, "POST", "tokens", { ...t, body: { role: "Admin" } }), 400, 1001, /needs a name/);
+    expectFailure(await call(w.app, "POST", "tokens", { ...t, body: { name: "x", role: "Owner" } }), 400, 1001, /role must be one of Admin, User, Viewer/);
+    expectFailure(await call(w.app, "POST", "tokens", { ...t, body: { name: "x", role: "User", namespaces: [] } }), 400, 1001, /non-empty list/);
+    expectFailure(await call(w.app, "POST", "tokens", { ...t, body: { name: "x", role: "User", namespaces: ["bad_ns"] } }), 400, 1001, /namespace name "bad_ns"/);
+    expectFailure(await call(w.app, "POST", "tokens", { ...t, body: { name: "x", role: "User", secret: "mine" } }), 400, 1001, /unknown field "secret"/);
+  });
+
+  it("bootstraps: generates an Admin token once at first start, or takes one from configuration that replaces the last configured one", async () => {
+    const registry = await Registry.open();
+    const first = await bootstrap(registry);
+    expect(first.created).toBe(true);
+    expect(first.token).toMatch(/^emq_/);
+    expect(await bootstrap(registry)).toEqual({ token: undefined, created: false });
+    const app = createAdminApp(registry);
+    expectSuccess(await call(app, "GET", "tokens", { token: first.token! }));
+
+    const configured = await Registry.open();
+    expect(await bootstrap(configured, { adminToken: "configured-secret-0001" })).toEqual({ token: undefined, created: true });
+    expect(await bootstrap(configured, { adminToken: "configured-secret-0001" })).toEqual({ token: undefined, created: false });
+    const app2 = createAdminApp(configured);
+    expectSuccess(await call(app2, "POST", "namespaces", { token: "configured-secret-0001", body: { name: "acme" } }));
+    await bootstrap(configured, { adminToken: "configured-secret-0002" });
+    expectFailure(await call(app2, "GET", "namespaces", { token: "configured-secret-0001" }), 401);
+    expectSuccess(await call(app2, "GET", "namespaces", { token: "configured-secret-0002" }));
+    expect(configured.apiTokens()).toHaveLength(1);
+    await expect(bootstrap(configured, { adminToken: "short" })).rejects.toThrow(/16 to 512 printable ASCII characters/);
+  });
+
+  it("keeps API tokens, like everything else, across a restart over the same store", async () => {
+    const store = new MemoryTenancyStore();
+    const w = await world({ registry: { store } });
+    const again = createAdminApp(await Registry.open({ store }));
+    expect(expectSuccess(await call(again, "GET", "namespaces", { token: w.tokens.user }))).toHaveLength(2);
+    expectFailure(await call(again, "GET", "namespaces", { token: w.deleted }), 401);
+    const jwt = Object.values(expectSuccess(await call(again, "GET", `${SENSORS}/credentials`, { token: w.tokens.user })) as object)[0] as string;
+    expect(isRefusal(await verifyCredential(jwt, w.registry.keys("acme", "sensors"), { audience: "sensors.acme", now: Date.now(), isRevoked: () => false }))).toBe(false);
+  });
+});
