@@ -2,7 +2,9 @@ import type { QoS } from "../codec/constants.ts";
 import type { ConnectPacket, Will } from "../codec/packets/connect.ts";
 import type { PublishProperties } from "../codec/packets/publish.ts";
 import type { SubscribePacket } from "../codec/packets/subscribe.ts";
+import { encodePacket } from "../codec/packet.ts";
 import { ReasonCode } from "../codec/reason-codes.ts";
+import { isWellFormedUtf8 } from "../codec/utf8.ts";
 import { type FeaturePolicy, FULL_FEATURES } from "../policy/features.ts";
 import { HookChain } from "../policy/chain.ts";
 import type { AuthResult, ClientInfo, Hook } from "../policy/hook.ts";
@@ -264,7 +266,7 @@ export class Broker {
     let outstanding = 0;
     for (const record of session.inflight.values()) {
       if (record.state === "pubrel") {
-        conn.write(pubrelBytes(record.packetId));
+        conn.write(encodePacket({ type: "pubrel", packetId: record.packetId, reasonCode: 0 }, conn.version));
         outstanding++;
       } else if (outstanding >= window) {
         conn.resendBacklog.push(record); // the client's Receive Maximum holds the rest back [MQTT-4.9.0-2]
@@ -300,7 +302,7 @@ export class Broker {
       // The will waits for its delay, but never past the session's end [MQTT-3.1.3-9]
       const delay = Math.min(will.properties?.willDelayInterval ?? 0, session.expiryInterval);
       if (delay === 0) this.#publishWill(will, conn.client);
-      else session.pendingWill = { will, publishAt: now + delay * 1000, username: conn.client.username };
+      else session.pendingWill = { will, publishAt: now + delay * 1000, client: conn.client };
     }
   }
 
@@ -377,7 +379,7 @@ export class Broker {
       this.stats.denied++;
       return verdict.reasonCode;
     }
-    if (message.properties?.payloadFormatIndicator === 1 && !isUtf8(message.payload)) {
+    if (message.properties?.payloadFormatIndicator === 1 && !isWellFormedUtf8(message.payload)) {
       return ReasonCode.PayloadFormatInvalid; // §3.3.2.3.2
     }
     const transformed = this.hooks.transformPublish(client, message);
@@ -702,19 +704,13 @@ export class Broker {
     for (const conn of this.#connections) conn.tick(now);
     for (const session of this.#offline) {
       const pending = session.pendingWill;
-      if (pending !== undefined && pending.publishAt <= now) {
+      const ending = session.expiresAt !== undefined && session.expiresAt <= now;
+      // The will goes when its delay passes, or when the session ends first [MQTT-3.1.3-9]
+      if (pending !== undefined && (pending.publishAt <= now || ending)) {
         session.pendingWill = undefined;
-        this.#publishWill(pending.will, { ...this.#offlineClient(session), username: pending.username });
+        this.#publishWill(pending.will, pending.client);
       }
-      if (session.expiresAt !== undefined && session.expiresAt <= now) {
-        if (session.pendingWill !== undefined) {
-          // The session ends before the will delay: the will goes now [MQTT-3.1.3-9]
-          const w = session.pendingWill;
-          session.pendingWill = undefined;
-          this.#publishWill(w.will, { ...this.#offlineClient(session), username: w.username });
-        }
-        this.#discard(session);
-      }
+      if (ending) this.#discard(session);
     }
     if (now >= this.#nextSys) {
       // Expired retained messages are swept even with $SYS off, and before $SYS counts them [MQTT-3.3.2-5]
@@ -757,22 +753,6 @@ export class Broker {
       conn.disconnect(ReasonCode.ServerShuttingDown, "the server is shutting down");
     }
     await this.store.close();
-  }
-}
-
-// PUBREL is the same four bytes for every resend of one packet id.
-function pubrelBytes(packetId: number): Uint8Array {
-  return new Uint8Array([0x62, 0x02, packetId >>> 8, packetId & 0xff]);
-}
-
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
-
-function isUtf8(bytes: Uint8Array): boolean {
-  try {
-    strictUtf8.decode(bytes);
-    return true;
-  } catch {
-    return false;
   }
 }
 

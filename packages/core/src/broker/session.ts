@@ -31,7 +31,7 @@ export class Session {
   /** Inbound QoS 2 packet ids for which PUBREC was sent and PUBREL not yet received. */
   readonly inboundQos2 = new Set<number>();
   /** The will of the last connection, waiting for its delay to pass. */
-  pendingWill: { will: Will; publishAt: number; username: string | undefined } | undefined;
+  pendingWill: { will: Will; publishAt: number; client: ClientInfo } | undefined;
   /** Who the last connection was: offline deliveries are checked against it. */
   client: ClientInfo | undefined;
   #nextPacketId = 1;

@@ -31,6 +31,16 @@ export function decodeUtf8(bytes: Uint8Array, start: number, end: number): strin
   }
 }
 
+/** True if the bytes are well-formed UTF-8 (a payload with Payload Format Indicator 1, §3.3.2.3.2). */
+export function isWellFormedUtf8(bytes: Uint8Array): boolean {
+  try {
+    decoder.decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Returns the UTF-8 byte length of a string, refusing what MQTT forbids in a
  * UTF-8 Encoded String: U+0000 [MQTT-1.5.4-2] and lone surrogates [MQTT-1.5.4-1].
