@@ -11,7 +11,7 @@ import type { AuthResult, ClientInfo, Hook } from "../policy/hook.ts";
 import { MemoryStore } from "../store/memory-store.ts";
 import type { OutgoingRecord, SessionRecord, Store } from "../store/store.ts";
 import { Connection } from "../session/connection.ts";
-import type { Duplex } from "../transport/duplex.ts";
+import type { ConnInfo, Duplex } from "../transport/duplex.ts";
 import { DEFAULT_LIMITS, type Limits } from "./limits.ts";
 import type { Message } from "./message.ts";
 import { RetainedStore } from "./retained.ts";
@@ -43,6 +43,63 @@ export interface SubscribeOutcome {
   reasonCodes: number[];
   committed: Promise<unknown> | undefined;
   afterAck: () => void;
+}
+
+/** A connected client as {@link Broker.clients} lists it: a copy, taken when asked. */
+export interface ClientSnapshot {
+  clientId: string;
+  username: string | undefined;
+  /** 3 (MQTT 3.1), 4 (3.1.1) or 5 (5.0). */
+  protocolVersion: 3 | 4 | 5;
+  /** How and from where it connected. */
+  conn: ConnInfo;
+  /** When its CONNECT was accepted (ms since the epoch). */
+  connectedAt: number;
+  /** The keep alive the server enforces (seconds; 0 for none). */
+  keepAlive: number;
+  /** Clean Start (5.0) or Clean Session (3.x) of its CONNECT. */
+  cleanStart: boolean;
+  /** Seconds its session outlives the connection; 0xFFFFFFFF never expires. */
+  sessionExpiryInterval: number;
+  /** What authentication attached (a credential's jti, its access rules); not to be changed. */
+  attributes: Readonly<Record<string, unknown>>;
+  /** When its credential expires (ms), if it has one that does. */
+  credentialExpiresAt: number | undefined;
+  subscriptions: number;
+  /** QoS 1 and 2 messages sent and not yet acknowledged. */
+  inflight: number;
+  /** Messages waiting for room in its receive window. */
+  queued: number;
+  queuedBytes: number;
+}
+
+/** A session, connected or not, as {@link Broker.sessions} lists it. */
+export interface SessionSnapshot {
+  clientId: string;
+  connected: boolean;
+  /** Seconds the session outlives its connection; 0xFFFFFFFF never expires. */
+  expiryInterval: number;
+  /** When an offline session ends (ms), unless it never expires; undefined while connected. */
+  expiresAt: number | undefined;
+  subscriptions: number;
+  inflight: number;
+  queued: number;
+  queuedBytes: number;
+  /** Whether a will waits for its delay to pass. */
+  willPending: boolean;
+}
+
+/** A retained message as {@link Broker.retainedMessages} lists it. */
+export interface RetainedSnapshot {
+  topic: string;
+  /** A copy of the payload. */
+  payload: Uint8Array;
+  qos: QoS;
+  properties: PublishProperties | undefined;
+  /** When the broker received it (ms). */
+  storedAt: number;
+  /** When its Message Expiry Interval runs out (ms), if it has one. */
+  expiresAt: number | undefined;
 }
 
 // One subscriber's merged delivery of one message.
@@ -77,6 +134,8 @@ export class Broker {
   // Sessions without a connection, scanned by tick() for wills and expiry.
   readonly #offline = new Set<Session>();
   readonly #roundRobin = new WeakMap<Map<string, SubscriptionEntry>, number>();
+  // When each connection's CONNECT was accepted and with which Clean Start, for clients().
+  readonly #connectedAt = new WeakMap<Connection, { at: number; cleanStart: boolean }>();
   #nextSys = 0;
   #lastTick = 0;
   #closed = false;
@@ -208,6 +267,114 @@ export class Broker {
     return this.#sessions.get(clientId);
   }
 
+  // ------------------------------------------------------ inspection, admin
+
+  /** The connected clients (one, or none, when `clientId` is given), as copies. */
+  clients(clientId?: string): ClientSnapshot[] {
+    if (clientId !== undefined) {
+      const conn = this.#sessions.get(clientId)?.connection;
+      return conn !== undefined && conn.state === "connected" ? [this.#clientSnapshot(conn)] : [];
+    }
+    const out: ClientSnapshot[] = [];
+    for (const conn of this.#connections) {
+      if (conn.state === "connected" && conn.session !== undefined) out.push(this.#clientSnapshot(conn));
+    }
+    return out;
+  }
+
+  #clientSnapshot(conn: Connection): ClientSnapshot {
+    const session = conn.session!;
+    const c = conn.client;
+    const connect = this.#connectedAt.get(conn);
+    return {
+      clientId: c.clientId, username: c.username, protocolVersion: c.protocolVersion, conn: { ...c.conn },
+      connectedAt: connect?.at ?? conn.openedAt, keepAlive: conn.keepAlive, cleanStart: connect?.cleanStart ?? true,
+      sessionExpiryInterval: session.expiryInterval, attributes: c.attributes, credentialExpiresAt: conn.credentialExpiresAt,
+      subscriptions: session.subscriptions.size, inflight: session.inflight.size, queued: session.queue.length, queuedBytes: session.queuedBytes,
+    };
+  }
+
+  /** Every session, connected or not (one, or none, when `clientId` is given), as copies. */
+  sessions(clientId?: string): SessionSnapshot[] {
+    const out: SessionSnapshot[] = [];
+    const add = (s: Session) => out.push({
+      clientId: s.clientId, connected: s.connection !== undefined, expiryInterval: s.expiryInterval, expiresAt: s.expiresAt,
+      subscriptions: s.subscriptions.size, inflight: s.inflight.size, queued: s.queue.length, queuedBytes: s.queuedBytes,
+      willPending: s.pendingWill !== undefined,
+    });
+    if (clientId !== undefined) {
+      const s = this.#sessions.get(clientId);
+      if (s !== undefined) add(s);
+    } else {
+      for (const s of this.#sessions.values()) add(s);
+    }
+    return out;
+  }
+
+  /** Every subscription of every session (or of one client), as copies. */
+  subscriptions(clientId?: string): SubscriptionEntry[] {
+    const out: SubscriptionEntry[] = [];
+    const sessions = clientId === undefined ? this.#sessions.values() : [this.#sessions.get(clientId)];
+    for (const s of sessions) {
+      if (s !== undefined) for (const e of s.subscriptions.values()) out.push({ ...e });
+    }
+    return out;
+  }
+
+  /**
+   * Disconnects one connected client, as an administrator does: DISCONNECT
+   * with `reasonCode` to a 5.0 client (0x98 Administrative action is the
+   * usual one), then close. Its will is published as for any disconnection
+   * by the server. With `discardSession` its session ends too (subscriptions,
+   * queued messages, stored state); otherwise the session stays for its
+   * expiry interval. Returns false when the client is not connected.
+   */
+  disconnectClient(clientId: string, reasonCode: number, options: { reason?: string; discardSession?: boolean } = {}): boolean {
+    const conn = this.#sessions.get(clientId)?.connection;
+    if (conn === undefined || conn.state !== "connected") return false;
+    if (options.discardSession) conn.session!.expiryInterval = 0; // the session now ends with the connection
+    conn.disconnect(reasonCode, options.reason);
+    conn.end(); // detached now, as a taken-over connection is, not whenever the adapter reports the close
+    return true;
+  }
+
+  /**
+   * The retained messages whose topics match `filter` (a topic filter
+   * without `$share/`, `#` by default; `$` topics only by a filter that
+   * names them [MQTT-4.7.2-1]), leaving out those whose expiry has passed.
+   */
+  retainedMessages(filter = "#", now: number = this.now()): RetainedSnapshot[] {
+    const out: RetainedSnapshot[] = [];
+    for (const m of this.retained.match(filter)) {
+      if (m.expiresAt !== undefined && m.expiresAt <= now) continue;
+      out.push({ topic: m.topic, payload: m.payload.slice(), qos: m.qos, properties: m.properties, storedAt: m.receivedAt, expiresAt: m.expiresAt });
+    }
+    return out;
+  }
+
+  /**
+   * Deletes the retained messages whose topics match `filter` (an exact
+   * topic or a topic filter without `$share/`), in memory and in the store,
+   * as a retained PUBLISH with an empty payload would [MQTT-3.3.1-6], but
+   * without delivering anything to subscribers. `committed` resolves once
+   * the store has them deleted.
+   */
+  clearRetained(filter: string): { cleared: number; committed: Promise<unknown> | undefined } {
+    const now = this.now();
+    const commits: Promise<unknown>[] = [];
+    const matches = this.retained.match(filter);
+    for (const m of matches) {
+      const empty: Message = {
+        topic: m.topic, payload: new Uint8Array(0), qos: 0, retain: true, properties: undefined,
+        expiresAt: undefined, senderId: "", receivedAt: now,
+      };
+      this.retained.set(empty);
+      const c = this.store.saveRetained(empty);
+      if (c) commits.push(c);
+    }
+    return { cleared: matches.length, committed: commits.length === 0 ? undefined : Promise.all(commits) };
+  }
+
   // -------------------------------------------------------------- connect
 
   /** Runs the authentication hooks for a CONNECT. */
@@ -251,6 +418,7 @@ export class Broker {
     session.expiresAt = undefined;
     this.stats.connectionsCurrent++;
     this.stats.connectionsTotal++;
+    this.#connectedAt.set(conn, { at: this.now(), cleanStart });
     if (expiryInterval > 0) this.store.saveSession(this.#record(session, undefined));
     return { session, sessionPresent };
   }
