@@ -1,7 +1,6 @@
 /// <reference path="./runtime.d.ts" />
 import { readFileSync } from "node:fs";
-import type { Broker } from "../../../packages/core/src/broker/broker.ts";
-import type { Duplex, DuplexSink, Transport } from "../../../packages/core/src/transport/duplex.ts";
+import type { Acceptor, Duplex, DuplexSink, Transport } from "../../../packages/core/src/transport/duplex.ts";
 import type { ListenerConfig } from "../../../packages/server/src/config.ts";
 import type { BoundListener } from "../../../packages/server/src/run.ts";
 import { concatBytes } from "../../../packages/server/src/bytes.ts";
@@ -66,12 +65,12 @@ function socketDuplex(socket: BunSocket<SocketState>, transport: Transport): Dup
   };
 }
 
-function listenSocket(broker: Broker, config: ListenerConfig): BoundListener {
+function listenSocket(acceptor: Acceptor, config: ListenerConfig): BoundListener {
   const transport: Transport = config.protocol === "tls" ? "tls" : "tcp";
   const accept = (socket: BunSocket<SocketState>) => {
     socket.setNoDelay?.(true); // Nagle's algorithm would hold small packets back
     socket.data = { sink: undefined, pending: [], pendingBytes: 0, scheduled: false, backpressured: false, closing: false };
-    socket.data.sink = broker.accept(socketDuplex(socket, transport));
+    socket.data.sink = acceptor.accept(socketDuplex(socket, transport));
   };
   const server = Bun.listen<SocketState>({
     hostname: config.host,
@@ -80,7 +79,8 @@ function listenSocket(broker: Broker, config: ListenerConfig): BoundListener {
       ? {
         cert: readFileSync(config.cert!, "utf8"), key: readFileSync(config.key!, "utf8"),
         ca: config.ca ? readFileSync(config.ca, "utf8") : undefined,
-        requestCert: config.requestCert ?? false, rejectUnauthorized: config.requestCert ?? false,
+        // With a CA, certificates are asked for; only --tls-client-auth makes them required.
+        requestCert: config.requestCert === true || config.ca !== undefined, rejectUnauthorized: config.requestCert ?? false,
       }
       : undefined,
     socket: {
@@ -154,7 +154,7 @@ function webSocketDuplex(ws: BunServerWebSocket<WebSocketState>): Duplex {
   };
 }
 
-function listenWebSocket(broker: Broker, config: ListenerConfig): BoundListener {
+function listenWebSocket(acceptor: Acceptor, config: ListenerConfig): BoundListener {
   const transport = config.protocol === "wss" ? "wss" : "ws";
   const server = Bun.serve<WebSocketState>({
     hostname: config.host,
@@ -177,10 +177,10 @@ function listenWebSocket(broker: Broker, config: ListenerConfig): BoundListener 
       return new Response("WebSocket upgrade failed\n", { status: 400 });
     },
     websocket: {
-      maxPayloadLength: maximumFrameSize(broker.limits.maximumPacketSize), // frames may hold several packets
+      maxPayloadLength: maximumFrameSize(acceptor.limits.maximumPacketSize), // frames may hold several packets
       perMessageDeflate: false,
       open(ws) {
-        ws.data.sink = broker.accept(webSocketDuplex(ws));
+        ws.data.sink = acceptor.accept(webSocketDuplex(ws));
       },
       message(ws, message) {
         if (typeof message === "string") {
@@ -207,7 +207,7 @@ function listenWebSocket(broker: Broker, config: ListenerConfig): BoundListener 
   };
 }
 
-/** Starts one listener of any kind feeding the broker. */
-export async function listen(broker: Broker, config: ListenerConfig): Promise<BoundListener> {
-  return config.protocol === "ws" || config.protocol === "wss" ? listenWebSocket(broker, config) : listenSocket(broker, config);
+/** Starts one listener of any kind feeding the acceptor (a broker or a router). */
+export async function listen(acceptor: Acceptor, config: ListenerConfig): Promise<BoundListener> {
+  return config.protocol === "ws" || config.protocol === "wss" ? listenWebSocket(acceptor, config) : listenSocket(acceptor, config);
 }

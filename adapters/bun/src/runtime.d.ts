@@ -59,7 +59,7 @@ declare global {
       port: number;
       tls?: BunTlsOptions;
       fetch(req: Request, server: BunServer): Response | undefined | Promise<Response | undefined>;
-      websocket: {
+      websocket?: {
         maxPayloadLength?: number;
         perMessageDeflate?: boolean;
         open?(ws: BunServerWebSocket<T>): void;

@@ -1,11 +1,15 @@
 import type { Broker } from "../../../packages/core/src/broker/broker.ts";
 import type { ServerConfig } from "../../../packages/server/src/config.ts";
 import { type RunningServer, type RuntimeHost, serve } from "../../../packages/server/src/run.ts";
+import { serveHttp } from "./http.ts";
 import { listen } from "./listen.ts";
 
 /** Bun's listeners and timer, for the shared server runner. */
-export const bunHost: Pick<RuntimeHost, "listen" | "every"> = {
+export const bunHost: Pick<RuntimeHost, "listen" | "every" | "serveHttp" | "clientCertificates"> = {
   listen,
+  serveHttp,
+  // Bun's TLS can request client certificates (MTLS brokers).
+  clientCertificates: true,
   every(ms, fn) {
     const t = setInterval(fn, ms);
     return () => clearInterval(t);

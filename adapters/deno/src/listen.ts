@@ -1,6 +1,5 @@
 /// <reference path="./runtime.d.ts" />
-import type { Broker } from "../../../packages/core/src/broker/broker.ts";
-import type { Duplex, DuplexSink, Transport } from "../../../packages/core/src/transport/duplex.ts";
+import type { Acceptor, Duplex, DuplexSink, Transport } from "../../../packages/core/src/transport/duplex.ts";
 import { ConfigError, type ListenerConfig } from "../../../packages/server/src/config.ts";
 import type { BoundListener } from "../../../packages/server/src/run.ts";
 import { concatBytes } from "../../../packages/server/src/bytes.ts";
@@ -69,12 +68,12 @@ function connDuplex(conn: Deno.Conn, transport: Transport, sink: () => DuplexSin
   };
 }
 
-async function serveConn(broker: Broker, conn: Deno.Conn, transport: Transport): Promise<void> {
+async function serveConn(acceptor: Acceptor, conn: Deno.Conn, transport: Transport): Promise<void> {
   try {
     conn.setNoDelay?.(true); // Nagle's algorithm would hold small packets back
   } catch { /* not a TCP connection */ }
   let sink: DuplexSink | undefined;
-  sink = broker.accept(connDuplex(conn, transport, () => sink));
+  sink = acceptor.accept(connDuplex(conn, transport, () => sink));
   // Each connection has its own read buffer (reads are concurrent), so it
   // starts small and grows only for a connection that fills it: an idle
   // connection holds 2 KiB, not 64.
@@ -93,18 +92,19 @@ async function serveConn(broker: Broker, conn: Deno.Conn, transport: Transport):
   } catch { /* already closed */ }
 }
 
-function listenSocket(broker: Broker, config: ListenerConfig): BoundListener {
+function listenSocket(acceptor: Acceptor, config: ListenerConfig): BoundListener {
   const transport: Transport = config.protocol === "tls" ? "tls" : "tcp";
-  if (config.requestCert) {
+  if (config.requestCert || config.ca !== undefined) {
     // Deno.listenTls cannot ask a client for its certificate.
-    throw new ConfigError(`Deno's TLS API cannot request client certificates, so --tls-client-auth (port ${config.port}) is not available on Deno; run edgemq on Node or Bun for mutual TLS`);
+    const what = config.requestCert ? "--tls-client-auth" : "--tls-ca";
+    throw new ConfigError(`Deno's TLS API cannot request client certificates, so ${what} (port ${config.port}) is not available on Deno; run edgemq on Node or Bun for mutual TLS and MTLS brokers`);
   }
   const listener = transport === "tls"
     ? Deno.listenTls({ hostname: config.host, port: config.port, cert: Deno.readTextFileSync(config.cert!), key: Deno.readTextFileSync(config.key!) })
     : Deno.listen({ hostname: config.host, port: config.port, transport: "tcp" });
   (async () => {
     try {
-      for await (const conn of listener) void serveConn(broker, conn, transport);
+      for await (const conn of listener) void serveConn(acceptor, conn, transport);
     } catch { /* the listener closed */ }
   })();
   return {
@@ -156,7 +156,7 @@ function webSocketDuplex(socket: WebSocket, transport: "ws" | "wss", remote: Den
   };
 }
 
-function listenWebSocket(broker: Broker, config: ListenerConfig): Promise<BoundListener> {
+function listenWebSocket(acceptor: Acceptor, config: ListenerConfig): Promise<BoundListener> {
   const transport = config.protocol === "wss" ? "wss" : "ws";
   return new Promise((resolve, reject) => {
     try {
@@ -184,7 +184,7 @@ function listenWebSocket(broker: Broker, config: ListenerConfig): Promise<BoundL
         socket.binaryType = "arraybuffer";
         let sink: DuplexSink | undefined;
         socket.onopen = () => {
-          sink = broker.accept(webSocketDuplex(socket, transport, remote, host, () => sink));
+          sink = acceptor.accept(webSocketDuplex(socket, transport, remote, host, () => sink));
         };
         socket.onmessage = (event) => {
           if (typeof event.data === "string") {
@@ -203,7 +203,7 @@ function listenWebSocket(broker: Broker, config: ListenerConfig): Promise<BoundL
   });
 }
 
-/** Starts one listener of any kind feeding the broker. */
-export async function listen(broker: Broker, config: ListenerConfig): Promise<BoundListener> {
-  return config.protocol === "ws" || config.protocol === "wss" ? listenWebSocket(broker, config) : listenSocket(broker, config);
+/** Starts one listener of any kind feeding the acceptor (a broker or a router). */
+export async function listen(acceptor: Acceptor, config: ListenerConfig): Promise<BoundListener> {
+  return config.protocol === "ws" || config.protocol === "wss" ? listenWebSocket(acceptor, config) : listenSocket(acceptor, config);
 }

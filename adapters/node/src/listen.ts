@@ -1,8 +1,7 @@
 import { readFileSync } from "node:fs";
 import net from "node:net";
 import tls from "node:tls";
-import type { Broker } from "../../../packages/core/src/broker/broker.ts";
-import type { Duplex, DuplexSink, Transport } from "../../../packages/core/src/transport/duplex.ts";
+import type { Acceptor, Duplex, DuplexSink, Transport } from "../../../packages/core/src/transport/duplex.ts";
 import type { ListenerConfig } from "../../../packages/server/src/config.ts";
 import { listenWebSocket } from "./websocket.ts";
 
@@ -69,11 +68,11 @@ export function attach(socket: net.Socket, sink: DuplexSink): void {
   socket.on("close", () => sink.end());
 }
 
-/** Starts one TCP or TLS listener feeding the broker. */
-export function listen(broker: Broker, config: ListenerConfig): Promise<Listener> {
+/** Starts one TCP or TLS listener feeding the acceptor (a broker or a router). */
+export function listen(acceptor: Acceptor, config: ListenerConfig): Promise<Listener> {
   const onSocket = (transport: Transport) => (socket: net.Socket) => {
     socket.setNoDelay(true); // Nagle's algorithm would hold small packets back
-    attach(socket, broker.accept(toDuplex(socket, transport)));
+    attach(socket, acceptor.accept(toDuplex(socket, transport)));
   };
   let server: net.Server;
   if (config.protocol === "tcp") {
@@ -83,11 +82,12 @@ export function listen(broker: Broker, config: ListenerConfig): Promise<Listener
       cert: readFileSync(config.cert!),
       key: readFileSync(config.key!),
       ca: config.ca ? readFileSync(config.ca) : undefined,
-      requestCert: config.requestCert ?? false,
+      // With a CA, certificates are asked for; only --tls-client-auth makes them required.
+      requestCert: config.requestCert === true || config.ca !== undefined,
       rejectUnauthorized: config.requestCert ?? false,
     }, onSocket("tls"));
   } else {
-    return listenWebSocket(broker, config);
+    return listenWebSocket(acceptor, config);
   }
   return bind(server, config);
 }

@@ -3,8 +3,7 @@ import http from "node:http";
 import https from "node:https";
 import type net from "node:net";
 import { type WebSocket, WebSocketServer } from "ws";
-import type { Broker } from "../../../packages/core/src/broker/broker.ts";
-import type { Duplex, DuplexSink } from "../../../packages/core/src/transport/duplex.ts";
+import type { Acceptor, Duplex, DuplexSink } from "../../../packages/core/src/transport/duplex.ts";
 import type { ListenerConfig } from "../../../packages/server/src/config.ts";
 import { chooseSubprotocol, maximumFrameSize, upgradePathAllowed } from "../../../packages/server/src/websocket.ts";
 import { bind, type Listener } from "./listen.ts";
@@ -59,8 +58,8 @@ export function webSocketDuplex(ws: WebSocket, req: http.IncomingMessage, transp
   };
 }
 
-/** Starts a ws:// or wss:// listener feeding the broker. Other HTTP requests get 426. */
-export function listenWebSocket(broker: Broker, config: ListenerConfig): Promise<Listener> {
+/** Starts a ws:// or wss:// listener feeding the acceptor (a broker or a router). Other HTTP requests get 426. */
+export function listenWebSocket(acceptor: Acceptor, config: ListenerConfig): Promise<Listener> {
   const transport = config.protocol === "wss" ? "wss" : "ws";
   const onRequest = (_req: http.IncomingMessage, res: http.ServerResponse) => {
     res.writeHead(426, { "content-type": "text/plain", upgrade: "websocket" });
@@ -73,7 +72,7 @@ export function listenWebSocket(broker: Broker, config: ListenerConfig): Promise
     noServer: true,
     // A frame may hold more than one packet, so its limit is looser than the packet
     // limit, which the MQTT decoder enforces from each packet's header (0x95).
-    maxPayload: maximumFrameSize(broker.limits.maximumPacketSize),
+    maxPayload: maximumFrameSize(acceptor.limits.maximumPacketSize),
     perMessageDeflate: false,
     handleProtocols: (offered: Set<string>) => chooseSubprotocol(offered) ?? false,
   });
@@ -85,7 +84,7 @@ export function listenWebSocket(broker: Broker, config: ListenerConfig): Promise
     (socket as net.Socket).setNoDelay(true);
     wss.handleUpgrade(req, socket, head, (ws) => {
       let sink: DuplexSink | undefined;
-      sink = broker.accept(webSocketDuplex(ws, req, transport, () => sink));
+      sink = acceptor.accept(webSocketDuplex(ws, req, transport, () => sink));
       ws.on("message", (data: Buffer, isBinary: boolean) => {
         if (!isBinary) {
           ws.close(1003, "MQTT needs binary frames"); // [MQTT-6.0.0-1]

@@ -10,3 +10,4 @@ export * from "./verify.ts";
 export * from "./topic-acl.ts";
 export * from "./ulid.ts";
 export * from "./auth-hook.ts";
+export * from "./certificate-hook.ts";

@@ -1,4 +1,5 @@
 import { Broker } from "../../core/src/broker/broker.ts";
+import type { BrokerExtras } from "../../tenancy/src/registry.ts";
 import { CLOUDFLARE_FEATURES, FULL_FEATURES } from "../../core/src/policy/features.ts";
 import type { Hook } from "../../core/src/policy/hook.ts";
 import { rulesHook } from "../../core/src/policy/rules.ts";
@@ -29,6 +30,12 @@ function timingSafeEqual(a: string, b: string): boolean {
   let diff = a.length ^ b.length;
   for (let i = 0; i < Math.max(a.length, b.length); i++) diff |= (a.charCodeAt(i) || 0) ^ (b.charCodeAt(i) || 0);
   return diff === 0;
+}
+
+/** What each tenant broker is built with: the server's limits, features and version (its own settings come later). */
+export function tenantBrokerOptions(config: ServerConfig): BrokerExtras {
+  const base = config.preset === "cloudflare" ? CLOUDFLARE_FEATURES : FULL_FEATURES;
+  return { features: { ...base, ...config.features }, limits: config.limits, version: `edgemq ${EDGEMQ_VERSION}` };
 }
 
 /** Builds the default broker from a server configuration, with the runtime's clock. */

@@ -11,12 +11,34 @@ export interface ListenerConfig {
   /** PEM file paths, for tls and wss. */
   cert?: string;
   key?: string;
-  /** A CA bundle to verify client certificates against. */
+  /** A CA bundle: client certificates are requested and, when one is sent, verified against it (for MTLS brokers). */
   ca?: string;
-  /** Require and verify a client certificate. */
+  /** Require a verified client certificate: connections without one fail the TLS handshake. */
   requestCert?: boolean;
   /** For ws and wss: the only path upgraded (any path when absent). */
   path?: string;
+  /** Sends every connection to this tenant broker, `<broker>.<namespace>`, instead of routing by name or credential. */
+  broker?: string;
+}
+
+/** A listener for the admin HTTP API. */
+export interface AdminListenerConfig {
+  protocol: "http" | "https";
+  host: string;
+  port: number;
+  /** PEM file paths, for https. */
+  cert?: string;
+  key?: string;
+}
+
+/** The admin API and tenancy settings. */
+export interface AdminConfig {
+  /** Where the admin API listens; none means it is not served. */
+  listeners: AdminListenerConfig[];
+  /** The first Admin API token; when absent one is generated and printed once. */
+  token: string | undefined;
+  /** Only this account id is served in `/client/v4/accounts/{account_id}/...` (any when absent). */
+  accountId: string | undefined;
 }
 
 /** A user for password authentication. */
@@ -39,6 +61,9 @@ export interface ServerConfig {
   /** `full` (default) or `cloudflare`. */
   preset: "full" | "cloudflare";
   logLevel: "debug" | "info" | "warn" | "error";
+  /** Tenant brokers are reached as `<broker>.<namespace>.<domain>` (SNI or WebSocket Host). */
+  domain: string;
+  admin: AdminConfig;
 }
 
 /** A configuration problem, worded to say what is wrong and how to fix it. */
@@ -58,11 +83,19 @@ Listeners
   --tls-port <n>           also listen with TLS on this port (needs --tls-cert and --tls-key)
   --tls-cert <file>        PEM certificate chain
   --tls-key <file>         PEM private key
-  --tls-ca <file>          CA bundle to verify client certificates
+  --tls-ca <file>          CA bundle to verify client certificates (requested, not required: for MTLS brokers)
   --tls-client-auth        require a verified client certificate on the TLS listener
   --ws-port <n>            also serve MQTT over WebSocket (ws://) on this port
   --wss-port <n>           also serve MQTT over secure WebSocket (wss://; uses --tls-cert/--tls-key)
   --ws-path <path>         upgrade only this path, e.g. /mqtt (default: any path)
+Admin API and tenants
+  --admin-port <n>         serve the admin HTTP API (namespaces, brokers, credentials) on this port
+  --admin-host <addr>      admin API listen address (default: --host, else 127.0.0.1)
+  --admin-token <token>    the first Admin API token (better: EDGEMQ_ADMIN_TOKEN); when absent one is
+                           generated and printed once
+  --account-id <id>        serve only this account id in /client/v4/accounts/<id>/pubsub (default: any)
+  --domain <name>          tenant brokers are <broker>.<namespace>.<domain> by TLS SNI or WebSocket Host
+                           (default localhost)
 Access
   --allow-anonymous        accept clients without credentials on any address
   --no-anonymous           refuse clients without credentials, even on loopback
@@ -77,12 +110,14 @@ Broker
   --sys-interval <s>          seconds between $SYS updates, 0 for none (default ${DEFAULT_LIMITS.sysInterval})
 Other
   --config <file.json>     read settings from a JSON file (flags override it): listeners, allowAnonymous,
-                           users, acl {rules, defaultEffect}, limits, features, preset, logLevel
+                           users, acl {rules, defaultEffect}, limits, features, preset, logLevel, domain,
+                           admin {listeners, token, accountId}; a listener may name a tenant "broker"
   --log-level <level>      debug, info, warn or error (default info)
   --help                   show this text
 
 Environment: EDGEMQ_HOST, EDGEMQ_PORT, EDGEMQ_TLS_PORT, EDGEMQ_TLS_CERT, EDGEMQ_TLS_KEY, EDGEMQ_TLS_CA,
-EDGEMQ_WS_PORT, EDGEMQ_WSS_PORT, EDGEMQ_ALLOW_ANONYMOUS (true/false), EDGEMQ_CONFIG, EDGEMQ_LOG_LEVEL. Flags override the environment,
+EDGEMQ_WS_PORT, EDGEMQ_WSS_PORT, EDGEMQ_ALLOW_ANONYMOUS (true/false), EDGEMQ_CONFIG, EDGEMQ_LOG_LEVEL,
+EDGEMQ_ADMIN_PORT, EDGEMQ_ADMIN_TOKEN, EDGEMQ_ACCOUNT_ID, EDGEMQ_DOMAIN. Flags override the environment,
 which overrides the file.`;
 
 const LIMIT_FLAGS: Record<string, keyof Limits> = {
@@ -117,9 +152,12 @@ export interface ConfigFile {
   features?: Partial<FeaturePolicy>;
   preset?: "full" | "cloudflare";
   logLevel?: ServerConfig["logLevel"];
+  domain?: string;
+  admin?: { listeners?: Partial<AdminListenerConfig>[]; token?: string; accountId?: string };
 }
 
-const FILE_KEYS = new Set(["listeners", "allowAnonymous", "users", "acl", "limits", "features", "preset", "logLevel"]);
+const FILE_KEYS = new Set(["listeners", "allowAnonymous", "users", "acl", "limits", "features", "preset", "logLevel", "domain", "admin"]);
+const ADMIN_KEYS = new Set(["listeners", "token", "accountId"]);
 
 /** Parses and checks a JSON config file's text. */
 export function parseConfigFile(text: string, path: string): ConfigFile {
@@ -145,6 +183,21 @@ export function parseConfigFile(text: string, path: string): ConfigFile {
   if (file.preset !== undefined && file.preset !== "full" && file.preset !== "cloudflare") throw new ConfigError(`${path}: preset must be "full" or "cloudflare"`);
   checkFeatures(file.features, path);
   checkAcl(file.acl, path);
+  if (file.domain !== undefined && typeof file.domain !== "string") throw new ConfigError(`${path}: "domain" must be a string, like "mq.example.com"`);
+  if (file.admin !== undefined) {
+    if (typeof file.admin !== "object" || file.admin === null || Array.isArray(file.admin)) throw new ConfigError(`${path}: "admin" must be an object, like {"listeners": [{"port": 8080}]}`);
+    for (const key of Object.keys(file.admin)) {
+      if (!ADMIN_KEYS.has(key)) throw new ConfigError(`${path}: unknown admin setting "${key}"; known admin settings are ${[...ADMIN_KEYS].join(", ")}`);
+    }
+    if (file.admin.listeners !== undefined && !Array.isArray(file.admin.listeners)) throw new ConfigError(`${path}: admin.listeners must be a list, like [{"port": 8080}]`);
+    if (file.admin.token !== undefined && typeof file.admin.token !== "string") throw new ConfigError(`${path}: admin.token must be a string`);
+    if (file.admin.accountId !== undefined && typeof file.admin.accountId !== "string") throw new ConfigError(`${path}: admin.accountId must be a string`);
+  }
+  for (const [i, l] of (file.listeners ?? []).entries()) {
+    if (l.broker !== undefined && (typeof l.broker !== "string" || !/^[^.]+\.[^.]+$/.test(l.broker))) {
+      throw new ConfigError(`${path}: listeners[${i}].broker must name one tenant broker as "<broker>.<namespace>", got ${JSON.stringify(l.broker)}`);
+    }
+  }
   return file;
 }
 
@@ -193,7 +246,7 @@ function checkAcl(acl: unknown, path: string): void {
 export function resolveConfig(args: string[], env: Record<string, string | undefined>, readFile: (path: string) => string): ServerConfig | "help" {
   const flags = new Map<string, string[]>();
   const BOOLEAN = new Set(["--allow-anonymous", "--no-anonymous", "--tls-client-auth", "--help", "-h"]);
-  const VALUED = new Set(["--host", "--port", "--tls-port", "--tls-cert", "--tls-key", "--tls-ca", "--ws-port", "--wss-port", "--ws-path", "--user", "--preset", "--config", "--log-level", ...Object.keys(LIMIT_FLAGS)]);
+  const VALUED = new Set(["--admin-port", "--admin-host", "--admin-token", "--account-id", "--domain", "--host", "--port", "--tls-port", "--tls-cert", "--tls-key", "--tls-ca", "--ws-port", "--wss-port", "--ws-path", "--user", "--preset", "--config", "--log-level", ...Object.keys(LIMIT_FLAGS)]);
   for (let i = 0; i < args.length; i++) {
     let arg = args[i]!;
     let value: string | undefined;
@@ -295,9 +348,40 @@ export function resolveConfig(args: string[], env: Record<string, string | undef
   const logLevel = (flag("--log-level") ?? env.EDGEMQ_LOG_LEVEL ?? file.logLevel ?? "info") as ServerConfig["logLevel"];
   if (!["debug", "info", "warn", "error"].includes(logLevel)) throw new ConfigError(`--log-level must be debug, info, warn or error, got "${logLevel}"`);
 
-  const config: ServerConfig = { listeners, allowAnonymous, allowAnonymousExplicit, users, acl: file.acl, limits, features: file.features ?? {}, preset, logLevel };
+  const domain = (flag("--domain") ?? env.EDGEMQ_DOMAIN ?? file.domain ?? "localhost").toLowerCase().replace(/\.$/, "");
+  if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(domain)) {
+    throw new ConfigError(`--domain must be a DNS name such as mq.example.com, got "${domain}"`);
+  }
+  const admin = adminConfig(flag, env, file, host);
+
+  const config: ServerConfig = { listeners, allowAnonymous, allowAnonymousExplicit, users, acl: file.acl, limits, features: file.features ?? {}, preset, logLevel, domain, admin };
   checkExposure(config);
   return config;
+}
+
+// The admin API listeners come from --admin-port (and --admin-host) or the
+// file's admin.listeners; an https listener needs its own certificate.
+function adminConfig(flag: (name: string) => string | undefined, env: Record<string, string | undefined>, file: ConfigFile, host: string | undefined): AdminConfig {
+  const listeners: AdminListenerConfig[] = [];
+  const port = flag("--admin-port") ?? env.EDGEMQ_ADMIN_PORT;
+  if (port !== undefined) {
+    listeners.push({ protocol: "http", host: flag("--admin-host") ?? host ?? "127.0.0.1", port: integer(port, "--admin-port", 0, 65535) });
+  } else {
+    if (flag("--admin-host") !== undefined) throw new ConfigError("--admin-host needs --admin-port too, e.g. --admin-port 8080");
+    for (const [i, l] of (file.admin?.listeners ?? []).entries()) {
+      const protocol = l.protocol ?? "http";
+      if (protocol !== "http" && protocol !== "https") throw new ConfigError(`admin.listeners[${i}].protocol must be http or https`);
+      if (protocol === "https" && (!l.cert || !l.key)) throw new ConfigError(`admin.listeners[${i}] (https) needs "cert" and "key" PEM file paths`);
+      listeners.push({ protocol, host: l.host ?? "127.0.0.1", port: integer(String(l.port ?? 8080), `admin.listeners[${i}].port`, 0, 65535), cert: l.cert, key: l.key });
+    }
+  }
+  const token = flag("--admin-token") ?? env.EDGEMQ_ADMIN_TOKEN ?? file.admin?.token;
+  if (token !== undefined && (token.length < 16 || !/^[\x21-\x7e]+$/.test(token))) {
+    throw new ConfigError("the admin token (--admin-token, EDGEMQ_ADMIN_TOKEN or admin.token) must be at least 16 printable characters without spaces; generate one with: openssl rand -hex 32");
+  }
+  const accountId = flag("--account-id") ?? env.EDGEMQ_ACCOUNT_ID ?? file.admin?.accountId;
+  if (accountId !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(accountId)) throw new ConfigError(`--account-id must be 1 to 64 letters, digits, - or _, got "${accountId}"`);
+  return { listeners, token, accountId };
 }
 
 /** True for addresses only this machine can reach. */

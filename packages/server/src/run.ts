@@ -1,6 +1,13 @@
 import type { Broker } from "../../core/src/broker/broker.ts";
-import { buildBroker, describeStartup } from "./build-broker.ts";
-import { ConfigError, resolveConfig, type ServerConfig, USAGE } from "./config.ts";
+import type { Acceptor } from "../../core/src/transport/duplex.ts";
+import { createAdminApp } from "../../admin/src/app.ts";
+import { bootstrap } from "../../admin/src/tokens.ts";
+import { Registry } from "../../tenancy/src/registry.ts";
+import { TenancyError } from "../../tenancy/src/errors.ts";
+import type { AuthType } from "../../tenancy/src/records.ts";
+import { buildBroker, describeStartup, tenantBrokerOptions } from "./build-broker.ts";
+import { type AdminListenerConfig, ConfigError, resolveConfig, type ServerConfig, USAGE } from "./config.ts";
+import { Router } from "./router.ts";
 
 /** A bound listener, as every adapter reports it. */
 export interface BoundListener {
@@ -17,8 +24,12 @@ export interface RuntimeHost {
   args: string[];
   env: Record<string, string | undefined>;
   readFile(path: string): string;
-  /** Binds one listener to the broker. */
-  listen(broker: Broker, listener: ServerConfig["listeners"][number]): Promise<BoundListener>;
+  /** Binds one MQTT listener to an acceptor (a broker, or the router in front of the tenant brokers). */
+  listen(acceptor: Acceptor, listener: ServerConfig["listeners"][number]): Promise<BoundListener>;
+  /** Serves HTTP (the admin API) with a fetch handler. */
+  serveHttp(fetch: (request: Request) => Response | Promise<Response>, listener: AdminListenerConfig): Promise<BoundListener>;
+  /** Whether TLS listeners can request client certificates (MTLS brokers). */
+  clientCertificates: boolean;
   /** Calls `handler` on SIGINT and on SIGTERM. */
   onSignal(handler: (signal: string) => void): void;
   /** Calls `fn` about every `ms` milliseconds; returns a stop function. */
@@ -30,31 +41,88 @@ export interface RuntimeHost {
 
 /** A running server: its broker and listeners. */
 export interface RunningServer {
+  /** The default broker: connections no tenant broker claims. */
   broker: Broker;
+  /** The namespaces and tenant brokers. */
+  registry: Registry;
+  /** MQTT listeners, then admin API listeners. */
   listeners: BoundListener[];
+  /** An Admin API token generated at this start, to print once; undefined otherwise. */
+  generatedAdminToken: string | undefined;
   /** Stops listening, sends DISCONNECT 0x8B to 5.0 clients and flushes the store. */
   close(): Promise<void>;
 }
 
 /** Starts a broker and its listeners from a configuration; the embedding entry point for every runtime. */
-export async function serve(host: Pick<RuntimeHost, "listen" | "every">, config: ServerConfig, broker: Broker = buildBroker(config, Date.now)): Promise<RunningServer> {
-  const listeners: BoundListener[] = [];
-  for (const l of config.listeners) {
+export async function serve(
+  host: Pick<RuntimeHost, "listen" | "every" | "serveHttp" | "clientCertificates">,
+  config: ServerConfig,
+  broker: Broker = buildBroker(config, Date.now),
+): Promise<RunningServer> {
+  // MTLS brokers need a TLS listener that asks for client certificates, on a runtime that can.
+  const verifiesCertificates = host.clientCertificates && config.listeners.some((l) => (l.protocol === "tls" || l.protocol === "wss") && l.ca !== undefined);
+  const authTypes: AuthType[] = verifiesCertificates ? ["TOKEN", "MTLS", "MTLS_AND_TOKEN"] : ["TOKEN"];
+  const registry = await Registry.open({ domain: config.domain, authTypes, brokerOptions: () => tenantBrokerOptions(config) });
+  let generatedAdminToken: string | undefined;
+  if (config.admin.listeners.length > 0) {
     try {
-      listeners.push(await host.listen(broker, l));
+      generatedAdminToken = (await bootstrap(registry, { adminToken: config.admin.token })).token;
     } catch (e) {
-      for (const bound of listeners) await bound.close().catch(() => {});
+      if (e instanceof TenancyError) throw new ConfigError(e.message);
+      throw e;
+    }
+  }
+  const routers: Router[] = [];
+  const listeners: BoundListener[] = [];
+  const closeAll = async () => {
+    for (const bound of listeners) await bound.close().catch(() => {});
+  };
+  for (const l of config.listeners) {
+    let bound: { namespace: string; broker: string } | undefined;
+    if (l.broker !== undefined) {
+      const [b, ns] = l.broker.toLowerCase().split(".") as [string, string];
+      bound = { namespace: ns, broker: b };
+    }
+    const router = new Router(broker, registry, bound);
+    routers.push(router);
+    try {
+      listeners.push(await host.listen(router, l));
+    } catch (e) {
+      await closeAll();
       // A runtime that cannot honour a setting says so as a configuration error.
       throw e instanceof ConfigError ? e : new ListenError(l, e);
     }
   }
+  // A broker's `endpoint` names the first TLS listener (as Cloudflare's did), else the first plain one.
+  const endpoint = listeners.find((l) => l.protocol === "tls") ?? listeners[0];
+  const app = createAdminApp(registry, {
+    accountId: config.admin.accountId,
+    endpointPort: endpoint?.port,
+    endpointScheme: endpoint?.protocol === "tls" ? "mqtts" : endpoint?.protocol === "tcp" ? "mqtt" : endpoint?.protocol,
+  });
+  for (const l of config.admin.listeners) {
+    try {
+      listeners.push(await host.serveHttp(app.fetch, l));
+    } catch (e) {
+      await closeAll();
+      throw e instanceof ConfigError ? e : new ListenError(l, e);
+    }
+  }
   // The core keeps no timers: time-driven work runs from here.
-  const stopTicking = host.every(250, () => broker.tick(Date.now()));
-  broker.tick(Date.now());
+  const tick = () => {
+    const now = Date.now();
+    broker.tick(now);
+    registry.tick();
+    for (const r of routers) r.tick(now);
+  };
+  const stopTicking = host.every(250, tick);
+  tick();
   let closing: Promise<void> | undefined;
   return {
     broker,
+    registry,
     listeners,
+    generatedAdminToken,
     close() {
       closing ??= (async () => {
         stopTicking();
@@ -62,7 +130,7 @@ export async function serve(host: Pick<RuntimeHost, "listen" | "every">, config:
         // DISCONNECT 0x8B to each client. Only then do the listeners stop, since
         // some runtimes cut open sockets when a listener stops, and a listener's
         // close may wait for sockets that end only once disconnected.
-        await broker.close();
+        await Promise.all([broker.close(), registry.close()]);
         await Promise.race([
           Promise.all(listeners.map((l) => l.close().catch(() => {}))),
           new Promise((r) => setTimeout(r, 3000)),
@@ -75,9 +143,9 @@ export async function serve(host: Pick<RuntimeHost, "listen" | "every">, config:
 
 /** A listener that could not start, with the runtime's error. */
 export class ListenError extends Error {
-  readonly listener: ServerConfig["listeners"][number];
+  readonly listener: { protocol: string; host: string; port: number };
   override readonly cause: unknown;
-  constructor(listener: ServerConfig["listeners"][number], cause: unknown) {
+  constructor(listener: { protocol: string; host: string; port: number }, cause: unknown) {
     super(`cannot listen on ${listener.protocol}://${listener.host}:${listener.port}: ${describe(cause)}`);
     this.name = "ListenError";
     this.listener = listener;
@@ -124,6 +192,11 @@ export async function runMain(host: RuntimeHost): Promise<void> {
     host.error(`edgemq: ${e instanceof ListenError ? e.message : `cannot start: ${describe(e)}`}`);
     return host.exit(1);
   }
+  if (server.generatedAdminToken !== undefined) {
+    // Shown once: only its hash is kept. With the memory store every start is a first start.
+    host.log(`edgemq: admin API token (Admin, all namespaces; shown once, keep it): ${server.generatedAdminToken}`);
+  }
+  // Last, so that whoever waits for this line has everything before it.
   host.log(describeStartup(config, host.runtime, server.listeners, server.broker.store.name));
   let stopping = false;
   host.onSignal(async (signal) => {

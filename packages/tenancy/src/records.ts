@@ -2,8 +2,8 @@ import type { KeySet } from "../../credentials/src/keys.ts";
 
 /**
  * How a broker's clients authenticate, in Cloudflare's words: TOKEN (a JWT
- * the broker issued, as the MQTT password), MTLS (a client certificate) or
- * MTLS_AND_TOKEN (either).
+ * the broker issued, as the MQTT password), MTLS (a client certificate whose
+ * subject is the client id) or MTLS_AND_TOKEN (both, for the same client id).
  */
 export type AuthType = "TOKEN" | "MTLS" | "MTLS_AND_TOKEN";
 

@@ -3,6 +3,7 @@ import { ReasonCode } from "../../core/src/codec/reason-codes.ts";
 import type { Hook } from "../../core/src/policy/hook.ts";
 import { clientRulesHook } from "../../core/src/policy/rules.ts";
 import { JTI_ATTRIBUTE, tokenAuthHook } from "../../credentials/src/auth-hook.ts";
+import { certificateAuthHook } from "../../credentials/src/certificate-hook.ts";
 import { type IssuedCredential, issueCredential, MAX_CREDENTIALS_PER_CALL } from "../../credentials/src/issue.ts";
 import { type KeySet, newKeySet, publicKeys, rotateKeySet } from "../../credentials/src/keys.ts";
 import { parseTopicAcl, TopicAclError } from "../../credentials/src/topic-acl.ts";
@@ -154,6 +155,12 @@ export class Registry {
     return { ...this.#namespace(name) };
   }
 
+  /** Whether a broker exists (names case-insensitive). */
+  hasBroker(namespace: string, name: string): boolean {
+    const ns = lookupName(namespace), b = lookupName(name);
+    return ns !== undefined && b !== undefined && this.#brokers.has(key(ns, b));
+  }
+
   /** Whether a namespace exists. */
   hasNamespace(name: string): boolean {
     const n = lookupName(name);
@@ -269,15 +276,15 @@ export class Registry {
     const { record } = state;
     const audience = `${record.name}.${record.namespace}`;
     const extras = this.#options.brokerOptions?.(copy(record)) ?? {};
-    const hooks: Hook[] = [];
-    if (record.authType !== "MTLS") {
-      hooks.push(tokenAuthHook({
-        audience,
-        keys: () => state.record.keys,
-        isRevoked: (jti) => state.revocations.has(jti),
-        now: this.now,
-      }));
-    }
+    const token = tokenAuthHook({
+      audience,
+      keys: () => state.record.keys,
+      isRevoked: (jti) => state.revocations.has(jti),
+      now: this.now,
+    });
+    const hooks: Hook[] = [
+      record.authType === "TOKEN" ? token : certificateAuthHook(record.authType === "MTLS_AND_TOKEN" ? token : undefined),
+    ];
     hooks.push(clientRulesHook(), ...(extras.hooks ?? []));
     state.instance = new Broker({ ...extras, now: this.now, name: audience, allowAnonymous: false, hooks });
     return state.instance;

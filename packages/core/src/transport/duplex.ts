@@ -30,3 +30,11 @@ export interface DuplexSink {
   /** The socket closed, by either side or by an error. */
   end(error?: unknown): void;
 }
+
+/** What takes accepted connections: a broker, or a router in front of several. */
+export interface Acceptor {
+  /** Takes a new connection; the adapter pushes its reads into the result. */
+  accept(duplex: Duplex): DuplexSink;
+  /** The limits adapters size their buffers and WebSocket frames by. */
+  readonly limits: { readonly maximumPacketSize: number };
+}

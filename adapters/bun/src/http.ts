@@ -1,0 +1,20 @@
+/// <reference path="./runtime.d.ts" />
+import { readFileSync } from "node:fs";
+import type { AdminListenerConfig } from "../../../packages/server/src/config.ts";
+import type { BoundListener } from "../../../packages/server/src/run.ts";
+
+/** Serves a fetch handler (the admin API) over HTTP or HTTPS with Bun.serve. */
+export async function serveHttp(fetch: (request: Request) => Response | Promise<Response>, config: AdminListenerConfig): Promise<BoundListener> {
+  const server = Bun.serve({
+    hostname: config.host,
+    port: config.port,
+    tls: config.protocol === "https" ? { cert: readFileSync(config.cert!, "utf8"), key: readFileSync(config.key!, "utf8") } : undefined,
+    fetch: (req) => fetch(req),
+  });
+  return {
+    protocol: config.protocol,
+    host: config.host,
+    port: server.port,
+    close: async () => server.stop(true),
+  };
+}

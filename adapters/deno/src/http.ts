@@ -1,0 +1,20 @@
+/// <reference path="./runtime.d.ts" />
+import type { AdminListenerConfig } from "../../../packages/server/src/config.ts";
+import type { BoundListener } from "../../../packages/server/src/run.ts";
+
+/** Serves a fetch handler (the admin API) over HTTP or HTTPS with Deno.serve. */
+export function serveHttp(fetch: (request: Request) => Response | Promise<Response>, config: AdminListenerConfig): Promise<BoundListener> {
+  return new Promise((resolve, reject) => {
+    try {
+      const server = Deno.serve({
+        hostname: config.host,
+        port: config.port,
+        cert: config.protocol === "https" ? Deno.readTextFileSync(config.cert!) : undefined,
+        key: config.protocol === "https" ? Deno.readTextFileSync(config.key!) : undefined,
+        onListen: (addr) => resolve({ protocol: config.protocol, host: config.host, port: addr.port, close: () => server.shutdown() }),
+      }, (req) => fetch(req));
+    } catch (e) {
+      reject(e);
+    }
+  });
+}
