@@ -2,14 +2,18 @@
 // every route for every role, for no token, for an MQTT credential used as an
 // API token and for a token of another namespace; Cloudflare's envelope,
 // fields and query parameters; credentials, public keys, revocations and
-// API tokens; the live effect of revocation on a broker's clients.
+// API tokens; the live effect of revocation on a broker's clients; a
+// broker's clients, sessions, subscriptions and retained messages,
+// publishing over HTTP; and the OpenAPI document, walked against the routes.
 import { createHash } from "node:crypto";
 import { describe, expect, it, vi } from "vitest";
-import { type Broker, encodePacket, FrameDecoder, MemoryDuplex, type Packet } from "../../packages/core/src/mod.ts";
+import {
+  type Broker, type ConnectPacket, encodePacket, FrameDecoder, MemoryDuplex, MemoryStore, type Message, type Packet, type ProtocolVersion,
+} from "../../packages/core/src/mod.ts";
 import { isRefusal, JTI_ATTRIBUTE, verifyCredential } from "../../packages/credentials/src/mod.ts";
 import { MemoryTenancyStore, Registry, type RegistryOptions } from "../../packages/tenancy/src/mod.ts";
 import {
-  type AdminOptions, bootstrap, createAdminApp, createApiToken, hashApiToken, TOKEN_PREFIX, topicAclParam,
+  type AdminOptions, API_BASE, bootstrap, createAdminApp, createApiToken, hashApiToken, OPENAPI_DOCUMENT, TOKEN_PREFIX, topicAclParam,
 } from "../../packages/admin/src/mod.ts";
 
 const BASE = "/client/v4/accounts/0123456789abcdef0123456789abcdef/pubsub";
@@ -17,7 +21,10 @@ const T0 = Date.UTC(2026, 5, 1, 12, 0, 0);
 
 interface Reply {
   status: number;
-  body: { result: unknown; success: boolean; errors: { code: number; message: string }[]; messages: unknown[] };
+  body: {
+    result: unknown; success: boolean; errors: { code: number; message: string }[]; messages: unknown[];
+    result_info?: { page: number; per_page: number; count: number; total_count: number; total_pages: number };
+  };
   headers: Headers;
 }
 
@@ -59,7 +66,7 @@ async function world(options: { registry?: RegistryOptions; admin?: AdminOptions
   const deleted = await make("deleted", "Admin", "*");
   await registry.deleteApiToken(registry.apiTokens().find((x) => x.name === "deleted")!.id);
   const app = createAdminApp(registry, options.admin);
-  return { registry, app, tokens, viewerId, credential: credential!, deleted, advance: (ms: number) => (t += ms) };
+  return { registry, app, tokens, viewerId, credential: credential!, deleted, advance: (ms: number) => (t += ms), peers: new Map<string, Peer>() };
 }
 
 type World = Awaited<ReturnType<typeof world>>;
@@ -74,7 +81,14 @@ function expectFailure(r: Reply, status: number, code?: number, message?: RegExp
 function expectSuccess(r: Reply): unknown {
   expect(r.body.errors, JSON.stringify(r.body.errors)).toEqual([]);
   expect(r.status).toBe(200);
-  expect(Object.keys(r.body).sort()).toEqual(["errors", "messages", "result", "success"]);
+  // result_info only beside a page of a paginated list, as Cloudflare's API has it.
+  const keys = ["errors", "messages", "result", ...("result_info" in r.body ? ["result_info"] : []), "success"];
+  expect(Object.keys(r.body).sort()).toEqual(keys);
+  if (r.body.result_info !== undefined) {
+    expect(Array.isArray(r.body.result)).toBe(true);
+    expect(Object.keys(r.body.result_info).sort()).toEqual(["count", "page", "per_page", "total_count", "total_pages"]);
+    expect(r.body.result_info.count).toBe((r.body.result as unknown[]).length);
+  }
   expect(r.body.success).toBe(true);
   expect(r.body.messages).toEqual([]);
   return r.body.result;
@@ -90,8 +104,12 @@ interface Route {
   need: Need;
   /** The namespace the route acts on (for scope), if any. */
   namespace?: string;
+  /** Prepares the world (connects clients, stores retained messages). */
+  setup?: (w: World) => Promise<unknown> | void;
   /** Checks a successful answer and what it did. */
   check: (result: any, w: World, caller: Caller) => void | Promise<void>;
+  /** Checks that a refused request changed nothing. */
+  unchanged?: (w: World) => void | Promise<void>;
 }
 
 type Caller = "admin" | "user" | "viewer" | "otherAdmin" | "otherUser" | "no token" | "an MQTT credential" | "a Basic header" | "a deleted API token";
@@ -209,6 +227,55 @@ const ROUTES: Record<string, Route> = {
     method: "DELETE", path: () => `${SENSORS}/revocations?jti=J1`, need: "user", namespace: "acme",
     check: (result) => expect(result).toBeNull(),
   },
+  "GET /namespaces/:namespace/brokers/:broker/clients": {
+    method: "GET", path: () => `${SENSORS}/clients`, need: "any", namespace: "acme",
+    setup: (w) => online(w, "dev-1"),
+    check: (result) => expect((result as { client_id: string }[]).map((c) => c.client_id)).toEqual(["dev-1"]),
+  },
+  "DELETE /namespaces/:namespace/brokers/:broker/clients/:client_id": {
+    method: "DELETE", path: () => `${SENSORS}/clients/dev-1`, need: "user", namespace: "acme",
+    setup: (w) => online(w, "dev-1"),
+    check: async (result, w) => {
+      expect(result).toEqual({ client_id: "dev-1", reason_code: 0x98, session: "kept" });
+      expect(await w.peers.get("dev-1")!.next("disconnect")).toMatchObject({ reasonCode: 0x98 });
+      expect(sensors(w).clients()).toEqual([]);
+    },
+    unchanged: (w) => expect(sensors(w).clients().map((c) => c.clientId)).toEqual(["dev-1"]),
+  },
+  "GET /namespaces/:namespace/brokers/:broker/sessions": {
+    method: "GET", path: () => `${SENSORS}/sessions`, need: "any", namespace: "acme",
+    setup: (w) => online(w, "dev-1"),
+    check: (result) => expect(result).toMatchObject([{ client_id: "dev-1", connected: true }]),
+  },
+  "GET /namespaces/:namespace/brokers/:broker/subscriptions": {
+    method: "GET", path: () => `${SENSORS}/subscriptions`, need: "any", namespace: "acme",
+    setup: async (w) => {
+      await (await online(w, "dev-1")).subscribe("a/#", 1);
+    },
+    check: (result) => expect(result).toMatchObject([{ client_id: "dev-1", topic_filter: "a/#", qos: 1 }]),
+  },
+  "GET /namespaces/:namespace/brokers/:broker/retained": {
+    method: "GET", path: () => `${SENSORS}/retained`, need: "any", namespace: "acme",
+    setup: async (w) => retain(w, "a/b", "v"),
+    check: (result) => expect(result).toMatchObject([{ topic: "a/b", payload_utf8: "v" }]),
+  },
+  "DELETE /namespaces/:namespace/brokers/:broker/retained": {
+    method: "DELETE", path: () => `${SENSORS}/retained?topic=%23`, need: "user", namespace: "acme",
+    setup: async (w) => retain(w, "a/b", "v"),
+    check: (result, w) => {
+      expect(result).toEqual({ deleted: 1 });
+      expect(sensors(w).retainedMessages()).toEqual([]);
+    },
+    unchanged: (w) => expect(sensors(w).retainedMessages()).toHaveLength(1),
+  },
+  "POST /namespaces/:namespace/brokers/:broker/publish": {
+    method: "POST", path: () => `${SENSORS}/publish`, body: { topic: "a/b", payload: "hi", retain: true }, need: "user", namespace: "acme",
+    check: (result, w) => {
+      expect(result).toEqual({ matched: 0 });
+      expect(sensors(w).retainedMessages().map((m) => m.topic)).toEqual(["a/b"]);
+    },
+    unchanged: (w) => expect(sensors(w).retainedMessages()).toEqual([]),
+  },
   "GET /tokens": {
     method: "GET", path: () => "tokens", need: "superadmin",
     check: (result) => expect((result as { name: string }[]).map((t) => t.name)).toEqual(["admin (generated at first start)", "other admin", "other user", "user", "viewer"]), // created together: by name,
@@ -236,11 +303,15 @@ describe("every route for every role, no token, an MQTT credential and a token o
     it(`${name} is allowed to ${who}${route.namespace ? " in scope" : ""}, 403 to the others and 401 without a valid API token`, async () => {
       for (const caller of CALLERS) {
         const w = await world();
+        await route.setup?.(w);
         const r = await call(w.app, route.method, route.path(w), { ...authFor(w, caller), body: route.body });
         const want = expected(route, caller);
         expect(r.status, `${caller}: ${JSON.stringify(r.body)}`).toBe(want.status);
         if (want.status === 200) await route.check(expectSuccess(r), w, caller);
-        else expectFailure(r, want.status, want.status === 401 ? 10000 : 10001);
+        else {
+          expectFailure(r, want.status, want.status === 401 ? 10000 : 10001);
+          await route.unchanged?.(w);
+        }
         if (want.status === 401) expect(r.headers.get("www-authenticate")).toMatch(/^Bearer/);
         if (want.why === "scope") expect(r.body.errors[0]!.message).toBe(`this API token is not allowed in namespace "${route.namespace}"`);
         if (want.why === "role") expect(r.body.errors[0]!.message).toMatch(new RegExp(`^a ${ROLE_OF[caller]} token cannot |^only an Admin token for every namespace`));
@@ -494,12 +565,17 @@ async function until<T>(check: () => T | undefined, ms = 3000): Promise<T> {
   }
 }
 
-// An MQTT 5.0 client over a MemoryDuplex.
+// An MQTT client (5.0 unless told otherwise) over a MemoryDuplex.
 class Peer {
-  readonly duplex = new MemoryDuplex();
-  readonly decoder = new FrameDecoder({ protocolVersion: 5 });
+  readonly duplex: MemoryDuplex;
+  readonly decoder: FrameDecoder;
+  readonly version: ProtocolVersion;
   readonly received: Packet[] = [];
-  constructor(broker: Broker) {
+  #packetId = 1;
+  constructor(broker: Broker, version: ProtocolVersion = 5, info: ConstructorParameters<typeof MemoryDuplex>[0] = {}) {
+    this.version = version;
+    this.duplex = new MemoryDuplex(info);
+    this.decoder = new FrameDecoder({ protocolVersion: version });
     this.duplex.sink = broker.accept(this.duplex);
   }
   next<T extends Packet["type"]>(type: T): Promise<Extract<Packet, { type: T }>> {
@@ -510,10 +586,52 @@ class Peer {
       return i === -1 ? undefined : (this.received.splice(i, 1)[0] as Extract<Packet, { type: T }>);
     });
   }
-  connect(clientId: string, token: string) {
-    this.duplex.push(encodePacket({ type: "connect", protocolName: "MQTT", protocolVersion: 5, cleanStart: true, keepAlive: 0, clientId, password: enc.encode(token) }, 5));
+  connect(clientId: string, token: string, extra: Partial<ConnectPacket> = {}) {
+    this.duplex.push(encodePacket({
+      type: "connect", protocolName: "MQTT", protocolVersion: this.version, cleanStart: true, keepAlive: 0, clientId,
+      username: this.version === 5 ? undefined : "anything", password: enc.encode(token), ...extra,
+    }, this.version));
     return this.next("connack");
   }
+  async subscribe(topicFilter: string, qos: 0 | 1 | 2 = 0, options: { noLocal?: boolean; retainAsPublished?: boolean; retainHandling?: 0 | 1 | 2; id?: number } = {}) {
+    this.duplex.push(encodePacket({
+      type: "subscribe", packetId: this.#packetId++,
+      subscriptions: [{ topicFilter, qos, noLocal: options.noLocal ?? false, retainAsPublished: options.retainAsPublished ?? false, retainHandling: options.retainHandling ?? 0 }],
+      ...(options.id !== undefined ? { properties: { subscriptionIdentifier: options.id } } : {}),
+    }, this.version));
+    return this.next("suback");
+  }
+  /** Every packet that arrived and was not taken yet. */
+  drain(): Packet[] {
+    for (const chunk of this.duplex.take()) this.decoder.push(chunk);
+    for (let p = this.decoder.next(); p; p = this.decoder.next()) this.received.push(p);
+    return this.received.splice(0);
+  }
+}
+
+/** The acme/sensors broker's MQTT instance. */
+function sensors(w: World): Broker {
+  return w.registry.broker("acme", "sensors");
+}
+
+/** Connects a client to acme/sensors with a credential issued for it (and the given topicAcl). */
+async function online(w: World, clientId: string, options: { version?: ProtocolVersion; connect?: Partial<ConnectPacket>; topicAcl?: string; info?: ConstructorParameters<typeof MemoryDuplex>[0] } = {}): Promise<Peer> {
+  const token = clientId === "dev-1" && options.topicAcl === undefined
+    ? w.credential.token
+    : (await w.registry.issueCredentials("acme", "sensors", { clientIds: [clientId], topicAcl: options.topicAcl }))[0]!.token;
+  const peer = new Peer(sensors(w), options.version ?? 5, options.info);
+  const connack = await peer.connect(clientId, token, options.connect);
+  expect(connack.reasonCode).toBe(0);
+  w.peers.set(clientId, peer);
+  return peer;
+}
+
+/** Stores a retained message on acme/sensors, as if a client had published it. */
+function retain(w: World, topic: string, payload: string | Uint8Array, extra: Partial<Message> = {}): void {
+  sensors(w).publish({
+    topic, payload: typeof payload === "string" ? enc.encode(payload) : payload, qos: 0, retain: true, properties: undefined,
+    expiresAt: undefined, senderId: "someone", receivedAt: sensors(w).now(), ...extra,
+  });
 }
 
 describe("revocations", () => {

@@ -5,10 +5,17 @@ import { TenancyError, type TenancyErrorKind } from "../../tenancy/src/errors.ts
 import { normalizeName } from "../../tenancy/src/names.ts";
 import type { ApiTokenRecord, BrokerRecord, NamespaceRecord } from "../../tenancy/src/records.ts";
 import type { NewBroker, Registry } from "../../tenancy/src/registry.ts";
-import { ApiError, ErrorCode, failure, invalid, success } from "./envelope.ts";
-import { intParam, jtiParams, topicAclParam } from "./query.ts";
+import { topicMatches } from "../../core/src/policy/topic-match.ts";
+import { ReasonCode } from "../../core/src/codec/reason-codes.ts";
+import {
+  byString, checkQueryFilter, checkQueryTopic, clientJson, parsePublish, retainedJson, sessionJson, subscriptionJson,
+} from "./broker-data.ts";
+import { ApiError, ErrorCode, failure, invalid, type ResultInfo, success } from "./envelope.ts";
+import { OPENAPI_DOCUMENT } from "./openapi.ts";
+import { boolParam, filterParam, intParam, jtiParams, paginate, pageParams, topicAclParam } from "./query.ts";
 import { inScope, type Permission, PERMISSION_WORDS, ROLE_PERMISSIONS } from "./roles.ts";
 import { authenticateApiToken, createApiToken, isSuperAdmin, type NewApiToken } from "./tokens.ts";
+import { allowOnly, type Body, isObject, kind, parseBody } from "./validate.ts";
 
 /** Where the API is mounted: Cloudflare's base path, so scripts need only their host changed. */
 export const API_BASE = "/client/v4/accounts/:account_id/pubsub";
@@ -53,23 +60,16 @@ function params(c: Context<AdminEnv>): Record<string, string | undefined> {
   return c.req.param() as Record<string, string | undefined>;
 }
 
-async function readBody(c: Context<AdminEnv>): Promise<Record<string, unknown>> {
-  const text = await c.req.text();
-  if (text.trim() === "") return {};
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (e) {
-    throw invalid(`the request body is not valid JSON (${(e as Error).message})`);
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw invalid("the request body must be a JSON object");
-  return value as Record<string, unknown>;
+async function readBody(c: Context<AdminEnv>): Promise<Body> {
+  return parseBody(await c.req.text());
 }
 
-function allowOnly(body: Record<string, unknown>, fields: string[], what: string): void {
-  for (const k of Object.keys(body)) {
-    if (!fields.includes(k)) throw invalid(`unknown field "${k}" in ${what}; it takes ${fields.join(", ")}`);
-  }
+// on_publish is {"url": "https://..."} (or null, or {"url": null} to remove the hook).
+function checkOnPublishShape(body: Body): void {
+  const v = body.on_publish;
+  if (v === undefined || v === null) return;
+  if (!isObject(v)) throw invalid(`on_publish must be an object {"url": "https://..."} or null, not ${kind(v)}`);
+  allowOnly(v, ["url"], "on_publish");
 }
 
 // authType and auth_type name the same field (the docs and wrangler disagreed); both may be sent if they agree.
@@ -95,12 +95,19 @@ function authTypeOf(body: Record<string, unknown>): unknown {
  * | GET | /namespaces/:namespace/brokers/:broker/publickeys | view |
  * | POST | /namespaces/:namespace/brokers/:broker/keys/rotate | User (edgemq's, not Cloudflare's) |
  * | GET, POST, DELETE | /namespaces/:namespace/brokers/:broker/revocations | view / User / User |
+ * | GET | /namespaces/:namespace/brokers/:broker/clients | view (edgemq's) |
+ * | DELETE | /namespaces/:namespace/brokers/:broker/clients/:client_id | User (edgemq's) |
+ * | GET | /namespaces/:namespace/brokers/:broker/sessions | view (edgemq's) |
+ * | GET | /namespaces/:namespace/brokers/:broker/subscriptions | view (edgemq's) |
+ * | GET, DELETE | /namespaces/:namespace/brokers/:broker/retained | view / User (edgemq's) |
+ * | POST | /namespaces/:namespace/brokers/:broker/publish | User (edgemq's) |
  * | GET, POST | /tokens | Admin for every namespace (edgemq's) |
  * | GET, DELETE | /tokens/:token_id | Admin for every namespace (edgemq's) |
+ * | GET | /openapi.json (and /openapi.json at the root) | no token |
  *
- * "view" is any role; "User" is User or Admin. Every request needs
- * `Authorization: Bearer <API token>` (401 otherwise); a role or namespace
- * scope that does not allow the request gets 403.
+ * "view" is any role; "User" is User or Admin. Every request but the
+ * OpenAPI document needs `Authorization: Bearer <API token>` (401
+ * otherwise); a role or namespace scope that does not allow the request gets 403.
  */
 export function createAdminApp(registry: Registry, options: AdminOptions = {}): Hono<AdminEnv> {
   const app = new Hono<AdminEnv>();
@@ -120,7 +127,12 @@ export function createAdminApp(registry: Registry, options: AdminOptions = {}): 
     ...(b.on_publish ? { on_publish: { url: b.on_publish.url } } : {}),
   });
 
-  const ok = (c: Context<AdminEnv>, result: unknown) => c.json(success(result), 200);
+  const ok = (c: Context<AdminEnv>, result: unknown, info?: ResultInfo) => c.json(success(result, info), 200);
+
+  // The OpenAPI document, without authentication: registered before the middleware below, so it answers first.
+  const openapi = (c: Context<AdminEnv>) => c.json(OPENAPI_DOCUMENT, 200);
+  app.get("/openapi.json", openapi);
+  app.get(`${API_BASE}/openapi.json`, openapi);
 
   // Authentication: a bearer API token (an opaque secret; MQTT credentials are not API tokens).
   app.use(`${API_BASE}/*`, async (c, next) => {
@@ -189,6 +201,7 @@ export function createAdminApp(registry: Registry, options: AdminOptions = {}): 
     const body = await readBody(c);
     allowOnly(body, ["name", "authType", "auth_type", "description", "expiration", "on_publish"], "a broker");
     registry.getNamespace(nsOf(c)); // 404 before any 400 about the body's values
+    checkOnPublishShape(body);
     const input = { ...body, authType: authTypeOf(body) } as NewBroker;
     return ok(c, brokerJson(await registry.createBroker(nsOf(c), input)));
   });
@@ -197,6 +210,8 @@ export function createAdminApp(registry: Registry, options: AdminOptions = {}): 
     const body = await readBody(c);
     allowOnly(body, ["description", "expiration", "on_publish", "name", "authType", "auth_type"], "a broker update");
     const current = registry.getBroker(nsOf(c), brokerOf(c));
+    checkOnPublishShape(body);
+    if (body.name !== undefined && typeof body.name !== "string") throw invalid(`name must be a string (the broker's own name), not ${kind(body.name)}`);
     if (body.name !== undefined && String(body.name).toLowerCase() !== current.name) {
       throw invalid(`a broker cannot be renamed (it is "${current.name}"); create a new one`);
     }
@@ -227,6 +242,80 @@ export function createAdminApp(registry: Registry, options: AdminOptions = {}): 
   });
   app.get(`${BR}/:broker/publickeys`, guard("brokers:read"), (c) => ok(c, { keys: registry.publicKeys(nsOf(c), brokerOf(c)) }));
   app.post(`${BR}/:broker/keys/rotate`, guard("brokers:write"), async (c) => ok(c, { keys: await registry.rotateKeys(nsOf(c), brokerOf(c)) }));
+
+  // ---------------------------------------- a broker's live state (edgemq's)
+  const mqtt = (c: Context<AdminEnv>) => registry.broker(nsOf(c), brokerOf(c)); // 404 for an unknown broker
+  const page = <T, J>(c: Context<AdminEnv>, items: T[], json: (item: T) => J) => {
+    const { items: slice, result_info } = paginate(items, pageParams(query(c)));
+    return ok(c, slice.map(json), result_info);
+  };
+  const clientIdParam = (q: URLSearchParams): string | undefined => {
+    const id = q.get("client_id");
+    return id === null || id === "" ? undefined : id;
+  };
+
+  app.get(`${BR}/:broker/clients`, guard("clients:read"), (c) => {
+    const broker = mqtt(c);
+    const q = query(c);
+    const clients = broker.clients(clientIdParam(q)).sort((a, b) => byString(a.clientId, b.clientId));
+    return page(c, clients, clientJson);
+  });
+  app.delete(`${BR}/:broker/clients/:client_id`, guard("clients:disconnect"), (c) => {
+    const broker = mqtt(c);
+    const clientId = params(c).client_id!;
+    const session = query(c).get("session") ?? "keep";
+    if (session !== "keep" && session !== "discard") {
+      throw invalid(`session must be "keep" (the default: the session stays for its expiry interval) or "discard" (it ends now), not ${JSON.stringify(session)}`);
+    }
+    const done = broker.disconnectClient(clientId, ReasonCode.AdministrativeAction, {
+      reason: "an administrator disconnected the client", discardSession: session === "discard",
+    });
+    if (!done) throw new ApiError(404, ErrorCode.NotFound, `no client "${clientId}" is connected to broker "${brokerOf(c)}"`);
+    return ok(c, { client_id: clientId, reason_code: ReasonCode.AdministrativeAction, session: session === "discard" ? "discarded" : "kept" });
+  });
+  app.get(`${BR}/:broker/sessions`, guard("clients:read"), (c) => {
+    const broker = mqtt(c);
+    const q = query(c);
+    const connected = boolParam(q, "connected");
+    const sessions = broker.sessions(clientIdParam(q))
+      .filter((s) => connected === undefined || s.connected === connected)
+      .sort((a, b) => byString(a.clientId, b.clientId));
+    return page(c, sessions, (s) => sessionJson(s, broker.subscriptions(s.clientId).map((e) => e.topicFilter).sort(byString)));
+  });
+  app.get(`${BR}/:broker/subscriptions`, guard("clients:read"), (c) => {
+    const broker = mqtt(c);
+    const q = query(c);
+    const search = new URL(c.req.url).search;
+    const topic = filterParam(search, "topic") ?? null;
+    if (topic !== null) checkQueryTopic(topic, "topic", "it lists the subscriptions a message on that topic reaches; to find a filter as subscribed, use topic_filter");
+    const exact = filterParam(search, "topic_filter") ?? null;
+    const subs = broker.subscriptions(clientIdParam(q))
+      .filter((e) => (topic === null || topicMatches(e.filter, topic)) && (exact === null || e.topicFilter === exact))
+      .sort((a, b) => byString(a.clientId, b.clientId) || byString(a.topicFilter, b.topicFilter));
+    return page(c, subs, subscriptionJson);
+  });
+  app.get(`${BR}/:broker/retained`, guard("clients:read"), (c) => {
+    const broker = mqtt(c);
+    const filter = checkQueryFilter(filterParam(new URL(c.req.url).search, "topic") ?? "#", "topic");
+    const now = broker.now();
+    const messages = broker.retainedMessages(filter, now).sort((a, b) => byString(a.topic, b.topic));
+    return page(c, messages, (m) => retainedJson(m, now));
+  });
+  app.delete(`${BR}/:broker/retained`, guard("retained:delete"), async (c) => {
+    const broker = mqtt(c);
+    const topic = filterParam(new URL(c.req.url).search, "topic");
+    if (topic === undefined) throw invalid("give the retained messages to delete: ?topic=<exact topic> or ?topic=<filter>, such as ?topic=sensors/%23 (# is %23 in a URL)");
+    const { cleared, committed } = broker.clearRetained(checkQueryFilter(topic, "topic"));
+    await committed;
+    return ok(c, { deleted: cleared });
+  });
+  app.post(`${BR}/:broker/publish`, guard("messages:publish"), async (c) => {
+    const broker = mqtt(c);
+    const message = parsePublish(broker, await readBody(c), broker.now());
+    const { matched, committed } = broker.publish(message);
+    await committed; // the answer waits until the store holds what the message changed
+    return ok(c, { matched });
+  });
 
   // --------------------------------------------------------- revocations
   app.get(`${BR}/:broker/revocations`, guard("brokers:read"), (c) => ok(c, registry.revocations(nsOf(c), brokerOf(c)).map((r) => r.jti)));

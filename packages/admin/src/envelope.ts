@@ -4,12 +4,28 @@ export interface ApiMessage {
   message: string;
 }
 
+/** Where a page of a paginated list sits, as Cloudflare's API reports it beside `result`. */
+export interface ResultInfo {
+  /** The page given (1 is the first). */
+  page: number;
+  /** The most items a page holds. */
+  per_page: number;
+  /** The items on this page. */
+  count: number;
+  /** The items on all pages. */
+  total_count: number;
+  /** The number of pages (0 when there are no items). */
+  total_pages: number;
+}
+
 /** Cloudflare's response envelope, used by every response of the admin API. */
 export interface Envelope<T = unknown> {
   result: T | null;
   success: boolean;
   errors: ApiMessage[];
   messages: ApiMessage[];
+  /** Only on paginated lists. */
+  result_info?: ResultInfo;
 }
 
 /**
@@ -54,9 +70,11 @@ export class ApiError extends Error {
   }
 }
 
-/** A success envelope. */
-export function success<T>(result: T): Envelope<T> {
-  return { result, success: true, errors: [], messages: [] };
+/** A success envelope; `result_info` for a page of a paginated list. */
+export function success<T>(result: T, result_info?: ResultInfo): Envelope<T> {
+  const envelope: Envelope<T> = { result, success: true, errors: [], messages: [] };
+  if (result_info !== undefined) envelope.result_info = result_info;
+  return envelope;
 }
 
 /** A failure envelope. */

@@ -8,3 +8,5 @@ export * from "./envelope.ts";
 export * from "./roles.ts";
 export * from "./tokens.ts";
 export * from "./query.ts";
+export * from "./openapi.ts";
+export { clientJson, PROTOCOL_NAMES, parsePublish, retainedJson, sessionJson, subscriptionJson } from "./broker-data.ts";

@@ -7,6 +7,10 @@ export type Permission =
   | "brokers:read"
   | "brokers:write"
   | "credentials:issue"
+  | "clients:read"
+  | "clients:disconnect"
+  | "retained:delete"
+  | "messages:publish"
   | "tokens:manage";
 
 /**
@@ -14,11 +18,23 @@ export type Permission =
  * namespaces and create, change and delete brokers, issue credentials,
  * revoke them and rotate keys; Viewer may only view (namespaces, brokers,
  * public keys, revocations), and cannot issue credentials.
+ *
+ * Beyond Cloudflare, on a broker's live state: every role may view its
+ * clients, sessions, subscriptions and retained messages; Admin and User
+ * may also disconnect clients, delete retained messages and publish, since
+ * those change what the broker's clients see. As everywhere, only within the
+ * token's namespaces.
  */
 export const ROLE_PERMISSIONS: Record<ApiRole, ReadonlySet<Permission>> = {
-  Admin: new Set(["namespaces:read", "namespaces:write", "brokers:read", "brokers:write", "credentials:issue", "tokens:manage"]),
-  User: new Set(["namespaces:read", "brokers:read", "brokers:write", "credentials:issue"]),
-  Viewer: new Set(["namespaces:read", "brokers:read"]),
+  Admin: new Set([
+    "namespaces:read", "namespaces:write", "brokers:read", "brokers:write", "credentials:issue",
+    "clients:read", "clients:disconnect", "retained:delete", "messages:publish", "tokens:manage",
+  ]),
+  User: new Set([
+    "namespaces:read", "brokers:read", "brokers:write", "credentials:issue",
+    "clients:read", "clients:disconnect", "retained:delete", "messages:publish",
+  ]),
+  Viewer: new Set(["namespaces:read", "brokers:read", "clients:read"]),
 };
 
 /** Words for what a permission allows, for 403 messages. */
@@ -28,6 +44,10 @@ export const PERMISSION_WORDS: Record<Permission, string> = {
   "brokers:read": "view brokers",
   "brokers:write": "create, change or delete brokers, rotate their keys or revoke credentials",
   "credentials:issue": "issue credentials",
+  "clients:read": "view a broker's clients, sessions, subscriptions or retained messages",
+  "clients:disconnect": "disconnect clients",
+  "retained:delete": "delete retained messages",
+  "messages:publish": "publish messages",
   "tokens:manage": "manage API tokens",
 };
 

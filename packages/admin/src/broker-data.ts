@@ -1,0 +1,253 @@
+import type { Broker, ClientSnapshot, RetainedSnapshot, SessionSnapshot } from "../../core/src/broker/broker.ts";
+import type { Message } from "../../core/src/broker/message.ts";
+import { NEVER_EXPIRES } from "../../core/src/broker/session.ts";
+import type { SubscriptionEntry } from "../../core/src/broker/topic-tree.ts";
+import { MqttError } from "../../core/src/codec/errors.ts";
+import type { PublishProperties } from "../../core/src/codec/packets/publish.ts";
+import type { UserProperty } from "../../core/src/codec/properties.ts";
+import { validateTopicFilter, validateTopicName } from "../../core/src/codec/topic.ts";
+import { isWellFormedUtf8, utf8Length } from "../../core/src/codec/utf8.ts";
+import { JTI_ATTRIBUTE } from "../../credentials/src/auth-hook.ts";
+import { timestamp } from "../../tenancy/src/ids.ts";
+import { ApiError, ErrorCode, invalid } from "./envelope.ts";
+import {
+  allowOnly, type Body, fromBase64, isObject, kind, optionalBool, optionalChoice, optionalInt, optionalString, requiredString, toBase64,
+} from "./validate.ts";
+
+/** The protocol names the API shows for MQTT protocol levels 3, 4 and 5. */
+export const PROTOCOL_NAMES = { 3: "3.1", 4: "3.1.1", 5: "5.0" } as const;
+
+/** Longest topic name (UTF-8 bytes), as an MQTT string can hold. */
+export const MAX_TOPIC_BYTES = 65535;
+
+const textDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/** A connected client as `GET .../clients` lists it. */
+export function clientJson(c: ClientSnapshot) {
+  const jti = c.attributes[JTI_ATTRIBUTE];
+  return {
+    client_id: c.clientId,
+    username: c.username ?? null,
+    protocol_version: PROTOCOL_NAMES[c.protocolVersion],
+    transport: c.conn.transport,
+    remote_address: c.conn.remoteAddress,
+    remote_port: c.conn.remotePort,
+    server_name: c.conn.serverName ?? null,
+    connected_at: timestamp(c.connectedAt),
+    keep_alive: c.keepAlive,
+    clean_start: c.cleanStart,
+    session_expiry_interval: c.sessionExpiryInterval,
+    jti: typeof jti === "string" ? jti : null,
+    credential_expires_at: c.credentialExpiresAt !== undefined ? timestamp(c.credentialExpiresAt) : null,
+    subscriptions: c.subscriptions,
+    inflight: c.inflight,
+    queued: c.queued,
+    queued_bytes: c.queuedBytes,
+  };
+}
+
+/** A session as `GET .../sessions` lists it. */
+export function sessionJson(s: SessionSnapshot, topicFilters: string[]) {
+  return {
+    client_id: s.clientId,
+    connected: s.connected,
+    expiry_interval: s.expiryInterval,
+    never_expires: s.expiryInterval === NEVER_EXPIRES,
+    expires_at: s.expiresAt !== undefined ? timestamp(s.expiresAt) : null,
+    subscriptions: s.subscriptions,
+    topic_filters: topicFilters,
+    inflight: s.inflight,
+    queued: s.queued,
+    queued_bytes: s.queuedBytes,
+    will_pending: s.willPending,
+  };
+}
+
+/** A subscription as `GET .../subscriptions` lists it. */
+export function subscriptionJson(e: SubscriptionEntry) {
+  return {
+    client_id: e.clientId,
+    topic_filter: e.topicFilter,
+    filter: e.filter,
+    share_group: e.shareGroup ?? null,
+    qos: e.qos,
+    no_local: e.noLocal,
+    retain_as_published: e.retainAsPublished,
+    retain_handling: e.retainHandling,
+    subscription_identifier: e.subscriptionIdentifier ?? null,
+  };
+}
+
+/** MQTT properties of a message, as the API shows and takes them (binary as base64). */
+export interface PropertiesJson {
+  contentType?: string;
+  payloadFormatIndicator?: number;
+  messageExpiryInterval?: number;
+  responseTopic?: string;
+  correlationData?: string;
+  userProperties?: UserProperty[];
+}
+
+/** A retained message as `GET .../retained` lists it; `messageExpiryInterval` is the time left. */
+export function retainedJson(m: RetainedSnapshot, now: number) {
+  let payload_utf8: string | null = null;
+  try {
+    payload_utf8 = textDecoder.decode(m.payload);
+  } catch {
+    // not UTF-8 text: base64 only
+  }
+  const p = m.properties ?? {};
+  const properties: PropertiesJson = {};
+  if (p.contentType !== undefined) properties.contentType = p.contentType;
+  if (p.payloadFormatIndicator !== undefined) properties.payloadFormatIndicator = p.payloadFormatIndicator;
+  if (m.expiresAt !== undefined) properties.messageExpiryInterval = Math.max(0, Math.ceil((m.expiresAt - now) / 1000));
+  if (p.responseTopic !== undefined) properties.responseTopic = p.responseTopic;
+  if (p.correlationData !== undefined) properties.correlationData = toBase64(p.correlationData);
+  if (p.userProperties !== undefined) properties.userProperties = p.userProperties.map(([k, v]) => [k, v]);
+  return {
+    topic: m.topic,
+    payload: toBase64(m.payload),
+    payload_utf8,
+    qos: m.qos,
+    properties,
+    stored_at: timestamp(m.storedAt),
+    expires_at: m.expiresAt !== undefined ? timestamp(m.expiresAt) : null,
+  };
+}
+
+// ------------------------------------------------------------ topics
+
+function mqttString(value: string, name: string): number {
+  try {
+    return utf8Length(value);
+  } catch (e) {
+    if (e instanceof MqttError) throw invalid(`${name} cannot be sent over MQTT: it contains U+0000 or a lone surrogate`);
+    throw e;
+  }
+}
+
+/** Checks a topic name a message is published to: MQTT's rules, the broker's limits, and no `$` topics. */
+export function checkTopicName(broker: Broker, topic: string, name: string): void {
+  try {
+    validateTopicName(topic);
+  } catch (e) {
+    if (!(e instanceof MqttError)) throw e;
+    throw invalid(topic === ""
+      ? `${name} must not be empty; give a topic name such as "sensors/room-1"`
+      : `${name} ${JSON.stringify(topic)} contains a wildcard (+ or #); publish to a topic name, not a filter`);
+  }
+  const bytes = mqttString(topic, name);
+  if (bytes > MAX_TOPIC_BYTES) throw invalid(`${name} is ${bytes} bytes of UTF-8; at most ${MAX_TOPIC_BYTES}`);
+  const limit = broker.checkTopic(topic);
+  if (limit !== undefined) throw invalid(`${name} breaks this broker's limits: ${limit}`);
+}
+
+/**
+ * Checks a topic filter given in a query (`#`, `a/+/c`, or an exact topic):
+ * MQTT's rules, without `$share/`, which names subscribers rather than topics.
+ */
+export function checkQueryFilter(filter: string, name: string): string {
+  if (filter.startsWith("$share/")) throw invalid(`${name} ${JSON.stringify(filter)} is a shared subscription filter; give the topic filter without "$share/<group>/"`);
+  try {
+    validateTopicFilter(filter);
+  } catch (e) {
+    if (!(e instanceof MqttError)) throw e;
+    throw invalid(`${name} ${JSON.stringify(filter)} is not a valid topic filter: ${filter === "" ? "it is empty" : "+ must fill a whole level and # must be the whole last level"} (for example "sensors/+/temperature" or "sensors/#")`);
+  }
+  mqttString(filter, name);
+  return filter;
+}
+
+/** Checks a topic name given in a query (no wildcards). */
+export function checkQueryTopic(topic: string, name: string, instead: string): string {
+  if (topic === "") throw invalid(`${name} must not be empty`);
+  if (topic.includes("+") || topic.includes("#")) throw invalid(`${name} ${JSON.stringify(topic)} must be a topic name without wildcards; ${instead}`);
+  mqttString(topic, name);
+  return topic;
+}
+
+// ----------------------------------------------------------- publish
+
+/** The fields of `POST .../publish`. */
+export const PUBLISH_FIELDS = ["topic", "payload", "encoding", "qos", "retain", "properties"] as const;
+/** The fields of its `properties`. */
+export const PUBLISH_PROPERTY_FIELDS = ["contentType", "payloadFormatIndicator", "messageExpiryInterval", "responseTopic", "correlationData", "userProperties"] as const;
+
+/**
+ * Turns a `POST .../publish` body into a message from the server itself
+ * (no client), checking every field; throws a 400 that names the field.
+ */
+export function parsePublish(broker: Broker, body: Body, now: number): Message {
+  allowOnly(body, PUBLISH_FIELDS, "a publish request");
+  const topic = requiredString(body.topic, "topic", "a topic name such as \"sensors/room-1\"");
+  checkTopicName(broker, topic, "topic");
+  if (topic.startsWith("$")) throw invalid(`topic ${JSON.stringify(topic)} starts with "$": such topics ($SYS) belong to the server and cannot be published to`);
+  const text = requiredString(body.payload, "payload", "a string: UTF-8 text, or base64 with \"encoding\": \"base64\" (\"\" for an empty payload)");
+  const encoding = optionalChoice(body.encoding, "encoding", ["utf8", "base64"] as const) ?? "utf8";
+  const payload = encoding === "base64" ? fromBase64(text, "payload") : new TextEncoder().encode(text);
+  const max = broker.limits.maximumPacketSize;
+  if (payload.byteLength > max) throw invalid(`payload is ${payload.byteLength} bytes; this broker takes messages of at most ${max} bytes`);
+  const qos = optionalChoice(body.qos, "qos", [0, 1, 2] as const) ?? 0;
+  if (qos > broker.features.maximumQoS) {
+    throw new ApiError(400, ErrorCode.Unsupported, `qos ${qos} is above this broker's maximum QoS ${broker.features.maximumQoS}; publish with qos ${broker.features.maximumQoS} or less`);
+  }
+  const retain = optionalBool(body.retain, "retain") ?? false;
+  if (retain && !broker.features.retainAvailable) throw new ApiError(400, ErrorCode.Unsupported, "this broker does not keep retained messages; publish with retain false");
+
+  let properties: PublishProperties | undefined;
+  let expiry: number | undefined;
+  if (body.properties !== undefined && body.properties !== null) {
+    const p = body.properties;
+    if (!isObject(p)) throw invalid(`properties must be an object such as {"contentType": "text/plain"}, not ${kind(p)}`);
+    allowOnly(p, PUBLISH_PROPERTY_FIELDS, "properties");
+    const out: PublishProperties = {};
+    const contentType = optionalString(p.contentType, "properties.contentType", "a MIME type string such as \"application/json\"");
+    if (contentType !== undefined) {
+      mqttString(contentType, "properties.contentType");
+      out.contentType = contentType;
+    }
+    const pfi = optionalChoice(p.payloadFormatIndicator, "properties.payloadFormatIndicator", [0, 1] as const);
+    if (pfi !== undefined) {
+      if (pfi === 1 && !isWellFormedUtf8(payload)) {
+        throw invalid("properties.payloadFormatIndicator is 1 (UTF-8 text) but the payload is not well-formed UTF-8; send 0 for bytes");
+      }
+      out.payloadFormatIndicator = pfi;
+    }
+    expiry = optionalInt(p.messageExpiryInterval, "properties.messageExpiryInterval", 0, 0xffffffff);
+    const responseTopic = optionalString(p.responseTopic, "properties.responseTopic", "a topic name");
+    if (responseTopic !== undefined) {
+      checkTopicName(broker, responseTopic, "properties.responseTopic");
+      out.responseTopic = responseTopic;
+    }
+    const correlation = optionalString(p.correlationData, "properties.correlationData", "base64 bytes");
+    if (correlation !== undefined) out.correlationData = fromBase64(correlation, "properties.correlationData");
+    if (p.userProperties !== undefined) out.userProperties = userProperties(p.userProperties);
+    properties = Object.keys(out).length > 0 ? out : undefined;
+  }
+  return {
+    topic, payload, qos, retain,
+    properties: broker.forwardableProperties(properties),
+    expiresAt: expiry !== undefined ? now + expiry * 1000 : undefined,
+    senderId: "", // the server itself
+    receivedAt: now,
+  };
+}
+
+function userProperties(value: unknown): UserProperty[] {
+  const rule = `an array of [name, value] string pairs, such as [["unit", "celsius"]]`;
+  if (!Array.isArray(value)) throw invalid(`properties.userProperties must be ${rule}, not ${kind(value)}`);
+  return value.map((pair, i) => {
+    const name = `properties.userProperties[${i}]`;
+    if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== "string" || typeof pair[1] !== "string") {
+      throw invalid(`${name} must be a [name, value] pair of strings, not ${JSON.stringify(pair)}; userProperties is ${rule}`);
+    }
+    mqttString(pair[0], name);
+    mqttString(pair[1], name);
+    return [pair[0], pair[1]] as UserProperty;
+  });
+}
+
+/** Compares strings by code unit (a stable order for pagination). */
+export function byString(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
