@@ -785,3 +785,451 @@ describe("API tokens", () => {
     expect(isRefusal(await verifyCredential(jwt, w.registry.keys("acme", "sensors"), { audience: "sensors.acme", now: Date.now(), isRevoked: () => false }))).toBe(false);
   });
 });
+
+// ---------------------------------------------------- a broker's live state
+
+const b64 = (s: string | Uint8Array) => Buffer.from(s).toString("base64");
+
+describe("a broker's connected clients", () => {
+  const list = async (w: World, query = "") => {
+    const r = await call(w.app, "GET", `${SENSORS}/clients${query}`, { token: w.tokens.viewer });
+    return { clients: expectSuccess(r) as Record<string, unknown>[], info: r.body.result_info! };
+  };
+
+  it("lists each connected client with its protocol, transport, address, connect time, keep alive, clean start, expiry, jti and counts", async () => {
+    const w = await world();
+    w.advance(1_500);
+    const five = await online(w, "dev-1", {
+      info: { remoteAddress: "192.0.2.10", remotePort: 51234, transport: "wss", serverName: "sensors.acme.localhost" },
+      connect: { username: "anything", keepAlive: 60, properties: { sessionExpiryInterval: 3600 } },
+    });
+    await five.subscribe("a/#", 1);
+    await five.subscribe("$share/g/b", 0);
+    const [old] = await w.registry.issueCredentials("acme", "sensors", { clientIds: ["dev-2"], expiration: 600 });
+    const three = new Peer(sensors(w), 4);
+    expect((await three.connect("dev-2", old!.token, { cleanStart: false, keepAlive: 0 })).reasonCode).toBe(0);
+    const { clients, info } = await list(w);
+    expect(clients).toEqual([
+      {
+        client_id: "dev-1", username: "anything", protocol_version: "5.0", transport: "wss", remote_address: "192.0.2.10", remote_port: 51234,
+        server_name: "sensors.acme.localhost", connected_at: "2026-06-01T12:00:01.500000Z", keep_alive: 60, clean_start: true,
+        session_expiry_interval: 3600, jti: w.credential.jti, credential_expires_at: null, subscriptions: 2, inflight: 0, queued: 0, queued_bytes: 0,
+      },
+      {
+        client_id: "dev-2", username: "anything", protocol_version: "3.1.1", transport: "memory", remote_address: "127.0.0.1", remote_port: 50000,
+        server_name: null, connected_at: "2026-06-01T12:00:01.500000Z", keep_alive: 0, clean_start: false,
+        session_expiry_interval: 0xffffffff, jti: old!.jti, credential_expires_at: "2026-06-01T12:10:01.000000Z", subscriptions: 0, inflight: 0, queued: 0, queued_bytes: 0,
+      },
+    ]);
+    expect(info).toEqual({ page: 1, per_page: 100, count: 2, total_count: 2, total_pages: 1 });
+  });
+
+  it("counts a client's in-flight and queued messages", async () => {
+    const w = await world({ registry: { brokerOptions: () => ({ limits: { maximumInflight: 1 } }) } });
+    const sub = await online(w, "dev-1");
+    await sub.subscribe("t", 1);
+    for (let i = 0; i < 3; i++) expectSuccess(await call(w.app, "POST", `${SENSORS}/publish`, { token: w.tokens.user, body: { topic: "t", payload: "xy", qos: 1 } }));
+    const { clients } = await list(w);
+    expect(clients[0]).toMatchObject({ inflight: 1, queued: 2, queued_bytes: 4 });
+  });
+
+  it("pages through clients sorted by client id, with Cloudflare's result_info, and filters by client_id", async () => {
+    const w = await world();
+    for (const id of ["c-5", "c-1", "c-4", "c-2", "c-3"]) await online(w, id);
+    const page2 = await list(w, "?per_page=2&page=2");
+    expect(page2.clients.map((c) => c.client_id)).toEqual(["c-3", "c-4"]);
+    expect(page2.info).toEqual({ page: 2, per_page: 2, count: 2, total_count: 5, total_pages: 3 });
+    const past = await list(w, "?per_page=2&page=9");
+    expect(past.clients).toEqual([]);
+    expect(past.info).toEqual({ page: 9, per_page: 2, count: 0, total_count: 5, total_pages: 3 });
+    expect((await list(w, "?client_id=c-4")).clients.map((c) => c.client_id)).toEqual(["c-4"]);
+    expect((await list(w, "?client_id=nobody")).clients).toEqual([]);
+    const bad = async (query: string, message: RegExp) =>
+      expectFailure(await call(w.app, "GET", `${SENSORS}/clients${query}`, { token: w.tokens.viewer }), 400, 1001, message);
+    await bad("?page=0", /page must be a whole number of at least 1/);
+    await bad("?page=first", /page must be a whole number of at least 1 \(the first page is 1\), not "first"/);
+    await bad("?per_page=0", /per_page must be a whole number from 1 to 1000, not 0/);
+    await bad("?per_page=5000", /per_page must be a whole number from 1 to 1000/);
+  });
+
+  it("disconnects a 5.0 client with DISCONNECT 0x98 and keeps its session, or discards it with ?session=discard", async () => {
+    const w = await world();
+    const t = { token: w.tokens.user };
+    const peer = await online(w, "dev-1", { connect: { properties: { sessionExpiryInterval: 600 } } });
+    await peer.subscribe("a/#");
+    expect(expectSuccess(await call(w.app, "DELETE", `${SENSORS}/clients/dev-1`, t))).toEqual({ client_id: "dev-1", reason_code: 0x98, session: "kept" });
+    expect(await peer.next("disconnect")).toMatchObject({ reasonCode: 0x98, properties: { reasonString: "an administrator disconnected the client" } });
+    expect(peer.duplex.closed).toBe(true);
+    expect((await list(w)).clients).toEqual([]);
+    const sessions = expectSuccess(await call(w.app, "GET", `${SENSORS}/sessions`, t)) as Record<string, unknown>[];
+    expect(sessions).toMatchObject([{ client_id: "dev-1", connected: false, topic_filters: ["a/#"] }]);
+    expectFailure(await call(w.app, "DELETE", `${SENSORS}/clients/dev-1`, t), 404, 1004, /^no client "dev-1" is connected to broker "sensors"$/);
+
+    const back = new Peer(sensors(w));
+    expect(await back.connect("dev-1", w.credential.token, { cleanStart: false, properties: { sessionExpiryInterval: 600 } })).toMatchObject({ reasonCode: 0, sessionPresent: true });
+    expect(expectSuccess(await call(w.app, "DELETE", `${SENSORS}/clients/dev-1?session=discard`, t))).toEqual({ client_id: "dev-1", reason_code: 0x98, session: "discarded" });
+    expect(await back.next("disconnect")).toMatchObject({ reasonCode: 0x98 });
+    expect(expectSuccess(await call(w.app, "GET", `${SENSORS}/sessions`, t))).toEqual([]);
+    expect(sensors(w).subscriptionCount).toBe(0);
+  });
+
+  it("closes a 3.1.1 client, which has no DISCONNECT from the server, and finds client ids with / or spaces when percent-encoded", async () => {
+    const w = await world();
+    const old = await online(w, "dev/2 x", { version: 4 });
+    expectFailure(await call(w.app, "DELETE", `${SENSORS}/clients/dev-1?session=wipe`, { token: w.tokens.user }), 400, 1001, /session must be "keep" .* or "discard"/);
+    expectSuccess(await call(w.app, "DELETE", `${SENSORS}/clients/${encodeURIComponent("dev/2 x")}`, { token: w.tokens.user }));
+    expect(old.duplex.closed).toBe(true);
+    expect(old.drain().filter((p) => p.type === "disconnect")).toEqual([]);
+    expectFailure(await call(w.app, "DELETE", `${SENSORS}/clients/nobody`, { token: w.tokens.user }), 404, 1004);
+  });
+});
+
+describe("a broker's sessions and subscriptions", () => {
+  it("lists every session, connected or not, with the expiry time of offline ones, and filters by client_id and connected", async () => {
+    const w = await world();
+    const gone = await online(w, "gone", { connect: { properties: { sessionExpiryInterval: 90 } } });
+    await gone.subscribe("z/#");
+    await gone.subscribe("a");
+    await online(w, "here");
+    gone.duplex.close();
+    const sessions = expectSuccess(await call(w.app, "GET", `${SENSORS}/sessions`, { token: w.tokens.viewer }));
+    expect(sessions).toEqual([
+      { client_id: "gone", connected: false, expiry_interval: 90, never_expires: false, expires_at: "2026-06-01T12:01:30.000000Z", subscriptions: 2, topic_filters: ["a", "z/#"], inflight: 0, queued: 0, queued_bytes: 0, will_pending: false },
+      { client_id: "here", connected: true, expiry_interval: 0, never_expires: false, expires_at: null, subscriptions: 0, topic_filters: [], inflight: 0, queued: 0, queued_bytes: 0, will_pending: false },
+    ]);
+    const only = async (query: string) => (expectSuccess(await call(w.app, "GET", `${SENSORS}/sessions${query}`, { token: w.tokens.viewer })) as { client_id: string }[]).map((s) => s.client_id);
+    expect(await only("?connected=false")).toEqual(["gone"]);
+    expect(await only("?connected=true")).toEqual(["here"]);
+    expect(await only("?client_id=here")).toEqual(["here"]);
+    expect(await only("?per_page=1&page=2")).toEqual(["here"]);
+    expectFailure(await call(w.app, "GET", `${SENSORS}/sessions?connected=maybe`, { token: w.tokens.viewer }), 400, 1001, /connected must be true or false, not "maybe"/);
+  });
+
+  it("counts queued messages of an offline session", async () => {
+    const w = await world();
+    const p = await online(w, "dev-1", { connect: { properties: { sessionExpiryInterval: 90 } } });
+    await p.subscribe("t", 1);
+    p.duplex.close();
+    expectSuccess(await call(w.app, "POST", `${SENSORS}/publish`, { token: w.tokens.user, body: { topic: "t", payload: "abc", qos: 1 } }));
+    expect(expectSuccess(await call(w.app, "GET", `${SENSORS}/sessions`, { token: w.tokens.viewer }))).toMatchObject([{ client_id: "dev-1", connected: false, queued: 1, queued_bytes: 3, inflight: 0 }]);
+  });
+
+  it("lists every subscription with its options, and filters by client_id, by a topic its filter matches, or by the exact filter", async () => {
+    const w = await world();
+    const a = await online(w, "a");
+    await a.subscribe("x/+/z", 2, { noLocal: true, retainAsPublished: true, retainHandling: 2, id: 42 });
+    await a.subscribe("y", 0);
+    const b = await online(w, "b");
+    await b.subscribe("$share/workers/x/#", 1);
+    const get = async (query: string) => expectSuccess(await call(w.app, "GET", `${SENSORS}/subscriptions${query}`, { token: w.tokens.viewer })) as Record<string, unknown>[];
+    expect(await get("")).toEqual([
+      { client_id: "a", topic_filter: "x/+/z", filter: "x/+/z", share_group: null, qos: 2, no_local: true, retain_as_published: true, retain_handling: 2, subscription_identifier: 42 },
+      { client_id: "a", topic_filter: "y", filter: "y", share_group: null, qos: 0, no_local: false, retain_as_published: false, retain_handling: 0, subscription_identifier: null },
+      { client_id: "b", topic_filter: "$share/workers/x/#", filter: "x/#", share_group: "workers", qos: 1, no_local: false, retain_as_published: false, retain_handling: 0, subscription_identifier: null },
+    ]);
+    const pairs = async (query: string) => (await get(query)).map((s) => `${s.client_id} ${s.topic_filter}`);
+    expect(await pairs("?client_id=b")).toEqual(["b $share/workers/x/#"]);
+    expect(await pairs("?topic=x/1/z")).toEqual(["a x/+/z", "b $share/workers/x/#"]);
+    expect(await pairs("?topic=x/1")).toEqual(["b $share/workers/x/#"]);
+    expect(await pairs("?topic_filter=x/+/z")).toEqual(["a x/+/z"]); // a literal + filling a level is the wildcard
+    expect(await pairs("?topic_filter=%24share%2Fworkers%2Fx%2F%23")).toEqual(["b $share/workers/x/#"]);
+    expect(await pairs("?client_id=a&topic=y")).toEqual(["a y"]);
+    expect(await pairs("?per_page=2&page=2")).toEqual(["b $share/workers/x/#"]);
+    expectFailure(await call(w.app, "GET", `${SENSORS}/subscriptions?topic=x/+/z`, { token: w.tokens.viewer }), 400, 1001, /topic "x\/\+\/z" must be a topic name without wildcards; .* use topic_filter/);
+  });
+});
+
+describe("a broker's retained messages", () => {
+  const get = async (w: World, query = "") => expectSuccess(await call(w.app, "GET", `${SENSORS}/retained${query}`, { token: w.tokens.viewer })) as Record<string, unknown>[];
+
+  it("lists retained messages sorted by topic, with the payload as base64, as text when it is UTF-8, its properties and times", async () => {
+    const w = await world();
+    retain(w, "b/text", "héllo", {
+      qos: 1, expiresAt: T0 + 60_000,
+      properties: { contentType: "text/plain", payloadFormatIndicator: 1, responseTopic: "r/1", correlationData: new Uint8Array([1, 2]), userProperties: [["k", "v"]] },
+    });
+    w.advance(10_000);
+    retain(w, "a/bin", new Uint8Array([0xff, 0x00, 0xfe]));
+    retain(w, "$SYS/x", "sys");
+    expect(await get(w)).toEqual([
+      { topic: "a/bin", payload: "/wD+", payload_utf8: null, qos: 0, properties: {}, stored_at: "2026-06-01T12:00:10.000000Z", expires_at: null },
+      {
+        topic: "b/text", payload: b64("héllo"), payload_utf8: "héllo", qos: 1,
+        properties: { contentType: "text/plain", payloadFormatIndicator: 1, messageExpiryInterval: 50, responseTopic: "r/1", correlationData: "AQI=", userProperties: [["k", "v"]] },
+        stored_at: "2026-06-01T12:00:00.000000Z", expires_at: "2026-06-01T12:01:00.000000Z",
+      },
+    ]);
+    expect((await get(w, "?topic=b/text")).map((m) => m.topic)).toEqual(["b/text"]);
+    expect((await get(w, "?topic=+/bin")).map((m) => m.topic)).toEqual(["a/bin"]); // a literal + filling a level is the wildcard
+    expect((await get(w, "?topic=%24SYS/%23")).map((m) => m.topic)).toEqual(["$SYS/x"]);
+    expect((await get(w, "?per_page=1&page=2")).map((m) => m.topic)).toEqual(["b/text"]);
+    w.advance(60_000);
+    expect((await get(w)).map((m) => m.topic)).toEqual(["a/bin"]); // expired: no longer listed
+  });
+
+  it("refuses a topic query that is not a topic filter, or is a $share filter, with 400", async () => {
+    const w = await world();
+    const bad = async (method: string, query: string, message: RegExp) =>
+      expectFailure(await call(w.app, method, `${SENSORS}/retained${query}`, { token: w.tokens.user }), 400, 1001, message);
+    await bad("GET", "?topic=a/%23/b", /topic "a\/#\/b" is not a valid topic filter/);
+    await bad("GET", "?topic=", /topic "" is not a valid topic filter: it is empty/);
+    await bad("DELETE", "?topic=a%2B", /topic "a\+" is not a valid topic filter/);
+    await bad("DELETE", "?topic=%24share/g/%23", /shared subscription filter/);
+    await bad("DELETE", "", /\?topic=<exact topic> or \?topic=<filter>/);
+  });
+
+  it("deletes the retained messages of an exact topic or a filter, in the store too, without sending subscribers anything", async () => {
+    const store = new MemoryStore();
+    const w = await world({ registry: { brokerOptions: () => ({ store }) } });
+    for (const t of ["a/1", "a/2", "b/1", "$SYS/keep"]) retain(w, t, "v");
+    const sub = await online(w, "dev-1");
+    await sub.subscribe("#");
+    sub.drain(); // the retained messages a new subscription gets
+    const del = async (query: string) => expectSuccess(await call(w.app, "DELETE", `${SENSORS}/retained${query}`, { token: w.tokens.user }));
+    expect(await del("?topic=a/1")).toEqual({ deleted: 1 });
+    expect([...store.retained.keys()].sort()).toEqual(["$SYS/keep", "a/2", "b/1"]);
+    expect(await del("?topic=nothing/here")).toEqual({ deleted: 0 });
+    expect(await del("?topic=%23")).toEqual({ deleted: 2 });
+    expect([...store.retained.keys()]).toEqual(["$SYS/keep"]);
+    expect((await get(w, "?topic=%24SYS/%23")).map((m) => m.topic)).toEqual(["$SYS/keep"]);
+    expect(sub.drain()).toEqual([]);
+  });
+});
+
+describe("publishing over HTTP", () => {
+  const publish = (w: World, body: unknown, token = w.tokens.user) => call(w.app, "POST", `${SENSORS}/publish`, { token, body });
+
+  it("delivers a message to subscribers, with its QoS, properties and the number of subscribers it reached", async () => {
+    const w = await world();
+    const s1 = await online(w, "s1");
+    await s1.subscribe("room/+/temp", 1);
+    const s2 = await online(w, "s2");
+    await s2.subscribe("room/#", 0);
+    const result = expectSuccess(await publish(w, {
+      topic: "room/1/temp", payload: "21.5", qos: 1,
+      properties: {
+        contentType: "text/plain", payloadFormatIndicator: 1, messageExpiryInterval: 60, responseTopic: "reply/here",
+        correlationData: b64("id-1"), userProperties: [["unit", "celsius"], ["unit", "again"]],
+      },
+    }));
+    expect(result).toEqual({ matched: 2 });
+    const got = await s1.next("publish");
+    expect(got).toMatchObject({ topic: "room/1/temp", qos: 1, retain: false });
+    expect(new TextDecoder().decode(got.payload)).toBe("21.5");
+    expect(got.properties).toMatchObject({
+      contentType: "text/plain", payloadFormatIndicator: 1, messageExpiryInterval: 60, responseTopic: "reply/here",
+      correlationData: enc.encode("id-1"), userProperties: [["unit", "celsius"], ["unit", "again"]],
+    });
+    expect(await s2.next("publish")).toMatchObject({ topic: "room/1/temp", qos: 0 });
+    expect(expectSuccess(await publish(w, { topic: "nobody/listens", payload: "" }))).toEqual({ matched: 0 });
+  });
+
+  it("takes a base64 payload, and keeps a retained message that a later subscriber receives, until an empty retained payload clears it", async () => {
+    const w = await world();
+    expectSuccess(await publish(w, { topic: "cfg/a", payload: b64(new Uint8Array([0, 1, 2, 255])), encoding: "base64", retain: true, qos: 2 }));
+    const listed = expectSuccess(await call(w.app, "GET", `${SENSORS}/retained`, { token: w.tokens.viewer })) as Record<string, unknown>[];
+    expect(listed).toMatchObject([{ topic: "cfg/a", payload: "AAEC/w==", payload_utf8: null, qos: 2 }]);
+    const late = await online(w, "late");
+    await late.subscribe("cfg/#", 2);
+    const got = await late.next("publish");
+    expect(got).toMatchObject({ topic: "cfg/a", retain: true });
+    expect([...got.payload]).toEqual([0, 1, 2, 255]);
+    expectSuccess(await publish(w, { topic: "cfg/a", payload: "", retain: true }));
+    expect(expectSuccess(await call(w.app, "GET", `${SENSORS}/retained`, { token: w.tokens.viewer }))).toEqual([]);
+  });
+
+  it("holds each subscriber to its credential's topicAcl", async () => {
+    const w = await world();
+    const narrow = await online(w, "narrow", { topicAcl: "sub:a/#" });
+    expect((await narrow.subscribe("#")).reasonCodes).toEqual([0x87]);
+    expect((await narrow.subscribe("a/#")).reasonCodes).toEqual([0]);
+    const wide = await online(w, "wide");
+    await wide.subscribe("#");
+    expectSuccess(await publish(w, { topic: "b/x", payload: "secret" }));
+    expect(await wide.next("publish")).toMatchObject({ topic: "b/x" });
+    expectSuccess(await publish(w, { topic: "a/x", payload: "open" }));
+    expect(await narrow.next("publish")).toMatchObject({ topic: "a/x" });
+    expect(narrow.drain()).toEqual([]);
+  });
+
+  it("answers only once the store has committed the message", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const store = Object.assign(new MemoryStore(), { saveRetained: () => gate });
+    const w = await world({ registry: { brokerOptions: () => ({ store }) } });
+    let answered = false;
+    const pending = publish(w, { topic: "r", payload: "1", retain: true }).then((r) => {
+      answered = true;
+      return r;
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(answered).toBe(false);
+    release();
+    expect(expectSuccess(await pending)).toEqual({ matched: 0 });
+  });
+
+  it("refuses a body that breaks a rule with 400 naming the field and the fix", async () => {
+    const w = await world({ registry: { brokerOptions: () => ({ limits: { maximumTopicLevels: 4, maximumPacketSize: 1000 } }) } });
+    const bad = async (body: unknown, message: RegExp, code = 1001) => expectFailure(await publish(w, body), 400, code, message);
+    await bad({ payload: "x" }, /^topic is required: a topic name such as "sensors\/room-1"$/);
+    await bad({ topic: 5, payload: "x" }, /^topic must be a topic name such as "sensors\/room-1", not the number 5$/);
+    await bad({ topic: "", payload: "x" }, /^topic must not be empty/);
+    await bad({ topic: "a/+/b", payload: "x" }, /contains a wildcard \(\+ or #\); publish to a topic name, not a filter/);
+    await bad({ topic: "a/#", payload: "x" }, /contains a wildcard/);
+    await bad({ topic: "$SYS/broker/uptime", payload: "x" }, /starts with "\$": such topics \(\$SYS\) belong to the server/);
+    await bad({ topic: "a\u0000b", payload: "x" }, /topic cannot be sent over MQTT: it contains U\+0000/);
+    await bad({ topic: "a/b/c/d/e", payload: "x" }, /topic breaks this broker's limits: topic deeper than 4 levels/);
+    await bad({ topic: "t" }, /^payload is required: a string/);
+    await bad({ topic: "t", payload: { v: 1 } }, /^payload must be a string: UTF-8 text, or base64 .*, not an object$/);
+    await bad({ topic: "t", payload: "x".repeat(1001) }, /payload is 1001 bytes; this broker takes messages of at most 1000 bytes/);
+    await bad({ topic: "t", payload: "%%%", encoding: "base64" }, /^payload is not valid base64; encode the bytes as standard base64/);
+    await bad({ topic: "t", payload: "x", encoding: "hex" }, /^encoding must be one of "utf8", "base64", not the string "hex"$/);
+    await bad({ topic: "t", payload: "x", qos: 3 }, /^qos must be one of 0, 1, 2, not the number 3$/);
+    await bad({ topic: "t", payload: "x", qos: "1" }, /^qos must be one of 0, 1, 2, not the string "1"$/);
+    await bad({ topic: "t", payload: "x", retain: "yes" }, /^retain must be true or false, not the string "yes"$/);
+    await bad({ topic: "t", payload: "x", colour: "red" }, /^unknown field "colour" in a publish request; it takes topic, payload, encoding, qos, retain, properties$/);
+    await bad({ topic: "t", payload: "x", properties: [] }, /^properties must be an object/);
+    await bad({ topic: "t", payload: "x", properties: { topicAlias: 1 } }, /^unknown field "topicAlias" in properties; it takes contentType, /);
+    await bad({ topic: "t", payload: "x", properties: { contentType: 1 } }, /^properties.contentType must be a MIME type string/);
+    await bad({ topic: "t", payload: "x", properties: { payloadFormatIndicator: 2 } }, /^properties.payloadFormatIndicator must be one of 0, 1/);
+    await bad({ topic: "t", payload: "/w==", encoding: "base64", properties: { payloadFormatIndicator: 1 } }, /payloadFormatIndicator is 1 \(UTF-8 text\) but the payload is not well-formed UTF-8; send 0 for bytes/);
+    await bad({ topic: "t", payload: "x", properties: { messageExpiryInterval: -1 } }, /^properties.messageExpiryInterval must be a whole number from 0 to 4294967295, not the number -1$/);
+    await bad({ topic: "t", payload: "x", properties: { messageExpiryInterval: 1.5 } }, /messageExpiryInterval must be a whole number/);
+    await bad({ topic: "t", payload: "x", properties: { responseTopic: "r/#" } }, /^properties.responseTopic "r\/#" contains a wildcard/);
+    await bad({ topic: "t", payload: "x", properties: { correlationData: "not base64!" } }, /^properties.correlationData is not valid base64/);
+    await bad({ topic: "t", payload: "x", properties: { userProperties: { k: "v" } } }, /^properties.userProperties must be an array of \[name, value\] string pairs/);
+    await bad({ topic: "t", payload: "x", properties: { userProperties: [["k", 1]] } }, /^properties.userProperties\[0\] must be a \[name, value\] pair of strings, not \["k",1\]/);
+    expectFailure(await call(w.app, "POST", `${SENSORS}/publish`, { token: w.tokens.user, raw: "topic=t" }), 400, 1001, /not valid JSON/);
+  });
+
+  it("refuses QoS above the broker's maximum, or retain where retained messages are off, as not supported", async () => {
+    const w = await world({ registry: { brokerOptions: () => ({ features: { maximumQoS: 1, retainAvailable: false } }) } });
+    expectFailure(await publish(w, { topic: "t", payload: "x", qos: 2 }), 400, 1015, /qos 2 is above this broker's maximum QoS 1/);
+    expectFailure(await publish(w, { topic: "t", payload: "x", retain: true }), 400, 1015, /does not keep retained messages/);
+  });
+});
+
+describe("request validation on Cloudflare's routes", () => {
+  it("refuses unknown fields inside on_publish and a broker name that is not a string with 400", async () => {
+    const w = await world();
+    const t = { token: w.tokens.admin };
+    expectFailure(await call(w.app, "POST", "namespaces/acme/brokers", { ...t, body: { name: "n", on_publish: { url: "https://x.example", secret: "s" } } }), 400, 1001, /unknown field "secret" in on_publish; it takes url/);
+    expectFailure(await call(w.app, "PATCH", SENSORS, { ...t, body: { on_publish: "https://x.example" } }), 400, 1001, /on_publish must be an object \{"url": "https:\/\/..."\} or null, not the string/);
+    expectFailure(await call(w.app, "PATCH", SENSORS, { ...t, body: { name: 5 } }), 400, 1001, /name must be a string \(the broker's own name\), not the number 5/);
+    expectFailure(await call(w.app, "POST", "namespaces", { ...t, raw: "null" }), 400, 1001, /must be a JSON object, not null/);
+  });
+
+  it("answers 404 for an unknown broker on the live-state routes, before looking at the request", async () => {
+    const w = await world();
+    for (const [method, path] of [
+      ["GET", "clients?per_page=0"], ["DELETE", "clients/x?session=bad"], ["GET", "sessions"], ["GET", "subscriptions?topic=%23"],
+      ["GET", "retained?topic=a/%23/b"], ["DELETE", "retained"], ["POST", "publish"],
+    ] as const) {
+      expectFailure(await call(w.app, method, `namespaces/acme/brokers/ghost/${path}`, { token: w.tokens.admin, body: method === "POST" ? { bad: 1 } : undefined }), 404, 1004, /ghost/);
+    }
+  });
+});
+
+// ------------------------------------------------------- OpenAPI document
+
+describe("the OpenAPI document", () => {
+  const doc = OPENAPI_DOCUMENT as unknown as {
+    openapi: string;
+    paths: Record<string, Record<string, any>>;
+    components: Record<string, Record<string, any>>;
+  };
+  const METHODS = ["get", "post", "put", "patch", "delete", "head", "options"];
+  const operations = () => Object.entries(doc.paths).flatMap(([path, item]) =>
+    METHODS.filter((m) => item[m] !== undefined).map((m) => ({ path, method: m.toUpperCase(), op: item[m], item })));
+
+  it("is served without a token at the API's base path and at /openapi.json", async () => {
+    const w = await world();
+    for (const path of [`${BASE}/openapi.json`, "/openapi.json", "/client/v4/accounts/any/pubsub/openapi.json"]) {
+      for (const caller of CALLERS) {
+        const { token, auth } = authFor(w, caller);
+        const headers: Record<string, string> = token !== undefined ? { authorization: `Bearer ${token}` } : auth !== undefined ? { authorization: auth } : {};
+        const res = await w.app.request(path, { headers });
+        expect(res.status, `${path} ${caller}`).toBe(200);
+        expect(res.headers.get("content-type")).toMatch(/^application\/json/);
+        expect(await res.json()).toEqual(JSON.parse(JSON.stringify(OPENAPI_DOCUMENT)));
+      }
+    }
+    expect(doc.openapi).toBe("3.1.0");
+  });
+
+  it("documents every route the app serves, and no route it does not", () => {
+    const w = { app: createAdminApp(new Registry()) };
+    const served = new Set(w.app.routes.filter((r) => r.method !== "ALL").map((r) => `${r.method} ${r.path.replace(/:([A-Za-z_]+)/g, "{$1}")}`));
+    const documented = new Set(operations().map((o) => `${o.method} ${o.path}`));
+    expect([...served].sort()).toEqual([...documented].sort());
+    expect(served.has(`GET ${API_BASE.replace(":account_id", "{account_id}")}/openapi.json`)).toBe(true);
+  });
+
+  it("gives the role matrix's roles for every route it tests", () => {
+    const want = { any: ["Admin", "User", "Viewer"], user: ["Admin", "User"], admin: ["Admin"], superadmin: ["Admin (every namespace)"] };
+    for (const [name, route] of Object.entries(ROUTES)) {
+      const [method, path] = name.split(" ") as [string, string];
+      const full = `${BASE.replace("0123456789abcdef0123456789abcdef", "{account_id}")}${path.replace(/:([A-Za-z_]+)/g, "{$1}")}`;
+      const op = doc.paths[full]?.[method.toLowerCase()];
+      expect(op, name).toBeDefined();
+      expect(op["x-edgemq-roles"], name).toEqual(want[route.need]);
+    }
+    // And the matrix covers every authenticated route.
+    const matrix = new Set(Object.keys(ROUTES));
+    for (const o of operations()) {
+      if (o.op.security?.length === 0) continue;
+      const name = `${o.method} ${o.path.replace("/client/v4/accounts/{account_id}/pubsub", "").replace(/\{([A-Za-z_]+)\}/g, ":$1")}`;
+      expect(matrix.has(name), `${name} is not in the role matrix`).toBe(true);
+    }
+  });
+
+  it("declares every path parameter, has unique operation ids, error responses and the bearer scheme, and every $ref resolves", () => {
+    const ids = new Set<string>();
+    const resolve = (ref: string) => ref.replace(/^#\//, "").split("/").reduce<any>((node, key) => node?.[key], doc);
+    const deref = (p: any) => (p.$ref ? resolve(p.$ref) : p);
+    for (const { path, method, op, item } of operations()) {
+      expect(ids.has(op.operationId), op.operationId).toBe(false);
+      ids.add(op.operationId);
+      const declared = [...(item.parameters ?? []), ...(op.parameters ?? [])].map(deref);
+      const inPath = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]);
+      expect(declared.filter((p: any) => p.in === "path").map((p: any) => p.name).sort(), `${method} ${path}`).toEqual([...inPath].sort());
+      for (const p of declared) if (p.in === "path") expect(p.required).toBe(true);
+      expect(op.responses["200"], `${method} ${path}`).toBeDefined();
+      if (op.security?.length !== 0) {
+        for (const code of ["400", "401", "403"]) expect(op.responses[code], `${method} ${path} ${code}`).toBeDefined();
+      }
+      if (path.includes("{namespace}")) expect(op.responses["404"], `${method} ${path} 404`).toBeDefined();
+      if (["POST", "PATCH"].includes(method) && op.requestBody) expect(op.responses["413"]).toBeDefined();
+    }
+    expect(doc.components.securitySchemes!.apiToken).toMatchObject({ type: "http", scheme: "bearer" });
+    const refs: string[] = [];
+    const walk = (node: unknown) => {
+      if (Array.isArray(node)) node.forEach(walk);
+      else if (node !== null && typeof node === "object") {
+        for (const [k, v] of Object.entries(node)) {
+          if (k === "$ref") refs.push(v as string);
+          else walk(v);
+        }
+      }
+    };
+    walk(doc);
+    expect(refs.length).toBeGreaterThan(50);
+    for (const r of new Set(refs)) expect(resolve(r), r).toBeDefined();
+  });
+
+  it("describes the fields the routes answer with", async () => {
+    const w = await world();
+    await online(w, "dev-1");
+    retain(w, "a", "v");
+    const schemaKeys = (name: string) => Object.keys(doc.components.schemas![name].properties).sort();
+    const first = async (path: string) => Object.keys((expectSuccess(await call(w.app, "GET", `${SENSORS}/${path}`, { token: w.tokens.viewer })) as object[])[0]!).sort();
+    expect(await first("clients")).toEqual(schemaKeys("Client"));
+    expect(await first("sessions")).toEqual(schemaKeys("Session"));
+    expect(await first("retained")).toEqual(schemaKeys("RetainedMessage"));
+    await w.peers.get("dev-1")!.subscribe("x");
+    expect(await first("subscriptions")).toEqual(schemaKeys("Subscription"));
+    const broker = expectSuccess(await call(w.app, "GET", SENSORS, { token: w.tokens.viewer })) as object;
+    expect(Object.keys(broker).every((k) => schemaKeys("Broker").includes(k))).toBe(true);
+    expect(Object.keys(expectSuccess(await call(w.app, "GET", "namespaces/acme", { token: w.tokens.viewer })) as object).sort()).toEqual(schemaKeys("Namespace"));
+  });
+});
