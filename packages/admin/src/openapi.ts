@@ -130,6 +130,7 @@ export const OPENAPI_DOCUMENT = {
     ].join("\n\n"),
     license: { name: "MIT", identifier: "MIT" },
   },
+  servers: [{ url: "/", description: "This server's admin listener (--admin-port)." }],
   security: [{ apiToken: [] }],
   tags: [
     { name: "Namespaces", description: "Groups of brokers (Cloudflare's)." },
