@@ -189,6 +189,55 @@ describe("a client reaching its tenant broker by its credential", () => {
   });
 });
 
+describe("a broker's live state through the admin API", () => {
+  const B = "/namespaces/acme/brokers/sensors";
+
+  it("lists connected clients and sessions, and disconnects one with 0x98", async () => {
+    const cred = await admin.credential("acme", "sensors", "live-1");
+    const c = await connect(url, { clientId: "live-1", username: "x", password: cred, protocolVersion: 5, reconnectPeriod: 0 });
+    await c.subscribeAsync("live/#", { qos: 1 });
+    let reason: number | undefined;
+    c.on("disconnect", (p) => (reason = p.reasonCode));
+    const clients = await admin.ok("GET", `${B}/clients?client_id=live-1`);
+    expect(clients).toHaveLength(1);
+    expect(clients[0]).toMatchObject({ client_id: "live-1", jti: jtiOf(cred) });
+    const subs = await admin.ok("GET", `${B}/subscriptions?client_id=live-1`);
+    expect(subs.map((x: { topic_filter: string }) => x.topic_filter)).toEqual(["live/#"]);
+    await admin.ok("DELETE", `${B}/clients/live-1`);
+    await waitFor(() => reason !== undefined, 2000, "DISCONNECT from the admin API");
+    expect(reason).toBe(0x98);
+    expect(await admin.ok("GET", `${B}/clients?client_id=live-1`)).toEqual([]);
+    expect((await admin.call("DELETE", `${B}/clients/live-1`)).status).toBe(404);
+  });
+
+  it("publishes over HTTP to MQTT subscribers, and reads and deletes retained messages", async () => {
+    const cred = await admin.credential("acme", "sensors", "live-2");
+    const c = await connect(url, { clientId: "live-2", username: "x", password: cred });
+    const got = collect(c);
+    await c.subscribeAsync("rooms/#", { qos: 1 });
+    const sent = await admin.ok("POST", `${B}/publish`, { topic: "rooms/1/temp", payload: "21.5", qos: 1, retain: true });
+    expect(sent.matched).toBe(1);
+    await waitFor(() => got.length === 1);
+    expect(got[0]).toMatchObject({ topic: "rooms/1/temp", payload: "21.5" });
+    const retained = await admin.ok("GET", `${B}/retained?topic=${encodeURIComponent("rooms/#")}`);
+    expect(retained.map((r: { topic: string; payload_utf8: string }) => [r.topic, r.payload_utf8])).toEqual([["rooms/1/temp", "21.5"]]);
+    const bad = await admin.call("POST", `${B}/publish`, { topic: "rooms/+", payload: "x" });
+    expect(bad.status).toBe(400);
+    expect(bad.json.errors[0]!.message).toMatch(/topic/);
+    await admin.ok("DELETE", `${B}/retained?topic=${encodeURIComponent("rooms/#")}`);
+    expect(await admin.ok("GET", `${B}/retained?topic=${encodeURIComponent("rooms/#")}`)).toEqual([]);
+    c.end(true);
+  });
+
+  it("serves its OpenAPI document without a token", async () => {
+    const res = await fetch(`http://127.0.0.1:${server.ports.http}/openapi.json`);
+    expect(res.status).toBe(200);
+    const doc = await res.json() as { openapi: string; paths: Record<string, unknown> };
+    expect(doc.openapi).toMatch(/^3\.1/);
+    expect(Object.keys(doc.paths).length).toBeGreaterThan(15);
+  });
+});
+
 describe("a client reaching its tenant broker by name", () => {
   it("routes a WebSocket connection by its Host header, so another broker's credential is refused", async () => {
     const wsUrl = `ws://127.0.0.1:${server.ports.ws}/mqtt`;
