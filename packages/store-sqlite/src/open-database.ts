@@ -76,13 +76,16 @@ export function openDatabase(o: ResolvedOptions): OpenedDatabase {
 
 /** Creates the directory if missing; refuses one that is not a writable directory. */
 function prepareDirectory(dir: string): void {
-  try {
-    // The database holds brokers' private keys: only its owner may read it.
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-  } catch (e) {
-    throw new DataDirectoryError(dir, `cannot be created: ${(e as Error).message}`, { cause: e });
+  if (existsSync(dir)) {
+    if (!statSync(dir).isDirectory()) throw new DataDirectoryError(dir, "is not a directory: give a directory (it is created if missing)");
+  } else {
+    try {
+      // The database holds brokers' private keys: only its owner may read it.
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+    } catch (e) {
+      throw new DataDirectoryError(dir, `cannot be created: ${(e as Error).message}`, { cause: e });
+    }
   }
-  if (!statSync(dir).isDirectory()) throw new DataDirectoryError(dir, "is not a directory");
   try {
     accessSync(dir, constants.W_OK);
   } catch (e) {
