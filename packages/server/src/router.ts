@@ -24,18 +24,31 @@ export class Router implements Acceptor {
   readonly #fallback: Broker;
   readonly #registry: Registry | undefined;
   readonly #bound: BrokerAddress | undefined;
+  readonly #tenancy: () => boolean;
   readonly #pending = new Set<PendingConnection>();
 
-  /** A router in front of `fallback` and the registry's brokers; `bound` pins every connection to one broker. */
-  constructor(fallback: Broker, registry?: Registry, bound?: BrokerAddress) {
+  /**
+   * A router in front of `fallback` and the registry's brokers; `bound` pins
+   * every connection to one broker. `tenancy` says whether tenants are in use
+   * (the admin API is served, or namespaces exist): only then is an edgemq
+   * credential naming an unknown broker refused, so that an embedding
+   * program's own token-checking default broker keeps getting its clients.
+   */
+  constructor(fallback: Broker, registry?: Registry, bound?: BrokerAddress, tenancy: () => boolean = () => true) {
     this.#fallback = fallback;
     this.#registry = registry;
     this.#bound = bound;
+    this.#tenancy = tenancy;
   }
 
   /** The default broker's limits: they size the adapters' buffers and frames. */
   get limits(): Broker["limits"] {
     return this.#fallback.limits;
+  }
+
+  /** @internal The most bytes held before a route is chosen: the pre-authentication packet limit. */
+  get maximumConnectPacketSize(): number {
+    return this.#fallback.limits.maximumConnectPacketSize;
   }
 
   /** Takes a new connection; routes it at once if its listener or server name decides, else after its CONNECT. */
@@ -75,6 +88,7 @@ export class Router implements Acceptor {
       const dot = audience.indexOf(".");
       const broker = audience.slice(0, dot), namespace = audience.slice(dot + 1);
       if (dot <= 0 || !registry.hasBroker(namespace, broker)) {
+        if (!this.#tenancy()) return { broker: this.#fallback };
         return { refuse: ReasonCode.BadUserNameOrPassword, reason: `the credential was issued for broker "${audience}", which this server does not host` };
       }
       return { broker: registry.broker(namespace, broker) };
@@ -152,6 +166,8 @@ class PendingConnection implements DuplexSink {
     this.#chunks = [all];
     const length = packetLength(all);
     if (length === "incomplete") return;
+    // Too long to hold: the default broker refuses it from its header, as it would any other.
+    if (length !== "invalid" && length > this.#router.maximumConnectPacketSize) return this.#settle(undefined);
     // Not a CONNECT, malformed or too long: the default broker refuses it with the right code.
     let connect: ConnectPacket | undefined;
     if (length !== "invalid" && length <= all.byteLength) {

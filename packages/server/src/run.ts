@@ -83,7 +83,8 @@ export async function serve(
       const [b, ns] = l.broker.toLowerCase().split(".") as [string, string];
       bound = { namespace: ns, broker: b };
     }
-    const router = new Router(broker, registry, bound);
+    const tenancy = () => config.admin.listeners.length > 0 || registry.listNamespaces().length > 0;
+    const router = new Router(broker, registry, bound, tenancy);
     routers.push(router);
     try {
       listeners.push(await host.listen(router, l));
