@@ -1,5 +1,5 @@
-import { spawn } from "node:child_process";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
@@ -553,10 +553,21 @@ describe("the SQLite store refuses what it cannot trust", () => {
     expect(() => openSqliteStore({ dataDir: join(parent, "file") })).toThrow(/is not a directory/);
   });
 
-  it.skipIf(process.getuid?.() === 0)("a data directory this process may not write to is refused, saying so", () => {
-    const dir = dataDir();
-    chmodSync(dir, 0o500);
-    expect(() => openSqliteStore({ dataDir: dir })).toThrow(/is not writable by this process/);
+  // Root ignores permission bits, so as root the check runs in a child process as user nobody.
+  const asRoot = process.getuid?.() === 0;
+  const setpriv = spawnSync("setpriv", ["--version"]).status === 0;
+  it.skipIf(asRoot && !setpriv)("a data directory this process may not write to is refused, saying so", () => {
+    const parent = dataDir();
+    const dir = join(parent, "read-only");
+    mkdirSync(dir, { mode: 0o555 });
+    chmodSync(parent, 0o755);
+    const node = [join(BIN, "node"), join(FIXTURES, "open-child.ts"), dir];
+    const r = asRoot ? spawnSync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", ...node], { encoding: "utf8" }) : spawnSync(node[0]!, node.slice(1), { encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    const out = JSON.parse(r.stdout) as { name: string; message: string };
+    expect(out.name).toBe("DataDirectoryError");
+    expect(out.message).toContain(`${dir} is not writable by this process`);
+    chmodSync(dir, 0o700);
   });
 
   it("a data directory that cannot be created is refused, saying why", () => {

@@ -2,7 +2,7 @@ import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, read
 import { join, resolve } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import {
-  CorruptDatabaseError, DataDirectoryError, DataDirectoryLockedError, SQLITE_BUSY, SQLITE_CORRUPT, SQLITE_NOTADB,
+  CorruptDatabaseError, DataDirectoryError, DataDirectoryLockedError, SchemaVersionError, SQLITE_BUSY, SQLITE_CORRUPT, SQLITE_NOTADB,
   SqliteStoreError, sqliteCode,
 } from "./errors.ts";
 import { describeHolder, removeLockFile, writeLockFile } from "./lock-file.ts";
@@ -52,7 +52,7 @@ export function openDatabase(o: ResolvedOptions): OpenedDatabase {
     writeLockFile(lockPath, o.now());
     // A newer file is refused before anything reads its tables or writes to it.
     const version = schemaVersion(db);
-    if (version > SCHEMA_VERSION) migrate(db, path);
+    if (version > SCHEMA_VERSION) throw new SchemaVersionError(path, version, SCHEMA_VERSION);
     const started = performance.now();
     const problems = integrityCheck(db, o.integrityCheck);
     const integrityCheckMs = performance.now() - started;
@@ -116,7 +116,8 @@ function checkHeader(path: string, dir: string): void {
   const text = String.fromCharCode(...head.subarray(0, 16));
   if (text !== HEADER) throw new CorruptDatabaseError(path, "it does not start with the SQLite header, so it is not an SQLite database");
   if (n < 100) throw new CorruptDatabaseError(path, `it is truncated to ${size} bytes, shorter than the SQLite header`);
-  const pageSize = ((head[16]! << 8) | head[17]!) === 1 ? 65536 : (head[16]! << 8) | head[17]!;
+  const raw = (head[16]! << 8) | head[17]!;
+  const pageSize = raw === 1 ? 65536 : raw; // the header writes 65536 as 1
   if (pageSize >= 512 && size % pageSize !== 0) {
     throw new CorruptDatabaseError(path, `it is ${size} bytes, not a whole number of ${pageSize}-byte pages: it was truncated`);
   }
