@@ -50,7 +50,7 @@ export function openDatabase(o: ResolvedOptions): OpenedDatabase {
     db.exec("BEGIN IMMEDIATE; COMMIT");
     locked = true;
     writeLockFile(lockPath, o.now());
-    // A newer file is refused before anything reads its tables or writes to it.
+    // A newer file is refused before any of its tables is read or written (only the lock and WAL mode, which every version uses, touched it).
     const version = schemaVersion(db);
     if (version > SCHEMA_VERSION) throw new SchemaVersionError(path, version, SCHEMA_VERSION);
     const started = performance.now();
