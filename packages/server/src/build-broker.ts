@@ -2,6 +2,7 @@ import { Broker } from "../../core/src/broker/broker.ts";
 import type { BrokerExtras } from "../../tenancy/src/registry.ts";
 import { CLOUDFLARE_FEATURES, FULL_FEATURES } from "../../core/src/policy/features.ts";
 import type { Hook } from "../../core/src/policy/hook.ts";
+import type { Store } from "../../core/src/store/store.ts";
 import { rulesHook } from "../../core/src/policy/rules.ts";
 import { ReasonCode } from "../../core/src/codec/reason-codes.ts";
 import type { ServerConfig, UserConfig } from "./config.ts";
@@ -39,13 +40,14 @@ export function tenantBrokerOptions(config: ServerConfig): BrokerExtras {
 }
 
 /** Builds the default broker from a server configuration, with the runtime's clock. */
-export function buildBroker(config: ServerConfig, now: () => number): Broker {
+export function buildBroker(config: ServerConfig, now: () => number, store?: Store): Broker {
   const base = config.preset === "cloudflare" ? CLOUDFLARE_FEATURES : FULL_FEATURES;
   const broker = new Broker({
     name: "default",
     now,
     features: { ...base, ...config.features },
     limits: config.limits,
+    store,
     allowAnonymous: config.allowAnonymous,
     version: `edgemq ${EDGEMQ_VERSION}`,
   });
@@ -55,8 +57,8 @@ export function buildBroker(config: ServerConfig, now: () => number): Broker {
 }
 
 /** The start-up line: where the broker listens and how it is configured. */
-export function describeStartup(config: ServerConfig, runtime: string, bound: { protocol: string; host: string; port: number }[], storeName: string): string {
+export function describeStartup(config: ServerConfig, runtime: string, bound: { protocol: string; host: string; port: number }[], store: string): string {
   const where = bound.map((b) => `${b.protocol}://${b.host.includes(":") ? `[${b.host}]` : b.host}:${b.port}`).join(", ");
   const auth = config.users.length > 0 ? `${config.users.length} user(s)${config.allowAnonymous ? " + anonymous" : ""}` : config.allowAnonymous ? "anonymous allowed" : "no anonymous";
-  return `edgemq ${EDGEMQ_VERSION} on ${runtime} listening on ${where} | preset ${config.preset}, auth: ${auth}, store: ${storeName}${storeName === "memory" ? " (not durable)" : ""}, max packet ${config.limits.maximumPacketSize} B`;
+  return `edgemq ${EDGEMQ_VERSION} on ${runtime} listening on ${where} | preset ${config.preset}, auth: ${auth}, store: ${store}, max packet ${config.limits.maximumPacketSize} B`;
 }

@@ -31,6 +31,16 @@ export interface AdminListenerConfig {
   key?: string;
 }
 
+/** Where data lives: in memory (no `dir`), or in a SQLite database in a data directory. */
+export interface DataConfig {
+  /** The data directory (holds edgemq.db); none means the memory store. */
+  dir: string | undefined;
+  /** fsync (default: nothing acknowledged is lost), batched (up to windowMs may be lost) or memory. */
+  mode: "fsync" | "batched" | "memory";
+  /** The batched mode's commit window in milliseconds. */
+  windowMs: number;
+}
+
 /** The admin API and tenancy settings. */
 export interface AdminConfig {
   /** Where the admin API listens; none means it is not served. */
@@ -64,6 +74,7 @@ export interface ServerConfig {
   /** Tenant brokers are reached as `<broker>.<namespace>.<domain>` (SNI or WebSocket Host). */
   domain: string;
   admin: AdminConfig;
+  data: DataConfig;
 }
 
 /** A configuration problem, worded to say what is wrong and how to fix it. */
@@ -88,6 +99,12 @@ Listeners
   --ws-port <n>            also serve MQTT over WebSocket (ws://) on this port
   --wss-port <n>           also serve MQTT over secure WebSocket (wss://; uses --tls-cert/--tls-key)
   --ws-path <path>         upgrade only this path, e.g. /mqtt (default: any path)
+Data
+  --data <dir>             keep sessions, messages, retained messages and tenants in <dir>/edgemq.db
+                           (SQLite); without it everything lives in memory and is lost at exit
+  --store-mode <mode>      fsync (default: nothing acknowledged is ever lost), batched (commits at least
+                           every --store-window ms; a crash loses at most that window) or memory
+  --store-window <ms>      the batched mode's commit window (default 100)
 Admin API and tenants
   --admin-port <n>         serve the admin HTTP API (namespaces, brokers, credentials) on this port
   --admin-host <addr>      admin API listen address (default: --host, else 127.0.0.1)
@@ -111,13 +128,14 @@ Broker
 Other
   --config <file.json>     read settings from a JSON file (flags override it): listeners, allowAnonymous,
                            users, acl {rules, defaultEffect}, limits, features, preset, logLevel, domain,
-                           admin {listeners, token, accountId}; a listener may name a tenant "broker"
+                           admin {listeners, token, accountId}, data {dir, mode, windowMs}; a listener
+                           may name a tenant "broker"
   --log-level <level>      debug, info, warn or error (default info)
   --help                   show this text
 
 Environment: EDGEMQ_HOST, EDGEMQ_PORT, EDGEMQ_TLS_PORT, EDGEMQ_TLS_CERT, EDGEMQ_TLS_KEY, EDGEMQ_TLS_CA,
 EDGEMQ_WS_PORT, EDGEMQ_WSS_PORT, EDGEMQ_ALLOW_ANONYMOUS (true/false), EDGEMQ_CONFIG, EDGEMQ_LOG_LEVEL,
-EDGEMQ_ADMIN_PORT, EDGEMQ_ADMIN_TOKEN, EDGEMQ_ACCOUNT_ID, EDGEMQ_DOMAIN. Flags override the environment,
+EDGEMQ_ADMIN_PORT, EDGEMQ_ADMIN_TOKEN, EDGEMQ_ACCOUNT_ID, EDGEMQ_DOMAIN, EDGEMQ_DATA, EDGEMQ_STORE_MODE. Flags override the environment,
 which overrides the file.`;
 
 const LIMIT_FLAGS: Record<string, keyof Limits> = {
@@ -154,9 +172,11 @@ export interface ConfigFile {
   logLevel?: ServerConfig["logLevel"];
   domain?: string;
   admin?: { listeners?: Partial<AdminListenerConfig>[]; token?: string; accountId?: string };
+  data?: Partial<DataConfig>;
 }
 
-const FILE_KEYS = new Set(["listeners", "allowAnonymous", "users", "acl", "limits", "features", "preset", "logLevel", "domain", "admin"]);
+const FILE_KEYS = new Set(["listeners", "allowAnonymous", "users", "acl", "limits", "features", "preset", "logLevel", "domain", "admin", "data"]);
+const DATA_KEYS = new Set(["dir", "mode", "windowMs"]);
 const ADMIN_KEYS = new Set(["listeners", "token", "accountId"]);
 
 /** Parses and checks a JSON config file's text. */
@@ -192,6 +212,14 @@ export function parseConfigFile(text: string, path: string): ConfigFile {
     if (file.admin.listeners !== undefined && !Array.isArray(file.admin.listeners)) throw new ConfigError(`${path}: admin.listeners must be a list, like [{"port": 8080}]`);
     if (file.admin.token !== undefined && typeof file.admin.token !== "string") throw new ConfigError(`${path}: admin.token must be a string`);
     if (file.admin.accountId !== undefined && typeof file.admin.accountId !== "string") throw new ConfigError(`${path}: admin.accountId must be a string`);
+  }
+  if (file.data !== undefined) {
+    if (typeof file.data !== "object" || file.data === null || Array.isArray(file.data)) throw new ConfigError(`${path}: "data" must be an object, like {"dir": "./data"}`);
+    for (const key of Object.keys(file.data)) {
+      if (!DATA_KEYS.has(key)) throw new ConfigError(`${path}: unknown data setting "${key}"; known data settings are ${[...DATA_KEYS].join(", ")}`);
+    }
+    if (file.data.dir !== undefined && (typeof file.data.dir !== "string" || file.data.dir === "")) throw new ConfigError(`${path}: data.dir must be a directory path`);
+    if (file.data.windowMs !== undefined && typeof file.data.windowMs !== "number") throw new ConfigError(`${path}: data.windowMs must be a number of milliseconds`);
   }
   for (const [i, l] of (file.listeners ?? []).entries()) {
     if (l.broker !== undefined && (typeof l.broker !== "string" || !/^[^.]+\.[^.]+$/.test(l.broker))) {
@@ -246,7 +274,7 @@ function checkAcl(acl: unknown, path: string): void {
 export function resolveConfig(args: string[], env: Record<string, string | undefined>, readFile: (path: string) => string): ServerConfig | "help" {
   const flags = new Map<string, string[]>();
   const BOOLEAN = new Set(["--allow-anonymous", "--no-anonymous", "--tls-client-auth", "--help", "-h"]);
-  const VALUED = new Set(["--admin-port", "--admin-host", "--admin-token", "--account-id", "--domain", "--host", "--port", "--tls-port", "--tls-cert", "--tls-key", "--tls-ca", "--ws-port", "--wss-port", "--ws-path", "--user", "--preset", "--config", "--log-level", ...Object.keys(LIMIT_FLAGS)]);
+  const VALUED = new Set(["--data", "--store-mode", "--store-window", "--admin-port", "--admin-host", "--admin-token", "--account-id", "--domain", "--host", "--port", "--tls-port", "--tls-cert", "--tls-key", "--tls-ca", "--ws-port", "--wss-port", "--ws-path", "--user", "--preset", "--config", "--log-level", ...Object.keys(LIMIT_FLAGS)]);
   for (let i = 0; i < args.length; i++) {
     let arg = args[i]!;
     let value: string | undefined;
@@ -353,10 +381,22 @@ export function resolveConfig(args: string[], env: Record<string, string | undef
     throw new ConfigError(`--domain must be a DNS name such as mq.example.com, got "${domain}"`);
   }
   const admin = adminConfig(flag, env, file, host);
+  const data = dataConfig(flag, env, file);
 
-  const config: ServerConfig = { listeners, allowAnonymous, allowAnonymousExplicit, users, acl: file.acl, limits, features: file.features ?? {}, preset, logLevel, domain, admin };
+  const config: ServerConfig = { listeners, allowAnonymous, allowAnonymousExplicit, users, acl: file.acl, limits, features: file.features ?? {}, preset, logLevel, domain, admin, data };
   checkExposure(config);
   return config;
+}
+
+function dataConfig(flag: (name: string) => string | undefined, env: Record<string, string | undefined>, file: ConfigFile): DataConfig {
+  const dir = flag("--data") ?? env.EDGEMQ_DATA ?? file.data?.dir;
+  const mode = flag("--store-mode") ?? env.EDGEMQ_STORE_MODE ?? file.data?.mode ?? "fsync";
+  if (mode !== "fsync" && mode !== "batched" && mode !== "memory") throw new ConfigError(`--store-mode must be fsync, batched or memory, got "${mode}"`);
+  if (dir === undefined && mode !== "fsync" && mode !== "memory") throw new ConfigError(`--store-mode ${mode} keeps data in a directory: add --data <dir>`);
+  const window = flag("--store-window");
+  const windowMs = window !== undefined ? integer(window, "--store-window", 1, 60_000) : file.data?.windowMs ?? 100;
+  if (!Number.isInteger(windowMs) || windowMs < 1 || windowMs > 60_000) throw new ConfigError(`data.windowMs must be a whole number from 1 to 60000, got ${windowMs}`);
+  return { dir: mode === "memory" ? undefined : dir, mode: dir === undefined ? "memory" : mode, windowMs };
 }
 
 // The admin API listeners come from --admin-port (and --admin-host) or the

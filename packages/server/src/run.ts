@@ -8,6 +8,7 @@ import type { AuthType } from "../../tenancy/src/records.ts";
 import { buildBroker, describeStartup, tenantBrokerOptions } from "./build-broker.ts";
 import { type AdminListenerConfig, ConfigError, resolveConfig, type ServerConfig, USAGE } from "./config.ts";
 import { Router } from "./router.ts";
+import { openSqliteStore, type SqliteStorage } from "../../store-sqlite/src/storage.ts";
 
 /** A bound listener, as every adapter reports it. */
 export interface BoundListener {
@@ -47,6 +48,10 @@ export interface RunningServer {
   registry: Registry;
   /** MQTT listeners, then admin API listeners. */
   listeners: BoundListener[];
+  /** The SQLite storage when the server has a data directory. */
+  storage: SqliteStorage | undefined;
+  /** What holds the data, for the start-up line: `memory (not durable)` or `sqlite (fsync) at …`. */
+  storeDescription: string;
   /** An Admin API token generated at this start, to print once; undefined otherwise. */
   generatedAdminToken: string | undefined;
   /** Stops listening, sends DISCONNECT 0x8B to 5.0 clients and flushes the store. */
@@ -57,12 +62,21 @@ export interface RunningServer {
 export async function serve(
   host: Pick<RuntimeHost, "listen" | "every" | "serveHttp" | "clientCertificates">,
   config: ServerConfig,
-  broker: Broker = buildBroker(config, Date.now),
+  givenBroker?: Broker,
 ): Promise<RunningServer> {
+  // One database holds every broker's data (each in its own scope) and the tenancy records.
+  const storage = config.data.dir !== undefined ? openSqliteStore({ dataDir: config.data.dir, mode: config.data.mode, windowMs: config.data.windowMs }) : undefined;
+  const broker = givenBroker ?? buildBroker(config, Date.now, storage?.forBroker("default"));
   // MTLS brokers need a TLS listener that asks for client certificates, on a runtime that can.
   const verifiesCertificates = host.clientCertificates && config.listeners.some((l) => (l.protocol === "tls" || l.protocol === "wss") && l.ca !== undefined);
   const authTypes: AuthType[] = verifiesCertificates ? ["TOKEN", "MTLS", "MTLS_AND_TOKEN"] : ["TOKEN"];
-  const registry = await Registry.open({ domain: config.domain, authTypes, brokerOptions: () => tenantBrokerOptions(config) });
+  const registry = await Registry.open({
+    domain: config.domain,
+    authTypes,
+    store: storage?.tenancy,
+    brokerOptions: (record) => ({ ...tenantBrokerOptions(config), store: storage?.forBroker(`${record.name}.${record.namespace}`) }),
+    onBrokerDeleted: (record) => storage?.dropBroker(`${record.name}.${record.namespace}`),
+  });
   let generatedAdminToken: string | undefined;
   if (config.admin.listeners.length > 0) {
     try {
@@ -119,10 +133,15 @@ export async function serve(
   const stopTicking = host.every(250, tick);
   tick();
   let closing: Promise<void> | undefined;
+  const storeDescription = storage === undefined
+    ? "memory (not durable)"
+    : `sqlite (${storage.mode}${storage.mode === "batched" ? ` ${storage.windowMs} ms` : ""}) at ${storage.path}`;
   return {
     broker,
     registry,
     listeners,
+    storage,
+    storeDescription,
     generatedAdminToken,
     close() {
       closing ??= (async () => {
@@ -132,6 +151,7 @@ export async function serve(
         // some runtimes cut open sockets when a listener stops, and a listener's
         // close may wait for sockets that end only once disconnected.
         await Promise.all([broker.close(), registry.close()]);
+        await storage?.close();
         await Promise.race([
           Promise.all(listeners.map((l) => l.close().catch(() => {}))),
           new Promise((r) => setTimeout(r, 3000)),
@@ -198,7 +218,7 @@ export async function runMain(host: RuntimeHost): Promise<void> {
     host.log(`edgemq: admin API token (Admin, all namespaces; shown once, keep it): ${server.generatedAdminToken}`);
   }
   // Last, so that whoever waits for this line has everything before it.
-  host.log(describeStartup(config, host.runtime, server.listeners, server.broker.store.name));
+  host.log(describeStartup(config, host.runtime, server.listeners, server.storeDescription));
   let stopping = false;
   host.onSignal(async (signal) => {
     if (stopping) return; // a second Ctrl-C while closing changes nothing

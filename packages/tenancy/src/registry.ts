@@ -49,6 +49,8 @@ export interface RegistryOptions {
   authTypes?: readonly AuthType[];
   /** Extra options for each broker's MQTT instance, when it is first needed. */
   brokerOptions?(broker: BrokerRecord): BrokerExtras;
+  /** Called once a deleted broker's MQTT instance is closed, to drop what its store kept. */
+  onBrokerDeleted?(broker: BrokerRecord): void | Promise<void>;
 }
 
 /** A namespace to create. */
@@ -261,6 +263,7 @@ export class Registry {
         await state.instance.close();
         state.instance = undefined;
       }
+      await this.#options.onBrokerDeleted?.(copy(record));
     });
   }
 
