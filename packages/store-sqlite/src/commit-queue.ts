@@ -26,6 +26,9 @@ export interface CommitStats {
  */
 export class CommitQueue {
   readonly stats: CommitStats = { writes: 0, commits: 0 };
+  /** Told of each commit: ms from the transaction's first write to its end, and ms spent in COMMIT (the fsync). */
+  onCommit: ((latencyMs: number, commitMs: number) => void) | undefined;
+  #openedAt = 0;
   readonly #db: DatabaseSync;
   readonly #mode: DurabilityMode;
   readonly #windowMs: number;
@@ -108,6 +111,7 @@ export class CommitQueue {
     if (!this.#open) {
       this.#db.exec("BEGIN");
       this.#open = true;
+      if (this.onCommit !== undefined) this.#openedAt = performance.now();
       if (this.#mode === "batched" && !soon) this.#timeout = setTimeout(this.#commit, this.#windowMs);
       else this.#immediate = setImmediate(this.#commit);
     } else if (soon && this.#timeout !== undefined) {
@@ -135,6 +139,7 @@ export class CommitQueue {
   readonly #commit = (): void => {
     this.#clearTimers();
     if (!this.#open || this.#failed) return;
+    const started = this.onCommit !== undefined ? performance.now() : 0;
     try {
       this.#db.exec("COMMIT");
     } catch (e) {
@@ -143,6 +148,10 @@ export class CommitQueue {
     }
     this.#open = false;
     this.stats.commits++;
+    if (this.onCommit !== undefined) {
+      const now = performance.now();
+      this.onCommit(now - this.#openedAt, now - started);
+    }
     const resolve = this.#resolve;
     this.#promise = this.#resolve = this.#reject = undefined;
     resolve?.();

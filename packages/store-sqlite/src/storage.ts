@@ -97,6 +97,11 @@ export class SqliteStorage {
   }
 
   /** Writes and commits: transactions and writes so far. */
+  /** Observes each commit (for metrics): ms from first write to commit, and ms in COMMIT itself. */
+  set onCommit(fn: ((latencyMs: number, commitMs: number) => void) | undefined) {
+    this.#ctx.queue.onCommit = fn;
+  }
+
   get stats(): CommitStats {
     return this.#ctx.queue.stats;
   }
