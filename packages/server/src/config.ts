@@ -49,6 +49,8 @@ export interface AdminConfig {
   token: string | undefined;
   /** Only this account id is served in `/client/v4/accounts/{account_id}/...` (any when absent). */
   accountId: string | undefined;
+  /** Serve /metrics without an API token. */
+  metricsPublic: boolean;
 }
 
 /** A user for password authentication. */
@@ -71,6 +73,8 @@ export interface ServerConfig {
   /** `full` (default) or `cloudflare`. */
   preset: "full" | "cloudflare";
   logLevel: "debug" | "info" | "warn" | "error";
+  /** `text` lines for people, or one JSON object per line for log collectors. */
+  logFormat: "text" | "json";
   /** Tenant brokers are reached as `<broker>.<namespace>.<domain>` (SNI or WebSocket Host). */
   domain: string;
   admin: AdminConfig;
@@ -130,12 +134,14 @@ Other
                            users, acl {rules, defaultEffect}, limits, features, preset, logLevel, domain,
                            admin {listeners, token, accountId}, data {dir, mode, windowMs}; a listener
                            may name a tenant "broker"
-  --log-level <level>      debug, info, warn or error (default info)
+  --log-level <level>      debug, info, warn or error (default info; debug logs every connection)
+  --log-format <format>    text (default) or json (one object per line: time, level, msg, fields)
+  --metrics-public         serve /metrics on the admin port without an API token
   --help                   show this text
 
 Environment: EDGEMQ_HOST, EDGEMQ_PORT, EDGEMQ_TLS_PORT, EDGEMQ_TLS_CERT, EDGEMQ_TLS_KEY, EDGEMQ_TLS_CA,
 EDGEMQ_WS_PORT, EDGEMQ_WSS_PORT, EDGEMQ_ALLOW_ANONYMOUS (true/false), EDGEMQ_CONFIG, EDGEMQ_LOG_LEVEL,
-EDGEMQ_ADMIN_PORT, EDGEMQ_ADMIN_TOKEN, EDGEMQ_ACCOUNT_ID, EDGEMQ_DOMAIN, EDGEMQ_DATA, EDGEMQ_STORE_MODE. Flags override the environment,
+EDGEMQ_LOG_FORMAT, EDGEMQ_ADMIN_PORT, EDGEMQ_ADMIN_TOKEN, EDGEMQ_ACCOUNT_ID, EDGEMQ_DOMAIN, EDGEMQ_DATA, EDGEMQ_STORE_MODE. Flags override the environment,
 which overrides the file.`;
 
 const LIMIT_FLAGS: Record<string, keyof Limits> = {
@@ -170,14 +176,15 @@ export interface ConfigFile {
   features?: Partial<FeaturePolicy>;
   preset?: "full" | "cloudflare";
   logLevel?: ServerConfig["logLevel"];
+  logFormat?: ServerConfig["logFormat"];
   domain?: string;
-  admin?: { listeners?: Partial<AdminListenerConfig>[]; token?: string; accountId?: string };
+  admin?: { listeners?: Partial<AdminListenerConfig>[]; token?: string; accountId?: string; metricsPublic?: boolean };
   data?: Partial<DataConfig>;
 }
 
-const FILE_KEYS = new Set(["listeners", "allowAnonymous", "users", "acl", "limits", "features", "preset", "logLevel", "domain", "admin", "data"]);
+const FILE_KEYS = new Set(["listeners", "allowAnonymous", "users", "acl", "limits", "features", "preset", "logLevel", "logFormat", "domain", "admin", "data"]);
 const DATA_KEYS = new Set(["dir", "mode", "windowMs"]);
-const ADMIN_KEYS = new Set(["listeners", "token", "accountId"]);
+const ADMIN_KEYS = new Set(["listeners", "token", "accountId", "metricsPublic"]);
 
 /** Parses and checks a JSON config file's text. */
 export function parseConfigFile(text: string, path: string): ConfigFile {
@@ -273,8 +280,8 @@ function checkAcl(acl: unknown, path: string): void {
  */
 export function resolveConfig(args: string[], env: Record<string, string | undefined>, readFile: (path: string) => string): ServerConfig | "help" {
   const flags = new Map<string, string[]>();
-  const BOOLEAN = new Set(["--allow-anonymous", "--no-anonymous", "--tls-client-auth", "--help", "-h"]);
-  const VALUED = new Set(["--data", "--store-mode", "--store-window", "--admin-port", "--admin-host", "--admin-token", "--account-id", "--domain", "--host", "--port", "--tls-port", "--tls-cert", "--tls-key", "--tls-ca", "--ws-port", "--wss-port", "--ws-path", "--user", "--preset", "--config", "--log-level", ...Object.keys(LIMIT_FLAGS)]);
+  const BOOLEAN = new Set(["--metrics-public", "--allow-anonymous", "--no-anonymous", "--tls-client-auth", "--help", "-h"]);
+  const VALUED = new Set(["--log-format", "--data", "--store-mode", "--store-window", "--admin-port", "--admin-host", "--admin-token", "--account-id", "--domain", "--host", "--port", "--tls-port", "--tls-cert", "--tls-key", "--tls-ca", "--ws-port", "--wss-port", "--ws-path", "--user", "--preset", "--config", "--log-level", ...Object.keys(LIMIT_FLAGS)]);
   for (let i = 0; i < args.length; i++) {
     let arg = args[i]!;
     let value: string | undefined;
@@ -376,14 +383,17 @@ export function resolveConfig(args: string[], env: Record<string, string | undef
   const logLevel = (flag("--log-level") ?? env.EDGEMQ_LOG_LEVEL ?? file.logLevel ?? "info") as ServerConfig["logLevel"];
   if (!["debug", "info", "warn", "error"].includes(logLevel)) throw new ConfigError(`--log-level must be debug, info, warn or error, got "${logLevel}"`);
 
+  const logFormat = (flag("--log-format") ?? env.EDGEMQ_LOG_FORMAT ?? file.logFormat ?? "text") as ServerConfig["logFormat"];
+  if (logFormat !== "text" && logFormat !== "json") throw new ConfigError(`--log-format must be text or json, got "${logFormat}"`);
   const domain = (flag("--domain") ?? env.EDGEMQ_DOMAIN ?? file.domain ?? "localhost").toLowerCase().replace(/\.$/, "");
   if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(domain)) {
     throw new ConfigError(`--domain must be a DNS name such as mq.example.com, got "${domain}"`);
   }
   const admin = adminConfig(flag, env, file, host);
+  admin.metricsPublic = flags.has("--metrics-public") || file.admin?.metricsPublic === true;
   const data = dataConfig(flag, env, file);
 
-  const config: ServerConfig = { listeners, allowAnonymous, allowAnonymousExplicit, users, acl: file.acl, limits, features: file.features ?? {}, preset, logLevel, domain, admin, data };
+  const config: ServerConfig = { listeners, allowAnonymous, allowAnonymousExplicit, users, acl: file.acl, limits, features: file.features ?? {}, preset, logLevel, logFormat, domain, admin, data };
   checkExposure(config);
   return config;
 }
@@ -421,7 +431,7 @@ function adminConfig(flag: (name: string) => string | undefined, env: Record<str
   }
   const accountId = flag("--account-id") ?? env.EDGEMQ_ACCOUNT_ID ?? file.admin?.accountId;
   if (accountId !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(accountId)) throw new ConfigError(`--account-id must be 1 to 64 letters, digits, - or _, got "${accountId}"`);
-  return { listeners, token, accountId };
+  return { listeners, token, accountId, metricsPublic: false };
 }
 
 /** True for addresses only this machine can reach. */

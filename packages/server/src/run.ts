@@ -8,6 +8,9 @@ import type { AuthType } from "../../tenancy/src/records.ts";
 import { buildBroker, describeStartup, tenantBrokerOptions } from "./build-broker.ts";
 import { type AdminListenerConfig, ConfigError, resolveConfig, type ServerConfig, USAGE } from "./config.ts";
 import { Router } from "./router.ts";
+import { createHttpApp } from "./http-app.ts";
+import { connectionLogHook, Logger } from "./logger.ts";
+import { EventLoopLag, Histogram } from "./metrics.ts";
 import { openSqliteStore, type SqliteStorage } from "../../store-sqlite/src/storage.ts";
 
 /** A bound listener, as every adapter reports it. */
@@ -63,10 +66,18 @@ export async function serve(
   host: Pick<RuntimeHost, "listen" | "every" | "serveHttp" | "clientCertificates">,
   config: ServerConfig,
   givenBroker?: Broker,
+  logger: Logger = new Logger({ level: config.logLevel, format: config.logFormat, out: console.log, err: console.error }),
 ): Promise<RunningServer> {
+  const startedAt = Date.now();
+  const logConnections = logger.enabled("debug");
   // One database holds every broker's data (each in its own scope) and the tenancy records.
   const storage = config.data.dir !== undefined ? openSqliteStore({ dataDir: config.data.dir, mode: config.data.mode, windowMs: config.data.windowMs }) : undefined;
   const broker = givenBroker ?? buildBroker(config, Date.now, storage?.forBroker("default"));
+  if (logConnections) broker.use(connectionLogHook(logger, broker.name));
+  const commits = storage !== undefined ? new Histogram() : undefined;
+  if (storage !== undefined) storage.onCommit = (latencyMs) => commits!.observeMs(latencyMs);
+  const lag = new EventLoopLag().start();
+  let ready = false;
   // MTLS brokers need a TLS listener that asks for client certificates, on a runtime that can.
   const verifiesCertificates = host.clientCertificates && config.listeners.some((l) => (l.protocol === "tls" || l.protocol === "wss") && l.ca !== undefined);
   const authTypes: AuthType[] = verifiesCertificates ? ["TOKEN", "MTLS", "MTLS_AND_TOKEN"] : ["TOKEN"];
@@ -74,7 +85,11 @@ export async function serve(
     domain: config.domain,
     authTypes,
     store: storage?.tenancy,
-    brokerOptions: (record) => ({ ...tenantBrokerOptions(config), store: storage?.forBroker(`${record.name}.${record.namespace}`) }),
+    brokerOptions: (record) => ({
+      ...tenantBrokerOptions(config),
+      store: storage?.forBroker(`${record.name}.${record.namespace}`),
+      hooks: logConnections ? [connectionLogHook(logger, `${record.name}.${record.namespace}`)] : [],
+    }),
     onBrokerDeleted: (record) => storage?.dropBroker(`${record.name}.${record.namespace}`),
   });
   let generatedAdminToken: string | undefined;
@@ -115,9 +130,20 @@ export async function serve(
     endpointPort: endpoint?.port,
     endpointScheme: endpoint?.protocol === "tls" ? "mqtts" : endpoint?.protocol === "tcp" ? "mqtt" : endpoint?.protocol,
   });
+  const http = createHttpApp(app, {
+    registry,
+    metricsPublic: config.admin.metricsPublic,
+    ready: () => ready,
+    metrics: {
+      brokers: () => [broker, ...registry.instances()].map((b) => [b.name, b] as [string, Broker]),
+      lag,
+      commits,
+      startedAt,
+    },
+  });
   for (const l of config.admin.listeners) {
     try {
-      listeners.push(await host.serveHttp(app.fetch, l));
+      listeners.push(await host.serveHttp(http.fetch, l));
     } catch (e) {
       await closeAll();
       throw e instanceof ConfigError ? e : new ListenError(l, e);
@@ -132,6 +158,7 @@ export async function serve(
   };
   const stopTicking = host.every(250, tick);
   tick();
+  ready = true;
   let closing: Promise<void> | undefined;
   const storeDescription = storage === undefined
     ? "memory (not durable)"
@@ -145,7 +172,9 @@ export async function serve(
     generatedAdminToken,
     close() {
       closing ??= (async () => {
+        ready = false;
         stopTicking();
+        lag.stop();
         // The broker goes first: it refuses new connections from now on and sends
         // DISCONNECT 0x8B to each client. Only then do the listeners stop, since
         // some runtimes cut open sockets when a listener stops, and a listener's
@@ -202,28 +231,32 @@ export async function runMain(host: RuntimeHost): Promise<void> {
     host.log(USAGE);
     return host.exit(0);
   }
+  const logger = new Logger({ level: config.logLevel, format: config.logFormat, out: host.log, err: host.error });
   let server: RunningServer;
   try {
-    server = await serve(host, config);
+    server = await serve(host, config, undefined, logger);
   } catch (e) {
     if (e instanceof ConfigError) {
       host.error(`edgemq: ${e.message}`);
       return host.exit(2);
     }
-    host.error(`edgemq: ${e instanceof ListenError ? e.message : `cannot start: ${describe(e)}`}`);
+    logger.log("error", `edgemq: ${e instanceof ListenError ? e.message : `cannot start: ${describe(e)}`}`);
     return host.exit(1);
   }
   if (server.generatedAdminToken !== undefined) {
     // Shown once: only its hash is kept. With the memory store every start is a first start.
-    host.log(`edgemq: admin API token (Admin, all namespaces; shown once, keep it): ${server.generatedAdminToken}`);
+    // Printed whatever the log level: without it nobody could use the API.
+    logger.log(logger.enabled("info") ? "info" : "error", `edgemq: admin API token (Admin, all namespaces; shown once, keep it): ${server.generatedAdminToken}`);
   }
   // Last, so that whoever waits for this line has everything before it.
-  host.log(describeStartup(config, host.runtime, server.listeners, server.storeDescription));
+  // Printed whatever the log level: it says where the server is (and tests wait for it).
+  logger.log(logger.enabled("info") ? "info" : "error", describeStartup(config, host.runtime, server.listeners, server.storeDescription),
+    logger.format === "json" ? { runtime: host.runtime, store: server.storeDescription, listeners: server.listeners.map((l) => `${l.protocol}://${l.host}:${l.port}`).join(" ") } : undefined);
   let stopping = false;
   host.onSignal(async (signal) => {
     if (stopping) return; // a second Ctrl-C while closing changes nothing
     stopping = true;
-    host.log(`edgemq: ${signal} received, shutting down`);
+    logger.info(`edgemq: ${signal} received, shutting down`, { signal });
     await server.close();
     host.exit(0);
   });

@@ -1,0 +1,39 @@
+import { Hono } from "hono";
+import { authenticateApiToken } from "../../admin/src/tokens.ts";
+import type { Registry } from "../../tenancy/src/registry.ts";
+import { type MetricsSources, renderMetrics } from "./metrics.ts";
+
+/** What the server's HTTP listener serves besides the admin API. */
+export interface HttpAppOptions {
+  registry: Registry;
+  metrics: MetricsSources;
+  /** Whether the server takes traffic: listeners bound, store open, not shutting down. */
+  ready(): boolean;
+  /** Serve /metrics without an API token (for a scraper on a private network). */
+  metricsPublic: boolean;
+}
+
+/**
+ * The admin listener's whole HTTP surface: `/healthz` (the process answers),
+ * `/readyz` (it takes traffic; 503 while starting or shutting down),
+ * `/metrics` (Prometheus text, behind any API token that covers every
+ * namespace, since it names them all) and the admin API.
+ */
+export function createHttpApp(admin: { fetch: (request: Request) => Response | Promise<Response> }, options: HttpAppOptions): Hono {
+  const app = new Hono();
+  app.get("/healthz", (c) => c.json({ status: "ok" }, 200));
+  app.get("/readyz", (c) => (options.ready() ? c.json({ status: "ready" }, 200) : c.json({ status: "not ready" }, 503)));
+  app.get("/metrics", async (c) => {
+    if (!options.metricsPublic) {
+      const m = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header("authorization") ?? "");
+      const token = m ? await authenticateApiToken(options.registry, m[1]!) : undefined;
+      if (token === undefined) {
+        return c.text("metrics need an API token: send Authorization: Bearer <token> (any role), or start edgemq with --metrics-public\n", 401);
+      }
+      if (token.namespaces !== "*") return c.text("metrics name every namespace: use a token scoped to all namespaces\n", 403);
+    }
+    return c.body(renderMetrics(options.metrics), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
+  });
+  app.all("*", (c) => admin.fetch(c.req.raw));
+  return app;
+}
