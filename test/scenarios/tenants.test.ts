@@ -2,7 +2,9 @@
 // admin API, namespaces and brokers created over HTTP, credentials issued,
 // then real MQTT clients (mqtt.js, mosquitto_pub/sub, a raw client) reaching
 // their broker by credential, WebSocket Host, TLS SNI or a bound listener.
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Certificates, makeCertificates } from "../support/certs.ts";
 import { collect, connect, mosquittoPub, mosquittoSub, RawClient, sleep, waitFor } from "../support/clients.ts";
@@ -261,6 +263,35 @@ describe("a client reaching its tenant broker by name", () => {
     const c = await connect(tlsUrl, { clientId: "tls-dev", username: "x", password: sensors, ...sni });
     c.end(true);
     expect(await refusal(tlsUrl, { clientId: "tls-dev", username: "x", password: billing, protocolVersion: 5, ...sni })).toBe(RUNTIME === "deno" ? 0 : 0x86);
+  });
+});
+
+describe("tenants in a data directory", () => {
+  it("keeps namespaces, brokers, keys, revocations and API tokens across a restart, and prints the Admin token only the first time", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "edgemq-tenants-"));
+    const first = await startBroker(["--admin-port", "0", "--data", dir]);
+    let api = new Admin(first);
+    await api.ok("POST", "/namespaces", { name: "durable" });
+    await api.ok("POST", "/namespaces/durable/brokers", { name: "keeper", authType: "TOKEN" });
+    const kept = await api.credential("durable", "keeper", "kept-1");
+    const revoked = await api.credential("durable", "keeper", "gone-1");
+    await api.ok("POST", `/namespaces/durable/brokers/keeper/revocations?jti=${jtiOf(revoked)}`);
+    const keys = await api.ok("GET", "/namespaces/durable/brokers/keeper/publickeys");
+    expect(await first.stop("SIGKILL")).toBe(null);
+
+    const second = await startBroker(["--admin-port", "0", "--data", dir]);
+    try {
+      expect(second.output()).not.toMatch(/shown once/);
+      api = Object.assign(Object.create(Admin.prototype), { base: `http://127.0.0.1:${second.ports.http}/client/v4/accounts/${ACCOUNT}/pubsub`, token: api.token }) as Admin;
+      expect((await api.ok("GET", "/namespaces")).map((n: { name: string }) => n.name)).toEqual(["durable"]);
+      expect(await api.ok("GET", "/namespaces/durable/brokers/keeper/publickeys")).toEqual(keys);
+      expect(await api.ok("GET", "/namespaces/durable/brokers/keeper/revocations")).toEqual([jtiOf(revoked)]);
+      const c = await connect(second.url, { clientId: "kept-1", username: "x", password: kept });
+      c.end(true);
+      expect(await refusal(second.url, { clientId: "gone-1", username: "x", password: revoked, protocolVersion: 5 })).toBe(0x87);
+    } finally {
+      await second.stop();
+    }
   });
 });
 
