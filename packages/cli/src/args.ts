@@ -1,0 +1,176 @@
+import { UsageError } from "./errors.ts";
+import type { CommandSpec, FlagSpec } from "./spec.ts";
+import { didYouMean } from "./suggest.ts";
+
+/** The full name of a command, e.g. `edgemq broker create`. */
+export function commandName(spec: Pick<CommandSpec, "path">): string {
+  return ["edgemq", ...spec.path].join(" ");
+}
+
+/** How a flag is written in messages: `--namespace <ns>`. */
+export function flagUsage(flag: FlagSpec): string {
+  return flag.value === undefined ? `--${flag.name}` : `--${flag.name} ${flag.value}`;
+}
+
+// A value that is really the next flag: "--namespace --json" forgot the namespace.
+// Negative numbers ("--expiration -1") and a lone "-" are values.
+function looksLikeFlag(token: string): boolean {
+  return token.startsWith("-") && token !== "-" && !/^-\d+$/.test(token);
+}
+
+/** A command line parsed against a command's flags: typed access, with usage errors that name the flag. */
+export class ParsedArgs {
+  readonly spec: CommandSpec;
+  readonly positionals: readonly string[];
+  readonly #values: Map<string, string[]>;
+
+  constructor(spec: CommandSpec, positionals: string[], values: Map<string, string[]>) {
+    this.spec = spec;
+    this.positionals = positionals;
+    this.#values = values;
+  }
+
+  /** `edgemq broker create`, for messages. */
+  get command(): string {
+    return this.spec.path.join(" ");
+  }
+
+  /** The positional argument with this name (required ones are always there). */
+  arg(name: string): string {
+    const i = (this.spec.args ?? []).findIndex((a) => a.name === name);
+    return this.positionals[i] ?? "";
+  }
+
+  /** A flag's value, or undefined when not given. */
+  string(name: string): string | undefined {
+    return this.#values.get(name)?.at(-1);
+  }
+
+  /** Every value of a repeatable flag, in order; comma-separated values are split. */
+  strings(name: string, options: { splitCommas?: boolean } = {}): string[] {
+    const all = this.#values.get(name) ?? [];
+    if (!options.splitCommas) return [...all];
+    return all.flatMap((v) => v.split(",")).map((v) => v.trim()).filter((v) => v !== "");
+  }
+
+  /** Whether a switch (or any flag) was given. */
+  has(name: string): boolean {
+    return this.#values.has(name);
+  }
+
+  /** A whole-number flag within bounds, or undefined when not given. */
+  int(name: string, min: number, max: number): number | undefined {
+    const v = this.string(name);
+    if (v === undefined) return undefined;
+    if (!/^-?\d+$/.test(v) || Number(v) < min || Number(v) > max) {
+      throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, not "${v}"`, this.command);
+    }
+    return Number(v);
+  }
+
+  /** A usage error about this command, pointing at its `--help`. */
+  usage(message: string): UsageError {
+    return new UsageError(message, this.command);
+  }
+}
+
+/**
+ * Parses `argv` (the words after the command's name) against its spec:
+ * `--flag value`, `--flag=value`, `-f value`, switches, repeated flags and `--`.
+ * Throws a {@link UsageError} naming the unknown flag, missing value or argument.
+ */
+export function parseArgs(spec: CommandSpec, argv: readonly string[]): ParsedArgs {
+  const command = spec.path.join(" ");
+  const long = new Map<string, FlagSpec>();
+  const short = new Map<string, FlagSpec>();
+  for (const f of spec.flags) {
+    long.set(f.name, f);
+    for (const a of f.aliases ?? []) long.set(a, f);
+    if (f.short !== undefined) short.set(f.short, f);
+  }
+  const values = new Map<string, string[]>();
+  const positionals: string[] = [];
+
+  const put = (flag: FlagSpec, written: string, value: string) => {
+    const list = values.get(flag.name) ?? [];
+    if (list.length > 0 && !flag.repeatable) {
+      throw new UsageError(`${written} is given twice; give it once`, command);
+    }
+    if (flag.choices !== undefined) {
+      const match = flag.choices.find((c) => c.toLowerCase() === value.toLowerCase());
+      if (match === undefined) throw new UsageError(`${written} must be one of ${flag.choices.join(", ")}, not "${value}"`, command);
+      value = match;
+    }
+    list.push(value);
+    values.set(flag.name, list);
+  };
+
+  let onlyPositionals = false;
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i]!;
+    if (onlyPositionals || !looksLikeFlag(token)) {
+      positionals.push(token);
+      continue;
+    }
+    if (token === "--") {
+      onlyPositionals = true;
+      continue;
+    }
+    let flag: FlagSpec | undefined;
+    let written: string;
+    let inline: string | undefined;
+    if (token.startsWith("--")) {
+      const eq = token.indexOf("=");
+      const name = eq === -1 ? token.slice(2) : token.slice(2, eq);
+      inline = eq === -1 ? undefined : token.slice(eq + 1);
+      written = `--${name}`;
+      flag = long.get(name);
+      if (flag === undefined) {
+        const names = spec.flags.flatMap((f) => [f.name, ...(f.aliases ?? [])]);
+        throw new UsageError(`unknown flag ${written} for "${commandName(spec)}"${didYouMean(name, names, "--")}`, command);
+      }
+    } else {
+      // -t value, -tvalue, -t=value
+      const letter = token[1]!;
+      written = `-${letter}`;
+      flag = short.get(letter);
+      if (flag === undefined) {
+        const letters = spec.flags.filter((f) => f.short !== undefined).map((f) => `-${f.short}`);
+        throw new UsageError(`unknown flag ${token} for "${commandName(spec)}"${letters.length > 0 ? ` (its short flags: ${letters.join(" ")})` : ""}`, command);
+      }
+      if (token.length > 2) inline = token[2] === "=" ? token.slice(3) : token.slice(2);
+    }
+    if (flag.value === undefined) {
+      if (inline !== undefined) throw new UsageError(`${written} is a switch and takes no value (remove "=${inline}")`, command);
+      put(flag, written, "");
+      continue;
+    }
+    let value = inline;
+    if (value === undefined) {
+      const next = argv[i + 1];
+      if (next === undefined || looksLikeFlag(next)) {
+        throw new UsageError(`${written} needs a value: ${written} ${flag.value}${next === undefined ? "" : ` (for a value that starts with "-", write ${written}=${next})`}`, command);
+      }
+      value = next;
+      i++;
+    }
+    put(flag, written, value);
+  }
+
+  const args = spec.args ?? [];
+  const usage = [commandName(spec), ...args.map((a) => (a.optional ? `[${a.name}]` : a.name))].join(" ");
+  const missingArg = args.find((a, i) => !a.optional && positionals[i] === undefined);
+  if (missingArg !== undefined) {
+    throw new UsageError(`missing ${missingArg.name}, ${missingArg.description}; usage: ${usage}`, command);
+  }
+  if (positionals.length > args.length) {
+    const extra = positionals[args.length]!;
+    throw new UsageError(args.length === 0
+      ? `unexpected argument "${extra}": ${commandName(spec)} takes no arguments, only flags`
+      : `unexpected argument "${extra}"; usage: ${usage}`, command);
+  }
+  for (const f of spec.flags) {
+    if (f.required && !values.has(f.name)) throw new UsageError(`missing ${flagUsage(f)}: ${f.description}`, command);
+  }
+  return new ParsedArgs(spec, positionals, values);
+}

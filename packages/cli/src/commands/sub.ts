@@ -1,0 +1,85 @@
+import { CliError } from "../errors.ts";
+import { connectMqtt, disconnectText, MQTT_FLAGS } from "../mqtt-connection.ts";
+import { reasonText } from "../mqtt-reasons.ts";
+import type { CommandSpec } from "../spec.ts";
+
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+// A message as one JSON line: text payloads as text, other bytes as base64.
+function jsonLine(topic: string, payload: Buffer, qos: number, retain: boolean): string {
+  let text: string | undefined;
+  try {
+    text = decoder.decode(payload);
+  } catch {
+    text = undefined;
+  }
+  return JSON.stringify({ topic, ...(text !== undefined ? { payload: text } : { payload_base64: payload.toString("base64") }), qos, retain });
+}
+
+/** `edgemq sub`: subscribe and print messages, like mosquitto_sub, until -C messages, -W seconds or Ctrl-C. */
+export const SUB_COMMAND: CommandSpec = {
+  path: ["sub"],
+  summary: "subscribe over MQTT and print the messages (a quick check with a credential)",
+  details: "Prints each payload on its own line (with -v, the topic first; with --json, one JSON object per line). Says on stderr once subscribed. Ends after -C messages, after -W seconds, or on Ctrl-C; a refused subscription or a DISCONNECT from the broker ends with exit 1.",
+  flags: [
+    { name: "topic", short: "t", value: "<filter>", required: true, repeatable: true, description: "a topic filter such as sensors/# (repeatable)" },
+    { name: "qos", short: "q", value: "<0|1|2>", choices: ["0", "1", "2"], description: "the QoS to subscribe with (default 0)" },
+    { name: "count", short: "C", value: "<n>", description: "exit after this many messages" },
+    { name: "timeout", short: "W", value: "<seconds>", description: "exit after this many seconds (exit 1 if -C messages did not arrive by then)" },
+    { name: "verbose", short: "v", description: "print the topic before each payload" },
+    { name: "json", description: "print each message as a JSON line: {topic, payload, qos, retain}" },
+    ...MQTT_FLAGS,
+  ],
+  examples: [
+    "edgemq sub -t 'sensors/#' -v",
+    "edgemq sub --credential \"$CRED\" -t sensors/room-1 -C 1 -W 10",
+  ],
+  async run(input, io) {
+    const filters = input.strings("topic");
+    const qos = Number(input.string("qos") ?? "0") as 0 | 1 | 2;
+    const count = input.int("count", 1, 1_000_000_000);
+    const timeout = input.int("timeout", 1, 86_400 * 365);
+    const { client, url } = await connectMqtt(input, io.env);
+    let received = 0;
+    return new Promise<number>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      let done = false;
+      const finish = (error?: CliError) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        client.removeAllListeners("message");
+        client.removeAllListeners("close");
+        client.removeAllListeners("disconnect");
+        void client.endAsync().catch(() => {}).then(() => (error ? reject(error) : resolve(0)));
+      };
+      client.on("message", (topic, payload, packet) => {
+        if (count !== undefined && received >= count) return;
+        received++;
+        if (input.has("json")) io.out(jsonLine(topic, payload, packet.qos, packet.retain));
+        else io.out(input.has("verbose") ? `${topic} ${payload.toString()}` : payload.toString());
+        if (count !== undefined && received >= count) finish();
+      });
+      client.on("disconnect", (packet) => finish(new CliError(`the broker at ${url} disconnected: ${disconnectText(packet)}`)));
+      client.on("close", () => finish(new CliError(`the connection to the broker at ${url} closed`)));
+      io.onInterrupt(() => finish());
+      client.subscribe(filters, { qos }, (err, granted, packet) => {
+        // On a refusal mqtt.js hands back the SUBACK only, whose codes follow the filters' order.
+        const codes = (packet as { granted?: number[] } | undefined)?.granted ?? (granted ?? []).map((g) => g.qos);
+        const refused = filters.map((f, i) => ({ filter: f, code: codes[i] })).filter((r) => r.code !== undefined && r.code >= 0x80);
+        if (err || refused.length > 0) {
+          const code = refused[0]?.code;
+          const which = (refused.length > 0 ? refused.map((r) => r.filter) : filters).map((f) => `"${f}"`).join(", ");
+          finish(new CliError(`the broker at ${url} refused the subscription to ${which}: ${code !== undefined ? reasonText(code) : err?.message}${code === 0x87 ? "; the credential's topic ACL may not allow subscribing there" : ""}`));
+          return;
+        }
+        io.err(`edgemq: subscribed to ${filters.join(", ")} on ${url} (granted QoS ${codes.join(", ")}); waiting for messages${count !== undefined ? ` (${count})` : ""}, Ctrl-C to stop`);
+        if (timeout !== undefined) {
+          timer = setTimeout(() => finish(count !== undefined
+            ? new CliError(`timed out after ${timeout} s with ${received} of ${count} message${count === 1 ? "" : "s"}`)
+            : undefined), timeout * 1000);
+        }
+      });
+    });
+  },
+};
