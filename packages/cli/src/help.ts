@@ -45,7 +45,8 @@ export function groupHelp(group: GroupSpec): string {
     `${group.summary[0]!.toUpperCase()}${group.summary.slice(1)}.`,
     "",
     "Commands:",
-    ...columns(group.commands.map((c) => [usageLine(c).replace(/^edgemq /, "").replace(/ \[flags\]$/, ""), c.summary])),
+    // Names and arguments only: the flags are in each command's own help.
+    ...columns(group.commands.map((c) => [[...c.path, ...(c.args ?? []).map((a) => a.name)].join(" "), c.summary])),
     "",
     `Run "edgemq ${group.name} <command> --help" for a command's flags.`,
   ].join("\n");
