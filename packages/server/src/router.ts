@@ -106,14 +106,10 @@ export class Router implements Acceptor {
   // to the default broker, whose rules the client did not ask for.
   #byServerName(serverName: string | undefined): Route | undefined {
     if (serverName === undefined || this.#registry === undefined) return undefined;
-    const found = this.#registry.findByHost(serverName);
-    if (found !== undefined) return { broker: this.#registry.broker(found.namespace, found.broker) };
-    const name = serverName.toLowerCase().replace(/:\d+$/, "").replace(/\.$/, "");
-    const suffix = `.${this.#registry.domain}`;
-    if (name.endsWith(suffix) && name.slice(0, -suffix.length).split(".").length === 2) {
-      return { refuse: ReasonCode.ServerUnavailable, reason: `no broker is called ${name}` };
-    }
-    return undefined;
+    const address = this.#registry.parseHost(serverName);
+    if (address === undefined) return undefined;
+    if (this.#registry.hasBroker(address.namespace, address.broker)) return { broker: this.#registry.broker(address.namespace, address.broker) };
+    return { refuse: ReasonCode.ServerUnavailable, reason: `no broker is called ${address.broker}.${address.namespace}.${this.#registry.domain}` };
   }
 }
 

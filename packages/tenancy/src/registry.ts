@@ -303,15 +303,21 @@ export class Registry {
     for (const b of this.instances()) b.tick();
   }
 
-  /** The broker a host name `<broker>.<namespace>.<domain>` (any case, with or without a port) names, if it exists. */
-  findByHost(host: string): BrokerAddress | undefined {
+  /** What a host name shaped `<broker>.<namespace>.<domain>` (any case, with or without a port) names, whether or not it exists. */
+  parseHost(host: string): BrokerAddress | undefined {
     const name = host.toLowerCase().replace(/:\d+$/, "").replace(/\.$/, "");
     const suffix = `.${this.domain}`;
     if (!name.endsWith(suffix)) return undefined;
     const labels = name.slice(0, -suffix.length).split(".");
     if (labels.length !== 2) return undefined;
     const [broker, namespace] = labels as [string, string];
-    return this.#brokers.has(key(namespace, broker)) ? { namespace, broker } : undefined;
+    return { namespace, broker };
+  }
+
+  /** The broker a host name `<broker>.<namespace>.<domain>` names, if it exists. */
+  findByHost(host: string): BrokerAddress | undefined {
+    const address = this.parseHost(host);
+    return address !== undefined && this.#brokers.has(key(address.namespace, address.broker)) ? address : undefined;
   }
 
   /** The MQTT endpoint of a broker, as Cloudflare's `endpoint` field gives it. */
