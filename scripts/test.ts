@@ -16,23 +16,34 @@ let failed = run("tsc", ["-p", "."]) !== 0;
 failed = run("tsc", ["-p", "packages/core"]) !== 0 || failed;
 if (failed) console.error("type-check failed: fix the errors above (tsc -p . and tsc -p packages/core)");
 
-interface Report { numPassedTests: number; numFailedTests: number }
+interface Report {
+  numPassedTests: number;
+  numFailedTests: number;
+  testResults?: { name: string; assertionResults?: { status: string; fullName: string; failureMessages?: string[] }[] }[];
+}
 
-function vitest(label: string, args: string[], env: Record<string, string>): Report & { status: number } {
+function vitest(label: string, args: string[], env: Record<string, string>): Report & { status: number; failures: string[] } {
   const out = `.vitest-results-${label}.json`;
   rmSync(out, { force: true });
   console.log(`\n> ${label}`);
   const status = run("vitest", ["run", "--reporter=dot", "--reporter=json", `--outputFile=${out}`, ...args], env);
   const report: Report = existsSync(out) ? JSON.parse(readFileSync(out, "utf8")) : { numPassedTests: 0, numFailedTests: 1 };
   rmSync(out, { force: true });
-  return { ...report, status };
+  // The names of failed tests, so a summary read on its own (CI keeps only the tail) says what broke.
+  const failures: string[] = [];
+  for (const file of report.testResults ?? []) {
+    for (const t of file.assertionResults ?? []) {
+      if (t.status === "failed") failures.push(`${file.name.replace(process.cwd() + "/", "")} > ${t.fullName}: ${(t.failureMessages?.[0] ?? "").split("\n")[0]!.slice(0, 200)}`);
+    }
+  }
+  return { ...report, status, failures };
 }
 
 const ALL = ["node-tcp", "node-ws", "bun-tcp", "bun-ws", "deno-tcp", "deno-ws"];
 const wanted = (process.env.EDGEMQ_TEST_MATRIX ?? ALL.join(",")).split(",").map((s) => s.trim()).filter(Boolean);
 const extra = process.argv.slice(2);
 
-const results: [string, Report & { status: number }][] = [];
+const results: [string, Report & { status: number; failures: string[] }][] = [];
 // The first run is everything (unit, fuzz, differential, scenarios) with Node over TCP.
 results.push(["all tests, scenarios on node over tcp", vitest("node-tcp", extra, {})]);
 for (const combo of ALL.slice(1)) {
@@ -45,6 +56,7 @@ let passed = 0, failedTests = 0;
 console.log("");
 for (const [label, r] of results) {
   console.log(`  ${label}: ${r.numPassedTests} passed, ${r.numFailedTests} failed`);
+  for (const f of r.failures) console.log(`    failed: ${f}`);
   passed += r.numPassedTests;
   failedTests += r.numFailedTests;
   if (r.status !== 0) failed = true;

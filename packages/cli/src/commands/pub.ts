@@ -39,6 +39,8 @@ export const PUB_COMMAND: CommandSpec = {
         // A broker that refuses a QoS 0 message can only disconnect.
         client.once("disconnect", (packet) => reject(new CliError(`the broker at ${url} disconnected: ${disconnectText(packet)}`)));
         client.once("close", () => reject(new CliError(`the broker at ${url} closed the connection before the message was acknowledged`)));
+        // Without a listener mqtt.js would throw a socket error as an uncaught exception.
+        client.on("error", (e) => reject(new CliError(`the connection to the broker at ${url} failed: ${e.message}`)));
         client.publish(topic, payload, { qos, retain: input.has("retain") }, (err, packet) => {
           if (err === undefined || err === null) return resolve();
           const code = (err as { code?: number }).code ?? (packet as { reasonCode?: number } | undefined)?.reasonCode;

@@ -62,6 +62,9 @@ export const SUB_COMMAND: CommandSpec = {
       });
       client.on("disconnect", (packet) => finish(new CliError(`the broker at ${url} disconnected: ${disconnectText(packet)}`)));
       client.on("close", () => finish(new CliError(`the connection to the broker at ${url} closed`)));
+      // A socket error (a reset after the broker's DISCONNECT, say) ends the command with
+      // its message; without a listener mqtt.js would throw it as an uncaught exception.
+      client.on("error", (e) => finish(new CliError(`the connection to the broker at ${url} failed: ${e.message}`)));
       io.onInterrupt(() => finish());
       client.subscribe(filters, { qos }, (err, granted, packet) => {
         // On a refusal mqtt.js hands back the SUBACK only, whose codes follow the filters' order.
