@@ -67,6 +67,18 @@
 // - Idle connections: --idle connections that CONNECT and then do nothing;
 //   the broker's VmRSS (/proc/<pid>/status) before and after, divided by the
 //   connections open. Run first, on brokers that have done little else.
+// - Durability (--store fsync,batched, or --preset durability): edgemq with
+//   SQLite in a fresh data directory (--data-dir, default the system's temp
+//   directory; its filesystem is named in the report) in each mode, beside
+//   edgemq's memory store, Mosquitto without persistence and Mosquitto with
+//   `persistence true` saving every --mosquitto-autosave seconds. The
+//   subscribers then hold lasting sessions (--session-expiry), so that every
+//   QoS 1 message is stored for them: edgemq's fsync mode commits it (one
+//   fsync per event-loop turn, shared by all the messages of that turn)
+//   before the PUBACK, batched mode acknowledges at once and commits within
+//   --store-window ms, and Mosquitto writes its whole database at each
+//   autosave. Each durable row is also divided by the same edgemq on the
+//   memory store: the cost of durability.
 // - Connection rate: --conn-parallel loops of TCP connect (and WebSocket
 //   upgrade), CONNECT, CONNACK, DISCONNECT and close; cycles per second over the measured window.
 // - CPU: the broker's utime+stime from /proc/<pid>/stat and this process's
@@ -82,7 +94,10 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { QoS } from "../packages/core/src/codec/mod.ts";
-import { describePid, external, mosquittoVersion, onPath, type Runtime, RUNTIMES, type SpawnOptions, startEdgemq, startMosquitto, type Target, TRANSPORTS } from "./lib/brokers.ts";
+import {
+  describePid, external, mosquittoVersion, onPath, type Runtime, RUNTIMES, type SpawnOptions, startEdgemq, startMosquitto, STORE_MODES, type StoreMode, type Target,
+  TRANSPORTS,
+} from "./lib/brokers.ts";
 import type { Transport } from "./lib/client.ts";
 import { markdown } from "./lib/report.ts";
 import { connRate, type CpuFigures, idle, latency, type Result, type RunOptions, settle, type Shape, throughput } from "./lib/scenarios.ts";
@@ -107,6 +122,13 @@ const USAGE = `Usage: npm run bench -- [options]
   --port <n>             benchmark a running broker at host:port instead of spawning one
   --broker-pid <pid>     that broker's pid, for its CPU and memory figures
   --mqtt <4|5>           protocol level (default 5)
+  --store <list>         edgemq's stores: memory,fsync,batched (default memory); fsync and batched are SQLite
+                         in a fresh data directory, and add Mosquitto with persistence to the comparison
+  --store-window <ms>    the batched mode's commit window (default 100)
+  --data-dir <path>      where the data directories are made (default the system's temp directory)
+  --mosquitto-autosave <s>  Mosquitto's autosave_interval when it runs with persistence (default 1)
+  --session-expiry <s>   subscribers' session expiry: above 0 their sessions last and their messages are
+                         stored (default 0; 300 in the durability preset)
   --fan-in-pubs <n>      publishers in fan-in (default 16)
   --fan-out-subs <n>     subscribers in fan-out (default 100)
   --pairs <n>            publisher/subscriber pairs (default 50)
@@ -131,10 +153,14 @@ const PRESETS: Record<string, Record<string, string>> = {
   // The README's table of runtimes: 6 scenarios × 8 targets (Mosquitto over tcp
   // and ws, edgemq on three runtimes over each), about 4 minutes on two cores.
   runtimes: { "--scenarios": "fan-in,fan-out,pairs", "--qos": "0,1", "--payload": "64", "--runtime": "node,bun,deno", "--transport": "tcp,ws" },
+  // The README's durability table: QoS 1 to lasting sessions with edgemq's memory store and SQLite in
+  // both durable modes, beside Mosquitto without and with persistence.
+  durability: { "--scenarios": "fan-in,fan-out,pairs,latency", "--qos": "1", "--payload": "64", "--store": "memory,fsync,batched", "--session-expiry": "300", "--rate": "2000" },
 };
 
 interface Args {
   scenarios: Scenario[];
+  stores: StoreMode[];
   qos: QoS[];
   payloads: number[];
   /** edgemq, mosquitto or both; with --port, the name to report the external broker under. */
@@ -150,6 +176,9 @@ interface Args {
   genCpu: number;
   json: boolean;
   maxQueued: number;
+  storeWindowMs: number;
+  dataDir: string;
+  mosquittoAutosave: number;
   run: RunOptions;
 }
 
@@ -204,11 +233,18 @@ function parse(argv: string[]): Args | "help" {
   if (port !== undefined && transports.length !== 1) throw new Error("with --port, --transport names the one transport that port speaks");
   const wsPath = values.get("--ws-path") ?? "/mqtt";
   if (!wsPath.startsWith("/")) throw new Error("--ws-path starts with /");
+  const stores = list("--store", "memory");
+  for (const m of stores) if (!(STORE_MODES as readonly string[]).includes(m)) throw new Error(`--store takes ${STORE_MODES.join(", ")}; got ${m}`);
+  if (port !== undefined && values.has("--store")) throw new Error("--store picks how edgemq is spawned; with --port nothing is spawned");
   const mqtt = num("--mqtt", 5, 4);
   if (mqtt !== 4 && mqtt !== 5) throw new Error("--mqtt is 4 or 5");
   return {
     // Idle connections first, on brokers that have done little else; then the rest in a fixed order.
     scenarios: ALL_SCENARIOS.filter((s) => scenarios.includes(s)),
+    stores: STORE_MODES.filter((m) => stores.includes(m)),
+    storeWindowMs: num("--store-window", 100, 1),
+    dataDir: values.get("--data-dir") ?? os.tmpdir(),
+    mosquittoAutosave: num("--mosquitto-autosave", 1, 1),
     qos: qos as QoS[],
     payloads,
     target,
@@ -237,6 +273,7 @@ function parse(argv: string[]): Args | "help" {
       connConcurrency: num("--conn-parallel", 16, 1),
       genBoundPct: num("--gen-bound", 90),
       cores: { broker: undefined, gen: undefined },
+      sessionExpiry: num("--session-expiry", 0),
     },
   };
 }
@@ -270,8 +307,17 @@ function describeMachine(pinned: boolean, a: Args, targets: Target[]): string {
   const runtimes = [...new Set(targets.flatMap((t) => (t.runtime === undefined ? [] : [t.runtime])))].map((r) => `${r} ${runtimeVersion(r)}`);
   return `${cpus[0]?.model ?? "unknown CPU"}, ${cpus.length} CPUs, load average ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}; ` +
     `generator on node ${process.versions.node}${runtimes.length ? `; edgemq on ${runtimes.join(", ")}` : ""}${mosquitto}; MQTT ${a.run.version === 5 ? "5.0" : "3.1.1"}; ` +
-    (!pinned ? "not pinned" : a.port === undefined ? `brokers on CPU ${a.brokerCpu} (one process per broker, runtime and transport), generator on CPU ${a.genCpu}` : `generator on CPU ${a.genCpu}`) +
-    `; ${a.run.warmup} s warm-up + ${a.run.seconds} s measured per run`;
+    (!pinned ? "not pinned" : a.port === undefined ? `brokers on CPU ${a.brokerCpu} (one process per broker, runtime, transport and store), generator on CPU ${a.genCpu}` : `generator on CPU ${a.genCpu}`) +
+    `; ${a.run.warmup} s warm-up + ${a.run.seconds} s measured per run` +
+    (a.run.sessionExpiry > 0 ? `; subscribers hold lasting sessions (expiry ${a.run.sessionExpiry} s)` : "") +
+    (targets.some((t) => t.durable) ? `; data directories in ${a.dataDir} (${filesystem(a.dataDir)})` : "");
+}
+
+/** The filesystem type and device of a directory, from df (fsync costs what that device makes it cost). */
+function filesystem(dir: string): string {
+  const out = spawnSync("df", ["-T", dir], { encoding: "utf8" }).stdout ?? "";
+  const f = out.trim().split("\n").pop()?.split(/\s+/) ?? [];
+  return f.length >= 2 ? `${f[1]} on ${f[0]}` : "filesystem unknown";
 }
 
 /** A runtime's version, as it reports it. */
@@ -298,7 +344,11 @@ async function main(): Promise<number> {
   if (pin && process.env.EDGEMQ_BENCH_PINNED !== "1") return reexecPinned(a);
 
   if (pin) a.run.cores = { broker: a.port === undefined ? a.brokerCpu : undefined, gen: a.genCpu };
-  const spawnOptions: SpawnOptions = { cpu: pin ? a.brokerCpu : undefined, maxQueued: a.maxQueued, maxInflight: 64, wsPath: a.wsPath };
+  const spawnOptions: SpawnOptions = {
+    cpu: pin ? a.brokerCpu : undefined, maxQueued: a.maxQueued, maxInflight: 64, wsPath: a.wsPath,
+    dataParent: a.dataDir, storeWindowMs: a.storeWindowMs, mosquittoAutosave: a.mosquittoAutosave,
+  };
+  const durable = a.stores.some((m) => m !== "memory");
   const targets: Target[] = [];
   const stopAll = async () => {
     for (const t of targets.splice(0)) await t.stop();
@@ -316,7 +366,9 @@ async function main(): Promise<number> {
           // Mosquitto over each transport it can serve; edgemq's figures over a transport it cannot serve are divided by its tcp figures.
           for (const transport of a.transports) {
             try {
-              targets.push(await startMosquitto(spawnOptions, transport));
+              if (a.stores.includes("memory") || !durable) targets.push(await startMosquitto(spawnOptions, transport));
+              // Beside edgemq's durable stores, Mosquitto with its (periodic) persistence.
+              if (durable) targets.push(await startMosquitto(spawnOptions, transport, true));
             } catch (e) {
               if (transport === "tcp" || a.target === "mosquitto") throw e;
               const why = (e as Error).message.split("\n").filter((l) => /error/i.test(l)).pop() ?? (e as Error).message.slice(0, 200);
@@ -329,7 +381,15 @@ async function main(): Promise<number> {
         else log("bench: mosquitto is not on the PATH; measuring edgemq alone");
       }
       if (a.target !== "mosquitto") {
-        for (const transport of a.transports) for (const runtime of a.runtimes) targets.push(await startEdgemq(spawnOptions, runtime, transport));
+        for (const transport of a.transports) {
+          for (const runtime of a.runtimes) for (const store of a.stores) targets.push(await startEdgemq(spawnOptions, runtime, transport, store));
+        }
+      }
+      if (durable) {
+        notes.push(`Stores: edgemq's "sqlite fsync" acknowledges a QoS 1 message (PUBACK) only once it is committed to disk (group commit: one fsync per event-loop turn for every message of that turn), so a crash loses nothing acknowledged; ` +
+          `"sqlite batched ${a.storeWindowMs} ms" acknowledges at once and commits within ${a.storeWindowMs} ms, so a crash loses at most that window; "memory" keeps nothing over a restart. ` +
+          `Mosquitto's persistence is periodic: it acknowledges at once and writes its whole database every ${a.mosquittoAutosave} s (autosave_interval), so a crash loses up to ${a.mosquittoAutosave} s of acknowledged messages. ` +
+          `Durable edgemq rows are divided by Mosquitto with persistence, and also by the same edgemq on its memory store (the cost of durability).`);
       }
       if (targets.some((t) => t.name === "mosquitto" && t.transport === "ws")) {
         notes.push("Mosquitto's ws rows are its libwebsockets listener (`protocol websockets`)" +
@@ -366,7 +426,7 @@ async function main(): Promise<number> {
     }
     const ratios = targets.some((t) => t.name === "mosquitto") && targets.some((t) => t.name !== "mosquitto");
     if (a.json) {
-      console.log(JSON.stringify({ machine, targets: targets.map((t) => ({ name: t.name, runtime: t.runtime, transport: t.transport })), options: a.run, results }, null, 2));
+      console.log(JSON.stringify({ machine, targets: targets.map((t) => ({ name: t.name, runtime: t.runtime, transport: t.transport, store: t.store })), options: a.run, results }, null, 2));
     } else {
       console.log(`## edgemq load benchmark\n\n${machine}\n\n${markdown(results)}\n\n` +
         (ratios ? "Ratios are edgemq / Mosquitto for the same scenario in the same run, over the same transport where Mosquitto serves it " +

@@ -12,6 +12,9 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 
 export type Runtime = "node" | "bun" | "deno";
 export const RUNTIMES: readonly Runtime[] = ["node", "bun", "deno"];
+/** edgemq's store: the memory store (no --data), or SQLite in a fresh data directory in one of its durable modes. */
+export type StoreMode = "memory" | "fsync" | "batched";
+export const STORE_MODES: readonly StoreMode[] = ["memory", "fsync", "batched"];
 export const TRANSPORTS: readonly Transport[] = ["tcp", "ws"];
 
 /** A broker to run scenarios against, and how its clients reach it. */
@@ -20,8 +23,12 @@ export interface Target extends Endpoint {
   name: string;
   /** The runtime edgemq runs on; undefined for Mosquitto and external brokers. */
   runtime: Runtime | undefined;
-  /** How the log names it, e.g. "edgemq (bun, ws)". */
+  /** How the log names it, e.g. "edgemq (bun, ws)" or "edgemq (node, tcp, sqlite fsync)". */
   label: string;
+  /** Where it keeps messages, as the report says: `memory`, `sqlite fsync`, `sqlite batched 100 ms`, `autosave 1 s`. */
+  store: string;
+  /** Whether that survives a restart. */
+  durable: boolean;
   /** The broker's pid, for CPU and RSS; undefined for an external broker without --broker-pid. */
   pid: number | undefined;
   /** Throws if the broker process has exited. */
@@ -78,6 +85,12 @@ export interface SpawnOptions {
   maxInflight: number;
   /** The path the clients ask for in their WebSocket upgrade (edgemq, started without --ws-path, and Mosquitto take any). */
   wsPath: string;
+  /** Where data directories are made for durable stores (a fresh one per broker, removed at stop). */
+  dataParent: string;
+  /** edgemq's batched commit window (ms). */
+  storeWindowMs: number;
+  /** Mosquitto's autosave_interval (s) when it runs with persistence. */
+  mosquittoAutosave: number;
 }
 
 /** The command that starts edgemq on a runtime, before its flags. */
@@ -96,13 +109,18 @@ function edgemqCommand(runtime: Runtime): string[] {
 
 /**
  * edgemq on a runtime (`--port 0 --sys-interval 0 --max-queued N`, and
- * `--ws-port 0` for WebSocket) on the pinned CPU. Each runtime and transport
- * gets its own process, so that CPU time and memory are that target's alone.
+ * `--ws-port 0` for WebSocket; with a durable store `--data <fresh dir>
+ * --store-mode fsync|batched [--store-window W]`) on the pinned CPU. Each
+ * runtime, transport and store gets its own process, so that CPU time and
+ * memory are that target's alone.
  */
-export async function startEdgemq(o: SpawnOptions, runtime: Runtime, transport: Transport): Promise<Target> {
-  const flags = ["--port", "0", "--sys-interval", "0", "--max-queued", String(o.maxQueued), ...(transport === "ws" ? ["--ws-port", "0"] : [])];
+export async function startEdgemq(o: SpawnOptions, runtime: Runtime, transport: Transport, store: StoreMode = "memory"): Promise<Target> {
+  const dataDir = store === "memory" ? undefined : mkdtempSync(path.join(o.dataParent, "edgemq-bench-data-"));
+  const storeFlags = dataDir === undefined ? [] : ["--data", dataDir, "--store-mode", store, ...(store === "batched" ? ["--store-window", String(o.storeWindowMs)] : [])];
+  const flags = ["--port", "0", "--sys-interval", "0", "--max-queued", String(o.maxQueued), ...(transport === "ws" ? ["--ws-port", "0"] : []), ...storeFlags];
   const argv = pinned(o.cpu, [...edgemqCommand(runtime), ...flags]);
-  const label = `edgemq (${runtime}, ${transport})`;
+  const storeName = store === "memory" ? "memory" : store === "fsync" ? "sqlite fsync" : `sqlite batched ${o.storeWindowMs} ms`;
+  const label = store === "memory" ? `edgemq (${runtime}, ${transport})` : `edgemq (${runtime}, ${transport}, ${storeName})`;
   const child = spawn(argv[0]!, argv.slice(1), { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
   const output: string[] = [];
   const check = watch(child, label, output);
@@ -125,14 +143,18 @@ export async function startEdgemq(o: SpawnOptions, runtime: Runtime, transport: 
       reject(new Error(`${label} exited at start: ${output.join("")}`));
     });
   });
+  const stop = async () => {
+    await stopChild(child);
+    if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });
+  };
   const port = Number((transport === "ws" ? /\bws:\/\/[^\s,|]*:(\d+)/ : /\btcp:\/\/[^\s,|]*:(\d+)/).exec(line)?.[1]);
   if (!(port > 0)) {
-    await stopChild(child);
+    await stop();
     throw new Error(`${label} printed no ${transport}:// listener: ${line}`);
   }
   return {
-    name: "edgemq", runtime, label, host: "127.0.0.1", port, transport, path: o.wsPath,
-    pid: listenerPid(child.pid, port), check, stop: () => stopChild(child),
+    name: "edgemq", runtime, label, store: storeName, durable: store !== "memory", host: "127.0.0.1", port, transport, path: o.wsPath,
+    pid: listenerPid(child.pid, port), check, stop,
   };
 }
 
@@ -228,8 +250,14 @@ export async function waitForPort(host: string, port: number, ms: number, alive:
  * TCP one that nothing uses: Mosquitto 2.0.11 exits with "Unable to start any
  * listening sockets" when its only listener is a WebSocket one. A build
  * without WebSocket support fails to start, which the caller reports.
+ *
+ * With `persistence`, Mosquitto keeps its database on disk the only way it
+ * can: `persistence true` in a fresh `persistence_location`, written whole
+ * every `autosave_interval` seconds (and at a clean exit). It acknowledges a
+ * message before it is on disk, so a crash loses up to that interval of
+ * acknowledged messages: periodic, not per message like edgemq's fsync mode.
  */
-export async function startMosquitto(o: SpawnOptions, transport: Transport): Promise<Target> {
+export async function startMosquitto(o: SpawnOptions, transport: Transport, persistence = false): Promise<Target> {
   const port = await freePort();
   const wsPort = transport === "ws" ? await freePort() : undefined;
   const dir = mkdtempSync(path.join(tmpdir(), "edgemq-bench-"));
@@ -245,7 +273,7 @@ export async function startMosquitto(o: SpawnOptions, transport: Transport): Pro
     "max_queued_messages 0",
     `max_inflight_messages ${o.maxInflight}`,
     "max_connections -1",
-    "persistence false",
+    ...(persistence ? ["persistence true", `persistence_location ${dir}/`, "persistence_file mosquitto.db", `autosave_interval ${o.mosquittoAutosave}`, "autosave_on_changes false"] : ["persistence false"]),
     "set_tcp_nodelay true", // edgemq disables Nagle's algorithm too
     "log_dest stderr",
     "log_type error",
@@ -253,7 +281,7 @@ export async function startMosquitto(o: SpawnOptions, transport: Transport): Pro
     "",
   ].join("\n"));
   const argv = pinned(o.cpu, ["mosquitto", "-c", conf]);
-  const label = `mosquitto (${transport})`;
+  const label = persistence ? `mosquitto (${transport}, autosave ${o.mosquittoAutosave} s)` : `mosquitto (${transport})`;
   const child = spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
   const output: string[] = [];
   const check = watch(child, label, output);
@@ -270,12 +298,13 @@ export async function startMosquitto(o: SpawnOptions, transport: Transport): Pro
     throw e;
   }
   return {
-    name: "mosquitto", runtime: undefined, label, host: "127.0.0.1", port: listen, transport, path: o.wsPath,
+    name: "mosquitto", runtime: undefined, label, store: persistence ? `autosave ${o.mosquittoAutosave} s` : "memory", durable: persistence,
+    host: "127.0.0.1", port: listen, transport, path: o.wsPath,
     pid: listenerPid(child.pid, listen), check, stop,
   };
 }
 
 /** A broker someone else runs (--port given): nothing to start or stop. */
 export function external(name: string, host: string, port: number, transport: Transport, wsPath: string, pid: number | undefined): Target {
-  return { name, runtime: undefined, label: `${name} (${transport})`, host, port, transport, path: wsPath, pid, check: () => {}, stop: async () => {} };
+  return { name, runtime: undefined, label: `${name} (${transport})`, store: "unknown", durable: false, host, port, transport, path: wsPath, pid, check: () => {}, stop: async () => {} };
 }

@@ -116,12 +116,16 @@ export class Client {
     });
   }
 
-  /** Opens a connection (TCP, or WebSocket with its handshake), sends CONNECT and waits for a successful CONNACK. */
-  static async connect(to: Endpoint, version: Version, clientId: string, ms = 10000): Promise<Client> {
+  /**
+   * Opens a connection (TCP, or WebSocket with its handshake), sends CONNECT and waits for a successful CONNACK.
+   * With `sessionExpiry` > 0 the session outlives the connection (5.0: Session Expiry Interval; 3.1.1: Clean Session 0),
+   * so that a broker with a durable store keeps its messages on disk.
+   */
+  static async connect(to: Endpoint, version: Version, clientId: string, ms = 10000, sessionExpiry = 0): Promise<Client> {
     const open = await (to.transport === "ws" ? openWebSocket(to, ms) : openTcp(to, ms));
     const c = new Client(open, version);
     const acked = c.waitFor("connack", ms);
-    c.wire.write(connectBytes(version, clientId));
+    c.wire.write(connectBytes(version, clientId, sessionExpiry));
     const connack = (await acked) as ConnackPacket;
     if (connack.reasonCode !== 0) {
       c.wire.destroy();
@@ -270,9 +274,15 @@ function openWebSocket(to: Endpoint, ms: number): Promise<(sink: WireSink) => Wi
 const DISCONNECT_V4 = encodePacket({ type: "disconnect", reasonCode: 0 }, 4);
 const DISCONNECT_V5 = encodePacket({ type: "disconnect", reasonCode: 0 }, 5);
 
-/** CONNECT with Clean Start, no keep alive and no session expiry. */
-export function connectBytes(version: Version, clientId: string): Uint8Array {
-  return encodePacket({ type: "connect", protocolName: "MQTT", protocolVersion: version, cleanStart: true, keepAlive: 0, clientId }, version);
+/** CONNECT with no keep alive; with Clean Start and no session expiry unless `sessionExpiry` > 0 (seconds). */
+export function connectBytes(version: Version, clientId: string, sessionExpiry = 0): Uint8Array {
+  const lasting = sessionExpiry > 0;
+  return encodePacket({
+    type: "connect", protocolName: "MQTT", protocolVersion: version, keepAlive: 0, clientId,
+    // 3.1.1 keeps a session with Clean Session 0 (the ids are new, so there is none to resume); 5.0 by its expiry.
+    cleanStart: version === 5 || !lasting,
+    properties: version === 5 && lasting ? { sessionExpiryInterval: sessionExpiry } : undefined,
+  }, version);
 }
 
 export { DISCONNECT_V4, DISCONNECT_V5 };

@@ -1,7 +1,9 @@
-// Markdown tables of results: one row per broker, runtime and transport in
-// each scenario, Mosquitto's first, and each other row's ratio to Mosquitto
-// over the same transport in the same scenario of the same run (over tcp
-// when this Mosquitto cannot serve the row's transport).
+// Markdown tables of results: one row per broker, runtime, transport and
+// store in each scenario, Mosquitto's first, and each other row's ratio to
+// Mosquitto over the same transport (and, for a durable store, Mosquitto with
+// persistence) in the same scenario of the same run (over tcp when this
+// Mosquitto cannot serve the row's transport). When durable stores ran, a
+// durable edgemq row is also divided by the same edgemq on its memory store.
 import type { ConnRateResult, IdleResult, LatencyResult, Measured, Result, ThroughputResult } from "./scenarios.ts";
 
 const int = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? "–" : Math.round(x).toLocaleString("en-US"));
@@ -34,10 +36,15 @@ export const label = (t: string): string => (t === "mosquitto" ? "Mosquitto" : t
 
 const REFERENCE = "mosquitto";
 
-/** The broker, runtime and transport cells of a row. */
+// Whether the store column is shown: only when some result used another store than memory.
+let showStore = false;
+
+/** The broker, runtime and transport cells of a row (and its store, when stores vary). */
 function who(r: Measured): string[] {
-  return [label(r.target), r.runtime ?? "–", r.transport];
+  return [label(r.target), r.runtime ?? "–", r.transport, ...(showStore ? [r.store] : [])];
 }
+
+const whoHead = (): string[] => ["broker", "runtime", "transport", ...(showStore ? ["store"] : [])];
 
 /**
  * The ratio cell(s) of a row: `value(r) / value(reference)`, the reference
@@ -46,7 +53,9 @@ function who(r: Measured): string[] {
  */
 function ratioTo<T extends Result>(g: T[], r: T, value: (x: T) => number | undefined): string {
   if (r.target === REFERENCE) return "ref";
-  const ref = g.find((x) => x.target === REFERENCE && x.transport === r.transport) ?? g.find((x) => x.target === REFERENCE && x.transport === "tcp");
+  // A durable row against Mosquitto with persistence, a memory one against Mosquitto without, when both ran.
+  const ref = g.find((x) => x.target === REFERENCE && x.transport === r.transport && x.durable === r.durable) ??
+    g.find((x) => x.target === REFERENCE && x.transport === r.transport) ?? g.find((x) => x.target === REFERENCE && x.transport === "tcp");
   const a = value(r);
   const b = ref === undefined ? undefined : value(ref);
   if (a === undefined || b === undefined || !Number.isFinite(a) || !Number.isFinite(b) || b === 0) return "–";
@@ -61,6 +70,16 @@ function flags(r: Result & { genBound?: boolean; contended?: boolean; othersOnBr
   return out.join(", ");
 }
 
+/** A durable edgemq row divided by the same edgemq (runtime, transport) on its memory store: the cost of durability. */
+function ratioToMemory<T extends Result>(g: T[], r: T, value: (x: T) => number | undefined): string {
+  if (r.target === REFERENCE || !r.durable) return r.target !== REFERENCE && r.store === "memory" ? "ref" : "–";
+  const ref = g.find((x) => x.target === r.target && x.runtime === r.runtime && x.transport === r.transport && x.store === "memory");
+  const a = value(r);
+  const b = ref === undefined ? undefined : value(ref);
+  if (a === undefined || b === undefined || !Number.isFinite(a) || !Number.isFinite(b) || b === 0) return "–";
+  return `${(a / b).toFixed(2)}×`;
+}
+
 const lossCell = (r: ThroughputResult | LatencyResult) => `${r.lost}/${r.dup}/${r.reorder}${r.corrupt ? ` +${r.corrupt} corrupt` : ""}`;
 
 /** The whole report. */
@@ -68,15 +87,20 @@ export function markdown(results: Result[]): string {
   // A ratio column when there is a reference and something to divide by it.
   const ratios = results.some((r) => r.target === REFERENCE) && results.some((r) => r.target !== REFERENCE);
   const ratioHead = (what = "ratio") => (ratios ? [`${what} (to Mosquitto)`] : []);
+  showStore = results.some((r) => r.store !== "memory");
+  // A "to memory store" column when durable edgemq rows have a memory-store row to be divided by.
+  const memRatios = results.some((r) => r.target !== REFERENCE && r.durable) && results.some((r) => r.target !== REFERENCE && r.store === "memory");
+  const memHead = (what = "ratio") => (memRatios ? [`${what} (to memory store)`] : []);
   const parts: string[] = [];
 
   const tp = results.filter((r): r is ThroughputResult => r.kind === "throughput");
   if (tp.length) {
-    const head = ["scenario", "QoS", "payload", "broker", "runtime", "transport", "msg/s", ...ratioHead(),
+    const head = ["scenario", "QoS", "payload", ...whoHead(), "msg/s", ...ratioHead(), ...memHead(),
       "lost/dup/reorder", "broker CPU", "broker µs/msg", "gen CPU", "flags"];
     const rows = group(tp, (r) => `${r.scenario} ${r.qos} ${r.payload}`).flatMap((g) => g.map((r) => {
       const shape = r.scenario === "fan-in" ? `fan-in ${r.publishers}→1` : r.scenario === "fan-out" ? `fan-out 1→${r.subscribers}` : `${r.publishers} pairs`;
       return [shape, String(r.qos), size(r.payload), ...who(r), int(r.msgsPerSec), ...(ratios ? [ratioTo(g, r, (x) => x.msgsPerSec)] : []),
+        ...(memRatios ? [ratioToMemory(g, r, (x) => x.msgsPerSec)] : []),
         lossCell(r), pct(r.brokerCpu), us(r.brokerUsPerMsg), pct(r.genCpu), flags(r)];
     }));
     parts.push(`### Throughput (messages delivered to subscribers per second)\n\n${table(head, rows)}`);
@@ -84,11 +108,12 @@ export function markdown(results: Result[]): string {
 
   const lat = results.filter((r): r is LatencyResult => r.kind === "latency");
   if (lat.length) {
-    const head = ["QoS", "payload", "rate", "broker", "runtime", "transport", "p50 / p99 ms", ...ratioHead("p50 ratio"), ...ratioHead("p99 ratio"),
+    const head = ["QoS", "payload", "rate", ...whoHead(), "p50 / p99 ms", ...ratioHead("p50 ratio"), ...ratioHead("p99 ratio"), ...memHead("p50 ratio"),
       "lost/dup/reorder", "broker CPU", "gen CPU", "flags"];
     const rows = group(lat, (r) => `${r.qos} ${r.payload}`).flatMap((g) => g.map((r) => [
       String(r.qos), size(r.payload), `${int(r.rate)} msg/s`, ...who(r), `${ms(r.p50)} / ${ms(r.p99)}`,
       ...(ratios ? [ratioTo(g, r, (x) => x.p50), ratioTo(g, r, (x) => x.p99)] : []),
+      ...(memRatios ? [ratioToMemory(g, r, (x) => x.p50)] : []),
       lossCell(r), pct(r.brokerCpu), pct(r.genCpu), flags(r),
     ]));
     parts.push(`### Latency at a fixed rate (publish → delivery, one publisher, one subscriber)\n\n${table(head, rows)}`);
@@ -96,7 +121,7 @@ export function markdown(results: Result[]): string {
 
   const idle = results.filter((r): r is IdleResult => r.kind === "idle");
   if (idle.length) {
-    const head = ["connections", "broker", "runtime", "transport", "bytes/conn", ...ratioHead(), "RSS before → after", "seconds to open", "flags"];
+    const head = ["connections", ...whoHead(), "bytes/conn", ...ratioHead(), "RSS before → after", "seconds to open", "flags"];
     const rows = group(idle, () => "idle").flatMap((g) => g.map((r) => [
       int(r.connections), ...who(r), int(r.bytesPerConnection), ...(ratios ? [ratioTo(g, r, (x) => x.bytesPerConnection)] : []),
       `${mib(r.rssBefore)} → ${mib(r.rssAfter)}`, r.connectSeconds.toFixed(1), flags(r),
@@ -106,7 +131,7 @@ export function markdown(results: Result[]): string {
 
   const cr = results.filter((r): r is ConnRateResult => r.kind === "connrate");
   if (cr.length) {
-    const head = ["parallel", "broker", "runtime", "transport", "conn/s", ...ratioHead(), "failures", "broker CPU", "broker µs/conn", "gen CPU", "flags"];
+    const head = ["parallel", ...whoHead(), "conn/s", ...ratioHead(), "failures", "broker CPU", "broker µs/conn", "gen CPU", "flags"];
     const rows = group(cr, () => "cr").flatMap((g) => g.map((r) => [
       String(r.concurrency), ...who(r), int(r.perSec), ...(ratios ? [ratioTo(g, r, (x) => x.perSec)] : []),
       String(r.failures), pct(r.brokerCpu), int(r.brokerUsPerConn), pct(r.genCpu), flags(r),

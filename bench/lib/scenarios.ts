@@ -28,6 +28,8 @@ export interface RunOptions {
   genBoundPct: number;
   /** Where the broker and the generator are pinned, to see what else runs there. */
   cores: Cores;
+  /** Subscribers' session expiry (s): above 0 their sessions last, so a durable store keeps their messages. */
+  sessionExpiry: number;
 }
 
 export type Shape = "fan-in" | "fan-out" | "pairs";
@@ -39,9 +41,13 @@ export interface Measured {
   /** node, bun or deno for edgemq; undefined for Mosquitto and external brokers. */
   runtime: string | undefined;
   transport: Transport;
+  /** Where the broker keeps messages: `memory`, `sqlite fsync`, `sqlite batched 100 ms`, or Mosquitto's `autosave 1 s`. */
+  store: string;
+  /** Whether that store survives a restart at all. */
+  durable: boolean;
 }
 
-const measured = (t: Target): Measured => ({ target: t.name, runtime: t.runtime, transport: t.transport });
+const measured = (t: Target): Measured => ({ target: t.name, runtime: t.runtime, transport: t.transport, store: t.store, durable: t.durable });
 
 /** CPU over the measured window, as % of one core. */
 export interface CpuFigures {
@@ -205,9 +211,9 @@ function counts(pubs: Publisher[]): { expected: number; delivered: number; lost:
   return { expected, delivered, lost, dup, reorder };
 }
 
-/** Opens `n` connections, at most `parallel` at once. */
-function openClients(target: Target, o: RunOptions, prefix: string, n: number, parallel = 50): Promise<Client[]> {
-  return pool(range(n), parallel, (i) => Client.connect(target, o.version, `${prefix}${i}`));
+/** Opens `n` connections, at most `parallel` at once (lasting sessions with `sessionExpiry` > 0). */
+function openClients(target: Target, o: RunOptions, prefix: string, n: number, parallel = 50, sessionExpiry = 0): Promise<Client[]> {
+  return pool(range(n), parallel, (i) => Client.connect(target, o.version, `${prefix}${i}`, 10000, sessionExpiry));
 }
 
 /** One throughput run: subscribers first, then publishers at full credit; delivered messages counted over the measured window. */
@@ -217,7 +223,7 @@ export async function throughput(target: Target, shape: Shape, qos: QoS, payload
   const nPubs = shape === "fan-in" ? o.fanInPubs : shape === "fan-out" ? 1 : o.pairs;
   const nSubs = shape === "fan-in" ? 1 : shape === "fan-out" ? o.fanOutSubs : o.pairs;
   const topicOf = (i: number) => (shape === "pairs" ? `${base}/pair/${i}` : `${base}/${shape}`);
-  const subClients = await openClients(target, o, `bench-${run}-s`, nSubs);
+  const subClients = await openClients(target, o, `bench-${run}-s`, nSubs, 50, o.sessionExpiry);
   const pubClients: Client[] = [];
   const all = () => [...subClients, ...pubClients];
   try {
@@ -261,7 +267,7 @@ export async function throughput(target: Target, shape: Shape, qos: QoS, payload
 export async function latency(target: Target, qos: QoS, payload: number, o: RunOptions): Promise<LatencyResult> {
   const run = runId();
   const topic = `bench/${run}/latency`;
-  const [subClient] = await openClients(target, o, `bench-${run}-s`, 1);
+  const [subClient] = await openClients(target, o, `bench-${run}-s`, 1, 1, o.sessionExpiry);
   const clients = [subClient!];
   try {
     await subClient!.subscribe(topic, qos);
