@@ -249,9 +249,9 @@ describe("the SQLite store keeps every field", () => {
     expect(a.sessions.map((r) => r.expiryInterval)).toEqual([1]);
     expect(a.retained).toHaveLength(1);
     expect(a.outgoing.get("c")).toHaveLength(1);
-    expect(b).toEqual({ sessions: [], outgoing: new Map(), inboundQos2: new Map(), retained: [] });
+    expect(b).toEqual({ sessions: [], outgoing: new Map(), inboundQos2: new Map(), retained: [], downSince: s.previousRun!.lastAlive });
     await s.dropBroker("ns/one");
-    expect(s.forBroker("ns/one").loadState()).toEqual({ sessions: [], outgoing: new Map(), inboundQos2: new Map(), retained: [] });
+    expect(s.forBroker("ns/one").loadState()).toEqual({ sessions: [], outgoing: new Map(), inboundQos2: new Map(), retained: [], downSince: s.previousRun!.lastAlive });
   });
 
   it("the tenancy snapshot holds what the memory tenancy store holds after the same changes, keys included", async () => {

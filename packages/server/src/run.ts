@@ -74,6 +74,9 @@ export async function serve(
   const storage = config.data.dir !== undefined ? openSqliteStore({ dataDir: config.data.dir, mode: config.data.mode, windowMs: config.data.windowMs }) : undefined;
   const broker = givenBroker ?? buildBroker(config, Date.now, storage?.forBroker("default"));
   if (logConnections) broker.use(connectionLogHook(logger, broker.name));
+  // What the default broker's store held comes back before anyone connects (once its hooks are in place: due wills pass through them).
+  const defaultStore = givenBroker === undefined ? storage?.forBroker("default") : undefined;
+  if (defaultStore !== undefined) broker.restore(defaultStore.loadState());
   const commits = storage !== undefined ? new Histogram() : undefined;
   if (storage !== undefined) storage.onCommit = (latencyMs) => commits!.observeMs(latencyMs);
   const lag = new EventLoopLag().start();
@@ -85,13 +88,23 @@ export async function serve(
     domain: config.domain,
     authTypes,
     store: storage?.tenancy,
-    brokerOptions: (record) => ({
-      ...tenantBrokerOptions(config),
-      store: storage?.forBroker(`${record.name}.${record.namespace}`),
-      hooks: logConnections ? [connectionLogHook(logger, `${record.name}.${record.namespace}`)] : [],
-    }),
+    brokerOptions: (record) => {
+      const store = storage?.forBroker(`${record.name}.${record.namespace}`);
+      return {
+        ...tenantBrokerOptions(config),
+        store,
+        restore: store?.loadState(),
+        hooks: logConnections ? [connectionLogHook(logger, `${record.name}.${record.namespace}`)] : [],
+      };
+    },
     onBrokerDeleted: (record) => storage?.dropBroker(`${record.name}.${record.namespace}`),
   });
+  // Tenant brokers with stored data come back now, not at their first connection, so that their wills and expiry run.
+  for (const scope of storage?.brokers() ?? []) {
+    const dot = scope.indexOf(".");
+    const [name, namespace] = [scope.slice(0, dot), scope.slice(dot + 1)];
+    if (dot > 0 && registry.hasBroker(namespace, name)) registry.broker(namespace, name);
+  }
   let generatedAdminToken: string | undefined;
   if (config.admin.listeners.length > 0) {
     try {

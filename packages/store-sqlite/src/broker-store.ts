@@ -1,37 +1,13 @@
 import type { Message } from "../../core/src/broker/message.ts";
-import type { Will } from "../../core/src/codec/packets/connect.ts";
-import type { OutgoingRecord, SessionRecord, Store } from "../../core/src/store/store.ts";
+import type { OutgoingRecord, SessionRecord, Store, StoredState } from "../../core/src/store/store.ts";
 import type { RowChecksum } from "./checksum.ts";
 import { CorruptDatabaseError } from "./errors.ts";
-import { messageChecksum, type MessageRow, plain, readMessage } from "./message-columns.ts";
-import {
-  decodeSubscriptions, decodeWillProperties, encodePublishProperties, encodeSubscriptions, encodeWillProperties, isQos, RowError,
-} from "./row-codec.ts";
+import { messageChecksum, type MessageRow, readMessage } from "./message-columns.ts";
+import { encodePublishProperties, RowError } from "./row-codec.ts";
+import { readSession, sessionColumns, type SessionRow } from "./session-rows.ts";
 import type { StorageContext } from "./storage-context.ts";
 
-/** Everything one broker's store holds, as {@link SqliteStore.loadState} reads it back for a restart. */
-export interface StoredState {
-  /** Every session record, in the order first saved. */
-  sessions: SessionRecord[];
-  /** Per client, its outgoing records (queued and in flight) in the order first saved: resend in this order. */
-  outgoing: Map<string, OutgoingRecord[]>;
-  /** Per client, the inbound QoS 2 packet ids that wait for PUBREL. */
-  inboundQos2: Map<string, number[]>;
-  /** Every retained message. */
-  retained: Message[];
-}
-
-interface SessionRow {
-  client_id: string;
-  expiry_interval: number;
-  subscriptions: string;
-  will_topic: string | null;
-  will_payload: Uint8Array | null;
-  will_qos: number | null;
-  will_retain: number | null;
-  will_properties: Uint8Array | null;
-  crc: number;
-}
+export type { StoredState } from "../../core/src/store/store.ts";
 
 /**
  * The core broker's {@link Store} on SQLite, for one broker (a scope) of a
@@ -58,7 +34,7 @@ export class SqliteStore implements Store {
     this.durable = ctx.durable;
   }
 
-  /** Creates or replaces a session record (subscriptions and will included). */
+  /** Creates or replaces a session record (subscriptions, will, disconnect time and client included). */
   saveSession(record: SessionRecord): Promise<void> | undefined {
     return this.#ctx.queue.write(this.#saveSession, record, undefined);
   }
@@ -102,9 +78,11 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Reads back everything this broker saved, exactly as saved, for a restart.
-   * Call it once, at start, before the broker writes: the records it returns
-   * are the ones whose later saves and deletes update their rows. Throws
+   * Reads back everything this broker saved, exactly as saved, for a restart
+   * (`Broker.restore`), with `downSince`: when the previous process was last
+   * known alive (its last heartbeat, or its clean close). Call it once, at
+   * start, before the broker writes: the records it returns are the ones
+   * whose later saves and deletes update their rows. Throws
    * {@link CorruptDatabaseError} if a row fails its checksum.
    */
   loadState(): StoredState {
@@ -121,7 +99,7 @@ export class SqliteStore implements Store {
       }
       const retained: Message[] = [];
       for (const row of sql.retainedOfScope.iterate(this.#id) as Iterable<MessageRow>) retained.push(readMessage(ck, this.#id, row));
-      return { sessions, outgoing: outgoing.load(this.#id), inboundQos2, retained };
+      return { sessions, outgoing: outgoing.load(this.#id), inboundQos2, retained, downSince: this.#ctx.downSince };
     } catch (e) {
       if (e instanceof RowError) throw new CorruptDatabaseError(path, `${e.message} (broker ${JSON.stringify(this.scope)})`, { cause: e });
       throw e;
@@ -131,12 +109,7 @@ export class SqliteStore implements Store {
   // The writes themselves, as bound functions so that a call allocates no closure.
 
   readonly #saveSession = (r: SessionRecord): void => {
-    const w = r.will;
-    const subs = encodeSubscriptions(r.subscriptions);
-    const willProps = w === undefined ? null : encodeWillProperties(w.properties);
-    const willRetain = w === undefined ? null : w.retain ? 1 : 0;
-    const crc = sessionChecksum(this.#ctx.ck, this.#id, r.clientId, r.expiryInterval, subs, w?.topic ?? null, w?.payload ?? null, w?.qos ?? null, willRetain, willProps);
-    this.#ctx.sql.putSession.run(this.#id, r.clientId, r.expiryInterval, subs, w?.topic ?? null, w?.payload ?? null, w?.qos ?? null, willRetain, willProps, crc);
+    this.#ctx.sql.putSession.run(this.#id, ...sessionColumns(this.#ctx.ck, this.#id, r));
   };
 
   readonly #deleteSession = (clientId: string): void => {
@@ -176,28 +149,6 @@ export class SqliteStore implements Store {
   };
 }
 
-function sessionChecksum(
-  ck: RowChecksum, scope: number, clientId: string, expiry: number, subs: string, willTopic: string | null,
-  willPayload: Uint8Array | null, willQos: number | null, willRetain: number | null, willProps: Uint8Array | null,
-): number {
-  return ck.begin().number(scope).text(clientId).number(expiry).text(subs).text(willTopic).bytes(willPayload).number(willQos).number(willRetain).bytes(willProps).end();
-}
-
 function inboundChecksum(ck: RowChecksum, scope: number, clientId: string, packetId: number): number {
   return ck.begin().number(scope).text(clientId).number(packetId).end();
-}
-
-function readSession(ck: RowChecksum, scope: number, row: SessionRow): SessionRecord {
-  const crc = sessionChecksum(ck, scope, row.client_id, row.expiry_interval, row.subscriptions, row.will_topic, row.will_payload, row.will_qos, row.will_retain, row.will_properties);
-  if (crc !== row.crc) throw new RowError(`the session of client ${JSON.stringify(row.client_id)} fails its checksum`);
-  let will: Will | undefined;
-  if (row.will_topic !== null) {
-    if (row.will_payload === null || !isQos(row.will_qos) || (row.will_retain !== 0 && row.will_retain !== 1)) {
-      throw new RowError(`the will of client ${JSON.stringify(row.client_id)} has an invalid field`);
-    }
-    will = { topic: row.will_topic, payload: plain(row.will_payload), qos: row.will_qos, retain: row.will_retain === 1 };
-    const props = decodeWillProperties(row.will_properties);
-    if (props !== undefined) will.properties = props;
-  }
-  return { clientId: row.client_id, expiryInterval: row.expiry_interval, subscriptions: decodeSubscriptions(row.subscriptions, row.client_id), will };
 }

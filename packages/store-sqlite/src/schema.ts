@@ -1,5 +1,7 @@
 import type { DatabaseSync } from "node:sqlite";
-import { SchemaVersionError } from "./errors.ts";
+import { RowChecksum } from "./checksum.ts";
+import { CorruptDatabaseError, SchemaVersionError } from "./errors.ts";
+import { sessionChecksum, sessionChecksumV1, type SessionRow } from "./session-rows.ts";
 
 //
 // The schema, as a list of migrations: MIGRATIONS[i] takes a database from
@@ -18,10 +20,14 @@ import { SchemaVersionError } from "./errors.ts";
 //   time (queued records all have 0) and so are not the key.
 // - messages are shared: one row per Message fanned out to many sessions,
 //   counted by the outgoing rows that point at it and deleted with the last.
-// - times (expires_at, received_at) are REAL: they are JavaScript numbers of
-//   milliseconds, and a REAL keeps any of them exactly, fractions included.
+// - times (expires_at, received_at, disconnected_at, will_at) are REAL: they
+//   are JavaScript numbers of milliseconds, and a REAL keeps any of them
+//   exactly, fractions included.
 //
-const MIGRATIONS: readonly string[] = [
+// A migration is SQL, or a function for what SQL cannot do (recompute checksums).
+type Migration = string | ((db: DatabaseSync, path: string) => void);
+
+const MIGRATIONS: readonly Migration[] = [
   `
   CREATE TABLE meta (key TEXT PRIMARY KEY, value ANY) STRICT;
   CREATE TABLE scopes (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE) STRICT;
@@ -96,6 +102,24 @@ const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE TABLE api_tokens (id INTEGER PRIMARY KEY, token_id TEXT NOT NULL UNIQUE, record TEXT NOT NULL, crc INTEGER NOT NULL) STRICT;
   `,
+  // 2: what a restart needs to count downtime and to publish wills: when the session's
+  // connection closed, when its pending will is due, and who its client was (JSON).
+  (db, path) => {
+    db.exec(`
+      ALTER TABLE sessions ADD COLUMN disconnected_at REAL;
+      ALTER TABLE sessions ADD COLUMN will_at REAL;
+      ALTER TABLE sessions ADD COLUMN client TEXT;
+    `);
+    // The checksum now covers the new columns: each row is checked as version 1 wrote it, then re-summed.
+    const ck = new RowChecksum();
+    const update = db.prepare("UPDATE sessions SET crc = ? WHERE id = ?");
+    const rows = db.prepare("SELECT id, scope, client_id, expiry_interval, subscriptions, will_topic, will_payload, will_qos, will_retain, will_properties, disconnected_at, will_at, client, crc FROM sessions").all() as unknown as (SessionRow & { id: number; scope: number })[];
+    for (const r of rows) {
+      const old = sessionChecksumV1(ck, r.scope, r.client_id, r.expiry_interval, r.subscriptions, r.will_topic, r.will_payload, r.will_qos, r.will_retain, r.will_properties).end();
+      if (old !== r.crc) throw new CorruptDatabaseError(path, `the session of client ${JSON.stringify(r.client_id)} fails its checksum`);
+      update.run(sessionChecksum(ck, r.scope, r), r.id);
+    }
+  },
 ];
 
 /** The schema version this code writes. */
@@ -116,7 +140,9 @@ export function migrate(db: DatabaseSync, path: string): { from: number; to: num
   for (let v = from; v < SCHEMA_VERSION; v++) {
     db.exec("BEGIN IMMEDIATE");
     try {
-      db.exec(MIGRATIONS[v]!);
+      const m = MIGRATIONS[v]!;
+      if (typeof m === "string") db.exec(m);
+      else m(db, path);
       db.exec(`PRAGMA user_version = ${v + 1}`);
       db.exec("COMMIT");
     } catch (e) {

@@ -88,14 +88,16 @@ export function prepareStatements(db: DatabaseSync): Statements {
     outgoingOfScope: p("SELECT id, client_id, message_id, qos, retain, subscription_ids, packet_id, pubrel, crc FROM outgoing WHERE scope = ? ORDER BY id"),
     maxOutgoingId: p("SELECT coalesce(max(id), 0) AS id FROM outgoing"),
 
-    putSession: p(`INSERT INTO sessions (scope, client_id, expiry_interval, subscriptions, will_topic, will_payload, will_qos, will_retain, will_properties, crc)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    putSession: p(`INSERT INTO sessions (scope, client_id, expiry_interval, subscriptions, will_topic, will_payload, will_qos, will_retain, will_properties,
+        disconnected_at, will_at, client, crc)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (scope, client_id) DO UPDATE SET expiry_interval = excluded.expiry_interval, subscriptions = excluded.subscriptions,
         will_topic = excluded.will_topic, will_payload = excluded.will_payload, will_qos = excluded.will_qos,
-        will_retain = excluded.will_retain, will_properties = excluded.will_properties, crc = excluded.crc`),
+        will_retain = excluded.will_retain, will_properties = excluded.will_properties, disconnected_at = excluded.disconnected_at,
+        will_at = excluded.will_at, client = excluded.client, crc = excluded.crc`),
     deleteSession: p("DELETE FROM sessions WHERE scope = ? AND client_id = ?"),
     deleteSessionsOfScope: p("DELETE FROM sessions WHERE scope = ?"),
-    sessionsOfScope: p("SELECT client_id, expiry_interval, subscriptions, will_topic, will_payload, will_qos, will_retain, will_properties, crc FROM sessions WHERE scope = ? ORDER BY id"),
+    sessionsOfScope: p("SELECT client_id, expiry_interval, subscriptions, will_topic, will_payload, will_qos, will_retain, will_properties, disconnected_at, will_at, client, crc FROM sessions WHERE scope = ? ORDER BY id"),
 
     insertInbound: p("INSERT INTO inbound_qos2 (scope, client_id, packet_id, crc) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"),
     deleteInbound: p("DELETE FROM inbound_qos2 WHERE scope = ? AND client_id = ? AND packet_id = ?"),

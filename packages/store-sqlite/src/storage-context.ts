@@ -13,4 +13,6 @@ export interface StorageContext {
   readonly path: string;
   /** Whether data survives the process. */
   readonly durable: boolean;
+  /** When the previous process was last known alive (ms since the epoch), read at open; undefined for a new database. */
+  readonly downSince: number | undefined;
 }

@@ -9,7 +9,7 @@ import { type FeaturePolicy, FULL_FEATURES } from "../policy/features.ts";
 import { HookChain } from "../policy/chain.ts";
 import type { AuthResult, ClientInfo, Hook } from "../policy/hook.ts";
 import { MemoryStore } from "../store/memory-store.ts";
-import type { OutgoingRecord, SessionRecord, Store } from "../store/store.ts";
+import type { OutgoingRecord, SessionRecord, Store, StoredState } from "../store/store.ts";
 import { Connection } from "../session/connection.ts";
 import type { ConnInfo, Duplex } from "../transport/duplex.ts";
 import { DEFAULT_LIMITS, type Limits } from "./limits.ts";
@@ -36,6 +36,34 @@ export interface BrokerOptions {
   allowAnonymous?: boolean;
   /** Version string for $SYS/broker/version. */
   version?: string;
+  /**
+   * What the store held at start ({@link Store.loadState}), restored at the
+   * end of the constructor (after `hooks`, which due wills pass through);
+   * or call {@link Broker.restore} once hooks added with `use` are in place.
+   */
+  restore?: StoredState;
+}
+
+/** What {@link Broker.restore} brought back, and what it let go. */
+export interface RestoreReport {
+  /** Sessions restored (offline until their clients return). */
+  sessions: number;
+  /** Sessions whose expiry passed while the broker was down: deleted. */
+  expiredSessions: number;
+  subscriptions: number;
+  /** Messages in flight (sent, not fully acknowledged), to resend with DUP. */
+  inflight: number;
+  /** Messages queued, not yet sent. */
+  queued: number;
+  /** Queued messages whose Message Expiry Interval passed while the broker was down: dropped. */
+  expiredMessages: number;
+  /** Inbound QoS 2 packet ids awaiting PUBREL. */
+  inboundQos2: number;
+  retained: number;
+  /** Retained messages that expired while the broker was down: deleted. */
+  expiredRetained: number;
+  /** Wills published at restore: their delay passed, or their session ended, while the broker was down. */
+  willsPublished: number;
 }
 
 /** What SUBSCRIBE produced: the SUBACK codes, the commit to wait for, and the retained messages to send after. */
@@ -137,6 +165,7 @@ export class Broker {
   // When each connection's CONNECT was accepted and with which Clean Start, for clients().
   readonly #connectedAt = new WeakMap<Connection, { at: number; cleanStart: boolean }>();
   #nextSys = 0;
+  #publishingSys = false;
   #lastTick = 0;
   #closed = false;
 
@@ -213,6 +242,123 @@ export class Broker {
     this.#version = options.version ?? "edgemq";
     for (const hook of options.hooks ?? []) this.hooks.use(hook);
     this.startedAt = this.now();
+    if (options.restore !== undefined) this.restore(options.restore);
+  }
+
+  /**
+   * Brings back what a store held when the broker (or the process) stopped:
+   * sessions offline with their subscriptions (shared ones, identifiers and
+   * every option), their queued and in-flight messages in order, inbound
+   * QoS 2 ids, pending wills, and retained messages. Times are absolute, so
+   * the downtime counts: a session whose expiry passed is deleted, a will
+   * whose delay passed (or whose session ended) is published now, expired
+   * messages are dropped. Sessions that were connected when the process
+   * stopped count from `state.downSince` (when it was last known alive).
+   * Call once, before any client connects.
+   */
+  restore(state: StoredState, now: number = this.now()): RestoreReport {
+    if (this.#sessions.size > 0 || this.#connections.size > 0) throw new Error("restore() must come before any client connects");
+    const report: RestoreReport = {
+      sessions: 0, expiredSessions: 0, subscriptions: 0, inflight: 0, queued: 0, expiredMessages: 0, inboundQos2: 0, retained: 0, expiredRetained: 0, willsPublished: 0,
+    };
+    const downSince = Math.min(state.downSince ?? now, now);
+    // Retained messages first: a will published below may replace one.
+    for (const m of state.retained) {
+      if (m.expiresAt !== undefined && m.expiresAt <= now) { // [MQTT-3.3.2-5]
+        this.store.saveRetained({ ...m, payload: new Uint8Array(0) });
+        report.expiredRetained++;
+        continue;
+      }
+      this.retained.set(m);
+      report.retained++;
+    }
+    const due: { will: Will; client: ClientInfo }[] = [];
+    const known = new Set<string>();
+    for (const rec of state.sessions) {
+      known.add(rec.clientId);
+      // A session that was connected when the process stopped lost its connection then.
+      const disconnectedAt = rec.disconnectedAt ?? downSince;
+      const expiresAt = rec.expiryInterval === NEVER_EXPIRES ? undefined : disconnectedAt + rec.expiryInterval * 1000;
+      const client = rec.client ?? this.#anonymousClient(rec.clientId);
+      const will = rec.will;
+      // A connection that ended without DISCONNECT leaves its will, after its delay but never
+      // past the session's end [MQTT-3.1.3-9]
+      const willAt = will === undefined ? undefined : rec.willAt ?? disconnectedAt + Math.min(will.properties?.willDelayInterval ?? 0, rec.expiryInterval) * 1000;
+      if (rec.expiryInterval === 0 || (expiresAt !== undefined && expiresAt <= now)) {
+        // It ended while the broker was down [MQTT-3.1.2-23]; its will goes now [MQTT-3.1.3-9]
+        if (will !== undefined) due.push({ will, client });
+        this.store.deleteSession(rec.clientId);
+        report.expiredSessions++;
+        continue;
+      }
+      const session = new Session(rec.clientId);
+      session.expiryInterval = rec.expiryInterval;
+      session.expiresAt = expiresAt;
+      session.disconnectedAt = disconnectedAt;
+      session.client = client;
+      for (const sub of rec.subscriptions) {
+        const entry: SubscriptionEntry = { ...sub, clientId: rec.clientId };
+        this.#tree.add(entry);
+        session.subscriptions.set(entry.topicFilter, entry);
+        report.subscriptions++;
+      }
+      let resave = rec.disconnectedAt === undefined; // so that a second crash does not move its expiry again
+      if (will !== undefined) {
+        if (willAt! <= now) {
+          due.push({ will, client });
+          resave = true; // published once: the record drops it
+        } else {
+          session.pendingWill = { will, publishAt: willAt!, client };
+          resave ||= rec.willAt === undefined;
+        }
+      }
+      this.#sessions.set(rec.clientId, session);
+      this.#offline.add(session);
+      report.sessions++;
+      if (resave) this.store.saveSession(this.#record(session));
+    }
+    for (const [clientId, records] of state.outgoing) {
+      const session = this.#sessions.get(clientId);
+      if (session === undefined) {
+        // An expired session's rows went with deleteSession; rows of no session at all go now.
+        if (!known.has(clientId)) for (const r of records) this.store.deleteOutgoing(clientId, r);
+        continue;
+      }
+      for (const r of records) {
+        if (r.packetId !== 0) {
+          if (session.inflight.has(r.packetId)) {
+            this.store.deleteOutgoing(clientId, r); // two records cannot share an id; the first sent stays
+            continue;
+          }
+          // Resent with DUP on reconnect, in this order [MQTT-4.4.0-1]; expiry no longer stops them [MQTT-4.3.3-7]
+          session.inflight.set(r.packetId, r);
+          report.inflight++;
+        } else if (r.message.expiresAt !== undefined && r.message.expiresAt <= now) {
+          this.store.deleteOutgoing(clientId, r); // its lifetime ran out while it waited [MQTT-3.3.2-5]
+          this.stats.messagesDropped++;
+          report.expiredMessages++;
+        } else {
+          session.queue.push(r);
+          session.queuedBytes += r.message.payload.byteLength;
+          report.queued++;
+        }
+      }
+    }
+    for (const [clientId, ids] of state.inboundQos2) {
+      const session = this.#sessions.get(clientId);
+      for (const id of ids) {
+        if (session !== undefined) {
+          session.inboundQos2.add(id); // a resent PUBLISH is acknowledged, not delivered again [MQTT-4.3.3-10]
+          report.inboundQos2++;
+        } else if (!known.has(clientId)) {
+          this.store.deleteInboundQos2(clientId, id);
+        }
+      }
+    }
+    // Wills last, so that they reach the sessions restored above.
+    for (const { will, client } of due) this.#publishWill(will, client);
+    report.willsPublished = due.length;
+    return report;
   }
 
   /** Adds a hook at the end of the chain. */
@@ -390,7 +536,7 @@ export class Broker {
    * Binds a connection to its session: takes over a live one [MQTT-3.1.4-3],
    * discards an old one on Clean Start [MQTT-3.1.2-4], or resumes it.
    */
-  attach(conn: Connection, clientId: string, cleanStart: boolean, expiryInterval: number): { session: Session; sessionPresent: boolean } {
+  attach(conn: Connection, clientId: string, cleanStart: boolean, expiryInterval: number): { session: Session; sessionPresent: boolean; committed: Promise<unknown> | undefined } {
     let session = this.#sessions.get(clientId);
     const old = session?.connection;
     if (old !== undefined) {
@@ -398,14 +544,18 @@ export class Broker {
       old.end();
       session = this.#sessions.get(clientId);
     }
+    // The CONNACK waits for what changed the stored session (store writes commit in order,
+    // so the last one covers the others): a confirmed session survives a crash.
+    let committed: Promise<unknown> | void = undefined;
     if (session !== undefined) {
       // A new connection before the will delay passes cancels the will [MQTT-3.1.2-8]
       session.pendingWill = undefined;
       if (cleanStart) {
-        this.#discard(session); // [MQTT-3.1.2-4]
+        committed = this.#discard(session); // [MQTT-3.1.2-4]
         session = undefined;
       }
     }
+    const wasStored = session !== undefined && session.expiryInterval > 0;
     const sessionPresent = session !== undefined && conn.version > 3; // 3.1 has no session present flag
     if (session === undefined) {
       session = new Session(clientId);
@@ -416,11 +566,14 @@ export class Broker {
     session.client = conn.client;
     session.expiryInterval = expiryInterval;
     session.expiresAt = undefined;
+    session.disconnectedAt = undefined;
     this.stats.connectionsCurrent++;
     this.stats.connectionsTotal++;
     this.#connectedAt.set(conn, { at: this.now(), cleanStart });
-    if (expiryInterval > 0) this.store.saveSession(this.#record(session, undefined));
-    return { session, sessionPresent };
+    // Saved with the connection's will, which a crash under it leaves to publish after a restart.
+    if (expiryInterval > 0) committed = this.store.saveSession(this.#record(session)) || committed;
+    else if (wasStored) committed = this.store.deleteSession(clientId) || committed; // now it ends with this connection
+    return { session, sessionPresent, committed: committed || undefined };
   }
 
   /** After CONNACK: resend what was in flight, in order [MQTT-4.4.0-1], then the queue. */
@@ -441,6 +594,7 @@ export class Broker {
       } else if (!conn.sendPublish(record, true, now)) {
         session.inflight.delete(record.packetId); // too large: done with it
         this.stats.messagesDropped++;
+        if (session.expiryInterval > 0) this.store.deleteOutgoing(session.clientId, record);
       } else {
         outstanding++;
       }
@@ -463,6 +617,7 @@ export class Broker {
         this.#discard(session); // the session ends with the connection
         return;
       }
+      session.disconnectedAt = now;
       if (session.expiryInterval !== NEVER_EXPIRES) session.expiresAt = now + session.expiryInterval * 1000;
       this.#offline.add(session);
     }
@@ -472,14 +627,21 @@ export class Broker {
       if (delay === 0) this.#publishWill(will, conn.client);
       else session.pendingWill = { will, publishAt: now + delay * 1000, client: conn.client };
     }
+    // From now on its expiry counts from this moment, and a pending will waits in the store too.
+    if (session.connection === undefined && this.#sessions.get(session.clientId) === session) this.store.saveSession(this.#record(session));
   }
 
-  #discard(session: Session): void {
+  #discard(session: Session): Promise<unknown> | void {
     for (const filter of session.subscriptions.keys()) this.#tree.remove(session.clientId, filter);
     session.subscriptions.clear();
     this.#sessions.delete(session.clientId);
     this.#offline.delete(session);
-    this.store.deleteSession(session.clientId);
+    return this.store.deleteSession(session.clientId);
+  }
+
+  // Who an offline session's client was, when the store did not say.
+  #anonymousClient(clientId: string): ClientInfo {
+    return { clientId, username: undefined, protocolVersion: 5, conn: { remoteAddress: "", remotePort: 0, transport: "memory" }, attributes: {} };
   }
 
   #publishWill(will: Will, client: ClientInfo): void {
@@ -531,9 +693,12 @@ export class Broker {
   /**
    * A client's PUBLISH: authorize, transform, route. Returns the reason code
    * for its acknowledgement; {@link takeCommit} then gives the store commit
-   * the acknowledgement must wait for.
+   * the acknowledgement must wait for. For a QoS 2 PUBLISH, `qos2PacketId`
+   * is its packet id: once the message is accepted, the id is held (and
+   * stored, for a lasting session) until PUBREL, in the same commit as the
+   * copies routed to subscribers, so a resend after a crash is recognised.
    */
-  publishFromClient(conn: Connection, message: Message): number {
+  publishFromClient(conn: Connection, message: Message, qos2PacketId?: number): number {
     this.stats.messagesReceived++;
     this.#commit = undefined;
     const client = conn.client;
@@ -550,8 +715,19 @@ export class Broker {
     if (message.properties?.payloadFormatIndicator === 1 && !isWellFormedUtf8(message.payload)) {
       return ReasonCode.PayloadFormatInvalid; // §3.3.2.3.2
     }
+    // Accepted from here on: a QoS 2 id is known until PUBREL, so a resend is not routed twice [MQTT-4.3.3-8]
+    let inbound: Promise<unknown> | void = undefined;
+    if (qos2PacketId !== undefined) {
+      const session = conn.session!;
+      session.inboundQos2.add(qos2PacketId);
+      if (session.expiryInterval > 0) inbound = this.store.saveInboundQos2(session.clientId, qos2PacketId);
+    }
     const transformed = this.hooks.transformPublish(client, message);
-    if (transformed === null) return ReasonCode.Success;
+    if (transformed === null) {
+      this.#commit = inbound || undefined;
+      return ReasonCode.Success;
+    }
+    if (inbound) this.#commits.push(inbound);
     const matched = this.#publish(transformed);
     this.hooks.published(client, transformed);
     return matched === 0 ? ReasonCode.NoMatchingSubscribers : ReasonCode.Success;
@@ -583,7 +759,8 @@ export class Broker {
       // The retained copy owns its bytes, so it does not pin the socket's read buffer.
       const copy: Message = { ...ownCopy(message), forms: undefined };
       this.retained.set(copy); // [MQTT-3.3.1-5], an empty payload clears it [MQTT-3.3.1-6]
-      const c = this.store.saveRetained(copy);
+      // $SYS values are the running broker's own, republished every interval: not stored.
+      const c = this.#publishingSys ? undefined : this.store.saveRetained(copy);
       if (c) commits.push(c);
     }
     const matched = this.#route(message, commits);
@@ -631,7 +808,7 @@ export class Broker {
 
   #offlineClient(session: Session): ClientInfo {
     // The last connection's identity, so offline deliveries are judged by the same rights.
-    return session.client ?? { clientId: session.clientId, username: undefined, protocolVersion: 5, conn: { remoteAddress: "", remotePort: 0, transport: "memory" }, attributes: {} };
+    return session.client ?? this.#anonymousClient(session.clientId);
   }
 
   #recheck(session: Session, client: ClientInfo): void {
@@ -666,6 +843,11 @@ export class Broker {
           return;
         }
         if (session.queue.length === 0) {
+          if (conn.outbox !== undefined) {
+            // Behind PUBLISHes that wait for a commit: order is kept [MQTT-4.6.0-6]
+            this.#sendAfter(conn, { message, qos, retain, subscriptionIdentifiers: ids, packetId: 0, state: "publish" }, false, undefined);
+            return;
+          }
           const r = this.#scratch;
           r.message = message; r.retain = retain; r.subscriptionIdentifiers = ids;
           if (!conn.sendPublish(r, false, now)) this.stats.messagesDropped++;
@@ -681,15 +863,68 @@ export class Broker {
       const id = session.allocatePacketId();
       record.packetId = id;
       session.inflight.set(id, record);
-      if (!conn.sendPublish(record, false, now)) {
-        // Too large for this client or expired: discarded as if delivered [MQTT-3.1.2-25]
-        session.inflight.delete(id);
-        this.stats.messagesDropped++;
-        return;
-      }
-      return session.expiryInterval > 0 ? this.store.saveOutgoing(session.clientId, [record]) : undefined;
+      return this.#sendNew(conn, session, record, now);
     }
     return this.#enqueue(session, record);
+  }
+
+  /**
+   * Sends a record that was just given its packet id, saving it first for a
+   * lasting session. A QoS 2 PUBLISH leaves only once its id is committed:
+   * after a crash it is resent with that same id and DUP, which the client
+   * recognises, never under a new id it would take for a new message.
+   */
+  #sendNew(conn: Connection, session: Session, record: OutgoingRecord, now: number): Promise<unknown> | void {
+    const c = session.expiryInterval > 0 ? this.store.saveOutgoing(session.clientId, [record]) : undefined;
+    if ((record.qos === 2 && c) || conn.outbox !== undefined) {
+      this.#sendAfter(conn, record, false, record.qos === 2 ? c || undefined : undefined);
+      return c;
+    }
+    if (!conn.sendPublish(record, false, now)) {
+      // Too large for this client or expired: discarded as if delivered [MQTT-3.1.2-25]
+      session.inflight.delete(record.packetId);
+      this.stats.messagesDropped++;
+      if (session.expiryInterval > 0) this.store.deleteOutgoing(session.clientId, record);
+    }
+    return c;
+  }
+
+  /**
+   * Holds a PUBLISH in the connection's outbox until `gate` (a store commit)
+   * resolves, or behind the ones already held; they leave in order. Store
+   * writes commit in order, so the latest gate covers the earlier ones.
+   */
+  #sendAfter(conn: Connection, record: OutgoingRecord, dup: boolean, gate: Promise<unknown> | undefined): void {
+    (conn.outbox ??= []).push({ record, dup });
+    if (gate === undefined || gate === conn.outboxGate) return;
+    conn.outboxGate = gate;
+    gate.then(
+      () => {
+        if (conn.outboxGate === gate) this.#flushOutbox(conn);
+      },
+      () => conn.disconnect(ReasonCode.UnspecifiedError, "the store failed to commit"),
+    );
+  }
+
+  #flushOutbox(conn: Connection): void {
+    const box = conn.outbox;
+    conn.outbox = undefined;
+    conn.outboxGate = undefined;
+    const session = conn.session;
+    // A closed connection's held records stay in flight: the next connection resends them with DUP.
+    if (box === undefined || session === undefined || conn.state !== "connected") return;
+    const now = this.now();
+    for (const { record, dup } of box) {
+      if (record.qos > 0 && session.inflight.get(record.packetId) !== record) continue;
+      if (!conn.sendPublish(record, dup, now)) {
+        this.stats.messagesDropped++;
+        if (record.qos > 0) {
+          session.inflight.delete(record.packetId);
+          if (session.expiryInterval > 0) this.store.deleteOutgoing(session.clientId, record);
+        }
+      }
+    }
+    this.pump(conn);
   }
 
   #window(conn: Connection): number {
@@ -722,16 +957,18 @@ export class Broker {
     if (session === undefined || conn.state !== "connected") return;
     const window = this.#window(conn);
     const backlog = conn.resendBacklog;
+    const stored = session.expiryInterval > 0;
     if (backlog.length > 0) {
       // Held-back resends go first, in their order, as acknowledgements make room [MQTT-4.6.0-1]
       const now = this.now();
       while (backlog.length > 0 && session.inflight.size - backlog.length < window && !conn.backpressured) {
         const record = backlog.shift()!;
         if (session.inflight.get(record.packetId) !== record) continue; // acknowledged meanwhile
-        if (!conn.sendPublish(record, true, now)) {
+        if (conn.outbox !== undefined) this.#sendAfter(conn, record, true, undefined);
+        else if (!conn.sendPublish(record, true, now)) {
           session.inflight.delete(record.packetId);
           this.stats.messagesDropped++;
-          if (session.expiryInterval > 0) this.store.deleteOutgoing(session.clientId, record);
+          if (stored) this.store.deleteOutgoing(session.clientId, record);
         }
       }
       if (backlog.length > 0) return;
@@ -750,13 +987,14 @@ export class Broker {
       }
       queue.shift();
       session.queuedBytes -= record.message.payload.byteLength;
-      if (!conn.sendPublish(record, false, now)) {
-        if (record.qos > 0) session.inflight.delete(record.packetId);
-        this.stats.messagesDropped++;
-        if (record.qos > 0) this.store.deleteOutgoing(session.clientId, record);
-      } else if (record.qos > 0 && session.expiryInterval > 0) {
-        this.store.saveOutgoing(session.clientId, [record]);
+      if (record.qos > 0) {
+        this.#sendNew(conn, session, record, now);
+        continue;
       }
+      // A queued QoS 0 message was stored for a lasting session; once sent it is done.
+      if (stored) this.store.deleteOutgoing(session.clientId, record);
+      if (conn.outbox !== undefined) this.#sendAfter(conn, record, false, undefined);
+      else if (!conn.sendPublish(record, false, now)) this.stats.messagesDropped++;
     }
   }
 
@@ -831,7 +1069,8 @@ export class Broker {
         }
       }
     }
-    const committed = session.expiryInterval > 0 ? this.store.saveSession(this.#record(session, undefined)) : undefined;
+    // A lasting session's subscriptions are committed before SUBACK.
+    const committed = session.expiryInterval > 0 ? this.store.saveSession(this.#record(session)) : undefined;
     return {
       reasonCodes,
       committed: committed || undefined,
@@ -848,20 +1087,33 @@ export class Broker {
     };
   }
 
-  /** Handles UNSUBSCRIBE; returns one reason code per filter. */
-  unsubscribe(conn: Connection, filters: string[]): number[] {
+  /** Handles UNSUBSCRIBE; returns one reason code per filter, and the commit UNSUBACK waits for. */
+  unsubscribe(conn: Connection, filters: string[]): { reasonCodes: number[]; committed: Promise<unknown> | undefined } {
     const session = conn.session!;
-    const codes = filters.map((filter) => {
+    const reasonCodes = filters.map((filter) => {
       const removed = this.#tree.remove(session.clientId, filter);
       session.subscriptions.delete(filter);
       return removed ? ReasonCode.Success : ReasonCode.NoSubscriptionExisted; // [MQTT-3.11.3-1]
     });
-    if (session.expiryInterval > 0) this.store.saveSession(this.#record(session, undefined));
-    return codes;
+    const committed = session.expiryInterval > 0 ? this.store.saveSession(this.#record(session)) : undefined;
+    return { reasonCodes, committed: committed || undefined };
   }
 
-  #record(session: Session, will: Will | undefined): SessionRecord {
-    return { clientId: session.clientId, expiryInterval: session.expiryInterval, subscriptions: [...session.subscriptions.values()], will };
+  // A session as the store keeps it: while connected, with the connection's will (a crash
+  // under it leaves that will to publish); once disconnected, with the pending will and
+  // the time its expiry counts from.
+  #record(session: Session): SessionRecord {
+    const conn = session.connection;
+    const pending = session.pendingWill;
+    return {
+      clientId: session.clientId,
+      expiryInterval: session.expiryInterval,
+      subscriptions: [...session.subscriptions.values()],
+      will: conn !== undefined ? conn.will : pending?.will,
+      willAt: conn !== undefined ? undefined : pending?.publishAt,
+      disconnectedAt: conn !== undefined ? undefined : session.disconnectedAt,
+      client: session.client,
+    };
   }
 
   // ----------------------------------------------------------------- time
@@ -877,6 +1129,8 @@ export class Broker {
       if (pending !== undefined && (pending.publishAt <= now || ending)) {
         session.pendingWill = undefined;
         this.#publishWill(pending.will, pending.client);
+        // Published once: a restart must not publish it again.
+        if (!ending) this.store.saveSession(this.#record(session));
       }
       if (ending) this.#discard(session);
     }
@@ -904,11 +1158,16 @@ export class Broker {
       ["retained messages/count", this.retained.size],
     ];
     const enc = new TextEncoder();
-    for (const [key, value] of values) {
-      this.publish({
-        topic: `$SYS/broker/${key}`, payload: enc.encode(String(value)), qos: 0, retain: true,
-        properties: undefined, expiresAt: undefined, senderId: "", receivedAt: now,
-      });
+    this.#publishingSys = true;
+    try {
+      for (const [key, value] of values) {
+        this.publish({
+          topic: `$SYS/broker/${key}`, payload: enc.encode(String(value)), qos: 0, retain: true,
+          properties: undefined, expiresAt: undefined, senderId: "", receivedAt: now,
+        });
+      }
+    } finally {
+      this.#publishingSys = false;
     }
   }
 
@@ -919,6 +1178,9 @@ export class Broker {
     this.#closed = true;
     for (const conn of [...this.#connections]) {
       conn.disconnect(ReasonCode.ServerShuttingDown, "the server is shutting down");
+      // Detached now, not whenever the adapter reports the close: what that changes
+      // (the session's disconnect time, its will) reaches the store before it closes.
+      conn.end();
     }
     await this.store.close();
   }

@@ -22,6 +22,8 @@ export class Session {
   expiryInterval = 0;
   /** When the session expires (ms), set while no connection is attached. */
   expiresAt: number | undefined;
+  /** When its last connection closed (ms), set while no connection is attached; expiry counts from it. */
+  disconnectedAt: number | undefined;
   /** QoS 1 and 2 messages sent and not yet fully acknowledged, in send order. */
   readonly inflight = new Map<number, OutgoingRecord>();
   /** Messages waiting for the client's receive window or for the client to return. */

@@ -56,9 +56,22 @@ export class Connection implements DuplexSink {
   credentialExpiresAt: number | undefined;
   /** Unacknowledged messages of a resumed session not yet resent, waiting for room in the client's Receive Maximum. */
   resendBacklog: OutgoingRecord[] = [];
+  /**
+   * PUBLISHes held until a store commit ({@link outboxGate}) resolves, in
+   * send order; QoS > 0 ones are already in flight with their packet ids.
+   * Undefined when nothing is held (the usual case).
+   */
+  outbox: { record: OutgoingRecord; dup: boolean }[] | undefined;
+  /** The commit the outbox waits for. */
+  outboxGate: Promise<unknown> | undefined;
 
   #decoder: FrameDecoder;
   #will: ConnectPacket["will"];
+
+  /** The will of this connection's CONNECT (when wills are available), published if it ends without a normal DISCONNECT. */
+  get will(): ConnectPacket["will"] {
+    return this.#will;
+  }
   // Topic aliases, made only for clients that use them (most do not).
   #inboundAliases: Map<number, string> | undefined;
   #outboundAliases: Map<string, number> | undefined;
@@ -72,6 +85,8 @@ export class Connection implements DuplexSink {
   #disconnectReason: number = ReasonCode.UnspecifiedError;
   #everConnected = false;
   #detached = false;
+  // The commit of the last accepted QoS 2 PUBLISH: a resend of it is acknowledged only after.
+  #inboundCommit: Promise<unknown> | undefined;
 
   constructor(broker: Broker, duplex: Duplex, now: number) {
     this.broker = broker;
@@ -257,12 +272,23 @@ export class Connection implements DuplexSink {
       expiry = broker.limits.maximumSessionExpiryInterval;
       expiryCapped = p.protocolVersion === 5;
     }
-    const { session, sessionPresent } = broker.attach(this, clientId, p.cleanStart, expiry);
+    const { session, sessionPresent, committed } = broker.attach(this, clientId, p.cleanStart, expiry);
     this.session = session;
+    this.#everConnected = true; // attached: the end of the socket detaches it
+    const finish = () => this.#finishConnect(sessionPresent, assigned, serverKeepAlive, expiryCapped, expiry);
+    // CONNACK confirms the session only once the store holds it; packets that
+    // arrive meanwhile wait, as they do while authenticating.
+    if (committed === undefined) finish();
+    else committed.then(finish, () => this.disconnect(ReasonCode.UnspecifiedError, "the store failed to commit"));
+  }
+
+  #finishConnect(sessionPresent: boolean, assigned: boolean, serverKeepAlive: number | undefined, expiryCapped: boolean, expiry: number): void {
+    if (this.state !== "authenticating") return; // the socket closed, or the session was taken over, while we waited
+    const broker = this.broker;
+    const clientId = this.client.clientId;
     this.#decoder.maximumPacketSize = broker.limits.maximumPacketSize;
     this.state = "connected";
     this.#head = [];
-    this.#everConnected = true;
     this.#send({
       type: "connack",
       sessionPresent, // [MQTT-3.2.2-2], [MQTT-3.2.2-3]
@@ -329,8 +355,12 @@ export class Connection implements DuplexSink {
     if (p.qos > 0) {
       if (p.qos === 2 && this.session!.inboundQos2.has(p.packetId!)) {
         // A resent QoS 2 message is acknowledged again, not delivered again, and
-        // is not a new message towards the Receive Maximum [MQTT-4.3.3-10]
-        this.#send({ type: "pubrec", packetId: p.packetId!, reasonCode: 0 });
+        // is not a new message towards the Receive Maximum [MQTT-4.3.3-10]; not
+        // before the first copy is committed, though.
+        const id = p.packetId!;
+        const c = this.#inboundCommit;
+        if (c === undefined) this.#send({ type: "pubrec", packetId: id, reasonCode: 0 });
+        else c.then(() => this.state === "connected" && this.#send({ type: "pubrec", packetId: id, reasonCode: 0 }), () => {});
         return;
       }
       // The client may not have more unacknowledged QoS > 0 PUBLISH than our Receive Maximum.
@@ -350,15 +380,17 @@ export class Connection implements DuplexSink {
       senderId: this.client.clientId,
       receivedAt: now,
     };
-    const reasonCode = broker.publishFromClient(this, message);
+    const reasonCode = broker.publishFromClient(this, message, p.qos === 2 ? p.packetId : undefined);
     if (p.qos === 0) return;
     const packetId = p.packetId!;
-    // Known from now on, so a resend before PUBREL is not routed twice [MQTT-4.3.3-8]; it
-    // counts towards the Receive Maximum through inboundQos2 until PUBREL.
+    // An accepted QoS 2 id is known from now on (the broker holds it in inboundQos2), so a
+    // resend before PUBREL is not routed twice [MQTT-4.3.3-8]; it counts towards the Receive
+    // Maximum through inboundQos2 until PUBREL.
     const held = p.qos === 2 && reasonCode < 0x80;
-    if (held) this.session!.inboundQos2.add(packetId);
-    // The acknowledgement waits for the store to commit what the message changed.
+    // The acknowledgement waits for the store to commit what the message changed: PUBACK
+    // [MQTT-4.3.2-4] and PUBREC [MQTT-4.3.3-8] only once the message is durable.
     const committed = broker.takeCommit();
+    if (held) this.#inboundCommit = committed;
     if (committed === undefined) return this.#acknowledge(p.qos, packetId, reasonCode);
     if (!held) this.#inboundUnacked++;
     committed.then(
@@ -389,9 +421,13 @@ export class Connection implements DuplexSink {
   #onPubrel(p: AnyAckPacket): void {
     const session = this.session!;
     const known = session.inboundQos2.delete(p.packetId);
-    if (known) this.broker.store.deleteInboundQos2(session.clientId, p.packetId);
+    // PUBCOMP lets the client reuse the id, so the id must be gone from the store first:
+    // else a restart would take the next message with that id for a resend and drop it.
+    const committed = known && session.expiryInterval > 0 ? this.broker.store.deleteInboundQos2(session.clientId, p.packetId) : undefined;
     // [MQTT-4.3.3-11] PUBCOMP with the same packet id; 0x92 if we never saw it.
-    this.#send({ type: "pubcomp", packetId: p.packetId, reasonCode: known || this.version < 5 ? 0 : ReasonCode.PacketIdentifierNotFound });
+    const pubcomp: Packet = { type: "pubcomp", packetId: p.packetId, reasonCode: known || this.version < 5 ? 0 : ReasonCode.PacketIdentifierNotFound };
+    if (!committed) return this.#send(pubcomp);
+    committed.then(() => this.state === "connected" && this.#send(pubcomp), () => this.disconnect(ReasonCode.UnspecifiedError, "the store failed to commit"));
   }
 
   #onPuback(p: AnyAckPacket): void {
@@ -414,8 +450,15 @@ export class Connection implements DuplexSink {
       return;
     }
     record.state = "pubrel"; // [MQTT-4.3.3-4] the message is now known to the client
-    this.broker.store.saveOutgoing(session.clientId, [record]);
-    this.#send({ type: "pubrel", packetId: p.packetId, reasonCode: 0 }); // [MQTT-4.3.3-4]
+    // Once PUBREL is out the PUBLISH must never be sent again [MQTT-4.3.3-5], so the
+    // PUBREL state is committed first (for a lasting session; others end with a crash).
+    const committed = session.expiryInterval > 0 ? this.broker.store.saveOutgoing(session.clientId, [record]) : undefined;
+    const packetId = p.packetId;
+    if (!committed) return this.#send({ type: "pubrel", packetId, reasonCode: 0 }); // [MQTT-4.3.3-4]
+    committed.then(
+      () => this.state === "connected" && session.inflight.get(packetId) === record && this.#send({ type: "pubrel", packetId, reasonCode: 0 }),
+      () => this.disconnect(ReasonCode.UnspecifiedError, "the store failed to commit"),
+    );
   }
 
   #onPubcomp(p: AnyAckPacket): void {
@@ -440,8 +483,10 @@ export class Connection implements DuplexSink {
   }
 
   #onUnsubscribe(p: UnsubscribePacket): void {
-    const reasonCodes = this.broker.unsubscribe(this, p.topicFilters);
-    this.#send({ type: "unsuback", packetId: p.packetId, reasonCodes }); // [MQTT-3.10.4-4]
+    const { reasonCodes, committed } = this.broker.unsubscribe(this, p.topicFilters);
+    const unsuback: Packet = { type: "unsuback", packetId: p.packetId, reasonCodes }; // [MQTT-3.10.4-4]
+    if (committed === undefined) return this.#send(unsuback);
+    committed.then(() => this.state === "connected" && this.#send(unsuback), () => this.disconnect(ReasonCode.UnspecifiedError, "the store failed to commit"));
   }
 
   // ----------------------------------------------------------- disconnect
