@@ -7,7 +7,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { Message } from "../../packages/core/src/broker/message.ts";
 import type { SubscriptionEntry } from "../../packages/core/src/broker/topic-tree.ts";
 import type { OutgoingRecord, SessionRecord } from "../../packages/core/src/store/store.ts";
+import { RowChecksum } from "../../packages/store-sqlite/src/checksum.ts";
 import { CommitQueue } from "../../packages/store-sqlite/src/commit-queue.ts";
+import { sessionChecksumV1 } from "../../packages/store-sqlite/src/session-rows.ts";
 import {
   CorruptDatabaseError, DataDirectoryError, DataDirectoryLockedError, openSqliteStore, SCHEMA_VERSION, SchemaVersionError,
   SqliteStoreError, type SqliteStorage, StoreFailedError,
@@ -101,6 +103,15 @@ describe("the SQLite store keeps every field", () => {
         will: { topic: "last/words", payload: bytes(9, 0, 9), qos: 2, retain: true, properties: { ...fullProperties, willDelayInterval: 30 } },
       },
       { clientId: "plain", expiryInterval: 60, subscriptions: [], will: undefined },
+      {
+        // Offline, with a pending will, and who its client was (what authentication attached included).
+        clientId: "offline", expiryInterval: 300, subscriptions: [], disconnectedAt: 1_700_000_000_123.5, willAt: 1_700_000_030_123.5,
+        will: { topic: "w", payload: bytes(2), qos: 1, retain: false, properties: { willDelayInterval: 30 } },
+        client: {
+          clientId: "offline", username: "üser", protocolVersion: 4, conn: { remoteAddress: "::1", remotePort: 4242, transport: "wss", serverName: "b.ns.example" },
+          attributes: { jti: "01J", accessRules: { rules: [{ topics: ["a/#"], access: "publish", effect: "allow" }], defaultEffect: "deny" } },
+        },
+      },
       { clientId: "will-without-properties", expiryInterval: 1, subscriptions: [], will: { topic: "w", payload: bytes(), qos: 0, retain: false } },
       { clientId: "empty-properties", expiryInterval: 1, subscriptions: [], will: { topic: "w", payload: bytes(1), qos: 1, retain: false, properties: {} } },
     ];
@@ -286,6 +297,46 @@ describe("the SQLite store keeps every field", () => {
     expect(snapshot).toEqual(memory.load());
     expect(snapshot.brokers[0]!.keys.previous?.privateJwk.d).toBe("secret");
     expect(s.tenancy.durable).toBe(true);
+  });
+});
+
+describe("the SQLite store's schema migrations", () => {
+  it("takes a version 1 database to version 2: sessions keep their fields, are re-summed, and gain a disconnect time, a will time and a client", async () => {
+    const dir = dataDir();
+    let s = storage(dir);
+    const sub = subscription("old", "a/#", { qos: 2, subscriptionIdentifier: 3 });
+    const will = { topic: "w", payload: bytes(1, 2), qos: 1 as const, retain: true, properties: { willDelayInterval: 5 } };
+    await s.forBroker("b").saveSession({ clientId: "old", expiryInterval: 77, subscriptions: [sub], will });
+    await s.close();
+    // Make it the file version 1 wrote: without the new columns, with version 1 checksums.
+    const db = new DatabaseSync(join(dir, "edgemq.db"));
+    db.exec("ALTER TABLE sessions DROP COLUMN disconnected_at; ALTER TABLE sessions DROP COLUMN will_at; ALTER TABLE sessions DROP COLUMN client");
+    const ck = new RowChecksum();
+    for (const r of db.prepare("SELECT * FROM sessions").all() as any[]) {
+      const crc = sessionChecksumV1(ck, r.scope, r.client_id, r.expiry_interval, r.subscriptions, r.will_topic, r.will_payload, r.will_qos, r.will_retain, r.will_properties).end();
+      db.prepare("UPDATE sessions SET crc = ? WHERE id = ?").run(crc, r.id);
+    }
+    db.exec("PRAGMA user_version = 1");
+    db.close();
+    s = storage(dir);
+    expect(s.schema).toEqual({ from: 1, to: SCHEMA_VERSION });
+    expect(s.forBroker("b").loadState().sessions).toEqual([{ clientId: "old", expiryInterval: 77, subscriptions: [sub], will, willAt: undefined, disconnectedAt: undefined, client: undefined }]);
+    await s.forBroker("b").saveSession({ clientId: "old", expiryInterval: 77, subscriptions: [], will: undefined, disconnectedAt: 5 });
+    s = await reopen(s, dir);
+    expect(s.forBroker("b").loadState().sessions).toMatchObject([{ clientId: "old", disconnectedAt: 5 }]);
+  });
+
+  it("refuses to migrate a version 1 session row that fails its checksum", async () => {
+    const dir = dataDir();
+    const s = storage(dir);
+    await s.forBroker("b").saveSession({ clientId: "old", expiryInterval: 77, subscriptions: [], will: undefined });
+    await s.close();
+    const db = new DatabaseSync(join(dir, "edgemq.db"));
+    db.exec("ALTER TABLE sessions DROP COLUMN disconnected_at; ALTER TABLE sessions DROP COLUMN will_at; ALTER TABLE sessions DROP COLUMN client");
+    db.exec("UPDATE sessions SET expiry_interval = 78; PRAGMA user_version = 1"); // the checksum no longer matches
+    db.close();
+    expect(() => storage(dir)).toThrow(CorruptDatabaseError);
+    expect(() => storage(dir)).toThrow(/the session of client "old" fails its checksum/);
   });
 });
 
