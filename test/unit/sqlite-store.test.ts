@@ -372,6 +372,35 @@ describe("the SQLite store's modes and commits", () => {
     expect(s.tenancy.putApiToken({ id: "t", name: "n", role: "Viewer", namespaces: "*", hash: "h", source: "api", created_on: "c" })).toBeInstanceOf(Promise);
   });
 
+  it("a record first saved in a transaction is inserted as it stands at the commit, and one deleted before it never reaches the file", async () => {
+    const dir = dataDir();
+    let s = storage(dir, { mode: "batched", windowMs: 1000 });
+    const store = s.forBroker("b");
+    const shared = message("t/shared");
+    const acked = record(shared, { qos: 1, packetId: 7 });
+    const moved = record(shared, { qos: 2 });
+    const gone = record(message("t/gone"), { qos: 1 });
+    store.saveOutgoing("c", [acked, moved]);
+    store.saveOutgoing("d", [gone]);
+    store.deleteOutgoing("c", acked); // PUBACKed within the window
+    moved.packetId = 9; // sent, then past PUBREC, all before the commit
+    moved.state = "pubrel";
+    store.saveOutgoing("c", [moved]);
+    store.saveSession({ clientId: "d", expiryInterval: 1, subscriptions: [], will: undefined });
+    store.deleteSession("d"); // its held-back record goes with it
+    const later = record(message("t/later"));
+    store.saveOutgoing("c", [later]);
+    // Read back inside the open transaction, then after a restart: the same rows.
+    expect(s.forBroker("b").loadState().outgoing).toEqual(new Map([["c", [moved, later]]]));
+    s = await reopen(s, dir);
+    const state = s.forBroker("b").loadState();
+    expect(state.outgoing.get("c")!.map((r) => [r.message.topic, r.packetId, r.state])).toEqual([["t/shared", 9, "pubrel"], ["t/later", 0, "publish"]]);
+    expect(state.outgoing.has("d")).toBe(false);
+    await s.close();
+    expect(count(dir, "outgoing")).toBe(2);
+    expect(count(dir, "messages")).toBe(2); // t/shared once, t/later; t/gone never written
+  });
+
   it("memory mode keeps nothing on disk, says it is not durable, and still reads back what it holds", async () => {
     const s = storage("", { mode: "memory", dataDir: undefined });
     const store = s.forBroker("b");

@@ -28,6 +28,12 @@ export class CommitQueue {
   readonly stats: CommitStats = { writes: 0, commits: 0 };
   /** Told of each commit: ms from the transaction's first write to its end, and ms spent in COMMIT (the fsync). */
   onCommit: ((latencyMs: number, commitMs: number) => void) | undefined;
+  /**
+   * Runs inside the transaction just before COMMIT: writes held back until
+   * then (see OutgoingRows) go in here, so they are in the same commit. A
+   * throw fails the queue as a failed write does.
+   */
+  beforeCommit: (() => void) | undefined;
   #openedAt = 0;
   readonly #db: DatabaseSync;
   readonly #mode: DurabilityMode;
@@ -141,6 +147,7 @@ export class CommitQueue {
     if (!this.#open || this.#failed) return;
     const started = this.onCommit !== undefined ? performance.now() : 0;
     try {
+      this.beforeCommit?.();
       this.#db.exec("COMMIT");
     } catch (e) {
       this.#fail(e, "a commit failed");

@@ -37,6 +37,13 @@ interface OutgoingRow {
  * Sharing: one Message fanned out to many sessions is one `messages` row; the
  * store counts the outgoing rows that point at each message (in memory,
  * rebuilt on open) and deletes the message with the last of them.
+ *
+ * Held-back inserts: a record's first save only takes its row id; its rows are
+ * inserted by {@link flush}, just before the transaction commits, as the
+ * record then stands. A record deleted before that (a QoS 1 message PUBACKed
+ * within the batched window, most of them at a steady rate) never touches
+ * SQLite. Either way the commit holds the same rows it would have: nothing
+ * is acknowledged before the commit that holds it.
  */
 export class OutgoingRows {
   readonly #sql: Statements;
@@ -44,6 +51,9 @@ export class OutgoingRows {
   readonly #rows = new WeakMap<OutgoingRecord, RowRef>();
   readonly #messageIds = new WeakMap<Message, number>();
   readonly #refs = new Map<number, number>();
+  // First saves not yet inserted, in row id order, and the same per scope and client.
+  readonly #pending = new Map<OutgoingRecord, Pending>();
+  readonly #pendingOf = new Map<string, Set<OutgoingRecord>>();
   #nextId: number;
   #nextMessageId: number;
 
@@ -57,26 +67,49 @@ export class OutgoingRows {
     this.#nextMessageId = (sql.maxMessageId.get() as { id: number }).id + 1;
   }
 
-  /** Inserts a record, or updates its packet id and state if it was saved before. */
+  /** Saves a record: its rows go in at {@link flush} if it is new, or its packet id and state are updated now. */
   save(scope: number, clientId: string, record: OutgoingRecord): void {
-    const pubrel = record.state === "pubrel" ? 1 : 0;
-    const retain = record.retain ? 1 : 0;
+    if (this.#pending.has(record)) return; // inserted as it stands at the commit
     const known = this.#rows.get(record);
     if (known !== undefined) {
-      const crc = outgoingChecksum(this.#ck, known.id, scope, clientId, known.messageId, record.qos, retain, record.subscriptionIdentifiers, record.packetId, pubrel);
+      const pubrel = record.state === "pubrel" ? 1 : 0;
+      const crc = outgoingChecksum(this.#ck, known.id, scope, clientId, known.messageId, record.qos, record.retain ? 1 : 0, record.subscriptionIdentifiers, record.packetId, pubrel);
       if (this.#sql.updateOutgoing.run(record.packetId, pubrel, crc, known.id).changes !== 0) return;
       // Its row went with its session (deleteSession); saved again, it starts a new one.
       this.#rows.delete(record);
     }
-    const messageId = this.#share(record.message);
-    const id = this.#nextId++;
-    const crc = outgoingChecksum(this.#ck, id, scope, clientId, messageId, record.qos, retain, record.subscriptionIdentifiers, record.packetId, pubrel);
-    this.#sql.insertOutgoing.run(id, scope, clientId, messageId, record.qos, retain, encodeIds(record.subscriptionIdentifiers), record.packetId, pubrel, crc);
-    this.#rows.set(record, { id, messageId });
+    // The row id is taken now, so rows keep the order records were first saved in.
+    this.#pending.set(record, { id: this.#nextId++, scope, clientId });
+    const key = clientKey(scope, clientId);
+    let of = this.#pendingOf.get(key);
+    if (of === undefined) this.#pendingOf.set(key, (of = new Set()));
+    of.add(record);
   }
+
+  /** Inserts the rows of records first saved in this transaction (called just before it commits). */
+  readonly flush = (): void => {
+    if (this.#pending.size === 0) return;
+    for (const [record, p] of this.#pending) {
+      const messageId = this.#share(record.message);
+      const pubrel = record.state === "pubrel" ? 1 : 0;
+      const retain = record.retain ? 1 : 0;
+      const crc = outgoingChecksum(this.#ck, p.id, p.scope, p.clientId, messageId, record.qos, retain, record.subscriptionIdentifiers, record.packetId, pubrel);
+      this.#sql.insertOutgoing.run(p.id, p.scope, p.clientId, messageId, record.qos, retain, encodeIds(record.subscriptionIdentifiers), record.packetId, pubrel, crc);
+      this.#rows.set(record, { id: p.id, messageId });
+    }
+    this.#pending.clear();
+    this.#pendingOf.clear();
+  };
 
   /** Deletes a record's row (by identity, or else by client and packet id). */
   delete(scope: number, clientId: string, record: OutgoingRecord): void {
+    const p = this.#pending.get(record);
+    if (p !== undefined) {
+      // Saved and done within one transaction: it never reaches SQLite.
+      this.#pending.delete(record);
+      this.#pendingOf.get(clientKey(p.scope, p.clientId))?.delete(record);
+      return;
+    }
     const known = this.#rows.get(record);
     if (known !== undefined) {
       this.#rows.delete(record);
@@ -89,11 +122,19 @@ export class OutgoingRows {
 
   /** Deletes every record of a client. */
   deleteClient(scope: number, clientId: string): void {
+    const key = clientKey(scope, clientId);
+    for (const record of this.#pendingOf.get(key) ?? []) this.#pending.delete(record);
+    this.#pendingOf.delete(key);
     for (const r of this.#sql.deleteOutgoingOfClient.all(scope, clientId) as unknown as { message_id: number }[]) this.#release(r.message_id);
   }
 
   /** Deletes every record of a scope. */
   deleteScope(scope: number): void {
+    for (const [record, p] of this.#pending) {
+      if (p.scope !== scope) continue;
+      this.#pending.delete(record);
+      this.#pendingOf.delete(clientKey(p.scope, p.clientId));
+    }
     for (const r of this.#sql.deleteOutgoingOfScope.all(scope) as unknown as { message_id: number }[]) this.#release(r.message_id);
   }
 
@@ -103,6 +144,7 @@ export class OutgoingRows {
    * remembered, so the broker's later saves and deletes of it hit its row.
    */
   load(scope: number): Map<string, OutgoingRecord[]> {
+    this.flush(); // what this transaction saved so far is read back too
     const ck = this.#ck;
     const messages = new Map<number, Message>();
     for (const row of this.#sql.messagesOfScope.iterate(scope) as Iterable<MessageRow & { id: number }>) {
@@ -159,6 +201,17 @@ export class OutgoingRows {
     this.#refs.delete(messageId);
     this.#sql.deleteMessage.run(messageId);
   }
+}
+
+/** A first save whose rows wait for the commit. */
+interface Pending {
+  id: number;
+  scope: number;
+  clientId: string;
+}
+
+function clientKey(scope: number, clientId: string): string {
+  return `${scope}\u0000${clientId}`;
 }
 
 /** The checksum of an outgoing row (over the identifiers themselves, so an update needs no re-encoding). */

@@ -81,6 +81,7 @@ export class SqliteStorage {
         if (s.id >= this.#nextScopeId) this.#nextScopeId = s.id + 1;
       }
       const queue = new CommitQueue(db, o.mode, o.windowMs, o.onError);
+      queue.beforeCommit = outgoing.flush;
       this.#ctx = { sql, queue, ck, outgoing, path: opened.path ?? ":memory:", durable: o.mode !== "memory", downSince: this.previousRun?.lastAlive };
       this.tenancy = new SqliteTenancyStore(this.#ctx);
     } catch (e) {
