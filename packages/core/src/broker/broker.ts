@@ -285,7 +285,7 @@ export class Broker {
       // past the session's end [MQTT-3.1.3-9]
       const willAt = will === undefined ? undefined : rec.willAt ?? disconnectedAt + Math.min(will.properties?.willDelayInterval ?? 0, rec.expiryInterval) * 1000;
       if (rec.expiryInterval === 0 || (expiresAt !== undefined && expiresAt <= now)) {
-        // It ended while the broker was down [MQTT-3.1.2-23]; its will goes now [MQTT-3.1.3-9]
+        // Its expiry passed while the broker was down: it ends, and its will goes now [MQTT-3.1.3-9]
         if (will !== undefined) due.push({ will, client });
         this.store.deleteSession(rec.clientId);
         report.expiredSessions++;
@@ -844,7 +844,7 @@ export class Broker {
         }
         if (session.queue.length === 0) {
           if (conn.outbox !== undefined) {
-            // Behind PUBLISHes that wait for a commit: order is kept [MQTT-4.6.0-6]
+            // Behind PUBLISHes that wait for a commit: order is kept [MQTT-4.6.0-5]
             this.#sendAfter(conn, { message, qos, retain, subscriptionIdentifiers: ids, packetId: 0, state: "publish" }, false, undefined);
             return;
           }

@@ -279,7 +279,7 @@ export class Connection implements DuplexSink {
     // CONNACK confirms the session only once the store holds it; packets that
     // arrive meanwhile wait, as they do while authenticating.
     if (committed === undefined) finish();
-    else committed.then(finish, () => this.disconnect(ReasonCode.UnspecifiedError, "the store failed to commit"));
+    else committed.then(finish, this.#storeFailed);
   }
 
   #finishConnect(sessionPresent: boolean, assigned: boolean, serverKeepAlive: number | undefined, expiryCapped: boolean, expiry: number): void {
@@ -357,11 +357,8 @@ export class Connection implements DuplexSink {
         // A resent QoS 2 message is acknowledged again, not delivered again, and
         // is not a new message towards the Receive Maximum [MQTT-4.3.3-10]; not
         // before the first copy is committed, though.
-        const id = p.packetId!;
-        const c = this.#inboundCommit;
-        if (c === undefined) this.#send({ type: "pubrec", packetId: id, reasonCode: 0 });
-        else c.then(() => this.state === "connected" && this.#send({ type: "pubrec", packetId: id, reasonCode: 0 }), () => {});
-        return;
+        const pubrec: Packet = { type: "pubrec", packetId: p.packetId!, reasonCode: 0 };
+        return this.#afterCommit(this.#inboundCommit, () => this.#send(pubrec));
       }
       // The client may not have more unacknowledged QoS > 0 PUBLISH than our Receive Maximum.
       if (this.#inboundUnacked + this.session!.inboundQos2.size >= broker.limits.receiveMaximum) {
@@ -398,7 +395,7 @@ export class Connection implements DuplexSink {
         if (!held) this.#inboundUnacked--;
         this.#acknowledge(p.qos, packetId, reasonCode);
       },
-      () => this.disconnect(ReasonCode.UnspecifiedError, "the store failed to commit"),
+      this.#storeFailed,
     );
   }
 
@@ -421,13 +418,12 @@ export class Connection implements DuplexSink {
   #onPubrel(p: AnyAckPacket): void {
     const session = this.session!;
     const known = session.inboundQos2.delete(p.packetId);
-    // PUBCOMP lets the client reuse the id, so the id must be gone from the store first:
-    // else a restart would take the next message with that id for a resend and drop it.
+    // After PUBCOMP the client may reuse the id for a new message [MQTT-4.3.3-12], so the id
+    // must be gone from the store first: else a restart would take that message for a resend.
     const committed = known && session.expiryInterval > 0 ? this.broker.store.deleteInboundQos2(session.clientId, p.packetId) : undefined;
     // [MQTT-4.3.3-11] PUBCOMP with the same packet id; 0x92 if we never saw it.
     const pubcomp: Packet = { type: "pubcomp", packetId: p.packetId, reasonCode: known || this.version < 5 ? 0 : ReasonCode.PacketIdentifierNotFound };
-    if (!committed) return this.#send(pubcomp);
-    committed.then(() => this.state === "connected" && this.#send(pubcomp), () => this.disconnect(ReasonCode.UnspecifiedError, "the store failed to commit"));
+    this.#afterCommit(committed, () => this.#send(pubcomp));
   }
 
   #onPuback(p: AnyAckPacket): void {
@@ -450,15 +446,13 @@ export class Connection implements DuplexSink {
       return;
     }
     record.state = "pubrel"; // [MQTT-4.3.3-4] the message is now known to the client
-    // Once PUBREL is out the PUBLISH must never be sent again [MQTT-4.3.3-5], so the
+    // Once PUBREL is out the PUBLISH must never be sent again [MQTT-4.3.3-6], so the
     // PUBREL state is committed first (for a lasting session; others end with a crash).
     const committed = session.expiryInterval > 0 ? this.broker.store.saveOutgoing(session.clientId, [record]) : undefined;
     const packetId = p.packetId;
-    if (!committed) return this.#send({ type: "pubrel", packetId, reasonCode: 0 }); // [MQTT-4.3.3-4]
-    committed.then(
-      () => this.state === "connected" && session.inflight.get(packetId) === record && this.#send({ type: "pubrel", packetId, reasonCode: 0 }),
-      () => this.disconnect(ReasonCode.UnspecifiedError, "the store failed to commit"),
-    );
+    this.#afterCommit(committed, () => {
+      if (session.inflight.get(packetId) === record) this.#send({ type: "pubrel", packetId, reasonCode: 0 }); // [MQTT-4.3.3-4]
+    });
   }
 
   #onPubcomp(p: AnyAckPacket): void {
@@ -472,22 +466,33 @@ export class Connection implements DuplexSink {
   #onSubscribe(p: SubscribePacket): void {
     const result = this.broker.subscribe(this, p);
     if (result === "disconnected") return;
-    const send = () => {
-      if (this.state !== "connected") return;
+    // A lasting session's subscriptions are committed before SUBACK.
+    this.#afterCommit(result.committed, () => {
       this.#send({ type: "suback", packetId: p.packetId, reasonCodes: this.version === 5 ? result.reasonCodes : result.reasonCodes.map((c) => (c >= 0x80 ? 0x80 : c)) }); // [MQTT-3.8.4-1]
       // Retained messages follow the SUBACK [MQTT-3.3.1-9]
       result.afterAck();
-    };
-    if (result.committed) result.committed.then(send, () => this.disconnect(ReasonCode.UnspecifiedError, "the store failed to commit"));
-    else send();
+    });
   }
 
   #onUnsubscribe(p: UnsubscribePacket): void {
     const { reasonCodes, committed } = this.broker.unsubscribe(this, p.topicFilters);
     const unsuback: Packet = { type: "unsuback", packetId: p.packetId, reasonCodes }; // [MQTT-3.10.4-4]
-    if (committed === undefined) return this.#send(unsuback);
-    committed.then(() => this.state === "connected" && this.#send(unsuback), () => this.disconnect(ReasonCode.UnspecifiedError, "the store failed to commit"));
+    this.#afterCommit(committed, () => this.#send(unsuback));
   }
+
+  /**
+   * Runs `then` (which sends an acknowledgement) once `committed` resolves,
+   * while still connected, or now if there is nothing to wait for; a store
+   * that fails to commit ends the connection instead of acknowledging.
+   */
+  #afterCommit(committed: Promise<unknown> | void | undefined, then: () => void): void {
+    if (!committed) return then();
+    committed.then(() => {
+      if (this.state === "connected") then();
+    }, this.#storeFailed);
+  }
+
+  readonly #storeFailed = (): void => this.disconnect(ReasonCode.UnspecifiedError, "the store failed to commit");
 
   // ----------------------------------------------------------- disconnect
 
