@@ -29,7 +29,7 @@ function start(args: string[], env: Record<string, string> = {}): { child: Child
   child.stdout!.on("data", (d) => (stdout += d));
   child.stderr!.on("data", (d) => (stderr += d));
   const kill = setTimeout(() => child.kill("SIGKILL"), 30_000);
-  const done = new Promise<Result>((resolve) => child.once("exit", (code) => {
+  const done = new Promise<Result>((resolve) => child.once("close", (code) => {
     clearTimeout(kill);
     resolve({ code, stdout, stderr });
   }));

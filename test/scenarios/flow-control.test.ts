@@ -99,7 +99,7 @@ describe("the client's Receive Maximum with Mosquitto's clients", () => {
     let out = "";
     child.stdout.on("data", (d) => (out += d));
     const kill = setTimeout(() => child.kill("SIGKILL"), 10_000);
-    const exited = new Promise<number | null>((r) => child.once("exit", (c) => { clearTimeout(kill); r(c); }));
+    const exited = new Promise<number | null>((r) => child.once("close", (c) => { clearTimeout(kill); r(c); }));
     await waitFor(() => out.includes("received SUBACK"), 5000, "mosquitto_sub to subscribe");
     const pub = await connect(broker.url, { clientId: "rm-mosq-pub" });
     for (let i = 0; i < 10; i++) void pub.publish("fc/mosq/rm", `m${i}`, { qos: (1 + (i % 2)) as 1 | 2 });

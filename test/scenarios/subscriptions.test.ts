@@ -33,7 +33,7 @@ function mosquittoSubDebug(args: string[]): { lines(): string[]; payloads(): str
   child.stdout.on("data", (d) => (out += d));
   child.stderr.on("data", (d) => (out += d));
   const kill = setTimeout(() => child.kill("SIGKILL"), 10_000);
-  const exited = new Promise<number | null>((r) => child.once("exit", (c) => { clearTimeout(kill); r(c); }));
+  const exited = new Promise<number | null>((r) => child.once("close", (c) => { clearTimeout(kill); r(c); }));
   const lines = () => out.split("\n").filter((l) => l.length > 0);
   return {
     lines,

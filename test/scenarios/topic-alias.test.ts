@@ -37,7 +37,7 @@ function mosquittoPubLines(args: string[], input: string): Promise<{ code: numbe
   child.stderr.on("data", (d) => (out += d));
   const kill = setTimeout(() => child.kill("SIGKILL"), 10_000);
   child.stdin.end(input);
-  return new Promise((r) => child.once("exit", (code) => { clearTimeout(kill); r({ code, output: out }); }));
+  return new Promise((r) => child.once("close", (code) => { clearTimeout(kill); r({ code, output: out }); }));
 }
 
 /** Takes `n` PUBLISH packets off a RawClient, acknowledging those at QoS 1. */

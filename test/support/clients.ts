@@ -49,7 +49,7 @@ export function mosquittoSub(args: string[]): { lines(): string[]; stop(): Promi
   let out = "";
   child.stdout.on("data", (d) => (out += d));
   child.stderr.on("data", (d) => (out += d));
-  const exited = new Promise<number | null>((r) => child.once("exit", (c) => r(c)));
+  const exited = new Promise<number | null>((r) => child.once("close", (c) => r(c)));
   const kill = setTimeout(() => child.kill("SIGKILL"), 30_000);
   return {
     lines: () => out.split("\n").filter((l) => l.length > 0),
@@ -69,7 +69,7 @@ export function mosquittoSubDebug(args: string[]): { lines(): string[]; exited: 
   child.stdout.on("data", (d) => (out += d));
   child.stderr.on("data", (d) => (out += d));
   const kill = setTimeout(() => child.kill("SIGKILL"), 10_000);
-  const exited = new Promise<number | null>((r) => child.once("exit", (c) => { clearTimeout(kill); r(c); }));
+  const exited = new Promise<number | null>((r) => child.once("close", (c) => { clearTimeout(kill); r(c); }));
   return { lines: () => out.split("\n").filter((l) => l.length > 0), exited };
 }
 

@@ -64,7 +64,7 @@ export function startBroker(args: string[] = [], env: Record<string, string> = {
   let out = "";
   child.stdout!.on("data", (d) => (out += d));
   child.stderr!.on("data", (d) => (out += d));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => {
+  const exited = new Promise<number | null>((resolve) => child.once("close", (code) => {
     started.delete(child);
     resolve(code);
   }));
@@ -101,7 +101,7 @@ export function startBroker(args: string[] = [], env: Record<string, string> = {
       })();
     };
     child.stdout!.on("data", onData);
-    child.once("exit", (code) => {
+    child.once("close", (code) => {
       clearTimeout(timer);
       reject(new Error(`edgemq exited with ${code} before listening; it printed:\n${out}`));
     });
@@ -117,7 +117,7 @@ export function runBrokerExpectingExit(args: string[], env: Record<string, strin
   child.stderr!.on("data", (d) => (out += d));
   return new Promise((resolve) => {
     const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-    child.once("exit", (code) => {
+    child.once("close", (code) => {
       clearTimeout(timer);
       resolve({ code, output: out });
     });
