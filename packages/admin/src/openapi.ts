@@ -315,7 +315,7 @@ export const OPENAPI_DOCUMENT = {
         created_on: time("RFC 3339 with microseconds."), modified_on: time("RFC 3339 with microseconds."),
       }),
       NamespaceCreate: input({ name: str("A DNS label: letters, digits and hyphens, a letter first, at most 63 characters; case-insensitive."), description: nullable(str("At most 1024 characters.")) }, ["name"]),
-      OnPublish: obj({ url: str("The on-publish hook URL (https://).") }),
+      OnPublish: obj({ url: str("The on-publish hook URL (https://, or http:// for local use)."), fail_open: { type: "boolean", description: "Whether a failed call delivers the batch unchanged (true) or drops it (false)." } }),
       Broker: obj({
         id: str("32 hex characters."), name: str("A DNS label, lower-cased."),
         authType: { type: "string", enum: ["TOKEN", "MTLS", "MTLS_AND_TOKEN"] },
@@ -331,12 +331,12 @@ export const OPENAPI_DOCUMENT = {
         auth_type: { type: "string", enum: ["TOKEN", "MTLS", "MTLS_AND_TOKEN"], description: "The same as authType; if both are given they must agree." },
         description: nullable(str("At most 1024 characters.")),
         expiration: nullable(int("Credential lifetime in seconds.", { minimum: 1 })),
-        on_publish: { type: ["object", "null"], additionalProperties: false, properties: { url: { type: ["string", "null"] } } },
+        on_publish: { type: ["object", "null"], additionalProperties: false, properties: { url: { type: ["string", "null"] }, fail_open: { type: "boolean", default: false, description: "On a failed call (non-200, invalid reply, no reply in 10 s) deliver the batch unchanged instead of dropping it." } } },
       }, ["name"]),
       BrokerUpdate: input({
         description: nullable(str("At most 1024 characters; null clears it.")),
         expiration: nullable(int("Credential lifetime in seconds; null for none.", { minimum: 1 })),
-        on_publish: { type: ["object", "null"], additionalProperties: false, properties: { url: { type: ["string", "null"] } }, description: "null or {\"url\": null} removes the hook." },
+        on_publish: { type: ["object", "null"], additionalProperties: false, properties: { url: { type: ["string", "null"] }, fail_open: { type: "boolean", default: false, description: "On a failed call (non-200, invalid reply, no reply in 10 s) deliver the batch unchanged instead of dropping it." } }, description: "null or {\"url\": null} removes the hook; {\"fail_open\": true} alone keeps the URL." },
         name: str("Accepted only if it is the broker's own name."),
         authType: str("Accepted only if it is the broker's own auth type."),
         auth_type: str("Accepted only if it is the broker's own auth type."),

@@ -49,6 +49,8 @@ export interface RegistryOptions {
   authTypes?: readonly AuthType[];
   /** Extra options for each broker's MQTT instance, when it is first needed. */
   brokerOptions?(broker: BrokerRecord): BrokerExtras;
+  /** Called after a broker's record changed (its on-publish hook, say), with its MQTT instance if it has one. */
+  onBrokerUpdated?(broker: BrokerRecord, instance: Broker | undefined): void;
   /** Called once a deleted broker's MQTT instance is closed, to drop what its store kept. */
   onBrokerDeleted?(broker: BrokerRecord): void | Promise<void>;
 }
@@ -65,14 +67,15 @@ export interface NewBroker {
   authType?: AuthType;
   description?: string | null;
   expiration?: number | null;
-  on_publish?: { url: string | null } | null;
+  on_publish?: { url: string | null; fail_open?: boolean } | null;
 }
 
 /** A change to a broker: absent fields stay, null clears. */
 export interface BrokerUpdate {
   description?: string | null;
   expiration?: number | null;
-  on_publish?: { url: string | null } | null;
+  /** `{fail_open}` alone keeps the URL. */
+  on_publish?: { url?: string | null; fail_open?: boolean } | null;
 }
 
 /** Credentials to issue. */
@@ -243,10 +246,11 @@ export class Registry {
       const next: BrokerRecord = { ...state.record };
       if (update.description !== undefined) next.description = checkDescription(update.description);
       if (update.expiration !== undefined) next.expiration = checkExpiration(update.expiration);
-      if (update.on_publish !== undefined) next.on_publish = checkOnPublish(update.on_publish);
+      if (update.on_publish !== undefined) next.on_publish = checkOnPublish(mergeOnPublish(state.record.on_publish, update.on_publish));
       next.modified_on = timestamp(this.now());
       await this.store.putBroker(next);
       state.record = next;
+      this.#options.onBrokerUpdated?.(copy(next), state.instance);
       return copy(next);
     });
   }
@@ -584,7 +588,14 @@ function checkExpiration(value: unknown): number | null {
   return value;
 }
 
-function checkOnPublish(value: unknown): { url: string } | null {
+// An update's on_publish over the current one: `{fail_open}` alone keeps the URL.
+function mergeOnPublish(current: BrokerRecord["on_publish"], update: NonNullable<BrokerUpdate["on_publish"]> | null): unknown {
+  if (update === null || typeof update !== "object" || "url" in update) return update;
+  if (current === null) throw invalid("on_publish.fail_open needs a hook: give on_publish.url too");
+  return { ...current, ...update };
+}
+
+function checkOnPublish(value: unknown): { url: string; fail_open: boolean } | null {
   if (value === null) return null;
   if (typeof value !== "object" || Array.isArray(value)) throw invalid(`on_publish must be an object {"url": "https://..."} or null`);
   const url = (value as { url?: unknown }).url;
@@ -597,7 +608,9 @@ function checkOnPublish(value: unknown): { url: string } | null {
     throw invalid(`on_publish.url "${url}" is not a URL`);
   }
   if (parsed.protocol !== "https:" && parsed.protocol !== "http:") throw invalid(`on_publish.url "${url}" must be an https:// (or http://) URL`);
-  return { url };
+  const failOpen = (value as { fail_open?: unknown }).fail_open ?? false;
+  if (typeof failOpen !== "boolean") throw invalid(`on_publish.fail_open must be true or false, not ${JSON.stringify(failOpen)}`);
+  return { url, fail_open: failOpen };
 }
 
 function checkClientId(id: unknown): void {
