@@ -209,6 +209,11 @@ describe("the on-publish JSON codec", () => {
     ]);
   });
 
+  it("writes a Node Buffer payload as byte values too, not as Buffer's {type, data}", () => {
+    const body = encodeHookBatch([{ mid: 0, broker: "b", topic: "t", clientId: "c", receivedAt: 1, contentType: null, payloadFormatIndicator: 0, payload: Buffer.from([7, 8]) }]);
+    expect(JSON.parse(body)[0].payload).toEqual([7, 8]);
+  });
+
   it("reads byte arrays in a reply back as bytes and keeps strings", () => {
     const [a, b] = decodeHookReply('[{"mid":0,"topic":"t","payload":[104,105]},{"mid":1,"topic":"t","payload":"x"}]') as { payload: unknown }[];
     expect(a!.payload).toEqual(new Uint8Array([104, 105]));

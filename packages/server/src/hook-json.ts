@@ -8,7 +8,11 @@ import type { HookMessage } from "../../core/src/broker/publish-hook.ts";
  * indicator: a string is taken as its UTF-8 bytes.
  */
 export function encodeHookBatch(messages: HookMessage[]): string {
-  return JSON.stringify(messages, (_key, value) => (value instanceof Uint8Array ? Array.from(value) : value));
+  // The holder's own value, not `value`: a Node Buffer's toJSON would have turned it into {type, data} first.
+  return JSON.stringify(messages, function (this: Record<string, unknown>, key, value) {
+    const raw = this[key];
+    return raw instanceof Uint8Array ? Array.from(raw) : value;
+  });
 }
 
 /** Why a reply body was refused: the whole batch fails. */

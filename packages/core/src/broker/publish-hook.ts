@@ -257,7 +257,8 @@ export function toHookMessage(e: HookEntry, mid: number, broker: string): HookMe
     contentType: m.properties?.contentType ?? null,
     payloadFormatIndicator: text ? 1 : 0,
     // UTF-8 payloads were checked on receipt, so decoding cannot fail.
-    payload: text ? utf8.decode(m.payload) : m.payload.slice(),
+    // A plain copy: the handler may keep or change it, and a runtime's subclass (Node's Buffer) stays out.
+    payload: text ? utf8.decode(m.payload) : new Uint8Array(m.payload),
   };
 }
 
