@@ -29,7 +29,7 @@ let adminBase: string;
 let adminToken: string;
 const requests: HookRequest[] = [];
 // The published keys by broker path (/main, /open), fetched once the brokers exist.
-const verifyKeys = new Map<string, { kid: string; key: CryptoKey }[]>();
+const verifyKeys = new Map<string, { kid: string; key: Awaited<ReturnType<typeof crypto.subtle.importKey>> }[]>();
 
 async function api(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
   const res = await fetch(`${adminBase}${path}`, {
@@ -97,7 +97,7 @@ beforeAll(async () => {
   await ok("POST", "/namespaces/hooks/brokers", { name: "plain" });
   for (const b of ["main", "open"]) {
     const { keys } = await ok("GET", `/namespaces/hooks/brokers/${b}/publickeys`);
-    verifyKeys.set(`/${b}`, await Promise.all(keys.map(async (k: JsonWebKey & { kid: string }) => ({
+    verifyKeys.set(`/${b}`, await Promise.all(keys.map(async (k: { kty: string; crv: string; x: string; kid: string }) => ({
       kid: k.kid, key: await crypto.subtle.importKey("jwk", { kty: k.kty, crv: k.crv, x: k.x }, { name: "Ed25519" }, false, ["verify"]),
     }))));
   }

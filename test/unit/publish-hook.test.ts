@@ -12,7 +12,9 @@ import { newKeySet, publicKeys } from "../../packages/credentials/src/keys.ts";
 class Peer {
   readonly duplex = new MemoryDuplex();
   readonly decoder: FrameDecoder;
-  constructor(broker: Broker, readonly version: ProtocolVersion = 5) {
+  readonly version: ProtocolVersion;
+  constructor(broker: Broker, version: ProtocolVersion = 5) {
+    this.version = version;
     this.decoder = new FrameDecoder({ protocolVersion: version });
     this.duplex.sink = broker.accept(this.duplex);
   }

@@ -57,6 +57,13 @@ function socketDuplex(socket: BunSocket<SocketState>, transport: Transport): Dup
       if (s.pendingBytes >= HIGH_WATER_MARK) s.backpressured = true;
       return !s.backpressured;
     },
+    // No reads while paused: the kernel's window then slows the peer down.
+    pause(): void {
+      socket.pause?.();
+    },
+    resume(): void {
+      socket.resume?.();
+    },
     close(): void {
       s.closing = true;
       if (s.pendingBytes === 0) socket.end();

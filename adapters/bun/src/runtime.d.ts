@@ -11,6 +11,8 @@ declare global {
     end(): void;
     terminate?(): void;
     setNoDelay?(noDelay?: boolean): boolean;
+    pause?(): void;
+    resume?(): void;
     getPeerCertificate?(): { subject?: { CN?: string | string[] } } | undefined;
     getServername?(): string | undefined;
   }
