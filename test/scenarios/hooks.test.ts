@@ -8,6 +8,9 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { collect, connect, mosquittoPub, mosquittoSub, sleep, waitFor } from "../support/clients.ts";
 import { type RunningBroker, startBroker } from "../support/server.ts";
+import { resolveConfig } from "../../packages/server/src/config.ts";
+import type { HookMessage } from "../../packages/core/src/broker/publish-hook.ts";
+import { startServer } from "../../adapters/node/src/serve.ts";
 
 const ACCOUNT = "0123456789abcdef0123456789abcdef";
 // Short, so that a slow hook's timeout costs this test 1.5 s, not Cloudflare's 10 s.
@@ -253,6 +256,22 @@ describe("an on-publish hook on a tenant broker", () => {
     for (const c of [slow, sub, pub]) c.end(true);
   }, 10_000);
 
+  it("keeps a flooding publisher's waiting messages within the bound while the hook is slow", async () => {
+    const pub = await client("main", "flood-pub");
+    const n = 5000;
+    for (let i = 0; i < n; i++) pub.publish("slow/flood", String(i), { qos: 0 });
+    const seen: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      await sleep(250);
+      const text = await (await fetch(`http://127.0.0.1:${server.ports.http}/metrics`, { headers: { authorization: `Bearer ${adminToken}` } })).text();
+      seen.push(Number(/edgemq_hook_pending_messages\{broker="main\.hooks"\} (\d+)/.exec(text)![1]));
+    }
+    // Reading stopped at the per-connection bound (1000) instead of taking all 5000 in.
+    expect(Math.max(...seen)).toBeGreaterThan(0);
+    expect(Math.max(...seen)).toBeLessThanOrEqual(1000);
+    pub.end(true);
+  }, 15_000);
+
   it("counts outcomes and call latency per broker on /metrics", async () => {
     const res = await fetch(`http://127.0.0.1:${server.ports.http}/metrics`, { headers: { authorization: `Bearer ${adminToken}` } });
     const text = await res.text();
@@ -285,5 +304,47 @@ describe("an on-publish hook on a tenant broker", () => {
     expect(await pubackCode(pub, "fail500/z", "not")).toBe(0x80);
     sub.end(true);
     pub.end(true);
+  });
+});
+
+describe("an on-publish hook registered in-process by an embedding program", () => {
+  it("runs the same contract as a function, without HTTP: changed messages delivered, left-out ones refused with 0x87", async () => {
+    const config = resolveConfig(["--port", "0", "--host", "127.0.0.1", "--sys-interval", "0"], {}, () => "");
+    if (config === "help") throw new Error("unexpected help");
+    const seen: HookMessage[] = [];
+    config.onPublish = {
+      handler: async (messages) => {
+        seen.push(...messages);
+        // Without a Payload Format Indicator the payload comes as bytes.
+        const text = (p: string | Uint8Array) => (typeof p === "string" ? p : new TextDecoder().decode(p));
+        return messages.filter((m) => m.topic !== "secret").map((m) => ({ ...m, payload: `${text(m.payload)}!`, payloadFormatIndicator: 1 as const }));
+      },
+    };
+    const embedded = await startServer(config);
+    try {
+      const url = `mqtt://127.0.0.1:${embedded.listeners[0]!.port}`;
+      const sub = await connect(url, { clientId: "emb-sub", reconnectPeriod: 0 });
+      const got = collect(sub);
+      await sub.subscribeAsync("#", { qos: 1 });
+      const pub = await connect(url, { clientId: "emb-pub", reconnectPeriod: 0 });
+      const code = async (topic: string) => {
+        try {
+          await pub.publishAsync(topic, "hi", { qos: 1 });
+          return 0;
+        } catch (e) {
+          return (e as { code?: number }).code;
+        }
+      };
+      expect(await code("secret")).toBe(0x87);
+      expect(await code("open")).toBe(0);
+      await waitFor(() => got.length === 1);
+      expect(got.map((m) => `${m.topic}=${m.payload}`)).toEqual(["open=hi!"]);
+      expect(got[0]!.packet.properties?.payloadFormatIndicator).toBe(true);
+      expect(seen.map((m) => [m.broker, m.clientId, m.topic])).toEqual([["default", "emb-pub", "secret"], ["default", "emb-pub", "open"]]);
+      sub.end(true);
+      pub.end(true);
+    } finally {
+      await embedded.close();
+    }
   });
 });
