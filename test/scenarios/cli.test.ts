@@ -170,6 +170,13 @@ describe("the lifecycle of a namespace and its broker", () => {
     expect(described.stdout).toMatch(/^description:\s+room sensors$/m);
     expect(described.stdout).toMatch(/^expiration:\s+2d \(172800 s\)$/m);
     expect(described.stdout).toMatch(/^on publish:\s+https:\/\/hooks\.example\/mqtt$/m);
+    expect(described.stdout).toMatch(/^on publish fails:\s+closed \(dropped\)$/m);
+
+    const open = await json(["broker", "update", "sensors", "--namespace", "acme", "--on-publish-fail-open"]);
+    expect(open.on_publish).toEqual({ url: "https://hooks.example/mqtt", fail_open: true });
+    const both = await edgemq(["broker", "update", "sensors", "--namespace", "acme", "--on-publish-fail-open", "--on-publish-fail-closed"]);
+    expect(both.code).not.toBe(0);
+    expect(both.stderr).toMatch(/give --on-publish-fail-open or --on-publish-fail-closed, not both/);
 
     const cleared = await json(["broker", "update", "sensors", "--namespace", "acme", "--expiration", "none", "--on-publish-url", "none"]);
     expect(cleared.expiration).toBeNull();
@@ -394,7 +401,7 @@ describe("errors", () => {
       [["broker", "create", "x", "--ns", "acme", "--expiration", "soon"], /^edgemq: --expiration must be a lifetime such as 3600, 90m, 48h or 30d/],
       [["broker", "issue", "x", "--ns", "acme", "-n", "0"], /^edgemq: --number must be a whole number from 1 to 100, not "0"/],
       [["broker", "revoke", "x", "--ns", "acme"], /^edgemq: missing --jti <jti>/],
-      [["broker", "update", "x", "--ns", "acme"], /^edgemq: nothing to update: give --description, --expiration or --on-publish-url/],
+      [["broker", "update", "x", "--ns", "acme"], /^edgemq: nothing to update: give --description, --expiration, --on-publish-url or --on-publish-fail-open/],
       [["token", "create", "--name", "x", "--role", "Owner"], /^edgemq: --role must be one of Admin, User, Viewer, not "Owner"/],
       [["namespace", "list", "--json=yes"], /^edgemq: --json is a switch and takes no value/],
       [["namespace", "list", "--url", "127.0.0.1 8080"], /^edgemq: --url "127\.0\.0\.1 8080" is not a URL/],

@@ -17,7 +17,7 @@ import type { Message } from "./message.ts";
 import { RetainedStore } from "./retained.ts";
 import { NEVER_EXPIRES, Session } from "./session.ts";
 import { type BrokerStats, newStats } from "./stats.ts";
-import { type OnPublishOptions, PublishHookPipeline } from "./publish-hook.ts";
+import { type HookStats, type OnPublishOptions, PublishHookPipeline } from "./publish-hook.ts";
 import { parseSharedFilter, type SubscriptionEntry, TopicTree } from "./topic-tree.ts";
 
 /** How to build a broker. */
@@ -164,6 +164,7 @@ export class Broker {
   publishHook: PublishHookPipeline | undefined;
 
   readonly #version: string;
+  #hookStats: HookStats | undefined;
   readonly #tree = new TopicTree();
   readonly #sessions = new Map<string, Session>();
   readonly #connections = new Set<Connection>();
@@ -375,9 +376,9 @@ export class Broker {
    * already waiting for the old one still get its verdict; its counts carry over.
    */
   setOnPublish(options: OnPublishOptions | undefined): void {
-    const before = this.publishHook?.stats;
-    this.publishHook = options === undefined ? undefined : new PublishHookPipeline(options, this.name);
-    if (before !== undefined && this.publishHook !== undefined) Object.assign(this.publishHook.stats, before);
+    // One set of counts across replacements, so that /metrics counters never go back.
+    this.#hookStats = this.publishHook?.stats ?? this.#hookStats;
+    this.publishHook = options === undefined ? undefined : new PublishHookPipeline(options, this.name, this.#hookStats);
   }
 
   /** Adds a hook at the end of the chain. */

@@ -87,7 +87,7 @@ const encoder = new TextEncoder();
  * connection reads, and again whenever a call ends.
  */
 export class PublishHookPipeline {
-  readonly stats: HookStats = { delivered: 0, modified: 0, dropped: 0, failed: 0, failedOpen: 0, calls: 0 };
+  readonly stats: HookStats;
   readonly options: Required<OnPublishOptions>;
   readonly #brokerName: string;
   #waiting: HookEntry[] = [];
@@ -96,7 +96,9 @@ export class PublishHookPipeline {
   // Owners paused because the broker-wide bound was reached; resumed once below half.
   readonly #paused = new Set<{ resumeFromHook(): void }>();
 
-  constructor(options: OnPublishOptions, brokerName: string) {
+  /** `stats` continues a previous hook's counts (it keeps counting what that one still settles). */
+  constructor(options: OnPublishOptions, brokerName: string, stats?: HookStats) {
+    this.stats = stats ?? { delivered: 0, modified: 0, dropped: 0, failed: 0, failedOpen: 0, calls: 0 };
     this.options = { failOpen: false, maxBatch: 100, maxInFlight: 4, maxPending: 10_000, maxPendingPerConnection: 1000, ...options };
     this.#brokerName = brokerName;
   }
