@@ -187,6 +187,34 @@ describe("the on-publish hook in the broker", () => {
     expect(received(sub)).toEqual(flood.map((_, i) => `flood=${i}`));
   });
 
+  it("pauses every publisher once the broker-wide bound is reached and resumes them as verdicts come back", async () => {
+    const gate: (() => void)[] = [];
+    const { broker, sub, publisher } = await setup({
+      maxPending: 20, maxPendingPerConnection: 1000, maxBatch: 5, maxInFlight: 2,
+      handler: (ms) => new Promise((r) => gate.push(() => r(ms))),
+    });
+    const second = new Peer(broker);
+    await second.connect("pub2");
+    publisher.send(...Array.from({ length: 100 }, (_, i) => pub("a", String(i))));
+    second.send(...Array.from({ length: 100 }, (_, i) => pub("b", String(i))));
+    await settle();
+    // The broker-wide bound is met before the next read; a publisher that reaches it passes it by the one message it had decoded.
+    expect(broker.publishHook!.pending).toBeLessThanOrEqual(20 + 2);
+    expect(publisher.duplex.paused && second.duplex.paused).toBe(true);
+    let max = 0;
+    while (gate.length > 0) {
+      gate.splice(0).forEach((open) => open());
+      await settle();
+      max = Math.max(max, broker.publishHook!.pending);
+    }
+    expect(max).toBeLessThanOrEqual(20 + 2);
+    const got = received(sub);
+    expect(got.filter((m) => m.startsWith("a=")).length).toBe(100);
+    expect(got.filter((m) => m.startsWith("b=")).length).toBe(100);
+    expect(got.filter((m) => m.startsWith("b="))).toEqual(Array.from({ length: 100 }, (_, i) => `b=${i}`));
+    expect(publisher.duplex.paused || second.duplex.paused).toBe(false);
+  });
+
   it("can be set, replaced and removed on a running broker", async () => {
     const { broker, sub, publisher } = await setup({ handler: () => [] });
     publisher.send(pub("r", "dropped"));
