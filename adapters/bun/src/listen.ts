@@ -154,6 +154,13 @@ function webSocketDuplex(ws: BunServerWebSocket<WebSocketState>): Duplex {
       if (ws.getBufferedAmount() + s.pendingBytes >= HIGH_WATER_MARK) s.backpressured = true;
       return !s.backpressured;
     },
+    // Bun stops reading the socket under a paused WebSocket: the peer is slowed by TCP.
+    pause(): void {
+      ws.pause?.();
+    },
+    resume(): void {
+      ws.resume?.();
+    },
     close(): void {
       flushFrame();
       ws.close(1000);

@@ -27,6 +27,8 @@ declare global {
     close(code?: number, reason?: string): void;
     terminate?(): void;
     getBufferedAmount(): number;
+    pause?(): void;
+    resume?(): void;
   }
   interface BunServer {
     readonly port: number;

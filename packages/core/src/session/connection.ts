@@ -452,7 +452,10 @@ export class Connection implements DuplexSink {
     this.hookSettled();
   }
 
-  /** Routes and acknowledges, in arrival order, the messages at the head of the queue whose verdict is in. */
+  /**
+   * Routes and acknowledges, in arrival order, the messages at the head of the queue whose verdict is in:
+   * PUBACKs [MQTT-4.6.0-2] and PUBRECs [MQTT-4.6.0-3] leave in the order the PUBLISHes came.
+   */
   hookSettled(): void {
     const queue = this.#hooked;
     while (queue.length > 0 && queue[0]!.entry.outcome !== undefined && this.state === "connected") {
@@ -463,7 +466,8 @@ export class Connection implements DuplexSink {
       let reasonCode: number;
       if ("deliver" in outcome) reasonCode = this.broker.acceptFromClient(this, outcome.deliver, qos === 2 ? packetId : undefined);
       else {
-        // A refused message (0x87 for the hook's drop, 0x80 for its failure) changes nothing in the store.
+        // A refused message changes nothing in the store. 0x87 (the hook's drop) and 0x80 (its failure)
+        // are PUBACK and PUBREC reason codes [MQTT-3.4.2-1]; 3.1.1 has none, so #acknowledge sends it plain.
         this.broker.takeCommit();
         reasonCode = outcome.refuse;
       }
