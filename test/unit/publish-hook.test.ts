@@ -7,6 +7,7 @@ import {
 } from "../../packages/core/src/mod.ts";
 import { decodeHookReply, encodeHookBatch, HookReplyError } from "../../packages/server/src/hook-json.ts";
 import { signHookRequest } from "../../packages/server/src/hook-signing.ts";
+import { HookCallError, httpPublishHook } from "../../packages/server/src/http-hook.ts";
 import { newKeySet, publicKeys } from "../../packages/credentials/src/keys.ts";
 
 class Peer {
@@ -271,5 +272,45 @@ describe("on-publish request signing", () => {
     const sig = Uint8Array.from(atob(h["X-Signature-Ed25519"]), (c) => c.charCodeAt(0));
     expect(await crypto.subtle.verify({ name: "Ed25519" }, key, sig, enc.encode(h["X-Signature-Timestamp"] + body))).toBe(true);
     expect(await crypto.subtle.verify({ name: "Ed25519" }, key, sig, enc.encode(h["X-Signature-Timestamp"] + body + " "))).toBe(false);
+  });
+});
+
+describe("the HTTP on-publish handler", () => {
+  const message = (): HookMessage => ({ mid: 0, broker: "default", topic: "t", clientId: "c", receivedAt: 1, contentType: null, payloadFormatIndicator: 1, payload: "x" });
+  async function hook(reply: (init: RequestInit) => Promise<Response>, timeoutMs?: number) {
+    const keys = await newKeySet(Date.now());
+    const seen: { url: string; init: RequestInit }[] = [];
+    const observed: boolean[] = [];
+    const handler = httpPublishHook({
+      url: "https://hook.example/p", broker: "b.ns.example", signingKey: () => keys.current.privateJwk, timeoutMs,
+      observe: (_ms, failed) => observed.push(failed),
+      fetch: (async (url: string, init: RequestInit) => (seen.push({ url, init }), reply(init))) as typeof fetch,
+    });
+    return { handler, seen, observed, keys };
+  }
+
+  it("POSTs the signed JSON body with the broker's FQDN and returns the reply's messages", async () => {
+    const { handler, seen, observed, keys } = await hook(async (init) => new Response(String(init.body), { status: 200 }));
+    const out = await handler([message()]);
+    expect(out).toEqual([{ ...message(), broker: "b.ns.example" }]);
+    const headers = seen[0]!.init.headers as Record<string, string>;
+    expect(seen[0]!.init.method).toBe("POST");
+    expect(headers["content-type"]).toBe("application/json");
+    expect(headers["X-Signature-Key-Id"]).toBe(keys.current.kid);
+    expect(observed).toEqual([false]);
+  });
+
+  it("fails on a non-200 status, a redirect, an invalid body or no reply within the timeout", async () => {
+    for (const [reply, why] of [
+      [async () => new Response("[]", { status: 500 }), /status is 500/],
+      [async () => new Response(null, { status: 302, headers: { location: "https://elsewhere" } }), /status is 302/],
+      [async () => new Response("{}", { status: 200 }), /not a JSON array/],
+      [(init: RequestInit) => new Promise<Response>((_, reject) => init.signal!.addEventListener("abort", () => reject(init.signal!.reason))), /no reply within 50 ms/],
+    ] as const) {
+      const { handler, observed } = await hook(reply as (init: RequestInit) => Promise<Response>, 50);
+      await expect(handler([message()])).rejects.toThrow(HookCallError);
+      await expect(handler([message()])).rejects.toThrow(why);
+      expect(observed).toEqual([true, true]);
+    }
   });
 });
