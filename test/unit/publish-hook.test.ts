@@ -7,7 +7,8 @@ import {
 } from "../../packages/core/src/mod.ts";
 import { decodeHookReply, encodeHookBatch, HookReplyError } from "../../packages/server/src/hook-json.ts";
 import { signHookRequest } from "../../packages/server/src/hook-signing.ts";
-import { HookCallError, httpPublishHook } from "../../packages/server/src/http-hook.ts";
+import { DEFAULT_HOOK_TIMEOUT_MS, HookCallError, httpPublishHook } from "../../packages/server/src/http-hook.ts";
+import { ConfigError, resolveConfig } from "../../packages/server/src/config.ts";
 import { newKeySet, publicKeys } from "../../packages/credentials/src/keys.ts";
 
 class Peer {
@@ -312,5 +313,21 @@ describe("the HTTP on-publish handler", () => {
       await expect(handler([message()])).rejects.toThrow(why);
       expect(observed).toEqual([true, true]);
     }
+  });
+});
+
+describe("the hook timeout setting", () => {
+  const timeoutOf = (args: string[], env: Record<string, string> = {}) => {
+    const c = resolveConfig(args, env, () => "");
+    if (c === "help") throw new Error("help");
+    return c.hookTimeoutMs ?? DEFAULT_HOOK_TIMEOUT_MS;
+  };
+
+  it("is Cloudflare's 10 s unless --hook-timeout or EDGEMQ_HOOK_TIMEOUT_MS says otherwise, and refuses a bad value", () => {
+    expect(timeoutOf([])).toBe(10_000);
+    expect(timeoutOf(["--hook-timeout", "250"])).toBe(250);
+    expect(timeoutOf([], { EDGEMQ_HOOK_TIMEOUT_MS: "3000" })).toBe(3000);
+    expect(() => timeoutOf(["--hook-timeout", "0"])).toThrow(ConfigError);
+    expect(() => timeoutOf(["--hook-timeout", "soon"])).toThrow(/--hook-timeout/);
   });
 });
