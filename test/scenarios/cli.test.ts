@@ -7,6 +7,7 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GROUPS, SINGLE_COMMANDS } from "../../packages/cli/src/commands/command-tree.ts";
+import { connect } from "../support/clients.ts";
 import { type RunningBroker, startBroker } from "../support/server.ts";
 
 const ROOT = join(import.meta.dirname, "../..");
@@ -296,6 +297,18 @@ describe("the lifecycle of a namespace and its broker", () => {
     const none = await edgemq(["broker", "disconnect", "sensors", "--namespace", "acme", "--client-id", "dev-sub"]);
     expect(none.code).toBe(1);
     expect(none.stderr).toMatch(/^edgemq: no client "dev-sub" is connected to broker "sensors" \(HTTP 404\)\n$/);
+
+    // A lasting session (edgemq sub starts clean ones) left behind offline; end-session ends it.
+    const lasting = await connect(mqttUrl, { clientId: "dev-sub", username: "dev-sub", password: subscriberCredential, protocolVersion: 5, clean: false, properties: { sessionExpiryInterval: 600 } });
+    await lasting.subscribeAsync("sensors/#");
+    await lasting.endAsync();
+    expect((await edgemq(["broker", "sessions", "sensors", "--namespace", "acme"])).stdout).toMatch(/\ndev-sub\s+no\s+/);
+    const ended2 = await edgemq(["broker", "end-session", "sensors", "--namespace", "acme", "--client-id", "dev-sub"]);
+    expect(ended2.code).toBe(0);
+    expect(ended2.stdout).toBe('Ended the session of "dev-sub" on broker "sensors" in namespace "acme".\n');
+    const again = await edgemq(["broker", "end-session", "sensors", "--namespace", "acme", "--client-id", "dev-sub"]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/^edgemq: broker "sensors" has no session for client "dev-sub" \(HTTP 404\)\n$/);
   });
 
   it("lists, publishes and clears retained messages through the admin API", async () => {

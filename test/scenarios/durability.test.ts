@@ -16,7 +16,7 @@ import { DatabaseSync } from "node:sqlite";
 import { afterAll, describe, expect, it } from "vitest";
 import { encodePacket, FrameDecoder, type Packet } from "../../packages/core/src/codec/mod.ts";
 import { RawClient, sleep, waitFor } from "../support/clients.ts";
-import { type RunningBroker, RUNTIME, runBrokerExpectingExit, startBroker, TRANSPORT } from "../support/server.ts";
+import { type RunningBroker, RUNTIME, runBrokerExpectingExit, startBroker } from "../support/server.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -308,9 +308,9 @@ function audit(publishers: Publisher[], subscribers: Subscriber[]) {
   return { acknowledged, delivered, lost, qos2Duplicates, qos1Duplicates, outOfOrder, examples };
 }
 
-// The crash test restarts on a fixed TCP port, so it is the same over either
-// transport: it runs in the TCP combinations only.
-describe.skipIf(TRANSPORT === "ws")(`the SQLite store under SIGKILL (broker on ${RUNTIME})`, () => {
+// The crash test restarts on a fixed TCP port and the store sits below the
+// transport, so scripts/test.ts runs this file in the TCP combinations only.
+describe(`the SQLite store under SIGKILL (broker on ${RUNTIME})`, () => {
   it("loses no acknowledged message, delivers no QoS 2 message twice and keeps order over 10 kills mid-traffic", async () => {
     const SEED = Number(process.env.EDGEMQ_CRASH_SEED ?? 7);
     const KILLS = 10;

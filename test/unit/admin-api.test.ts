@@ -247,6 +247,17 @@ const ROUTES: Record<string, Route> = {
     setup: (w) => online(w, "dev-1"),
     check: (result) => expect(result).toMatchObject([{ client_id: "dev-1", connected: true }]),
   },
+  "DELETE /namespaces/:namespace/brokers/:broker/sessions/:client_id": {
+    method: "DELETE", path: () => `${SENSORS}/sessions/dev-1`, need: "user", namespace: "acme",
+    setup: async (w) => {
+      (await online(w, "dev-1", { connect: { properties: { sessionExpiryInterval: 90 } } })).duplex.close();
+    },
+    check: (result, w) => {
+      expect(result).toEqual({ client_id: "dev-1", was_connected: false, session: "discarded" });
+      expect(sensors(w).sessions()).toEqual([]);
+    },
+    unchanged: (w) => expect(sensors(w).sessions().map((s) => s.clientId)).toEqual(["dev-1"]),
+  },
   "GET /namespaces/:namespace/brokers/:broker/subscriptions": {
     method: "GET", path: () => `${SENSORS}/subscriptions`, need: "any", namespace: "acme",
     setup: async (w) => {
@@ -903,6 +914,34 @@ describe("a broker's sessions and subscriptions", () => {
     expect(await only("?client_id=here")).toEqual(["here"]);
     expect(await only("?per_page=1&page=2")).toEqual(["here"]);
     expectFailure(await call(w.app, "GET", `${SENSORS}/sessions?connected=maybe`, { token: w.tokens.viewer }), 400, 1001, /connected must be true or false, not "maybe"/);
+  });
+
+  it("ends an offline session, publishing its pending will, ends a connected one with DISCONNECT 0x98, and answers 404 for a client id with no session", async () => {
+    const w = await world();
+    const t = { token: w.tokens.user };
+    const watcher = await online(w, "watcher");
+    await watcher.subscribe("wills/#", 0);
+    const gone = await online(w, "gone", {
+      connect: { properties: { sessionExpiryInterval: 3600 }, will: { topic: "wills/gone", payload: enc.encode("bye"), qos: 0, retain: false, properties: { willDelayInterval: 600 } } },
+    });
+    await gone.subscribe("z/#");
+    gone.duplex.close();
+    expect(expectSuccess(await call(w.app, "GET", `${SENSORS}/sessions?client_id=gone`, t))).toMatchObject([{ connected: false, will_pending: true }]);
+    expect(watcher.drain().filter((p) => p.type === "publish")).toEqual([]);
+
+    expect(expectSuccess(await call(w.app, "DELETE", `${SENSORS}/sessions/gone`, t))).toEqual({ client_id: "gone", was_connected: false, session: "discarded" });
+    // The session ended, so its will went at once instead of after its delay [MQTT-3.1.3-9].
+    expect(await watcher.next("publish")).toMatchObject({ topic: "wills/gone" });
+    expect(expectSuccess(await call(w.app, "GET", `${SENSORS}/sessions?client_id=gone`, t))).toEqual([]);
+    expect(sensors(w).subscriptions("gone")).toEqual([]);
+
+    const here = await online(w, "here", { connect: { properties: { sessionExpiryInterval: 3600 } } });
+    expect(expectSuccess(await call(w.app, "DELETE", `${SENSORS}/sessions/here`, t))).toEqual({ client_id: "here", was_connected: true, session: "discarded" });
+    expect(await here.next("disconnect")).toMatchObject({ reasonCode: 0x98 });
+    expect(expectSuccess(await call(w.app, "GET", `${SENSORS}/sessions?client_id=here`, t))).toEqual([]);
+
+    expectFailure(await call(w.app, "DELETE", `${SENSORS}/sessions/nobody`, t), 404, 1004, /^broker "sensors" has no session for client "nobody"$/);
+    expectFailure(await call(w.app, "DELETE", `${SENSORS}/sessions/watcher`, { token: w.tokens.viewer }), 403);
   });
 
   it("counts queued messages of an offline session", async () => {

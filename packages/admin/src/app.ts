@@ -283,6 +283,14 @@ export function createAdminApp(registry: Registry, options: AdminOptions = {}): 
       .sort((a, b) => byString(a.clientId, b.clientId));
     return page(c, sessions, (s) => sessionJson(s, broker.subscriptions(s.clientId).map((e) => e.topicFilter).sort(byString)));
   });
+  app.delete(`${BR}/:broker/sessions/:client_id`, guard("clients:disconnect"), (c) => {
+    const broker = mqtt(c);
+    const clientId = params(c).client_id!;
+    const connected = broker.clients(clientId).length > 0;
+    const done = broker.endSession(clientId, ReasonCode.AdministrativeAction, "an administrator ended the session");
+    if (!done) throw new ApiError(404, ErrorCode.NotFound, `broker "${brokerOf(c)}" has no session for client "${clientId}"`);
+    return ok(c, { client_id: clientId, was_connected: connected, session: "discarded" });
+  });
   app.get(`${BR}/:broker/subscriptions`, guard("clients:read"), (c) => {
     const broker = mqtt(c);
     const q = query(c);

@@ -206,6 +206,15 @@ export const OPENAPI_DOCUMENT = {
         result: ref("DisconnectResult"),
       }),
     },
+    [`${BROKER}/sessions/{client_id}`]: {
+      parameters: [param("account_id"), param("namespace"), param("broker"), param("client_id")],
+      delete: op({
+        id: "endSession", tag: "Live state", summary: "End a session",
+        description: "edgemq's. Ends a session now, connected or offline: its subscriptions, queued and in-flight messages go, and its pending will is published. A connected 5.0 client gets DISCONNECT 0x98 first. 404 when the broker has no session for that client id.",
+        roles: "user", errors: [404],
+        result: ref("EndSessionResult"),
+      }),
+    },
     [`${BROKER}/sessions`]: {
       parameters: [param("account_id"), param("namespace"), param("broker")],
       get: op({
@@ -407,6 +416,10 @@ export const OPENAPI_DOCUMENT = {
       DisconnectResult: obj({
         client_id: str(""), reason_code: { const: 0x98, description: "Administrative action." },
         session: { type: "string", enum: ["kept", "discarded"] },
+      }),
+      EndSessionResult: obj({
+        client_id: str(""), was_connected: { type: "boolean", description: "Whether a connected client was disconnected (0x98) to end it." },
+        session: { const: "discarded" },
       }),
     },
   },

@@ -95,6 +95,24 @@ const disconnect: CommandSpec = {
   },
 };
 
+const endSession: CommandSpec = {
+  path: ["broker", "end-session"],
+  summary: "end a session now, connected or offline (its pending will is published)",
+  details: "Calls DELETE /namespaces/<ns>/brokers/<name>/sessions/<client id> (edgemq's). Its subscriptions and queued messages go; a connected client gets DISCONNECT 0x98 first.",
+  args: [BROKER_NAME],
+  flags: [
+    NAMESPACE_FLAG,
+    { name: "client-id", value: "<id>", required: true, description: "the client whose session ends" },
+    ...API_FLAGS,
+  ],
+  examples: ["edgemq broker end-session sensors --namespace acme --client-id device-1"],
+  async run(input, io) {
+    const id = input.string("client-id")!;
+    const result = await apiFor(input, io.env).result<{ client_id: string; was_connected: boolean; session: string }>("DELETE", brokerPath(input, "sessions", id));
+    emit(io, input, result, () => `Ended the session of "${id}" on ${brokerLabel(input)}${result.was_connected ? " (the client was connected and got DISCONNECT 0x98)" : ""}.`);
+  },
+};
+
 const sessions: CommandSpec = {
   path: ["broker", "sessions"],
   summary: "list a broker's sessions, connected or kept for later",
@@ -202,4 +220,4 @@ const publish: CommandSpec = {
 };
 
 /** `broker clients|disconnect|sessions|subscriptions|retained|clear-retained|publish`: a broker's live state (edgemq's routes). */
-export const BROKER_LIVE_COMMANDS: readonly CommandSpec[] = [clients, disconnect, sessions, subscriptions, retained, clearRetained, publish];
+export const BROKER_LIVE_COMMANDS: readonly CommandSpec[] = [clients, disconnect, endSession, sessions, subscriptions, retained, clearRetained, publish];

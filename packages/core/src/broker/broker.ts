@@ -505,6 +505,26 @@ export class Broker {
   }
 
   /**
+   * Ends a session now, as an administrator does, connected or not. A
+   * connected client is disconnected with `reasonCode` first; an offline
+   * session's pending will is published, since the session ends [MQTT-3.1.3-9].
+   * Returns false when the broker has no session for `clientId`.
+   */
+  endSession(clientId: string, reasonCode: number, reason?: string): boolean {
+    const session = this.#sessions.get(clientId);
+    if (session === undefined) return false;
+    if (session.connection !== undefined) {
+      if (this.disconnectClient(clientId, reasonCode, { reason, discardSession: true })) return true;
+      return false; // still connecting: its CONNECT decides what becomes of the session
+    }
+    const pending = session.pendingWill;
+    session.pendingWill = undefined;
+    if (pending !== undefined) this.#publishWill(pending.will, pending.client);
+    void this.#discard(session);
+    return true;
+  }
+
+  /**
    * The retained messages whose topics match `filter` (a topic filter
    * without `$share/`, `#` by default; `$` topics only by a filter that
    * names them [MQTT-4.7.2-1]), leaving out those whose expiry has passed.
