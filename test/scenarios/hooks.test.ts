@@ -4,7 +4,8 @@
 // broker's published keys and changes, drops, delays or fails messages; real
 // clients (mqtt.js at 5.0 and 3.1.1, mosquitto_pub/sub) on the other side.
 import { createServer, type IncomingMessage, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, connect as tcpConnect } from "node:net";
+import { encodePacket } from "../../packages/core/src/codec/packet.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { collect, connect, mosquittoPub, mosquittoSub, sleep, waitFor } from "../support/clients.ts";
 import { type RunningBroker, startBroker } from "../support/server.ts";
@@ -270,6 +271,28 @@ describe("an on-publish hook on a tenant broker", () => {
     expect(Math.max(...seen)).toBeGreaterThan(0);
     expect(Math.max(...seen)).toBeLessThanOrEqual(1000);
     pub.end(true);
+  }, 15_000);
+
+  it("stops reading the socket of a publisher that floods a slow hook, so its bytes wait in TCP, not in the broker", async () => {
+    // Raw TCP to the server's own TCP listener (whatever the transport under test), as fast as the socket takes it.
+    const socket = tcpConnect(server.ports.tcp!, "127.0.0.1");
+    await new Promise((r) => socket.once("connect", r));
+    const password = enc.encode(await credential("main", "raw-flood"));
+    socket.write(encodePacket({ type: "connect", protocolName: "MQTT", protocolVersion: 5, cleanStart: true, keepAlive: 0, clientId: "raw-flood", username: "x", password } as never));
+    const publish = encodePacket({ type: "publish", topic: "slow/raw", payload: new Uint8Array(1024), qos: 0, retain: false, dup: false } as never);
+    const chunk = Buffer.concat(Array.from({ length: 64 }, () => publish));
+    const total = 100 * 1024 * 1024;
+    const until = Date.now() + 1200; // before the first call's timeout frees anything
+    let offered = 0;
+    while (offered < total && Date.now() < until) {
+      offered += chunk.byteLength;
+      if (!socket.write(chunk)) await Promise.race([new Promise((r) => socket.once("drain", r)), sleep(Math.max(0, until - Date.now()))]);
+    }
+    // What left this process: at most the kernel's buffers on both sides plus the 1000 messages the broker took in.
+    const taken = socket.bytesWritten - socket.writableLength;
+    socket.destroy();
+    expect(taken).toBeGreaterThan(1024 * 1024);
+    expect(taken).toBeLessThan(40 * 1024 * 1024);
   }, 15_000);
 
   it("counts outcomes and call latency per broker on /metrics", async () => {
