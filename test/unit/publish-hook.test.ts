@@ -189,6 +189,32 @@ describe("the on-publish hook in the broker", () => {
     expect(received(sub)).toEqual(flood.map((_, i) => `flood=${i}`));
   });
 
+  it("takes publishers in turn, so one client's backlog does not hold another's message back", async () => {
+    const calls: string[][] = [];
+    const gate: (() => void)[] = [];
+    const { broker, publisher } = await setup({
+      maxPendingPerConnection: 30, maxBatch: 4, maxInFlight: 1,
+      handler: (ms) => (calls.push(ms.map((m) => m.topic)), new Promise((r) => gate.push(() => r(ms)))),
+    });
+    publisher.send(...Array.from({ length: 30 }, (_, i) => pub("flood", String(i))));
+    const other = new Peer(broker);
+    await other.connect("other");
+    other.send(pub("quick", "q", 1, 1));
+    await settle();
+    gate.shift()!();
+    await settle();
+    // The first call held four flood messages; the next takes the other client's message at once, not after 26 more.
+    expect(calls[0]).toEqual(["flood", "flood", "flood", "flood"]);
+    expect(calls[1]).toContain("quick");
+    gate.shift()!();
+    await settle();
+    expect(other.packets()).toEqual([{ type: "puback", packetId: 1, reasonCode: 0 }]);
+    while (gate.length > 0) {
+      gate.splice(0).forEach((open) => open());
+      await settle();
+    }
+  });
+
   it("pauses every publisher once the broker-wide bound is reached and resumes them as verdicts come back", async () => {
     const gate: (() => void)[] = [];
     const { broker, sub, publisher } = await setup({

@@ -90,7 +90,9 @@ export class PublishHookPipeline {
   readonly stats: HookStats;
   readonly options: Required<OnPublishOptions>;
   readonly #brokerName: string;
-  #waiting: HookEntry[] = [];
+  // Messages not yet in a call, per publisher, each in its order.
+  readonly #waiting = new Map<HookEntry["owner"], HookEntry[]>();
+  #waitingCount = 0;
   #inFlight = 0;
   #pending = 0;
   // Owners paused because the broker-wide bound was reached; resumed once below half.
@@ -120,7 +122,10 @@ export class PublishHookPipeline {
 
   /** Queues a message for the next batch. */
   submit(entry: HookEntry): void {
-    this.#waiting.push(entry);
+    let queue = this.#waiting.get(entry.owner);
+    if (queue === undefined) this.#waiting.set(entry.owner, (queue = []));
+    queue.push(entry);
+    this.#waitingCount++;
     this.#pending++;
   }
 
@@ -132,13 +137,21 @@ export class PublishHookPipeline {
   /** Starts calls for what waits, while fewer than `maxInFlight` are in progress. */
   flush(): void {
     const { maxBatch, maxInFlight } = this.options;
-    while (this.#inFlight < maxInFlight && this.#waiting.length > 0) {
-      const batch = this.#waiting.length <= maxBatch ? this.#waiting : this.#waiting.slice(0, maxBatch);
-      this.#waiting = batch === this.#waiting ? [] : this.#waiting.slice(maxBatch);
-      // A publisher gone before its batch left needs no verdict.
-      const live = batch.filter((e) => !e.owner.closed);
-      this.#pending -= batch.length - live.length;
-      if (live.length > 0) this.#call(live);
+    while (this.#inFlight < maxInFlight && this.#waitingCount > 0) {
+      const batch: HookEntry[] = [];
+      // One message from each publisher in turn: one that floods does not make the others wait behind its backlog.
+      while (batch.length < maxBatch && this.#waitingCount > 0) {
+        for (const [owner, queue] of this.#waiting) {
+          const entry = queue.shift()!;
+          this.#waitingCount--;
+          if (queue.length === 0) this.#waiting.delete(owner);
+          // A publisher gone before its batch left needs no verdict.
+          if (owner.closed) this.#pending--;
+          else batch.push(entry);
+          if (batch.length >= maxBatch) break;
+        }
+      }
+      if (batch.length > 0) this.#call(batch);
     }
   }
 
