@@ -361,7 +361,7 @@ describe("Cloudflare's envelope and fields", () => {
     expect(b).toEqual({
       id: expect.stringMatching(/^[0-9a-f]{32}$/), name: "sensors", authType: "TOKEN", auth_type: "TOKEN", description: "",
       created_on: "2026-06-01T12:00:00.000000Z", modified_on: "2026-06-01T12:00:00.000000Z", expiration: null,
-      endpoint: "mqtts://sensors.acme.pubsub.example.com:9883",
+      endpoint: "mqtts://sensors.acme.pubsub.example.com:9883", preset: "full", limits: expect.objectContaining({ max_message_size: 1024 * 1024 }),
     });
     const patched = expectSuccess(await call(w.app, "PATCH", SENSORS, { token: w.tokens.admin, body: { on_publish: { url: "https://hook.example/p" }, expiration: 3600 } }));
     expect(patched).toMatchObject({ on_publish: { url: "https://hook.example/p" }, expiration: 3600 });
@@ -818,7 +818,7 @@ describe("a broker's connected clients", () => {
       {
         client_id: "dev-2", username: "anything", protocol_version: "3.1.1", transport: "memory", remote_address: "127.0.0.1", remote_port: 50000,
         server_name: null, connected_at: "2026-06-01T12:00:01.500000Z", keep_alive: 0, clean_start: false,
-        session_expiry_interval: 0xffffffff, jti: old!.jti, credential_expires_at: "2026-06-01T12:10:01.000000Z", subscriptions: 0, inflight: 0, queued: 0, queued_bytes: 0,
+        session_expiry_interval: 7 * 24 * 3600, jti: old!.jti, credential_expires_at: "2026-06-01T12:10:01.000000Z", subscriptions: 0, inflight: 0, queued: 0, queued_bytes: 0,
       },
     ]);
     expect(info).toEqual({ page: 1, per_page: 100, count: 2, total_count: 2, total_pages: 1 });

@@ -393,6 +393,28 @@ export class Broker {
     return n;
   }
 
+  /**
+   * Changes limits while clients are connected. Each limit is read where it
+   * applies, so rates, topic and client id checks, subscription and retained
+   * quotas, queue caps and the connection quota apply at once; what CONNACK
+   * told a client (Maximum Packet Size, Receive Maximum, Topic Alias Maximum,
+   * Server Keep Alive, Session Expiry) holds until it reconnects.
+   */
+  setLimits(limits: Partial<Limits>): void {
+    Object.assign(this.limits, limits);
+  }
+
+  /** Changes the feature policy; like CONNACK's values, what it advertised holds for connected clients until they reconnect, the rest applies to the next packet. */
+  setFeatures(features: Partial<FeaturePolicy>): void {
+    Object.assign(this.features, features);
+  }
+
+  /** Whether a client may connect under the connection quota (a takeover of a connected client id always may). */
+  mayConnect(clientId: string): boolean {
+    const max = this.limits.maximumConnections;
+    return max === 0 || this.stats.connectionsCurrent < max || this.#sessions.get(clientId)?.connection !== undefined;
+  }
+
   /** The number of open sockets, connected or not. */
   get connectionCount(): number {
     return this.#connections.size;
@@ -715,6 +737,10 @@ export class Broker {
     if (message.properties?.payloadFormatIndicator === 1 && !isWellFormedUtf8(message.payload)) {
       return ReasonCode.PayloadFormatInvalid; // §3.3.2.3.2
     }
+    if (message.retain && message.payload.byteLength > 0 && !this.#retainedFits(message)) {
+      this.stats.quotaExceeded++;
+      return ReasonCode.QuotaExceeded; // §3.4.2.1: 0x97, an administrative limit
+    }
     // Accepted from here on: a QoS 2 id is known until PUBREL, so a resend is not routed twice [MQTT-4.3.3-8]
     let inbound: Promise<unknown> | void = undefined;
     if (qos2PacketId !== undefined) {
@@ -731,6 +757,18 @@ export class Broker {
     const matched = this.#publish(transformed);
     this.hooks.published(client, transformed);
     return matched === 0 ? ReasonCode.NoMatchingSubscribers : ReasonCode.Success;
+  }
+
+  /** Whether a retained message fits the retained count and bytes quotas (replacing one on its topic frees that one's room). */
+  #retainedFits(message: Message): boolean {
+    const maxCount = this.limits.maximumRetainedMessages;
+    const maxBytes = this.limits.maximumRetainedBytes;
+    const size = message.payload.byteLength;
+    const store = this.retained;
+    if ((maxCount === 0 || store.size < maxCount) && (maxBytes === 0 || store.bytes + size <= maxBytes)) return true;
+    const old = store.get(message.topic);
+    if (old === undefined) return (maxCount === 0 || store.size < maxCount) && (maxBytes === 0 || store.bytes + size <= maxBytes);
+    return maxBytes === 0 || store.bytes - old.payload.byteLength + size <= maxBytes;
   }
 
   /** The store commit the last publish waits for, if any; taking it clears it. */
@@ -1056,6 +1094,13 @@ export class Broker {
       }
       const existed = session.subscriptions.has(s.topicFilter);
       if (!existed && session.subscriptions.size >= this.limits.maximumSubscriptionsPerClient) {
+        this.stats.quotaExceeded++;
+        reasonCodes.push(v5 ? ReasonCode.QuotaExceeded : 0x80); // [MQTT-3.9.3-2] 3.1.1: 0x80 Failure
+        continue;
+      }
+      const perTopic = this.limits.maximumSubscribersPerTopic;
+      if (!existed && perTopic > 0 && this.#tree.subscriberCount(filter, shareGroup) >= perTopic) {
+        this.stats.quotaExceeded++;
         reasonCodes.push(v5 ? ReasonCode.QuotaExceeded : 0x80);
         continue;
       }
