@@ -155,6 +155,22 @@ describe("each limit crossed over a real socket", () => {
     c.close();
   });
 
+  it("does not count a subscriber's acknowledgements of the broker's QoS 1 messages towards max_packets_per_second", async () => {
+    const { c } = await rawClient("slow", "busy-reader");
+    c.send(sub(1, "feed"));
+    await c.next("suback");
+    for (let i = 0; i < 15; i++) await ok("POST", `/namespaces/${NS}/brokers/slow/publish`, { topic: "feed", payload: `m${i}`, qos: 1 });
+    await waitFor(() => c.received.filter((p) => p.type === "publish").length === 15, 3000, "15 messages");
+    // Fifteen PUBACKs at once: three times the limit of 5 per second.
+    for (const p of c.received.filter((x) => x.type === "publish")) c.send({ type: "puback", packetId: (p as Extract<Packet, { type: "publish" }>).packetId!, reasonCode: 0 });
+    c.send({ type: "pingreq" });
+    await c.next("pingresp");
+    await sleep(200);
+    expect(c.closed).toBe(false);
+    expect(c.received.some((p) => p.type === "disconnect")).toBe(false);
+    c.close();
+  });
+
   it("disconnects a client sending more than max_bytes_per_second with 0x96", async () => {
     await createBroker("narrow", { max_bytes_per_second: 4096, max_message_size: 2048 });
     const { c } = await rawClient("narrow", "flood");

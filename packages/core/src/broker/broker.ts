@@ -1095,7 +1095,7 @@ export class Broker {
       const existed = session.subscriptions.has(s.topicFilter);
       if (!existed && session.subscriptions.size >= this.limits.maximumSubscriptionsPerClient) {
         this.stats.quotaExceeded++;
-        reasonCodes.push(v5 ? ReasonCode.QuotaExceeded : 0x80); // [MQTT-3.9.3-2] 3.1.1: 0x80 Failure
+        reasonCodes.push(v5 ? ReasonCode.QuotaExceeded : 0x80); // §3.9.3: 0x97 Quota exceeded; 3.1.1 has only 0x80 Failure
         continue;
       }
       const perTopic = this.limits.maximumSubscribersPerTopic;

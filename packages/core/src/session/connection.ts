@@ -193,7 +193,9 @@ export class Connection implements DuplexSink {
       this.#onConnect(packet);
       return;
     }
-    if (!this.#withinRate(this.lastActivity, 1, 0)) return;
+    // Acknowledgements of what the broker sent go at the broker's pace, so they are not counted.
+    const type = packet.type;
+    if (type !== "puback" && type !== "pubrec" && type !== "pubcomp" && !this.#withinRate(this.lastActivity, 1, 0)) return;
     switch (packet.type) {
       case "publish": return this.#onPublish(packet);
       case "puback": return this.#onPuback(packet);
@@ -275,7 +277,7 @@ export class Connection implements DuplexSink {
     let assigned = false;
     if (!broker.mayConnect(clientId)) {
       this.state = "awaiting-connect";
-      // An administrative limit: 0x97 Quota exceeded (3.1.1: 3 Server unavailable) [MQTT-3.2.2-7]
+      // An administrative limit: CONNACK 0x97 Quota exceeded (§3.2.2.2); 3.1.1 says 3 Server unavailable
       return this.#refuse(ReasonCode.QuotaExceeded, `the broker allows ${broker.limits.maximumConnections} connections`);
     }
     if (result.clientId !== undefined && clientId === "") {
