@@ -109,7 +109,7 @@ export class Connection implements DuplexSink {
     if (this.state === "closed") return;
     const now = this.lastActivity = this.broker.now();
     this.broker.stats.bytesReceived += bytes.byteLength;
-    if (this.state === "connected" && !this.#withinRate(now, 0, bytes.byteLength)) return;
+    if (this.broker.limits.maximumBytesPerSecond > 0 && this.state === "connected" && !this.#withinRate(now, 0, bytes.byteLength)) return;
     if (this.state === "authenticating") {
       // Packets after CONNECT wait until authentication answers.
       this.#pendingWhileAuthenticating.push(bytes);
@@ -194,8 +194,10 @@ export class Connection implements DuplexSink {
       return;
     }
     // Acknowledgements of what the broker sent go at the broker's pace, so they are not counted.
-    const type = packet.type;
-    if (type !== "puback" && type !== "pubrec" && type !== "pubcomp" && !this.#withinRate(this.lastActivity, 1, 0)) return;
+    if (this.broker.limits.maximumPacketsPerSecond > 0) {
+      const type = packet.type;
+      if (type !== "puback" && type !== "pubrec" && type !== "pubcomp" && !this.#withinRate(this.lastActivity, 1, 0)) return;
+    }
     switch (packet.type) {
       case "publish": return this.#onPublish(packet);
       case "puback": return this.#onPuback(packet);
