@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import type { Packet } from "../../packages/core/src/codec/packet.ts";
 import { connect, RawClient, sleep, waitFor } from "../support/clients.ts";
-import { type RunningBroker, startBroker } from "../support/server.ts";
+import { type RunningBroker, runBrokerExpectingExit, startBroker, writeConfig } from "../support/server.ts";
 
 const ACCOUNT = "0123456789abcdef0123456789abcdef";
 const NS = "lim";
@@ -420,5 +420,75 @@ describe("each limit crossed over a real socket", () => {
     const client = await connect(server.url, { clientId: "mqttjs-calm", username: "x", password: cred, protocolVersion: 5, reconnectPeriod: 0 });
     await client.subscribeAsync("z", { qos: 1 });
     client.end(true);
+  });
+});
+
+describe("the default broker's limits, from flags and the config file", () => {
+  it("refuses the second client under --max-connections 1 with CONNACK 0x97 and disconnects a flood under --max-packets-per-second with 0x96", async () => {
+    const b = await startBroker(["--max-connections", "1", "--max-packets-per-second", "5", "--sys-interval", "0"]);
+    try {
+      const first = await RawClient.open(b.port);
+      expect((await first.connect("first")).reasonCode).toBe(0);
+      const second = await RawClient.open(b.port);
+      expect((await second.connect("second")).reasonCode).toBe(0x97);
+      await second.waitClosed();
+      for (let i = 0; i < 20; i++) first.send({ type: "pingreq" });
+      expect((await first.next("disconnect")).reasonCode).toBe(0x96);
+      await first.waitClosed();
+      // With the first gone, the next client gets in.
+      await sleep(100);
+      const third = await RawClient.open(b.port);
+      expect((await third.connect("third")).reasonCode).toBe(0);
+      third.close();
+    } finally {
+      await b.stop();
+    }
+  });
+
+  it("takes limits from the config file, under the flags", async () => {
+    const config = writeConfig({ limits: { maximumSubscribersPerTopic: 1, maximumRetainedMessages: 1, minimumKeepAlive: 30 } });
+    const b = await startBroker(["--config", config, "--min-keepalive", "20", "--sys-interval", "0"]);
+    try {
+      const a = await RawClient.open(b.port);
+      const connack = await a.connect("a", { keepAlive: 5 });
+      expect(connack.properties?.serverKeepAlive).toBe(20); // the flag over the file
+      a.send(sub(1, "only-one"));
+      expect((await a.next("suback")).reasonCodes).toEqual([1]);
+      const other = await RawClient.open(b.port);
+      await other.connect("other");
+      other.send(sub(1, "only-one"));
+      expect((await other.next("suback")).reasonCodes).toEqual([0x97]);
+      other.send(publish("r/1", "x", 1, 2, true));
+      expect((await other.next("puback")).reasonCode).toBeLessThan(0x80);
+      other.send(publish("r/2", "x", 1, 3, true));
+      expect((await other.next("puback")).reasonCode).toBe(0x97);
+      a.close();
+      other.close();
+    } finally {
+      await b.stop();
+    }
+  });
+
+  it("gives the default broker Cloudflare's limits under --preset cloudflare", async () => {
+    const b = await startBroker(["--preset", "cloudflare", "--sys-interval", "0"]);
+    try {
+      const long = await RawClient.open(b.port);
+      expect((await long.connect("abcdefghijklmnopqrstuvwx")).reasonCode).toBe(0x85);
+      const c = await RawClient.open(b.port);
+      const connack = await c.connect("cf-default", { keepAlive: 2 });
+      expect(connack.properties).toMatchObject({ maximumPacketSize: 64_000, serverKeepAlive: 10 });
+      c.close();
+    } finally {
+      await b.stop();
+    }
+  });
+
+  it("refuses a bad limit flag, and a keep-alive floor above its cap, with a message and exit code 2", async () => {
+    const bad = await runBrokerExpectingExit(["--port", "0", "--max-connections", "many"]);
+    expect(bad.code).toBe(2);
+    expect(bad.output).toMatch(/--max-connections needs a whole number, got "many"/);
+    const crossed = await runBrokerExpectingExit(["--port", "0", "--min-keepalive", "100", "--max-keepalive", "50"]);
+    expect(crossed.code).toBe(2);
+    expect(crossed.output).toMatch(/minimumKeepAlive \(--min-keepalive, 100\) must not be above maximumKeepAlive \(--max-keepalive, 50\)/);
   });
 });
