@@ -294,6 +294,15 @@ describe("each limit crossed over a real socket", () => {
     await roundTrip("forgetful", "forgetful-neighbour");
   });
 
+  it("refuses a retained message over the admin API past max_retained_messages with a 400 naming the limit", async () => {
+    const refused = await api("POST", `/namespaces/${NS}/brokers/forgetful/publish`, { topic: "r/http", payload: "x", retain: true });
+    expect(refused.status).toBe(400);
+    expect(refused.json.errors[0]!.message).toMatch(/max_retained_messages 2/);
+    // Not retained, and a message that is not retained still goes.
+    expect((await ok("GET", `/namespaces/${NS}/brokers/forgetful/retained`)).map((m: { topic: string }) => m.topic)).not.toContain("r/http");
+    expect(await ok("POST", `/namespaces/${NS}/brokers/forgetful/publish`, { topic: "r/http", payload: "x" })).toEqual({ matched: 0 });
+  });
+
   it("answers a retained message past max_retained_bytes with PUBACK 0x97", async () => {
     await createBroker("thrifty", { max_retained_bytes: 100 });
     const { c } = await rawClient("thrifty", "hoarder");
@@ -464,6 +473,27 @@ describe("the default broker's limits, from flags and the config file", () => {
       expect((await other.next("puback")).reasonCode).toBe(0x97);
       a.close();
       other.close();
+    } finally {
+      await b.stop();
+    }
+  });
+
+  it("leaves the broker's own $SYS messages out of --max-retained-messages", async () => {
+    const b = await startBroker(["--sys-interval", "1", "--max-retained-messages", "1"]);
+    try {
+      const watcher = await RawClient.open(b.port);
+      await watcher.connect("sys-watcher");
+      watcher.send(sub(1, "$SYS/#"));
+      await watcher.next("suback");
+      await waitFor(() => watcher.received.filter((p) => p.type === "publish").length >= 5, 5000, "$SYS messages");
+      const c = await RawClient.open(b.port);
+      await c.connect("retainer");
+      c.send(publish("mine/1", "x", 1, 1, true));
+      expect((await c.next("puback")).reasonCode).toBeLessThan(0x80);
+      c.send(publish("mine/2", "x", 1, 2, true));
+      expect((await c.next("puback")).reasonCode).toBe(0x97);
+      c.close();
+      watcher.close();
     } finally {
       await b.stop();
     }

@@ -157,6 +157,9 @@ export class Broker {
 
   readonly #version: string;
   readonly #tree = new TopicTree();
+  // The $SYS messages held in the retained store, left out of the retained quotas.
+  #sysRetainedCount = 0;
+  #sysRetainedBytes = 0;
   readonly #sessions = new Map<string, Session>();
   readonly #connections = new Set<Connection>();
   // Sessions without a connection, scanned by tick() for wills and expiry.
@@ -737,7 +740,7 @@ export class Broker {
     if (message.properties?.payloadFormatIndicator === 1 && !isWellFormedUtf8(message.payload)) {
       return ReasonCode.PayloadFormatInvalid; // §3.3.2.3.2
     }
-    if (message.retain && message.payload.byteLength > 0 && !this.#retainedFits(message)) {
+    if (message.retain && message.payload.byteLength > 0 && !this.retainedFits(message)) {
       this.stats.quotaExceeded++;
       return ReasonCode.QuotaExceeded; // §3.4.2.1: 0x97, an administrative limit
     }
@@ -759,16 +762,21 @@ export class Broker {
     return matched === 0 ? ReasonCode.NoMatchingSubscribers : ReasonCode.Success;
   }
 
-  /** Whether a retained message fits the retained count and bytes quotas (replacing one on its topic frees that one's room). */
-  #retainedFits(message: Message): boolean {
+  /**
+   * Whether a retained message fits the retained count and bytes quotas
+   * (replacing one on its topic frees that one's room). The broker's own
+   * $SYS messages are not counted: they are not the clients' to spend.
+   */
+  retainedFits(message: Pick<Message, "topic" | "payload">): boolean {
     const maxCount = this.limits.maximumRetainedMessages;
     const maxBytes = this.limits.maximumRetainedBytes;
     const size = message.payload.byteLength;
-    const store = this.retained;
-    if ((maxCount === 0 || store.size < maxCount) && (maxBytes === 0 || store.bytes + size <= maxBytes)) return true;
-    const old = store.get(message.topic);
-    if (old === undefined) return (maxCount === 0 || store.size < maxCount) && (maxBytes === 0 || store.bytes + size <= maxBytes);
-    return maxBytes === 0 || store.bytes - old.payload.byteLength + size <= maxBytes;
+    const count = this.retained.size - this.#sysRetainedCount;
+    const bytes = this.retained.bytes - this.#sysRetainedBytes;
+    if ((maxCount === 0 || count < maxCount) && (maxBytes === 0 || bytes + size <= maxBytes)) return true;
+    const old = this.retained.get(message.topic);
+    if (old === undefined) return false;
+    return maxBytes === 0 || bytes - old.payload.byteLength + size <= maxBytes;
   }
 
   /** The store commit the last publish waits for, if any; taking it clears it. */
@@ -793,7 +801,10 @@ export class Broker {
     // A message whose lifetime is over by now (Message Expiry Interval 0) is delivered to
     // subscribers connected now, but not kept [MQTT-3.3.2-5].
     const outlived = message.expiresAt !== undefined && message.expiresAt <= message.receivedAt;
-    if (message.retain && (!outlived || message.payload.byteLength === 0)) {
+    // A will or an embedder's message past the retained quotas is delivered, not retained (a client's was refused before).
+    const fits = !message.retain || this.#publishingSys || message.payload.byteLength === 0 || this.retainedFits(message);
+    if (!fits) this.stats.quotaExceeded++;
+    if (message.retain && fits && (!outlived || message.payload.byteLength === 0)) {
       // The retained copy owns its bytes, so it does not pin the socket's read buffer.
       const copy: Message = { ...ownCopy(message), forms: undefined };
       this.retained.set(copy); // [MQTT-3.3.1-5], an empty payload clears it [MQTT-3.3.1-6]
@@ -1214,6 +1225,11 @@ export class Broker {
     } finally {
       this.#publishingSys = false;
     }
+    let bytes = 0;
+    const sys = this.retained.match("$SYS/#");
+    for (const m of sys) bytes += m.payload.byteLength;
+    this.#sysRetainedCount = sys.length;
+    this.#sysRetainedBytes = bytes;
   }
 
   // ---------------------------------------------------------------- close
