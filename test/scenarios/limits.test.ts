@@ -303,6 +303,20 @@ describe("each limit crossed over a real socket", () => {
     expect(await ok("POST", `/namespaces/${NS}/brokers/forgetful/publish`, { topic: "r/http", payload: "x" })).toEqual({ matched: 0 });
   });
 
+  it("delivers a retained will past max_retained_messages without retaining it", async () => {
+    const watcher = await rawClient("forgetful", "will-watcher");
+    watcher.c.send(sub(1, "w/#"));
+    await watcher.c.next("suback");
+    const dying = await rawClient("forgetful", "dying", { will: { topic: "w/gone", payload: encoder.encode("bye"), qos: 0, retain: true } });
+    expect(dying.connack.reasonCode).toBe(0);
+    dying.c.close(); // no DISCONNECT: the will goes
+    const will = await watcher.c.next("publish");
+    expect(will.topic).toBe("w/gone");
+    const retained = await ok("GET", `/namespaces/${NS}/brokers/forgetful/retained`);
+    expect(retained.map((m: { topic: string }) => m.topic).sort()).toEqual(["r/1", "r/3"]);
+    watcher.c.close();
+  });
+
   it("answers a retained message past max_retained_bytes with PUBACK 0x97", async () => {
     await createBroker("thrifty", { max_retained_bytes: 100 });
     const { c } = await rawClient("thrifty", "hoarder");
