@@ -386,6 +386,25 @@ describe("each limit crossed over a real socket", () => {
     for (const x of [low, none, high, within]) x.c.close();
   });
 
+  it("holds a silent 3.1.1 client that asked for no keep alive to the keep-alive bounds, as a 5.0 client is told, and closes it after 1.5 times that", async () => {
+    await createBroker("watchful", { min_keep_alive: 1, max_keep_alive: 1 });
+    const v5 = await rawClient("watchful", "told", { keepAlive: 0 });
+    expect(v5.connack.properties?.serverKeepAlive).toBe(1);
+    const v3 = await rawClient("watchful", "silent-v3", { keepAlive: 0 }, 4);
+    expect(v3.connack.reasonCode).toBe(0);
+    const opened = Date.now();
+    await v3.c.waitClosed(5000);
+    expect(Date.now() - opened).toBeGreaterThanOrEqual(1400);
+    // A 3.1.1 client that pings within the floor stays.
+    const pinging = await rawClient("watchful", "pinging-v3", { keepAlive: 0 }, 4);
+    for (let i = 0; i < 6; i++) {
+      pinging.c.send({ type: "pingreq" });
+      await sleep(500);
+    }
+    expect(pinging.c.closed).toBe(false);
+    for (const x of [v5, pinging]) x.c.close();
+  });
+
   it("closes a socket that sends no CONNECT within connect_timeout, reached by its WebSocket Host name", async () => {
     await createBroker("impatient", { connect_timeout: 1 });
     const open = (host: string) => new Promise<{ ws: WebSocket; closed: Promise<number> }>((resolve, reject) => {

@@ -299,7 +299,8 @@ export class Connection implements DuplexSink {
     // others' own value is enforced, since 3.1.1 cannot be told otherwise.
     // A floor raises a shorter (or absent) keep alive: told to a v5 client, and
     // for 3.1.1 the longer wait is only ours, which a client that keeps its own
-    // shorter promise never notices (a silent client is closed after 1.5 × the floor).
+    // shorter promise never notices; one that asked for none is held to what a
+    // 5.0 client would be told (the cap, or the floor without a cap).
     const cap = broker.limits.maximumKeepAlive;
     const floor = cap > 0 ? Math.min(broker.limits.minimumKeepAlive, cap) : broker.limits.minimumKeepAlive;
     let serverKeepAlive: number | undefined;
@@ -310,7 +311,7 @@ export class Connection implements DuplexSink {
       serverKeepAlive = keepAlive; // [MQTT-3.2.2-21]
       this.keepAlive = keepAlive;
     } else if (p.protocolVersion !== 5 && floor > 0 && (p.keepAlive === 0 || p.keepAlive < floor)) {
-      this.keepAlive = floor;
+      this.keepAlive = keepAlive; // what a 5.0 client would be told: the floor, or the cap for 0
     } else {
       this.keepAlive = p.keepAlive; // 3.1.1 cannot be told a lower cap: its own value is enforced
     }
