@@ -123,11 +123,14 @@ export function renderMetrics(src: MetricsSources): string {
     const n = label(name);
     // undeliverable: a full session queue, too large for the receiver, or expired;
     // denied: refused by access rules or a credential's topicAcl (QoS 0 drops included);
-    // protocol_error: connections closed for a malformed packet or a protocol error.
+    // protocol_error: connections closed for a malformed packet or a protocol error;
+    // rate_limited: connections closed with 0x96; quota_exceeded: refused with 0x97.
     out.push(
       `edgemq_messages_dropped_total{broker="${n}",reason="undeliverable"} ${b.stats.messagesDropped}`,
       `edgemq_messages_dropped_total{broker="${n}",reason="denied"} ${b.stats.denied}`,
       `edgemq_messages_dropped_total{broker="${n}",reason="protocol_error"} ${b.stats.protocolErrors}`,
+      `edgemq_messages_dropped_total{broker="${n}",reason="rate_limited"} ${b.stats.rateLimited}`,
+      `edgemq_messages_dropped_total{broker="${n}",reason="quota_exceeded"} ${b.stats.quotaExceeded}`,
     );
   }
   family("edgemq_event_loop_lag_seconds", "histogram", "How late a timer runs: the wait every connection's bytes see.");
