@@ -184,6 +184,29 @@ describe("the lifecycle of a namespace and its broker", () => {
     expect(cleared.on_publish).toBeUndefined();
   });
 
+  it("creates a broker with the cloudflare preset and its own limits, shows them, changes one and returns another to the preset's", async () => {
+    await json(["namespace", "create", "quota"]);
+    const created = await json(["broker", "create", "cf", "--namespace", "quota", "--preset", "cloudflare", "--limit", "max_connections=50", "--limit", "max_message_size=4096"]);
+    expect(created.preset).toBe("cloudflare");
+    expect(created.limits).toMatchObject({ max_connections: 50, max_message_size: 4096, max_packets_per_second: 10, max_client_id_length: 23 });
+
+    const described = await edgemq(["broker", "describe", "cf", "--namespace", "quota"]);
+    expect(described.code).toBe(0);
+    expect(described.stdout).toMatch(/^preset:\s+cloudflare$/m);
+    expect(described.stdout).toMatch(/^max_connections\s+50$/m);
+    expect(described.stdout).toMatch(/^max_packets_per_second\s+10$/m);
+
+    const updated = await json(["broker", "update", "cf", "--namespace", "quota", "--limit", "max_packets_per_second=25", "--limit", "max_message_size=default"]);
+    expect(updated.limits).toMatchObject({ max_packets_per_second: 25, max_message_size: 64_000, max_connections: 50 });
+
+    const refused = await edgemq(["broker", "update", "cf", "--namespace", "quota", "--limit", "max_message_size=10"]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/limits\.max_message_size must be a whole number from 64 to 268435455/);
+
+    expect((await edgemq(["broker", "delete", "cf", "--namespace", "quota", "--yes"])).code).toBe(0);
+    expect((await edgemq(["namespace", "delete", "quota", "--yes"])).code).toBe(0);
+  });
+
   it("issues credentials, shown as a table with their jti or as the API's JSON", async () => {
     const table = await edgemq(["broker", "issue", "sensors", "--namespace", "acme", "--client-id", "dev-sub"]);
     expect(table.code).toBe(0);
@@ -414,7 +437,10 @@ describe("errors", () => {
       [["broker", "create", "x", "--ns", "acme", "--expiration", "soon"], /^edgemq: --expiration must be a lifetime such as 3600, 90m, 48h or 30d/],
       [["broker", "issue", "x", "--ns", "acme", "-n", "0"], /^edgemq: --number must be a whole number from 1 to 100, not "0"/],
       [["broker", "revoke", "x", "--ns", "acme"], /^edgemq: missing --jti <jti>/],
-      [["broker", "update", "x", "--ns", "acme"], /^edgemq: nothing to update: give --description, --expiration, --on-publish-url or --on-publish-fail-open/],
+      [["broker", "update", "x", "--ns", "acme"], /^edgemq: nothing to update: give --description, --expiration, --on-publish-url, --on-publish-fail-open, --preset or --limit/],
+      [["broker", "update", "x", "--ns", "acme", "--limit", "max_message_size"], /^edgemq: --limit takes name=value, such as max_message_size=65536, not "max_message_size"/],
+      [["broker", "create", "x", "--ns", "acme", "--limit", "max_message_size=big"], /^edgemq: --limit max_message_size needs a whole number, not "big"/],
+      [["broker", "create", "x", "--ns", "acme", "--preset", "aws"], /--preset/],
       [["token", "create", "--name", "x", "--role", "Owner"], /^edgemq: --role must be one of Admin, User, Viewer, not "Owner"/],
       [["namespace", "list", "--json=yes"], /^edgemq: --json is a switch and takes no value/],
       [["namespace", "list", "--url", "127.0.0.1 8080"], /^edgemq: --url "127\.0\.0\.1 8080" is not a URL/],

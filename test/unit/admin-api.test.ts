@@ -372,7 +372,7 @@ describe("Cloudflare's envelope and fields", () => {
     expect(b).toEqual({
       id: expect.stringMatching(/^[0-9a-f]{32}$/), name: "sensors", authType: "TOKEN", auth_type: "TOKEN", description: "",
       created_on: "2026-06-01T12:00:00.000000Z", modified_on: "2026-06-01T12:00:00.000000Z", expiration: null,
-      endpoint: "mqtts://sensors.acme.pubsub.example.com:9883",
+      endpoint: "mqtts://sensors.acme.pubsub.example.com:9883", preset: "full", limits: expect.objectContaining({ max_message_size: 1024 * 1024 }),
     });
     const patched = expectSuccess(await call(w.app, "PATCH", SENSORS, { token: w.tokens.admin, body: { on_publish: { url: "https://hook.example/p" }, expiration: 3600 } }));
     expect(patched).toMatchObject({ on_publish: { url: "https://hook.example/p" }, expiration: 3600 });
@@ -463,6 +463,81 @@ describe("names and bodies", () => {
 });
 
 // ----------------------------------------------------------- credentials
+
+describe("a broker's limits and preset", () => {
+  it("creates a broker with its own limits over a preset, shows the effective ones, and keeps them in the store", async () => {
+    const store = new MemoryTenancyStore();
+    const w = await world({ registry: { store } });
+    const t = { token: w.tokens.user };
+    const made = expectSuccess(await call(w.app, "POST", "namespaces/acme/brokers", { ...t, body: { name: "cf", preset: "cloudflare", limits: { max_connections: 50, max_message_size: 4096 } } })) as any;
+    expect(made.preset).toBe("cloudflare");
+    expect(made.limits).toMatchObject({ max_connections: 50, max_message_size: 4096, max_packets_per_second: 10, max_client_id_length: 23, min_keep_alive: 10 });
+    const plain = expectSuccess(await call(w.app, "GET", SENSORS, t)) as any;
+    expect(plain.preset).toBe("full");
+    expect(plain.limits).toMatchObject({ max_connections: 0, max_message_size: 1024 * 1024, max_packets_per_second: 0, max_retained_messages: 100_000 });
+    // The record keeps only the broker's own values, so a reopened registry shows the same.
+    const reopened = await Registry.open({ store });
+    expect(reopened.getBroker("acme", "cf")).toMatchObject({ preset: "cloudflare", limits: { max_connections: 50, max_message_size: 4096 } });
+    expect(reopened.effectiveLimits(reopened.getBroker("acme", "cf"))).toMatchObject({ maximumConnections: 50, maximumPacketSize: 4096, maximumPacketsPerSecond: 10 });
+  });
+
+  it("merges PATCHed limits with those set before, returns one to its preset's value with null, and clears them all with null", async () => {
+    const w = await world();
+    const t = { token: w.tokens.admin };
+    expectSuccess(await call(w.app, "PATCH", SENSORS, { ...t, body: { limits: { max_connections: 5, max_topic_levels: 4 } } }));
+    const merged = expectSuccess(await call(w.app, "PATCH", SENSORS, { ...t, body: { limits: { max_connections: null, max_queued_messages: 10 } } })) as any;
+    expect(merged.limits).toMatchObject({ max_connections: 0, max_topic_levels: 4, max_queued_messages: 10 });
+    const switched = expectSuccess(await call(w.app, "PATCH", SENSORS, { ...t, body: { preset: "cloudflare" } })) as any;
+    expect(switched.limits).toMatchObject({ max_topic_levels: 4, max_packets_per_second: 10 });
+    const cleared = expectSuccess(await call(w.app, "PATCH", SENSORS, { ...t, body: { limits: null, preset: "full" } })) as any;
+    expect(cleared.limits).toMatchObject({ max_topic_levels: 128, max_queued_messages: 1000, max_packets_per_second: 0 });
+  });
+
+  it("applies a PATCH to the broker's running MQTT instance: its limits and, for a preset, its features", async () => {
+    const w = await world();
+    const broker = w.registry.broker("acme", "sensors");
+    expectSuccess(await call(w.app, "PATCH", SENSORS, { token: w.tokens.user, body: { limits: { max_packets_per_second: 7, max_subscribers_per_topic: 3 } } }));
+    expect(broker.limits).toMatchObject({ maximumPacketsPerSecond: 7, maximumSubscribersPerTopic: 3 });
+    expectSuccess(await call(w.app, "PATCH", SENSORS, { token: w.tokens.user, body: { preset: "cloudflare" } }));
+    expect(broker.features).toMatchObject({ maximumQoS: 0, retainAvailable: false });
+    expect(broker.limits).toMatchObject({ maximumPacketsPerSecond: 7, maximumClientIdLength: 23 });
+    expectSuccess(await call(w.app, "PATCH", SENSORS, { token: w.tokens.user, body: { preset: "full" } }));
+    expect(broker.features).toMatchObject({ maximumQoS: 2, retainAvailable: true });
+    expect(broker.limits.maximumClientIdLength).toBe(65535);
+  });
+
+  it("refuses a bad limit or preset with a 400 naming the field and its range, and leaves the broker as it was", async () => {
+    const w = await world();
+    const t = { token: w.tokens.admin };
+    const cases: [unknown, RegExp][] = [
+      [{ limits: { max_message_size: 63 } }, /^limits\.max_message_size must be a whole number from 64 to 268435455, not 63$/],
+      [{ limits: { max_packets_per_second: -1 } }, /^limits\.max_packets_per_second must be a whole number from 0 to 1000000, not -1$/],
+      [{ limits: { connect_timeout: 0 } }, /^limits\.connect_timeout must be a whole number from 1 to 3600, not 0$/],
+      [{ limits: { max_topic_levels: 2.5 } }, /^limits\.max_topic_levels must be a whole number from 1 to 65535, not 2\.5$/],
+      [{ limits: { max_connections: "10" } }, /^limits\.max_connections must be a whole number from 0 to 10000000, not "10"$/],
+      [{ limits: { maxConnections: 10 } }, /^unknown limit "maxConnections"; the limits are max_message_size, /],
+      [{ limits: [1] }, /^limits must be an object such as/],
+      [{ limits: { min_keep_alive: 500 } }, /^limits\.min_keep_alive \(500\) must not be above limits\.max_keep_alive \(300\)$/],
+      [{ preset: "aws" }, /^preset must be one of full, cloudflare, not "aws"$/],
+    ];
+    for (const [body, message] of cases) {
+      expectFailure(await call(w.app, "PATCH", SENSORS, { ...t, body }), 400, 1001, message);
+      expectFailure(await call(w.app, "POST", "namespaces/acme/brokers", { ...t, body: { name: "fresh", ...(body as object) } }), 400, 1001, message);
+    }
+    const b = expectSuccess(await call(w.app, "GET", SENSORS, t)) as any;
+    expect(b.preset).toBe("full");
+    expect(w.registry.getBroker("acme", "sensors").limits).toEqual({});
+  });
+
+  it("lets a Viewer see a broker's limits but not change them", async () => {
+    const w = await world();
+    const seen = expectSuccess(await call(w.app, "GET", SENSORS, { token: w.tokens.viewer })) as any;
+    expect(seen.limits.max_message_size).toBe(1024 * 1024);
+    expectFailure(await call(w.app, "PATCH", SENSORS, { token: w.tokens.viewer, body: { limits: { max_message_size: 1000 } } }), 403);
+    expectFailure(await call(w.app, "PATCH", SENSORS, { token: w.tokens.otherUser, body: { preset: "cloudflare" } }), 403);
+    expect(w.registry.getBroker("acme", "sensors").limits).toEqual({});
+  });
+});
 
 describe("issuing credentials", () => {
   const verify = (w: World, token: string, now = T0) =>
@@ -829,7 +904,7 @@ describe("a broker's connected clients", () => {
       {
         client_id: "dev-2", username: "anything", protocol_version: "3.1.1", transport: "memory", remote_address: "127.0.0.1", remote_port: 50000,
         server_name: null, connected_at: "2026-06-01T12:00:01.500000Z", keep_alive: 0, clean_start: false,
-        session_expiry_interval: 0xffffffff, jti: old!.jti, credential_expires_at: "2026-06-01T12:10:01.000000Z", subscriptions: 0, inflight: 0, queued: 0, queued_bytes: 0,
+        session_expiry_interval: 7 * 24 * 3600, jti: old!.jti, credential_expires_at: "2026-06-01T12:10:01.000000Z", subscriptions: 0, inflight: 0, queued: 0, queued_bytes: 0,
       },
     ]);
     expect(info).toEqual({ page: 1, per_page: 100, count: 2, total_count: 2, total_pages: 1 });

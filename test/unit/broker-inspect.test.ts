@@ -81,7 +81,7 @@ describe("the broker's inspection methods", () => {
       credentialExpiresAt: undefined, subscriptions: 2, inflight: 0, queued: 0, queuedBytes: 0,
     });
     expect(clients[1]).toMatchObject({ clientId: "b", protocolVersion: 4, username: undefined, keepAlive: 60, cleanStart: true, sessionExpiryInterval: 0 });
-    expect(clients[2]).toMatchObject({ clientId: "c31", protocolVersion: 3, cleanStart: false, sessionExpiryInterval: 0xffffffff });
+    expect(clients[2]).toMatchObject({ clientId: "c31", protocolVersion: 3, cleanStart: false, sessionExpiryInterval: 7 * 24 * 3600 }); // 3.1.1's "keep" is capped at the default 7 days
     expect(broker.clients("b").map((x) => x.clientId)).toEqual(["b"]);
     expect(broker.clients("nobody")).toEqual([]);
   });
@@ -128,7 +128,7 @@ describe("the broker's inspection methods", () => {
     forever.duplex.close();
     const sessions = broker.sessions().sort((x, y) => x.clientId.localeCompare(y.clientId));
     expect(sessions).toEqual([
-      { clientId: "forever", connected: false, expiryInterval: 0xffffffff, expiresAt: undefined, subscriptions: 0, inflight: 0, queued: 0, queuedBytes: 0, willPending: false },
+      { clientId: "forever", connected: false, expiryInterval: 7 * 24 * 3600, expiresAt: 1_001_000 + 7 * 24 * 3600_000, subscriptions: 0, inflight: 0, queued: 0, queuedBytes: 0, willPending: false },
       { clientId: "offline", connected: false, expiryInterval: 60, expiresAt: 1_061_000, subscriptions: 2, inflight: 0, queued: 0, queuedBytes: 0, willPending: true },
       { clientId: "online", connected: true, expiryInterval: 60, expiresAt: undefined, subscriptions: 0, inflight: 0, queued: 0, queuedBytes: 0, willPending: false },
     ]);

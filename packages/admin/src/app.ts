@@ -1,10 +1,11 @@
 import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
+import { limitsJson } from "../../tenancy/src/broker-limits.ts";
 import { TenancyError, type TenancyErrorKind } from "../../tenancy/src/errors.ts";
 import { normalizeName } from "../../tenancy/src/names.ts";
 import type { ApiTokenRecord, BrokerRecord, NamespaceRecord } from "../../tenancy/src/records.ts";
-import type { NewBroker, Registry } from "../../tenancy/src/registry.ts";
+import type { BrokerUpdate, NewBroker, Registry } from "../../tenancy/src/registry.ts";
 import { topicMatches } from "../../core/src/policy/topic-match.ts";
 import { ReasonCode } from "../../core/src/codec/reason-codes.ts";
 import {
@@ -126,6 +127,8 @@ export function createAdminApp(registry: Registry, options: AdminOptions = {}): 
     expiration: b.expiration,
     endpoint: registry.endpoint(b, port, scheme),
     ...(b.on_publish ? { on_publish: { url: b.on_publish.url, fail_open: b.on_publish.fail_open ?? false } } : {}),
+    preset: b.preset ?? "full",
+    limits: limitsJson(registry.effectiveLimits(b)), // effective: the preset's with the broker's own over them
   });
 
   const ok = (c: Context<AdminEnv>, result: unknown, info?: ResultInfo) => c.json(success(result, info), 200);
@@ -200,7 +203,7 @@ export function createAdminApp(registry: Registry, options: AdminOptions = {}): 
   app.get(BR, guard("brokers:read"), (c) => ok(c, registry.listBrokers(nsOf(c)).map(brokerJson)));
   app.post(BR, guard("brokers:write"), async (c) => {
     const body = await readBody(c);
-    allowOnly(body, ["name", "authType", "auth_type", "description", "expiration", "on_publish"], "a broker");
+    allowOnly(body, ["name", "authType", "auth_type", "description", "expiration", "on_publish", "preset", "limits"], "a broker");
     registry.getNamespace(nsOf(c)); // 404 before any 400 about the body's values
     checkOnPublishShape(body);
     const input = { ...body, authType: authTypeOf(body) } as NewBroker;
@@ -209,7 +212,7 @@ export function createAdminApp(registry: Registry, options: AdminOptions = {}): 
   app.get(`${BR}/:broker`, guard("brokers:read"), (c) => ok(c, brokerJson(registry.getBroker(nsOf(c), brokerOf(c)))));
   app.patch(`${BR}/:broker`, guard("brokers:write"), async (c) => {
     const body = await readBody(c);
-    allowOnly(body, ["description", "expiration", "on_publish", "name", "authType", "auth_type"], "a broker update");
+    allowOnly(body, ["description", "expiration", "on_publish", "name", "authType", "auth_type", "preset", "limits"], "a broker update");
     const current = registry.getBroker(nsOf(c), brokerOf(c));
     checkOnPublishShape(body);
     if (body.name !== undefined && typeof body.name !== "string") throw invalid(`name must be a string (the broker's own name), not ${kind(body.name)}`);
@@ -220,8 +223,8 @@ export function createAdminApp(registry: Registry, options: AdminOptions = {}): 
     if (authType !== undefined && String(authType).toUpperCase() !== current.authType) {
       throw invalid(`a broker's authType cannot be changed (it is ${current.authType}); create a new broker`);
     }
-    const { description, expiration, on_publish } = body as { description?: string | null; expiration?: number | null; on_publish?: { url?: string | null; fail_open?: boolean } | null };
-    return ok(c, brokerJson(await registry.updateBroker(nsOf(c), brokerOf(c), { description, expiration, on_publish })));
+    const { description, expiration, on_publish, preset, limits } = body as Pick<BrokerUpdate, "description" | "expiration" | "on_publish" | "preset" | "limits">;
+    return ok(c, brokerJson(await registry.updateBroker(nsOf(c), brokerOf(c), { description, expiration, on_publish, preset, limits })));
   });
   app.delete(`${BR}/:broker`, guard("brokers:write"), async (c) => {
     await registry.deleteBroker(nsOf(c), brokerOf(c));

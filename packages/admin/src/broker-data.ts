@@ -193,6 +193,9 @@ export function parsePublish(broker: Broker, body: Body, now: number): Message {
   }
   const retain = optionalBool(body.retain, "retain") ?? false;
   if (retain && !broker.features.retainAvailable) throw new ApiError(400, ErrorCode.Unsupported, "this broker does not keep retained messages; publish with retain false");
+  if (retain && payload.byteLength > 0 && !broker.retainedFits({ topic, payload })) {
+    throw new ApiError(400, ErrorCode.Limit, `this broker holds as many retained messages as its limits allow (max_retained_messages ${broker.limits.maximumRetainedMessages}, max_retained_bytes ${broker.limits.maximumRetainedBytes}); clear some, or raise the limits`);
+  }
 
   let properties: PublishProperties | undefined;
   let expiry: number | undefined;

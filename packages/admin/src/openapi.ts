@@ -7,6 +7,8 @@
  * `paths`, so that a route added without its documentation fails.
  */
 
+import { LIMIT_FIELDS } from "../../tenancy/src/broker-limits.ts";
+
 const BASE = "/client/v4/accounts/{account_id}/pubsub";
 const BROKER = `${BASE}/namespaces/{namespace}/brokers/{broker}`;
 
@@ -23,6 +25,12 @@ const obj = (properties: Record<string, Schema>, required: string[] = Object.key
 });
 const input = (properties: Record<string, Schema>, required: string[] = []): Schema => obj(properties, required, { additionalProperties: false });
 const TIME = { type: "string", format: "date-time" };
+// The limits, from the one table the registry validates with.
+const limitProps = (nullableEach: boolean): Record<string, Schema> => Object.fromEntries(LIMIT_FIELDS.map((f) => {
+  const s = int(`${f.description} ${f.live ? "Applies to connected clients at once." : "Applies to clients that connect after a change."}`, { minimum: f.min, maximum: f.max });
+  return [f.name, nullableEach ? nullable(s) : s];
+}));
+const PRESET: Schema = { type: "string", enum: ["full", "cloudflare"], description: "full: the server's own settings; cloudflare: Cloudflare Pub/Sub's limits and feature table." };
 const time = (description: string): Schema => ({ ...TIME, description });
 
 /** A success envelope whose `result` is `result`. */
@@ -333,7 +341,9 @@ export const OPENAPI_DOCUMENT = {
         expiration: nullable(int("Lifetime of credentials issued from now on, in seconds; null for none.")),
         endpoint: str("The MQTT endpoint, `mqtts://<broker>.<namespace>.<domain>:8883`."),
         on_publish: ref("OnPublish"),
-      }, ["id", "name", "authType", "auth_type", "description", "created_on", "modified_on", "expiration", "endpoint"]),
+        preset: PRESET,
+        limits: obj(limitProps(false), undefined, { description: "The effective limits: the preset's, with the broker's own over them." }),
+      }, ["id", "name", "authType", "auth_type", "description", "created_on", "modified_on", "expiration", "endpoint", "preset", "limits"]),
       BrokerCreate: input({
         name: str("A DNS label, unique in the namespace."),
         authType: { type: "string", enum: ["TOKEN", "MTLS", "MTLS_AND_TOKEN"], default: "TOKEN", description: "Any case; MTLS needs a server configured for client certificates." },
@@ -341,6 +351,8 @@ export const OPENAPI_DOCUMENT = {
         description: nullable(str("At most 1024 characters.")),
         expiration: nullable(int("Credential lifetime in seconds.", { minimum: 1 })),
         on_publish: { type: ["object", "null"], additionalProperties: false, properties: { url: { type: ["string", "null"] }, fail_open: { type: "boolean", default: false, description: "On a failed call (non-200, invalid reply, no reply in 10 s) deliver the batch unchanged instead of dropping it." } } },
+        preset: { ...PRESET, default: "full" },
+        limits: { ...input(limitProps(false)), description: "The broker's own limits, over its preset's." },
       }, ["name"]),
       BrokerUpdate: input({
         description: nullable(str("At most 1024 characters; null clears it.")),
@@ -349,6 +361,8 @@ export const OPENAPI_DOCUMENT = {
         name: str("Accepted only if it is the broker's own name."),
         authType: str("Accepted only if it is the broker's own auth type."),
         auth_type: str("Accepted only if it is the broker's own auth type."),
+        preset: PRESET,
+        limits: { ...input(limitProps(true)), type: ["object", "null"], description: "Merged with the limits set before; a null limit returns to the preset's value, null clears them all." },
       }),
       Jwk: obj({
         use: { const: "sig" }, kty: { const: "OKP" }, crv: { const: "Ed25519" }, alg: { const: "EdDSA" },

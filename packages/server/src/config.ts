@@ -1,4 +1,4 @@
-import { DEFAULT_LIMITS, type Limits } from "../../core/src/broker/limits.ts";
+import { CLOUDFLARE_LIMITS, DEFAULT_LIMITS, type Limits } from "../../core/src/broker/limits.ts";
 import type { OnPublishOptions } from "../../core/src/broker/publish-hook.ts";
 import type { AccessRules } from "../../core/src/policy/rules.ts";
 import { type FeaturePolicy, FULL_FEATURES } from "../../core/src/policy/features.ts";
@@ -127,13 +127,27 @@ Access
   --no-anonymous           refuse clients without credentials, even on loopback
   --user <name:password>   a user for password authentication (repeatable)
 Broker
-  --preset <full|cloudflare>  feature set (cloudflare: Cloudflare Pub/Sub's compatibility table)
+  --preset <full|cloudflare>  feature set and limits (cloudflare: Cloudflare Pub/Sub's compatibility table
+                              and limits: 64 KB messages, 10 packets/s, 9 topic levels, 23-byte client ids...)
   --max-packet-size <bytes>   largest packet accepted (default ${DEFAULT_LIMITS.maximumPacketSize})
   --max-keepalive <s>         keep alive cap sent as Server Keep Alive (default ${DEFAULT_LIMITS.maximumKeepAlive})
   --receive-maximum <n>       unacknowledged QoS 1/2 messages per client (default ${DEFAULT_LIMITS.receiveMaximum})
   --max-queued <n>            messages queued per session (default ${DEFAULT_LIMITS.maximumQueuedMessages})
   --connect-timeout <s>       seconds to wait for CONNECT (default ${DEFAULT_LIMITS.connectTimeout})
   --sys-interval <s>          seconds between $SYS updates, 0 for none (default ${DEFAULT_LIMITS.sysInterval})
+  --max-packets-per-second <n>  per client, else DISCONNECT 0x96 (default 0: none)
+  --max-bytes-per-second <n>    per client, else DISCONNECT 0x96 (default 0: none)
+  --max-topic-length <n>        longest topic (default ${DEFAULT_LIMITS.maximumTopicLength})
+  --max-topic-levels <n>        most topic levels (default ${DEFAULT_LIMITS.maximumTopicLevels})
+  --max-client-id-length <n>    longest client id, else CONNACK 0x85 (default ${DEFAULT_LIMITS.maximumClientIdLength})
+  --max-connections <n>         clients connected at once, else CONNACK 0x97 (default 0: none)
+  --max-subscriptions-per-client <n>  else SUBACK 0x97 (default ${DEFAULT_LIMITS.maximumSubscriptionsPerClient})
+  --max-subscribers-per-topic <n>     clients on one filter, else SUBACK 0x97 (default 0: none)
+  --max-retained-messages <n>   else PUBACK 0x97 (default ${DEFAULT_LIMITS.maximumRetainedMessages})
+  --max-retained-bytes <n>      retained payload bytes, else PUBACK 0x97 (default ${DEFAULT_LIMITS.maximumRetainedBytes})
+  --max-queued-bytes <n>        payload bytes queued per session (default ${DEFAULT_LIMITS.maximumQueuedBytes})
+  --max-session-expiry <s>      longest session expiry granted (default ${DEFAULT_LIMITS.maximumSessionExpiryInterval})
+  --min-keepalive <s>           shortest keep alive, sent as Server Keep Alive (default 0: none)
 Other
   --config <file.json>     read settings from a JSON file (flags override it): listeners, allowAnonymous,
                            users, acl {rules, defaultEffect}, limits, features, preset, logLevel, domain,
@@ -157,6 +171,19 @@ const LIMIT_FLAGS: Record<string, keyof Limits> = {
   "--max-queued": "maximumQueuedMessages",
   "--connect-timeout": "connectTimeout",
   "--sys-interval": "sysInterval",
+  "--max-packets-per-second": "maximumPacketsPerSecond",
+  "--max-bytes-per-second": "maximumBytesPerSecond",
+  "--max-topic-length": "maximumTopicLength",
+  "--max-topic-levels": "maximumTopicLevels",
+  "--max-client-id-length": "maximumClientIdLength",
+  "--max-connections": "maximumConnections",
+  "--max-subscriptions-per-client": "maximumSubscriptionsPerClient",
+  "--max-subscribers-per-topic": "maximumSubscribersPerTopic",
+  "--max-retained-messages": "maximumRetainedMessages",
+  "--max-retained-bytes": "maximumRetainedBytes",
+  "--max-queued-bytes": "maximumQueuedBytes",
+  "--max-session-expiry": "maximumSessionExpiryInterval",
+  "--min-keepalive": "minimumKeepAlive",
 };
 
 function integer(value: string | undefined, what: string, min: number, max: number): number {
@@ -323,13 +350,19 @@ export function resolveConfig(args: string[], env: Record<string, string | undef
     file = parseConfigFile(text, configPath);
   }
 
-  const limits: Limits = { ...DEFAULT_LIMITS, ...file.limits };
+  const preset = (flag("--preset") ?? file.preset ?? "full") as ServerConfig["preset"];
+  if (preset !== "full" && preset !== "cloudflare") throw new ConfigError(`--preset must be full or cloudflare, got "${preset}"`);
+  // The preset's limits first, then the file's and the flags' over them.
+  const limits: Limits = { ...DEFAULT_LIMITS, ...(preset === "cloudflare" ? CLOUDFLARE_LIMITS : undefined), ...file.limits };
   for (const [name, key] of Object.entries(LIMIT_FLAGS)) {
     const v = flag(name);
     if (v !== undefined) (limits as unknown as Record<string, number>)[key] = integer(v, name, 0, 0xffffffff);
   }
   if (limits.receiveMaximum < 1 || limits.receiveMaximum > 65535) throw new ConfigError(`receiveMaximum must be between 1 and 65535, got ${limits.receiveMaximum}`);
   if (limits.maximumPacketSize < 64) throw new ConfigError(`maximumPacketSize must be at least 64 bytes, got ${limits.maximumPacketSize}`);
+  if (limits.maximumKeepAlive > 0 && limits.minimumKeepAlive > limits.maximumKeepAlive) {
+    throw new ConfigError(`minimumKeepAlive (--min-keepalive, ${limits.minimumKeepAlive}) must not be above maximumKeepAlive (--max-keepalive, ${limits.maximumKeepAlive})`);
+  }
 
   const listeners: ListenerConfig[] = [];
   const host = flag("--host") ?? env.EDGEMQ_HOST;
@@ -384,8 +417,6 @@ export function resolveConfig(args: string[], env: Record<string, string | undef
   if (flags.has("--no-anonymous")) { allowAnonymous = false; allowAnonymousExplicit = true; }
   if (!allowAnonymousExplicit && users.length > 0) allowAnonymous = false;
 
-  const preset = (flag("--preset") ?? file.preset ?? "full") as ServerConfig["preset"];
-  if (preset !== "full" && preset !== "cloudflare") throw new ConfigError(`--preset must be full or cloudflare, got "${preset}"`);
   const logLevel = (flag("--log-level") ?? env.EDGEMQ_LOG_LEVEL ?? file.logLevel ?? "info") as ServerConfig["logLevel"];
   if (!["debug", "info", "warn", "error"].includes(logLevel)) throw new ConfigError(`--log-level must be debug, info, warn or error, got "${logLevel}"`);
 

@@ -125,11 +125,14 @@ export function renderMetrics(src: MetricsSources): string {
     const n = label(name);
     // undeliverable: a full session queue, too large for the receiver, or expired;
     // denied: refused by access rules or a credential's topicAcl (QoS 0 drops included);
-    // protocol_error: connections closed for a malformed packet or a protocol error.
+    // protocol_error: connections closed for a malformed packet or a protocol error;
+    // rate_limited: connections closed with 0x96; quota_exceeded: refused with 0x97.
     out.push(
       `edgemq_messages_dropped_total{broker="${n}",reason="undeliverable"} ${b.stats.messagesDropped}`,
       `edgemq_messages_dropped_total{broker="${n}",reason="denied"} ${b.stats.denied}`,
       `edgemq_messages_dropped_total{broker="${n}",reason="protocol_error"} ${b.stats.protocolErrors}`,
+      `edgemq_messages_dropped_total{broker="${n}",reason="rate_limited"} ${b.stats.rateLimited}`,
+      `edgemq_messages_dropped_total{broker="${n}",reason="quota_exceeded"} ${b.stats.quotaExceeded}`,
     );
   }
   family("edgemq_hook_messages_total", "counter", "Messages through an on-publish hook, by outcome: delivered (unchanged), modified, dropped (by the hook's reply), failed (dropped: the call failed), failed_open (delivered unchanged: the call failed).");

@@ -129,6 +129,7 @@ export async function serve(
     domain: config.domain,
     authTypes,
     store: storage?.tenancy,
+    defaults: { limits: config.limits, features: tenantBrokerOptions(config).features },
     brokerOptions: (record) => {
       const store = storage?.forBroker(`${record.name}.${record.namespace}`);
       return {

@@ -1,4 +1,5 @@
 import type { KeySet } from "../../credentials/src/keys.ts";
+import type { LimitOverrides, Preset } from "./broker-limits.ts";
 
 /**
  * How a broker's clients authenticate, in Cloudflare's words: TOKEN (a JWT
@@ -34,6 +35,10 @@ export interface BrokerRecord {
   description: string;
   /** Where PUBLISH packets are posted before fan-out; null when unset. `fail_open` delivers a batch unchanged when the hook fails (default false: dropped). */
   on_publish: { url: string; fail_open?: boolean } | null;
+  /** Its preset; absent (older records) means `full`. */
+  preset?: Preset;
+  /** Its own limits by API name, over the preset's; absent means none. */
+  limits?: LimitOverrides;
   created_on: string;
   modified_on: string;
   /** The broker's signing keys (private keys included: this record stays on the server). */

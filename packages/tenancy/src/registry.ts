@@ -1,4 +1,5 @@
 import { Broker, type BrokerOptions } from "../../core/src/broker/broker.ts";
+import type { Limits } from "../../core/src/broker/limits.ts";
 import { ReasonCode } from "../../core/src/codec/reason-codes.ts";
 import type { Hook } from "../../core/src/policy/hook.ts";
 import { clientRulesHook } from "../../core/src/policy/rules.ts";
@@ -7,6 +8,7 @@ import { certificateAuthHook } from "../../credentials/src/certificate-hook.ts";
 import { type IssuedCredential, issueCredential, MAX_CREDENTIALS_PER_CALL } from "../../credentials/src/issue.ts";
 import { type KeySet, newKeySet, publicKeys, rotateKeySet } from "../../credentials/src/keys.ts";
 import { parseTopicAcl, TopicAclError } from "../../credentials/src/topic-acl.ts";
+import { checkLimitsAgree, checkPreset, effectiveFeatures, effectiveLimits, type LimitOverrides, mergeLimitOverrides, type Preset } from "./broker-limits.ts";
 import { TenancyError } from "./errors.ts";
 import { newId, timestamp } from "./ids.ts";
 import { lookupName, normalizeName } from "./names.ts";
@@ -49,6 +51,8 @@ export interface RegistryOptions {
   authTypes?: readonly AuthType[];
   /** Extra options for each broker's MQTT instance, when it is first needed. */
   brokerOptions?(broker: BrokerRecord): BrokerExtras;
+  /** What every broker's limits and features start from, before its preset and its own limits (a server passes its flags and config file). */
+  defaults?: { limits?: BrokerOptions["limits"]; features?: BrokerOptions["features"] };
   /** Called after a broker's record changed (its on-publish hook, say), with its MQTT instance if it has one. */
   onBrokerUpdated?(broker: BrokerRecord, instance: Broker | undefined): void;
   /** Called once a deleted broker's MQTT instance is closed, to drop what its store kept. */
@@ -68,6 +72,10 @@ export interface NewBroker {
   description?: string | null;
   expiration?: number | null;
   on_publish?: { url: string | null; fail_open?: boolean } | null;
+  /** `full` (default) or `cloudflare`. */
+  preset?: Preset;
+  /** Its own limits by API name (`max_message_size`...). */
+  limits?: LimitOverrides | null;
 }
 
 /** A change to a broker: absent fields stay, null clears. */
@@ -76,6 +84,10 @@ export interface BrokerUpdate {
   expiration?: number | null;
   /** `{fail_open}` alone keeps the URL. */
   on_publish?: { url?: string | null; fail_open?: boolean } | null;
+  /** A new preset; its limits apply under the broker's own. */
+  preset?: Preset;
+  /** Limits to set (merged with those set before); a null limit returns to the preset's; null clears them all. */
+  limits?: LimitOverrides | null;
 }
 
 /** Credentials to issue. */
@@ -222,6 +234,9 @@ export class Registry {
       const description = checkDescription(input.description);
       const expiration = checkExpiration(input.expiration ?? null);
       const on_publish = checkOnPublish(input.on_publish ?? null);
+      const preset = checkPreset(input.preset ?? "full");
+      const limits = mergeLimitOverrides(input.limits ?? {});
+      checkLimitsAgree(effectiveLimits(preset, limits, this.#options.defaults?.limits));
       if (this.#brokers.has(key(ns.name, name))) throw new TenancyError("conflict", `broker "${name}" already exists in namespace "${ns.name}"`);
       const max = this.#options.maxBrokersPerNamespace;
       if (max !== undefined && this.#brokersOf(ns.name).length >= max) {
@@ -230,7 +245,7 @@ export class Registry {
       const now = this.now();
       const at = timestamp(now);
       const record: BrokerRecord = {
-        id: newId(), name, namespace: ns.name, authType, expiration, description, on_publish,
+        id: newId(), name, namespace: ns.name, authType, expiration, description, on_publish, preset, limits,
         created_on: at, modified_on: at, keys: await newKeySet(now),
       };
       await this.store.putBroker(record);
@@ -247,9 +262,18 @@ export class Registry {
       if (update.description !== undefined) next.description = checkDescription(update.description);
       if (update.expiration !== undefined) next.expiration = checkExpiration(update.expiration);
       if (update.on_publish !== undefined) next.on_publish = checkOnPublish(mergeOnPublish(state.record.on_publish, update.on_publish));
+      if (update.preset !== undefined) next.preset = checkPreset(update.preset);
+      if (update.limits !== undefined) next.limits = mergeLimitOverrides(update.limits, next.limits);
+      const limits = this.effectiveLimits(next);
+      checkLimitsAgree(limits);
       next.modified_on = timestamp(this.now());
       await this.store.putBroker(next);
       state.record = next;
+      // A live broker takes the change at once, where MQTT lets it (see Broker.setLimits).
+      if (state.instance !== undefined && (update.preset !== undefined || update.limits !== undefined)) {
+        state.instance.setLimits(limits);
+        state.instance.setFeatures(effectiveFeatures(next.preset, this.#options.defaults?.features));
+      }
       this.#options.onBrokerUpdated?.(copy(next), state.instance);
       return copy(next);
     });
@@ -293,8 +317,17 @@ export class Registry {
       record.authType === "TOKEN" ? token : certificateAuthHook(record.authType === "MTLS_AND_TOKEN" ? token : undefined),
     ];
     hooks.push(clientRulesHook(), ...(extras.hooks ?? []));
-    state.instance = new Broker({ ...extras, now: this.now, name: audience, allowAnonymous: false, hooks });
+    // The registry's defaults and the extras' limits and features are the base under the broker's preset and own limits.
+    const defaults = this.#options.defaults;
+    const limits = effectiveLimits(record.preset, record.limits, { ...extras.limits, ...defaults?.limits });
+    const features = effectiveFeatures(record.preset, { ...extras.features, ...defaults?.features });
+    state.instance = new Broker({ ...extras, limits, features, now: this.now, name: audience, allowAnonymous: false, hooks });
     return state.instance;
+  }
+
+  /** A broker's effective limits: the defaults, the server's, its preset's, then its own. */
+  effectiveLimits(record: BrokerRecord): Limits {
+    return effectiveLimits(record.preset, record.limits, this.#options.defaults?.limits);
   }
 
   /** The MQTT instances created so far. */
@@ -560,7 +593,7 @@ function byCreation(a: { created_on: string; name: string }, b: { created_on: st
 }
 
 function copy(r: BrokerRecord): BrokerRecord {
-  return { ...r, on_publish: r.on_publish && { ...r.on_publish } };
+  return { ...r, on_publish: r.on_publish && { ...r.on_publish }, ...(r.limits ? { limits: { ...r.limits } } : {}) };
 }
 
 function copyToken(t: ApiTokenRecord): ApiTokenRecord {

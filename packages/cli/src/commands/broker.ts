@@ -8,6 +8,7 @@ import type { CommandSpec, GroupSpec } from "../spec.ts";
 import { formatDetails, formatTable } from "../table.ts";
 import { BROKER_NAME, brokerLabel, brokerPath, NAMESPACE_FLAG } from "./broker-flags.ts";
 import { BROKER_LIVE_COMMANDS } from "./broker-live.ts";
+import { LIMIT_FLAGS, limitFields, limitsTable } from "./broker-limits.ts";
 import { CREDENTIAL_COMMANDS } from "./credentials.ts";
 
 /** A broker as the API returns it. */
@@ -21,6 +22,8 @@ export interface Broker {
   expiration: number | null;
   endpoint: string;
   on_publish?: { url: string; fail_open?: boolean };
+  preset?: string;
+  limits?: Record<string, number>;
 }
 
 /** The auth types a broker may have, in Cloudflare's spelling. */
@@ -31,8 +34,9 @@ export function brokerDetails(b: Broker): string {
   return formatDetails([
     ["name", b.name], ["id", b.id], ["auth type", b.authType], ["endpoint", b.endpoint], ["description", b.description],
     ["expiration", b.expiration === null ? "none" : `${formatDuration(b.expiration)} (${b.expiration} s)`],
-    ["on publish", b.on_publish?.url], ["on publish fails", b.on_publish ? (b.on_publish.fail_open ? "open (delivered)" : "closed (dropped)") : undefined], ["created", b.created_on], ["modified", b.modified_on],
-  ]);
+    ["on publish", b.on_publish?.url], ["on publish fails", b.on_publish ? (b.on_publish.fail_open ? "open (delivered)" : "closed (dropped)") : undefined],
+    ["preset", b.preset], ["created", b.created_on], ["modified", b.modified_on],
+  ]) + (b.limits ? `\n\n${limitsTable(b.limits)}` : "");
 }
 
 // --expiration as seconds; "none" means no expiry (null), which only update sends (create leaves it out).
@@ -70,9 +74,9 @@ const create: CommandSpec = {
   flags: [
     NAMESPACE_FLAG,
     { name: "auth-type", value: "<type>", choices: AUTH_TYPES, description: "how clients authenticate: TOKEN (the default), MTLS or MTLS_AND_TOKEN" },
-    ...DETAIL_FLAGS, ...API_FLAGS,
+    ...DETAIL_FLAGS, ...LIMIT_FLAGS, ...API_FLAGS,
   ],
-  examples: ["edgemq broker create sensors --namespace acme --expiration 30d"],
+  examples: ["edgemq broker create sensors --namespace acme --expiration 30d", "edgemq broker create cf --namespace acme --preset cloudflare --limit max_connections=500"],
   async run(input, io) {
     const expiration = expirationFlag(input);
     const url = input.string("on-publish-url");
@@ -83,6 +87,7 @@ const create: CommandSpec = {
       ...(input.has("description") ? { description: input.string("description") } : {}),
       ...(typeof expiration === "number" ? { expiration } : {}),
       ...(url !== undefined && !/^none$/i.test(url) && url !== "" ? { on_publish: { url, ...(failOpen !== undefined ? { fail_open: failOpen } : {}) } } : {}),
+      ...limitFields(input, false),
     };
     if (failOpen !== undefined && body.on_publish === undefined) throw input.usage("--on-publish-fail-open and --on-publish-fail-closed need --on-publish-url");
     const broker = await apiFor(input, io.env).result<Broker>("POST", apiPath("namespaces", input.string("namespace")!, "brokers"), { body });
@@ -92,11 +97,11 @@ const create: CommandSpec = {
 
 const update: CommandSpec = {
   path: ["broker", "update"],
-  summary: "change a broker's description, credential expiration or on-publish URL",
+  summary: "change a broker's description, credential expiration, on-publish URL, preset or limits",
   details: "Calls PATCH /namespaces/<ns>/brokers/<name> with only the fields given. A broker's name and auth type cannot change.",
   args: [BROKER_NAME],
-  flags: [NAMESPACE_FLAG, ...DETAIL_FLAGS, ...API_FLAGS],
-  examples: ["edgemq broker update sensors --namespace acme --expiration none --on-publish-url https://hooks.example/mqtt"],
+  flags: [NAMESPACE_FLAG, ...DETAIL_FLAGS, ...LIMIT_FLAGS, ...API_FLAGS],
+  examples: ["edgemq broker update sensors --namespace acme --expiration none --on-publish-url https://hooks.example/mqtt", "edgemq broker update sensors --namespace acme --limit max_packets_per_second=20 --limit max_message_size=default"],
   async run(input, io) {
     const body: Record<string, unknown> = {};
     if (input.has("description")) body.description = input.string("description");
@@ -105,7 +110,8 @@ const update: CommandSpec = {
     const failOpen = failOpenFlag(input);
     if (url !== undefined) body.on_publish = { url: url === "" || /^none$/i.test(url) ? null : url };
     if (failOpen !== undefined) body.on_publish = { ...(body.on_publish as object | undefined), fail_open: failOpen };
-    if (Object.keys(body).length === 0) throw input.usage("nothing to update: give --description, --expiration, --on-publish-url or --on-publish-fail-open");
+    Object.assign(body, limitFields(input, true));
+    if (Object.keys(body).length === 0) throw input.usage("nothing to update: give --description, --expiration, --on-publish-url, --on-publish-fail-open, --preset or --limit");
     const broker = await apiFor(input, io.env).result<Broker>("PATCH", brokerPath(input), { body });
     emit(io, input, broker, () => `Updated ${brokerLabel(input)}.\n${brokerDetails(broker)}`);
   },

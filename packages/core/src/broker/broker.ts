@@ -166,6 +166,9 @@ export class Broker {
   readonly #version: string;
   #hookStats: HookStats | undefined;
   readonly #tree = new TopicTree();
+  // The $SYS messages held in the retained store, left out of the retained quotas.
+  #sysRetainedCount = 0;
+  #sysRetainedBytes = 0;
   readonly #sessions = new Map<string, Session>();
   readonly #connections = new Set<Connection>();
   // Sessions without a connection, scanned by tick() for wills and expiry.
@@ -411,6 +414,28 @@ export class Broker {
       }
     }
     return n;
+  }
+
+  /**
+   * Changes limits while clients are connected. Each limit is read where it
+   * applies, so rates, topic and client id checks, subscription and retained
+   * quotas, queue caps and the connection quota apply at once; what CONNACK
+   * told a client (Maximum Packet Size, Receive Maximum, Topic Alias Maximum,
+   * Server Keep Alive, Session Expiry) holds until it reconnects.
+   */
+  setLimits(limits: Partial<Limits>): void {
+    Object.assign(this.limits, limits);
+  }
+
+  /** Changes the feature policy; like CONNACK's values, what it advertised holds for connected clients until they reconnect, the rest applies to the next packet. */
+  setFeatures(features: Partial<FeaturePolicy>): void {
+    Object.assign(this.features, features);
+  }
+
+  /** Whether a client may connect under the connection quota (a takeover of a connected client id always may). */
+  mayConnect(clientId: string): boolean {
+    const max = this.limits.maximumConnections;
+    return max === 0 || this.stats.connectionsCurrent < max || this.#sessions.get(clientId)?.connection !== undefined;
   }
 
   /** The number of open sockets, connected or not. */
@@ -769,12 +794,18 @@ export class Broker {
 
   /**
    * Routes an admitted PUBLISH (after the on-publish hook's verdict, when
-   * there is one): holds a QoS 2 id, transforms, routes. Returns the reason
-   * code for its acknowledgement; {@link takeCommit} gives the commit it waits for.
+   * there is one): checks the retained quotas, holds a QoS 2 id, transforms,
+   * routes. Returns the reason code for its acknowledgement; {@link takeCommit}
+   * gives the commit it waits for.
    */
   acceptFromClient(conn: Connection, message: Message, qos2PacketId?: number): number {
     this.#commit = undefined;
     const client = conn.client;
+    // Checked here, after the hook, which may have changed the payload's size.
+    if (message.retain && message.payload.byteLength > 0 && !this.retainedFits(message)) {
+      this.stats.quotaExceeded++;
+      return ReasonCode.QuotaExceeded; // §3.4.2.1: 0x97, an administrative limit
+    }
     // Accepted from here on: a QoS 2 id is known until PUBREL, so a resend is not routed twice [MQTT-4.3.3-8]
     let inbound: Promise<unknown> | void = undefined;
     if (qos2PacketId !== undefined) {
@@ -791,6 +822,23 @@ export class Broker {
     const matched = this.#publish(transformed);
     this.hooks.published(client, transformed);
     return matched === 0 ? ReasonCode.NoMatchingSubscribers : ReasonCode.Success;
+  }
+
+  /**
+   * Whether a retained message fits the retained count and bytes quotas
+   * (replacing one on its topic frees that one's room). The broker's own
+   * $SYS messages are not counted: they are not the clients' to spend.
+   */
+  retainedFits(message: Pick<Message, "topic" | "payload">): boolean {
+    const maxCount = this.limits.maximumRetainedMessages;
+    const maxBytes = this.limits.maximumRetainedBytes;
+    const size = message.payload.byteLength;
+    const count = this.retained.size - this.#sysRetainedCount;
+    const bytes = this.retained.bytes - this.#sysRetainedBytes;
+    if ((maxCount === 0 || count < maxCount) && (maxBytes === 0 || bytes + size <= maxBytes)) return true;
+    const old = this.retained.get(message.topic);
+    if (old === undefined) return false;
+    return maxBytes === 0 || bytes - old.payload.byteLength + size <= maxBytes;
   }
 
   /** The store commit the last publish waits for, if any; taking it clears it. */
@@ -815,7 +863,10 @@ export class Broker {
     // A message whose lifetime is over by now (Message Expiry Interval 0) is delivered to
     // subscribers connected now, but not kept [MQTT-3.3.2-5].
     const outlived = message.expiresAt !== undefined && message.expiresAt <= message.receivedAt;
-    if (message.retain && (!outlived || message.payload.byteLength === 0)) {
+    // A will or an embedder's message past the retained quotas is delivered, not retained (a client's was refused before).
+    const fits = !message.retain || this.#publishingSys || message.payload.byteLength === 0 || this.retainedFits(message);
+    if (!fits) this.stats.quotaExceeded++;
+    if (message.retain && fits && (!outlived || message.payload.byteLength === 0)) {
       // The retained copy owns its bytes, so it does not pin the socket's read buffer.
       const copy: Message = { ...ownCopy(message), forms: undefined };
       this.retained.set(copy); // [MQTT-3.3.1-5], an empty payload clears it [MQTT-3.3.1-6]
@@ -1116,6 +1167,13 @@ export class Broker {
       }
       const existed = session.subscriptions.has(s.topicFilter);
       if (!existed && session.subscriptions.size >= this.limits.maximumSubscriptionsPerClient) {
+        this.stats.quotaExceeded++;
+        reasonCodes.push(v5 ? ReasonCode.QuotaExceeded : 0x80); // §3.9.3: 0x97 Quota exceeded; 3.1.1 has only 0x80 Failure
+        continue;
+      }
+      const perTopic = this.limits.maximumSubscribersPerTopic;
+      if (!existed && perTopic > 0 && this.#tree.subscriberCount(filter, shareGroup) >= perTopic) {
+        this.stats.quotaExceeded++;
         reasonCodes.push(v5 ? ReasonCode.QuotaExceeded : 0x80);
         continue;
       }
@@ -1229,6 +1287,11 @@ export class Broker {
     } finally {
       this.#publishingSys = false;
     }
+    let bytes = 0;
+    const sys = this.retained.match("$SYS/#");
+    for (const m of sys) bytes += m.payload.byteLength;
+    this.#sysRetainedCount = sys.length;
+    this.#sysRetainedBytes = bytes;
   }
 
   // ---------------------------------------------------------------- close

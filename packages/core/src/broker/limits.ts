@@ -32,6 +32,20 @@ export interface Limits {
   maximumSubscriptionsPerClient: number;
   /** Seconds between $SYS updates; 0 turns $SYS off. */
   sysInterval: number;
+  /** Packets per second one client may send after CONNECT (a bucket that holds one second's worth); 0 for no limit. */
+  maximumPacketsPerSecond: number;
+  /** Bytes per second one client may send (a bucket that holds one second's worth, at least one largest packet); 0 for no limit. */
+  maximumBytesPerSecond: number;
+  /** Clients connected to the broker at once; 0 for no limit. */
+  maximumConnections: number;
+  /** Subscriptions to one topic filter, from all clients; 0 for no limit. */
+  maximumSubscribersPerTopic: number;
+  /** Retained messages held; 0 for no limit. */
+  maximumRetainedMessages: number;
+  /** Payload bytes of retained messages held; 0 for no limit. */
+  maximumRetainedBytes: number;
+  /** Shortest keep alive honoured (seconds); a v5 client asking less (or 0) is told this as Server Keep Alive. 0 for no floor. */
+  minimumKeepAlive: number;
 }
 
 /** The defaults. */
@@ -46,10 +60,37 @@ export const DEFAULT_LIMITS: Limits = {
   maximumQueuedBytes: 16 * 1024 * 1024,
   queueQos0: false,
   topicAliasMaximum: 16,
-  maximumSessionExpiryInterval: 0xffffffff,
+  maximumSessionExpiryInterval: 7 * 24 * 3600, // reliability.md §5: at most 7 days
   maximumClientIdLength: 65535,
   maximumTopicLevels: 128,
   maximumTopicLength: 65535,
   maximumSubscriptionsPerClient: 100,
   sysInterval: 10,
+  maximumPacketsPerSecond: 0,
+  maximumBytesPerSecond: 0,
+  maximumConnections: 0,
+  maximumSubscribersPerTopic: 0,
+  maximumRetainedMessages: 100_000,
+  maximumRetainedBytes: 256 * 1024 * 1024,
+  minimumKeepAlive: 0,
+};
+
+/**
+ * Cloudflare Pub/Sub's published limits (its limits page): 64 KB messages,
+ * 10 packets/s per client, topics 8 levels deep (8 slashes, so 9 levels),
+ * client ids of at most 23 bytes, 7-day sessions, 1000 subscribers per
+ * topic, 10 s to CONNECT, keep alive at least 10 s (and at most 3600 s).
+ */
+export const CLOUDFLARE_LIMITS: Partial<Limits> = {
+  maximumPacketSize: 64_000,
+  maximumConnectPacketSize: 64_000,
+  maximumPacketsPerSecond: 10,
+  maximumTopicLevels: 9,
+  maximumTopicLength: 65_000,
+  maximumClientIdLength: 23,
+  maximumSessionExpiryInterval: 7 * 24 * 3600,
+  maximumSubscribersPerTopic: 1000,
+  connectTimeout: 10,
+  minimumKeepAlive: 10,
+  maximumKeepAlive: 3600,
 };

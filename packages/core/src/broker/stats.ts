@@ -14,6 +14,10 @@ export interface BrokerStats {
   denied: number;
   /** Connections closed for a malformed packet or a protocol error. */
   protocolErrors: number;
+  /** Connections closed for sending too many packets or bytes per second (0x96). */
+  rateLimited: number;
+  /** Connections, subscriptions and retained messages refused by a quota (0x97). */
+  quotaExceeded: number;
 }
 
 /** A zeroed set of counters. */
@@ -21,5 +25,6 @@ export function newStats(): BrokerStats {
   return {
     connectionsCurrent: 0, connectionsTotal: 0, messagesReceived: 0, messagesSent: 0, bytesReceived: 0,
     bytesSent: 0, packetsReceived: 0, packetsSent: 0, messagesDropped: 0, denied: 0, protocolErrors: 0,
+    rateLimited: 0, quotaExceeded: 0,
   };
 }

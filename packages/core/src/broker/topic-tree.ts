@@ -60,6 +60,16 @@ export class TopicTree {
     return count(this.#root);
   }
 
+  /** How many clients subscribe to exactly this filter (in this share group, for a shared one). */
+  subscriberCount(filter: string, shareGroup?: string): number {
+    let node: Node | undefined = this.#root;
+    for (const level of filter.split("/")) {
+      node = node.children?.get(level);
+      if (node === undefined) return 0;
+    }
+    return (shareGroup === undefined ? node.subscribers?.size : node.groups?.get(shareGroup)?.size) ?? 0;
+  }
+
   /** Adds or replaces a subscription; returns true if it replaced one [MQTT-3.8.4-3]. */
   add(entry: SubscriptionEntry): boolean {
     let node = this.#root;

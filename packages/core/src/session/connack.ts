@@ -37,6 +37,7 @@ export function toV3ReturnCode(reasonCode: number): number {
     case ReasonCode.BadUserNameOrPassword: return ConnectReturnCode.BadUserNameOrPassword;
     case ReasonCode.ServerUnavailable:
     case ReasonCode.ServerBusy:
+    case ReasonCode.QuotaExceeded:
     case ReasonCode.ServerShuttingDown:
       return ConnectReturnCode.ServerUnavailable;
     default: return ConnectReturnCode.NotAuthorized;

@@ -79,6 +79,10 @@ export class Connection implements DuplexSink {
   /** Set when acknowledgements freed window room; the queue is pumped once the chunk is handled. */
   pumpPending = false;
   #inboundUnacked = 0;
+  // Rate limits: token buckets refilled by elapsed time, so nothing is allocated per packet.
+  #packetTokens = 0;
+  #byteTokens = 0;
+  #bucketsAt = 0;
   #pendingWhileAuthenticating: Uint8Array[] = [];
   // The stream's first bytes, kept until CONNECT is decoded, to tell what a bad first packet was.
   #head: number[] = [];
@@ -111,8 +115,9 @@ export class Connection implements DuplexSink {
   /** Bytes from the socket. */
   data(bytes: Uint8Array): void {
     if (this.state === "closed") return;
-    this.lastActivity = this.broker.now();
+    const now = this.lastActivity = this.broker.now();
     this.broker.stats.bytesReceived += bytes.byteLength;
+    if (this.broker.limits.maximumBytesPerSecond > 0 && this.state === "connected" && !this.#withinRate(now, 0, bytes.byteLength)) return;
     if (this.state === "authenticating") {
       // Packets after CONNECT wait until authentication answers.
       this.#pendingWhileAuthenticating.push(bytes);
@@ -142,6 +147,32 @@ export class Connection implements DuplexSink {
       if (e instanceof MqttError) this.#protocolFailure(e);
       else throw e;
     }
+  }
+
+  /**
+   * Refills the buckets for the time since the last refill, takes `bytes`
+   * from the byte bucket, and ends the connection with 0x96 Message rate too
+   * high if either bucket ran dry (§3.14.2.1). A bucket holds one second's
+   * worth, and the byte bucket at least one largest packet.
+   */
+  #withinRate(now: number, packets: number, bytes: number): boolean {
+    const limits = this.broker.limits;
+    const pps = limits.maximumPacketsPerSecond;
+    const bps = limits.maximumBytesPerSecond;
+    if (pps === 0 && bps === 0) return true;
+    const elapsed = now - this.#bucketsAt;
+    if (elapsed > 0) {
+      this.#bucketsAt = now;
+      this.#packetTokens = Math.min(pps, this.#packetTokens + (elapsed * pps) / 1000);
+      this.#byteTokens = Math.min(Math.max(bps, limits.maximumPacketSize), this.#byteTokens + (elapsed * bps) / 1000);
+    }
+    if (pps > 0) this.#packetTokens -= packets;
+    if (bps > 0) this.#byteTokens -= bytes;
+    const packetsOver = pps > 0 && this.#packetTokens < 0;
+    if (!packetsOver && (bps === 0 || this.#byteTokens >= 0)) return true;
+    this.broker.stats.rateLimited++;
+    this.disconnect(ReasonCode.MessageRateTooHigh, packetsOver ? `more than ${pps} packets per second` : `more than ${bps} bytes per second`);
+    return false;
   }
 
   /** The socket can take more. */
@@ -174,6 +205,11 @@ export class Connection implements DuplexSink {
       }
       this.#onConnect(packet);
       return;
+    }
+    // Acknowledgements of what the broker sent go at the broker's pace, so they are not counted.
+    if (this.broker.limits.maximumPacketsPerSecond > 0) {
+      const type = packet.type;
+      if (type !== "puback" && type !== "pubrec" && type !== "pubcomp" && !this.#withinRate(this.lastActivity, 1, 0)) return;
     }
     switch (packet.type) {
       case "publish": return this.#onPublish(packet);
@@ -254,6 +290,11 @@ export class Connection implements DuplexSink {
     const broker = this.broker;
     let clientId = p.clientId;
     let assigned = false;
+    if (!broker.mayConnect(clientId)) {
+      this.state = "awaiting-connect";
+      // An administrative limit: CONNACK 0x97 Quota exceeded (§3.2.2.2); 3.1.1 says 3 Server unavailable
+      return this.#refuse(ReasonCode.QuotaExceeded, `the broker allows ${broker.limits.maximumConnections} connections`);
+    }
     if (result.clientId !== undefined && clientId === "") {
       clientId = result.clientId; // from the credential: the client learns it as Assigned Client Identifier
       assigned = true;
@@ -269,13 +310,23 @@ export class Connection implements DuplexSink {
 
     // Keep alive: a v5 client gets the server's cap as Server Keep Alive; the
     // others' own value is enforced, since 3.1.1 cannot be told otherwise.
+    // A floor raises a shorter (or absent) keep alive: told to a v5 client, and
+    // for 3.1.1 the longer wait is only ours, which a client that keeps its own
+    // shorter promise never notices; one that asked for none is held to what a
+    // 5.0 client would be told (the cap, or the floor without a cap).
     const cap = broker.limits.maximumKeepAlive;
+    const floor = cap > 0 ? Math.min(broker.limits.minimumKeepAlive, cap) : broker.limits.minimumKeepAlive;
     let serverKeepAlive: number | undefined;
-    if (p.protocolVersion === 5 && cap > 0 && (p.keepAlive === 0 || p.keepAlive > cap)) {
-      serverKeepAlive = cap; // [MQTT-3.2.2-21]
-      this.keepAlive = cap;
+    let keepAlive = p.keepAlive;
+    if (cap > 0 && (keepAlive === 0 || keepAlive > cap)) keepAlive = cap;
+    if (floor > 0 && (keepAlive === 0 || keepAlive < floor)) keepAlive = floor;
+    if (p.protocolVersion === 5 && keepAlive !== p.keepAlive) {
+      serverKeepAlive = keepAlive; // [MQTT-3.2.2-21]
+      this.keepAlive = keepAlive;
+    } else if (p.protocolVersion !== 5 && floor > 0 && (p.keepAlive === 0 || p.keepAlive < floor)) {
+      this.keepAlive = keepAlive; // what a 5.0 client would be told: the floor, or the cap for 0
     } else {
-      this.keepAlive = p.keepAlive;
+      this.keepAlive = p.keepAlive; // 3.1.1 cannot be told a lower cap: its own value is enforced
     }
 
     // Session Expiry: 5.0 says it in a property; 3.1.1's Clean Session = 0 means "keep".
