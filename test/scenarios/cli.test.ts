@@ -171,6 +171,13 @@ describe("the lifecycle of a namespace and its broker", () => {
     expect(described.stdout).toMatch(/^description:\s+room sensors$/m);
     expect(described.stdout).toMatch(/^expiration:\s+2d \(172800 s\)$/m);
     expect(described.stdout).toMatch(/^on publish:\s+https:\/\/hooks\.example\/mqtt$/m);
+    expect(described.stdout).toMatch(/^on publish fails:\s+closed \(dropped\)$/m);
+
+    const open = await json(["broker", "update", "sensors", "--namespace", "acme", "--on-publish-fail-open"]);
+    expect(open.on_publish).toEqual({ url: "https://hooks.example/mqtt", fail_open: true });
+    const both = await edgemq(["broker", "update", "sensors", "--namespace", "acme", "--on-publish-fail-open", "--on-publish-fail-closed"]);
+    expect(both.code).not.toBe(0);
+    expect(both.stderr).toMatch(/give --on-publish-fail-open or --on-publish-fail-closed, not both/);
 
     const cleared = await json(["broker", "update", "sensors", "--namespace", "acme", "--expiration", "none", "--on-publish-url", "none"]);
     expect(cleared.expiration).toBeNull();
@@ -430,7 +437,7 @@ describe("errors", () => {
       [["broker", "create", "x", "--ns", "acme", "--expiration", "soon"], /^edgemq: --expiration must be a lifetime such as 3600, 90m, 48h or 30d/],
       [["broker", "issue", "x", "--ns", "acme", "-n", "0"], /^edgemq: --number must be a whole number from 1 to 100, not "0"/],
       [["broker", "revoke", "x", "--ns", "acme"], /^edgemq: missing --jti <jti>/],
-      [["broker", "update", "x", "--ns", "acme"], /^edgemq: nothing to update: give --description, --expiration, --on-publish-url, --preset or --limit/],
+      [["broker", "update", "x", "--ns", "acme"], /^edgemq: nothing to update: give --description, --expiration, --on-publish-url, --on-publish-fail-open, --preset or --limit/],
       [["broker", "update", "x", "--ns", "acme", "--limit", "max_message_size"], /^edgemq: --limit takes name=value, such as max_message_size=65536, not "max_message_size"/],
       [["broker", "create", "x", "--ns", "acme", "--limit", "max_message_size=big"], /^edgemq: --limit max_message_size needs a whole number, not "big"/],
       [["broker", "create", "x", "--ns", "acme", "--preset", "aws"], /--preset/],

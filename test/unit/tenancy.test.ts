@@ -270,6 +270,21 @@ describe("brokers", () => {
     expect(registry.getBroker("acme", "sensors").on_publish).toBeNull();
   });
 
+  it("keeps on_publish.fail_open (false unless set), changes it alone without losing the URL, and tells the running broker", async () => {
+    const updates: [string, boolean | undefined][] = [];
+    const { registry } = await withBroker({ onBrokerUpdated: (r: { on_publish: { url: string; fail_open?: boolean } | null }) => updates.push([r.on_publish?.url ?? "none", r.on_publish?.fail_open]) });
+    await registry.updateBroker("acme", "sensors", { on_publish: { url: "https://hook.example/x" } });
+    expect(registry.getBroker("acme", "sensors").on_publish).toEqual({ url: "https://hook.example/x", fail_open: false });
+    await registry.updateBroker("acme", "sensors", { on_publish: { fail_open: true } });
+    expect(registry.getBroker("acme", "sensors").on_publish).toEqual({ url: "https://hook.example/x", fail_open: true });
+    expect(updates).toEqual([["https://hook.example/x", false], ["https://hook.example/x", true]]);
+    expect(await refusal(registry.updateBroker("acme", "sensors", { on_publish: { url: "https://h.example", fail_open: "yes" as unknown as boolean } }), "invalid")).toMatch(/fail_open must be true or false/);
+    await registry.updateBroker("acme", "sensors", { on_publish: null });
+    expect(await refusal(registry.updateBroker("acme", "sensors", { on_publish: { fail_open: true } }), "invalid")).toMatch(/needs a hook/);
+    const created = await registry.createBroker("acme", { name: "open", on_publish: { url: "http://127.0.0.1:9/h", fail_open: true } });
+    expect(created.on_publish).toEqual({ url: "http://127.0.0.1:9/h", fail_open: true });
+  });
+
   it("holds to a configured brokers-per-namespace limit", async () => {
     const { registry } = await withBroker({ maxBrokersPerNamespace: 1 });
     expect(await refusal(registry.createBroker("acme", { name: "second" }), "limit")).toMatch(/already has 1 brokers/);

@@ -57,6 +57,13 @@ function socketDuplex(socket: BunSocket<SocketState>, transport: Transport): Dup
       if (s.pendingBytes >= HIGH_WATER_MARK) s.backpressured = true;
       return !s.backpressured;
     },
+    // No reads while paused: the kernel's window then slows the peer down.
+    pause(): void {
+      socket.pause?.();
+    },
+    resume(): void {
+      socket.resume?.();
+    },
     close(): void {
       s.closing = true;
       if (s.pendingBytes === 0) socket.end();
@@ -146,6 +153,13 @@ function webSocketDuplex(ws: BunServerWebSocket<WebSocketState>): Duplex {
       s.pendingBytes += bytes.byteLength;
       if (ws.getBufferedAmount() + s.pendingBytes >= HIGH_WATER_MARK) s.backpressured = true;
       return !s.backpressured;
+    },
+    // Bun stops reading the socket under a paused WebSocket: the peer is slowed by TCP.
+    pause(): void {
+      ws.pause?.();
+    },
+    resume(): void {
+      ws.resume?.();
     },
     close(): void {
       flushFrame();

@@ -11,6 +11,8 @@ declare global {
     end(): void;
     terminate?(): void;
     setNoDelay?(noDelay?: boolean): boolean;
+    pause?(): void;
+    resume?(): void;
     getPeerCertificate?(): { subject?: { CN?: string | string[] } } | undefined;
     getServername?(): string | undefined;
   }
@@ -25,6 +27,8 @@ declare global {
     close(code?: number, reason?: string): void;
     terminate?(): void;
     getBufferedAmount(): number;
+    pause?(): void;
+    resume?(): void;
   }
   interface BunServer {
     readonly port: number;

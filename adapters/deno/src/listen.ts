@@ -15,7 +15,13 @@ const MAX_READ_SIZE = 128 * 1024;
 // one writer loop per connection drains the queue in order, and writes made
 // in one turn leave together.
 //
-function connDuplex(conn: Deno.Conn, transport: Transport, sink: () => DuplexSink | undefined): Duplex {
+/** The read loop's pause: while `wait` is set, the loop awaits it before its next read. */
+interface ReadGate {
+  wait: Promise<void> | undefined;
+  open: (() => void) | undefined;
+}
+
+function connDuplex(conn: Deno.Conn, transport: Transport, sink: () => DuplexSink | undefined, gate: ReadGate): Duplex {
   let pending: Uint8Array[] = [];
   let pendingBytes = 0;
   let writing = false;
@@ -60,8 +66,20 @@ function connDuplex(conn: Deno.Conn, transport: Transport, sink: () => DuplexSin
       if (pendingBytes >= HIGH_WATER_MARK) backpressured = true;
       return !backpressured;
     },
+    // No read while paused: the kernel's window then slows the peer down.
+    pause(): void {
+      gate.wait ??= new Promise((resolve) => (gate.open = resolve));
+    },
+    resume(): void {
+      const open = gate.open;
+      gate.wait = undefined;
+      gate.open = undefined;
+      open?.();
+    },
     close(): void {
       closing = true;
+      // A paused read loop must still see the end.
+      this.resume!();
       if (!writing && pendingBytes === 0) closeConn();
       else setTimeout(closeConn, 2000);
     },
@@ -73,13 +91,15 @@ async function serveConn(acceptor: Acceptor, conn: Deno.Conn, transport: Transpo
     conn.setNoDelay?.(true); // Nagle's algorithm would hold small packets back
   } catch { /* not a TCP connection */ }
   let sink: DuplexSink | undefined;
-  sink = acceptor.accept(connDuplex(conn, transport, () => sink));
+  const gate: ReadGate = { wait: undefined, open: undefined };
+  sink = acceptor.accept(connDuplex(conn, transport, () => sink, gate));
   // Each connection has its own read buffer (reads are concurrent), so it
   // starts small and grows only for a connection that fills it: an idle
   // connection holds 2 KiB, not 64.
   let buf = new Uint8Array(MIN_READ_SIZE);
   try {
     for (;;) {
+      if (gate.wait !== undefined) await gate.wait;
       const n = await conn.read(buf);
       if (n === null) break;
       sink.data(buf.slice(0, n)); // a copy the core may keep views into

@@ -51,6 +51,13 @@ export function toDuplex(socket: net.Socket, transport: Transport): Duplex {
       pendingBytes += bytes.byteLength;
       return socket.writableLength + pendingBytes < HIGH_WATER_MARK;
     },
+    // The core stops reading a publisher its on-publish hook cannot keep up with: TCP's window then slows the peer.
+    pause(): void {
+      socket.pause();
+    },
+    resume(): void {
+      socket.resume();
+    },
     close(): void {
       // Send what is queued, then close; a peer that never reads is cut off.
       flush();

@@ -49,6 +49,13 @@ export function webSocketDuplex(ws: WebSocket, req: http.IncomingMessage, transp
       if (ws.bufferedAmount + pendingBytes >= HIGH_WATER_MARK) backpressured = true;
       return !backpressured;
     },
+    // Paused, ws stops reading the socket: the peer is slowed by TCP, not buffered here.
+    pause(): void {
+      ws.pause();
+    },
+    resume(): void {
+      ws.resume();
+    },
     close(): void {
       // Let queued packets (a DISCONNECT, say) leave before the close frame.
       if (pending.length > 0) flush();

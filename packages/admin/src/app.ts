@@ -16,7 +16,7 @@ import { OPENAPI_DOCUMENT } from "./openapi.ts";
 import { boolParam, filterParam, intParam, jtiParams, paginate, pageParams, topicAclParam } from "./query.ts";
 import { inScope, type Permission, PERMISSION_WORDS, ROLE_PERMISSIONS } from "./roles.ts";
 import { authenticateApiToken, createApiToken, isSuperAdmin, type NewApiToken } from "./tokens.ts";
-import { allowOnly, type Body, isObject, kind, parseBody } from "./validate.ts";
+import { allowOnly, type Body, isObject, kind, optionalBool, parseBody } from "./validate.ts";
 
 /** Where the API is mounted: Cloudflare's base path, so scripts need only their host changed. */
 export const API_BASE = "/client/v4/accounts/:account_id/pubsub";
@@ -65,12 +65,13 @@ async function readBody(c: Context<AdminEnv>): Promise<Body> {
   return parseBody(await c.req.text());
 }
 
-// on_publish is {"url": "https://..."} (or null, or {"url": null} to remove the hook).
+// on_publish is {"url": "https://...", "fail_open": false} (or null, or {"url": null} to remove the hook).
 function checkOnPublishShape(body: Body): void {
   const v = body.on_publish;
   if (v === undefined || v === null) return;
   if (!isObject(v)) throw invalid(`on_publish must be an object {"url": "https://..."} or null, not ${kind(v)}`);
-  allowOnly(v, ["url"], "on_publish");
+  allowOnly(v, ["url", "fail_open"], "on_publish");
+  optionalBool(v.fail_open, "on_publish.fail_open");
 }
 
 // authType and auth_type name the same field (the docs and wrangler disagreed); both may be sent if they agree.
@@ -125,7 +126,7 @@ export function createAdminApp(registry: Registry, options: AdminOptions = {}): 
     modified_on: b.modified_on,
     expiration: b.expiration,
     endpoint: registry.endpoint(b, port, scheme),
-    ...(b.on_publish ? { on_publish: { url: b.on_publish.url } } : {}),
+    ...(b.on_publish ? { on_publish: { url: b.on_publish.url, fail_open: b.on_publish.fail_open ?? false } } : {}),
     preset: b.preset ?? "full",
     limits: limitsJson(registry.effectiveLimits(b)), // effective: the preset's with the broker's own over them
   });

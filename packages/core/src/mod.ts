@@ -9,6 +9,7 @@ export * from "./transport/duplex.ts";
 export * from "./broker/broker.ts";
 export * from "./broker/limits.ts";
 export * from "./broker/stats.ts";
+export * from "./broker/publish-hook.ts";
 export type * from "./broker/message.ts";
 export { NEVER_EXPIRES, Session } from "./broker/session.ts";
 export { parseSharedFilter, type SubscriptionEntry, TopicTree } from "./broker/topic-tree.ts";

@@ -1,4 +1,5 @@
 import { CLOUDFLARE_LIMITS, DEFAULT_LIMITS, type Limits } from "../../core/src/broker/limits.ts";
+import type { OnPublishOptions } from "../../core/src/broker/publish-hook.ts";
 import type { AccessRules } from "../../core/src/policy/rules.ts";
 import { type FeaturePolicy, FULL_FEATURES } from "../../core/src/policy/features.ts";
 
@@ -73,6 +74,10 @@ export interface ServerConfig {
   /** `full` (default) or `cloudflare`. */
   preset: "full" | "cloudflare";
   logLevel: "debug" | "info" | "warn" | "error";
+  /** How long a tenant broker's on-publish hook URL has to answer (ms); 10 000 when absent, as Cloudflare's. */
+  hookTimeoutMs?: number;
+  /** For embedders: an in-process on-publish hook for the default broker (a function, no HTTP). */
+  onPublish?: OnPublishOptions;
   /** `text` lines for people, or one JSON object per line for log collectors. */
   logFormat: "text" | "json";
   /** Tenant brokers are reached as `<broker>.<namespace>.<domain>` (SNI or WebSocket Host). */
@@ -149,6 +154,7 @@ Other
                            admin {listeners, token, accountId}, data {dir, mode, windowMs}; a listener
                            may name a tenant "broker"
   --log-level <level>      debug, info, warn or error (default info; debug logs every connection)
+  --hook-timeout <ms>      how long an on-publish hook URL has to answer (default 10000; env EDGEMQ_HOOK_TIMEOUT_MS)
   --log-format <format>    text (default) or json (one object per line: time, level, msg, fields)
   --metrics-public         serve /metrics on the admin port without an API token
   --help                   show this text
@@ -308,7 +314,7 @@ function checkAcl(acl: unknown, path: string): void {
 export function resolveConfig(args: string[], env: Record<string, string | undefined>, readFile: (path: string) => string): ServerConfig | "help" {
   const flags = new Map<string, string[]>();
   const BOOLEAN = new Set(["--metrics-public", "--allow-anonymous", "--no-anonymous", "--tls-client-auth", "--help", "-h"]);
-  const VALUED = new Set(["--log-format", "--data", "--store-mode", "--store-window", "--admin-port", "--admin-host", "--admin-token", "--account-id", "--domain", "--host", "--port", "--tls-port", "--tls-cert", "--tls-key", "--tls-ca", "--ws-port", "--wss-port", "--ws-path", "--user", "--preset", "--config", "--log-level", ...Object.keys(LIMIT_FLAGS)]);
+  const VALUED = new Set(["--log-format", "--data", "--store-mode", "--store-window", "--admin-port", "--admin-host", "--admin-token", "--account-id", "--domain", "--host", "--port", "--tls-port", "--tls-cert", "--tls-key", "--tls-ca", "--ws-port", "--wss-port", "--ws-path", "--user", "--preset", "--config", "--log-level", "--hook-timeout", ...Object.keys(LIMIT_FLAGS)]);
   for (let i = 0; i < args.length; i++) {
     let arg = args[i]!;
     let value: string | undefined;
@@ -423,8 +429,10 @@ export function resolveConfig(args: string[], env: Record<string, string | undef
   const admin = adminConfig(flag, env, file, host);
   admin.metricsPublic = flags.has("--metrics-public") || file.admin?.metricsPublic === true;
   const data = dataConfig(flag, env, file);
+  const hookTimeout = flag("--hook-timeout") ?? env.EDGEMQ_HOOK_TIMEOUT_MS;
+  const hookTimeoutMs = hookTimeout !== undefined ? integer(hookTimeout, "--hook-timeout", 1, 600_000) : undefined;
 
-  const config: ServerConfig = { listeners, allowAnonymous, allowAnonymousExplicit, users, acl: file.acl, limits, features: file.features ?? {}, preset, logLevel, logFormat, domain, admin, data };
+  const config: ServerConfig = { listeners, allowAnonymous, allowAnonymousExplicit, users, acl: file.acl, limits, features: file.features ?? {}, preset, logLevel, logFormat, domain, admin, data, hookTimeoutMs };
   checkExposure(config);
   return config;
 }

@@ -83,6 +83,8 @@ export interface MetricsSources {
   lag: EventLoopLag;
   /** Store commits, when the store is durable. */
   commits: Histogram | undefined;
+  /** On-publish hook call durations by broker name. */
+  hookLatency?: Map<string, Histogram>;
   /** Milliseconds since the epoch when the server started. */
   startedAt: number;
 }
@@ -133,6 +135,19 @@ export function renderMetrics(src: MetricsSources): string {
       `edgemq_messages_dropped_total{broker="${n}",reason="quota_exceeded"} ${b.stats.quotaExceeded}`,
     );
   }
+  family("edgemq_hook_messages_total", "counter", "Messages through an on-publish hook, by outcome: delivered (unchanged), modified, dropped (by the hook's reply), failed (dropped: the call failed), failed_open (delivered unchanged: the call failed).");
+  for (const [name, b] of brokers) {
+    const st = b.publishHook?.stats;
+    if (st === undefined) continue;
+    const n = label(name);
+    for (const [outcome, v] of [["delivered", st.delivered], ["modified", st.modified], ["dropped", st.dropped], ["failed", st.failed], ["failed_open", st.failedOpen]] as const) {
+      out.push(`edgemq_hook_messages_total{broker="${n}",outcome="${outcome}"} ${v}`);
+    }
+  }
+  family("edgemq_hook_pending_messages", "gauge", "Messages waiting for an on-publish hook's verdict.");
+  for (const [name, b] of brokers) if (b.publishHook !== undefined) out.push(`edgemq_hook_pending_messages{broker="${label(name)}"} ${b.publishHook.pending}`);
+  family("edgemq_hook_latency_seconds", "histogram", "On-publish hook calls, from the call to its verdict.");
+  for (const [name, h] of src.hookLatency ?? []) out.push(...h.render("edgemq_hook_latency_seconds", `broker="${label(name)}"`));
   family("edgemq_event_loop_lag_seconds", "histogram", "How late a timer runs: the wait every connection's bytes see.");
   out.push(...src.lag.histogram.render("edgemq_event_loop_lag_seconds"));
   if (src.commits !== undefined) {

@@ -11,6 +11,9 @@ import { Router } from "./router.ts";
 import { createHttpApp } from "./http-app.ts";
 import { connectionLogHook, Logger } from "./logger.ts";
 import { EventLoopLag, Histogram } from "./metrics.ts";
+import { httpPublishHook } from "./http-hook.ts";
+import type { BrokerRecord } from "../../tenancy/src/records.ts";
+import type { OnPublishOptions } from "../../core/src/broker/publish-hook.ts";
 import { openSqliteStore, type SqliteStorage } from "../../store-sqlite/src/storage.ts";
 
 /** A bound listener, as every adapter reports it. */
@@ -73,6 +76,28 @@ export async function serve(
   // One database holds every broker's data (each in its own scope) and the tenancy records.
   const storage = config.data.dir !== undefined ? openSqliteStore({ dataDir: config.data.dir, mode: config.data.mode, windowMs: config.data.windowMs }) : undefined;
   const broker = givenBroker ?? buildBroker(config, Date.now, storage?.forBroker("default"));
+  // On-publish hook call durations, by broker name, for /metrics.
+  const hookLatency = new Map<string, Histogram>();
+  const latencyOf = (name: string) => {
+    let h = hookLatency.get(name);
+    if (h === undefined) hookLatency.set(name, h = new Histogram());
+    return h;
+  };
+  if (config.onPublish !== undefined) {
+    const { handler } = config.onPublish;
+    const h = latencyOf(broker.name);
+    broker.setOnPublish({
+      ...config.onPublish,
+      handler: async (messages) => {
+        const started = performance.now();
+        try {
+          return await handler(messages);
+        } finally {
+          h.observeMs(performance.now() - started);
+        }
+      },
+    });
+  }
   if (logConnections) broker.use(connectionLogHook(logger, broker.name));
   // What the default broker's store held comes back before anyone connects (once its hooks are in place: due wills pass through them).
   const defaultStore = givenBroker === undefined ? storage?.forBroker("default") : undefined;
@@ -84,7 +109,23 @@ export async function serve(
   // MTLS brokers need a TLS listener that asks for client certificates, on a runtime that can.
   const verifiesCertificates = host.clientCertificates && config.listeners.some((l) => (l.protocol === "tls" || l.protocol === "wss") && l.ca !== undefined);
   const authTypes: AuthType[] = verifiesCertificates ? ["TOKEN", "MTLS", "MTLS_AND_TOKEN"] : ["TOKEN"];
-  const registry = await Registry.open({
+  // A tenant broker's on-publish URL, posted to with its current signing key.
+  const tenantHook = (record: BrokerRecord): OnPublishOptions | undefined => {
+    if (record.on_publish === null) return undefined;
+    const name = `${record.name}.${record.namespace}`;
+    const latency = latencyOf(name);
+    return {
+      failOpen: record.on_publish.fail_open ?? false,
+      handler: httpPublishHook({
+        url: record.on_publish.url,
+        broker: `${name}.${config.domain}`,
+        signingKey: () => registry.keys(record.namespace, record.name).current.privateJwk,
+        timeoutMs: config.hookTimeoutMs,
+        observe: (ms) => latency.observeMs(ms),
+      }),
+    };
+  };
+  const registry: Registry = await Registry.open({
     domain: config.domain,
     authTypes,
     store: storage?.tenancy,
@@ -96,8 +137,10 @@ export async function serve(
         store,
         restore: store?.loadState(),
         hooks: logConnections ? [connectionLogHook(logger, `${record.name}.${record.namespace}`)] : [],
+        onPublish: tenantHook(record),
       };
     },
+    onBrokerUpdated: (record, instance) => instance?.setOnPublish(tenantHook(record)),
     onBrokerDeleted: (record) => storage?.dropBroker(`${record.name}.${record.namespace}`),
   });
   // Tenant brokers with stored data come back now, not at their first connection, so that their wills and expiry run.
@@ -152,6 +195,7 @@ export async function serve(
       brokers: () => [broker, ...registry.instances()].map((b) => [b.name, b] as [string, Broker]),
       lag,
       commits,
+      hookLatency,
       startedAt,
     },
   });

@@ -33,8 +33,8 @@ export interface BrokerRecord {
   /** Lifetime of credentials issued from now on, in seconds; null for none. */
   expiration: number | null;
   description: string;
-  /** Where PUBLISH packets are posted before fan-out (not acted on yet); null when unset. */
-  on_publish: { url: string } | null;
+  /** Where PUBLISH packets are posted before fan-out; null when unset. `fail_open` delivers a batch unchanged when the hook fails (default false: dropped). */
+  on_publish: { url: string; fail_open?: boolean } | null;
   /** Its preset; absent (older records) means `full`. */
   preset?: Preset;
   /** Its own limits by API name, over the preset's; absent means none. */

@@ -53,6 +53,8 @@ export interface RegistryOptions {
   brokerOptions?(broker: BrokerRecord): BrokerExtras;
   /** What every broker's limits and features start from, before its preset and its own limits (a server passes its flags and config file). */
   defaults?: { limits?: BrokerOptions["limits"]; features?: BrokerOptions["features"] };
+  /** Called after a broker's record changed (its on-publish hook, say), with its MQTT instance if it has one. */
+  onBrokerUpdated?(broker: BrokerRecord, instance: Broker | undefined): void;
   /** Called once a deleted broker's MQTT instance is closed, to drop what its store kept. */
   onBrokerDeleted?(broker: BrokerRecord): void | Promise<void>;
 }
@@ -69,7 +71,7 @@ export interface NewBroker {
   authType?: AuthType;
   description?: string | null;
   expiration?: number | null;
-  on_publish?: { url: string | null } | null;
+  on_publish?: { url: string | null; fail_open?: boolean } | null;
   /** `full` (default) or `cloudflare`. */
   preset?: Preset;
   /** Its own limits by API name (`max_message_size`...). */
@@ -80,7 +82,8 @@ export interface NewBroker {
 export interface BrokerUpdate {
   description?: string | null;
   expiration?: number | null;
-  on_publish?: { url: string | null } | null;
+  /** `{fail_open}` alone keeps the URL. */
+  on_publish?: { url?: string | null; fail_open?: boolean } | null;
   /** A new preset; its limits apply under the broker's own. */
   preset?: Preset;
   /** Limits to set (merged with those set before); a null limit returns to the preset's; null clears them all. */
@@ -258,7 +261,7 @@ export class Registry {
       const next: BrokerRecord = { ...state.record };
       if (update.description !== undefined) next.description = checkDescription(update.description);
       if (update.expiration !== undefined) next.expiration = checkExpiration(update.expiration);
-      if (update.on_publish !== undefined) next.on_publish = checkOnPublish(update.on_publish);
+      if (update.on_publish !== undefined) next.on_publish = checkOnPublish(mergeOnPublish(state.record.on_publish, update.on_publish));
       if (update.preset !== undefined) next.preset = checkPreset(update.preset);
       if (update.limits !== undefined) next.limits = mergeLimitOverrides(update.limits, next.limits);
       const limits = this.effectiveLimits(next);
@@ -271,6 +274,7 @@ export class Registry {
         state.instance.setLimits(limits);
         state.instance.setFeatures(effectiveFeatures(next.preset, this.#options.defaults?.features));
       }
+      this.#options.onBrokerUpdated?.(copy(next), state.instance);
       return copy(next);
     });
   }
@@ -617,7 +621,14 @@ function checkExpiration(value: unknown): number | null {
   return value;
 }
 
-function checkOnPublish(value: unknown): { url: string } | null {
+// An update's on_publish over the current one: `{fail_open}` alone keeps the URL.
+function mergeOnPublish(current: BrokerRecord["on_publish"], update: NonNullable<BrokerUpdate["on_publish"]> | null): unknown {
+  if (update === null || typeof update !== "object" || "url" in update) return update;
+  if (current === null) throw invalid("on_publish.fail_open needs a hook: give on_publish.url too");
+  return { ...current, ...update };
+}
+
+function checkOnPublish(value: unknown): { url: string; fail_open: boolean } | null {
   if (value === null) return null;
   if (typeof value !== "object" || Array.isArray(value)) throw invalid(`on_publish must be an object {"url": "https://..."} or null`);
   const url = (value as { url?: unknown }).url;
@@ -630,7 +641,9 @@ function checkOnPublish(value: unknown): { url: string } | null {
     throw invalid(`on_publish.url "${url}" is not a URL`);
   }
   if (parsed.protocol !== "https:" && parsed.protocol !== "http:") throw invalid(`on_publish.url "${url}" must be an https:// (or http://) URL`);
-  return { url };
+  const failOpen = (value as { fail_open?: unknown }).fail_open ?? false;
+  if (typeof failOpen !== "boolean") throw invalid(`on_publish.fail_open must be true or false, not ${JSON.stringify(failOpen)}`);
+  return { url, fail_open: failOpen };
 }
 
 function checkClientId(id: unknown): void {

@@ -21,7 +21,7 @@ export interface Broker {
   modified_on: string;
   expiration: number | null;
   endpoint: string;
-  on_publish?: { url: string };
+  on_publish?: { url: string; fail_open?: boolean };
   preset?: string;
   limits?: Record<string, number>;
 }
@@ -34,7 +34,8 @@ export function brokerDetails(b: Broker): string {
   return formatDetails([
     ["name", b.name], ["id", b.id], ["auth type", b.authType], ["endpoint", b.endpoint], ["description", b.description],
     ["expiration", b.expiration === null ? "none" : `${formatDuration(b.expiration)} (${b.expiration} s)`],
-    ["on publish", b.on_publish?.url], ["preset", b.preset], ["created", b.created_on], ["modified", b.modified_on],
+    ["on publish", b.on_publish?.url], ["on publish fails", b.on_publish ? (b.on_publish.fail_open ? "open (delivered)" : "closed (dropped)") : undefined],
+    ["preset", b.preset], ["created", b.created_on], ["modified", b.modified_on],
   ]) + (b.limits ? `\n\n${limitsTable(b.limits)}` : "");
 }
 
@@ -54,7 +55,16 @@ const DETAIL_FLAGS = [
   { name: "description", value: "<text>", description: "what the broker is for" },
   { name: "expiration", aliases: ["exp"], value: "<duration>", description: "lifetime of credentials issued from now on: seconds, or 90m, 48h, 30d, 1y; \"none\" for no expiry" },
   { name: "on-publish-url", value: "<url>", description: "where each PUBLISH is sent before delivery (on-publish hook); \"none\" to remove it" },
+  { name: "on-publish-fail-open", description: "when the hook fails (non-200, invalid reply, no reply in time), deliver the messages unchanged instead of dropping them" },
+  { name: "on-publish-fail-closed", description: "when the hook fails, drop the messages (the default)" },
 ] as const;
+
+// The fail_open the flags ask for, if any.
+function failOpenFlag(input: { has(name: string): boolean; usage(message: string): Error }): boolean | undefined {
+  const open = input.has("on-publish-fail-open"), closed = input.has("on-publish-fail-closed");
+  if (open && closed) throw input.usage("give --on-publish-fail-open or --on-publish-fail-closed, not both");
+  return open ? true : closed ? false : undefined;
+}
 
 const create: CommandSpec = {
   path: ["broker", "create"],
@@ -70,14 +80,16 @@ const create: CommandSpec = {
   async run(input, io) {
     const expiration = expirationFlag(input);
     const url = input.string("on-publish-url");
-    const body = {
+    const failOpen = failOpenFlag(input);
+    const body: { on_publish?: unknown; [k: string]: unknown } = {
       name: input.arg("<name>"),
       authType: input.string("auth-type") ?? "TOKEN",
       ...(input.has("description") ? { description: input.string("description") } : {}),
       ...(typeof expiration === "number" ? { expiration } : {}),
-      ...(url !== undefined && !/^none$/i.test(url) && url !== "" ? { on_publish: { url } } : {}),
+      ...(url !== undefined && !/^none$/i.test(url) && url !== "" ? { on_publish: { url, ...(failOpen !== undefined ? { fail_open: failOpen } : {}) } } : {}),
       ...limitFields(input, false),
     };
+    if (failOpen !== undefined && body.on_publish === undefined) throw input.usage("--on-publish-fail-open and --on-publish-fail-closed need --on-publish-url");
     const broker = await apiFor(input, io.env).result<Broker>("POST", apiPath("namespaces", input.string("namespace")!, "brokers"), { body });
     emit(io, input, broker, () => `Created broker "${broker.name}" in namespace "${input.string("namespace")}".\n${brokerDetails(broker)}`);
   },
@@ -95,9 +107,11 @@ const update: CommandSpec = {
     if (input.has("description")) body.description = input.string("description");
     if (input.has("expiration")) body.expiration = expirationFlag(input);
     const url = input.string("on-publish-url");
+    const failOpen = failOpenFlag(input);
     if (url !== undefined) body.on_publish = { url: url === "" || /^none$/i.test(url) ? null : url };
+    if (failOpen !== undefined) body.on_publish = { ...(body.on_publish as object | undefined), fail_open: failOpen };
     Object.assign(body, limitFields(input, true));
-    if (Object.keys(body).length === 0) throw input.usage("nothing to update: give --description, --expiration, --on-publish-url, --preset or --limit");
+    if (Object.keys(body).length === 0) throw input.usage("nothing to update: give --description, --expiration, --on-publish-url, --on-publish-fail-open, --preset or --limit");
     const broker = await apiFor(input, io.env).result<Broker>("PATCH", brokerPath(input), { body });
     emit(io, input, broker, () => `Updated ${brokerLabel(input)}.\n${brokerDetails(broker)}`);
   },

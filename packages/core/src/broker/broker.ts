@@ -17,6 +17,7 @@ import type { Message } from "./message.ts";
 import { RetainedStore } from "./retained.ts";
 import { NEVER_EXPIRES, Session } from "./session.ts";
 import { type BrokerStats, newStats } from "./stats.ts";
+import { type HookStats, type OnPublishOptions, PublishHookPipeline } from "./publish-hook.ts";
 import { parseSharedFilter, type SubscriptionEntry, TopicTree } from "./topic-tree.ts";
 
 /** How to build a broker. */
@@ -36,6 +37,11 @@ export interface BrokerOptions {
   allowAnonymous?: boolean;
   /** Version string for $SYS/broker/version. */
   version?: string;
+  /**
+   * An on-publish hook: every client PUBLISH goes through it before it is
+   * routed, in batches; its reply decides what is delivered (see {@link OnPublishOptions}).
+   */
+  onPublish?: OnPublishOptions;
   /**
    * What the store held at start ({@link Store.loadState}), restored at the
    * end of the constructor (after `hooks`, which due wills pass through);
@@ -154,8 +160,11 @@ export class Broker {
   readonly retained = new RetainedStore();
   readonly startedAt: number;
   allowAnonymous: boolean;
+  /** The on-publish hook in use, if any; {@link setOnPublish} changes it. */
+  publishHook: PublishHookPipeline | undefined;
 
   readonly #version: string;
+  #hookStats: HookStats | undefined;
   readonly #tree = new TopicTree();
   // The $SYS messages held in the retained store, left out of the retained quotas.
   #sysRetainedCount = 0;
@@ -244,6 +253,7 @@ export class Broker {
     this.allowAnonymous = options.allowAnonymous ?? true;
     this.#version = options.version ?? "edgemq";
     for (const hook of options.hooks ?? []) this.hooks.use(hook);
+    this.setOnPublish(options.onPublish);
     this.startedAt = this.now();
     if (options.restore !== undefined) this.restore(options.restore);
   }
@@ -362,6 +372,16 @@ export class Broker {
     for (const { will, client } of due) this.#publishWill(will, client);
     report.willsPublished = due.length;
     return report;
+  }
+
+  /**
+   * Sets, replaces or (with undefined) removes the on-publish hook. Messages
+   * already waiting for the old one still get its verdict; its counts carry over.
+   */
+  setOnPublish(options: OnPublishOptions | undefined): void {
+    // One set of counts across replacements, so that /metrics counters never go back.
+    this.#hookStats = this.publishHook?.stats ?? this.#hookStats;
+    this.publishHook = options === undefined ? undefined : new PublishHookPipeline(options, this.name, this.#hookStats);
   }
 
   /** Adds a hook at the end of the chain. */
@@ -744,6 +764,15 @@ export class Broker {
    * copies routed to subscribers, so a resend after a crash is recognised.
    */
   publishFromClient(conn: Connection, message: Message, qos2PacketId?: number): number {
+    const refused = this.admitFromClient(conn, message);
+    return refused !== 0 ? refused : this.acceptFromClient(conn, message, qos2PacketId);
+  }
+
+  /**
+   * The checks a client's PUBLISH passes before anything else sees it ($SYS,
+   * authorization, payload format): 0 if it passes, else the reason code.
+   */
+  admitFromClient(conn: Connection, message: Message): number {
     this.stats.messagesReceived++;
     this.#commit = undefined;
     const client = conn.client;
@@ -760,6 +789,19 @@ export class Broker {
     if (message.properties?.payloadFormatIndicator === 1 && !isWellFormedUtf8(message.payload)) {
       return ReasonCode.PayloadFormatInvalid; // §3.3.2.3.2
     }
+    return 0;
+  }
+
+  /**
+   * Routes an admitted PUBLISH (after the on-publish hook's verdict, when
+   * there is one): checks the retained quotas, holds a QoS 2 id, transforms,
+   * routes. Returns the reason code for its acknowledgement; {@link takeCommit}
+   * gives the commit it waits for.
+   */
+  acceptFromClient(conn: Connection, message: Message, qos2PacketId?: number): number {
+    this.#commit = undefined;
+    const client = conn.client;
+    // Checked here, after the hook, which may have changed the payload's size.
     if (message.retain && message.payload.byteLength > 0 && !this.retainedFits(message)) {
       this.stats.quotaExceeded++;
       return ReasonCode.QuotaExceeded; // §3.4.2.1: 0x97, an administrative limit

@@ -15,6 +15,7 @@ import type { Message } from "../broker/message.ts";
 import { NEVER_EXPIRES, type Session } from "../broker/session.ts";
 import type { AuthResult, ClientInfo } from "../policy/hook.ts";
 import type { OutgoingRecord } from "../store/store.ts";
+import type { HookEntry } from "../broker/publish-hook.ts";
 import type { Duplex, DuplexSink } from "../transport/duplex.ts";
 import { encodeOutgoingPublish } from "./outgoing.ts";
 import { connackProperties, toV3ReturnCode } from "./connack.ts";
@@ -91,6 +92,13 @@ export class Connection implements DuplexSink {
   #detached = false;
   // The commit of the last accepted QoS 2 PUBLISH: a resend of it is acknowledged only after.
   #inboundCommit: Promise<unknown> | undefined;
+  // PUBLISHes waiting for the on-publish hook's verdict, in the order they arrived: each is
+  // routed and acknowledged only once it and every one before it have their verdict.
+  #hooked: { entry: HookEntry; qos: QoS; packetId: number }[] = [];
+  // QoS 2 ids waiting for the hook: a resend meanwhile is answered with the verdict.
+  #hookedQos2: Set<number> | undefined;
+  // Reading is paused because too many of this client's messages wait for the hook.
+  #paused = false;
 
   constructor(broker: Broker, duplex: Duplex, now: number) {
     this.broker = broker;
@@ -118,6 +126,8 @@ export class Connection implements DuplexSink {
     if (this.state === "awaiting-connect") for (let i = 0; i < bytes.byteLength && this.#head.length < 16; i++) this.#head.push(bytes[i]!);
     this.#decoder.push(bytes);
     this.#drainDecoder();
+    // What this chunk gave the on-publish hook leaves as one batch.
+    if (this.#hooked.length > 0) this.broker.publishHook?.flush();
     if (this.pumpPending) {
       this.pumpPending = false;
       this.broker.pump(this);
@@ -127,7 +137,8 @@ export class Connection implements DuplexSink {
   #drainDecoder(): void {
     try {
       for (;;) {
-        if (this.state === "closed" || this.state === "authenticating") return;
+        // Paused: what is left stays in the decoder until the hook catches up.
+        if (this.state === "closed" || this.state === "authenticating" || this.#paused) return;
         const packet = this.#decoder.next();
         if (packet === undefined) return;
         this.#handle(packet);
@@ -180,6 +191,8 @@ export class Connection implements DuplexSink {
     this.#inboundAliases = undefined;
     this.#outboundAliases = undefined;
     this.#pendingWhileAuthenticating = [];
+    // Messages still waiting for the hook are neither routed nor acknowledged: QoS 1 and 2 are resent by the client.
+    this.#hooked = [];
   }
 
   #handle(packet: Packet): void {
@@ -404,6 +417,8 @@ export class Connection implements DuplexSink {
     if (limitError !== undefined) return this.disconnect(ReasonCode.TopicNameInvalid, limitError);
 
     if (p.qos > 0) {
+      // A resend of a QoS 2 message that waits for the hook is answered by that verdict [MQTT-4.3.3-10]
+      if (p.qos === 2 && this.#hookedQos2?.has(p.packetId!)) return;
       if (p.qos === 2 && this.session!.inboundQos2.has(p.packetId!)) {
         // A resent QoS 2 message is acknowledged again, not delivered again, and
         // is not a new message towards the Receive Maximum [MQTT-4.3.3-10]; not
@@ -428,26 +443,112 @@ export class Connection implements DuplexSink {
       senderId: this.client.clientId,
       receivedAt: now,
     };
+    // With an on-publish hook, or while earlier messages wait for one, the message waits its turn.
+    if (broker.publishHook !== undefined || this.#hooked.length > 0) return this.#publishThroughHook(message, p.qos, p.packetId ?? 0);
     const reasonCode = broker.publishFromClient(this, message, p.qos === 2 ? p.packetId : undefined);
     if (p.qos === 0) return;
-    const packetId = p.packetId!;
+    this.#acknowledgeAfterCommit(p.qos, p.packetId!, reasonCode);
+  }
+
+  // Acknowledges a routed (or refused) QoS 1 or 2 PUBLISH once what it changed is committed.
+  #acknowledgeAfterCommit(qos: QoS, packetId: number, reasonCode: number): void {
     // An accepted QoS 2 id is known from now on (the broker holds it in inboundQos2), so a
     // resend before PUBREL is not routed twice [MQTT-4.3.3-8]; it counts towards the Receive
     // Maximum through inboundQos2 until PUBREL.
-    const held = p.qos === 2 && reasonCode < 0x80;
+    const held = qos === 2 && reasonCode < 0x80;
     // The acknowledgement waits for the store to commit what the message changed: PUBACK
     // [MQTT-4.3.2-4] and PUBREC [MQTT-4.3.3-8] only once the message is durable.
-    const committed = broker.takeCommit();
+    const committed = this.broker.takeCommit();
     if (held) this.#inboundCommit = committed;
-    if (committed === undefined) return this.#acknowledge(p.qos, packetId, reasonCode);
+    if (committed === undefined) return this.#acknowledge(qos, packetId, reasonCode);
     if (!held) this.#inboundUnacked++;
     committed.then(
       () => {
         if (!held) this.#inboundUnacked--;
-        this.#acknowledge(p.qos, packetId, reasonCode);
+        this.#acknowledge(qos, packetId, reasonCode);
       },
       this.#storeFailed,
     );
+  }
+
+  // ---------------------------------------------------- on-publish hook
+
+  /** Whether the connection has ended (the hook pipeline skips its messages). */
+  get closed(): boolean {
+    return this.state === "closed";
+  }
+
+  // Queues a PUBLISH behind the ones already waiting; it goes to the hook unless refused first.
+  #publishThroughHook(message: Message, qos: QoS, packetId: number): void {
+    const broker = this.broker;
+    const hook = broker.publishHook;
+    const entry: HookEntry = { message, client: this.client, owner: this, outcome: undefined };
+    this.#hooked.push({ entry, qos, packetId });
+    // Until its verdict it counts towards our Receive Maximum [MQTT-3.3.4-7]
+    if (qos > 0) this.#inboundUnacked++;
+    if (qos === 2) (this.#hookedQos2 ??= new Set()).add(packetId);
+    const refused = broker.admitFromClient(this, message);
+    if (refused !== 0) entry.outcome = { refuse: refused };
+    else if (hook === undefined) entry.outcome = { deliver: message }; // the hook was removed meanwhile
+    else {
+      hook.submit(entry);
+      // Bounded: past either limit this client is not read until verdicts come back.
+      if (this.#hooked.length >= hook.options.maxPendingPerConnection) this.#pause();
+      else if (hook.full) {
+        this.#pause();
+        hook.pausedForBroker(this);
+      }
+      return;
+    }
+    this.hookSettled();
+  }
+
+  /**
+   * Routes and acknowledges, in arrival order, the messages at the head of the queue whose verdict is in:
+   * PUBACKs [MQTT-4.6.0-2] and PUBRECs [MQTT-4.6.0-3] leave in the order the PUBLISHes came.
+   */
+  hookSettled(): void {
+    const queue = this.#hooked;
+    while (queue.length > 0 && queue[0]!.entry.outcome !== undefined && this.state === "connected") {
+      const { entry, qos, packetId } = queue.shift()!;
+      const outcome = entry.outcome!;
+      if (qos > 0) this.#inboundUnacked--;
+      if (qos === 2) this.#hookedQos2!.delete(packetId);
+      let reasonCode: number;
+      if ("deliver" in outcome) reasonCode = this.broker.acceptFromClient(this, outcome.deliver, qos === 2 ? packetId : undefined);
+      else {
+        // A refused message changes nothing in the store. 0x87 (the hook's drop) and 0x80 (its failure)
+        // are PUBACK and PUBREC reason codes [MQTT-3.4.2-1]; 3.1.1 has none, so #acknowledge sends it plain.
+        this.broker.takeCommit();
+        reasonCode = outcome.refuse;
+      }
+      if (qos > 0) this.#acknowledgeAfterCommit(qos, packetId, reasonCode);
+    }
+    const hook = this.broker.publishHook;
+    if (this.#paused && queue.length <= (hook?.options.maxPendingPerConnection ?? 0) / 2) {
+      // Below its own bound: read again, unless the broker-wide bound still holds it (which resumes it later).
+      if (hook?.full) hook.pausedForBroker(this);
+      else this.resumeFromHook();
+    }
+    if (this.pumpPending) {
+      this.pumpPending = false;
+      this.broker.pump(this);
+    }
+  }
+
+  /** Reads again after a pause for the hook: the decoder's leftovers first. */
+  resumeFromHook(): void {
+    if (!this.#paused || this.state === "closed") return;
+    this.#paused = false;
+    this.duplex.resume?.();
+    this.#drainDecoder();
+    if (this.#hooked.length > 0) this.broker.publishHook?.flush();
+  }
+
+  #pause(): void {
+    if (this.#paused) return;
+    this.#paused = true;
+    this.duplex.pause?.();
   }
 
   #acknowledge(qos: QoS, packetId: number, reasonCode: number): void {

@@ -19,6 +19,10 @@ export interface Duplex {
   write(bytes: Uint8Array): boolean;
   /** Closes the connection once queued bytes are sent. */
   close(): void;
+  /** Stops reading from the peer (a publisher the on-publish hook cannot keep up with) until {@link resume}. */
+  pause?(): void;
+  /** Reads from the peer again after {@link pause}. */
+  resume?(): void;
 }
 
 /** What the core gives back: the adapter pushes what it reads and sees. */

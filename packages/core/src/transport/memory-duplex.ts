@@ -9,6 +9,8 @@ export class MemoryDuplex implements Duplex {
   closed = false;
   /** What write() answers: false simulates a backed-up socket. */
   accepting = true;
+  /** Whether the core asked to stop reading (see {@link Duplex.pause}). */
+  paused = false;
   /** The core's side, set by {@link connect}. */
   sink: DuplexSink | undefined;
 
@@ -26,6 +28,14 @@ export class MemoryDuplex implements Duplex {
     this.closed = true;
     // A real socket reports its end after close; so does this one, at once.
     this.sink?.end();
+  }
+
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
   }
 
   /** Hands bytes to the core as if they arrived from the peer. */
