@@ -33,7 +33,18 @@ function flush(socket: BunSocket<SocketState>): void {
   const rest = written < 0 ? bytes : bytes.subarray(written);
   s.pending = rest.byteLength > 0 ? [rest] : [];
   s.pendingBytes = rest.byteLength;
-  if (s.pendingBytes === 0 && s.closing) socket.end();
+  if (s.pendingBytes === 0 && s.closing) halfClose(socket);
+}
+
+// Closing with bytes from the peer still unread makes the kernel reset the
+// connection, and a reset can destroy the DISCONNECT just sent before the
+// peer reads it. So only our side is shut (FIN after the last packet) and
+// reading goes on, into a core that ignores it, until the peer closes too.
+function halfClose(socket: BunSocket<SocketState>): void {
+  socket.resume?.();
+  // shutdown() shuts the write half only; end() and shutdown(true) left peers that were still sending with a reset (measured on Bun 1.4).
+  if (socket.shutdown) socket.shutdown();
+  else socket.end();
 }
 
 function socketDuplex(socket: BunSocket<SocketState>, transport: Transport): Duplex {
@@ -66,7 +77,7 @@ function socketDuplex(socket: BunSocket<SocketState>, transport: Transport): Dup
     },
     close(): void {
       s.closing = true;
-      if (s.pendingBytes === 0) socket.end();
+      if (s.pendingBytes === 0) halfClose(socket);
       setTimeout(() => socket.terminate?.() ?? socket.end(), 2000);
     },
   };

@@ -9,6 +9,8 @@ declare global {
     readonly authorized?: boolean;
     write(data: Uint8Array): number;
     end(): void;
+    /** Shuts the write half down (FIN) and keeps reading. */
+    shutdown?(halfClose?: boolean): void;
     terminate?(): void;
     setNoDelay?(noDelay?: boolean): boolean;
     pause?(): void;

@@ -27,6 +27,7 @@ function connDuplex(conn: Deno.Conn, transport: Transport, sink: () => DuplexSin
   let writing = false;
   let backpressured = false;
   let closing = false;
+  let shut = false;
   let closed = false;
   const closeConn = () => {
     if (closed) return;
@@ -34,6 +35,15 @@ function connDuplex(conn: Deno.Conn, transport: Transport, sink: () => DuplexSin
     try {
       conn.close();
     } catch { /* already closed by the peer */ }
+  };
+  // Closing with bytes from the peer still unread makes the kernel reset the
+  // connection, and a reset can destroy the DISCONNECT just sent before the
+  // peer reads it. So only our side is shut (FIN after the last packet); the
+  // read loop goes on, into a core that ignores it, until the peer closes too.
+  const shutWrite = () => {
+    if (closed || shut) return;
+    shut = true;
+    conn.closeWrite().catch(closeConn);
   };
   const pump = async () => {
     if (writing) return;
@@ -54,7 +64,7 @@ function connDuplex(conn: Deno.Conn, transport: Transport, sink: () => DuplexSin
     } finally {
       writing = false;
     }
-    if (closing) closeConn();
+    if (closing) shutWrite();
   };
   return {
     info: { remoteAddress: conn.remoteAddr.hostname, remotePort: conn.remoteAddr.port, transport },
@@ -80,8 +90,9 @@ function connDuplex(conn: Deno.Conn, transport: Transport, sink: () => DuplexSin
       closing = true;
       // A paused read loop must still see the end.
       this.resume!();
-      if (!writing && pendingBytes === 0) closeConn();
-      else setTimeout(closeConn, 2000);
+      if (!writing && pendingBytes === 0) shutWrite();
+      // A peer that never reads or never closes is cut off.
+      Deno.unrefTimer(setTimeout(closeConn, 2000) as unknown as number);
     },
   };
 }

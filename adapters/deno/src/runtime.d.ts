@@ -13,6 +13,8 @@ declare global {
       read(p: Uint8Array): Promise<number | null>;
       write(p: Uint8Array): Promise<number>;
       close(): void;
+      /** Shuts the write half down (FIN; close_notify on TLS) and keeps reading. */
+      closeWrite(): Promise<void>;
       setNoDelay?(noDelay?: boolean): void;
     }
     interface Listener extends AsyncIterable<Conn> {
@@ -31,6 +33,7 @@ declare global {
     const env: { toObject(): Record<string, string> };
     function readTextFileSync(path: string): string;
     function exit(code?: number): never;
+    function unrefTimer(id: number): void;
     function addSignalListener(signal: "SIGINT" | "SIGTERM", handler: () => void): void;
     function listen(options: { hostname: string; port: number; transport?: "tcp" }): Listener;
     function listenTls(options: { hostname: string; port: number; cert: string; key: string }): Listener;
