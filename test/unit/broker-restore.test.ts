@@ -392,6 +392,29 @@ describe("acknowledgements wait for the store", () => {
     expect(c.packets()).toMatchObject([{ type: "unsuback", reasonCodes: [0] }]);
   });
 
+  it("acknowledges a publisher's QoS 1 and 2 messages in the order they came, even when a later one has nothing to commit", async () => {
+    const clock = new Clock();
+    const store = new GatedStore();
+    const b = broker(clock, store);
+    const sub = new Peer(b);
+    sub.connect("s");
+    sub.subscribe(1, "durable", { qos: 1 });
+    await store.commit();
+    await store.commit();
+    const pub = new Peer(b);
+    pub.connect("p", { cleanStart: true, properties: {} }); // a session that ends with the connection: nothing stored
+    await flush();
+    expect(pub.packets()).toMatchObject([{ type: "connack" }]);
+    pub.publish("durable", "first", 1, 1); // queued for a lasting session: waits for a commit
+    pub.publish("nowhere", "second", 1, 2); // matches nobody: nothing to commit
+    pub.publish("nowhere", "third", 2, 3);
+    await flush();
+    // [MQTT-4.6.0-2] [MQTT-4.6.0-3]: not PUBACK 2 or PUBREC 3 before PUBACK 1.
+    expect(pub.packets()).toEqual([]);
+    await store.commit();
+    expect(pub.packets().map((p) => `${p.type} ${(p as { packetId: number }).packetId}`)).toEqual(["puback 1", "puback 2", "pubrec 3"]);
+  });
+
   it("sends a QoS 2 PUBLISH to a lasting session only once its packet id is committed, and PUBREL only once its state is", async () => {
     const clock = new Clock();
     const store = new GatedStore();

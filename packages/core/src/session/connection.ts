@@ -92,6 +92,8 @@ export class Connection implements DuplexSink {
   #detached = false;
   // The commit of the last accepted QoS 2 PUBLISH: a resend of it is acknowledged only after.
   #inboundCommit: Promise<unknown> | undefined;
+  // The last QoS 1/2 acknowledgement still waiting for a commit; later ones go after it.
+  #pendingAck: Promise<unknown> | undefined;
   // PUBLISHes waiting for the on-publish hook's verdict, in the order they arrived: each is
   // routed and acknowledged only once it and every one before it have their verdict.
   #hooked: { entry: HookEntry; qos: QoS; packetId: number }[] = [];
@@ -460,15 +462,21 @@ export class Connection implements DuplexSink {
     // [MQTT-4.3.2-4] and PUBREC [MQTT-4.3.3-8] only once the message is durable.
     const committed = this.broker.takeCommit();
     if (held) this.#inboundCommit = committed;
-    if (committed === undefined) return this.#acknowledge(qos, packetId, reasonCode);
+    // Acknowledgements leave in the order the PUBLISHes came [MQTT-4.6.0-2] [MQTT-4.6.0-3], so one
+    // with nothing to commit still waits behind an earlier one that waits for its commit.
+    const earlier = this.#pendingAck;
+    if (committed === undefined && earlier === undefined) return this.#acknowledge(qos, packetId, reasonCode);
     if (!held) this.#inboundUnacked++;
-    committed.then(
+    const wait = earlier === undefined ? committed! : committed === undefined ? earlier : earlier.then(() => committed);
+    const sent = wait.then(
       () => {
         if (!held) this.#inboundUnacked--;
+        if (this.#pendingAck === sent) this.#pendingAck = undefined;
         this.#acknowledge(qos, packetId, reasonCode);
       },
       this.#storeFailed,
     );
+    this.#pendingAck = sent;
   }
 
   // ---------------------------------------------------- on-publish hook
