@@ -406,13 +406,15 @@ describe("acknowledgements wait for the store", () => {
     await flush();
     expect(pub.packets()).toMatchObject([{ type: "connack" }]);
     pub.publish("durable", "first", 1, 1); // queued for a lasting session: waits for a commit
-    pub.publish("nowhere", "second", 1, 2); // matches nobody: nothing to commit
-    pub.publish("nowhere", "third", 2, 3);
+    pub.publish("durable", "second", 1, 2); // the same group commit
+    pub.publish("nowhere", "third", 1, 3); // matches nobody: nothing to commit
+    pub.publish("durable", "fourth", 1, 4); // the same commit again, behind one with none
+    pub.publish("nowhere", "fifth", 2, 5);
     await flush();
-    // [MQTT-4.6.0-2] [MQTT-4.6.0-3]: not PUBACK 2 or PUBREC 3 before PUBACK 1.
+    // [MQTT-4.6.0-2] [MQTT-4.6.0-3]: not PUBACK 3 or PUBREC 5 before PUBACK 1.
     expect(pub.packets()).toEqual([]);
     await store.commit();
-    expect(pub.packets().map((p) => `${p.type} ${(p as { packetId: number }).packetId}`)).toEqual(["puback 1", "puback 2", "pubrec 3"]);
+    expect(pub.packets().map((p) => `${p.type} ${(p as { packetId: number }).packetId}`)).toEqual(["puback 1", "puback 2", "puback 3", "puback 4", "pubrec 5"]);
   });
 
   it("sends a QoS 2 PUBLISH to a lasting session only once its packet id is committed, and PUBREL only once its state is", async () => {

@@ -94,6 +94,7 @@ export class Connection implements DuplexSink {
   #inboundCommit: Promise<unknown> | undefined;
   // The last QoS 1/2 acknowledgement still waiting for a commit; later ones go after it.
   #pendingAck: Promise<unknown> | undefined;
+  #pendingAckWait: Promise<unknown> | undefined;
   // PUBLISHes waiting for the on-publish hook's verdict, in the order they arrived: each is
   // routed and acknowledged only once it and every one before it have their verdict.
   #hooked: { entry: HookEntry; qos: QoS; packetId: number }[] = [];
@@ -467,11 +468,14 @@ export class Connection implements DuplexSink {
     const earlier = this.#pendingAck;
     if (committed === undefined && earlier === undefined) return this.#acknowledge(qos, packetId, reasonCode);
     if (!held) this.#inboundUnacked++;
-    const wait = earlier === undefined ? committed! : committed === undefined ? earlier : earlier.then(() => committed);
+    // Callbacks on one promise run in the order registered, so messages of one group commit
+    // wait on the commit itself; only a different (or no) commit is chained behind the last.
+    const wait = earlier === undefined || committed === this.#pendingAckWait ? committed! : committed === undefined ? earlier : earlier.then(() => committed);
+    this.#pendingAckWait = wait;
     const sent = wait.then(
       () => {
         if (!held) this.#inboundUnacked--;
-        if (this.#pendingAck === sent) this.#pendingAck = undefined;
+        if (this.#pendingAck === sent) this.#pendingAck = this.#pendingAckWait = undefined;
         this.#acknowledge(qos, packetId, reasonCode);
       },
       this.#storeFailed,
