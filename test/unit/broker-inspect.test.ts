@@ -4,8 +4,8 @@
 // MemoryDuplex, time through a fake clock.
 import { describe, expect, it } from "vitest";
 import {
-  Broker, type BrokerOptions, encodePacket, FrameDecoder, MemoryDuplex, MemoryStore, type Message, type Packet, type ProtocolVersion,
-} from "../../packages/core/src/mod.ts";
+  Broker, type BrokerOptions, MemoryDuplex, MemoryStore, type Message, type Packet } from "../../packages/core/src/mod.ts";
+import { MemoryPeer } from "../support/memory-peer.ts";
 
 class Clock {
   t = 1_000_000;
@@ -20,26 +20,7 @@ function setup(options: BrokerOptions = {}) {
   return { clock, broker, store };
 }
 
-class Peer {
-  readonly duplex: MemoryDuplex;
-  readonly decoder: FrameDecoder;
-  readonly version: ProtocolVersion;
-  constructor(broker: Broker, version: ProtocolVersion = 5, info: ConstructorParameters<typeof MemoryDuplex>[0] = {}) {
-    this.version = version;
-    this.duplex = new MemoryDuplex(info);
-    this.decoder = new FrameDecoder({ protocolVersion: version });
-    this.duplex.sink = broker.accept(this.duplex);
-  }
-  send(p: Packet) { this.duplex.push(encodePacket(p, this.version)); }
-  packets(): Packet[] {
-    for (const chunk of this.duplex.take()) this.decoder.push(chunk);
-    const out: Packet[] = [];
-    for (let p = this.decoder.next(); p; p = this.decoder.next()) out.push(p);
-    return out;
-  }
-  connect(clientId: string, extra: Partial<Extract<Packet, { type: "connect" }>> = {}) {
-    this.send({ type: "connect", protocolName: this.version === 3 ? "MQIsdp" : "MQTT", protocolVersion: this.version, cleanStart: true, keepAlive: 0, clientId, ...extra });
-  }
+class Peer extends MemoryPeer {
   subscribe(packetId: number, topicFilter: string, options: { qos?: 0 | 1 | 2; noLocal?: boolean; retainAsPublished?: boolean; retainHandling?: 0 | 1 | 2; id?: number } = {}) {
     this.send({
       type: "subscribe", packetId,

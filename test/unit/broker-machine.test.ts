@@ -1,7 +1,8 @@
 // Unit tests of the sans-IO broker: bytes in through a MemoryDuplex, time in
 // through a fake clock and tick(), packets out decoded from what was written.
 import { describe, expect, it } from "vitest";
-import { Broker, type BrokerOptions, FrameDecoder, MemoryDuplex, type Packet, type ProtocolVersion, encodePacket } from "../../packages/core/src/mod.ts";
+import { Broker, type BrokerOptions, MemoryDuplex, type Packet } from "../../packages/core/src/mod.ts";
+import { MemoryPeer } from "../support/memory-peer.ts";
 
 class Clock {
   t = 1_000_000;
@@ -15,26 +16,7 @@ function setup(options: BrokerOptions = {}) {
   return { clock, broker };
 }
 
-class Peer {
-  readonly duplex = new MemoryDuplex();
-  readonly decoder: FrameDecoder;
-  readonly version: ProtocolVersion;
-  constructor(broker: Broker, version: ProtocolVersion = 5) {
-    this.version = version;
-    this.decoder = new FrameDecoder({ protocolVersion: version });
-    this.duplex.sink = broker.accept(this.duplex);
-  }
-  send(p: Packet) { this.duplex.push(encodePacket(p, this.version)); }
-  packets(): Packet[] {
-    for (const chunk of this.duplex.take()) this.decoder.push(chunk);
-    const out: Packet[] = [];
-    for (let p = this.decoder.next(); p; p = this.decoder.next()) out.push(p);
-    return out;
-  }
-  connect(clientId: string, extra: Partial<Extract<Packet, { type: "connect" }>> = {}) {
-    this.send({ type: "connect", protocolName: "MQTT", protocolVersion: this.version, cleanStart: true, keepAlive: 0, clientId, ...extra });
-  }
-}
+class Peer extends MemoryPeer {}
 
 const enc = new TextEncoder();
 const flush = () => new Promise((r) => setTimeout(r, 0)); // authentication answers asynchronously

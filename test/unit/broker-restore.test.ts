@@ -7,9 +7,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import {
-  Broker, type BrokerOptions, encodePacket, FrameDecoder, MemoryDuplex, MemoryStore, type Message, type Packet, type ProtocolVersion,
-  type Store, type StoredState,
+  Broker, type BrokerOptions, MemoryStore, type Message, type Packet, type Store, type StoredState,
 } from "../../packages/core/src/mod.ts";
+import { MemoryPeer } from "../support/memory-peer.ts";
 import { openSqliteStore, type SqliteStorage } from "../../packages/store-sqlite/src/mod.ts";
 
 class Clock {
@@ -18,23 +18,9 @@ class Clock {
   advance(ms: number) { this.t += ms; }
 }
 
-class Peer {
-  readonly duplex = new MemoryDuplex();
-  readonly decoder: FrameDecoder;
-  readonly version: ProtocolVersion;
-  constructor(broker: Broker, version: ProtocolVersion = 5) {
-    this.version = version;
-    this.decoder = new FrameDecoder({ protocolVersion: version });
-    this.duplex.sink = broker.accept(this.duplex);
-  }
-  send(p: Packet) { this.duplex.push(encodePacket(p, this.version)); }
-  packets(): Packet[] {
-    for (const chunk of this.duplex.take()) this.decoder.push(chunk);
-    const out: Packet[] = [];
-    for (let p = this.decoder.next(); p; p = this.decoder.next()) out.push(p);
-    return out;
-  }
-  connect(clientId: string, extra: Partial<Extract<Packet, { type: "connect" }>> = {}) {
+class Peer extends MemoryPeer {
+  // A lasting session unless told otherwise.
+  override connect(clientId: string, extra: Partial<Extract<Packet, { type: "connect" }>> = {}) {
     this.send({ type: "connect", protocolName: "MQTT", protocolVersion: this.version, cleanStart: false, keepAlive: 0, clientId, properties: { sessionExpiryInterval: 3600 }, ...extra });
   }
   subscribe(packetId: number, topicFilter: string, o: { qos?: 0 | 1 | 2; noLocal?: boolean; retainAsPublished?: boolean; retainHandling?: 0 | 1 | 2; id?: number } = {}) {

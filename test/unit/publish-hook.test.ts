@@ -3,25 +3,18 @@
 // JSON codec and request signing.
 import { describe, expect, it } from "vitest";
 import {
-  Broker, encodePacket, FrameDecoder, type HookMessage, MemoryDuplex, type OnPublishOptions, type Packet, type ProtocolVersion,
+  Broker, encodePacket, type HookMessage, type OnPublishOptions, type Packet, type ProtocolVersion,
 } from "../../packages/core/src/mod.ts";
+import { MemoryPeer } from "../support/memory-peer.ts";
 import { decodeHookReply, encodeHookBatch, HookReplyError } from "../../packages/server/src/hook-json.ts";
 import { signHookRequest } from "../../packages/server/src/hook-signing.ts";
 import { DEFAULT_HOOK_TIMEOUT_MS, HookCallError, httpPublishHook } from "../../packages/server/src/http-hook.ts";
 import { ConfigError, resolveConfig } from "../../packages/server/src/config.ts";
 import { newKeySet, publicKeys } from "../../packages/credentials/src/keys.ts";
 
-class Peer {
-  readonly duplex = new MemoryDuplex();
-  readonly decoder: FrameDecoder;
-  readonly version: ProtocolVersion;
-  constructor(broker: Broker, version: ProtocolVersion = 5) {
-    this.version = version;
-    this.decoder = new FrameDecoder({ protocolVersion: version });
-    this.duplex.sink = broker.accept(this.duplex);
-  }
+class Peer extends MemoryPeer {
   bytes(p: Packet) { return encodePacket(p, this.version); }
-  send(...ps: Packet[]) {
+  override send(...ps: Packet[]) {
     // Several packets in one chunk, as one socket read delivers them.
     const parts = ps.map((p) => this.bytes(p));
     const all = new Uint8Array(parts.reduce((n, b) => n + b.byteLength, 0));
@@ -29,13 +22,7 @@ class Peer {
     for (const b of parts) { all.set(b, at); at += b.byteLength; }
     this.duplex.push(all);
   }
-  packets(): Packet[] {
-    for (const chunk of this.duplex.take()) this.decoder.push(chunk);
-    const out: Packet[] = [];
-    for (let p = this.decoder.next(); p; p = this.decoder.next()) out.push(p);
-    return out;
-  }
-  async connect(clientId: string) {
+  override async connect(clientId: string) {
     this.send({ type: "connect", protocolName: "MQTT", protocolVersion: this.version, cleanStart: true, keepAlive: 0, clientId });
     await settle();
     this.packets();
