@@ -12,8 +12,8 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setImmediate } from "node:timers";
-import type { Message } from "../packages/core/src/broker/message.ts";
-import type { OutgoingRecord } from "../packages/core/src/store/store.ts";
+import type { Message } from "../packages/core/src/model/message.ts";
+import type { OutgoingRecord } from "../packages/core/src/model/outgoing-record.ts";
 import { type DurabilityMode, openSqliteStore } from "../packages/store-sqlite/src/mod.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);

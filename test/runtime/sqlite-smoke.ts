@@ -4,8 +4,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Message } from "../../packages/core/src/broker/message.ts";
-import type { OutgoingRecord } from "../../packages/core/src/store/store.ts";
+import type { Message } from "../../packages/core/src/model/message.ts";
+import type { OutgoingRecord } from "../../packages/core/src/model/outgoing-record.ts";
 import { DataDirectoryLockedError, openSqliteStore } from "../../packages/store-sqlite/src/mod.ts";
 
 const dataDir = mkdtempSync(join(tmpdir(), "edgemq-smoke-"));

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { collect, connect, mosquittoPub, mosquittoSub, sleep, waitFor } from "../support/clients.ts";
 import { type RunningBroker, startBroker } from "../support/server.ts";
 import { resolveConfig } from "../../packages/server/src/config.ts";
-import type { HookMessage } from "../../packages/core/src/broker/publish-hook.ts";
+import type { HookMessage } from "../../packages/core/src/policy/publish-hook.ts";
 import { startServer } from "../../adapters/node/src/serve.ts";
 
 const ACCOUNT = "0123456789abcdef0123456789abcdef";

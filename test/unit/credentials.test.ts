@@ -6,7 +6,7 @@ import {
   parseTopicAcl, publicKeys, rotateKeySet, signingKey, topicAclRules, verifyCredential,
 } from "../../packages/credentials/src/mod.ts";
 import { evaluateRules } from "../../packages/core/src/policy/rules.ts";
-import type { ClientInfo } from "../../packages/core/src/policy/hook.ts";
+import type { ClientInfo } from "../../packages/core/src/model/client.ts";
 
 const NOW = Date.UTC(2026, 10, 24, 12, 0, 0);
 const AUD = "sensors.acme";

@@ -1,11 +1,11 @@
 // Unit tests of the policy engine's pure parts: topic matching, filter
 // coverage, and access rules as data (who, which topics, which rights).
 import { describe, expect, it } from "vitest";
-import type { SubscriptionEntry } from "../../packages/core/src/broker/topic-tree.ts";
-import type { ClientInfo } from "../../packages/core/src/policy/hook.ts";
+import type { SubscriptionEntry } from "../../packages/core/src/model/subscription.ts";
+import type { ClientInfo } from "../../packages/core/src/model/client.ts";
 import { type AccessRules, evaluateRules, rulesHook } from "../../packages/core/src/policy/rules.ts";
 import { filterCovers, topicMatches } from "../../packages/core/src/policy/topic-match.ts";
-import type { Message } from "../../packages/core/src/broker/message.ts";
+import type { Message } from "../../packages/core/src/model/message.ts";
 import { HookChain } from "../../packages/core/src/policy/chain.ts";
 
 function client(clientId: string, username?: string): ClientInfo {

@@ -1,7 +1,8 @@
-import type { Broker, ClientSnapshot, RetainedSnapshot, SessionSnapshot } from "../../core/src/broker/broker.ts";
-import type { Message } from "../../core/src/broker/message.ts";
-import { NEVER_EXPIRES } from "../../core/src/broker/session.ts";
-import type { SubscriptionEntry } from "../../core/src/broker/topic-tree.ts";
+import type { ClientSnapshot, RetainedSnapshot, SessionSnapshot } from "../../core/src/broker/inspection.ts";
+import type { Broker } from "../../core/src/broker/broker.ts";
+import type { Message } from "../../core/src/model/message.ts";
+import { NEVER_EXPIRES } from "../../core/src/codec/constants.ts";
+import type { SubscriptionEntry } from "../../core/src/model/subscription.ts";
 import { MqttError } from "../../core/src/codec/errors.ts";
 import type { PublishProperties } from "../../core/src/codec/packets/publish.ts";
 import type { UserProperty } from "../../core/src/codec/properties.ts";

@@ -1,5 +1,5 @@
-import { CLOUDFLARE_LIMITS, DEFAULT_LIMITS, type Limits } from "../../core/src/broker/limits.ts";
-import type { OnPublishOptions } from "../../core/src/broker/publish-hook.ts";
+import { CLOUDFLARE_LIMITS, DEFAULT_LIMITS, type Limits } from "../../core/src/policy/limits.ts";
+import type { OnPublishOptions } from "../../core/src/policy/publish-hook.ts";
 import type { AccessRules } from "../../core/src/policy/rules.ts";
 import { type FeaturePolicy, FULL_FEATURES } from "../../core/src/policy/features.ts";
 

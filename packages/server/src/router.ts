@@ -3,7 +3,7 @@ import type { ProtocolVersion } from "../../core/src/codec/constants.ts";
 import { encodePacket, decodePacket } from "../../core/src/codec/packet.ts";
 import type { ConnectPacket } from "../../core/src/codec/packets/connect.ts";
 import { ReasonCode } from "../../core/src/codec/reason-codes.ts";
-import { toV3ReturnCode } from "../../core/src/session/connack.ts";
+import { toV3ReturnCode } from "../../core/src/connection/connack.ts";
 import type { Acceptor, Duplex, DuplexSink } from "../../core/src/transport/duplex.ts";
 import { ISSUER } from "../../credentials/src/issue.ts";
 import type { BrokerAddress, Registry } from "../../tenancy/src/registry.ts";

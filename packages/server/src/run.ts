@@ -13,7 +13,7 @@ import { connectionLogHook, Logger } from "./logger.ts";
 import { EventLoopLag, Histogram } from "./metrics.ts";
 import { httpPublishHook } from "./http-hook.ts";
 import type { BrokerRecord } from "../../tenancy/src/records.ts";
-import type { OnPublishOptions } from "../../core/src/broker/publish-hook.ts";
+import type { OnPublishOptions } from "../../core/src/policy/publish-hook.ts";
 import { openSqliteStore, type SqliteStorage } from "../../store-sqlite/src/storage.ts";
 
 /** A bound listener, as every adapter reports it. */

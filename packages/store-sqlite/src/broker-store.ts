@@ -1,5 +1,6 @@
-import type { Message } from "../../core/src/broker/message.ts";
-import type { OutgoingRecord, SessionRecord, Store, StoredState } from "../../core/src/store/store.ts";
+import type { Message } from "../../core/src/model/message.ts";
+import type { SessionRecord, Store, StoredState } from "../../core/src/store/store.ts";
+import type { OutgoingRecord } from "../../core/src/model/outgoing-record.ts";
 import type { RowChecksum } from "./checksum.ts";
 import { CorruptDatabaseError } from "./errors.ts";
 import { messageChecksum, type MessageRow, readMessage } from "./message-columns.ts";

@@ -1,5 +1,5 @@
-import type { Message } from "../../core/src/broker/message.ts";
-import type { OutgoingRecord } from "../../core/src/store/store.ts";
+import type { Message } from "../../core/src/model/message.ts";
+import type { OutgoingRecord } from "../../core/src/model/outgoing-record.ts";
 import type { RowChecksum } from "./checksum.ts";
 import { messageChecksum, type MessageRow, readMessage } from "./message-columns.ts";
 import { decodeIds, encodeIds, encodePublishProperties, isQos, RowError } from "./row-codec.ts";

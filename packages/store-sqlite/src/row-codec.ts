@@ -8,7 +8,7 @@ import { type Properties, propertiesLength, readProperties, WILL, writePropertie
 import { Reader } from "../../core/src/codec/reader.ts";
 import { varintLength, Writer } from "../../core/src/codec/writer.ts";
 import type { QoS } from "../../core/src/codec/constants.ts";
-import type { SubscriptionEntry } from "../../core/src/broker/topic-tree.ts";
+import type { SubscriptionEntry } from "../../core/src/model/subscription.ts";
 
 /** The property-table bit of PUBLISH (packet type 3). */
 const PUBLISH_BIT = 3;

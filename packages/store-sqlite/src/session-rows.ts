@@ -1,5 +1,5 @@
 import type { Will } from "../../core/src/codec/packets/connect.ts";
-import type { ClientInfo } from "../../core/src/policy/hook.ts";
+import type { ClientInfo } from "../../core/src/model/client.ts";
 import type { SessionRecord } from "../../core/src/store/store.ts";
 import type { RowChecksum } from "./checksum.ts";
 import { plain } from "./message-columns.ts";

@@ -1,4 +1,4 @@
-import { CLOUDFLARE_LIMITS, DEFAULT_LIMITS, type Limits } from "../../core/src/broker/limits.ts";
+import { CLOUDFLARE_LIMITS, DEFAULT_LIMITS, type Limits } from "../../core/src/policy/limits.ts";
 import { CLOUDFLARE_FEATURES, type FeaturePolicy, FULL_FEATURES } from "../../core/src/policy/features.ts";
 import { TenancyError } from "./errors.ts";
 

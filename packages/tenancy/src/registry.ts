@@ -1,5 +1,5 @@
 import { Broker, type BrokerOptions } from "../../core/src/broker/broker.ts";
-import type { Limits } from "../../core/src/broker/limits.ts";
+import type { Limits } from "../../core/src/policy/limits.ts";
 import { ReasonCode } from "../../core/src/codec/reason-codes.ts";
 import type { Hook } from "../../core/src/policy/hook.ts";
 import { clientRulesHook } from "../../core/src/policy/rules.ts";

@@ -1,4 +1,4 @@
-import type { OutgoingRecord } from "../store/store.ts";
+import type { OutgoingRecord } from "../model/outgoing-record.ts";
 
 /**
  * A first-in first-out queue of outgoing records. Taking from the front moves

@@ -1,4 +1,4 @@
-import type { Message } from "./message.ts";
+import type { Message } from "../model/message.ts";
 
 class Node {
   children: Map<string, Node> | undefined;

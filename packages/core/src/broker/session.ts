@@ -1,21 +1,29 @@
 import type { Will } from "../codec/packets/connect.ts";
-import type { OutgoingRecord } from "../store/store.ts";
-import type { Connection } from "../session/connection.ts";
-import type { ClientInfo } from "../policy/hook.ts";
+import type { Connection } from "../connection/connection.ts";
+import type { ConnectionSession } from "../connection/host.ts";
+import type { ClientInfo } from "../model/client.ts";
+import type { OutgoingRecord } from "../model/outgoing-record.ts";
+import type { SubscriptionEntry } from "../model/subscription.ts";
+import type { SessionRecord } from "../store/store.ts";
 import { RecordQueue } from "./record-queue.ts";
-import type { SubscriptionEntry } from "./topic-tree.ts";
 
-/** A session expiry interval that never ends (§3.1.2.11.2). */
-export const NEVER_EXPIRES = 0xffffffff;
+/** A connection attached to a broker session. */
+export type BrokerConnection = Connection<Session>;
+
+/** A PUBLISH held back until a store commit resolves (see {@link Session.outbox}). */
+export interface HeldPublish {
+  record: OutgoingRecord;
+  dup: boolean;
+}
 
 /**
  * The state of one client's session, which outlives its connections when
  * its Session Expiry Interval is above zero (§4.1).
  */
-export class Session {
+export class Session implements ConnectionSession {
   readonly clientId: string;
   /** The live connection, if the client is connected. */
-  connection: Connection | undefined;
+  connection: BrokerConnection | undefined;
   /** Subscriptions by the filter the client sent (`$share/…` included). */
   readonly subscriptions = new Map<string, SubscriptionEntry>();
   /** Seconds the session lives after its connection closes. */
@@ -37,6 +45,18 @@ export class Session {
   /** Who the last connection was: offline deliveries are checked against it. */
   client: ClientInfo | undefined;
   #nextPacketId = 1;
+
+  // Outbound flow for the attached connection, reset when a connection attaches.
+  /** Unacknowledged messages of a resumed session not yet resent, waiting for room in the client's Receive Maximum. */
+  resendBacklog: OutgoingRecord[] | undefined;
+  /**
+   * PUBLISHes held until a store commit ({@link outboxGate}) resolves, in send
+   * order; QoS > 0 ones are already in flight with their packet ids.
+   * Undefined when nothing is held (the usual case).
+   */
+  outbox: HeldPublish[] | undefined;
+  /** The commit the outbox waits for. */
+  outboxGate: Promise<unknown> | undefined;
 
   // Routing scratch, valid while `routeGeneration` equals the broker's current
   // one: overlapping subscriptions of this session merge here, so matching a
@@ -63,4 +83,23 @@ export class Session {
     }
     return 0; // every identifier is in use; the caller queues instead
   }
+}
+
+/**
+ * A session as the store keeps it: while connected, with the connection's will
+ * (a crash under it leaves that will to publish); once disconnected, with the
+ * pending will and the time its expiry counts from.
+ */
+export function sessionRecord(session: Session): SessionRecord {
+  const conn = session.connection;
+  const pending = session.pendingWill;
+  return {
+    clientId: session.clientId,
+    expiryInterval: session.expiryInterval,
+    subscriptions: [...session.subscriptions.values()],
+    will: conn !== undefined ? conn.will : pending?.will,
+    willAt: conn !== undefined ? undefined : pending?.publishAt,
+    disconnectedAt: conn !== undefined ? undefined : session.disconnectedAt,
+    client: session.client,
+  };
 }

@@ -20,6 +20,9 @@ export const PacketType = {
 /** Protocol levels: 3 is MQTT 3.1 (`MQIsdp`), 4 is 3.1.1, 5 is 5.0. */
 export type ProtocolVersion = 3 | 4 | 5;
 
+/** A Session Expiry Interval that never ends (§3.1.2.11.2). */
+export const NEVER_EXPIRES = 0xffffffff;
+
 /** Quality of service levels. */
 export type QoS = 0 | 1 | 2;
 

@@ -1,6 +1,7 @@
-import type { Message } from "../broker/message.ts";
-import type { SubscriptionEntry } from "../broker/topic-tree.ts";
-import type { AuthResult, ClientInfo, ConnectContext, Decision, Hook } from "./hook.ts";
+import type { Message } from "../model/message.ts";
+import type { SubscriptionEntry } from "../model/subscription.ts";
+import type { AuthResult, ConnectContext, Decision, Hook, ReauthContext } from "./hook.ts";
+import type { ClientInfo } from "../model/client.ts";
 
 /** The result of a chain of deciders: allowed, or denied with a reason code. */
 export type Verdict = { allowed: true } | { allowed: false; reasonCode: number; reason?: string };
@@ -27,9 +28,27 @@ export class HookChain {
 
   /** Runs `authenticate` hooks; the first that answers other than `next` wins. */
   async authenticate(ctx: ConnectContext, fallback: AuthResult): Promise<AuthResult> {
+    // A CONNECT that names an enhanced authentication method is for the hooks that run it.
+    const method = ctx.packet.properties?.authenticationMethod;
     for (const hook of this.#hooks) {
       if (!hook.authenticate) continue;
+      if (method !== undefined && !hook.authenticationMethods?.includes(method)) continue;
       const result = await hook.authenticate(ctx);
+      if (result !== "next") return result;
+    }
+    return fallback;
+  }
+
+  /** Whether some hook runs this enhanced authentication method. */
+  offersMethod(method: string): boolean {
+    return this.#hooks.some((h) => h.authenticate !== undefined && h.authenticationMethods?.includes(method) === true);
+  }
+
+  /** Runs `reauthenticate` hooks that list the method; the first that answers other than `next` wins. */
+  async reauthenticate(ctx: ReauthContext, fallback: AuthResult): Promise<AuthResult> {
+    for (const hook of this.#hooks) {
+      if (!hook.reauthenticate || !hook.authenticationMethods?.includes(ctx.method)) continue;
+      const result = await hook.reauthenticate(ctx);
       if (result !== "next") return result;
     }
     return fallback;

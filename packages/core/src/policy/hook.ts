@@ -1,17 +1,8 @@
 import type { ConnectPacket } from "../codec/packets/connect.ts";
+import type { ClientInfo } from "../model/client.ts";
 import type { ConnInfo } from "../transport/duplex.ts";
-import type { Message } from "../broker/message.ts";
-import type { SubscriptionEntry } from "../broker/topic-tree.ts";
-
-/** Who a connected client is, as hooks see it. */
-export interface ClientInfo {
-  clientId: string;
-  username: string | undefined;
-  protocolVersion: 3 | 4 | 5;
-  conn: ConnInfo;
-  /** Whatever `authenticate` attached (a token's claims, a user record). */
-  attributes: Record<string, unknown>;
-}
+import type { Message } from "../model/message.ts";
+import type { SubscriptionEntry } from "../model/subscription.ts";
 
 /** A hook's answer: allow, defer to the next hook, or deny with a reason code. */
 export type Decision = "allow" | "next" | { deny: number; reason?: string };
@@ -22,8 +13,33 @@ export interface ConnectContext {
   conn: ConnInfo;
 }
 
-/** The result of authentication: allow may attach attributes to the client. */
-export type AuthResult = "next" | { deny: number; reason?: string } | AuthAllow;
+/** What re-authentication (AUTH 0x19 while connected) sees: the client, and the method and data of its AUTH. */
+export interface ReauthContext {
+  client: ClientInfo;
+  /** The Authentication Method, the same as at CONNECT [MQTT-4.12.1-1]. */
+  method: string;
+  data: Uint8Array | undefined;
+}
+
+/**
+ * The result of authentication: allow may attach attributes to the client;
+ * `continue` asks the client for another step of an enhanced authentication exchange.
+ */
+export type AuthResult = "next" | { deny: number; reason?: string } | AuthAllow | AuthContinue;
+
+/**
+ * One more step of an enhanced authentication exchange (MQTT 5 AUTH): the
+ * server sends AUTH 0x18 (Continue authentication) with `data`, and calls
+ * `next` with the Authentication Data of the client's AUTH answer. Before
+ * CONNACK the exchange runs under the connect timeout.
+ */
+export interface AuthContinue {
+  continue: true;
+  /** Authentication Data for the AUTH packet sent to the client. */
+  data?: Uint8Array;
+  /** Takes the client's next Authentication Data; answers with the next step, allow or deny. */
+  next(data: Uint8Array | undefined): AuthResult | Promise<AuthResult>;
+}
 
 /** An accepted client: what to attach to it, the client id to assign, and when its right to stay ends. */
 export interface AuthAllow {
@@ -33,6 +49,8 @@ export interface AuthAllow {
   clientId?: string;
   /** When the credential expires (ms since the epoch): the connection ends then with DISCONNECT 0xA0. */
   expiresAt?: number;
+  /** Authentication Data for the CONNACK (or final AUTH) of an enhanced authentication exchange. */
+  data?: Uint8Array;
 }
 
 /**
@@ -42,7 +60,14 @@ export interface AuthAllow {
  */
 export interface Hook {
   name: string;
+  /**
+   * The MQTT 5 Authentication Methods this hook runs. A CONNECT that names a
+   * method is authenticated only by hooks that list it; without one, 0x8C.
+   */
+  authenticationMethods?: readonly string[];
   authenticate?(ctx: ConnectContext): AuthResult | Promise<AuthResult>;
+  /** Re-authentication while connected (AUTH 0x19), by a hook that lists the connection's method. */
+  reauthenticate?(ctx: ReauthContext): AuthResult | Promise<AuthResult>;
   authorizePublish?(client: ClientInfo, message: Message): Decision;
   authorizeSubscribe?(client: ClientInfo, subscription: SubscriptionEntry): Decision;
   /** Checked again at delivery: may this client receive this message? */

@@ -1,7 +1,8 @@
 import { ReasonCode } from "../codec/reason-codes.ts";
-import type { Message } from "../broker/message.ts";
-import { parseSharedFilter, type SubscriptionEntry } from "../broker/topic-tree.ts";
-import type { ClientInfo, Decision, Hook } from "./hook.ts";
+import type { Message } from "../model/message.ts";
+import { parseSharedFilter, type SubscriptionEntry } from "../model/subscription.ts";
+import type { Decision, Hook } from "./hook.ts";
+import type { ClientInfo } from "../model/client.ts";
 import { filterCovers, topicMatches } from "./topic-match.ts";
 
 /** One access rule, as data: who, which topics, what rights, allow or deny. */

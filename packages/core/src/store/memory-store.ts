@@ -1,5 +1,6 @@
-import type { Message } from "../broker/message.ts";
-import type { OutgoingRecord, SessionRecord, Store, StoredState } from "./store.ts";
+import type { Message } from "../model/message.ts";
+import type { SessionRecord, Store, StoredState } from "./store.ts";
+import type { OutgoingRecord } from "../model/outgoing-record.ts";
 
 /**
  * The in-memory store: every call commits at once and nothing survives the

@@ -1,7 +1,8 @@
-import type { Message } from "../broker/message.ts";
-import type { SubscriptionEntry } from "../broker/topic-tree.ts";
+import type { Message } from "../model/message.ts";
+import type { OutgoingRecord } from "../model/outgoing-record.ts";
+import type { SubscriptionEntry } from "../model/subscription.ts";
 import type { Will } from "../codec/packets/connect.ts";
-import type { ClientInfo } from "../policy/hook.ts";
+import type { ClientInfo } from "../model/client.ts";
 
 /** A session as the store keeps it. */
 export interface SessionRecord {
@@ -27,18 +28,6 @@ export interface SessionRecord {
    * offline deliveries and the will are checked against it after a restart.
    */
   client?: ClientInfo | undefined;
-}
-
-/** An outgoing message held for a session: queued, or in flight with a packet id. */
-export interface OutgoingRecord {
-  message: Message;
-  qos: 0 | 1 | 2;
-  retain: boolean;
-  subscriptionIdentifiers: number[] | undefined;
-  /** 0 while queued. */
-  packetId: number;
-  /** `publish` until PUBREC arrives; `pubrel` after (QoS 2). */
-  state: "publish" | "pubrel";
 }
 
 /** Everything a store holds for one broker, read back at start by {@link Store.loadState}. */

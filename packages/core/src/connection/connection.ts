@@ -5,20 +5,23 @@ import { encodePacket, type Packet } from "../codec/packet.ts";
 import { allocate } from "../codec/writer.ts";
 import type { AnyAckPacket } from "../codec/packets/ack.ts";
 import type { ConnectPacket } from "../codec/packets/connect.ts";
-import type { DisconnectPacket } from "../codec/packets/disconnect.ts";
+import type { AuthPacket, DisconnectPacket } from "../codec/packets/disconnect.ts";
 import type { PublishPacket } from "../codec/packets/publish.ts";
 import type { SubscribePacket } from "../codec/packets/subscribe.ts";
 import type { UnsubscribePacket } from "../codec/packets/unsubscribe.ts";
 import { CONNACK_REASON_CODES, DISCONNECT_REASON_CODES, ReasonCode } from "../codec/reason-codes.ts";
-import type { Broker } from "../broker/broker.ts";
-import type { Message } from "../broker/message.ts";
-import { NEVER_EXPIRES, type Session } from "../broker/session.ts";
-import type { AuthResult, ClientInfo } from "../policy/hook.ts";
-import type { OutgoingRecord } from "../store/store.ts";
-import type { HookEntry } from "../broker/publish-hook.ts";
+import { NEVER_EXPIRES } from "../codec/constants.ts";
+import { forwardableProperties, type Message } from "../model/message.ts";
+import { checkTopicLimits } from "../policy/limits.ts";
+import type { AuthResult } from "../policy/hook.ts";
+import type { ClientInfo } from "../model/client.ts";
+import type { OutgoingRecord } from "../model/outgoing-record.ts";
+import type { HookEntry } from "../policy/publish-hook.ts";
 import type { Duplex, DuplexSink } from "../transport/duplex.ts";
-import { encodeOutgoingPublish } from "./outgoing.ts";
+import { encodeOutgoingPublish } from "./outgoing-publish.ts";
+import { AuthExchange } from "./auth-exchange.ts";
 import { connackProperties, toV3ReturnCode } from "./connack.ts";
+import type { ConnectionHost, ConnectionSession, PublishOutcome } from "./host.ts";
 
 /** Where a connection is in its life. */
 export type ConnectionState = "awaiting-connect" | "authenticating" | "connected" | "closed";
@@ -28,14 +31,15 @@ export type ConnectionState = "awaiting-connect" | "authenticating" | "connected
  * timer: bytes arrive through {@link data}, time through the broker's clock
  * and {@link tick}; it writes through the {@link Duplex} it was given.
  */
-export class Connection implements DuplexSink {
-  readonly broker: Broker;
+export class Connection<S extends ConnectionSession = ConnectionSession> implements DuplexSink {
+  /** The broker this connection serves, as the interface the machine declares. */
+  readonly host: ConnectionHost<S, Connection<S>>;
   readonly duplex: Duplex;
   state: ConnectionState = "awaiting-connect";
   /** The protocol level of the CONNECT (5 until one arrives). */
   version: ProtocolVersion = 5;
   /** Set once connected. */
-  session: Session | undefined;
+  session: S | undefined;
   client: ClientInfo;
   /** When the socket was accepted (ms). */
   readonly openedAt: number;
@@ -55,18 +59,9 @@ export class Connection implements DuplexSink {
   backpressured = false;
   /** When the client's credential expires (ms); the connection ends then with 0xA0. */
   credentialExpiresAt: number | undefined;
-  /** Unacknowledged messages of a resumed session not yet resent, waiting for room in the client's Receive Maximum. */
-  resendBacklog: OutgoingRecord[] = [];
-  /**
-   * PUBLISHes held until a store commit ({@link outboxGate}) resolves, in
-   * send order; QoS > 0 ones are already in flight with their packet ids.
-   * Undefined when nothing is held (the usual case).
-   */
-  outbox: { record: OutgoingRecord; dup: boolean }[] | undefined;
-  /** The commit the outbox waits for. */
-  outboxGate: Promise<unknown> | undefined;
-
   #decoder: FrameDecoder;
+  // Enhanced authentication, only for a CONNECT that names a method.
+  #auth: AuthExchange | undefined;
   #will: ConnectPacket["will"];
 
   /** The will of this connection's CONNECT (when wills are available), published if it ends without a normal DISCONNECT. */
@@ -76,8 +71,10 @@ export class Connection implements DuplexSink {
   // Topic aliases, made only for clients that use them (most do not).
   #inboundAliases: Map<number, string> | undefined;
   #outboundAliases: Map<string, number> | undefined;
-  /** Set when acknowledgements freed window room; the queue is pumped once the chunk is handled. */
-  pumpPending = false;
+  // Set when acknowledgements freed window room; the host pumps once the chunk is handled.
+  #pumpPending = false;
+  // The answer to the PUBLISH being handled, reused (made at the first QoS 1/2 PUBLISH).
+  #outcome: PublishOutcome | undefined;
   #inboundUnacked = 0;
   // Rate limits: token buckets refilled by elapsed time, so nothing is allocated per packet.
   #packetTokens = 0;
@@ -103,13 +100,13 @@ export class Connection implements DuplexSink {
   // Reading is paused because too many of this client's messages wait for the hook.
   #paused = false;
 
-  constructor(broker: Broker, duplex: Duplex, now: number) {
-    this.broker = broker;
+  constructor(host: ConnectionHost<S, Connection<S>>, duplex: Duplex, now: number) {
+    this.host = host;
     this.duplex = duplex;
     this.openedAt = now;
     this.lastActivity = now;
     // Until CONNECT is accepted, a smaller limit keeps an unauthenticated peer cheap.
-    this.#decoder = new FrameDecoder({ maximumPacketSize: broker.limits.maximumConnectPacketSize });
+    this.#decoder = new FrameDecoder({ maximumPacketSize: host.limits.maximumConnectPacketSize });
     this.client = { clientId: "", username: undefined, protocolVersion: 5, conn: duplex.info, attributes: {} };
   }
 
@@ -118,11 +115,11 @@ export class Connection implements DuplexSink {
   /** Bytes from the socket. */
   data(bytes: Uint8Array): void {
     if (this.state === "closed") return;
-    const now = this.lastActivity = this.broker.now();
-    this.broker.stats.bytesReceived += bytes.byteLength;
-    if (this.broker.limits.maximumBytesPerSecond > 0 && this.state === "connected" && !this.#withinRate(now, 0, bytes.byteLength)) return;
-    if (this.state === "authenticating") {
-      // Packets after CONNECT wait until authentication answers.
+    const now = this.lastActivity = this.host.now();
+    this.host.stats.bytesReceived += bytes.byteLength;
+    if (this.host.limits.maximumBytesPerSecond > 0 && this.state === "connected" && !this.#withinRate(now, 0, bytes.byteLength)) return;
+    if (this.state === "authenticating" && this.#auth?.step === undefined) {
+      // Packets after CONNECT wait until authentication answers (an AUTH step it asked for is read).
       this.#pendingWhileAuthenticating.push(bytes);
       return;
     }
@@ -130,10 +127,10 @@ export class Connection implements DuplexSink {
     this.#decoder.push(bytes);
     this.#drainDecoder();
     // What this chunk gave the on-publish hook leaves as one batch.
-    if (this.#hooked.length > 0) this.broker.publishHook?.flush();
-    if (this.pumpPending) {
-      this.pumpPending = false;
-      this.broker.pump(this);
+    if (this.#hooked.length > 0) this.host.publishHook?.flush();
+    if (this.#pumpPending) {
+      this.#pumpPending = false;
+      this.host.pump(this);
     }
   }
 
@@ -141,7 +138,7 @@ export class Connection implements DuplexSink {
     try {
       for (;;) {
         // Paused: what is left stays in the decoder until the hook catches up.
-        if (this.state === "closed" || this.state === "authenticating" || this.#paused) return;
+        if (this.state === "closed" || (this.state === "authenticating" && this.#auth?.step === undefined) || this.#paused) return;
         const packet = this.#decoder.next();
         if (packet === undefined) return;
         this.#handle(packet);
@@ -159,7 +156,7 @@ export class Connection implements DuplexSink {
    * worth, and the byte bucket at least one largest packet.
    */
   #withinRate(now: number, packets: number, bytes: number): boolean {
-    const limits = this.broker.limits;
+    const limits = this.host.limits;
     const pps = limits.maximumPacketsPerSecond;
     const bps = limits.maximumBytesPerSecond;
     if (pps === 0 && bps === 0) return true;
@@ -173,7 +170,7 @@ export class Connection implements DuplexSink {
     if (bps > 0) this.#byteTokens -= bytes;
     const packetsOver = pps > 0 && this.#packetTokens < 0;
     if (!packetsOver && (bps === 0 || this.#byteTokens >= 0)) return true;
-    this.broker.stats.rateLimited++;
+    this.host.stats.rateLimited++;
     this.disconnect(ReasonCode.MessageRateTooHigh, packetsOver ? `more than ${pps} packets per second` : `more than ${bps} bytes per second`);
     return false;
   }
@@ -181,7 +178,7 @@ export class Connection implements DuplexSink {
   /** The socket can take more. */
   drain(): void {
     this.backpressured = false;
-    if (this.state === "connected") this.broker.pump(this);
+    if (this.state === "connected") this.host.pump(this);
   }
 
   /** The socket closed (the adapter calls this once; later calls do nothing). */
@@ -190,7 +187,7 @@ export class Connection implements DuplexSink {
     this.#detached = true;
     this.state = "closed";
     // The will goes unless a DISCONNECT with reason 0x00 discarded it [MQTT-3.1.2-10]
-    this.broker.detach(this, this.#everConnected, this.#normalDisconnect ? undefined : this.#will, this.#disconnectReason);
+    this.host.detach(this, this.#everConnected, this.#normalDisconnect ? undefined : this.#will, this.#disconnectReason);
     this.#inboundAliases = undefined;
     this.#outboundAliases = undefined;
     this.#pendingWhileAuthenticating = [];
@@ -199,7 +196,8 @@ export class Connection implements DuplexSink {
   }
 
   #handle(packet: Packet): void {
-    this.broker.stats.packetsReceived++;
+    this.host.stats.packetsReceived++;
+    if (this.state === "authenticating") return this.#onAuthBeforeConnack(packet);
     if (this.state === "awaiting-connect") {
       if (packet.type !== "connect") {
         // The first packet must be CONNECT [MQTT-3.1.0-1]
@@ -210,7 +208,7 @@ export class Connection implements DuplexSink {
       return;
     }
     // Acknowledgements of what the broker sent go at the broker's pace, so they are not counted.
-    if (this.broker.limits.maximumPacketsPerSecond > 0) {
+    if (this.host.limits.maximumPacketsPerSecond > 0) {
       const type = packet.type;
       if (type !== "puback" && type !== "pubrec" && type !== "pubcomp" && !this.#withinRate(this.lastActivity, 1, 0)) return;
     }
@@ -227,9 +225,7 @@ export class Connection implements DuplexSink {
       case "connect":
         // A second CONNECT is a Protocol Error [MQTT-3.1.0-2]
         return this.disconnect(ReasonCode.ProtocolError, "a second CONNECT on one connection");
-      case "auth":
-        // Enhanced authentication is not offered, so AUTH is unexpected here.
-        return this.disconnect(ReasonCode.ProtocolError, "AUTH without an authentication method");
+      case "auth": return this.#onReauthenticate(packet);
       default:
         // CONNACK, SUBACK, UNSUBACK, PINGRESP only travel server → client.
         return this.disconnect(ReasonCode.ProtocolError, `a client may not send ${packet.type.toUpperCase()}`);
@@ -239,18 +235,20 @@ export class Connection implements DuplexSink {
   // -------------------------------------------------------------- connect
 
   #onConnect(p: ConnectPacket): void {
-    const broker = this.broker;
+    const host = this.host;
     this.version = p.protocolVersion;
     this.client.protocolVersion = p.protocolVersion;
     this.client.username = p.username;
-    if (!broker.features.protocolVersions.includes(p.protocolVersion)) {
+    if (!host.features.protocolVersions.includes(p.protocolVersion)) {
       return this.#refuse(ReasonCode.UnsupportedProtocolVersion, `protocol level ${p.protocolVersion} is not offered by this broker`); // [MQTT-3.1.2-2]
     }
-    if (p.properties?.authenticationMethod !== undefined) {
-      return this.#refuse(ReasonCode.BadAuthenticationMethod, `authentication method ${p.properties.authenticationMethod} is not supported`);
+    const method = p.properties?.authenticationMethod;
+    if (method !== undefined) {
+      if (!host.offersAuthenticationMethod(method)) return this.#refuse(ReasonCode.BadAuthenticationMethod, `authentication method ${method} is not supported`);
+      this.#auth = new AuthExchange(method, p);
     }
-    if (p.clientId.length > broker.limits.maximumClientIdLength) {
-      return this.#refuse(ReasonCode.ClientIdentifierNotValid, `client identifier longer than ${broker.limits.maximumClientIdLength}`); // [MQTT-3.1.3-5]
+    if (p.clientId.length > host.limits.maximumClientIdLength) {
+      return this.#refuse(ReasonCode.ClientIdentifierNotValid, `client identifier longer than ${host.limits.maximumClientIdLength}`); // [MQTT-3.1.3-5]
     }
     if (p.clientId.length === 0) {
       if (p.protocolVersion === 3 || (p.protocolVersion === 4 && !p.cleanStart)) {
@@ -259,20 +257,23 @@ export class Connection implements DuplexSink {
       }
     }
     if (p.will) {
-      if (p.will.qos > broker.features.maximumQoS) {
-        return this.#refuse(ReasonCode.QoSNotSupported, `will QoS ${p.will.qos} is above the maximum QoS ${broker.features.maximumQoS}`); // [MQTT-3.2.2-12]
+      if (p.will.qos > host.features.maximumQoS) {
+        return this.#refuse(ReasonCode.QoSNotSupported, `will QoS ${p.will.qos} is above the maximum QoS ${host.features.maximumQoS}`); // [MQTT-3.2.2-12]
       }
-      if (p.will.retain && !broker.features.retainAvailable) {
+      if (p.will.retain && !host.features.retainAvailable) {
         return this.#refuse(ReasonCode.RetainNotSupported, "retained wills are not available"); // [MQTT-3.2.2-13]
       }
     }
     const props = p.properties;
     if (props?.receiveMaximum !== undefined) this.sendWindow = props.receiveMaximum;
     if (props?.maximumPacketSize !== undefined) this.clientMaximumPacketSize = props.maximumPacketSize;
-    if (props?.topicAliasMaximum !== undefined) this.clientTopicAliasMaximum = Math.min(props.topicAliasMaximum, broker.limits.topicAliasMaximum);
+    if (props?.topicAliasMaximum !== undefined) this.clientTopicAliasMaximum = Math.min(props.topicAliasMaximum, host.limits.topicAliasMaximum);
     if (props?.requestProblemInformation === false) this.requestProblemInformation = false;
     this.state = "authenticating";
-    const result = broker.authenticate(this, p);
+    this.#settleConnect(p, host.authenticate(this, p));
+  }
+
+  #settleConnect(p: ConnectPacket, result: AuthResult | Promise<AuthResult>): void {
     if (result instanceof Promise) {
       result.then(
         (r) => this.#completeConnect(p, r),
@@ -286,17 +287,30 @@ export class Connection implements DuplexSink {
   #completeConnect(p: ConnectPacket, result: AuthResult): void {
     if (this.state !== "authenticating") return; // the socket closed while we waited
     if (result === "next") result = { deny: ReasonCode.NotAuthorized, reason: "no hook accepted the client" };
+    if ("continue" in result) {
+      // Enhanced authentication: ask the client for its next step in AUTH [MQTT-4.12.0-2]
+      if (this.#auth === undefined) result = { deny: ReasonCode.ProtocolError, reason: "an authentication step without an authentication method" };
+      else {
+        this.#send(this.#auth.challenge(result));
+        // What came after the CONNECT is read now: the AUTH answer among it.
+        const pending = this.#pendingWhileAuthenticating;
+        this.#pendingWhileAuthenticating = [];
+        for (const bytes of pending) this.#decoder.push(bytes);
+        this.#drainDecoder();
+        return;
+      }
+    }
     if ("deny" in result) {
       this.state = "awaiting-connect";
       return this.#refuse(result.deny, result.reason);
     }
-    const broker = this.broker;
+    const host = this.host;
     let clientId = p.clientId;
     let assigned = false;
-    if (!broker.mayConnect(clientId)) {
+    if (!host.mayConnect(clientId)) {
       this.state = "awaiting-connect";
       // An administrative limit: CONNACK 0x97 Quota exceeded (§3.2.2.2); 3.1.1 says 3 Server unavailable
-      return this.#refuse(ReasonCode.QuotaExceeded, `the broker allows ${broker.limits.maximumConnections} connections`);
+      return this.#refuse(ReasonCode.QuotaExceeded, `the broker allows ${host.limits.maximumConnections} connections`);
     }
     if (result.clientId !== undefined && clientId === "") {
       clientId = result.clientId; // from the credential: the client learns it as Assigned Client Identifier
@@ -308,8 +322,12 @@ export class Connection implements DuplexSink {
     }
     this.client.clientId = clientId;
     if (result.attributes) this.client.attributes = result.attributes;
+    if (this.#auth !== undefined) {
+      this.#auth.finalData = result.data;
+      this.#auth.connect = undefined;
+    }
     this.credentialExpiresAt = result.expiresAt;
-    if (broker.features.willMessages) this.#will = p.will;
+    if (host.features.willMessages) this.#will = p.will;
 
     // Keep alive: a v5 client gets the server's cap as Server Keep Alive; the
     // others' own value is enforced, since 3.1.1 cannot be told otherwise.
@@ -317,8 +335,8 @@ export class Connection implements DuplexSink {
     // for 3.1.1 the longer wait is only ours, which a client that keeps its own
     // shorter promise never notices; one that asked for none is held to what a
     // 5.0 client would be told (the cap, or the floor without a cap).
-    const cap = broker.limits.maximumKeepAlive;
-    const floor = cap > 0 ? Math.min(broker.limits.minimumKeepAlive, cap) : broker.limits.minimumKeepAlive;
+    const cap = host.limits.maximumKeepAlive;
+    const floor = cap > 0 ? Math.min(host.limits.minimumKeepAlive, cap) : host.limits.minimumKeepAlive;
     let serverKeepAlive: number | undefined;
     let keepAlive = p.keepAlive;
     if (cap > 0 && (keepAlive === 0 || keepAlive > cap)) keepAlive = cap;
@@ -335,11 +353,11 @@ export class Connection implements DuplexSink {
     // Session Expiry: 5.0 says it in a property; 3.1.1's Clean Session = 0 means "keep".
     let expiry = p.protocolVersion === 5 ? (p.properties?.sessionExpiryInterval ?? 0) : p.cleanStart ? 0 : NEVER_EXPIRES;
     let expiryCapped = false;
-    if (expiry > broker.limits.maximumSessionExpiryInterval) {
-      expiry = broker.limits.maximumSessionExpiryInterval;
+    if (expiry > host.limits.maximumSessionExpiryInterval) {
+      expiry = host.limits.maximumSessionExpiryInterval;
       expiryCapped = p.protocolVersion === 5;
     }
-    const { session, sessionPresent, committed } = broker.attach(this, clientId, p.cleanStart, expiry);
+    const { session, sessionPresent, committed } = host.attach(this, clientId, p.cleanStart, expiry);
     this.session = session;
     this.#everConnected = true; // attached: the end of the socket detaches it
     const finish = () => this.#finishConnect(sessionPresent, assigned, serverKeepAlive, expiryCapped, expiry);
@@ -351,9 +369,9 @@ export class Connection implements DuplexSink {
 
   #finishConnect(sessionPresent: boolean, assigned: boolean, serverKeepAlive: number | undefined, expiryCapped: boolean, expiry: number): void {
     if (this.state !== "authenticating") return; // the socket closed, or the session was taken over, while we waited
-    const broker = this.broker;
+    const host = this.host;
     const clientId = this.client.clientId;
-    this.#decoder.maximumPacketSize = broker.limits.maximumPacketSize;
+    this.#decoder.maximumPacketSize = host.limits.maximumPacketSize;
     this.state = "connected";
     this.#head = [];
     this.#send({
@@ -361,15 +379,61 @@ export class Connection implements DuplexSink {
       sessionPresent, // [MQTT-3.2.2-2], [MQTT-3.2.2-3]
       reasonCode: ReasonCode.Success,
       properties: this.version === 5
-        ? connackProperties(broker, { assignedClientIdentifier: assigned ? clientId : undefined, serverKeepAlive, sessionExpiryInterval: expiryCapped ? expiry : undefined })
+        ? connackProperties(host.features, host.limits, {
+          assignedClientIdentifier: assigned ? clientId : undefined, serverKeepAlive, sessionExpiryInterval: expiryCapped ? expiry : undefined,
+          authenticationMethod: this.#auth?.method, authenticationData: this.#auth?.finalData, // [MQTT-4.12.0-5]
+        })
         : undefined,
     });
-    broker.connected(this);
+    host.connected(this);
     // Packets that arrived while authenticating are processed now, in order.
     const pending = this.#pendingWhileAuthenticating;
     this.#pendingWhileAuthenticating = [];
     for (const bytes of pending) this.#decoder.push(bytes);
     this.#drainDecoder();
+  }
+
+  // A packet while an enhanced authentication step waits for the client's AUTH.
+  #onAuthBeforeConnack(packet: Packet): void {
+    const auth = this.#auth!;
+    const connect = auth.connect!;
+    // Once the exchange has begun, only the client's AUTH may come before CONNACK (§4.12).
+    const step = packet.type === "auth" ? auth.answer(packet) : ReasonCode.ProtocolError;
+    if (typeof step === "number") {
+      this.state = "awaiting-connect";
+      return this.#refuse(step, packet.type === "auth" ? "unexpected AUTH in the authentication exchange" : `${packet.type.toUpperCase()} before the authentication exchange ended`);
+    }
+    this.#settleConnect(connect, step.next((packet as AuthPacket).properties?.authenticationData));
+  }
+
+  // AUTH while connected: re-authentication (0x19), or the client's answer to a step of one.
+  #onReauthenticate(p: AuthPacket): void {
+    const auth = this.#auth;
+    // Without an Authentication Method at CONNECT there is nothing to re-authenticate [MQTT-4.12.1-1]
+    if (auth === undefined) return this.disconnect(ReasonCode.ProtocolError, "AUTH without an authentication method");
+    if (p.properties?.authenticationMethod !== auth.method) return this.disconnect(ReasonCode.BadAuthenticationMethod, "re-authentication must use the method of the CONNECT");
+    let result: AuthResult | Promise<AuthResult>;
+    if (p.reasonCode === ReasonCode.ReAuthenticate && auth.step === undefined) {
+      auth.reauthenticating = true;
+      result = this.host.reauthenticate(this, { client: this.client, method: auth.method, data: p.properties?.authenticationData });
+    } else {
+      const step = auth.reauthenticating ? auth.answer(p) : ReasonCode.ProtocolError;
+      if (typeof step === "number") return this.disconnect(step, "unexpected AUTH");
+      result = step.next(p.properties?.authenticationData);
+    }
+    const settle = (r: AuthResult): void => {
+      if (this.state !== "connected") return;
+      if (r === "next") r = { deny: ReasonCode.NotAuthorized, reason: "re-authentication was not accepted" };
+      if ("continue" in r) return this.#send(auth.challenge(r));
+      auth.reauthenticating = false;
+      // A failed re-authentication ends the connection [MQTT-4.12.1-2]
+      if ("deny" in r) return this.disconnect(r.deny, r.reason);
+      if (r.attributes) this.client.attributes = r.attributes;
+      if (r.expiresAt !== undefined) this.credentialExpiresAt = r.expiresAt;
+      this.#send(auth.success(r.data));
+    };
+    if (result instanceof Promise) result.then(settle, () => settle({ deny: ReasonCode.UnspecifiedError, reason: "re-authentication failed" }));
+    else settle(result);
   }
 
   /** Refuses a CONNECT with a reason code and closes [MQTT-3.2.2-7]. */
@@ -388,7 +452,7 @@ export class Connection implements DuplexSink {
   // -------------------------------------------------------------- publish
 
   #onPublish(p: PublishPacket): void {
-    const broker = this.broker;
+    const host = this.host;
     const props = p.properties;
     let topic = p.topic;
     if (this.version === 5 && props !== undefined) {
@@ -398,8 +462,8 @@ export class Connection implements DuplexSink {
       }
       const alias = props.topicAlias;
       if (alias !== undefined) {
-        if (alias > broker.limits.topicAliasMaximum) {
-          return this.disconnect(ReasonCode.TopicAliasInvalid, `topic alias ${alias} is above the maximum ${broker.limits.topicAliasMaximum}`); // [MQTT-3.3.2-12]
+        if (alias > host.limits.topicAliasMaximum) {
+          return this.disconnect(ReasonCode.TopicAliasInvalid, `topic alias ${alias} is above the maximum ${host.limits.topicAliasMaximum}`); // [MQTT-3.3.2-12]
         }
         if (topic.length > 0) {
           (this.#inboundAliases ??= new Map()).set(alias, topic);
@@ -410,13 +474,13 @@ export class Connection implements DuplexSink {
         }
       }
     }
-    if (p.qos > broker.features.maximumQoS) {
-      return this.disconnect(ReasonCode.QoSNotSupported, `QoS ${p.qos} is above the maximum QoS ${broker.features.maximumQoS}`); // [MQTT-3.2.2-11]
+    if (p.qos > host.features.maximumQoS) {
+      return this.disconnect(ReasonCode.QoSNotSupported, `QoS ${p.qos} is above the maximum QoS ${host.features.maximumQoS}`); // [MQTT-3.2.2-11]
     }
-    if (p.retain && !broker.features.retainAvailable) {
+    if (p.retain && !host.features.retainAvailable) {
       return this.disconnect(ReasonCode.RetainNotSupported, "retained messages are not available"); // [MQTT-3.2.2-14]
     }
-    const limitError = broker.checkTopic(topic);
+    const limitError = checkTopicLimits(topic, host.limits);
     if (limitError !== undefined) return this.disconnect(ReasonCode.TopicNameInvalid, limitError);
 
     if (p.qos > 0) {
@@ -430,38 +494,46 @@ export class Connection implements DuplexSink {
         return this.#afterCommit(this.#inboundCommit, () => this.#send(pubrec));
       }
       // The client may not have more unacknowledged QoS > 0 PUBLISH than our Receive Maximum.
-      if (this.#inboundUnacked + this.session!.inboundQos2.size >= broker.limits.receiveMaximum) {
-        return this.disconnect(ReasonCode.ReceiveMaximumExceeded, `more than ${broker.limits.receiveMaximum} unacknowledged QoS 1 and 2 messages`); // [MQTT-3.3.4-7]
+      if (this.#inboundUnacked + this.session!.inboundQos2.size >= host.limits.receiveMaximum) {
+        return this.disconnect(ReasonCode.ReceiveMaximumExceeded, `more than ${host.limits.receiveMaximum} unacknowledged QoS 1 and 2 messages`); // [MQTT-3.3.4-7]
       }
     }
 
-    const now = broker.now();
+    const now = host.now();
     const message: Message = {
       topic,
       payload: p.payload,
       qos: p.qos,
       retain: p.retain,
-      properties: broker.forwardableProperties(props),
+      properties: forwardableProperties(props, host.features.forwardUserProperties),
       expiresAt: props?.messageExpiryInterval !== undefined ? now + props.messageExpiryInterval * 1000 : undefined,
       senderId: this.client.clientId,
       receivedAt: now,
     };
     // With an on-publish hook, or while earlier messages wait for one, the message waits its turn.
-    if (broker.publishHook !== undefined || this.#hooked.length > 0) return this.#publishThroughHook(message, p.qos, p.packetId ?? 0);
-    const reasonCode = broker.publishFromClient(this, message, p.qos === 2 ? p.packetId : undefined);
-    if (p.qos === 0) return;
-    this.#acknowledgeAfterCommit(p.qos, p.packetId!, reasonCode);
+    if (host.publishHook !== undefined || this.#hooked.length > 0) return this.#publishThroughHook(message, p.qos, p.packetId ?? 0);
+    const refused = host.admitPublish(this, message);
+    if (p.qos === 0) {
+      if (refused === 0) host.acceptPublish(this, message, undefined, (this.#outcome ??= { reasonCode: 0, committed: undefined }));
+      return;
+    }
+    const outcome = (this.#outcome ??= { reasonCode: 0, committed: undefined });
+    if (refused === 0) host.acceptPublish(this, message, p.qos === 2 ? p.packetId : undefined, outcome);
+    else {
+      outcome.reasonCode = refused;
+      outcome.committed = undefined;
+    }
+    this.#acknowledgeAfterCommit(p.qos, p.packetId!, outcome.reasonCode, outcome.committed);
   }
 
   // Acknowledges a routed (or refused) QoS 1 or 2 PUBLISH once what it changed is committed.
-  #acknowledgeAfterCommit(qos: QoS, packetId: number, reasonCode: number): void {
+  #acknowledgeAfterCommit(qos: QoS, packetId: number, reasonCode: number, committed: Promise<unknown> | undefined): void {
     // An accepted QoS 2 id is known from now on (the broker holds it in inboundQos2), so a
     // resend before PUBREL is not routed twice [MQTT-4.3.3-8]; it counts towards the Receive
     // Maximum through inboundQos2 until PUBREL.
     const held = qos === 2 && reasonCode < 0x80;
     // The acknowledgement waits for the store to commit what the message changed: PUBACK
     // [MQTT-4.3.2-4] and PUBREC [MQTT-4.3.3-8] only once the message is durable.
-    const committed = this.broker.takeCommit();
     if (held) this.#inboundCommit = committed;
     // Acknowledgements leave in the order the PUBLISHes came [MQTT-4.6.0-2] [MQTT-4.6.0-3], so one
     // with nothing to commit still waits behind an earlier one that waits for its commit.
@@ -492,14 +564,14 @@ export class Connection implements DuplexSink {
 
   // Queues a PUBLISH behind the ones already waiting; it goes to the hook unless refused first.
   #publishThroughHook(message: Message, qos: QoS, packetId: number): void {
-    const broker = this.broker;
-    const hook = broker.publishHook;
+    const host = this.host;
+    const hook = host.publishHook;
     const entry: HookEntry = { message, client: this.client, owner: this, outcome: undefined };
     this.#hooked.push({ entry, qos, packetId });
     // Until its verdict it counts towards our Receive Maximum [MQTT-3.3.4-7]
     if (qos > 0) this.#inboundUnacked++;
     if (qos === 2) (this.#hookedQos2 ??= new Set()).add(packetId);
-    const refused = broker.admitFromClient(this, message);
+    const refused = host.admitPublish(this, message);
     if (refused !== 0) entry.outcome = { refuse: refused };
     else if (hook === undefined) entry.outcome = { deliver: message }; // the hook was removed meanwhile
     else {
@@ -526,25 +598,25 @@ export class Connection implements DuplexSink {
       const outcome = entry.outcome!;
       if (qos > 0) this.#inboundUnacked--;
       if (qos === 2) this.#hookedQos2!.delete(packetId);
-      let reasonCode: number;
-      if ("deliver" in outcome) reasonCode = this.broker.acceptFromClient(this, outcome.deliver, qos === 2 ? packetId : undefined);
+      const answer = (this.#outcome ??= { reasonCode: 0, committed: undefined });
+      if ("deliver" in outcome) this.host.acceptPublish(this, outcome.deliver, qos === 2 ? packetId : undefined, answer);
       else {
         // A refused message changes nothing in the store. 0x87 (the hook's drop) and 0x80 (its failure)
         // are PUBACK and PUBREC reason codes [MQTT-3.4.2-1]; 3.1.1 has none, so #acknowledge sends it plain.
-        this.broker.takeCommit();
-        reasonCode = outcome.refuse;
+        answer.reasonCode = outcome.refuse;
+        answer.committed = undefined;
       }
-      if (qos > 0) this.#acknowledgeAfterCommit(qos, packetId, reasonCode);
+      if (qos > 0) this.#acknowledgeAfterCommit(qos, packetId, answer.reasonCode, answer.committed);
     }
-    const hook = this.broker.publishHook;
+    const hook = this.host.publishHook;
     if (this.#paused && queue.length <= (hook?.options.maxPendingPerConnection ?? 0) / 2) {
       // Below its own bound: read again, unless the broker-wide bound still holds it (which resumes it later).
       if (hook?.full) hook.pausedForBroker(this);
       else this.resumeFromHook();
     }
-    if (this.pumpPending) {
-      this.pumpPending = false;
-      this.broker.pump(this);
+    if (this.#pumpPending) {
+      this.#pumpPending = false;
+      this.host.pump(this);
     }
   }
 
@@ -554,7 +626,7 @@ export class Connection implements DuplexSink {
     this.#paused = false;
     this.duplex.resume?.();
     this.#drainDecoder();
-    if (this.#hooked.length > 0) this.broker.publishHook?.flush();
+    if (this.#hooked.length > 0) this.host.publishHook?.flush();
   }
 
   #pause(): void {
@@ -584,7 +656,7 @@ export class Connection implements DuplexSink {
     const known = session.inboundQos2.delete(p.packetId);
     // After PUBCOMP the client may reuse the id for a new message [MQTT-4.3.3-12], so the id
     // must be gone from the store first: else a restart would take that message for a resend.
-    const committed = known && session.expiryInterval > 0 ? this.broker.store.deleteInboundQos2(session.clientId, p.packetId) : undefined;
+    const committed = known && session.expiryInterval > 0 ? this.host.store.deleteInboundQos2(session.clientId, p.packetId) : undefined;
     // [MQTT-4.3.3-11] PUBCOMP with the same packet id; 0x92 if we never saw it.
     const pubcomp: Packet = { type: "pubcomp", packetId: p.packetId, reasonCode: known || this.version < 5 ? 0 : ReasonCode.PacketIdentifierNotFound };
     this.#afterCommit(committed, () => this.#send(pubcomp));
@@ -593,7 +665,7 @@ export class Connection implements DuplexSink {
   #onPuback(p: AnyAckPacket): void {
     const record = this.session!.inflight.get(p.packetId);
     if (record === undefined || record.qos !== 1) return; // an unknown id is ignored
-    this.broker.completeOutgoing(this, record);
+    if (this.host.completeOutgoing(this, record)) this.#pumpPending = true;
   }
 
   #onPubrec(p: AnyAckPacket): void {
@@ -606,13 +678,13 @@ export class Connection implements DuplexSink {
     }
     if (p.reasonCode >= 0x80) {
       // A failed PUBREC ends the exchange: no PUBREL follows (§4.3.3).
-      this.broker.completeOutgoing(this, record);
+      if (this.host.completeOutgoing(this, record)) this.#pumpPending = true;
       return;
     }
     record.state = "pubrel"; // [MQTT-4.3.3-4] the message is now known to the client
     // Once PUBREL is out the PUBLISH must never be sent again [MQTT-4.3.3-6], so the
     // PUBREL state is committed first (for a lasting session; others end with a crash).
-    const committed = session.expiryInterval > 0 ? this.broker.store.saveOutgoing(session.clientId, [record]) : undefined;
+    const committed = session.expiryInterval > 0 ? this.host.store.saveOutgoing(session.clientId, [record]) : undefined;
     const packetId = p.packetId;
     this.#afterCommit(committed, () => {
       if (session.inflight.get(packetId) === record) this.#send({ type: "pubrel", packetId, reasonCode: 0 }); // [MQTT-4.3.3-4]
@@ -622,13 +694,13 @@ export class Connection implements DuplexSink {
   #onPubcomp(p: AnyAckPacket): void {
     const record = this.session!.inflight.get(p.packetId);
     if (record === undefined || record.state !== "pubrel") return;
-    this.broker.completeOutgoing(this, record);
+    if (this.host.completeOutgoing(this, record)) this.#pumpPending = true;
   }
 
   // ------------------------------------------------------------ subscribe
 
   #onSubscribe(p: SubscribePacket): void {
-    const result = this.broker.subscribe(this, p);
+    const result = this.host.subscribe(this, p);
     if (result === "disconnected") return;
     // A lasting session's subscriptions are committed before SUBACK.
     this.#afterCommit(result.committed, () => {
@@ -639,7 +711,7 @@ export class Connection implements DuplexSink {
   }
 
   #onUnsubscribe(p: UnsubscribePacket): void {
-    const { reasonCodes, committed } = this.broker.unsubscribe(this, p.topicFilters);
+    const { reasonCodes, committed } = this.host.unsubscribe(this, p.topicFilters);
     const unsuback: Packet = { type: "unsuback", packetId: p.packetId, reasonCodes }; // [MQTT-3.10.4-4]
     this.#afterCommit(committed, () => this.#send(unsuback));
   }
@@ -668,7 +740,7 @@ export class Connection implements DuplexSink {
         // Zero at CONNECT cannot become non-zero at DISCONNECT [MQTT-3.14.2-2]
         return this.disconnect(ReasonCode.ProtocolError, "session expiry interval set at DISCONNECT after 0 at CONNECT");
       }
-      session.expiryInterval = Math.min(requested, this.broker.limits.maximumSessionExpiryInterval);
+      session.expiryInterval = Math.min(requested, this.host.limits.maximumSessionExpiryInterval);
     }
     // Reason 0x04 asks for the will; any other normal DISCONNECT discards it [MQTT-3.1.2-10]
     this.#normalDisconnect = p.reasonCode !== ReasonCode.DisconnectWithWillMessage;
@@ -694,7 +766,7 @@ export class Connection implements DuplexSink {
   }
 
   #protocolFailure(e: MqttError): void {
-    this.broker.stats.protocolErrors++;
+    this.host.stats.protocolErrors++;
     if (this.state === "awaiting-connect") {
       // Before CONNECT is accepted, the answer is a CONNACK [MQTT-4.13.1-1]
       if (e.reasonCode === ReasonCode.UnsupportedProtocolVersion) {
@@ -743,8 +815,8 @@ export class Connection implements DuplexSink {
 
   /** Writes encoded bytes, counting them and noting backpressure. */
   write(bytes: Uint8Array): void {
-    this.broker.stats.bytesSent += bytes.byteLength;
-    this.broker.stats.packetsSent++;
+    this.host.stats.bytesSent += bytes.byteLength;
+    this.host.stats.packetsSent++;
     if (!this.duplex.write(bytes)) this.backpressured = true;
   }
 
@@ -755,7 +827,7 @@ export class Connection implements DuplexSink {
   sendPublish(record: OutgoingRecord, dup: boolean, now: number): boolean {
     const bytes = encodeOutgoingPublish(this, record, dup, now, this.clientTopicAliasMaximum > 0 ? (this.#outboundAliases ??= new Map()) : undefined);
     if (bytes === undefined) return false;
-    this.broker.stats.messagesSent++;
+    this.host.stats.messagesSent++;
     this.write(bytes);
     return true;
   }
@@ -764,7 +836,7 @@ export class Connection implements DuplexSink {
   tick(now: number): boolean {
     if (this.state === "closed") return false;
     if (this.state !== "connected") {
-      if (now - this.openedAt > this.broker.limits.connectTimeout * 1000) {
+      if (now - this.openedAt > this.host.limits.connectTimeout * 1000) {
         this.#closeNow();
         return false;
       }
@@ -785,6 +857,6 @@ export class Connection implements DuplexSink {
 
   /** Reports the QoS a subscription was granted, capped by the broker's maximum. */
   grant(qos: QoS): QoS {
-    return Math.min(qos, this.broker.features.maximumQoS) as QoS;
+    return Math.min(qos, this.host.features.maximumQoS) as QoS;
   }
 }

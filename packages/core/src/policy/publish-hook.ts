@@ -1,5 +1,5 @@
-import type { Message } from "./message.ts";
-import type { ClientInfo } from "../policy/hook.ts";
+import type { Message } from "../model/message.ts";
+import type { ClientInfo } from "../model/client.ts";
 import { isWellFormedUtf8 } from "../codec/utf8.ts";
 
 /**

@@ -94,3 +94,12 @@ export const CLOUDFLARE_LIMITS: Partial<Limits> = {
   minimumKeepAlive: 10,
   maximumKeepAlive: 3600,
 };
+
+/** Why a topic (or a filter) breaks the length or level limits, or undefined when it does not. */
+export function checkTopicLimits(topic: string, limits: Limits): string | undefined {
+  if (topic.length > limits.maximumTopicLength) return `topic longer than ${limits.maximumTopicLength}`;
+  let levels = 1;
+  for (let i = 0; i < topic.length; i++) if (topic.charCodeAt(i) === 0x2f) levels++;
+  if (levels > limits.maximumTopicLevels) return `topic deeper than ${limits.maximumTopicLevels} levels`;
+  return undefined;
+}

@@ -1,17 +1,17 @@
 import type { ConnackProperties } from "../codec/packets/connack.ts";
 import { ConnectReturnCode, ReasonCode } from "../codec/reason-codes.ts";
-import type { Broker } from "../broker/broker.ts";
+import type { FeaturePolicy } from "../policy/features.ts";
+import type { Limits } from "../policy/limits.ts";
 
 /**
  * The CONNACK properties that tell a 5.0 client what this broker supports;
  * a property whose value is the spec's default is left out.
  */
 export function connackProperties(
-  broker: Broker,
-  extra: { assignedClientIdentifier?: string; serverKeepAlive?: number; sessionExpiryInterval?: number },
+  f: FeaturePolicy,
+  l: Limits,
+  extra: { assignedClientIdentifier?: string; serverKeepAlive?: number; sessionExpiryInterval?: number; authenticationMethod?: string; authenticationData?: Uint8Array },
 ): ConnackProperties {
-  const f = broker.features;
-  const l = broker.limits;
   const props: ConnackProperties = {
     receiveMaximum: l.receiveMaximum, // [MQTT-3.2.2-9] absent would mean 65,535
     maximumPacketSize: l.maximumPacketSize,
@@ -25,6 +25,8 @@ export function connackProperties(
   if (extra.assignedClientIdentifier !== undefined) props.assignedClientIdentifier = extra.assignedClientIdentifier; // [MQTT-3.2.2-16]
   if (extra.serverKeepAlive !== undefined) props.serverKeepAlive = extra.serverKeepAlive;
   if (extra.sessionExpiryInterval !== undefined) props.sessionExpiryInterval = extra.sessionExpiryInterval;
+  if (extra.authenticationMethod !== undefined) props.authenticationMethod = extra.authenticationMethod;
+  if (extra.authenticationData !== undefined) props.authenticationData = extra.authenticationData;
   return props;
 }
 

@@ -1,8 +1,8 @@
 import { MqttError } from "../codec/errors.ts";
 import { encodePacket } from "../codec/packet.ts";
 import type { PublishProperties } from "../codec/packets/publish.ts";
-import type { Message } from "../broker/message.ts";
-import type { OutgoingRecord } from "../store/store.ts";
+import type { Message } from "../model/message.ts";
+import type { OutgoingRecord } from "../model/outgoing-record.ts";
 import type { Connection } from "./connection.ts";
 
 //

@@ -1,0 +1,79 @@
+import type { Message } from "../model/message.ts";
+import type { SubscriptionEntry } from "../model/subscription.ts";
+
+//
+// The routing seam: between "a message was accepted" (authorized, through
+// the on-publish hook, its retained copy and QoS 2 id held) and "it reaches
+// the sessions whose subscriptions match". On one process the default,
+// LocalRouter, matches the topic tree and fans out. A cluster's Routing also
+// sends each accepted message to the other nodes, and hands the messages
+// they accepted to `local.route` here.
+//
+
+/** Where one routing pass delivers: every match, or only part of them. */
+export type RouteScope =
+  /** Every matching subscription, shared ones included: a message accepted here, on one process. */
+  | "all"
+  /** Only non-shared subscriptions: a message another node accepted, whose share groups that node served. */
+  | "non-shared"
+  /** Only the share groups, one member each: this node was chosen to serve the groups. */
+  | "shared";
+
+/** Fans one message out to the matching local sessions. */
+export interface LocalRoute {
+  /**
+   * Delivers `message` to the local sessions its topic matches within
+   * `scope`: overlapping subscriptions of one session merge into one
+   * delivery at the highest QoS with every identifier [MQTT-3.3.4-2], each
+   * share group gives it to one member [MQTT-4.8.2-3]. Store commits the
+   * deliveries made go into `commits`. Returns how many sessions got it.
+   */
+  route(message: Message, commits: Promise<unknown>[], scope: RouteScope): number;
+}
+
+/**
+ * The contract of a routing implementation. The broker calls `route` once
+ * per accepted message, in the order messages were accepted, so a
+ * publisher's order is kept as long as the implementation keeps it per
+ * publisher; `subscribed` / `unsubscribed` report every local subscription
+ * change, so that an implementation can ask other nodes for matching
+ * messages (one interest per distinct filter, not per session).
+ */
+export interface Routing {
+  /**
+   * Routes an accepted message: at least to the local sessions (through the
+   * LocalRoute it was built with). Returns the local match count (which
+   * decides 0x10 No matching subscribers) and pushes into `commits` what the
+   * acknowledgement must wait for (a replicated write, for a cluster).
+   */
+  route(message: Message, commits: Promise<unknown>[]): number;
+  /** A local session subscribed (or replaced a subscription with new options). */
+  subscribed(entry: SubscriptionEntry): void;
+  /** A local session's subscription ended (unsubscribed, or its session ended). */
+  unsubscribed(entry: SubscriptionEntry): void;
+  /** The broker is closing: stop receiving from elsewhere. */
+  close?(): void | Promise<void>;
+}
+
+/** Builds the Routing a broker uses from its local fan-out (see {@link BrokerOptions.routing}). */
+export type RoutingFactory = (local: LocalRoute) => Routing;
+
+/** One process's routing: every accepted message goes to the local sessions, and nowhere else. */
+export class SingleNodeRouting implements Routing {
+  readonly #local: LocalRoute;
+
+  constructor(local: LocalRoute) {
+    this.#local = local;
+  }
+
+  /** Delivers to every local match. */
+  route(message: Message, commits: Promise<unknown>[]): number {
+    return this.#local.route(message, commits, "all");
+  }
+
+  /** Nothing to tell: the topic tree already holds it. */
+  subscribed(_entry: SubscriptionEntry): void {}
+
+  /** Nothing to tell: the topic tree already dropped it. */
+  unsubscribed(_entry: SubscriptionEntry): void {}
+}

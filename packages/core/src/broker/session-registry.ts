@@ -1,0 +1,210 @@
+import { NEVER_EXPIRES } from "../codec/constants.ts";
+import type { Will } from "../codec/packets/connect.ts";
+import { ReasonCode } from "../codec/reason-codes.ts";
+import type { AttachOutcome } from "../connection/host.ts";
+import type { ClientInfo } from "../model/client.ts";
+import type { BrokerContext } from "./context.ts";
+import type { Delivery } from "./delivery.ts";
+import type { OwnershipHandle, SessionOwnership } from "./ownership.ts";
+import { type BrokerConnection, Session, sessionRecord } from "./session.ts";
+import type { Subscriptions } from "./subscriptions.ts";
+
+/**
+ * The sessions and connections of one broker, and their life: takeover,
+ * Clean Start, resume, disconnection, wills that wait for their delay, and
+ * expiry. Who holds a session across nodes is asked of {@link SessionOwnership}.
+ */
+export class SessionRegistry implements OwnershipHandle {
+  /** Every session, connected or not, by client id. */
+  readonly sessions: Map<string, Session>;
+  /** Every open socket, connected or not. */
+  readonly connections = new Set<BrokerConnection>();
+  /** Sessions without a connection, scanned by {@link expire} for wills and expiry. */
+  readonly offline = new Set<Session>();
+  /** When each connection's CONNECT was accepted and with which Clean Start. */
+  readonly connectedAt = new WeakMap<BrokerConnection, { at: number; cleanStart: boolean }>();
+  readonly #ctx: BrokerContext;
+  readonly #subscriptions: Subscriptions;
+  readonly #delivery: Delivery;
+  readonly #ownership: SessionOwnership;
+  readonly #publishWill: (will: Will, client: ClientInfo) => void;
+
+  constructor(ctx: BrokerContext, sessions: Map<string, Session>, subscriptions: Subscriptions, delivery: Delivery, ownership: SessionOwnership, publishWill: (will: Will, client: ClientInfo) => void) {
+    this.#ctx = ctx;
+    this.sessions = sessions;
+    this.#subscriptions = subscriptions;
+    this.#delivery = delivery;
+    this.#ownership = ownership;
+    this.#publishWill = publishWill;
+    ownership.bind(this);
+  }
+
+  /** Whether a client may connect under the connection quota (a takeover of a connected client id always may). */
+  mayConnect(clientId: string): boolean {
+    const max = this.#ctx.limits.maximumConnections;
+    return max === 0 || this.#ctx.stats.connectionsCurrent < max || this.sessions.get(clientId)?.connection !== undefined;
+  }
+
+  /**
+   * Binds a connection to its session: takes over a live one [MQTT-3.1.4-3],
+   * discards an old one on Clean Start [MQTT-3.1.2-4], or resumes it.
+   */
+  attach(conn: BrokerConnection, clientId: string, cleanStart: boolean, expiryInterval: number): AttachOutcome<Session> {
+    const ctx = this.#ctx;
+    // Held elsewhere (a cluster): the CONNACK waits until this node holds it.
+    const claimed = this.#ownership.claim(clientId);
+    let session = this.sessions.get(clientId);
+    const old = session?.connection;
+    if (old !== undefined) {
+      old.disconnect(ReasonCode.SessionTakenOver, "another connection took over the session"); // [MQTT-3.1.4-3]
+      old.end();
+      session = this.sessions.get(clientId);
+    }
+    // The CONNACK waits for what changed the stored session (store writes commit in order,
+    // so the last one covers the others): a confirmed session survives a crash.
+    let committed: Promise<unknown> | void = claimed === true ? undefined : claimed;
+    if (session !== undefined) {
+      // A new connection before the will delay passes cancels the will [MQTT-3.1.2-8]
+      session.pendingWill = undefined;
+      if (cleanStart) {
+        committed = this.discard(session, false) || committed; // [MQTT-3.1.2-4]
+        session = undefined;
+      }
+    }
+    const wasStored = session !== undefined && session.expiryInterval > 0;
+    const sessionPresent = session !== undefined && conn.version > 3; // 3.1 has no session present flag
+    if (session === undefined) {
+      session = new Session(clientId);
+      this.sessions.set(clientId, session);
+    }
+    this.offline.delete(session);
+    session.connection = conn;
+    session.client = conn.client;
+    session.expiryInterval = expiryInterval;
+    session.expiresAt = undefined;
+    session.disconnectedAt = undefined;
+    // What an earlier connection held back is resent from `inflight` by this one.
+    session.resendBacklog = undefined;
+    session.outbox = undefined;
+    session.outboxGate = undefined;
+    ctx.stats.connectionsCurrent++;
+    ctx.stats.connectionsTotal++;
+    this.connectedAt.set(conn, { at: ctx.now(), cleanStart });
+    // Saved with the connection's will, which a crash under it leaves to publish after a restart.
+    if (expiryInterval > 0) committed = ctx.store.saveSession(sessionRecord(session)) || committed;
+    else if (wasStored) committed = ctx.store.deleteSession(clientId) || committed; // now it ends with this connection
+    return { session, sessionPresent, committed: committed || undefined };
+  }
+
+  /** After CONNACK: observers hear of it, what waits is checked again, then resent and sent. */
+  connected(conn: BrokerConnection): void {
+    const session = conn.session!;
+    const hooks = this.#ctx.hooks;
+    hooks.connected(conn.client);
+    // A resumed session may now be used by a client with other rights: what waits for it is checked again.
+    if (hooks.checksDelivery && (session.queue.length > 0 || session.inflight.size > 0)) this.#delivery.recheck(session, conn.client);
+    this.#delivery.resume(conn, session);
+  }
+
+  /** Called once when a connection's socket ends. */
+  detach(conn: BrokerConnection, wasConnected: boolean, will: Will | undefined, reasonCode: number): void {
+    const ctx = this.#ctx;
+    this.connections.delete(conn);
+    const session = conn.session;
+    if (!wasConnected || session === undefined) return;
+    ctx.stats.connectionsCurrent--;
+    ctx.hooks.disconnected(conn.client, reasonCode);
+    const now = ctx.now();
+    if (session.connection === conn) {
+      session.connection = undefined;
+      if (session.expiryInterval === 0) {
+        if (will) this.#publishWill(will, conn.client);
+        this.discard(session); // the session ends with the connection
+        return;
+      }
+      session.disconnectedAt = now;
+      if (session.expiryInterval !== NEVER_EXPIRES) session.expiresAt = now + session.expiryInterval * 1000;
+      this.offline.add(session);
+    }
+    if (will) {
+      // The will waits for its delay, but never past the session's end [MQTT-3.1.3-9]
+      const delay = Math.min(will.properties?.willDelayInterval ?? 0, session.expiryInterval);
+      if (delay === 0) this.#publishWill(will, conn.client);
+      else session.pendingWill = { will, publishAt: now + delay * 1000, client: conn.client };
+    }
+    // From now on its expiry counts from this moment, and a pending will waits in the store too.
+    if (session.connection === undefined && this.sessions.get(session.clientId) === session) ctx.store.saveSession(sessionRecord(session));
+  }
+
+  /** Ends a session: its subscriptions, its place here and its stored state; `release` lets other nodes claim it. */
+  discard(session: Session, release = true): Promise<unknown> | void {
+    this.#subscriptions.removeAll(session);
+    this.sessions.delete(session.clientId);
+    this.offline.delete(session);
+    if (release) this.#ownership.release(session.clientId);
+    return this.#ctx.store.deleteSession(session.clientId);
+  }
+
+  /**
+   * Disconnects one connected client with `reasonCode` and detaches it now;
+   * with `discardSession` its session ends too. False when it is not connected.
+   */
+  disconnectClient(clientId: string, reasonCode: number, options: { reason?: string; discardSession?: boolean } = {}): boolean {
+    const conn = this.sessions.get(clientId)?.connection;
+    if (conn === undefined || conn.state !== "connected") return false;
+    if (options.discardSession) conn.session!.expiryInterval = 0; // the session now ends with the connection
+    conn.disconnect(reasonCode, options.reason);
+    conn.end(); // detached now, as a taken-over connection is, not whenever the adapter reports the close
+    return true;
+  }
+
+  /**
+   * Ends a session now, connected or not; an offline session's pending will
+   * is published, since the session ends [MQTT-3.1.3-9]. False when there is none.
+   */
+  endSession(clientId: string, reasonCode: number, reason?: string): boolean {
+    const session = this.sessions.get(clientId);
+    if (session === undefined) return false;
+    if (session.connection !== undefined) {
+      // Still connecting (false): its CONNECT decides what becomes of the session.
+      return this.disconnectClient(clientId, reasonCode, { reason, discardSession: true });
+    }
+    const pending = session.pendingWill;
+    session.pendingWill = undefined;
+    if (pending !== undefined) this.#publishWill(pending.will, pending.client);
+    void this.discard(session);
+    return true;
+  }
+
+  /** Another node took the session: the local connection is taken over and the local copy forgotten (the stored state is the new owner's). */
+  fence(clientId: string): boolean {
+    const session = this.sessions.get(clientId);
+    if (session === undefined) return false;
+    const conn = session.connection;
+    if (conn !== undefined) {
+      // As a takeover on this node: DISCONNECT 0x8E, and the will goes as that one's would [MQTT-3.1.4-3]
+      conn.disconnect(ReasonCode.SessionTakenOver, "another node took over the session");
+      conn.end();
+    }
+    this.#subscriptions.removeAll(session);
+    this.sessions.delete(clientId);
+    this.offline.delete(session);
+    return true;
+  }
+
+  /** Publishes wills whose delay passed and ends sessions whose expiry passed. */
+  expire(now: number): void {
+    for (const session of this.offline) {
+      const pending = session.pendingWill;
+      const ending = session.expiresAt !== undefined && session.expiresAt <= now;
+      // The will goes when its delay passes, or when the session ends first [MQTT-3.1.3-9]
+      if (pending !== undefined && (pending.publishAt <= now || ending)) {
+        session.pendingWill = undefined;
+        this.#publishWill(pending.will, pending.client);
+        // Published once: a restart must not publish it again.
+        if (!ending) this.#ctx.store.saveSession(sessionRecord(session));
+      }
+      if (ending) this.discard(session);
+    }
+  }
+}

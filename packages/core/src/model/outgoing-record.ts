@@ -1,0 +1,13 @@
+import type { Message } from "./message.ts";
+
+/** An outgoing message held for a session: queued, or in flight with a packet id. */
+export interface OutgoingRecord {
+  message: Message;
+  qos: 0 | 1 | 2;
+  retain: boolean;
+  subscriptionIdentifiers: number[] | undefined;
+  /** 0 while queued. */
+  packetId: number;
+  /** `publish` until PUBREC arrives; `pubrel` after (QoS 2). */
+  state: "publish" | "pubrel";
+}
