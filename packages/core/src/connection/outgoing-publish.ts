@@ -3,7 +3,6 @@ import { encodePacket } from "../codec/packet.ts";
 import type { PublishProperties } from "../codec/packets/publish.ts";
 import type { Message } from "../model/message.ts";
 import type { OutgoingRecord } from "../model/outgoing-record.ts";
-import type { Connection } from "./connection.ts";
 
 //
 // Encode once, share the bytes. A message's PUBLISH differs between
@@ -32,12 +31,21 @@ function sharedForm(m: Message, v5: boolean, qos: 0 | 1 | 2, retain: boolean): U
   return bytes;
 }
 
+/** What encoding a PUBLISH needs to know of the receiving connection. */
+export interface PublishReceiver {
+  readonly version: number;
+  /** The client's Maximum Packet Size. */
+  readonly clientMaximumPacketSize: number;
+  /** The client's Topic Alias Maximum. */
+  readonly clientTopicAliasMaximum: number;
+}
+
 /**
  * Encodes the PUBLISH for one outgoing record on one connection, or returns
  * undefined if the message has expired before its first send [MQTT-3.3.2-5]
  * or is larger than the client's Maximum Packet Size [MQTT-3.1.2-24].
  */
-export function encodeOutgoingPublish(conn: Connection, record: OutgoingRecord, dup: boolean, now: number, aliases: Map<string, number> | undefined): Uint8Array | undefined {
+export function encodeOutgoingPublish(conn: PublishReceiver, record: OutgoingRecord, dup: boolean, now: number, aliases: Map<string, number> | undefined): Uint8Array | undefined {
   const m = record.message;
   let remaining: number | undefined;
   if (m.expiresAt !== undefined) {
