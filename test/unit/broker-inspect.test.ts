@@ -3,18 +3,13 @@
 // clearRetained()), driven like the machine tests: bytes through a
 // MemoryDuplex, time through a fake clock.
 import { describe, expect, it } from "vitest";
+import { FakeClock } from "../support/fake-clock.ts";
 import {
   Broker, type BrokerOptions, MemoryDuplex, MemoryStore, type Message, type Packet } from "../../packages/core/src/mod.ts";
 import { MemoryPeer } from "../support/memory-peer.ts";
 
-class Clock {
-  t = 1_000_000;
-  now = () => this.t;
-  advance(ms: number) { this.t += ms; }
-}
-
 function setup(options: BrokerOptions = {}) {
-  const clock = new Clock();
+  const clock = new FakeClock();
   const store = new MemoryStore();
   const broker = new Broker({ now: clock.now, store, limits: { sysInterval: 0, ...options.limits }, ...options });
   return { clock, broker, store };

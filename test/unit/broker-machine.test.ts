@@ -1,17 +1,12 @@
 // Unit tests of the sans-IO broker: bytes in through a MemoryDuplex, time in
 // through a fake clock and tick(), packets out decoded from what was written.
 import { describe, expect, it } from "vitest";
+import { FakeClock } from "../support/fake-clock.ts";
 import { Broker, type BrokerOptions, MemoryDuplex, type Packet } from "../../packages/core/src/mod.ts";
 import { MemoryPeer } from "../support/memory-peer.ts";
 
-class Clock {
-  t = 1_000_000;
-  now = () => this.t;
-  advance(ms: number) { this.t += ms; }
-}
-
 function setup(options: BrokerOptions = {}) {
-  const clock = new Clock();
+  const clock = new FakeClock();
   const broker = new Broker({ now: clock.now, limits: { sysInterval: 0, ...options.limits }, ...options, });
   return { clock, broker };
 }

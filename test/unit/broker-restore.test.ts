@@ -6,17 +6,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { FakeClock } from "../support/fake-clock.ts";
 import {
   Broker, type BrokerOptions, MemoryStore, type Message, type Packet, type Store, type StoredState,
 } from "../../packages/core/src/mod.ts";
 import { MemoryPeer } from "../support/memory-peer.ts";
 import { openSqliteStore, type SqliteStorage } from "../../packages/store-sqlite/src/mod.ts";
-
-class Clock {
-  t = 1_000_000_000;
-  now = () => this.t;
-  advance(ms: number) { this.t += ms; }
-}
 
 class Peer extends MemoryPeer {
   // A lasting session unless told otherwise.
@@ -42,7 +37,7 @@ const dec = new TextDecoder();
 const flush = () => new Promise((r) => setTimeout(r, 0));
 const payloads = (ps: Packet[]) => ps.filter((p) => p.type === "publish").map((p) => dec.decode((p as Extract<Packet, { type: "publish" }>).payload));
 
-function broker(clock: Clock, store: Store, options: BrokerOptions = {}) {
+function broker(clock: FakeClock, store: Store, options: BrokerOptions = {}) {
   return new Broker({ now: clock.now, store, limits: { sysInterval: 0 }, ...options });
 }
 
@@ -74,7 +69,7 @@ class GatedStore extends MemoryStore {
 
 describe("Broker.restore brings a session back as it was", () => {
   it("restores a session offline with every subscription option; its client resumes with Session Present 1 and the same subscriptions", async () => {
-    const clock = new Clock();
+    const clock = new FakeClock(1_000_000_000);
     const store = new MemoryStore();
     const a = broker(clock, store);
     const sub = new Peer(a);
@@ -105,7 +100,7 @@ describe("Broker.restore brings a session back as it was", () => {
   });
 
   it("resends unacknowledged PUBLISHes with DUP=1 and their packet ids in order, PUBREL for those past PUBREC, then the queue", async () => {
-    const clock = new Clock();
+    const clock = new FakeClock(1_000_000_000);
     const store = new MemoryStore();
     const a = broker(clock, store, { limits: { maximumInflight: 3, sysInterval: 0 } });
     const sub = new Peer(a);
@@ -137,7 +132,7 @@ describe("Broker.restore brings a session back as it was", () => {
   });
 
   it("keeps an inbound QoS 2 id across a restart: the resent PUBLISH gets PUBREC and is not delivered again [MQTT-4.3.3-10]", async () => {
-    const clock = new Clock();
+    const clock = new FakeClock(1_000_000_000);
     const store = new MemoryStore();
     const a = broker(clock, store);
     const sub = new Peer(a);
@@ -165,7 +160,7 @@ describe("Broker.restore brings a session back as it was", () => {
   });
 
   it("brings back retained messages with their properties and drops those that expired while the broker was down", () => {
-    const clock = new Clock();
+    const clock = new FakeClock(1_000_000_000);
     const store = new MemoryStore();
     const a = broker(clock, store);
     const pub = new Peer(a);
@@ -191,7 +186,7 @@ describe("Broker.restore brings a session back as it was", () => {
 
 describe("Broker.restore counts the time the broker was down", () => {
   it("deletes a session whose expiry passed while the broker was down, and keeps one whose expiry did not", async () => {
-    const clock = new Clock();
+    const clock = new FakeClock(1_000_000_000);
     const store = new MemoryStore();
     const a = broker(clock, store);
     for (const [id, expiry] of [["short", 10], ["long", 100]] as const) {
@@ -213,7 +208,7 @@ describe("Broker.restore counts the time the broker was down", () => {
   });
 
   it("counts a session that was connected when the process died from when it was last alive, and saves that", () => {
-    const clock = new Clock();
+    const clock = new FakeClock(1_000_000_000);
     const store = new MemoryStore();
     const a = broker(clock, store);
     const p = new Peer(a);
@@ -231,7 +226,7 @@ describe("Broker.restore counts the time the broker was down", () => {
   });
 
   it("drops queued messages whose expiry passed while down and sends the others with the remaining lifetime", async () => {
-    const clock = new Clock();
+    const clock = new FakeClock(1_000_000_000);
     const store = new MemoryStore();
     const a = broker(clock, store);
     const sub = new Peer(a);
@@ -260,7 +255,7 @@ describe("wills across a restart", () => {
 
   it("publishes a pending will at restore when its delay passed while down, and at its time otherwise", async () => {
     for (const [down, publishedAtRestore] of [[40_000, true], [10_000, false]] as const) {
-      const clock = new Clock();
+      const clock = new FakeClock(1_000_000_000);
       const store = new MemoryStore();
       const a = broker(clock, store);
       const w = new Peer(a);
@@ -291,7 +286,7 @@ describe("wills across a restart", () => {
   });
 
   it("publishes, after its delay counted from when the process died, the will of a connection that was live then", () => {
-    const clock = new Clock();
+    const clock = new FakeClock(1_000_000_000);
     const store = new MemoryStore();
     const a = broker(clock, store);
     const w = new Peer(a);
@@ -311,7 +306,7 @@ describe("wills across a restart", () => {
   });
 
   it("does not publish the will of a client that said DISCONNECT, nor of one that came back before the delay", async () => {
-    const clock = new Clock();
+    const clock = new FakeClock(1_000_000_000);
     const store = new MemoryStore();
     const a = broker(clock, store);
     const c = new Peer(a);
@@ -331,7 +326,7 @@ describe("wills across a restart", () => {
   });
 
   it("passes a will published at restore through the hooks with the client's saved identity", async () => {
-    const clock = new Clock();
+    const clock = new FakeClock(1_000_000_000);
     const store = new MemoryStore();
     const a = broker(clock, store, { hooks: [{ name: "attrs", authenticate: () => ({ allow: true, attributes: { tenant: "x" } }) }] });
     const c = new Peer(a);
@@ -348,7 +343,7 @@ describe("wills across a restart", () => {
 
 describe("acknowledgements wait for the store", () => {
   it("sends CONNACK, SUBACK, PUBACK, PUBREC, PUBCOMP and UNSUBACK only once the store has committed", async () => {
-    const clock = new Clock();
+    const clock = new FakeClock(1_000_000_000);
     const store = new GatedStore();
     const b = broker(clock, store);
     const c = new Peer(b);
@@ -379,7 +374,7 @@ describe("acknowledgements wait for the store", () => {
   });
 
   it("acknowledges a publisher's QoS 1 and 2 messages in the order they came, even when a later one has nothing to commit", async () => {
-    const clock = new Clock();
+    const clock = new FakeClock(1_000_000_000);
     const store = new GatedStore();
     const b = broker(clock, store);
     const sub = new Peer(b);
@@ -404,7 +399,7 @@ describe("acknowledgements wait for the store", () => {
   });
 
   it("sends a QoS 2 PUBLISH to a lasting session only once its packet id is committed, and PUBREL only once its state is", async () => {
-    const clock = new Clock();
+    const clock = new FakeClock(1_000_000_000);
     const store = new GatedStore();
     const b = broker(clock, store);
     const sub = new Peer(b);
@@ -427,7 +422,7 @@ describe("acknowledgements wait for the store", () => {
   });
 
   it("does not acknowledge a resent QoS 2 PUBLISH before the first copy is committed", async () => {
-    const clock = new Clock();
+    const clock = new FakeClock(1_000_000_000);
     const store = new GatedStore();
     const b = broker(clock, store);
     const c = new Peer(b, 4);
@@ -444,7 +439,7 @@ describe("acknowledgements wait for the store", () => {
 
 describe("what the store keeps, and no more", () => {
   it("deletes a queued QoS 0 message once it is sent", async () => {
-    const clock = new Clock();
+    const clock = new FakeClock(1_000_000_000);
     const store = new MemoryStore();
     const b = broker(clock, store, { limits: { queueQos0: true, sysInterval: 0 } });
     const sub = new Peer(b);
@@ -461,7 +456,7 @@ describe("what the store keeps, and no more", () => {
   });
 
   it("stores nothing for a session that ends with its connection, PUBREL state included", async () => {
-    const clock = new Clock();
+    const clock = new FakeClock(1_000_000_000);
     const store = new MemoryStore();
     const b = broker(clock, store);
     const sub = new Peer(b);
@@ -476,7 +471,7 @@ describe("what the store keeps, and no more", () => {
   });
 
   it("forgets a stored session when its client resumes it with a session expiry of 0", async () => {
-    const clock = new Clock();
+    const clock = new FakeClock(1_000_000_000);
     const store = new MemoryStore();
     const b = broker(clock, store);
     const c = new Peer(b);
@@ -491,7 +486,7 @@ describe("what the store keeps, and no more", () => {
   });
 
   it("refuses a second restore, and a restore after clients connected", () => {
-    const clock = new Clock();
+    const clock = new FakeClock(1_000_000_000);
     const b = broker(clock, new MemoryStore());
     new Peer(b).connect("c");
     const empty: StoredState = { sessions: [], outgoing: new Map(), inboundQos2: new Map(), retained: [], downSince: undefined };
@@ -506,7 +501,7 @@ describe("restore from the SQLite store", () => {
     for (const s of opened.splice(0)) await s.close().catch(() => {});
     for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
   });
-  const open = (dir: string, clock: Clock) => {
+  const open = (dir: string, clock: FakeClock) => {
     const s = openSqliteStore({ dataDir: dir, aliveIntervalMs: 0, now: clock.now });
     opened.push(s);
     return s;
@@ -515,7 +510,7 @@ describe("restore from the SQLite store", () => {
   it("gives a restarted broker the same sessions, subscriptions, messages in flight, inbound ids and retained messages", async () => {
     const dir = mkdtempSync(join(tmpdir(), "edgemq-restore-"));
     dirs.push(dir);
-    const clock = new Clock();
+    const clock = new FakeClock(1_000_000_000);
     let storage = open(dir, clock);
     const a = broker(clock, storage.forBroker("default"));
     const sub = new Peer(a);

@@ -2,6 +2,7 @@
 // their keys, credentials and revocations, each broker's MQTT instance (driven
 // through MemoryDuplex connections), and the TenancyStore persistence seam.
 import { describe, expect, it } from "vitest";
+import { FakeClock } from "../support/fake-clock.ts";
 import { type Broker, encodePacket, FrameDecoder, type Hook, MemoryDuplex, type Packet } from "../../packages/core/src/mod.ts";
 import { isRefusal, verifyCredential } from "../../packages/credentials/src/mod.ts";
 import {
@@ -11,13 +12,8 @@ import {
 
 const T0 = Date.UTC(2026, 0, 2, 3, 4, 5, 678);
 
-class Clock {
-  t = T0;
-  now = () => this.t;
-}
-
 async function setup(options: RegistryOptions = {}) {
-  const clock = new Clock();
+  const clock = new FakeClock(T0);
   const registry = await Registry.open({ now: clock.now, ...options });
   return { clock, registry };
 }

@@ -38,13 +38,13 @@ export class AuthExchange {
 
   /**
    * Takes the client's AUTH answer to the waiting step: the step to call with
-   * its data, or the reason code of a protocol failure (a reason other than
-   * 0x18 Continue authentication, another method, or no step waiting).
+   * its data, or 0x82 Protocol Error (a reason other than 0x18 Continue
+   * authentication, another method, or no step waiting).
    */
   answer(p: AuthPacket): AuthContinue | number {
     const step = this.step;
     if (step === undefined || p.reasonCode !== ReasonCode.ContinueAuthentication) return ReasonCode.ProtocolError;
-    if (p.properties?.authenticationMethod !== this.method) return ReasonCode.BadAuthenticationMethod;
+    if (p.properties?.authenticationMethod !== this.method) return ReasonCode.ProtocolError; // the method of the CONNECT [MQTT-4.12.1-1]
     this.step = undefined;
     return step;
   }

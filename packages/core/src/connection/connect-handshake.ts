@@ -189,7 +189,8 @@ export abstract class ConnectHandshake<S extends ConnectionSession = ConnectionS
     const auth = this._auth;
     // Without an Authentication Method at CONNECT there is nothing to re-authenticate [MQTT-4.12.1-1]
     if (auth === undefined) return this.disconnect(ReasonCode.ProtocolError, "AUTH without an authentication method");
-    if (p.properties?.authenticationMethod !== auth.method) return this.disconnect(ReasonCode.BadAuthenticationMethod, "re-authentication must use the method of the CONNECT");
+    // Another method is a Protocol Error: 0x8C Bad authentication method is not a DISCONNECT reason code (§3.14.2.1)
+    if (p.properties?.authenticationMethod !== auth.method) return this.disconnect(ReasonCode.ProtocolError, "re-authentication must use the method of the CONNECT"); // [MQTT-4.12.1-1]
     let result: AuthResult | Promise<AuthResult>;
     if (p.reasonCode === ReasonCode.ReAuthenticate && auth.step === undefined) {
       auth.reauthenticating = true;

@@ -1,0 +1,300 @@
+// Unit tests of the core's three seams, each through a small implementation
+// of its own: a multi-step authentication method (AUTH before CONNACK and
+// re-authentication), a Routing that joins two brokers in one process, and
+// a SessionOwnership that claims slowly and fences.
+import { describe, expect, it } from "vitest";
+import {
+  type AuthResult, Broker, type BrokerOptions, type Hook, type LocalRoute, type Message, type OwnershipHandle, type Packet, type Routing,
+  type SessionOwnership, type SubscriptionEntry,
+} from "../../packages/core/src/mod.ts";
+import { FakeClock } from "../support/fake-clock.ts";
+import { MemoryPeer } from "../support/memory-peer.ts";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+const flush = () => new Promise((r) => setTimeout(r, 0)); // hooks answer asynchronously
+
+function broker(options: BrokerOptions = {}): Broker {
+  return new Broker({ now: new FakeClock().now, limits: { sysInterval: 0 }, ...options });
+}
+
+// A toy challenge-response method: the server sends a nonce, the client answers with it reversed.
+const TOY = "TOY-REVERSE";
+function toyHook(log: string[] = []): Hook {
+  const challenge = (nonce: string, then: (ok: boolean) => AuthResult): AuthResult => ({
+    continue: true,
+    data: enc.encode(nonce),
+    next: async (data) => then(data !== undefined && dec.decode(data) === [...nonce].reverse().join("")),
+  });
+  return {
+    name: "toy",
+    authenticationMethods: [TOY],
+    authenticate: async (ctx) => {
+      log.push(`connect ${dec.decode(ctx.packet.properties?.authenticationData ?? new Uint8Array())}`);
+      return challenge("abc", (ok) => (ok ? { allow: true, data: enc.encode("welcome"), attributes: { who: "toy" } } : { deny: 0x87, reason: "wrong answer" }));
+    },
+    reauthenticate: async (ctx) => {
+      log.push(`reauth ${ctx.client.clientId}`);
+      return challenge("xyz", (ok) => (ok ? { allow: true, data: enc.encode("again") } : { deny: 0x87 }));
+    },
+  };
+}
+
+function auth(reasonCode: number, data?: string, method = TOY): Packet {
+  return { type: "auth", reasonCode, properties: { authenticationMethod: method, authenticationData: data === undefined ? undefined : enc.encode(data) } };
+}
+
+async function connectWithToy(b: Broker, answer = "cba"): Promise<{ peer: MemoryPeer; packets: Packet[] }> {
+  const peer = new MemoryPeer(b);
+  peer.connect("dev", { properties: { authenticationMethod: TOY, authenticationData: enc.encode("hello") } });
+  await flush();
+  const first = peer.packets();
+  peer.send(auth(0x18, answer));
+  await flush();
+  return { peer, packets: [...first, ...peer.packets()] };
+}
+
+describe("an authentication hook runs a multi-step exchange before CONNACK", () => {
+  it("sends AUTH 0x18 with the hook's data and answers the client's AUTH with CONNACK carrying the method and final data", async () => {
+    const log: string[] = [];
+    const b = broker({ hooks: [toyHook(log)] });
+    const { peer, packets } = await connectWithToy(b);
+    expect(packets[0]).toMatchObject({ type: "auth", reasonCode: 0x18, properties: { authenticationMethod: TOY } });
+    expect(dec.decode((packets[0] as { properties: { authenticationData: Uint8Array } }).properties.authenticationData)).toBe("abc");
+    expect(packets[1]).toMatchObject({ type: "connack", reasonCode: 0, properties: { authenticationMethod: TOY } });
+    expect(dec.decode((packets[1] as { properties: { authenticationData: Uint8Array } }).properties.authenticationData)).toBe("welcome");
+    expect(log).toEqual(["connect hello"]);
+    expect(b.clients("dev")[0]?.attributes).toEqual({ who: "toy" });
+    expect(peer.duplex.closed).toBe(false);
+  });
+
+  it("refuses a wrong answer with the hook's reason code and closes", async () => {
+    const b = broker({ hooks: [toyHook()] });
+    const { peer, packets } = await connectWithToy(b, "abc");
+    expect(packets.map((p) => p.type)).toEqual(["auth", "connack"]);
+    expect(packets[1]).toMatchObject({ reasonCode: 0x87 });
+    expect(peer.duplex.closed).toBe(true);
+    expect(b.sessionCount).toBe(0);
+  });
+
+  it("refuses a method no hook runs with 0x8C, even when another method is offered", async () => {
+    const b = broker({ hooks: [toyHook()] });
+    const peer = new MemoryPeer(b);
+    peer.connect("dev", { properties: { authenticationMethod: "SCRAM-SHA-1" } });
+    await flush();
+    expect(peer.packets()).toMatchObject([{ type: "connack", reasonCode: 0x8c }]);
+    expect(peer.duplex.closed).toBe(true);
+  });
+
+  it("treats a packet other than AUTH during the exchange as a protocol error", async () => {
+    const b = broker({ hooks: [toyHook()] });
+    const peer = new MemoryPeer(b);
+    peer.connect("dev", { properties: { authenticationMethod: TOY } });
+    await flush();
+    expect(peer.packets()).toMatchObject([{ type: "auth", reasonCode: 0x18 }]);
+    peer.send({ type: "pingreq" });
+    await flush();
+    expect(peer.packets()).toMatchObject([{ type: "connack", reasonCode: 0x82 }]);
+    expect(peer.duplex.closed).toBe(true);
+  });
+
+  it("does not let anonymous access stand in for an exchange nobody completed", async () => {
+    const quiet: Hook = { name: "quiet", authenticationMethods: [TOY], authenticate: async (): Promise<AuthResult> => "next" };
+    const b = broker({ hooks: [quiet], allowAnonymous: true });
+    const peer = new MemoryPeer(b);
+    peer.connect("dev", { properties: { authenticationMethod: TOY } });
+    await flush();
+    expect(peer.packets()).toMatchObject([{ type: "connack", reasonCode: 0x87 }]);
+  });
+});
+
+describe("a connected client re-authenticates with AUTH 0x19", () => {
+  it("runs the hook's steps and answers AUTH 0x00, keeping the session and its subscriptions", async () => {
+    const log: string[] = [];
+    const b = broker({ hooks: [toyHook(log)] });
+    const { peer } = await connectWithToy(b);
+    peer.send({ type: "subscribe", packetId: 1, subscriptions: [{ topicFilter: "t/#", qos: 1, noLocal: false, retainAsPublished: false, retainHandling: 0 }] });
+    await flush();
+    peer.packets();
+    peer.send(auth(0x19, "again please"));
+    await flush();
+    expect(peer.packets()).toMatchObject([{ type: "auth", reasonCode: 0x18 }]);
+    peer.send(auth(0x18, "zyx"));
+    await flush();
+    expect(peer.packets()).toMatchObject([{ type: "auth", reasonCode: 0, properties: { authenticationMethod: TOY } }]);
+    expect(log).toEqual(["connect hello", "reauth dev"]);
+    expect(b.subscriptions("dev")).toHaveLength(1);
+    expect(peer.duplex.closed).toBe(false);
+  });
+
+  it("disconnects with the hook's reason code when re-authentication fails", async () => {
+    const b = broker({ hooks: [toyHook()] });
+    const { peer } = await connectWithToy(b);
+    peer.send(auth(0x19));
+    await flush();
+    peer.packets();
+    peer.send(auth(0x18, "nope"));
+    await flush();
+    expect(peer.packets()).toMatchObject([{ type: "disconnect", reasonCode: 0x87 }]);
+    expect(peer.duplex.closed).toBe(true);
+  });
+
+  it("disconnects with 0x82 when re-authentication names another method (0x8C is not a DISCONNECT reason code)", async () => {
+    const b = broker({ hooks: [toyHook()] });
+    const { peer } = await connectWithToy(b);
+    peer.send(auth(0x19, undefined, "OTHER"));
+    await flush();
+    expect(peer.packets()).toMatchObject([{ type: "disconnect", reasonCode: 0x82 }]);
+  });
+
+  it("treats AUTH from a client that connected without a method as a protocol error, as before", async () => {
+    const b = broker();
+    const peer = new MemoryPeer(b);
+    peer.connect("plain");
+    await flush();
+    peer.packets();
+    peer.send(auth(0x19));
+    await flush();
+    expect(peer.packets()).toMatchObject([{ type: "disconnect", reasonCode: 0x82 }]);
+  });
+});
+
+// Two brokers in one process joined by a Routing: a message accepted on one reaches
+// the other's non-shared subscribers; share groups are served where it was accepted.
+class PairedRouting implements Routing {
+  peer: PairedRouting | undefined;
+  readonly local: LocalRoute;
+  readonly interest: string[] = [];
+  constructor(local: LocalRoute) {
+    this.local = local;
+  }
+  route(message: Message, commits: Promise<unknown>[]): number {
+    this.peer?.local.route(message, [], "non-shared");
+    return this.local.route(message, commits, "all");
+  }
+  subscribed(entry: SubscriptionEntry): void {
+    this.interest.push(`+${entry.topicFilter}`);
+  }
+  unsubscribed(entry: SubscriptionEntry): void {
+    this.interest.push(`-${entry.topicFilter}`);
+  }
+}
+
+function pair(): { a: Broker; b: Broker; ra: PairedRouting; rb: PairedRouting } {
+  let ra!: PairedRouting, rb!: PairedRouting;
+  const a = broker({ name: "a", routing: (l) => (ra = new PairedRouting(l)) });
+  const b = broker({ name: "b", routing: (l) => (rb = new PairedRouting(l)) });
+  ra.peer = rb;
+  rb.peer = ra;
+  return { a, b, ra, rb };
+}
+
+async function connected(b: Broker, clientId: string, filters: [string, 0 | 1 | 2][] = []): Promise<MemoryPeer> {
+  const peer = new MemoryPeer(b);
+  peer.connect(clientId);
+  await flush();
+  if (filters.length > 0) {
+    peer.send({ type: "subscribe", packetId: 1, subscriptions: filters.map(([topicFilter, qos]) => ({ topicFilter, qos, noLocal: false, retainAsPublished: false, retainHandling: 0 as const })) });
+    await flush();
+  }
+  peer.packets();
+  return peer;
+}
+
+const publishes = (packets: Packet[]) => packets.filter((p): p is Extract<Packet, { type: "publish" }> => p.type === "publish");
+
+describe("the routing seam carries accepted messages to another broker", () => {
+  it("tells the routing of every subscription made and ended, and delivers across in the publisher's order", async () => {
+    const { a, b, rb } = pair();
+    const sub = await connected(b, "sub", [["x/#", 1]]);
+    const pub = await connected(a, "pub");
+    for (let i = 0; i < 5; i++) pub.send({ type: "publish", topic: `x/${i}`, payload: enc.encode(String(i)), qos: 1, retain: false, dup: false, packetId: i + 1 });
+    await flush();
+    const got = publishes(sub.packets());
+    expect(got.map((p) => dec.decode(p.payload))).toEqual(["0", "1", "2", "3", "4"]);
+    // No subscriber on a: the publisher hears 0x10 No matching subscribers, judged locally.
+    expect(pub.packets().map((p) => (p as { reasonCode: number }).reasonCode)).toEqual([0x10, 0x10, 0x10, 0x10, 0x10]);
+    sub.send({ type: "unsubscribe", packetId: 2, topicFilters: ["x/#"] });
+    await flush();
+    expect(rb.interest).toEqual(["+x/#", "-x/#"]);
+  });
+
+  it("still merges one client's overlapping subscriptions into one delivery at the highest QoS on the other broker", async () => {
+    const { a, b } = pair();
+    const sub = await connected(b, "sub", [["x/+", 0], ["x/#", 2]]);
+    const pub = await connected(a, "pub");
+    pub.send({ type: "publish", topic: "x/y", payload: enc.encode("m"), qos: 2, retain: false, dup: false, packetId: 9 });
+    await flush();
+    const got = publishes(sub.packets());
+    expect(got).toHaveLength(1);
+    expect(got[0]!.qos).toBe(2);
+  });
+
+  it("gives a share group one copy, served where the message was accepted", async () => {
+    const { a, b } = pair();
+    const m1 = await connected(a, "m1", [["$share/g/x", 0]]);
+    const m2 = await connected(b, "m2", [["$share/g/x", 0]]);
+    const pub = await connected(a, "pub");
+    pub.send({ type: "publish", topic: "x", payload: enc.encode("once"), qos: 0, retain: false, dup: false });
+    await flush();
+    expect(publishes(m1.packets()).length + publishes(m2.packets()).length).toBe(1);
+  });
+});
+
+// An ownership that claims asynchronously and records what it was told.
+class SlowOwnership implements SessionOwnership {
+  handle: OwnershipHandle | undefined;
+  readonly released: string[] = [];
+  resolve: (() => void) | undefined;
+  bind(handle: OwnershipHandle): void {
+    this.handle = handle;
+  }
+  claim(_clientId: string): Promise<unknown> {
+    return new Promise<void>((r) => (this.resolve = r));
+  }
+  release(clientId: string): void {
+    this.released.push(clientId);
+  }
+}
+
+describe("the session ownership seam claims before CONNACK and fences", () => {
+  it("holds the CONNACK until the claim resolves", async () => {
+    const ownership = new SlowOwnership();
+    const b = broker({ ownership });
+    const peer = new MemoryPeer(b);
+    peer.connect("dev");
+    await flush();
+    expect(peer.packets()).toEqual([]);
+    ownership.resolve!();
+    await flush();
+    expect(peer.packets()).toMatchObject([{ type: "connack", reasonCode: 0 }]);
+  });
+
+  it("takes a session over when another node claims it: DISCONNECT 0x8E and the local copy is gone", async () => {
+    const ownership = new SlowOwnership();
+    const b = broker({ ownership });
+    const peer = new MemoryPeer(b);
+    peer.connect("dev", { cleanStart: false, properties: { sessionExpiryInterval: 60 } });
+    await flush();
+    ownership.resolve!();
+    await flush();
+    peer.packets();
+    expect(ownership.handle!.fence("dev")).toBe(true);
+    expect(peer.packets()).toMatchObject([{ type: "disconnect", reasonCode: 0x8e }]);
+    expect(peer.duplex.closed).toBe(true);
+    expect(b.sessionCount).toBe(0);
+    expect(ownership.handle!.fence("dev")).toBe(false);
+  });
+
+  it("releases a session that ends with its connection", async () => {
+    const ownership = new SlowOwnership();
+    const b = broker({ ownership });
+    const peer = new MemoryPeer(b);
+    peer.connect("brief");
+    await flush();
+    ownership.resolve!();
+    await flush();
+    peer.send({ type: "disconnect", reasonCode: 0 });
+    expect(ownership.released).toEqual(["brief"]);
+  });
+});
