@@ -15,6 +15,7 @@ export { NEVER_EXPIRES, Session } from "./broker/session.ts";
 export { parseSharedFilter, type SubscriptionEntry, TopicTree } from "./broker/topic-tree.ts";
 export { RetainedStore } from "./broker/retained.ts";
 export { Connection, type ConnectionState } from "./session/connection.ts";
+export { toV3ReturnCode } from "./session/connack.ts";
 export * from "./policy/hook.ts";
 export * from "./policy/chain.ts";
 export * from "./policy/rules.ts";
