@@ -8,8 +8,9 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it, vi } from "vitest";
 import {
-  type Broker, type ConnectPacket, encodePacket, FrameDecoder, MemoryDuplex, MemoryStore, type Message, type Packet, type ProtocolVersion,
+  type Broker, type ConnectPacket, encodePacket, FrameDecoder, MemoryStore, type Message, type Packet, type ProtocolVersion,
 } from "../../packages/core/src/mod.ts";
+import { MemoryDuplex } from "@edgemq/core/testing";
 import { isRefusal, JTI_ATTRIBUTE, verifyCredential } from "../../packages/credentials/src/mod.ts";
 import { MemoryTenancyStore, Registry, type RegistryOptions } from "../../packages/tenancy/src/mod.ts";
 import {

@@ -2,7 +2,8 @@
 // their keys, credentials and revocations, each broker's MQTT instance (driven
 // through MemoryDuplex connections), and the TenancyStore persistence seam.
 import { describe, expect, it } from "vitest";
-import { type Broker, encodePacket, FrameDecoder, type Hook, MemoryDuplex, type Packet } from "../../packages/core/src/mod.ts";
+import { type Broker, encodePacket, FrameDecoder, type Hook, type Packet } from "../../packages/core/src/mod.ts";
+import { MemoryDuplex } from "@edgemq/core/testing";
 import { isRefusal, verifyCredential } from "../../packages/credentials/src/mod.ts";
 import {
   type ApiTokenRecord, MAX_REVOCATIONS_PER_BROKER, MemoryTenancyStore, normalizeName, Registry, type RegistryOptions,

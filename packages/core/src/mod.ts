@@ -23,4 +23,3 @@ export * from "./policy/features.ts";
 export * from "./policy/topic-match.ts";
 export * from "./store/store.ts";
 export { MemoryStore } from "./store/memory-store.ts";
-export { MemoryDuplex } from "./transport/memory-duplex.ts";
