@@ -4,7 +4,7 @@
 // MemoryDuplex, time through a fake clock.
 import { describe, expect, it } from "vitest";
 import {
-  Broker, type BrokerOptions, MemoryStore, type Message, type Packet } from "../../packages/core/src/mod.ts";
+  Broker, type BrokerOptions, MemoryStore, type Message, type Packet } from "@edgemq/core";
 import { MemoryDuplex } from "@edgemq/core/testing";
 import { MemoryPeer } from "../support/memory-peer.ts";
 

@@ -1,7 +1,7 @@
 // Unit tests of the sans-IO broker: bytes in through a MemoryDuplex, time in
 // through a fake clock and tick(), packets out decoded from what was written.
 import { describe, expect, it } from "vitest";
-import { Broker, type BrokerOptions, type Packet } from "../../packages/core/src/mod.ts";
+import { Broker, type BrokerOptions, type Packet } from "@edgemq/core";
 import { MemoryDuplex } from "@edgemq/core/testing";
 import { MemoryPeer } from "../support/memory-peer.ts";
 

@@ -8,9 +8,9 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   Broker, type BrokerOptions, MemoryStore, type Message, type Packet, type Store, type StoredState,
-} from "../../packages/core/src/mod.ts";
+} from "@edgemq/core";
 import { MemoryPeer } from "../support/memory-peer.ts";
-import { openSqliteStore, type SqliteStorage } from "../../packages/store-sqlite/src/mod.ts";
+import { openSqliteStore, type SqliteStorage } from "@edgemq/store-sqlite";
 
 class Clock {
   t = 1_000_000_000;

@@ -4,18 +4,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { afterEach, describe, expect, it } from "vitest";
-import type { Message } from "../../packages/core/src/broker/message.ts";
-import type { SubscriptionEntry } from "../../packages/core/src/broker/topic-tree.ts";
-import type { OutgoingRecord, SessionRecord } from "../../packages/core/src/store/store.ts";
+import type { Message, OutgoingRecord, SessionRecord, SubscriptionEntry } from "@edgemq/core";
+// The commit queue and the row checksums are the store's internals, tested here on their own.
 import { RowChecksum } from "../../packages/store-sqlite/src/checksum.ts";
 import { CommitQueue } from "../../packages/store-sqlite/src/commit-queue.ts";
 import { sessionChecksumV1 } from "../../packages/store-sqlite/src/session-rows.ts";
 import {
   CorruptDatabaseError, DataDirectoryError, DataDirectoryLockedError, openSqliteStore, SCHEMA_VERSION, SchemaVersionError,
   SqliteStoreError, type SqliteStorage, StoreFailedError,
-} from "../../packages/store-sqlite/src/mod.ts";
-import type { BrokerRecord } from "../../packages/tenancy/src/records.ts";
-import { MemoryTenancyStore, type TenancyStore } from "../../packages/tenancy/src/store.ts";
+} from "@edgemq/store-sqlite";
+import { type BrokerRecord, MemoryTenancyStore, type TenancyStore } from "@edgemq/tenancy";
 
 const ROOT = join(import.meta.dirname, "../..");
 const BIN = join(ROOT, "node_modules/.bin");
