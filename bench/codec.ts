@@ -2,7 +2,7 @@
 // in the same run. Decoding is streaming for both (64 KiB chunks holding many
 // packets, as a socket delivers them); encoding produces one buffer per packet.
 import mqttPacket from "mqtt-packet";
-import { encodePacket, FrameDecoder, type Packet } from "../packages/core/src/mod.ts";
+import { encodePacket, FrameDecoder, type Packet } from "@edgemq/core";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 1);
 

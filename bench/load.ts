@@ -93,7 +93,7 @@ import { spawn, spawnSync } from "node:child_process";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { QoS } from "../packages/core/src/codec/mod.ts";
+import type { QoS } from "@edgemq/core/codec";
 import {
   describePid, external, mosquittoVersion, onPath, type Runtime, RUNTIMES, type SpawnOptions, startEdgemq, startMosquitto, STORE_MODES, type StoreMode, type Target,
   TRANSPORTS,

@@ -12,9 +12,8 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setImmediate } from "node:timers";
-import type { Message } from "../packages/core/src/model/message.ts";
-import type { OutgoingRecord } from "../packages/core/src/model/outgoing-record.ts";
-import { type DurabilityMode, openSqliteStore } from "../packages/store-sqlite/src/mod.ts";
+import type { Message, OutgoingRecord } from "@edgemq/core";
+import { type DurabilityMode, openSqliteStore } from "@edgemq/store-sqlite";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 const runtime = (globalThis as { Bun?: unknown }).Bun ? "bun" : (globalThis as { Deno?: unknown }).Deno ? "deno" : "node";

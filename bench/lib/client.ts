@@ -6,7 +6,7 @@
 // payload.
 import net from "node:net";
 import WebSocket from "ws";
-import { type ConnackPacket, encodePacket, FrameDecoder, type Packet, type PublishPacket, type QoS } from "../../packages/core/src/codec/mod.ts";
+import { type ConnackPacket, encodePacket, FrameDecoder, type Packet, type PublishPacket, type QoS } from "@edgemq/core/codec";
 
 export type Version = 4 | 5;
 export type Transport = "tcp" | "ws";

@@ -1,6 +1,6 @@
 // The scenarios: throughput shapes (fan-in, fan-out, pairs), latency at a
 // fixed rate, idle connections (broker memory) and connection rate.
-import type { QoS } from "../../packages/core/src/codec/mod.ts";
+import type { QoS } from "@edgemq/core/codec";
 import type { Target } from "./brokers.ts";
 import { Client, Publisher, Subscriber, type Transport, type Version } from "./client.ts";
 import { type Cores, cpuPercent, procCpuSeconds, procRssBytes, type Snapshot, snapshot } from "./proc.ts";

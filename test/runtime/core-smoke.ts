@@ -1,7 +1,8 @@
 // Imports packages/core on whatever runtime runs this file and drives one
 // MQTT exchange through the broker in memory; prints a JSON line of results.
 // Run with no permissions at all on Deno: the core needs none.
-import { Broker, decodePacket, encodePacket, FrameDecoder, MemoryDuplex, type Packet } from "../../packages/core/src/mod.ts";
+import { Broker, decodePacket, encodePacket, FrameDecoder, type Packet } from "../../packages/core/src/mod.ts";
+import { MemoryDuplex } from "../../packages/core/src/testing.ts";
 
 const enc = new TextEncoder();
 let clock = 1_000;

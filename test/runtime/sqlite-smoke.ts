@@ -4,9 +4,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Message } from "../../packages/core/src/model/message.ts";
-import type { OutgoingRecord } from "../../packages/core/src/model/outgoing-record.ts";
-import { DataDirectoryLockedError, openSqliteStore } from "../../packages/store-sqlite/src/mod.ts";
+import type { Message, OutgoingRecord } from "@edgemq/core";
+import { DataDirectoryLockedError, openSqliteStore } from "@edgemq/store-sqlite";
 
 const dataDir = mkdtempSync(join(tmpdir(), "edgemq-smoke-"));
 const runtime = (globalThis as { Bun?: unknown }).Bun ? "bun" : (globalThis as { Deno?: unknown }).Deno ? "deno" : "node";

@@ -6,7 +6,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GROUPS, SINGLE_COMMANDS } from "../../packages/cli/src/commands/command-tree.ts";
+import { GROUPS, SINGLE_COMMANDS } from "@edgemq/cli";
 import { connect } from "../support/clients.ts";
 import { type RunningBroker, startBroker } from "../support/server.ts";
 

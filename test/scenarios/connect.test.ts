@@ -4,7 +4,7 @@
 import type { MqttClient } from "mqtt";
 import mqtt, { type IClientOptions, type IConnackPacket } from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { encodePacket } from "../../packages/core/src/codec/mod.ts";
+import { encodePacket } from "@edgemq/core/codec";
 import { collect, connect, mosquittoPub, mosquittoSub, RawClient, sleep, waitFor } from "../support/clients.ts";
 import { type RunningBroker, startBroker } from "../support/server.ts";
 

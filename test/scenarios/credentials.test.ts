@@ -2,11 +2,10 @@
 // tenancy API that issues them over HTTP is not built yet) with the token
 // hook, real mqtt.js and mosquitto clients using the JWT as their password.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Broker } from "../../packages/core/src/broker/broker.ts";
-import { clientRulesHook } from "../../packages/core/src/policy/rules.ts";
-import { issueCredential, JTI_ATTRIBUTE, type KeySet, newKeySet, tokenAuthHook } from "../../packages/credentials/src/mod.ts";
-import { resolveConfig, type ServerConfig } from "../../packages/server/src/config.ts";
-import { type Server, startServer } from "../../adapters/node/src/serve.ts";
+import { Broker, clientRulesHook } from "@edgemq/core";
+import { issueCredential, JTI_ATTRIBUTE, type KeySet, newKeySet, tokenAuthHook } from "@edgemq/credentials";
+import { resolveConfig, type ServerConfig } from "@edgemq/server";
+import { type Server, startServer } from "@edgemq/node";
 import { collect, connect, mosquittoPub, RawClient, sleep, waitFor } from "../support/clients.ts";
 
 const AUD = "sensors.acme";

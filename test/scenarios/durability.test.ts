@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { afterAll, describe, expect, it } from "vitest";
-import { encodePacket, FrameDecoder, type Packet } from "../../packages/core/src/codec/mod.ts";
+import { encodePacket, FrameDecoder, type Packet } from "@edgemq/core/codec";
 import { RawClient, sleep, waitFor } from "../support/clients.ts";
 import { type RunningBroker, RUNTIME, runBrokerExpectingExit, startBroker } from "../support/server.ts";
 

@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Packet, ProtocolVersion } from "../../packages/core/src/codec/mod.ts";
+import type { Packet, ProtocolVersion } from "@edgemq/core/codec";
 import { collect, connect, RawClient, sleep, waitFor } from "../support/clients.ts";
 import { type RunningBroker, runBrokerExpectingExit, startBroker, writeConfig } from "../support/server.ts";
 

@@ -2,7 +2,7 @@
 // Maximum Packet Size in both directions.
 import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ProtocolVersion } from "../../packages/core/src/codec/constants.ts";
+import type { ProtocolVersion } from "@edgemq/core/codec";
 import { collect, connect, mosquittoPub, RawClient, sleep, waitFor } from "../support/clients.ts";
 import { type RunningBroker, startBroker } from "../support/server.ts";
 

@@ -5,13 +5,13 @@
 // clients (mqtt.js at 5.0 and 3.1.1, mosquitto_pub/sub) on the other side.
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import { type AddressInfo, connect as tcpConnect } from "node:net";
-import { encodePacket } from "../../packages/core/src/codec/packet.ts";
+import { encodePacket } from "@edgemq/core/codec";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { collect, connect, mosquittoPub, mosquittoSub, sleep, waitFor } from "../support/clients.ts";
 import { type RunningBroker, startBroker } from "../support/server.ts";
-import { resolveConfig } from "../../packages/server/src/config.ts";
-import type { HookMessage } from "../../packages/core/src/policy/publish-hook.ts";
-import { startServer } from "../../adapters/node/src/serve.ts";
+import { resolveConfig } from "@edgemq/server";
+import type { HookMessage } from "@edgemq/core";
+import { startServer } from "@edgemq/node";
 
 const ACCOUNT = "0123456789abcdef0123456789abcdef";
 // Short, so that a slow hook's timeout costs this test 1.5 s, not Cloudflare's 10 s.

@@ -4,7 +4,7 @@
 // on the same broker and a client of another broker left undisturbed.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import type { Packet } from "../../packages/core/src/codec/packet.ts";
+import type { Packet } from "@edgemq/core/codec";
 import { connect, RawClient, sleep, waitFor } from "../support/clients.ts";
 import { type RunningBroker, runBrokerExpectingExit, startBroker, writeConfig } from "../support/server.ts";
 

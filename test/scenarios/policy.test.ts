@@ -4,14 +4,10 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Broker } from "../../packages/core/src/broker/broker.ts";
-import type { Message } from "../../packages/core/src/model/message.ts";
-import type { Packet, ProtocolVersion } from "../../packages/core/src/codec/mod.ts";
-import type { Hook } from "../../packages/core/src/policy/hook.ts";
-import type { ClientInfo } from "../../packages/core/src/model/client.ts";
-import type { AccessRules } from "../../packages/core/src/policy/rules.ts";
-import { resolveConfig, type ServerConfig } from "../../packages/server/src/config.ts";
-import { type Server, startServer } from "../../adapters/node/src/serve.ts";
+import { type AccessRules, Broker, type ClientInfo, type Hook, type Message } from "@edgemq/core";
+import type { Packet, ProtocolVersion } from "@edgemq/core/codec";
+import { resolveConfig, type ServerConfig } from "@edgemq/server";
+import { type Server, startServer } from "@edgemq/node";
 import { collect, connect, RawClient, sleep, waitFor } from "../support/clients.ts";
 import { type RunningBroker, runBrokerExpectingExit, startBroker, writeConfig } from "../support/server.ts";
 

@@ -2,7 +2,7 @@
 // what mqtt.js and Mosquitto's clients see at 3.1.1 and 5.0.
 import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ProtocolVersion, QoS } from "../../packages/core/src/codec/constants.ts";
+import type { ProtocolVersion, QoS } from "@edgemq/core/codec";
 import { collect, connect, mosquittoPub, RawClient, sleep, waitFor, mosquittoSubDebug } from "../support/clients.ts";
 import { type RunningBroker, startBroker } from "../support/server.ts";
 

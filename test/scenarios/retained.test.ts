@@ -1,7 +1,6 @@
 // Retained messages over real sockets, at 3.1.1 and 5.0.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ProtocolVersion, QoS } from "../../packages/core/src/codec/constants.ts";
-import type { PublishPacket } from "../../packages/core/src/codec/packets/publish.ts";
+import type { ProtocolVersion, PublishPacket, QoS } from "@edgemq/core/codec";
 import { collect, connect, mosquittoPub, mosquittoSub, RawClient, sleep, waitFor } from "../support/clients.ts";
 import { type RunningBroker, startBroker } from "../support/server.ts";
 

@@ -2,7 +2,7 @@
 // client is away, redelivery on resume, QoS 2 in flight, and expiry.
 import mqtt, { type IClientOptions, type IConnackPacket, type MqttClient } from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Packet } from "../../packages/core/src/codec/mod.ts";
+import type { Packet } from "@edgemq/core/codec";
 import { collect, connect, mosquittoPub, mosquittoSub, RawClient, sleep, waitFor } from "../support/clients.ts";
 import { type RunningBroker, startBroker } from "../support/server.ts";
 

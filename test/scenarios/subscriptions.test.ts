@@ -2,9 +2,7 @@
 // overlapping subscriptions, wildcards, `$` topics and shared subscriptions.
 import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ProtocolVersion, QoS } from "../../packages/core/src/codec/constants.ts";
-import type { PublishPacket } from "../../packages/core/src/codec/packets/publish.ts";
-import type { Subscription } from "../../packages/core/src/codec/packets/subscribe.ts";
+import type { ProtocolVersion, PublishPacket, QoS, Subscription } from "@edgemq/core/codec";
 import { collect, connect, mosquittoPub, RawClient, sleep, waitFor } from "../support/clients.ts";
 import { type RunningBroker, startBroker } from "../support/server.ts";
 

@@ -1,7 +1,7 @@
 // Message properties (request/response, content type, user properties,
 // payload format, expiry) and $SYS, over real sockets.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { PublishPacket } from "../../packages/core/src/codec/packets/publish.ts";
+import type { PublishPacket } from "@edgemq/core/codec";
 import { collect, connect, mosquittoPub, mosquittoSub, RawClient, sleep, waitFor } from "../support/clients.ts";
 import { type RunningBroker, startBroker } from "../support/server.ts";
 

@@ -1,7 +1,7 @@
 // Topic aliases (MQTT 5.0) in both directions, over real sockets.
 import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { PublishPacket } from "../../packages/core/src/codec/packets/publish.ts";
+import type { PublishPacket } from "@edgemq/core/codec";
 import { collect, connect, RawClient, sleep, waitFor, mosquittoSubDebug } from "../support/clients.ts";
 import { type RunningBroker, startBroker } from "../support/server.ts";
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { encodePacket, FrameDecoder, type Packet } from "../../packages/core/src/codec/mod.ts";
+import { encodePacket, FrameDecoder, type Packet } from "@edgemq/core/codec";
 import { collect, connect, waitFor } from "../support/clients.ts";
 import { type RunningBroker, startBroker } from "../support/server.ts";
 

@@ -2,7 +2,7 @@
 // properties, the Will Delay Interval and its bound by the session's end.
 import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Packet } from "../../packages/core/src/codec/mod.ts";
+import type { Packet } from "@edgemq/core/codec";
 import { connect, RawClient, sleep, waitFor } from "../support/clients.ts";
 import { type RunningBroker, startBroker } from "../support/server.ts";
 

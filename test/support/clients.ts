@@ -3,7 +3,7 @@
 import { execFile, spawn } from "node:child_process";
 import net from "node:net";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
-import { encodePacket, FrameDecoder, type Packet, type ProtocolVersion } from "../../packages/core/src/codec/mod.ts";
+import { encodePacket, FrameDecoder, type Packet, type ProtocolVersion } from "@edgemq/core/codec";
 
 /** Connects an mqtt.js client and waits for CONNACK (rejects on error or 5 s). */
 export function connect(url: string, options: IClientOptions = {}): Promise<MqttClient> {

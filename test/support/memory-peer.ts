@@ -1,6 +1,7 @@
 // A client of a core Broker over an in-memory duplex, for unit tests of the
 // machine: packets go in as bytes, decoded packets come out.
-import { type Broker, encodePacket, FrameDecoder, MemoryDuplex, type Packet, type ProtocolVersion } from "../../packages/core/src/mod.ts";
+import { type Broker, encodePacket, FrameDecoder, type Packet, type ProtocolVersion } from "@edgemq/core";
+import { MemoryDuplex } from "@edgemq/core/testing";
 
 /** A CONNECT packet's fields a test may set. */
 export type ConnectExtra = Partial<Extract<Packet, { type: "connect" }>>;

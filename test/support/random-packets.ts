@@ -10,7 +10,7 @@
 import { Buffer } from "node:buffer";
 import type {
   ConnectPacket, Packet, ProtocolVersion, QoS, Subscription, UserProperty, Will,
-} from "../../packages/core/src/codec/mod.ts";
+} from "@edgemq/core/codec";
 
 // ---------------------------------------------------------------------------
 // PRNG

@@ -8,13 +8,14 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it, vi } from "vitest";
 import {
-  type Broker, type ConnectPacket, encodePacket, FrameDecoder, MemoryDuplex, MemoryStore, type Message, type Packet, type ProtocolVersion,
-} from "../../packages/core/src/mod.ts";
-import { isRefusal, JTI_ATTRIBUTE, verifyCredential } from "../../packages/credentials/src/mod.ts";
-import { MemoryTenancyStore, Registry, type RegistryOptions } from "../../packages/tenancy/src/mod.ts";
+  type Broker, type ConnectPacket, encodePacket, FrameDecoder, MemoryStore, type Message, type Packet, type ProtocolVersion,
+} from "@edgemq/core";
+import { MemoryDuplex } from "@edgemq/core/testing";
+import { isRefusal, JTI_ATTRIBUTE, verifyCredential } from "@edgemq/credentials";
+import { MemoryTenancyStore, Registry, type RegistryOptions } from "@edgemq/tenancy";
 import {
   type AdminOptions, API_BASE, bootstrap, createAdminApp, createApiToken, hashApiToken, OPENAPI_DOCUMENT, TOKEN_PREFIX, topicAclParam,
-} from "../../packages/admin/src/mod.ts";
+} from "@edgemq/admin";
 
 const BASE = "/client/v4/accounts/0123456789abcdef0123456789abcdef/pubsub";
 const T0 = Date.UTC(2026, 5, 1, 12, 0, 0);

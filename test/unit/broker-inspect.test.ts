@@ -5,7 +5,8 @@
 import { describe, expect, it } from "vitest";
 import { FakeClock } from "../support/fake-clock.ts";
 import {
-  Broker, type BrokerOptions, MemoryDuplex, MemoryStore, type Message, type Packet } from "../../packages/core/src/mod.ts";
+  Broker, type BrokerOptions, MemoryStore, type Message, type Packet } from "@edgemq/core";
+import { MemoryDuplex } from "@edgemq/core/testing";
 import { MemoryPeer } from "../support/memory-peer.ts";
 
 function setup(options: BrokerOptions = {}) {

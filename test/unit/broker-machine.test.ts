@@ -1,8 +1,9 @@
 // Unit tests of the sans-IO broker: bytes in through a MemoryDuplex, time in
 // through a fake clock and tick(), packets out decoded from what was written.
 import { describe, expect, it } from "vitest";
+import { Broker, type BrokerOptions, type Packet } from "@edgemq/core";
+import { MemoryDuplex } from "@edgemq/core/testing";
 import { FakeClock } from "../support/fake-clock.ts";
-import { Broker, type BrokerOptions, MemoryDuplex, type Packet } from "../../packages/core/src/mod.ts";
 import { MemoryPeer } from "../support/memory-peer.ts";
 
 function setup(options: BrokerOptions = {}) {

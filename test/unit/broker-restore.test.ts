@@ -9,9 +9,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import { FakeClock } from "../support/fake-clock.ts";
 import {
   Broker, type BrokerOptions, MemoryStore, type Message, type Packet, type Store, type StoredState,
-} from "../../packages/core/src/mod.ts";
+} from "@edgemq/core";
 import { MemoryPeer } from "../support/memory-peer.ts";
-import { openSqliteStore, type SqliteStorage } from "../../packages/store-sqlite/src/mod.ts";
+import { openSqliteStore, type SqliteStorage } from "@edgemq/store-sqlite";
 
 class Peer extends MemoryPeer {
   // A lasting session unless told otherwise.

@@ -12,7 +12,7 @@ import mqttPacket from "mqtt-packet";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   decodePacket, encodePacket, FrameDecoder, type Packet, type ProtocolVersion,
-} from "../../packages/core/src/codec/mod.ts";
+} from "@edgemq/core/codec";
 import {
   canonical, createRng, formatSeed, fromMqttPacket, groupUserProperties, type MqttObject, mapUserProperties,
   PACKET_TYPES, type PacketTypeName, randomPacket, type Rng, seedFromEnv, toHex, toMqttPacket,

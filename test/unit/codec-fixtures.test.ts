@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   decodePacket, encodePacket, FrameDecoder, MqttError, type Packet, PROPERTY_TABLE, type ProtocolVersion,
-} from "../../packages/core/src/codec/mod.ts";
+} from "@edgemq/core/codec";
 import { type MalformedFixture, malformedFixtures } from "../fixtures/malformed.ts";
 import { type ValidFixture, validFixtures } from "../fixtures/packets.ts";
 

@@ -14,7 +14,7 @@ import vm from "node:vm";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   checkFixedHeader, decodePacket, encodePacket, FrameDecoder, MqttError, type Packet, type ProtocolVersion,
-} from "../../packages/core/src/codec/mod.ts";
+} from "@edgemq/core/codec";
 import {
   canonical, createRng, formatSeed, PACKET_TYPES, randomPacket, type Rng, seedFromEnv, toHex, versionsOf,
 } from "../support/random-packets.ts";

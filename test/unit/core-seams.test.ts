@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import {
   type AuthResult, Broker, type BrokerOptions, type Hook, type LocalRoute, type Message, type OwnershipHandle, type Packet, type Routing,
   type SessionOwnership, type SubscriptionEntry,
-} from "../../packages/core/src/mod.ts";
+} from "@edgemq/core";
 import { FakeClock } from "../support/fake-clock.ts";
 import { MemoryPeer } from "../support/memory-peer.ts";
 

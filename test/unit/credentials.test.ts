@@ -4,9 +4,8 @@ import { describe, expect, it } from "vitest";
 import {
   expiryFor, formatTopicAcl, generateSigningKey, isRefusal, issueCredential, type KeySet, newKeySet,
   parseTopicAcl, publicKeys, rotateKeySet, signingKey, topicAclRules, verifyCredential,
-} from "../../packages/credentials/src/mod.ts";
-import { evaluateRules } from "../../packages/core/src/policy/rules.ts";
-import type { ClientInfo } from "../../packages/core/src/model/client.ts";
+} from "@edgemq/credentials";
+import { type ClientInfo, evaluateRules } from "@edgemq/core";
 
 const NOW = Date.UTC(2026, 10, 24, 12, 0, 0);
 const AUD = "sensors.acme";

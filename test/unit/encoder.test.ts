@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decodePacket, encodePacket, MqttError, type Packet } from "../../packages/core/src/codec/mod.ts";
+import { decodePacket, encodePacket, MqttError, type Packet } from "@edgemq/core/codec";
 
 const longReason = "r".repeat(200);
 const userProperties: [string, string][] = [["a", "1".repeat(100)], ["b", "2"]];

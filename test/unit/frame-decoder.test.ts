@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { encodePacket, FrameDecoder, MqttError, type Packet, type PublishPacket } from "../../packages/core/src/codec/mod.ts";
+import { encodePacket, FrameDecoder, MqttError, type Packet, type PublishPacket } from "@edgemq/core/codec";
 
 const enc = new TextEncoder();
 const publish = (topic: string, body: string, qos: 0 | 1 = 0): PublishPacket => ({

@@ -1,12 +1,10 @@
 // Unit tests of the policy engine's pure parts: topic matching, filter
 // coverage, and access rules as data (who, which topics, which rights).
 import { describe, expect, it } from "vitest";
-import type { SubscriptionEntry } from "../../packages/core/src/model/subscription.ts";
-import type { ClientInfo } from "../../packages/core/src/model/client.ts";
-import { type AccessRules, evaluateRules, rulesHook } from "../../packages/core/src/policy/rules.ts";
-import { filterCovers, topicMatches } from "../../packages/core/src/policy/topic-match.ts";
-import type { Message } from "../../packages/core/src/model/message.ts";
-import { HookChain } from "../../packages/core/src/policy/chain.ts";
+import {
+  type AccessRules, type ClientInfo, evaluateRules, filterCovers, HookChain, type Message, rulesHook,
+  type SubscriptionEntry, topicMatches,
+} from "@edgemq/core";
 
 function client(clientId: string, username?: string): ClientInfo {
   return { clientId, username, protocolVersion: 5, conn: { remoteAddress: "127.0.0.1", remotePort: 1, transport: "memory" }, attributes: {} };

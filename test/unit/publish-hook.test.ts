@@ -4,13 +4,14 @@
 import { describe, expect, it } from "vitest";
 import {
   Broker, encodePacket, type HookMessage, type OnPublishOptions, type Packet, type ProtocolVersion,
-} from "../../packages/core/src/mod.ts";
+} from "@edgemq/core";
 import { MemoryPeer } from "../support/memory-peer.ts";
+// The on-publish hook's wire format, signing and HTTP client are the server's internals, not its API.
 import { decodeHookReply, encodeHookBatch, HookReplyError } from "../../packages/server/src/hook-json.ts";
 import { signHookRequest } from "../../packages/server/src/hook-signing.ts";
 import { DEFAULT_HOOK_TIMEOUT_MS, HookCallError, httpPublishHook } from "../../packages/server/src/http-hook.ts";
-import { ConfigError, resolveConfig } from "../../packages/server/src/config.ts";
-import { newKeySet, publicKeys } from "../../packages/credentials/src/keys.ts";
+import { ConfigError, resolveConfig } from "@edgemq/server";
+import { newKeySet, publicKeys } from "@edgemq/credentials";
 
 class Peer extends MemoryPeer {
   bytes(p: Packet) { return encodePacket(p, this.version); }

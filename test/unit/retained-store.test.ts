@@ -1,9 +1,7 @@
 // Unit tests of the retained message store: set, replace, clear by an empty
 // payload, matching with + and #, the `$` rule, and expiry.
 import { describe, expect, it } from "vitest";
-import type { Message } from "../../packages/core/src/model/message.ts";
-import { RetainedStore } from "../../packages/core/src/broker/retained.ts";
-import { topicMatches } from "../../packages/core/src/policy/topic-match.ts";
+import { type Message, RetainedStore, topicMatches } from "@edgemq/core";
 
 const enc = new TextEncoder();
 

@@ -2,13 +2,14 @@
 // their keys, credentials and revocations, each broker's MQTT instance (driven
 // through MemoryDuplex connections), and the TenancyStore persistence seam.
 import { describe, expect, it } from "vitest";
+import { type Broker, encodePacket, FrameDecoder, type Hook, type Packet } from "@edgemq/core";
+import { MemoryDuplex } from "@edgemq/core/testing";
+import { isRefusal, verifyCredential } from "@edgemq/credentials";
 import { FakeClock } from "../support/fake-clock.ts";
-import { type Broker, encodePacket, FrameDecoder, type Hook, MemoryDuplex, type Packet } from "../../packages/core/src/mod.ts";
-import { isRefusal, verifyCredential } from "../../packages/credentials/src/mod.ts";
 import {
   type ApiTokenRecord, MAX_REVOCATIONS_PER_BROKER, MemoryTenancyStore, normalizeName, Registry, type RegistryOptions,
   TenancyError, type TenancyErrorKind, timestamp,
-} from "../../packages/tenancy/src/mod.ts";
+} from "@edgemq/tenancy";
 
 const T0 = Date.UTC(2026, 0, 2, 3, 4, 5, 678);
 

@@ -1,9 +1,7 @@
 // Unit tests of the subscription tree: add, replace, remove, matching with
 // wildcards, the `$` rule, share groups and pruning of empty branches.
 import { describe, expect, it } from "vitest";
-import { TopicTree } from "../../packages/core/src/broker/topic-tree.ts";
-import { parseSharedFilter, type SubscriptionEntry } from "../../packages/core/src/model/subscription.ts";
-import { topicMatches } from "../../packages/core/src/policy/topic-match.ts";
+import { parseSharedFilter, type SubscriptionEntry, topicMatches, TopicTree } from "@edgemq/core";
 
 function entry(clientId: string, topicFilter: string, extra: Partial<SubscriptionEntry> = {}): SubscriptionEntry {
   const { shareGroup, filter } = parseSharedFilter(topicFilter);

@@ -1,7 +1,7 @@
 // `bun run adapters/bun [options]`: start edgemq on Bun.
 /// <reference path="./runtime.d.ts" />
 import { readFileSync } from "node:fs";
-import { runMain } from "../../../packages/server/src/run.ts";
+import { runMain } from "@edgemq/server";
 import { bunHost } from "./serve.ts";
 
 await runMain({

@@ -5,5 +5,5 @@
  */
 export { listen } from "./listen.ts";
 export { startServer } from "./serve.ts";
-export { Broker } from "../../../packages/core/src/broker/broker.ts";
-export { resolveConfig, type ServerConfig } from "../../../packages/server/src/config.ts";
+export { Broker } from "@edgemq/core";
+export { resolveConfig, type ServerConfig } from "@edgemq/server";

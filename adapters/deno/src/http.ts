@@ -1,6 +1,5 @@
 /// <reference path="./runtime.d.ts" />
-import type { AdminListenerConfig } from "../../../packages/server/src/config.ts";
-import type { BoundListener } from "../../../packages/server/src/run.ts";
+import type { AdminListenerConfig, BoundListener } from "@edgemq/server";
 
 /** Serves a fetch handler (the admin API) over HTTP or HTTPS with Deno.serve. */
 export function serveHttp(fetch: (request: Request) => Response | Promise<Response>, config: AdminListenerConfig): Promise<BoundListener> {

@@ -1,9 +1,8 @@
 /// <reference path="./runtime.d.ts" />
-import type { Acceptor, Duplex, DuplexSink, Transport } from "../../../packages/core/src/transport/duplex.ts";
-import { ConfigError, type ListenerConfig } from "../../../packages/server/src/config.ts";
-import type { BoundListener } from "../../../packages/server/src/run.ts";
-import { concatBytes } from "../../../packages/server/src/bytes.ts";
-import { chooseSubprotocol, upgradePathAllowed } from "../../../packages/server/src/websocket.ts";
+import type { Acceptor, Duplex, DuplexSink, Transport } from "@edgemq/core";
+import {
+  type BoundListener, chooseSubprotocol, concatBytes, ConfigError, type ListenerConfig, upgradePathAllowed,
+} from "@edgemq/server";
 
 // Bytes held for a connection before write() reports backpressure to the core.
 const HIGH_WATER_MARK = 1024 * 1024;

@@ -1,6 +1,6 @@
 // `deno run --allow-net --allow-read --allow-env adapters/deno/src/main.ts [options]`: start edgemq on Deno.
 /// <reference path="./runtime.d.ts" />
-import { runMain } from "../../../packages/server/src/run.ts";
+import { runMain } from "@edgemq/server";
 import { denoHost } from "./serve.ts";
 
 await runMain({

@@ -2,8 +2,7 @@ import { readFileSync } from "node:fs";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { createAdaptorServer } from "@hono/node-server";
-import type { AdminListenerConfig } from "../../../packages/server/src/config.ts";
-import type { BoundListener } from "../../../packages/server/src/run.ts";
+import type { AdminListenerConfig, BoundListener } from "@edgemq/server";
 
 /**
  * Serves a fetch handler (the admin API) over HTTP or HTTPS. @hono/node-server

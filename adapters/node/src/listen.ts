@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import net from "node:net";
 import tls from "node:tls";
-import type { Acceptor, Duplex, DuplexSink, Transport } from "../../../packages/core/src/transport/duplex.ts";
-import type { ListenerConfig } from "../../../packages/server/src/config.ts";
+import type { Acceptor, Duplex, DuplexSink, Transport } from "@edgemq/core";
+import type { ListenerConfig } from "@edgemq/server";
 import { listenWebSocket } from "./websocket.ts";
 
 /** A bound listener. */

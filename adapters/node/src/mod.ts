@@ -5,5 +5,6 @@
  */
 export { attach, type Listener, listen, toDuplex } from "./listen.ts";
 export { type Server, startServer } from "./serve.ts";
-export { Broker } from "../../../packages/core/src/broker/broker.ts";
-export { resolveConfig, type ServerConfig } from "../../../packages/server/src/config.ts";
+export { nodeRuntimeHost } from "./run-host.ts";
+export { Broker } from "@edgemq/core";
+export { resolveConfig, type ServerConfig } from "@edgemq/server";

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import type { RuntimeHost } from "../../../packages/server/src/run.ts";
+import type { RuntimeHost } from "@edgemq/server";
 import { nodeHost } from "./serve.ts";
 
 /**

@@ -3,9 +3,8 @@ import http from "node:http";
 import https from "node:https";
 import type net from "node:net";
 import { type WebSocket, WebSocketServer } from "ws";
-import type { Acceptor, Duplex, DuplexSink } from "../../../packages/core/src/transport/duplex.ts";
-import type { ListenerConfig } from "../../../packages/server/src/config.ts";
-import { chooseSubprotocol, maximumFrameSize, upgradePathAllowed } from "../../../packages/server/src/websocket.ts";
+import type { Acceptor, Duplex, DuplexSink } from "@edgemq/core";
+import { chooseSubprotocol, type ListenerConfig, maximumFrameSize, upgradePathAllowed } from "@edgemq/server";
 import { bind, type Listener } from "./listen.ts";
 
 // Bytes a WebSocket may buffer before write() reports backpressure to the core.

@@ -1,13 +1,12 @@
 import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
-import { limitsJson } from "../../tenancy/src/broker-limits.ts";
-import { TenancyError, type TenancyErrorKind } from "../../tenancy/src/errors.ts";
-import { normalizeName } from "../../tenancy/src/names.ts";
-import type { ApiTokenRecord, BrokerRecord, NamespaceRecord } from "../../tenancy/src/records.ts";
-import type { BrokerUpdate, NewBroker, Registry } from "../../tenancy/src/registry.ts";
-import { topicMatches } from "../../core/src/policy/topic-match.ts";
-import { ReasonCode } from "../../core/src/codec/reason-codes.ts";
+import {
+  type ApiTokenRecord, type BrokerRecord, type BrokerUpdate, limitsJson, type NamespaceRecord, type NewBroker,
+  normalizeName, type Registry, TenancyError, type TenancyErrorKind,
+} from "@edgemq/tenancy";
+import { topicMatches } from "@edgemq/core";
+import { ReasonCode } from "@edgemq/core/codec";
 import {
   byString, checkQueryFilter, checkQueryTopic, clientJson, parsePublish, retainedJson, sessionJson, subscriptionJson,
 } from "./broker-data.ts";

@@ -1,15 +1,13 @@
-import type { ClientSnapshot, RetainedSnapshot, SessionSnapshot } from "../../core/src/broker/inspection.ts";
-import type { Broker } from "../../core/src/broker/broker.ts";
-import type { Message } from "../../core/src/model/message.ts";
-import { NEVER_EXPIRES } from "../../core/src/codec/constants.ts";
-import type { SubscriptionEntry } from "../../core/src/model/subscription.ts";
-import { MqttError } from "../../core/src/codec/errors.ts";
-import type { PublishProperties } from "../../core/src/codec/packets/publish.ts";
-import type { UserProperty } from "../../core/src/codec/properties.ts";
-import { validateTopicFilter, validateTopicName } from "../../core/src/codec/topic.ts";
-import { isWellFormedUtf8, utf8Length } from "../../core/src/codec/utf8.ts";
-import { JTI_ATTRIBUTE } from "../../credentials/src/auth-hook.ts";
-import { timestamp } from "../../tenancy/src/ids.ts";
+import {
+  type Broker, type ClientSnapshot, type Message, NEVER_EXPIRES, type RetainedSnapshot, type SessionSnapshot,
+  type SubscriptionEntry,
+} from "@edgemq/core";
+import {
+  isWellFormedUtf8, MqttError, type PublishProperties, type UserProperty, utf8Length, validateTopicFilter,
+  validateTopicName,
+} from "@edgemq/core/codec";
+import { JTI_ATTRIBUTE } from "@edgemq/credentials";
+import { timestamp } from "@edgemq/tenancy";
 import { ApiError, ErrorCode, invalid } from "./envelope.ts";
 import {
   allowOnly, type Body, fromBase64, isObject, kind, optionalBool, optionalChoice, optionalInt, optionalString, requiredString, toBase64,

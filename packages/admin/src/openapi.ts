@@ -7,7 +7,7 @@
  * `paths`, so that a route added without its documentation fails.
  */
 
-import { LIMIT_FIELDS } from "../../tenancy/src/broker-limits.ts";
+import { LIMIT_FIELDS } from "@edgemq/tenancy";
 
 const BASE = "/client/v4/accounts/{account_id}/pubsub";
 const BROKER = `${BASE}/namespaces/{namespace}/brokers/{broker}`;

@@ -1,4 +1,4 @@
-import type { ApiRole, ApiTokenRecord } from "../../tenancy/src/records.ts";
+import type { ApiRole, ApiTokenRecord } from "@edgemq/tenancy";
 
 /** What a route needs a token to be allowed. */
 export type Permission =

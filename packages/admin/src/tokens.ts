@@ -1,8 +1,6 @@
-import { TenancyError } from "../../tenancy/src/errors.ts";
-import { newId, timestamp } from "../../tenancy/src/ids.ts";
-import { normalizeName } from "../../tenancy/src/names.ts";
-import { API_ROLES, type ApiRole, type ApiTokenRecord } from "../../tenancy/src/records.ts";
-import type { Registry } from "../../tenancy/src/registry.ts";
+import {
+  API_ROLES, type ApiRole, type ApiTokenRecord, newId, normalizeName, type Registry, TenancyError, timestamp,
+} from "@edgemq/tenancy";
 
 /** The start of every generated API token, so that secret scanners can spot one. */
 export const TOKEN_PREFIX = "emq_";

@@ -1,4 +1,4 @@
-import { ConnectReturnCode, ReasonCode } from "../../core/src/codec/reason-codes.ts";
+import { ConnectReturnCode, ReasonCode } from "@edgemq/core/codec";
 
 // "NotAuthorized" -> "not authorized", "QoSNotSupported" -> "QoS not supported".
 function words(key: string): string {

@@ -33,4 +33,3 @@ export * from "./broker/ownership.ts";
 export { type BrokerConnection, Session } from "./broker/session.ts";
 export { TopicTree } from "./broker/topic-tree.ts";
 export { RetainedStore } from "./broker/retained.ts";
-export { MemoryDuplex } from "./transport/memory-duplex.ts";

@@ -1,6 +1,5 @@
-import type { Hook } from "../../core/src/policy/hook.ts";
-import { ACCESS_RULES_ATTRIBUTE } from "../../core/src/policy/rules.ts";
-import { ReasonCode } from "../../core/src/codec/reason-codes.ts";
+import { ACCESS_RULES_ATTRIBUTE, type Hook } from "@edgemq/core";
+import { ReasonCode } from "@edgemq/core/codec";
 import type { KeySet } from "./keys.ts";
 import { topicAclRules } from "./topic-acl.ts";
 import { isRefusal, verifyCredential } from "./verify.ts";

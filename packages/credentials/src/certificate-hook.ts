@@ -1,5 +1,5 @@
-import type { AuthResult, Hook } from "../../core/src/policy/hook.ts";
-import { ReasonCode } from "../../core/src/codec/reason-codes.ts";
+import type { AuthResult, Hook } from "@edgemq/core";
+import { ReasonCode } from "@edgemq/core/codec";
 
 /** The client attribute holding the verified client certificate's subject (its CN). */
 export const CERTIFICATE_SUBJECT_ATTRIBUTE = "certificateSubject";

@@ -1,5 +1,5 @@
-import type { AccessRule, AccessRules } from "../../core/src/policy/rules.ts";
-import { validateTopicFilter } from "../../core/src/codec/topic.ts";
+import type { AccessRule, AccessRules } from "@edgemq/core";
+import { validateTopicFilter } from "@edgemq/core/codec";
 
 /** A credential's topic rights: filters it may publish to and filters it may subscribe to. */
 export interface TopicAcl {

@@ -1,10 +1,6 @@
-import { Broker } from "../../core/src/broker/broker.ts";
-import type { BrokerExtras } from "../../tenancy/src/registry.ts";
-import { CLOUDFLARE_FEATURES, FULL_FEATURES } from "../../core/src/policy/features.ts";
-import type { Hook } from "../../core/src/policy/hook.ts";
-import type { Store } from "../../core/src/store/store.ts";
-import { rulesHook } from "../../core/src/policy/rules.ts";
-import { ReasonCode } from "../../core/src/codec/reason-codes.ts";
+import { Broker, CLOUDFLARE_FEATURES, FULL_FEATURES, type Hook, rulesHook, type Store } from "@edgemq/core";
+import type { BrokerExtras } from "@edgemq/tenancy";
+import { ReasonCode } from "@edgemq/core/codec";
 import type { ServerConfig, UserConfig } from "./config.ts";
 
 /** The edgemq version, for $SYS and the start-up line. */

@@ -1,7 +1,7 @@
-import { CLOUDFLARE_LIMITS, DEFAULT_LIMITS, type Limits } from "../../core/src/policy/limits.ts";
-import type { OnPublishOptions } from "../../core/src/policy/publish-hook.ts";
-import type { AccessRules } from "../../core/src/policy/rules.ts";
-import { type FeaturePolicy, FULL_FEATURES } from "../../core/src/policy/features.ts";
+import {
+  type AccessRules, CLOUDFLARE_LIMITS, DEFAULT_LIMITS, type FeaturePolicy, FULL_FEATURES, type Limits,
+  type OnPublishOptions,
+} from "@edgemq/core";
 
 /** One listening socket. */
 export interface ListenerConfig {

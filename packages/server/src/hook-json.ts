@@ -1,4 +1,4 @@
-import type { HookMessage } from "../../core/src/policy/publish-hook.ts";
+import type { HookMessage } from "@edgemq/core";
 
 /**
  * The JSON of an on-publish request and reply. A UTF-8 payload

@@ -1,6 +1,6 @@
 import { Hono } from "hono";
-import { authenticateApiToken } from "../../admin/src/tokens.ts";
-import type { Registry } from "../../tenancy/src/registry.ts";
+import { authenticateApiToken } from "@edgemq/admin";
+import type { Registry } from "@edgemq/tenancy";
 import { type MetricsSources, renderMetrics } from "./metrics.ts";
 
 /** What the server's HTTP listener serves besides the admin API. */

@@ -1,5 +1,5 @@
 import type { JWK } from "jose";
-import type { HookMessage, OnPublishHandler } from "../../core/src/policy/publish-hook.ts";
+import type { HookMessage, OnPublishHandler } from "@edgemq/core";
 import { decodeHookReply, encodeHookBatch, HookReplyError } from "./hook-json.ts";
 import { signHookRequest } from "./hook-signing.ts";
 

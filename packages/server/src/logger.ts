@@ -1,4 +1,4 @@
-import type { Hook } from "../../core/src/policy/hook.ts";
+import type { Hook } from "@edgemq/core";
 
 /** Log levels, least to most severe. */
 export type LogLevel = "debug" | "info" | "warn" | "error";

@@ -1,4 +1,4 @@
-import type { Broker } from "../../core/src/broker/broker.ts";
+import type { Broker } from "@edgemq/core";
 
 /** Upper bounds (seconds) of the latency histograms' buckets. */
 export const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];

@@ -1,12 +1,7 @@
-import type { Broker } from "../../core/src/broker/broker.ts";
-import type { ProtocolVersion } from "../../core/src/codec/constants.ts";
-import { encodePacket, decodePacket } from "../../core/src/codec/packet.ts";
-import type { ConnectPacket } from "../../core/src/codec/packets/connect.ts";
-import { ReasonCode } from "../../core/src/codec/reason-codes.ts";
-import { toV3ReturnCode } from "../../core/src/connection/connack.ts";
-import type { Acceptor, Duplex, DuplexSink } from "../../core/src/transport/duplex.ts";
-import { ISSUER } from "../../credentials/src/issue.ts";
-import type { BrokerAddress, Registry } from "../../tenancy/src/registry.ts";
+import { type Acceptor, type Broker, type Duplex, type DuplexSink, toV3ReturnCode } from "@edgemq/core";
+import { type ConnectPacket, decodePacket, encodePacket, type ProtocolVersion, ReasonCode } from "@edgemq/core/codec";
+import { ISSUER } from "@edgemq/credentials";
+import type { BrokerAddress, Registry } from "@edgemq/tenancy";
 import { concatBytes } from "./bytes.ts";
 
 /** Where a connection goes: a tenant broker, the default broker, or nowhere (refused with a reason). */

@@ -1,10 +1,6 @@
-import type { Broker } from "../../core/src/broker/broker.ts";
-import type { Acceptor } from "../../core/src/transport/duplex.ts";
-import { createAdminApp } from "../../admin/src/app.ts";
-import { bootstrap } from "../../admin/src/tokens.ts";
-import { Registry } from "../../tenancy/src/registry.ts";
-import { TenancyError } from "../../tenancy/src/errors.ts";
-import type { AuthType } from "../../tenancy/src/records.ts";
+import type { Acceptor, Broker, OnPublishOptions } from "@edgemq/core";
+import { bootstrap, createAdminApp } from "@edgemq/admin";
+import { type AuthType, type BrokerRecord, Registry, TenancyError } from "@edgemq/tenancy";
 import { buildBroker, describeStartup, tenantBrokerOptions } from "./build-broker.ts";
 import { type AdminListenerConfig, ConfigError, resolveConfig, type ServerConfig, USAGE } from "./config.ts";
 import { Router } from "./router.ts";
@@ -12,9 +8,7 @@ import { createHttpApp } from "./http-app.ts";
 import { connectionLogHook, Logger } from "./logger.ts";
 import { EventLoopLag, Histogram } from "./metrics.ts";
 import { httpPublishHook } from "./http-hook.ts";
-import type { BrokerRecord } from "../../tenancy/src/records.ts";
-import type { OnPublishOptions } from "../../core/src/policy/publish-hook.ts";
-import { openSqliteStore, type SqliteStorage } from "../../store-sqlite/src/storage.ts";
+import { openSqliteStore, type SqliteStorage } from "@edgemq/store-sqlite";
 
 /** A bound listener, as every adapter reports it. */
 export interface BoundListener {

@@ -1,6 +1,4 @@
-import type { Message } from "../../core/src/model/message.ts";
-import type { SessionRecord, Store, StoredState } from "../../core/src/store/store.ts";
-import type { OutgoingRecord } from "../../core/src/model/outgoing-record.ts";
+import type { Message, OutgoingRecord, SessionRecord, Store, StoredState } from "@edgemq/core";
 import type { RowChecksum } from "./checksum.ts";
 import { CorruptDatabaseError } from "./errors.ts";
 import { messageChecksum, type MessageRow, readMessage } from "./message-columns.ts";
@@ -8,7 +6,7 @@ import { encodePublishProperties, RowError } from "./row-codec.ts";
 import { readSession, sessionColumns, type SessionRow } from "./session-rows.ts";
 import type { StorageContext } from "./storage-context.ts";
 
-export type { StoredState } from "../../core/src/store/store.ts";
+export type { StoredState } from "@edgemq/core";
 
 /**
  * The core broker's {@link Store} on SQLite, for one broker (a scope) of a

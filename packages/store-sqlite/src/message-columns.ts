@@ -1,4 +1,4 @@
-import type { Message } from "../../core/src/model/message.ts";
+import type { Message } from "@edgemq/core";
 import type { RowChecksum } from "./checksum.ts";
 import { decodePublishProperties, isQos, RowError } from "./row-codec.ts";
 

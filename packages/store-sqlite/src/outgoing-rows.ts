@@ -1,5 +1,4 @@
-import type { Message } from "../../core/src/model/message.ts";
-import type { OutgoingRecord } from "../../core/src/model/outgoing-record.ts";
+import type { Message, OutgoingRecord } from "@edgemq/core";
 import type { RowChecksum } from "./checksum.ts";
 import { messageChecksum, type MessageRow, readMessage } from "./message-columns.ts";
 import { decodeIds, encodeIds, encodePublishProperties, isQos, RowError } from "./row-codec.ts";

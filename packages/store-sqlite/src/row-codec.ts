@@ -2,13 +2,11 @@
 // in MQTT's own binary property encoding (compact, and binary values such as
 // correlationData round-trip byte for byte), subscriptions and subscription
 // identifiers as small JSON arrays (no payload bytes ever go through JSON).
-import type { WillProperties } from "../../core/src/codec/packets/connect.ts";
-import type { PublishProperties } from "../../core/src/codec/packets/publish.ts";
-import { type Properties, propertiesLength, readProperties, WILL, writeProperties } from "../../core/src/codec/properties.ts";
-import { Reader } from "../../core/src/codec/reader.ts";
-import { varintLength, Writer } from "../../core/src/codec/writer.ts";
-import type { QoS } from "../../core/src/codec/constants.ts";
-import type { SubscriptionEntry } from "../../core/src/model/subscription.ts";
+import {
+  type Properties, propertiesLength, type PublishProperties, type QoS, Reader, readProperties, varintLength, WILL,
+  type WillProperties, writeProperties, Writer,
+} from "@edgemq/core/codec";
+import type { SubscriptionEntry } from "@edgemq/core";
 
 /** The property-table bit of PUBLISH (packet type 3). */
 const PUBLISH_BIT = 3;

@@ -1,6 +1,5 @@
-import type { Will } from "../../core/src/codec/packets/connect.ts";
-import type { ClientInfo } from "../../core/src/model/client.ts";
-import type { SessionRecord } from "../../core/src/store/store.ts";
+import type { Will } from "@edgemq/core/codec";
+import type { ClientInfo, SessionRecord } from "@edgemq/core";
 import type { RowChecksum } from "./checksum.ts";
 import { plain } from "./message-columns.ts";
 import { decodeSubscriptions, decodeWillProperties, encodeSubscriptions, encodeWillProperties, isQos, RowError } from "./row-codec.ts";

@@ -1,5 +1,6 @@
-import type { ApiTokenRecord, BrokerRecord, NamespaceRecord, Revocation } from "../../tenancy/src/records.ts";
-import type { StoredRevocation, TenancySnapshot, TenancyStore } from "../../tenancy/src/store.ts";
+import type {
+  ApiTokenRecord, BrokerRecord, NamespaceRecord, Revocation, StoredRevocation, TenancySnapshot, TenancyStore,
+} from "@edgemq/tenancy";
 import type { RowChecksum } from "./checksum.ts";
 import { CorruptDatabaseError } from "./errors.ts";
 import { RowError } from "./row-codec.ts";

@@ -3,8 +3,7 @@
 // resolved, and `-id` for each delete once committed. It runs until killed.
 // Usage: <runtime> writer-child.ts <dataDir>
 import process from "node:process";
-import type { Message } from "../../core/src/model/message.ts";
-import type { OutgoingRecord } from "../../core/src/model/outgoing-record.ts";
+import type { Message, OutgoingRecord } from "@edgemq/core";
 import { openSqliteStore } from "../src/mod.ts";
 
 const dataDir = process.argv[2]!;

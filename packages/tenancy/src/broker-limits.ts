@@ -1,5 +1,6 @@
-import { CLOUDFLARE_LIMITS, DEFAULT_LIMITS, type Limits } from "../../core/src/policy/limits.ts";
-import { CLOUDFLARE_FEATURES, type FeaturePolicy, FULL_FEATURES } from "../../core/src/policy/features.ts";
+import {
+  CLOUDFLARE_FEATURES, CLOUDFLARE_LIMITS, DEFAULT_LIMITS, type FeaturePolicy, FULL_FEATURES, type Limits,
+} from "@edgemq/core";
 import { TenancyError } from "./errors.ts";
 
 /** A broker's preset: `full` (the server's own settings) or `cloudflare` (Cloudflare Pub/Sub's limits and feature table over them). */

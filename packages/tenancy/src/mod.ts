@@ -10,3 +10,4 @@ export * from "./ids.ts";
 export * from "./records.ts";
 export * from "./store.ts";
 export * from "./registry.ts";
+export { type LimitField, LIMIT_FIELDS, limitsJson } from "./broker-limits.ts";

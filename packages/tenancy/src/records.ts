@@ -1,4 +1,4 @@
-import type { KeySet } from "../../credentials/src/keys.ts";
+import type { KeySet } from "@edgemq/credentials";
 import type { LimitOverrides, Preset } from "./broker-limits.ts";
 
 /**

@@ -1,13 +1,9 @@
-import { Broker, type BrokerOptions } from "../../core/src/broker/broker.ts";
-import type { Limits } from "../../core/src/policy/limits.ts";
-import { ReasonCode } from "../../core/src/codec/reason-codes.ts";
-import type { Hook } from "../../core/src/policy/hook.ts";
-import { clientRulesHook } from "../../core/src/policy/rules.ts";
-import { JTI_ATTRIBUTE, tokenAuthHook } from "../../credentials/src/auth-hook.ts";
-import { certificateAuthHook } from "../../credentials/src/certificate-hook.ts";
-import { type IssuedCredential, issueCredential, MAX_CREDENTIALS_PER_CALL } from "../../credentials/src/issue.ts";
-import { type KeySet, newKeySet, publicKeys, rotateKeySet } from "../../credentials/src/keys.ts";
-import { parseTopicAcl, TopicAclError } from "../../credentials/src/topic-acl.ts";
+import { Broker, type BrokerOptions, clientRulesHook, type Hook, type Limits } from "@edgemq/core";
+import { ReasonCode } from "@edgemq/core/codec";
+import {
+  certificateAuthHook, issueCredential, type IssuedCredential, JTI_ATTRIBUTE, type KeySet, MAX_CREDENTIALS_PER_CALL,
+  newKeySet, parseTopicAcl, publicKeys, rotateKeySet, tokenAuthHook, TopicAclError,
+} from "@edgemq/credentials";
 import { checkLimitsAgree, checkPreset, effectiveFeatures, effectiveLimits, type LimitOverrides, mergeLimitOverrides, type Preset } from "./broker-limits.ts";
 import { TenancyError } from "./errors.ts";
 import { newId, timestamp } from "./ids.ts";

@@ -2,9 +2,8 @@ import type { CommandSpec } from "../spec.ts";
 
 // The server's modules load only when serve runs, so the admin commands start quickly.
 const loadServer = async () => ({
-  ...(await import("../../../../adapters/node/src/run-host.ts")),
-  ...(await import("../../../server/src/config.ts")),
-  ...(await import("../../../server/src/run.ts")),
+  ...(await import("@edgemq/node")),
+  ...(await import("@edgemq/server")),
 });
 
 /** `edgemq serve [server flags]`: the server itself on Node, exactly as `node adapters/node` starts it. */
