@@ -75,7 +75,6 @@ export abstract class ConnectionBase<S extends ConnectionSession = ConnectionSes
 
   protected _will: ConnectPacket["will"];
 
-
   /** The will of this connection's CONNECT (when wills are available), published if it ends without a normal DISCONNECT. */
   get will(): ConnectPacket["will"] {
     return this._will;
@@ -121,7 +120,6 @@ export abstract class ConnectionBase<S extends ConnectionSession = ConnectionSes
     this._decoder = new FrameDecoder({ maximumPacketSize: host.limits.maximumConnectPacketSize });
     this.client = { clientId: "", username: undefined, protocolVersion: 5, conn: duplex.info, attributes: {} };
   }
-
 
   /** Bytes from the socket. */
   data(bytes: Uint8Array): void {
@@ -299,7 +297,6 @@ export abstract class ConnectionBase<S extends ConnectionSession = ConnectionSes
     this.state = "closed";
     this.duplex.close();
   }
-
 
   protected _send(packet: Packet): void {
     // Reason strings and user properties are dropped to fit the client's limit [MQTT-3.1.2-24].

@@ -50,7 +50,6 @@ export class Connection<S extends ConnectionSession = ConnectionSession> extends
     }
   }
 
-
   protected _onSubscribe(p: SubscribePacket): void {
     const result = this.host.subscribe(this, p);
     if (result === "disconnected") return;
@@ -67,7 +66,6 @@ export class Connection<S extends ConnectionSession = ConnectionSession> extends
     const unsuback: Packet = { type: "unsuback", packetId: p.packetId, reasonCodes }; // [MQTT-3.10.4-4]
     this._afterCommit(committed, () => this._send(unsuback));
   }
-
 
   protected _onDisconnect(p: DisconnectPacket): void {
     const session = this.session!;

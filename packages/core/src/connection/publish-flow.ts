@@ -116,7 +116,6 @@ export abstract class PublishFlow<S extends ConnectionSession = ConnectionSessio
     this._pendingAck = sent;
   }
 
-
   /** Whether the connection has ended (the hook pipeline skips its messages). */
   get closed(): boolean {
     return this.state === "closed";
