@@ -1,3 +1,4 @@
+import { parseArgs as tokenizeArgs } from "node:util";
 import { UsageError } from "./errors.ts";
 import { ParsedArgs } from "./parsed-args.ts";
 import type { CommandSpec, FlagSpec } from "./spec.ts";
@@ -17,6 +18,21 @@ export function flagUsage(flag: FlagSpec): string {
 // Negative numbers ("--expiration -1") and a lone "-" are values.
 function looksLikeFlag(token: string): boolean {
   return token.startsWith("-") && token !== "-" && !/^-\d+$/.test(token);
+}
+
+type Token = NonNullable<ReturnType<typeof tokenizeArgs>["tokens"]>[number];
+
+// node:util's parseArgs splits the words: which are flags, which word is a
+// flag's value, where "--" ends the flags. Lenient (strict: false), so that
+// the messages below, not its own, say what is wrong.
+function tokenize(spec: CommandSpec, argv: readonly string[]): Token[] {
+  const options: Record<string, { type: "string" | "boolean"; short?: string }> = {};
+  for (const f of spec.flags) {
+    const type = f.value === undefined ? "boolean" : "string";
+    options[f.name] = f.short === undefined ? { type } : { type, short: f.short };
+    for (const a of f.aliases ?? []) options[a] = { type };
+  }
+  return tokenizeArgs({ args: [...argv], options, strict: false, allowPositionals: true, tokens: true }).tokens;
 }
 
 /**
@@ -50,24 +66,29 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): ParsedArg
     values.set(flag.name, list);
   };
 
-  let onlyPositionals = false;
-  for (let i = 0; i < argv.length; i++) {
-    const token = argv[i]!;
-    if (onlyPositionals || !looksLikeFlag(token)) {
-      positionals.push(token);
+  // One word may come back as several tokens ("-yq" as -y and -q); the word is judged once, whole.
+  let judged = -1;
+  for (const token of tokenize(spec, argv)) {
+    if (token.kind === "option-terminator") continue;
+    if (token.kind === "positional") {
+      positionals.push(token.value);
       continue;
     }
-    if (token === "--") {
-      onlyPositionals = true;
+    if (token.index === judged) continue;
+    judged = token.index;
+    const word = argv[token.index]!;
+    // "-1" is a negative number, not a flag named 1.
+    if (!looksLikeFlag(word)) {
+      positionals.push(word);
       continue;
     }
     let flag: FlagSpec | undefined;
     let written: string;
     let inline: string | undefined;
-    if (token.startsWith("--")) {
-      const eq = token.indexOf("=");
-      const name = eq === -1 ? token.slice(2) : token.slice(2, eq);
-      inline = eq === -1 ? undefined : token.slice(eq + 1);
+    if (word.startsWith("--")) {
+      const eq = word.indexOf("=");
+      const name = eq === -1 ? word.slice(2) : word.slice(2, eq);
+      inline = eq === -1 ? undefined : word.slice(eq + 1);
       written = `--${name}`;
       flag = long.get(name);
       if (flag === undefined) {
@@ -75,15 +96,15 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): ParsedArg
         throw new UsageError(`unknown flag ${written} for "${commandName(spec)}"${didYouMean(name, names, "--")}`, command);
       }
     } else {
-      // -t value, -tvalue, -t=value
-      const letter = token[1]!;
+      // -t value, -tvalue, -t=value; a switch's letter is never grouped with others.
+      const letter = word[1]!;
       written = `-${letter}`;
       flag = short.get(letter);
       if (flag === undefined) {
         const letters = spec.flags.filter((f) => f.short !== undefined).map((f) => `-${f.short}`);
-        throw new UsageError(`unknown flag ${token} for "${commandName(spec)}"${letters.length > 0 ? ` (its short flags: ${letters.join(" ")})` : ""}`, command);
+        throw new UsageError(`unknown flag ${word} for "${commandName(spec)}"${letters.length > 0 ? ` (its short flags: ${letters.join(" ")})` : ""}`, command);
       }
-      if (token.length > 2) inline = token[2] === "=" ? token.slice(3) : token.slice(2);
+      if (word.length > 2) inline = word[2] === "=" ? word.slice(3) : word.slice(2);
     }
     if (flag.value === undefined) {
       if (inline !== undefined) throw new UsageError(`${written} is a switch and takes no value (remove "=${inline}")`, command);
@@ -92,12 +113,12 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): ParsedArg
     }
     let value = inline;
     if (value === undefined) {
-      const next = argv[i + 1];
+      // parseArgs takes the next word whatever it is; one that looks like a flag means the value was forgotten.
+      const next = token.value;
       if (next === undefined || looksLikeFlag(next)) {
         throw new UsageError(`${written} needs a value: ${written} ${flag.value}${next === undefined ? "" : ` (for a value that starts with "-", write ${written}=${next})`}`, command);
       }
       value = next;
-      i++;
     }
     put(flag, written, value);
   }
