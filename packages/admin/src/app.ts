@@ -5,7 +5,7 @@ import { limitsJson } from "../../tenancy/src/broker-limits.ts";
 import { TenancyError, type TenancyErrorKind } from "../../tenancy/src/errors.ts";
 import { normalizeName } from "../../tenancy/src/names.ts";
 import type { ApiTokenRecord, BrokerRecord, NamespaceRecord } from "../../tenancy/src/records.ts";
-import type { BrokerUpdate, NewBroker, Registry } from "../../tenancy/src/registry.ts";
+import type { BrokerUpdate, NewBroker, Registry } from "@edgemq/tenancy";
 import { topicMatches } from "../../core/src/policy/topic-match.ts";
 import { ReasonCode } from "../../core/src/codec/reason-codes.ts";
 import {

@@ -1,5 +1,5 @@
 import { Broker } from "../../core/src/broker/broker.ts";
-import type { BrokerExtras } from "../../tenancy/src/registry.ts";
+import type { BrokerExtras } from "@edgemq/tenancy";
 import { CLOUDFLARE_FEATURES, FULL_FEATURES } from "../../core/src/policy/features.ts";
 import type { Hook } from "../../core/src/policy/hook.ts";
 import type { Store } from "../../core/src/store/store.ts";

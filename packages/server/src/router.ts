@@ -6,7 +6,7 @@ import { ReasonCode } from "../../core/src/codec/reason-codes.ts";
 import { toV3ReturnCode } from "../../core/src/session/connack.ts";
 import type { Acceptor, Duplex, DuplexSink } from "../../core/src/transport/duplex.ts";
 import { ISSUER } from "../../credentials/src/issue.ts";
-import type { BrokerAddress, Registry } from "../../tenancy/src/registry.ts";
+import type { BrokerAddress, Registry } from "@edgemq/tenancy";
 import { concatBytes } from "./bytes.ts";
 
 /** Where a connection goes: a tenant broker, the default broker, or nowhere (refused with a reason). */
