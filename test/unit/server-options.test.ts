@@ -4,11 +4,10 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_LIMITS } from "../../packages/core/src/broker/limits.ts";
 import { ConfigError, resolveConfig, type ServerConfig, USAGE } from "../../packages/server/src/config.ts";
-import { isDirectTarget } from "../../packages/server/src/config/build-config.ts";
 import { fileValueAt, keysUnder } from "../../packages/server/src/config/config-file.ts";
 import { FILE_SECTIONS } from "../../packages/server/src/config/file-sections.ts";
 import { SERVER_OPTIONS } from "../../packages/server/src/config/option-table.ts";
-import { flagOf, HELP_SECTIONS } from "../../packages/server/src/config/server-option.ts";
+import { flagOf, HELP_SECTIONS, isDirectTarget } from "../../packages/server/src/config/server-option.ts";
 
 const resolve = (args: string[], env: Record<string, string> = {}, file?: unknown): ServerConfig => {
   const c = resolveConfig(args, env, () => JSON.stringify(file));

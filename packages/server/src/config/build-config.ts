@@ -8,13 +8,14 @@ import { FILE_SECTIONS } from "./file-sections.ts";
 import { fileValueAt } from "./config-file.ts";
 import { SERVER_OPTIONS } from "./option-table.ts";
 import type { OptionValues } from "./option-values.ts";
-import type { DirectTarget } from "./server-option.ts";
+import { isDirectTarget } from "./server-option.ts";
 
-const DIRECT: readonly DirectTarget[] = ["preset", "logLevel", "logFormat", "domain", "hookTimeoutMs", "admin.token", "admin.accountId", "admin.metricsPublic"];
-
-/** Whether a target is a ServerConfig property one option sets by itself. */
-export function isDirectTarget(target: string): target is DirectTarget {
-  return (DIRECT as readonly string[]).includes(target);
+// Writes `value` at a dotted path of the configuration (`admin.token`).
+function setAt(config: object, path: string, value: unknown): void {
+  const keys = path.split(".");
+  let at = config as Record<string, unknown>;
+  for (const key of keys.slice(0, -1)) at = at[key] as Record<string, unknown>;
+  at[keys.at(-1)!] = value;
 }
 
 // The preset's limits, then the file's, then the flags'; then the checks that need them all.
@@ -62,30 +63,19 @@ function buildData(values: OptionValues): DataConfig {
   return { dir: mode === "memory" ? undefined : dir, mode: dir === undefined ? "memory" : mode, windowMs };
 }
 
-// Each option whose target is a property of its own, by the table; then the file's own settings that go in as they are.
-function directSettings(values: OptionValues, file: ConfigFile): Record<string, unknown> {
-  const set: Record<string, unknown> = {};
-  for (const o of SERVER_OPTIONS) if (isDirectTarget(o.target)) set[o.target] = values.get(o.name);
-  for (const s of FILE_SECTIONS) {
-    if (s.target === "acl" || s.target === "features") set[s.target] = fileValueAt(file, s.path) ?? s.default;
-  }
-  return set;
-}
-
 /** The configuration from the options' values and the config file: each option where its table entry's `target` says. */
 export function buildConfig(values: OptionValues, file: ConfigFile): ServerConfig {
-  const preset = values.get<ServerConfig["preset"]>("preset");
-  const limits = buildLimits(values, file, preset);
+  const limits = buildLimits(values, file, values.get("preset"));
   const listeners = buildListeners(values, file);
   const users = buildUsers(values, file);
-  const anonymous = buildAnonymous(values, users);
-  const set = directSettings(values, file);
-  const admin = { listeners: buildAdminListeners(values, file), token: set["admin.token"], accountId: set["admin.accountId"], metricsPublic: set["admin.metricsPublic"] } as ServerConfig["admin"];
-  const data = buildData(values);
-  const config: ServerConfig = {
-    listeners, ...anonymous, users, acl: set.acl, limits, features: set.features, preset,
-    logLevel: set.logLevel, logFormat: set.logFormat, domain: set.domain, admin, data, hookTimeoutMs: set.hookTimeoutMs,
-  } as ServerConfig;
+  const config = { listeners, ...buildAnonymous(values, users), users, limits, admin: {} } as ServerConfig;
+  for (const o of SERVER_OPTIONS) if (isDirectTarget(o.target)) setAt(config, o.target, values.get(o.name));
+  // The file's own settings that go in as they are.
+  for (const s of FILE_SECTIONS) {
+    if (s.target === "acl" || s.target === "features") setAt(config, s.target, fileValueAt(file, s.path) ?? s.default);
+  }
+  config.admin.listeners = buildAdminListeners(values, file);
+  config.data = buildData(values);
   checkExposure(config);
   return config;
 }

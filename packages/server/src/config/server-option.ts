@@ -7,10 +7,16 @@ export const HELP_SECTIONS = ["Listeners", "Data", "Admin API and tenants", "Acc
 /** A section of `--help`. */
 export type HelpSection = (typeof HELP_SECTIONS)[number];
 
-/** A ServerConfig property that one option sets on its own, by its path. */
-export type DirectTarget =
-  | "preset" | "logLevel" | "logFormat" | "domain" | "hookTimeoutMs"
-  | "admin.token" | "admin.accountId" | "admin.metricsPublic";
+/** The ServerConfig properties that one option each sets on its own, by their paths. */
+export const DIRECT_TARGETS = ["preset", "logLevel", "logFormat", "domain", "hookTimeoutMs", "admin.token", "admin.accountId", "admin.metricsPublic"] as const;
+
+/** A ServerConfig property that one option sets on its own. */
+export type DirectTarget = (typeof DIRECT_TARGETS)[number];
+
+/** Whether a target is a ServerConfig property that one option sets on its own. */
+export function isDirectTarget(target: string): target is DirectTarget {
+  return (DIRECT_TARGETS as readonly string[]).includes(target);
+}
 
 /** A part of ServerConfig that several options (and the file) build together; see build-config.ts. */
 export type BuiltTarget = "limits" | "listeners" | "admin.listeners" | "users" | "allowAnonymous" | "data";
