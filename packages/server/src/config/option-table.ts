@@ -16,15 +16,30 @@ const aString = (message: string) => (v: unknown) => (typeof v === "string" ? un
  */
 export const SERVER_OPTIONS: readonly ServerOption[] = [
   // Listeners
-  { name: "host", type: text("<addr>"), env: "EDGEMQ_HOST", default: DEFAULTS.host, target: "listeners", section: "Listeners", help: `TCP listen address (default ${DEFAULTS.host})` },
-  { name: "port", type: PORT, env: "EDGEMQ_PORT", default: DEFAULTS.port, target: "listeners", section: "Listeners", help: `TCP port (default ${DEFAULTS.port}; 0 picks a free port)` },
-  { name: "tls-port", type: PORT, env: "EDGEMQ_TLS_PORT", target: "listeners", section: "Listeners", help: "also listen with TLS on this port (needs --tls-cert and --tls-key)" },
+  {
+    name: "host", type: text("<addr>"), env: "EDGEMQ_HOST", default: DEFAULTS.host, target: "listeners", section: "Listeners",
+    help: `TCP listen address (default ${DEFAULTS.host})`,
+  },
+  {
+    name: "port", type: PORT, env: "EDGEMQ_PORT", default: DEFAULTS.port, target: "listeners", section: "Listeners",
+    help: `TCP port (default ${DEFAULTS.port}; 0 picks a free port)`,
+  },
+  {
+    name: "tls-port", type: PORT, env: "EDGEMQ_TLS_PORT", target: "listeners", section: "Listeners",
+    help: "also listen with TLS on this port (needs --tls-cert and --tls-key)",
+  },
   { name: "tls-cert", type: text("<file>"), env: "EDGEMQ_TLS_CERT", target: "listeners", section: "Listeners", help: "PEM certificate chain" },
   { name: "tls-key", type: text("<file>"), env: "EDGEMQ_TLS_KEY", target: "listeners", section: "Listeners", help: "PEM private key" },
-  { name: "tls-ca", type: text("<file>"), env: "EDGEMQ_TLS_CA", target: "listeners", section: "Listeners", help: "CA bundle to verify client certificates (requested, not required: for MTLS brokers)" },
+  {
+    name: "tls-ca", type: text("<file>"), env: "EDGEMQ_TLS_CA", target: "listeners", section: "Listeners",
+    help: "CA bundle to verify client certificates (requested, not required: for MTLS brokers)",
+  },
   { name: "tls-client-auth", type: SWITCH, default: false, target: "listeners", section: "Listeners", help: "require a verified client certificate on the TLS listener" },
   { name: "ws-port", type: PORT, env: "EDGEMQ_WS_PORT", target: "listeners", section: "Listeners", help: "also serve MQTT over WebSocket (ws://) on this port" },
-  { name: "wss-port", type: PORT, env: "EDGEMQ_WSS_PORT", target: "listeners", section: "Listeners", help: "also serve MQTT over secure WebSocket (wss://; uses --tls-cert/--tls-key)" },
+  {
+    name: "wss-port", type: PORT, env: "EDGEMQ_WSS_PORT", target: "listeners", section: "Listeners",
+    help: "also serve MQTT over secure WebSocket (wss://; uses --tls-cert/--tls-key)",
+  },
   {
     name: "ws-path",
     type: text("<path>", (path, label) => {
@@ -58,8 +73,14 @@ export const SERVER_OPTIONS: readonly ServerOption[] = [
     default: DEFAULTS.storeWindowMs, target: "data", section: "Data", help: `the batched mode's commit window (default ${DEFAULTS.storeWindowMs})`,
   },
   // Admin API and tenants
-  { name: "admin-port", type: PORT, env: "EDGEMQ_ADMIN_PORT", target: "admin.listeners", section: "Admin API and tenants", help: "serve the admin HTTP API (namespaces, brokers, credentials) on this port" },
-  { name: "admin-host", type: text("<addr>"), target: "admin.listeners", section: "Admin API and tenants", help: `admin API listen address (default: --host, else ${DEFAULTS.host})` },
+  {
+    name: "admin-port", type: PORT, env: "EDGEMQ_ADMIN_PORT", target: "admin.listeners", section: "Admin API and tenants",
+    help: "serve the admin HTTP API (namespaces, brokers, credentials) on this port",
+  },
+  {
+    name: "admin-host", type: text("<addr>"), target: "admin.listeners", section: "Admin API and tenants",
+    help: `admin API listen address (default: --host, else ${DEFAULTS.host})`,
+  },
   {
     name: "admin-token",
     type: text("<token>", (token) => {
@@ -93,7 +114,10 @@ export const SERVER_OPTIONS: readonly ServerOption[] = [
   },
   // Access
   // The file's value is taken as it is, null included: it has always been (see keepsNull).
-  { name: "allow-anonymous", type: SWITCH, env: "EDGEMQ_ALLOW_ANONYMOUS", file: { path: "allowAnonymous", keepsNull: true }, target: "allowAnonymous", section: "Access", help: "accept clients without credentials on any address" },
+  {
+    name: "allow-anonymous", type: SWITCH, env: "EDGEMQ_ALLOW_ANONYMOUS", file: { path: "allowAnonymous", keepsNull: true }, target: "allowAnonymous", section: "Access",
+    help: "accept clients without credentials on any address",
+  },
   { name: "no-anonymous", type: SWITCH, target: "allowAnonymous", section: "Access", help: "refuse clients without credentials, even on loopback" },
   {
     name: "user", type: text("<name:password>"), repeatable: true, target: "users", section: "Access", help: "a user for password authentication (repeatable)",
@@ -115,12 +139,27 @@ export const SERVER_OPTIONS: readonly ServerOption[] = [
   },
   ...LIMIT_OPTIONS,
   // Other
-  { name: "config", type: text("<file.json>"), env: "EDGEMQ_CONFIG", target: "the config file", section: "Other", help: "read settings from a JSON file (flags override it); its keys are listed below" },
-  { name: "log-level", type: choice(["debug", "info", "warn", "error"], "<level>"), env: "EDGEMQ_LOG_LEVEL", file: { path: "logLevel" }, default: DEFAULTS.logLevel, target: "logLevel", section: "Other", help: `debug, info, warn or error (default ${DEFAULTS.logLevel}; debug logs every connection)` },
-  { name: "hook-timeout", type: wholeNumber(1, 600_000, "<ms>"), env: "EDGEMQ_HOOK_TIMEOUT_MS", target: "hookTimeoutMs", section: "Other", help: `how long an on-publish hook URL has to answer (default ${DEFAULTS.hookTimeoutMs})` },
-  { name: "log-format", type: choice(["text", "json"], "<format>"), env: "EDGEMQ_LOG_FORMAT", file: { path: "logFormat" }, default: DEFAULTS.logFormat, target: "logFormat", section: "Other", help: "text (default) or json (one object per line: time, level, msg, fields)" },
+  {
+    name: "config", type: text("<file.json>"), env: "EDGEMQ_CONFIG", target: "the config file", section: "Other",
+    help: "read settings from a JSON file (flags override it); its keys are listed below",
+  },
+  {
+    name: "log-level", type: choice(["debug", "info", "warn", "error"], "<level>"), env: "EDGEMQ_LOG_LEVEL", file: { path: "logLevel" }, default: DEFAULTS.logLevel, target: "logLevel", section: "Other",
+    help: `debug, info, warn or error (default ${DEFAULTS.logLevel}; debug logs every connection)`,
+  },
+  {
+    name: "hook-timeout", type: wholeNumber(1, 600_000, "<ms>"), env: "EDGEMQ_HOOK_TIMEOUT_MS", target: "hookTimeoutMs", section: "Other",
+    help: `how long an on-publish hook URL has to answer (default ${DEFAULTS.hookTimeoutMs})`,
+  },
+  {
+    name: "log-format", type: choice(["text", "json"], "<format>"), env: "EDGEMQ_LOG_FORMAT", file: { path: "logFormat" }, default: DEFAULTS.logFormat, target: "logFormat", section: "Other",
+    help: "text (default) or json (one object per line: time, level, msg, fields)",
+  },
   // The file's value counts only when it is true, as it always has.
-  { name: "metrics-public", type: SWITCH, file: { path: "admin.metricsPublic", read: (v) => v === true }, default: false, target: "admin.metricsPublic", section: "Other", help: "serve /metrics on the admin port without an API token" },
+  {
+    name: "metrics-public", type: SWITCH, file: { path: "admin.metricsPublic", read: (v) => v === true }, default: false, target: "admin.metricsPublic", section: "Other",
+    help: "serve /metrics on the admin port without an API token",
+  },
   { name: "help", short: "h", type: SWITCH, target: "help", section: "Other", help: "show this text" },
 ];
 

@@ -18,8 +18,8 @@ export interface ValueType<T> {
   check?(value: T, label: string): T;
 }
 
-/** `a`, `a or b`, `a, b or c`: how the messages list choices. */
-export function orList(items: readonly string[]): string {
+// `a`, `a or b`, `a, b or c`: how the messages list choices.
+function orList(items: readonly string[]): string {
   return items.length <= 1 ? items.join("") : `${items.slice(0, -1).join(", ")} or ${items.at(-1)}`;
 }
 
@@ -51,7 +51,7 @@ export const PORT: ValueType<number> = wholeNumber(0, 65535);
 
 /** Any text, checked (and perhaps normalised) by `check` when given. */
 export function text(placeholder: string, check?: (value: string, label: string) => string): ValueType<string> {
-  return check === undefined ? { kind: "text", placeholder, fromText: (t) => t } : { kind: "text", placeholder, fromText: (t) => t, check };
+  return { kind: "text", placeholder, fromText: (t) => t, ...(check === undefined ? {} : { check }) };
 }
 
 /** One of a few words, written as they are listed. */
