@@ -1,4 +1,4 @@
-import type { ParsedArgs } from "./args.ts";
+import type { ParsedArgs } from "./parsed-args.ts";
 import { type ApiSettings, apiSettings } from "./api-flags.ts";
 import { CliError } from "./errors.ts";
 

@@ -1,4 +1,4 @@
-import type { ParsedArgs } from "./args.ts";
+import type { ParsedArgs } from "./parsed-args.ts";
 import { UsageError } from "./errors.ts";
 import type { FlagSpec } from "./spec.ts";
 

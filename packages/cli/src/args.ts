@@ -1,4 +1,6 @@
+import { parseArgs as tokenizeArgs } from "node:util";
 import { UsageError } from "./errors.ts";
+import { ParsedArgs } from "./parsed-args.ts";
 import type { CommandSpec, FlagSpec } from "./spec.ts";
 import { didYouMean } from "./suggest.ts";
 
@@ -18,60 +20,19 @@ function looksLikeFlag(token: string): boolean {
   return token.startsWith("-") && token !== "-" && !/^-\d+$/.test(token);
 }
 
-/** A command line parsed against a command's flags: typed access, with usage errors that name the flag. */
-export class ParsedArgs {
-  readonly spec: CommandSpec;
-  readonly positionals: readonly string[];
-  readonly #values: Map<string, string[]>;
+type Token = NonNullable<ReturnType<typeof tokenizeArgs>["tokens"]>[number];
 
-  constructor(spec: CommandSpec, positionals: string[], values: Map<string, string[]>) {
-    this.spec = spec;
-    this.positionals = positionals;
-    this.#values = values;
+// node:util's parseArgs splits the words: which are flags, which word is a
+// flag's value, where "--" ends the flags. Lenient (strict: false), so that
+// the messages below, not its own, say what is wrong.
+function tokenize(spec: CommandSpec, argv: readonly string[]): Token[] {
+  const options: Record<string, { type: "string" | "boolean"; short?: string }> = {};
+  for (const f of spec.flags) {
+    const type = f.value === undefined ? "boolean" : "string";
+    options[f.name] = f.short === undefined ? { type } : { type, short: f.short };
+    for (const a of f.aliases ?? []) options[a] = { type };
   }
-
-  /** `edgemq broker create`, for messages. */
-  get command(): string {
-    return this.spec.path.join(" ");
-  }
-
-  /** The positional argument with this name (required ones are always there). */
-  arg(name: string): string {
-    const i = (this.spec.args ?? []).findIndex((a) => a.name === name);
-    return this.positionals[i] ?? "";
-  }
-
-  /** A flag's value, or undefined when not given. */
-  string(name: string): string | undefined {
-    return this.#values.get(name)?.at(-1);
-  }
-
-  /** Every value of a repeatable flag, in order; comma-separated values are split. */
-  strings(name: string, options: { splitCommas?: boolean } = {}): string[] {
-    const all = this.#values.get(name) ?? [];
-    if (!options.splitCommas) return [...all];
-    return all.flatMap((v) => v.split(",")).map((v) => v.trim()).filter((v) => v !== "");
-  }
-
-  /** Whether a switch (or any flag) was given. */
-  has(name: string): boolean {
-    return this.#values.has(name);
-  }
-
-  /** A whole-number flag within bounds, or undefined when not given. */
-  int(name: string, min: number, max: number): number | undefined {
-    const v = this.string(name);
-    if (v === undefined) return undefined;
-    if (!/^-?\d+$/.test(v) || Number(v) < min || Number(v) > max) {
-      throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, not "${v}"`, this.command);
-    }
-    return Number(v);
-  }
-
-  /** A usage error about this command, pointing at its `--help`. */
-  usage(message: string): UsageError {
-    return new UsageError(message, this.command);
-  }
+  return tokenizeArgs({ args: [...argv], options, strict: false, allowPositionals: true, tokens: true }).tokens;
 }
 
 /**
@@ -105,24 +66,29 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): ParsedArg
     values.set(flag.name, list);
   };
 
-  let onlyPositionals = false;
-  for (let i = 0; i < argv.length; i++) {
-    const token = argv[i]!;
-    if (onlyPositionals || !looksLikeFlag(token)) {
-      positionals.push(token);
+  // One word may come back as several tokens ("-yq" as -y and -q); the word is judged once, whole.
+  let judged = -1;
+  for (const token of tokenize(spec, argv)) {
+    if (token.kind === "option-terminator") continue;
+    if (token.kind === "positional") {
+      positionals.push(token.value);
       continue;
     }
-    if (token === "--") {
-      onlyPositionals = true;
+    if (token.index === judged) continue;
+    judged = token.index;
+    const word = argv[token.index]!;
+    // "-1" is a negative number, not a flag named 1.
+    if (!looksLikeFlag(word)) {
+      positionals.push(word);
       continue;
     }
     let flag: FlagSpec | undefined;
     let written: string;
     let inline: string | undefined;
-    if (token.startsWith("--")) {
-      const eq = token.indexOf("=");
-      const name = eq === -1 ? token.slice(2) : token.slice(2, eq);
-      inline = eq === -1 ? undefined : token.slice(eq + 1);
+    if (word.startsWith("--")) {
+      const eq = word.indexOf("=");
+      const name = eq === -1 ? word.slice(2) : word.slice(2, eq);
+      inline = eq === -1 ? undefined : word.slice(eq + 1);
       written = `--${name}`;
       flag = long.get(name);
       if (flag === undefined) {
@@ -130,15 +96,15 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): ParsedArg
         throw new UsageError(`unknown flag ${written} for "${commandName(spec)}"${didYouMean(name, names, "--")}`, command);
       }
     } else {
-      // -t value, -tvalue, -t=value
-      const letter = token[1]!;
+      // -t value, -tvalue, -t=value; a switch's letter is never grouped with others.
+      const letter = word[1]!;
       written = `-${letter}`;
       flag = short.get(letter);
       if (flag === undefined) {
         const letters = spec.flags.filter((f) => f.short !== undefined).map((f) => `-${f.short}`);
-        throw new UsageError(`unknown flag ${token} for "${commandName(spec)}"${letters.length > 0 ? ` (its short flags: ${letters.join(" ")})` : ""}`, command);
+        throw new UsageError(`unknown flag ${word} for "${commandName(spec)}"${letters.length > 0 ? ` (its short flags: ${letters.join(" ")})` : ""}`, command);
       }
-      if (token.length > 2) inline = token[2] === "=" ? token.slice(3) : token.slice(2);
+      if (word.length > 2) inline = word[2] === "=" ? word.slice(3) : word.slice(2);
     }
     if (flag.value === undefined) {
       if (inline !== undefined) throw new UsageError(`${written} is a switch and takes no value (remove "=${inline}")`, command);
@@ -147,12 +113,12 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): ParsedArg
     }
     let value = inline;
     if (value === undefined) {
-      const next = argv[i + 1];
+      // parseArgs takes the next word whatever it is; one that looks like a flag means the value was forgotten.
+      const next = token.value;
       if (next === undefined || looksLikeFlag(next)) {
         throw new UsageError(`${written} needs a value: ${written} ${flag.value}${next === undefined ? "" : ` (for a value that starts with "-", write ${written}=${next})`}`, command);
       }
       value = next;
-      i++;
     }
     put(flag, written, value);
   }

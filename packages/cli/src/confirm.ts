@@ -1,4 +1,4 @@
-import type { ParsedArgs } from "./args.ts";
+import type { ParsedArgs } from "./parsed-args.ts";
 import { CliError } from "./errors.ts";
 import type { Io } from "./io.ts";
 

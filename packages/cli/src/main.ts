@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { API_FLAGS } from "./api-flags.ts";
-import { ParsedArgs, parseArgs } from "./args.ts";
+import { parseArgs } from "./args.ts";
+import { ParsedArgs } from "./parsed-args.ts";
 import { GROUPS, SINGLE_COMMANDS } from "./commands/command-tree.ts";
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from "./errors.ts";
 import { commandHelp, groupHelp, topHelp } from "./help.ts";

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { IClientOptions, MqttClient } from "mqtt";
-import type { ParsedArgs } from "./args.ts";
+import type { ParsedArgs } from "./parsed-args.ts";
 import { CliError } from "./errors.ts";
 import { readClaims } from "./jwt.ts";
 import { connackHint, reasonText } from "./mqtt-reasons.ts";

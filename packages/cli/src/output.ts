@@ -1,4 +1,4 @@
-import type { ParsedArgs } from "./args.ts";
+import type { ParsedArgs } from "./parsed-args.ts";
 import type { Io } from "./io.ts";
 
 /** Prints a value as pretty JSON (what `--json` prints: the `result` of the API's envelope). */

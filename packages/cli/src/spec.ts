@@ -1,4 +1,4 @@
-import type { ParsedArgs } from "./args.ts";
+import type { ParsedArgs } from "./parsed-args.ts";
 import type { Io } from "./io.ts";
 
 /** A flag a command takes: `--name <value>`, or a switch when it has no `value`. */

@@ -11,3 +11,5 @@ export * from "./records.ts";
 export * from "./store.ts";
 export * from "./registry.ts";
 export { type LimitField, LIMIT_FIELDS, limitsJson } from "./broker-limits.ts";
+export type { BrokerAddress, BrokerExtras, BrokerUpdate, CredentialRequest, NewBroker, NewNamespace, PublicJwk, RegistryOptions } from "./registry-types.ts";
+export { MAX_CREDENTIAL_CLIENT_ID_LENGTH, MAX_DESCRIPTION_LENGTH, MAX_JTI_LENGTH } from "./validate.ts";

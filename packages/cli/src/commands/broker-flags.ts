@@ -1,5 +1,5 @@
 import { apiPath } from "../api-client.ts";
-import type { ParsedArgs } from "../args.ts";
+import type { ParsedArgs } from "../parsed-args.ts";
 import type { ArgSpec, FlagSpec } from "../spec.ts";
 
 /** The `<name>` of a broker command. */

@@ -1,4 +1,4 @@
-import type { ParsedArgs } from "../args.ts";
+import type { ParsedArgs } from "../parsed-args.ts";
 import type { FlagSpec } from "../spec.ts";
 import { formatTable } from "../table.ts";
 

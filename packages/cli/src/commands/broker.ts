@@ -1,6 +1,6 @@
 import { apiFor, apiPath } from "../api-client.ts";
 import { API_FLAGS } from "../api-flags.ts";
-import type { ParsedArgs } from "../args.ts";
+import type { ParsedArgs } from "../parsed-args.ts";
 import { confirm, YES_FLAG } from "../confirm.ts";
 import { formatDuration, parseDuration } from "../duration.ts";
 import { emit } from "../output.ts";

@@ -1,6 +1,6 @@
 import { apiFor } from "../api-client.ts";
 import { API_FLAGS } from "../api-flags.ts";
-import type { ParsedArgs } from "../args.ts";
+import type { ParsedArgs } from "../parsed-args.ts";
 import { parseDuration } from "../duration.ts";
 import { readClaims } from "../jwt.ts";
 import { emit } from "../output.ts";

@@ -1,0 +1,100 @@
+import type { AccessRules, FeaturePolicy, Limits, OnPublishOptions } from "@edgemq/core";
+
+/** One listening socket. */
+export interface ListenerConfig {
+  /** `tcp`, `tls`, `ws` or `wss`. */
+  protocol: "tcp" | "tls" | "ws" | "wss";
+  host: string;
+  port: number;
+  /** PEM file paths, for tls and wss. */
+  cert?: string;
+  key?: string;
+  /** A CA bundle: client certificates are requested and, when one is sent, verified against it (for MTLS brokers). */
+  ca?: string;
+  /** Require a verified client certificate: connections without one fail the TLS handshake. */
+  requestCert?: boolean;
+  /** For ws and wss: the only path upgraded (any path when absent). */
+  path?: string;
+  /** Sends every connection to this tenant broker, `<broker>.<namespace>`, instead of routing by name or credential. */
+  broker?: string;
+}
+
+/** A listener for the admin HTTP API. */
+export interface AdminListenerConfig {
+  protocol: "http" | "https";
+  host: string;
+  port: number;
+  /** PEM file paths, for https. */
+  cert?: string;
+  key?: string;
+}
+
+/** Where data lives: in memory (no `dir`), or in a SQLite database in a data directory. */
+export interface DataConfig {
+  /** The data directory (holds edgemq.db); none means the memory store. */
+  dir: string | undefined;
+  /** fsync (default: nothing acknowledged is lost), batched (up to windowMs may be lost) or memory. */
+  mode: "fsync" | "batched" | "memory";
+  /** The batched mode's commit window in milliseconds. */
+  windowMs: number;
+}
+
+/** The admin API and tenancy settings. */
+export interface AdminConfig {
+  /** Where the admin API listens; none means it is not served. */
+  listeners: AdminListenerConfig[];
+  /** The first Admin API token; when absent one is generated and printed once. */
+  token: string | undefined;
+  /** Only this account id is served in `/client/v4/accounts/{account_id}/...` (any when absent). */
+  accountId: string | undefined;
+  /** Serve /metrics without an API token. */
+  metricsPublic: boolean;
+}
+
+/** A user for password authentication. */
+export interface UserConfig {
+  username: string;
+  password: string;
+}
+
+/** The whole server configuration. */
+export interface ServerConfig {
+  listeners: ListenerConfig[];
+  /** Allow clients that present no accepted credentials. */
+  allowAnonymous: boolean;
+  /** True if `allowAnonymous` was set explicitly (flag, environment or file). */
+  allowAnonymousExplicit: boolean;
+  users: UserConfig[];
+  acl: AccessRules | undefined;
+  limits: Limits;
+  features: Partial<FeaturePolicy>;
+  /** `full` (default) or `cloudflare`. */
+  preset: "full" | "cloudflare";
+  logLevel: "debug" | "info" | "warn" | "error";
+  /** How long a tenant broker's on-publish hook URL has to answer (ms); 10 000 when absent, as Cloudflare's. */
+  hookTimeoutMs?: number;
+  /** For embedders: an in-process on-publish hook for the default broker (a function, no HTTP). */
+  onPublish?: OnPublishOptions;
+  /** `text` lines for people, or one JSON object per line for log collectors. */
+  logFormat: "text" | "json";
+  /** Tenant brokers are reached as `<broker>.<namespace>.<domain>` (SNI or WebSocket Host). */
+  domain: string;
+  admin: AdminConfig;
+  data: DataConfig;
+}
+
+/** The JSON file's shape: everything optional. */
+export interface ConfigFile {
+  listeners?: Partial<ListenerConfig>[];
+  allowAnonymous?: boolean;
+  users?: UserConfig[];
+  acl?: AccessRules;
+  limits?: Partial<Limits>;
+  features?: Partial<FeaturePolicy>;
+  preset?: "full" | "cloudflare";
+  logLevel?: ServerConfig["logLevel"];
+  logFormat?: ServerConfig["logFormat"];
+  domain?: string;
+  admin?: { listeners?: Partial<AdminListenerConfig>[]; token?: string; accountId?: string; metricsPublic?: boolean };
+  data?: Partial<DataConfig>;
+}

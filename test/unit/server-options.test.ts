@@ -1,0 +1,151 @@
+// The server's option table (packages/server/src/config/option-table.ts) and
+// what is derived from it: --help, the flags, the environment and the config
+// file's keys, and where each value lands in the configuration.
+import { describe, expect, it } from "vitest";
+import { DEFAULT_LIMITS } from "@edgemq/core";
+import { ConfigError, resolveConfig, type ServerConfig, USAGE } from "../../packages/server/src/config.ts";
+import { fileValueAt, keysUnder } from "../../packages/server/src/config/config-file.ts";
+import { FILE_SECTIONS } from "../../packages/server/src/config/file-sections.ts";
+import { SERVER_OPTIONS } from "../../packages/server/src/config/option-table.ts";
+import { flagOf, HELP_SECTIONS, isDirectTarget } from "../../packages/server/src/config/server-option.ts";
+
+const resolve = (args: string[], env: Record<string, string> = {}, file?: unknown): ServerConfig => {
+  const c = resolveConfig(args, env, () => JSON.stringify(file));
+  if (c === "help") throw new Error("unexpected help");
+  return c;
+};
+const failure = (args: string[], env: Record<string, string> = {}, file?: unknown): string => {
+  try {
+    resolve(file === undefined ? args : [...args, "--config", "edgemq.json"], env, file);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as Error).message;
+  }
+  throw new Error("no error");
+};
+
+// A value each option takes, as text, that no other setting contradicts.
+const SAMPLES: Record<string, string> = {
+  host: "127.0.0.2", port: "1884", "tls-port": "8883", "tls-cert": "c.pem", "tls-key": "k.pem", "tls-ca": "ca.pem", "ws-port": "8080", "wss-port": "8443",
+  "ws-path": "/mqtt", data: "/tmp/edgemq-options-test", "store-mode": "batched", "store-window": "250", "admin-port": "9090", "admin-host": "127.0.0.3",
+  "admin-token": "0123456789abcdef0123", "account-id": "acct_1", domain: "mq.example.com", user: "u:p", preset: "cloudflare", config: "edgemq.json",
+  "log-level": "debug", "hook-timeout": "3000", "log-format": "json",
+};
+// Options that are only flags: switches, ones that refine another flag, and the limits (set in the file under "limits").
+const FLAG_ONLY = ["tls-client-auth", "ws-path", "store-window", "admin-host", "no-anonymous", "user", "preset", "metrics-public", "help"];
+
+describe("the server's option table", () => {
+  it("gives every option a unique flag, a section of --help and a help line", () => {
+    const names = SERVER_OPTIONS.map((o) => o.name);
+    expect(new Set(names).size).toBe(names.length);
+    for (const o of SERVER_OPTIONS) {
+      expect(o.name, o.name).toMatch(/^[a-z][a-z-]*[a-z]$/);
+      expect(HELP_SECTIONS, o.name).toContain(o.section);
+      expect([o.help].flat().join(" ").trim().length, o.name).toBeGreaterThan(0);
+      if (o.type.kind !== "switch") expect(o.type.placeholder, o.name).toMatch(/^<.+>$/);
+    }
+  });
+
+  it("gives every option an EDGEMQ_ variable of its own, except the limits and the few that are flags only", () => {
+    const envs = SERVER_OPTIONS.flatMap((o) => (o.env === undefined ? [] : [o.env]));
+    expect(new Set(envs).size).toBe(envs.length);
+    for (const e of envs) expect(e).toMatch(/^EDGEMQ_[A-Z_]+$/);
+    const without = SERVER_OPTIONS.filter((o) => o.env === undefined && !o.target.startsWith("limits.")).map((o) => o.name);
+    expect(without.sort()).toEqual([...FLAG_ONLY].sort());
+  });
+
+  it("lists every option with its placeholder, every variable and every config file key in --help", () => {
+    for (const o of SERVER_OPTIONS) {
+      const label = o.type.placeholder === undefined ? flagOf(o) : `${flagOf(o)} ${o.type.placeholder}`;
+      expect(USAGE, o.name).toContain(`  ${o.short === undefined ? "" : `-${o.short}, `}${label}  `);
+      if (o.env !== undefined) expect(USAGE, o.env).toContain(o.env);
+    }
+    for (const key of keysUnder("")) expect(USAGE, key).toContain(key);
+    expect(USAGE.split("\n").every((line) => line.length <= 120)).toBe(true);
+  });
+
+  it("sends every option somewhere in the configuration: a property of its own, a limit, or a part built from several options", () => {
+    const built = ["listeners", "admin.listeners", "users", "allowAnonymous", "data", "the config file", "help"];
+    for (const o of SERVER_OPTIONS) {
+      const limit = o.target.startsWith("limits.") ? o.target.slice("limits.".length) : undefined;
+      if (limit !== undefined) expect(Object.keys(DEFAULT_LIMITS), o.name).toContain(limit);
+      else expect(isDirectTarget(o.target) || built.includes(o.target), `${o.name} -> ${o.target}`).toBe(true);
+    }
+  });
+
+  it("puts a flag's value where the option's target says", () => {
+    for (const o of SERVER_OPTIONS.filter((o) => isDirectTarget(o.target) || o.target.startsWith("limits."))) {
+      const text = o.type.kind === "switch" ? undefined : SAMPLES[o.name] ?? "70";
+      const config = resolve(text === undefined ? [flagOf(o)] : [flagOf(o), text]);
+      const expected = o.type.kind === "switch" ? true : o.type.kind === "whole number" ? Number(text) : text;
+      expect(fileValueAt(config, o.target), o.name).toBe(expected);
+    }
+  });
+
+  it("reads every variable the table names, into the same place as the flag", () => {
+    for (const o of SERVER_OPTIONS.filter((o) => o.env !== undefined && o.name !== "config")) {
+      const text = o.type.kind === "switch" ? "true" : SAMPLES[o.name]!;
+      // Options that need a companion (a TLS port needs a certificate and a key) get it by flag, in both runs.
+      const companions = o.name === "tls-port" || o.name === "wss-port" ? ["--tls-cert", "c.pem", "--tls-key", "k.pem"] : o.name === "store-mode" ? ["--data", "/tmp/d"] : [];
+      const byFlag = resolve([...companions, ...(o.type.kind === "switch" ? [flagOf(o)] : [flagOf(o), text])]);
+      const byEnv = resolve(companions, { [o.env!]: text });
+      expect(byEnv, o.name).toEqual(byFlag);
+    }
+  });
+
+  it("lets a flag override the environment, the environment the file, and the file the default", () => {
+    expect(resolve([]).logLevel).toBe("info");
+    expect(resolve(["--config", "f"], {}, { logLevel: "warn" }).logLevel).toBe("warn");
+    expect(resolve(["--config", "f"], { EDGEMQ_LOG_LEVEL: "error" }, { logLevel: "warn" }).logLevel).toBe("error");
+    expect(resolve(["--config", "f", "--log-level", "debug"], { EDGEMQ_LOG_LEVEL: "error" }, { logLevel: "warn" }).logLevel).toBe("debug");
+  });
+
+  it("takes every config file key of an option at the path the table gives", () => {
+    for (const o of SERVER_OPTIONS.filter((o) => o.file !== undefined)) {
+      const path = o.file!.path.split(".");
+      expect(keysUnder(path.slice(0, -1).join(".")), o.name).toContain(path.at(-1));
+    }
+    const c = resolve(["--config", "f"], {}, { domain: "Files.Example.", admin: { token: "abcdefabcdefabcdef", metricsPublic: true }, data: { dir: "/tmp/d", mode: "batched", windowMs: 250 }, limits: { maximumConnections: 3 } });
+    expect([c.domain, c.admin.token, c.admin.metricsPublic, c.data, c.limits.maximumConnections]).toEqual(["files.example", "abcdefabcdefabcdef", true, { dir: "/tmp/d", mode: "batched", windowMs: 250 }, 3]);
+  });
+
+  it("refuses an unknown flag, a word that is no flag and a missing value, saying what to do", () => {
+    expect(failure(["--prot", "1"])).toBe('unknown option "--prot"; run with --help to see the options');
+    expect(failure(["--port=1", "-hx"])).toBe('unknown option "-hx"; run with --help to see the options');
+    expect(failure(["1883"])).toBe('unknown option "1883"; run with --help to see the options');
+    expect(failure(["--port"])).toBe("--port needs a value, e.g. --port 1883");
+    expect(failure(["--host", "--port", "1"])).toBe("--host needs a value, e.g. --host <value>");
+    expect(resolveConfig(["--port", "1", "-h"], {}, () => "")).toBe("help");
+  });
+
+  it("names the flag when a variable's value is wrong, and the variable when it is a switch's", () => {
+    expect(failure([], { EDGEMQ_PORT: "http" })).toBe('--port needs a whole number, got "http"');
+    expect(failure([], { EDGEMQ_LOG_FORMAT: "xml" })).toBe('--log-format must be text or json, got "xml"');
+    expect(failure([], { EDGEMQ_ALLOW_ANONYMOUS: "maybe" })).toBe('EDGEMQ_ALLOW_ANONYMOUS must be true or false, got "maybe"');
+  });
+
+  it("leaves alone EDGEMQ_ variables it does not know, which the CLI and the test suite set in the same environment", () => {
+    expect(resolve([], { EDGEMQ_API_URL: "http://127.0.0.1:8080", EDGEMQ_TEST_RUNTIME: "bun", EDGEMQ_PROT: "1" }).listeners[0]!.port).toBe(1883);
+  });
+
+  it("refuses an unknown config file key at each level, listing the known ones", () => {
+    expect(failure([], {}, { listners: [] })).toMatch(/^edgemq\.json: unknown setting "listners"; known settings are listeners, /);
+    expect(failure([], {}, { admin: { tokn: "x" } })).toBe('edgemq.json: unknown admin setting "tokn"; known admin settings are listeners, token, accountId, metricsPublic');
+    expect(failure([], {}, { data: { dri: "x" } })).toBe('edgemq.json: unknown data setting "dri"; known data settings are dir, mode, windowMs');
+    expect(failure([], {}, { limits: { maxPacket: 1 } })).toMatch(/^edgemq\.json: unknown limit "maxPacket"; known limits are maximumPacketSize, /);
+    expect(failure([], {}, { data: "./data" })).toBe('edgemq.json: "data" must be an object, like {"dir": "./data"}');
+  });
+
+  it("refuses a config file value of the wrong shape, naming the file and the key", () => {
+    expect(failure([], {}, { domain: 3 })).toBe('edgemq.json: "domain" must be a string, like "mq.example.com"');
+    expect(failure([], {}, { admin: { token: 5 } })).toBe("edgemq.json: admin.token must be a string");
+    expect(failure([], {}, { data: { windowMs: "soon" } })).toBe("edgemq.json: data.windowMs must be a number of milliseconds");
+    expect(failure([], {}, { users: [{ username: "a" }] })).toBe('edgemq.json: users[0] needs "username" and "password" strings');
+  });
+
+  it("declares each section of the config file once, and every object section's keys", () => {
+    const paths = FILE_SECTIONS.map((s) => s.path);
+    expect(new Set(paths).size).toBe(paths.length);
+    for (const s of FILE_SECTIONS.filter((s) => s.object !== undefined)) expect(keysUnder(s.path).length, s.path).toBeGreaterThan(0);
+  });
+});
