@@ -8,43 +8,10 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Certificates, makeCertificates } from "../support/certs.ts";
 import { collect, connect, mosquittoPub, mosquittoSub, RawClient, sleep, waitFor } from "../support/clients.ts";
+import { ACCOUNT, Admin } from "../support/admin-api.ts";
 import { type RunningBroker, RUNTIME, runBrokerExpectingExit, startBroker, writeConfig } from "../support/server.ts";
 
-const ACCOUNT = "0123456789abcdef0123456789abcdef";
 const encoder = new TextEncoder();
-
-/** The admin API of one running server. */
-class Admin {
-  readonly base: string;
-  readonly token: string;
-  constructor(broker: RunningBroker) {
-    this.base = `http://127.0.0.1:${broker.ports.http}/client/v4/accounts/${ACCOUNT}/pubsub`;
-    const m = /admin API token \(Admin, all namespaces; shown once, keep it\): (\S+)/.exec(broker.output());
-    if (!m) throw new Error(`no admin token in the start-up output:\n${broker.output()}`);
-    this.token = m[1]!;
-  }
-
-  async call(method: string, path: string, body?: unknown, token: string | null = this.token): Promise<{ status: number; json: { result: any; success: boolean; errors: { code: number; message: string }[] } }> {
-    const res = await fetch(`${this.base}${path}`, {
-      method,
-      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { "content-type": "application/json" } : {}) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: res.status, json: await res.json() as any };
-  }
-
-  async ok(method: string, path: string, body?: unknown): Promise<any> {
-    const { status, json } = await this.call(method, path, body);
-    if (status !== 200 || !json.success) throw new Error(`${method} ${path}: ${status} ${JSON.stringify(json.errors)}`);
-    return json.result;
-  }
-
-  /** Issues one credential and returns its token. */
-  async credential(ns: string, broker: string, clientId: string, topicAcl = "#"): Promise<string> {
-    const result = await this.ok("GET", `/namespaces/${ns}/brokers/${broker}/credentials?type=TOKEN&clientid=${encodeURIComponent(clientId)}&topicAcl=${encodeURIComponent(topicAcl)}`);
-    return result[clientId] as string;
-  }
-}
 
 const jtiOf = (token: string): string => JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString()).jti;
 

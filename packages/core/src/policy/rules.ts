@@ -13,8 +13,8 @@ export interface AccessRule {
   username?: string;
   /**
    * Topic filters this rule covers. `%c` and `%u` stand for the client id and user name;
-   * a `%u` topic never applies to a client without a user name, and a name holding `+` or `#`
-   * is never substituted (an allow rule then does not apply, a deny rule does).
+   * a `%u` topic never applies to a client without a user name, and a name that is empty or
+   * holds `/`, `+` or `#` is never substituted (an allow rule then does not apply, a deny rule does).
    */
   topics: string[];
   /** Rights granted or denied: publish, subscribe (which also governs receiving), or both. */
@@ -35,19 +35,22 @@ function matchesName(pattern: string | undefined, value: string | undefined): bo
   return pattern.endsWith("*") ? value.startsWith(pattern.slice(0, -1)) : pattern === value;
 }
 
-// A name holding a wildcard would widen the grant (`users/%u/#` with the user `#`).
-const WILDCARD = /[+#]/;
+// A name that is not exactly one topic level would reach beyond its own subtree:
+// `users/%u/#` with the user `#` matches everything under users/, and
+// `sensors/%c/#` with the client id `dev-1/x` lies inside `dev-1`'s tree
+// (an empty name makes `sensors//#`, one level shared by every empty name).
+const NOT_ONE_LEVEL = /^$|[/+#]/;
 
 /**
  * The rule's filter for this client: null if it names `%u` and the client has
- * no user name (the topic does not apply), "unsafe" if a substituted name holds
- * `+` or `#` (an allow does not apply, a deny does), as Mosquitto does.
+ * no user name (the topic does not apply), "unsafe" if a substituted name is
+ * empty or holds `/`, `+` or `#` (an allow does not apply, a deny does).
  */
 function expand(filter: string, client: ClientInfo): string | null | "unsafe" {
   if (!filter.includes("%")) return filter;
   const hasU = filter.includes("%u"), hasC = filter.includes("%c");
   if (hasU && client.username === undefined) return null;
-  if ((hasU && WILDCARD.test(client.username!)) || (hasC && WILDCARD.test(client.clientId))) return "unsafe";
+  if ((hasU && NOT_ONE_LEVEL.test(client.username!)) || (hasC && NOT_ONE_LEVEL.test(client.clientId))) return "unsafe";
   return filter.replaceAll("%c", client.clientId).replaceAll("%u", client.username ?? "");
 }
 

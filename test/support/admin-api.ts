@@ -1,0 +1,58 @@
+// The admin API of a server started by startBroker, as a test talks to it over real HTTP.
+import type { RunningBroker } from "./server.ts";
+
+/** The account id every scenario uses in the API's paths. */
+export const ACCOUNT = "0123456789abcdef0123456789abcdef";
+
+/** One answer of the admin API: its status, its envelope and its headers. */
+export interface ApiAnswer {
+  status: number;
+  json: { result: any; success: boolean; errors: { code: number; message: string }[] };
+  headers: Headers;
+}
+
+/** The admin API of one running server, with the Admin token it printed at start. */
+export class Admin {
+  readonly base: string;
+  readonly token: string;
+  constructor(broker: RunningBroker) {
+    this.base = `http://127.0.0.1:${broker.ports.http}/client/v4/accounts/${ACCOUNT}/pubsub`;
+    const m = /admin API token \(Admin, all namespaces; shown once, keep it\): (\S+)/.exec(broker.output());
+    if (!m) throw new Error(`no admin token in the start-up output:\n${broker.output()}`);
+    this.token = m[1]!;
+  }
+
+  /** Sends a request with a token (the Admin's unless given; null for none). */
+  async call(method: string, path: string, body?: unknown, token: string | null = this.token): Promise<ApiAnswer> {
+    const res = await fetch(`${this.base}${path}`, {
+      method,
+      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { "content-type": "application/json" } : {}) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: res.status, json: await res.json() as ApiAnswer["json"], headers: res.headers };
+  }
+
+  /** Sends a request that must succeed; returns its result. */
+  async ok(method: string, path: string, body?: unknown, token: string | null = this.token): Promise<any> {
+    const { status, json } = await this.call(method, path, body, token);
+    if (status !== 200 || !json.success) throw new Error(`${method} ${path}: ${status} ${JSON.stringify(json.errors)}`);
+    return json.result;
+  }
+
+  /** Issues one credential and returns its token. */
+  async credential(ns: string, broker: string, clientId: string, topicAcl = "#", expiration?: number): Promise<string> {
+    const exp = expiration === undefined ? "" : `&expiration=${expiration}`;
+    const result = await this.ok("GET", `/namespaces/${ns}/brokers/${broker}/credentials?type=TOKEN&clientid=${encodeURIComponent(clientId)}&topicAcl=${encodeURIComponent(topicAcl)}${exp}`);
+    return result[clientId] as string;
+  }
+
+  /** Creates an API token of a role (scoped to every namespace unless given); returns its secret. */
+  async apiToken(role: "Admin" | "User" | "Viewer", namespaces: "*" | string[] = "*"): Promise<string> {
+    return (await this.ok("POST", "/tokens", { name: `${role} for a test`, role, namespaces })).value as string;
+  }
+}
+
+/** A JWT's claims, read without verifying it. */
+export function claimsOf(token: string): Record<string, unknown> {
+  return JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString()) as Record<string, unknown>;
+}
