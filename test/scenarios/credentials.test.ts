@@ -3,7 +3,8 @@
 // hook, real mqtt.js and mosquitto clients using the JWT as their password.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Broker, clientRulesHook } from "@edgemq/core";
-import { issueCredential, JTI_ATTRIBUTE, type KeySet, newKeySet, tokenAuthHook } from "@edgemq/credentials";
+import { issueCredential, JTI_ATTRIBUTE, type KeySet, newKeySet, signingKey, tokenAuthHook } from "@edgemq/credentials";
+import { SignJWT } from "jose";
 import { resolveConfig, type ServerConfig } from "@edgemq/server";
 import { type Server, startServer } from "@edgemq/node";
 import { collect, connect, mosquittoPub, RawClient, sleep, waitFor } from "../support/clients.ts";
@@ -122,5 +123,34 @@ describe("the credential's lifetime", () => {
     expect(Date.now() - started).toBeLessThan(1000);
     const again = await RawClient.open(port, 5);
     expect((await again.connect("to-revoke", { password: new TextEncoder().encode(c.token) })).reasonCode).toBe(0x87);
+  });
+});
+
+describe("the clock-skew rule", () => {
+  // A credential signed with this broker's key, its iat and exp as given (seconds from now).
+  const signed = async (clientId: string, iatFromNow: number, expFromNow?: number) => {
+    const now = Math.floor(Date.now() / 1000);
+    const jwt = new SignJWT({ topicAcl: "#" }).setProtectedHeader({ alg: "EdDSA", kid: keys.current.kid })
+      .setSubject(clientId).setJti(`jti-${clientId}`).setIssuer("edgemq").setAudience(AUD).setIssuedAt(now + iatFromNow);
+    if (expFromNow !== undefined) jwt.setExpirationTime(now + expFromNow);
+    return new TextEncoder().encode(await jwt.sign(await signingKey(keys)));
+  };
+  const connack = async (clientId: string, password: Uint8Array) => {
+    const raw = await RawClient.open(port, 5);
+    const ack = await raw.connect(clientId, { password });
+    raw.close();
+    return ack.reasonCode;
+  };
+
+  it("refuses with 0x86 a credential issued more than 30 s in the future, and accepts one 20 s ahead", async () => {
+    expect(await connack("ahead-60", await signed("ahead-60", 60))).toBe(0x86);
+    expect(await connack("ahead-20", await signed("ahead-20", 20))).toBe(0);
+  });
+
+  it("refuses at CONNECT with 0x86 a credential that expired a few seconds ago, instead of accepting it and then sending 0xA0", async () => {
+    const raw = await RawClient.open(port, 5);
+    const ack = await raw.connect("just-expired", { password: await signed("just-expired", -60, -5) });
+    expect(ack.reasonCode).toBe(0x86);
+    await raw.waitClosed();
   });
 });

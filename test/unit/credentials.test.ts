@@ -51,10 +51,11 @@ describe("issuing credentials", () => {
     expect(c.clientId).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
   });
 
-  it("takes the shorter of the broker's and the request's expiration, and none for -1", () => {
+  it("takes the shorter of the broker's and the request's expiration, and none for -1 only when the broker sets none", () => {
     expect(expiryFor({ now: NOW, brokerExpiration: 3600, expiration: 60 })).toBe(NOW / 1000 + 60);
     expect(expiryFor({ now: NOW, brokerExpiration: 60, expiration: 3600 })).toBe(NOW / 1000 + 60);
-    expect(expiryFor({ now: NOW, brokerExpiration: 60, expiration: -1 })).toBeUndefined();
+    expect(expiryFor({ now: NOW, brokerExpiration: 60, expiration: -1 })).toBe(NOW / 1000 + 60);
+    expect(expiryFor({ now: NOW, brokerExpiration: null, expiration: -1 })).toBeUndefined();
     expect(expiryFor({ now: NOW, brokerExpiration: null })).toBeUndefined();
     expect(expiryFor({ now: NOW, expiration: 10 })).toBe(NOW / 1000 + 10);
   });
@@ -93,11 +94,13 @@ describe("verifying credentials: the JWT attack matrix", () => {
     expect(await verify(theirs.token, keys)).toMatchObject({ reasonCode: 0x86 });
   });
 
-  it("refuses an expired credential, and accepts one within the clock tolerance", async () => {
+  it("refuses a credential from the second it expires, without tolerance, and one issued more than 30 s ahead", async () => {
     const keys = await newKeySet(NOW);
     const c = await issueCredential(keys, { audience: AUD, now: NOW, expiration: 60 });
-    expect(isRefusal(await verify(c.token, keys, { now: NOW + 80_000 }))).toBe(false); // 20 s past exp, tolerance 30 s
-    expect(await verify(c.token, keys, { now: NOW + 91_000 })).toMatchObject({ reasonCode: 0x86, reason: "the credential has expired" });
+    expect(isRefusal(await verify(c.token, keys, { now: NOW + 59_000 }))).toBe(false);
+    expect(await verify(c.token, keys, { now: NOW + 60_000 })).toMatchObject({ reasonCode: 0x86, reason: "the credential has expired" });
+    expect(isRefusal(await verify(c.token, keys, { now: NOW - 30_000 }))).toBe(false); // issued 30 s ahead: within the tolerance
+    expect(await verify(c.token, keys, { now: NOW - 31_000 })).toMatchObject({ reasonCode: 0x86, reason: expect.stringContaining("iat") });
   });
 
   it("refuses a credential whose nbf is in the future", async () => {

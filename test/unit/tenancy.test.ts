@@ -334,17 +334,18 @@ describe("credentials and keys", () => {
     await refusal(registry.issueCredentials("acme", "sensors", { clientIds: ["a\u0000b"] }), "invalid");
   });
 
-  it("takes the shorter of the broker's and the request's expiration, and none at all for -1", async () => {
+  it("takes the shorter of the broker's and the request's expiration, and none for -1 only while the broker sets none", async () => {
     const { registry } = await withBroker();
     const s = Math.floor(T0 / 1000);
     const exp = async (expiration?: number) => (await registry.issueCredentials("acme", "sensors", { expiration }))[0]!.exp;
     expect(await exp()).toBeUndefined();
+    expect(await exp(-1)).toBeUndefined();
     expect(await exp(60)).toBe(s + 60);
     await registry.updateBroker("acme", "sensors", { expiration: 3600 });
     expect(await exp()).toBe(s + 3600);
     expect(await exp(60)).toBe(s + 60);
     expect(await exp(7200)).toBe(s + 3600);
-    expect(await exp(-1)).toBeUndefined();
+    expect(await exp(-1)).toBe(s + 3600);
     const [c] = await registry.issueCredentials("acme", "sensors", { expiration: 60 });
     expect(isRefusal(await verify(registry, c!.token, T0 + 59_000))).toBe(false);
     expect(await verify(registry, c!.token, T0 + 120_000)).toMatchObject({ reasonCode: 0x86, reason: "the credential has expired" });

@@ -181,7 +181,7 @@ export const OPENAPI_DOCUMENT = {
           q("type", { type: "string", enum: ["TOKEN"], default: "TOKEN" }, "Only TOKEN."),
           q("clientid", { type: "array", items: { type: "string" } }, "Client ids to issue for (repeat the parameter); more are generated up to `number`.", { style: "form", explode: true }),
           q("topicAcl", { type: "string", default: "#" }, "Topic rights: `#`, or `pub:`/`sub:` filters; a literal `+` that fills a level is the wildcard."),
-          q("expiration", { type: "integer", minimum: -1 }, "Lifetime in seconds (the broker's, if shorter, wins); -1 for none."),
+          q("expiration", { type: "integer", minimum: -1 }, "Lifetime in seconds (the broker's, if shorter, wins); -1 for none, which only a broker without an expiration grants (otherwise its expiration applies)."),
         ],
         result: { type: "object", description: "Client id → JWT.", additionalProperties: { type: "string" } },
       }),

@@ -16,7 +16,7 @@ export interface IssueRequest {
   audience: string;
   /** The broker's expiration in seconds, if it sets one. */
   brokerExpiration?: number | null;
-  /** This request's expiration in seconds; -1 removes `exp` even if the broker sets one. */
+  /** This request's expiration in seconds; -1 asks for none, which only a broker without an expiration grants. */
   expiration?: number;
   /** The topic rights (see topic-acl.ts); absent or empty means `#`. */
   topicAcl?: unknown;
@@ -33,9 +33,12 @@ export interface IssuedCredential {
   exp: number | undefined;
 }
 
-/** The `exp` of a credential: the shorter of the broker's and the request's expirations, none for -1. */
+/**
+ * The `exp` of a credential: the shorter of the broker's and the request's
+ * expirations. A request can shorten the broker's, never lengthen it: -1 (no
+ * expiry) gets none only when the broker sets none either.
+ */
 export function expiryFor(request: Pick<IssueRequest, "brokerExpiration" | "expiration" | "now">): number | undefined {
-  if (request.expiration === -1) return undefined;
   const lifetimes = [request.brokerExpiration, request.expiration].filter((s): s is number => typeof s === "number" && s > 0);
   if (lifetimes.length === 0) return undefined;
   return Math.floor(request.now / 1000) + Math.min(...lifetimes);

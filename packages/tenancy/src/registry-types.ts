@@ -76,7 +76,7 @@ export interface CredentialRequest {
   number?: number;
   /** Client ids to issue for (the `sub` claim). */
   clientIds?: string[];
-  /** Lifetime in seconds; the broker's expiration wins if shorter; -1 for none at all. */
+  /** Lifetime in seconds; the broker's expiration wins if shorter; -1 for none, granted only when the broker sets none either. */
   expiration?: number;
   /** The topic rights (see the credentials package); absent or empty means `#`. */
   topicAcl?: unknown;

@@ -106,7 +106,7 @@ export function checkCredentialRequest(request: CredentialRequest): number {
   if (total > MAX_CREDENTIALS_PER_CALL) throw invalid(`at most ${MAX_CREDENTIALS_PER_CALL} credentials are issued per call, not ${total}`);
   const expiration = request.expiration;
   if (expiration !== undefined && expiration !== -1 && (!Number.isSafeInteger(expiration) || expiration < 1)) {
-    throw invalid("expiration must be a whole number of seconds of at least 1, or -1 for credentials that never expire");
+    throw invalid("expiration must be a whole number of seconds of at least 1, or -1 for no expiry of its own (the broker's expiration, if it has one, still applies)");
   }
   try {
     parseTopicAcl(request.topicAcl);
