@@ -118,6 +118,14 @@ describe("topic aliases from the client", () => {
     await raw.waitClosed();
   });
 
+  it("disconnects with 0x82 a client that sends topic alias 0, a Protocol Error [MQTT-3.3.2-8] (0x94 is for aliases above the maximum)", async () => {
+    const raw = await RawClient.open(broker.port, 5);
+    await raw.connect("alias-zero");
+    raw.sendBytes([0x30, 7, 0, 1, 0x74, 3, 0x23, 0, 0]); // PUBLISH "t", QoS 0, Topic Alias 0
+    expect((await raw.next("disconnect")).reasonCode).toBe(0x82);
+    await raw.waitClosed();
+  });
+
   it("disconnects with 0x82 a client that sends an empty topic with an alias it never set", async () => {
     const raw = await RawClient.open(broker.port, 5);
     await raw.connect("alias-unknown");
