@@ -29,10 +29,10 @@ const SAMPLES: Record<string, string> = {
   host: "127.0.0.2", port: "1884", "tls-port": "8883", "tls-cert": "c.pem", "tls-key": "k.pem", "tls-ca": "ca.pem", "ws-port": "8080", "wss-port": "8443",
   "ws-path": "/mqtt", data: "/tmp/edgemq-options-test", "store-mode": "batched", "store-window": "250", "admin-port": "9090", "admin-host": "127.0.0.3",
   "admin-token": "0123456789abcdef0123", "account-id": "acct_1", domain: "mq.example.com", user: "u:p", preset: "cloudflare", config: "edgemq.json",
-  "log-level": "debug", "hook-timeout": "3000", "log-format": "json",
+  "log-level": "debug", "hook-timeout": "3000", "log-format": "json", "connect-timeout": "30",
 };
 // Options that are only flags: switches, ones that refine another flag, and the limits (set in the file under "limits").
-const FLAG_ONLY = ["tls-client-auth", "ws-path", "store-window", "admin-host", "no-anonymous", "user", "preset", "metrics-public", "help"];
+const FLAG_ONLY = ["tls-client-auth", "ws-path", "store-window", "admin-host", "no-anonymous", "user", "preset", "metrics-public", "help", "tenant-ceiling"];
 
 describe("the server's option table", () => {
   it("gives every option a unique flag, a section of --help and a help line", () => {
@@ -65,7 +65,7 @@ describe("the server's option table", () => {
   });
 
   it("sends every option somewhere in the configuration: a property of its own, a limit, or a part built from several options", () => {
-    const built = ["listeners", "admin.listeners", "users", "allowAnonymous", "data", "the config file", "help"];
+    const built = ["listeners", "admin.listeners", "users", "allowAnonymous", "data", "tenantCeilings", "the config file", "help"];
     for (const o of SERVER_OPTIONS) {
       const limit = o.target.startsWith("limits.") ? o.target.slice("limits.".length) : undefined;
       if (limit !== undefined) expect(Object.keys(DEFAULT_LIMITS), o.name).toContain(limit);
@@ -107,6 +107,16 @@ describe("the server's option table", () => {
     }
     const c = resolve(["--config", "f"], {}, { domain: "Files.Example.", admin: { token: "abcdefabcdefabcdef", metricsPublic: true }, data: { dir: "/tmp/d", mode: "batched", windowMs: 250 }, limits: { maximumConnections: 3 } });
     expect([c.domain, c.admin.token, c.admin.metricsPublic, c.data, c.limits.maximumConnections]).toEqual(["files.example", "abcdefabcdefabcdef", true, { dir: "/tmp/d", mode: "batched", windowMs: 250 }, 3]);
+  });
+
+  it("takes tenant ceilings from the defaults, then the file, then --tenant-ceiling, and refuses server limits above them", () => {
+    expect(resolve([]).tenantCeilings).toMatchObject({ max_message_size: 16 * 1024 * 1024, max_topic_levels: 1024 });
+    const c = resolve(["--config", "f", "--tenant-ceiling", "max_topic_levels=200"], {}, { tenantCeilings: { max_message_size: 1 << 20, max_connections: 500 }, limits: { maximumConnections: 100 } });
+    expect(c.tenantCeilings).toMatchObject({ max_message_size: 1 << 20, max_connections: 500, max_topic_levels: 200 });
+    expect(failure(["--tenant-ceiling", "max_message_size"])).toMatch(/^--tenant-ceiling takes <limit>=<n>, such as max_message_size=67108864/);
+    expect(failure(["--tenant-ceiling", "max_message_size=10"])).toMatch(/^the ceiling of max_message_size must be a whole number from 64 to 268435455, not 10/);
+    expect(failure(["--tenant-ceiling", "max_connections=500"])).toMatch(/maximumConnections \(0: .*\) is above the tenant ceiling for max_connections, 500: .*--tenant-ceiling max_connections=<n>/);
+    expect(resolve(["--tenant-ceiling", "max_connections=500", "--max-connections", "200"]).limits.maximumConnections).toBe(200);
   });
 
   it("refuses an unknown flag, a word that is no flag and a missing value, saying what to do", () => {

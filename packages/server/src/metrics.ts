@@ -87,6 +87,8 @@ export interface MetricsSources {
   hookLatency?: Map<string, Histogram>;
   /** Milliseconds since the epoch when the server started. */
   startedAt: number;
+  /** Tenant limit changes refused by the operator's ceilings, by limit name. */
+  ceilingRefusals?(): ReadonlyMap<string, number>;
 }
 
 const COUNTERS: [key: keyof Broker["stats"], name: string, help: string][] = [
@@ -154,6 +156,8 @@ export function renderMetrics(src: MetricsSources): string {
     family("edgemq_store_commit_seconds", "histogram", "From a transaction's first write to its commit (fsync included): what acknowledgements wait for.");
     out.push(...src.commits.render("edgemq_store_commit_seconds"));
   }
+  family("edgemq_tenant_ceiling_refusals_total", "counter", "Tenant broker limits refused by the server's ceilings (--tenant-ceiling), by limit.");
+  for (const [name, n] of src.ceilingRefusals?.() ?? []) out.push(`edgemq_tenant_ceiling_refusals_total{limit="${label(name)}"} ${n}`);
   family("edgemq_start_time_seconds", "gauge", "When the server started (Unix time).");
   out.push(`edgemq_start_time_seconds ${src.startedAt / 1000}`);
   return `${out.join("\n")}\n`;

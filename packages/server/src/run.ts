@@ -124,6 +124,7 @@ export async function serve(
     authTypes,
     store: storage?.tenancy,
     defaults: { limits: config.limits, features: tenantBrokerOptions(config).features },
+    ceilings: config.tenantCeilings,
     brokerOptions: (record) => {
       const store = storage?.forBroker(`${record.name}.${record.namespace}`);
       return {
@@ -191,6 +192,7 @@ export async function serve(
       commits,
       hookLatency,
       startedAt,
+      ceilingRefusals: () => registry.ceilingRefusals(),
     },
   });
   for (const l of config.admin.listeners) {

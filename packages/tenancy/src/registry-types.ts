@@ -1,5 +1,6 @@
 import type { Broker, BrokerOptions } from "@edgemq/core";
 import type { publicKeys } from "@edgemq/credentials";
+import type { LimitCeilings } from "./broker-ceilings.ts";
 import type { LimitOverrides, Preset } from "./broker-limits.ts";
 import type { AuthType, BrokerRecord } from "./records.ts";
 import type { TenancyStore } from "./store.ts";
@@ -33,6 +34,12 @@ export interface RegistryOptions {
   brokerOptions?(broker: BrokerRecord): BrokerExtras;
   /** What every broker's limits and features start from, before its preset and its own limits (a server passes its flags and config file). */
   defaults?: { limits?: BrokerOptions["limits"]; features?: BrokerOptions["features"] };
+  /**
+   * The operator's ceilings over the limits a tenant may set, by API name: a
+   * request above one is refused (400), a stored value above one is clamped.
+   * None when absent (a server passes its own, DEFAULT_LIMIT_CEILINGS unless told).
+   */
+  ceilings?: LimitCeilings;
   /** Called after a broker's record changed (its on-publish hook, say), with its MQTT instance if it has one. */
   onBrokerUpdated?(broker: BrokerRecord, instance: Broker | undefined): void;
   /** Called once a deleted broker's MQTT instance is closed, to drop what its store kept. */

@@ -2,6 +2,7 @@ import { type Broker, type Limits, ReasonCode } from "@edgemq/core";
 import { type IssuedCredential, type KeySet, newKeySet, publicKeys } from "@edgemq/credentials";
 import { ApiTokens } from "./api-tokens.ts";
 import { issueBrokerCredentials, revokeCredentials, rotateBrokerKeys, unrevokeCredentials } from "./broker-credentials.ts";
+import { clampToCeilings, refuseAboveCeilings } from "./broker-ceilings.ts";
 import { createTenantBroker } from "./broker-factory.ts";
 import { checkLimitsAgree, checkPreset, effectiveFeatures, effectiveLimits, mergeLimitOverrides } from "./broker-limits.ts";
 import { TenancyError } from "./errors.ts";
@@ -34,6 +35,7 @@ export class Registry {
   readonly #tokens: ApiTokens;
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
+  readonly #ceilingRefusals = new Map<string, number>();
 
   /** A registry over what `snapshot` holds (empty if absent); see {@link Registry.open} to load a store. */
   constructor(options: RegistryOptions = {}, snapshot?: TenancySnapshot) {
@@ -131,6 +133,7 @@ export class Registry {
       const on_publish = checkOnPublish(input.on_publish ?? null);
       const preset = checkPreset(input.preset ?? "full");
       const limits = mergeLimitOverrides(input.limits ?? {});
+      this.#refuseAboveCeilings(limits);
       checkLimitsAgree(effectiveLimits(preset, limits, this.#options.defaults?.limits));
       if (this.#brokers.has(key(ns.name, name))) throw new TenancyError("conflict", `broker "${name}" already exists in namespace "${ns.name}"`);
       const max = this.#options.maxBrokersPerNamespace;
@@ -158,7 +161,10 @@ export class Registry {
       if (update.expiration !== undefined) next.expiration = checkExpiration(update.expiration);
       if (update.on_publish !== undefined) next.on_publish = checkOnPublish(mergeOnPublish(state.record.on_publish, update.on_publish));
       if (update.preset !== undefined) next.preset = checkPreset(update.preset);
-      if (update.limits !== undefined) next.limits = mergeLimitOverrides(update.limits, next.limits);
+      if (update.limits !== undefined) {
+        next.limits = mergeLimitOverrides(update.limits, next.limits);
+        this.#refuseAboveCeilings(mergeLimitOverrides(update.limits));
+      }
       const limits = this.effectiveLimits(next);
       checkLimitsAgree(limits);
       next.modified_on = timestamp(this.now());
@@ -200,13 +206,18 @@ export class Registry {
     const state = this.#state(namespace, name);
     if (state.instance !== undefined) return state.instance;
     const extras = this.#options.brokerOptions?.(copy(state.record)) ?? {};
-    state.instance = createTenantBroker(state, extras, this.now, this.#options.defaults);
+    state.instance = createTenantBroker(state, extras, this.now, this.#options.defaults, this.#options.ceilings);
     return state.instance;
   }
 
-  /** A broker's effective limits: the defaults, the server's, its preset's, then its own. */
+  /** A broker's effective limits: the defaults, the server's, its preset's, then its own; brought down to the ceilings. */
   effectiveLimits(record: BrokerRecord): Limits {
-    return effectiveLimits(record.preset, record.limits, this.#options.defaults?.limits);
+    return clampToCeilings(effectiveLimits(record.preset, record.limits, this.#options.defaults?.limits), this.#options.ceilings);
+  }
+
+  /** How many limit changes each ceiling refused, by limit name (for /metrics). */
+  ceilingRefusals(): ReadonlyMap<string, number> {
+    return this.#ceilingRefusals;
   }
 
   /** The MQTT instances created so far. */
@@ -340,6 +351,11 @@ export class Registry {
   }
 
   // ---------------------------------------------------------------- private
+
+  // A broker's own limits from a request, refused (and counted) above the operator's ceilings.
+  #refuseAboveCeilings(given: Record<string, number>): void {
+    refuseAboveCeilings(given, this.#options.ceilings, (name) => this.#ceilingRefusals.set(name, (this.#ceilingRefusals.get(name) ?? 0) + 1));
+  }
 
   // Changes run one at a time, so a check and the write it guards cannot interleave with another change.
   #serial<T>(fn: () => Promise<T>): Promise<T> {

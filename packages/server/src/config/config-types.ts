@@ -81,6 +81,8 @@ export interface ServerConfig {
   domain: string;
   admin: AdminConfig;
   data: DataConfig;
+  /** The most a tenant broker may set each limit to, by API name (`max_message_size`); the server's own limits may not exceed them either. */
+  tenantCeilings: Readonly<Record<string, number>>;
 }
 
 /** The JSON file's shape: everything optional. */
@@ -97,4 +99,5 @@ export interface ConfigFile {
   domain?: string;
   admin?: { listeners?: Partial<AdminListenerConfig>[]; token?: string; accountId?: string; metricsPublic?: boolean };
   data?: Partial<DataConfig>;
+  tenantCeilings?: Record<string, number>;
 }

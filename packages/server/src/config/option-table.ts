@@ -1,5 +1,6 @@
 import { DEFAULTS } from "./defaults.ts";
 import { LIMIT_OPTIONS } from "./limit-options.ts";
+import { TENANT_CEILING_OPTION } from "./tenant-ceiling-option.ts";
 import type { ServerOption } from "./server-option.ts";
 import { ConfigError } from "./config-error.ts";
 import { choice, PORT, SWITCH, text, wholeNumber } from "./value-types.ts";
@@ -112,6 +113,7 @@ export const SERVER_OPTIONS: readonly ServerOption[] = [
     default: DEFAULTS.domain, target: "domain", section: "Admin API and tenants",
     help: ["tenant brokers are <broker>.<namespace>.<domain> by TLS SNI or WebSocket Host", `(default ${DEFAULTS.domain})`],
   },
+  TENANT_CEILING_OPTION as ServerOption,
   // Access
   // The file's value is taken as it is, null included: it has always been (see keepsNull).
   {
