@@ -12,6 +12,7 @@ import {
 } from "./broker-data.ts";
 import { ApiError, ErrorCode, failure, invalid, type ResultInfo, success } from "./envelope.ts";
 import { OPENAPI_DOCUMENT } from "./openapi.ts";
+import { adminSecurityHeaders } from "./security-headers.ts";
 import { boolParam, filterParam, intParam, jtiParams, paginate, pageParams, topicAclParam } from "./query.ts";
 import { inScope, type Permission, PERMISSION_WORDS, ROLE_PERMISSIONS } from "./roles.ts";
 import { authenticateApiToken, createApiToken, isSuperAdmin, type NewApiToken } from "./tokens.ts";
@@ -131,6 +132,7 @@ export function createAdminApp(registry: Registry, options: AdminOptions = {}): 
   });
 
   const ok = (c: Context<AdminEnv>, result: unknown, info?: ResultInfo) => c.json(success(result, info), 200);
+  app.use("*", adminSecurityHeaders());
 
   // The OpenAPI document, without authentication: registered before the middleware below, so it answers first.
   const openapi = (c: Context<AdminEnv>) => c.json(OPENAPI_DOCUMENT, 200);

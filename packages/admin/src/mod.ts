@@ -10,3 +10,4 @@ export * from "./tokens.ts";
 export * from "./query.ts";
 export * from "./openapi.ts";
 export { clientJson, PROTOCOL_NAMES, parsePublish, retainedJson, sessionJson, subscriptionJson } from "./broker-data.ts";
+export * from "./security-headers.ts";

@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { authenticateApiToken } from "@edgemq/admin";
+import { adminSecurityHeaders, authenticateApiToken } from "@edgemq/admin";
 import type { Registry } from "@edgemq/tenancy";
 import { type MetricsSources, renderMetrics } from "./metrics.ts";
 
@@ -21,6 +21,8 @@ export interface HttpAppOptions {
  */
 export function createHttpApp(admin: { fetch: (request: Request) => Response | Promise<Response> }, options: HttpAppOptions): Hono {
   const app = new Hono();
+  // /healthz, /readyz and /metrics get the admin API's headers too.
+  app.use("*", adminSecurityHeaders());
   app.get("/healthz", (c) => c.json({ status: "ok" }, 200));
   app.get("/readyz", (c) => (options.ready() ? c.json({ status: "ready" }, 200) : c.json({ status: "not ready" }, 503)));
   app.get("/metrics", async (c) => {
