@@ -36,6 +36,7 @@ export const LIMIT_FIELDS: readonly LimitField[] = [
   { name: "max_topic_levels", key: "maximumTopicLevels", min: 1, max: 65_535, live: true, description: "Most levels in a topic (slashes + 1; Cloudflare's depth 8 is 9 levels) (0x90; SUBACK 0x8F)." },
   { name: "max_client_id_length", key: "maximumClientIdLength", min: 1, max: 65_535, live: true, description: "Longest client id a client may choose (CONNACK 0x85 Client Identifier not valid; 3.1.1: 2)." },
   { name: "max_connections", key: "maximumConnections", min: 0, max: 10_000_000, live: true, description: "Clients connected at once (CONNACK 0x97 Quota exceeded; 3.1.1: 3 Server unavailable); 0 for none." },
+  { name: "max_sessions", key: "maximumSessions", min: 0, max: 100_000_000, live: true, description: "Sessions held at once, connected or not; a CONNECT that would start one more gets CONNACK 0x97 (3.1.1: 3), resuming one never does; 0 for none." },
   { name: "max_subscriptions_per_client", key: "maximumSubscriptionsPerClient", min: 1, max: 10_000_000, live: true, description: "Subscriptions one client may hold (SUBACK 0x97; 3.1.1: 0x80)." },
   { name: "max_subscribers_per_topic", key: "maximumSubscribersPerTopic", min: 0, max: 10_000_000, live: true, description: "Clients subscribed to one topic filter (SUBACK 0x97; 3.1.1: 0x80); 0 for none." },
   { name: "max_retained_messages", key: "maximumRetainedMessages", min: 0, max: 100_000_000, live: true, description: "Retained messages held (PUBACK/PUBREC 0x97); 0 for none." },

@@ -1,7 +1,7 @@
 import type { Will } from "../codec/packets/connect.ts";
 import type { Connection } from "../connection/connection.ts";
 import type { ConnectionSession } from "../connection/host.ts";
-import type { ClientInfo } from "../model/client.ts";
+import { type ClientInfo, clientIdentity } from "../model/client.ts";
 import type { OutgoingRecord } from "../model/outgoing-record.ts";
 import type { SubscriptionEntry } from "../model/subscription.ts";
 import type { SessionRecord } from "../store/store.ts";
@@ -42,7 +42,11 @@ export class Session implements ConnectionSession {
   readonly inboundQos2 = new Set<number>();
   /** The will of the last connection, waiting for its delay to pass. */
   pendingWill: { will: Will; publishAt: number; client: ClientInfo } | undefined;
-  /** Who the last connection was: offline deliveries are checked against it. */
+  /**
+   * Who the last connection was: offline deliveries are checked against it,
+   * and its identity owns the session. It is stored with the session
+   * ({@link SessionRecord.client}), so the owner survives a restart.
+   */
   client: ClientInfo | undefined;
   #nextPacketId = 1;
 
@@ -72,6 +76,11 @@ export class Session implements ConnectionSession {
 
   constructor(clientId: string) {
     this.clientId = clientId;
+  }
+
+  /** The identity the session belongs to ({@link clientIdentity} of its client); undefined: an anonymous client's, anyone's. */
+  get owner(): string | undefined {
+    return this.client === undefined ? undefined : clientIdentity(this.client);
   }
 
   /** Picks an unused non-zero packet identifier [MQTT-2.2.1-3]. */
