@@ -6,6 +6,7 @@ import type { OutgoingRecord } from "../model/outgoing-record.ts";
 import type { SubscriptionEntry } from "../model/subscription.ts";
 import type { SessionRecord } from "../store/store.ts";
 import { RecordQueue } from "./record-queue.ts";
+import type { RetainedBacklog } from "./retained-backlog.ts";
 
 /** A connection attached to a broker session. */
 export type BrokerConnection = Connection<Session>;
@@ -61,6 +62,12 @@ export class Session implements ConnectionSession {
   outbox: HeldPublish[] | undefined;
   /** The commit the outbox waits for. */
   outboxGate: Promise<unknown> | undefined;
+  /**
+   * Retained messages new subscriptions brought, sent as the window frees
+   * (before later queued messages); undefined when none wait. Kept across a
+   * reconnect of the session, not stored.
+   */
+  retainedBacklog: RetainedBacklog | undefined;
 
   // Routing scratch, valid while `routeGeneration` equals the broker's current
   // one: overlapping subscriptions of this session merge here, so matching a
