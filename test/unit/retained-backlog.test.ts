@@ -83,7 +83,7 @@ describe("retained messages waiting for the client's window", () => {
   it("checks each retained message against the delivery rules when it is sent, not when it was matched", async () => {
     let allowSecret = true;
     const broker = setup();
-    broker.use({ name: "gate", authorizeDelivery: (_c, m) => (m.topic === "r/secret" && !allowSecret ? "deny" : "next") });
+    broker.use({ name: "gate", authorizeDelivery: (_c, m) => (m.topic === "r/secret" && !allowSecret ? { deny: 0x87 } : "next") });
     const pub = await peer(broker, "pub");
     publish(pub, "r/open", "1", true, 1);
     publish(pub, "r/secret", "2", true, 2);
