@@ -47,8 +47,9 @@ const ACL: AccessRules = {
 
 describe("access rules from a --config file, over real sockets", () => {
   let broker: RunningBroker;
+  let config: string;
   beforeAll(async () => {
-    const config = writeConfig({
+    config = writeConfig({
       users: ["admin", "alice", "bob"].map((u) => ({ username: u, password: `${u}-pw` })),
       acl: ACL,
     });
@@ -205,19 +206,38 @@ describe("access rules from a --config file, over real sockets", () => {
     admin.close();
   });
 
-  it("checks again at delivery: a session that holds b/# but is resumed by alice never delivers b/x to her", async () => {
+  it("refuses alice a session bob holds (0x87), so his queued message waits for him", async () => {
+    const bob = await rawConnect(broker.port, "bobs-id", "bob", 5, { properties: { sessionExpiryInterval: 60 } });
+    bob.send(sub(1, ["b/#"]));
+    expect((await bob.next("suback")).reasonCodes).toEqual([1]);
+    bob.send({ type: "disconnect", reasonCode: 0 });
+    await bob.waitClosed();
+    const admin = await rawConnect(broker.port, "admin-owner", "admin");
+    admin.send(pub("b/x", "queued for bob", 1, 1));
+    await admin.next("puback");
+    const alice = await RawClient.open(broker.port, 5);
+    const refused = await alice.connect("bobs-id", { cleanStart: false, username: "alice", password: enc.encode("alice-pw"), properties: { sessionExpiryInterval: 60 } });
+    expect(refused.reasonCode).toBe(0x87);
+    const back = await rawConnect(broker.port, "bobs-id", "bob", 5, { cleanStart: false, properties: { sessionExpiryInterval: 0 } });
+    await waitFor(() => publishes(back).length > 0, 3000, "the queued message");
+    expect(publishes(back)).toEqual(["b/x=queued for bob"]);
+    back.close(); admin.close();
+  });
+
+  it("checks again at delivery: with --session-takeover any, a session that holds b/# but is resumed by alice never delivers b/x to her", async () => {
+    const anyone = await startBroker(["--config", config, "--session-takeover", "any"]);
     // bob makes a persistent session holding b/#, then leaves.
-    const bob = await rawConnect(broker.port, "shared-id", "bob", 5, { properties: { sessionExpiryInterval: 60 } });
+    const bob = await rawConnect(anyone.port, "shared-id", "bob", 5, { properties: { sessionExpiryInterval: 60 } });
     bob.send(sub(1, ["b/#"]));
     expect((await bob.next("suback")).reasonCodes).toEqual([1]);
     bob.send({ type: "disconnect", reasonCode: 0 });
     await bob.waitClosed();
     // a message for the session arrives while it is offline
-    const admin = await rawConnect(broker.port, "admin-deliver", "admin");
+    const admin = await rawConnect(anyone.port, "admin-deliver", "admin");
     admin.send(pub("b/x", "queued for bob", 1, 1));
     await admin.next("puback");
     // alice resumes the same session: it holds b/#, which she may not read
-    const alice = await rawConnect(broker.port, "shared-id", "alice", 5, { cleanStart: false, properties: { sessionExpiryInterval: 60 } });
+    const alice = await rawConnect(anyone.port, "shared-id", "alice", 5, { cleanStart: false, properties: { sessionExpiryInterval: 60 } });
     admin.send(pub("b/y", "live", 1, 2));
     await admin.next("puback");
     admin.send(pub("a/z", "marker", 1, 3));
@@ -231,6 +251,7 @@ describe("access rules from a --config file, over real sockets", () => {
     expect(publishes(alice)).toEqual(["a/z=marker"]);
     alice.send({ type: "disconnect", reasonCode: 0, properties: { sessionExpiryInterval: 0 } });
     alice.close(); admin.close();
+    await anyone.stop();
   });
 
   it("keeps messages for an offline session whose rights come from its user name, and delivers them on return", async () => {

@@ -507,6 +507,31 @@ describe("restore from the SQLite store", () => {
     return s;
   };
 
+  it("keeps a session's owner across a restart: another user is still refused with 0x87, the owner resumes", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "edgemq-owner-"));
+    dirs.push(dir);
+    const clock = new FakeClock(1_000_000_000);
+    let storage = open(dir, clock);
+    const a = broker(clock, storage.forBroker("default"), { allowAnonymous: true });
+    const bob = new Peer(a);
+    bob.connect("bobs-id", { username: "bob" });
+    await new Promise((r) => setTimeout(r, 20)); // committed
+    expect(bob.packets()[0]).toMatchObject({ type: "connack", reasonCode: 0 });
+    bob.drop();
+    await storage.close();
+    storage = open(dir, clock);
+    const store = storage.forBroker("default");
+    const b = broker(clock, store, { allowAnonymous: true, restore: store.loadState() });
+    const alice = new Peer(b);
+    alice.connect("bobs-id", { username: "alice" });
+    await flush();
+    expect(alice.packets()[0]).toMatchObject({ type: "connack", reasonCode: 0x87 });
+    const back = new Peer(b);
+    back.connect("bobs-id", { username: "bob" });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(back.packets()[0]).toMatchObject({ type: "connack", reasonCode: 0, sessionPresent: true });
+  });
+
   it("gives a restarted broker the same sessions, subscriptions, messages in flight, inbound ids and retained messages", async () => {
     const dir = mkdtempSync(join(tmpdir(), "edgemq-restore-"));
     dirs.push(dir);

@@ -110,3 +110,30 @@ describe("the retained message store", () => {
     expect(topicsOf(store.match("a/+/c"))).toEqual(["a/b/c"]);
   });
 });
+
+describe("the retained store without recursion", () => {
+  it("returns matches in tree order: a level's own message before the ones below it, siblings in the order first stored", () => {
+    const store = new RetainedStore();
+    for (const t of ["a/b/c", "a", "a/x/c", "b/b/c", "$SYS/x", "a/b", "a/b/c/d", "z/b/c"]) store.set(msg(t));
+    const order = (filter: string) => store.match(filter).map((m) => m.topic);
+    expect(order("#")).toEqual(["a", "a/b", "a/b/c", "a/b/c/d", "a/x/c", "b/b/c", "z/b/c"]);
+    expect(order("+/b/c")).toEqual(["a/b/c", "b/b/c", "z/b/c"]);
+    expect(order("+/+/+")).toEqual(["a/b/c", "a/x/c", "b/b/c", "z/b/c"]);
+    expect(order("a/+/#")).toEqual(["a/b", "a/b/c", "a/b/c/d", "a/x/c"]);
+    expect(store.all().map((m) => m.topic)).toEqual(["a", "a/b", "a/b/c", "a/b/c/d", "a/x/c", "b/b/c", "$SYS/x", "z/b/c"]);
+  });
+
+  it("stores, matches, lists and expires a topic 100,000 levels deep without overflowing the stack", () => {
+    const depth = 100_000;
+    const store = new RetainedStore();
+    const deep = Array(depth).fill("a").join("/");
+    store.set(msg(deep, "deep", 5));
+    store.set(msg("a", "shallow"));
+    expect(topicsOf(store.match(Array(depth).fill("+").join("/")))).toEqual([deep]);
+    expect(topicsOf(store.match("#"))).toEqual(["a", deep].sort());
+    expect(topicsOf(store.match(Array(depth - 1).fill("+").join("/") + "/#"))).toEqual([deep]);
+    expect(topicsOf(store.all())).toEqual(["a", deep].sort());
+    expect(store.expire(10)).toBe(1);
+    expect(topicsOf(store.all())).toEqual(["a"]);
+  });
+});

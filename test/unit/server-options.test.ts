@@ -29,7 +29,7 @@ const SAMPLES: Record<string, string> = {
   host: "127.0.0.2", port: "1884", "tls-port": "8883", "tls-cert": "c.pem", "tls-key": "k.pem", "tls-ca": "ca.pem", "ws-port": "8080", "wss-port": "8443",
   "ws-path": "/mqtt", data: "/tmp/edgemq-options-test", "store-mode": "batched", "store-window": "250", "admin-port": "9090", "admin-host": "127.0.0.3",
   "admin-token": "0123456789abcdef0123", "account-id": "acct_1", domain: "mq.example.com", user: "u:p", preset: "cloudflare", config: "edgemq.json",
-  "log-level": "debug", "hook-timeout": "3000", "log-format": "json", "connect-timeout": "30",
+  "log-level": "debug", "hook-timeout": "3000", "log-format": "json", "connect-timeout": "30", "session-takeover": "any",
 };
 // Options that are only flags: switches, ones that refine another flag, and the limits (set in the file under "limits").
 const FLAG_ONLY = ["tls-client-auth", "ws-path", "store-window", "admin-host", "no-anonymous", "user", "preset", "metrics-public", "help", "tenant-ceiling"];

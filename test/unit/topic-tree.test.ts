@@ -138,3 +138,33 @@ describe("the subscription tree", () => {
     expect(match(tree, "a/b")).toEqual([]);
   });
 });
+
+describe("matching without recursion", () => {
+  it("visits matches in a fixed order: # first at each level, then the exact branch, then the + branch", () => {
+    const filters = ["a/b/c", "#", "a/+/c", "+/+/+", "a/#", "a/b/#", "+/b/c", "$share/g/a/+/c", "$share/g/#", "a/b/+", "+/#", "a/b/c/#"];
+    const tree = new TopicTree();
+    filters.forEach((f, i) => tree.add(entry(`c${i}`, f)));
+    const inOrder = (topic: string) => {
+      const out: string[] = [];
+      tree.match(topic, (e) => out.push(e.topicFilter), (g, m) => out.push(`$${g}:${[...m.values()][0]!.filter}`));
+      return out;
+    };
+    // The order the recursive walk produced; routing and merging see matches in it.
+    expect(inOrder("a/b/c")).toEqual(["#", "$g:#", "a/#", "a/b/#", "a/b/c", "a/b/c/#", "a/b/+", "a/+/c", "$g:a/+/c", "+/#", "+/b/c", "+/+/+"]);
+    expect(inOrder("a/x/c")).toEqual(["#", "$g:#", "a/#", "a/+/c", "$g:a/+/c", "+/#", "+/+/+"]);
+    expect(inOrder("a")).toEqual(["#", "$g:#", "a/#", "+/#"]);
+    expect(inOrder("$SYS/b/c")).toEqual([]);
+  });
+
+  it("matches a topic 100,000 levels deep against + and exact filters as deep without overflowing the stack", () => {
+    const depth = 100_000;
+    const tree = new TopicTree();
+    tree.add(entry("plus", Array(depth).fill("+").join("/")));
+    tree.add(entry("exact", Array(depth).fill("a").join("/")));
+    tree.add(entry("mixed", Array(depth / 2).fill("+").join("/") + "/" + Array(depth / 2).fill("a").join("/")));
+    tree.add(entry("hash", Array(depth - 1).fill("+").join("/") + "/#"));
+    expect(match(tree, Array(depth).fill("a").join("/"))).toEqual(["exact:" + "a/".repeat(depth - 1) + "a", "hash:" + "+/".repeat(depth - 1) + "#", "mixed:" + "+/".repeat(depth / 2) + "a/".repeat(depth / 2 - 1) + "a", "plus:" + "+/".repeat(depth - 1) + "+"].sort());
+    expect(match(tree, Array(depth + 1).fill("a").join("/"))).toEqual(["hash:" + "+/".repeat(depth - 1) + "#"]);
+    expect(tree.nodeCount).toBeGreaterThan(2 * depth);
+  });
+});

@@ -9,6 +9,7 @@ export * from "./transport/duplex.ts";
 export type * from "./model/message.ts";
 export { forwardableProperties, ownCopy } from "./model/message.ts";
 export type * from "./model/client.ts";
+export { clientIdentity, IDENTITY_ATTRIBUTE } from "./model/client.ts";
 export type * from "./model/outgoing-record.ts";
 export { parseSharedFilter, type SubscriptionEntry } from "./model/subscription.ts";
 export * from "./model/stats.ts";

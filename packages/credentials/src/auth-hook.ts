@@ -1,4 +1,4 @@
-import { ACCESS_RULES_ATTRIBUTE, type Hook } from "@edgemq/core";
+import { ACCESS_RULES_ATTRIBUTE, type Hook, IDENTITY_ATTRIBUTE } from "@edgemq/core";
 import { ReasonCode } from "@edgemq/core/codec";
 import type { KeySet } from "./keys.ts";
 import { topicAclRules } from "./topic-acl.ts";
@@ -25,7 +25,8 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
  * (auth type TOKEN). The client id must equal the credential's `sub`; an empty
  * one is assigned `sub`. The user name is not checked (Cloudflare's clients
  * send anything there). The client gets the credential's topicAcl as its
- * access rules, its `jti` for revocation, and its `exp` as the end of the session.
+ * access rules, its `jti` for revocation, `sub` as its identity (which owns
+ * its session), and its `exp` as the end of the session.
  */
 export function tokenAuthHook(options: TokenAuthOptions): Hook {
   return {
@@ -50,7 +51,8 @@ export function tokenAuthHook(options: TokenAuthOptions): Hook {
       return {
         allow: true,
         clientId: result.sub,
-        attributes: { [JTI_ATTRIBUTE]: result.jti, [ACCESS_RULES_ATTRIBUTE]: topicAclRules(result.topicAcl) },
+        // The credential's subject is who the client is (its user name is anything): it owns the session.
+        attributes: { [JTI_ATTRIBUTE]: result.jti, [ACCESS_RULES_ATTRIBUTE]: topicAclRules(result.topicAcl), [IDENTITY_ATTRIBUTE]: result.sub },
         expiresAt: result.exp !== undefined ? result.exp * 1000 : undefined,
       };
     },

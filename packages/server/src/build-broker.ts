@@ -1,4 +1,4 @@
-import { Broker, CLOUDFLARE_FEATURES, FULL_FEATURES, type Hook, rulesHook, type Store } from "@edgemq/core";
+import { Broker, CLOUDFLARE_FEATURES, type FeaturePolicy, FULL_FEATURES, type Hook, rulesHook, type Store } from "@edgemq/core";
 import type { BrokerExtras } from "@edgemq/tenancy";
 import { ReasonCode } from "@edgemq/core/codec";
 import type { ServerConfig, UserConfig } from "./config.ts";
@@ -29,19 +29,25 @@ function timingSafeEqual(a: string, b: string): boolean {
   return diff === 0;
 }
 
+// The preset's features, the file's over them, and --session-takeover over those.
+function serverFeatures(config: ServerConfig): FeaturePolicy {
+  const base = config.preset === "cloudflare" ? CLOUDFLARE_FEATURES : FULL_FEATURES;
+  const features = { ...base, ...config.features };
+  if (config.sessionTakeover !== undefined) features.sessionTakeover = config.sessionTakeover;
+  return features;
+}
+
 /** What each tenant broker is built with: the server's limits, features and version (its own settings come later). */
 export function tenantBrokerOptions(config: ServerConfig): BrokerExtras {
-  const base = config.preset === "cloudflare" ? CLOUDFLARE_FEATURES : FULL_FEATURES;
-  return { features: { ...base, ...config.features }, limits: config.limits, version: `edgemq ${EDGEMQ_VERSION}` };
+  return { features: serverFeatures(config), limits: config.limits, version: `edgemq ${EDGEMQ_VERSION}` };
 }
 
 /** Builds the default broker from a server configuration, with the runtime's clock. */
 export function buildBroker(config: ServerConfig, now: () => number, store?: Store): Broker {
-  const base = config.preset === "cloudflare" ? CLOUDFLARE_FEATURES : FULL_FEATURES;
   const broker = new Broker({
     name: "default",
     now,
-    features: { ...base, ...config.features },
+    features: serverFeatures(config),
     limits: config.limits,
     store,
     allowAnonymous: config.allowAnonymous,

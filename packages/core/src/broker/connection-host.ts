@@ -1,7 +1,7 @@
 import type { ConnectPacket, Will } from "../codec/packets/connect.ts";
 import type { SubscribePacket } from "../codec/packets/subscribe.ts";
 import { ReasonCode } from "../codec/reason-codes.ts";
-import type { AttachOutcome, ConnectionHost, PublishOutcome, SubscribeOutcome } from "../connection/host.ts";
+import type { AttachOutcome, ConnectionHost, ConnectRefusal, PublishOutcome, SubscribeOutcome } from "../connection/host.ts";
 import type { Message } from "../model/message.ts";
 import type { OutgoingRecord } from "../model/outgoing-record.ts";
 import type { BrokerStats } from "../model/stats.ts";
@@ -81,9 +81,9 @@ export class BrokerHost implements ConnectionHost<Session, BrokerConnection> {
     return this.#ctx.hooks.reauthenticate(ctx, { deny: ReasonCode.NotAuthorized, reason: "re-authentication was not accepted" });
   }
 
-  /** See {@link SessionRegistry.mayConnect}. */
-  mayConnect(clientId: string): boolean {
-    return this.#registry.mayConnect(clientId);
+  /** See {@link SessionRegistry.admitConnect}. */
+  admitConnect(conn: BrokerConnection, clientId: string): ConnectRefusal | undefined {
+    return this.#registry.admitConnect(conn, clientId);
   }
 
   /** See {@link SessionRegistry.attach}. */

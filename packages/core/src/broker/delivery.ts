@@ -5,6 +5,7 @@ import type { ClientInfo } from "../model/client.ts";
 import { type Message, ownCopy } from "../model/message.ts";
 import type { OutgoingRecord } from "../model/outgoing-record.ts";
 import type { BrokerContext } from "./context.ts";
+import type { RetainedBacklog } from "./retained-backlog.ts";
 import type { BrokerConnection, Session } from "./session.ts";
 
 /**
@@ -36,7 +37,7 @@ export class Delivery {
           this.#ctx.stats.messagesDropped++;
           return;
         }
-        if (session.queue.length === 0) {
+        if (session.queue.length === 0 && session.retainedBacklog === undefined) {
           if (session.outbox !== undefined) {
             // Behind PUBLISHes that wait for a commit: order is kept [MQTT-4.6.0-5]
             this.#sendAfter(session, { message, qos, retain, subscriptionIdentifiers: ids, packetId: 0, state: "publish" }, false, undefined);
@@ -53,7 +54,8 @@ export class Delivery {
       }
     }
     const record: OutgoingRecord = { message, qos, retain, subscriptionIdentifiers: ids, packetId: 0, state: "publish" };
-    if (live && !conn.backpressured && session.queue.length === 0 && qos > 0 && session.inflight.size < this.#window(conn)) {
+    // Behind queued messages and retained ones a SUBSCRIBE brought, a message waits its turn in the queue.
+    if (live && !conn.backpressured && session.queue.length === 0 && session.retainedBacklog === undefined && qos > 0 && session.inflight.size < this.#window(conn)) {
       const id = session.allocatePacketId();
       record.packetId = id;
       session.inflight.set(id, record);
@@ -88,7 +90,6 @@ export class Delivery {
     if (session === undefined || conn.state !== "connected") return;
     const window = this.#window(conn);
     const backlog = session.resendBacklog;
-    const stored = session.expiryInterval > 0;
     if (backlog !== undefined && backlog.length > 0) {
       // Held-back resends go first, in their order, as acknowledgements make room [MQTT-4.6.0-1]
       const now = this.#ctx.now();
@@ -100,10 +101,27 @@ export class Delivery {
       }
       if (backlog.length > 0) return;
     }
+    const retained = session.retainedBacklog;
+    if (retained !== undefined) {
+      // What waited in the queue before the retained messages came goes first.
+      if (retained.ahead > 0) retained.ahead -= this.#pumpQueue(conn, session, retained.ahead);
+      if (retained.ahead > 0 && session.queue.length > 0) return;
+      retained.ahead = 0;
+      if (!this.#pumpRetained(conn, session, retained)) return;
+      session.retainedBacklog = undefined;
+    }
+    this.#pumpQueue(conn, session, Infinity);
+  }
+
+  // Sends up to `max` queued messages while the window and socket have room; returns how many left the queue.
+  #pumpQueue(conn: BrokerConnection, session: Session, max: number): number {
     const queue = session.queue;
-    if (queue.length === 0) return;
+    if (queue.length === 0) return 0;
+    const window = this.#window(conn);
+    const stored = session.expiryInterval > 0;
     const now = this.#ctx.now();
-    for (let record = queue.peek(); record !== undefined; record = queue.peek()) {
+    let taken = 0;
+    for (let record = queue.peek(); record !== undefined && taken < max; record = queue.peek()) {
       if (conn.backpressured) break; // resumed by drain()
       if (record.qos > 0) {
         if (session.inflight.size >= window) break;
@@ -113,6 +131,7 @@ export class Delivery {
         session.inflight.set(id, record);
       }
       queue.shift();
+      taken++;
       session.queuedBytes -= record.message.payload.byteLength;
       if (record.qos > 0) {
         this.#sendNew(conn, session, record, now);
@@ -123,6 +142,40 @@ export class Delivery {
       if (session.outbox !== undefined) this.#sendAfter(session, record, false, undefined);
       else if (!conn.sendPublish(record, false, now)) this.#ctx.stats.messagesDropped++;
     }
+    return taken;
+  }
+
+  /**
+   * Sends the retained messages new subscriptions brought while the window and
+   * socket have room, checking each as it goes (still retained, not expired,
+   * allowed to this client); true once none are left.
+   */
+  #pumpRetained(conn: BrokerConnection, session: Session, backlog: RetainedBacklog): boolean {
+    const ctx = this.#ctx;
+    const window = this.#window(conn);
+    const now = ctx.now();
+    const allowed = ctx.hooks.checksDelivery ? (m: Message) => ctx.hooks.authorizeDelivery(conn.client, m) : everything;
+    while (!backlog.empty) {
+      if (conn.backpressured || session.inflight.size >= window) return false; // resumed by drain() or an acknowledgement
+      const due = backlog.take(ctx.retained, now, allowed);
+      if (due === undefined) break;
+      // Sent because of a new subscription, so RETAIN is 1 [MQTT-3.3.1-8]
+      const record: OutgoingRecord = { message: due.message, qos: due.qos, retain: true, subscriptionIdentifiers: due.ids, packetId: 0, state: "publish" };
+      if (record.qos === 0) {
+        if (session.outbox !== undefined) this.#sendAfter(session, record, false, undefined);
+        else if (!conn.sendPublish(record, false, now)) ctx.stats.messagesDropped++;
+        continue;
+      }
+      const id = session.allocatePacketId();
+      if (id === 0) {
+        void this.#enqueue(session, record); // every packet id in use: it waits in the queue instead
+        continue;
+      }
+      record.packetId = id;
+      session.inflight.set(id, record);
+      void this.#sendNew(conn, session, record, now);
+    }
+    return true;
   }
 
   /**
@@ -133,7 +186,7 @@ export class Delivery {
   complete(session: Session, record: OutgoingRecord): boolean {
     session.inflight.delete(record.packetId);
     if (session.expiryInterval > 0) this.#ctx.store.deleteOutgoing(session.clientId, record);
-    return session.queue.length > 0 || (session.resendBacklog !== undefined && session.resendBacklog.length > 0);
+    return session.queue.length > 0 || session.retainedBacklog !== undefined || (session.resendBacklog !== undefined && session.resendBacklog.length > 0);
   }
 
   /** Withholds what waits for a session that its (new) client may not receive. */
@@ -238,3 +291,6 @@ export class Delivery {
     return session.expiryInterval > 0 ? ctx.store.saveOutgoing(session.clientId, [record]) : undefined;
   }
 }
+
+// Without access rules to check at delivery, every retained message may go.
+const everything = (_message: Message): boolean => true;

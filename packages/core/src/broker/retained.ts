@@ -82,18 +82,16 @@ export class RetainedStore {
    */
   match(filter: string): Message[] {
     const out: Message[] = [];
-    this.#walk(this.#root, filter.split("/"), 0, out);
+    this.#walk(this.#root, filter.split("/"), 0, [], out);
     return out;
   }
 
-  /** Every retained message (for $SYS counts and for persistence). */
+  /** Every retained message (for $SYS counts and for persistence), in tree order. */
   all(): Message[] {
     const out: Message[] = [];
-    const visit = (n: Node) => {
-      if (n.message) out.push(n.message);
-      if (n.children) for (const c of n.children.values()) visit(c);
-    };
-    visit(this.#root);
+    const root = this.#root;
+    if (root.message) out.push(root.message);
+    if (root.children) this.#walk(undefined, [], 0, [{ children: root.children.entries(), next: SUBTREE, skipDollar: false }], out);
     return out;
   }
 
@@ -109,37 +107,66 @@ export class RetainedStore {
     return dropped;
   }
 
-  #walk(node: Node, levels: string[], i: number, out: Message[]): void {
-    if (i === levels.length) {
-      if (node.message) out.push(node.message);
-      return;
-    }
-    const level = levels[i]!;
-    if (level === "#") {
-      // `#` also matches the parent level itself, even one with no levels below [MQTT-4.7.1-1].
-      if (i > 0 && node.message) out.push(node.message);
-      this.#collect(node, i === 0, out);
-      return;
-    }
-    const children = node.children;
-    if (children === undefined) return;
-    if (level === "+") {
-      for (const [name, child] of children) {
-        if (i === 0 && name.startsWith("$")) continue; // [MQTT-4.7.2-1]
-        this.#walk(child, levels, i + 1, out);
+  // Depth first with an explicit stack, not recursion: a topic may be as deep
+  // as the level limit allows (65,535). Each frame iterates one node's
+  // children, so matches come in tree order: a node's message before the ones
+  // below it, siblings in the order they were first stored. Starts at `node`
+  // on level `i` of `levels`, or with no node at what `stack` holds.
+  #walk(node: Node | undefined, levels: string[], i: number, stack: Frame[], out: Message[]): void {
+    for (;;) {
+      // Follow exact levels down from `node` until the filter ends, branches or finds nothing.
+      while (node !== undefined) {
+        if (i === levels.length) {
+          if (node.message) out.push(node.message);
+          break;
+        }
+        const level = levels[i]!;
+        if (level === "#") {
+          // `#` also matches the parent level itself, even one with no levels below [MQTT-4.7.1-1].
+          if (i > 0 && node.message) out.push(node.message);
+          if (node.children) stack.push({ children: node.children.entries(), next: SUBTREE, skipDollar: i === 0 });
+          break;
+        }
+        if (level === "+") {
+          if (node.children) stack.push({ children: node.children.entries(), next: i + 1, skipDollar: i === 0 });
+          break;
+        }
+        node = node.children?.get(level);
+        i++;
       }
-    } else {
-      const child = children.get(level);
-      if (child) this.#walk(child, levels, i + 1, out);
-    }
-  }
-
-  #collect(node: Node, skipDollar: boolean, out: Message[]): void {
-    if (!node.children) return;
-    for (const [name, child] of node.children) {
-      if (skipDollar && name.startsWith("$")) continue; // [MQTT-4.7.2-1]
-      if (child.message) out.push(child.message);
-      this.#collect(child, false, out);
+      node = undefined;
+      // Go on with the next child of the innermost level that branches.
+      while (node === undefined) {
+        const frame = stack[stack.length - 1];
+        if (frame === undefined) return;
+        const step = frame.children.next();
+        if (step.done) {
+          stack.pop();
+          continue;
+        }
+        const [name, child] = step.value;
+        if (frame.skipDollar && name.charCodeAt(0) === 0x24) continue; // [MQTT-4.7.2-1]
+        if (frame.next === SUBTREE) {
+          // Below `#`: every message of the subtree, each before the ones below it.
+          if (child.message) out.push(child.message);
+          if (child.children) stack.push({ children: child.children.entries(), next: SUBTREE, skipDollar: false });
+          continue;
+        }
+        node = child;
+        i = frame.next;
+      }
     }
   }
 }
+
+// A frame of the walk's stack: one node's children being iterated, and the filter level each child continues at.
+interface Frame {
+  children: MapIterator<[string, Node]>;
+  /** The filter level a child continues at, or SUBTREE below `#`. */
+  next: number;
+  /** Whether children named `$…` are skipped (a wildcard at the first level) [MQTT-4.7.2-1]. */
+  skipDollar: boolean;
+}
+
+// Frame.next below `#`: every message of the subtree matches.
+const SUBTREE = -1;

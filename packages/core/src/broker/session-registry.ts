@@ -1,8 +1,8 @@
 import { NEVER_EXPIRES } from "../codec/constants.ts";
 import type { Will } from "../codec/packets/connect.ts";
 import { ReasonCode } from "../codec/reason-codes.ts";
-import type { AttachOutcome } from "../connection/host.ts";
-import type { ClientInfo } from "../model/client.ts";
+import type { AttachOutcome, ConnectRefusal } from "../connection/host.ts";
+import { type ClientInfo, clientIdentity } from "../model/client.ts";
 import type { BrokerContext } from "./context.ts";
 import type { Delivery } from "./delivery.ts";
 import type { OwnershipHandle, SessionOwnership } from "./ownership.ts";
@@ -43,6 +43,36 @@ export class SessionRegistry implements OwnershipHandle {
   mayConnect(clientId: string): boolean {
     const max = this.#ctx.limits.maximumConnections;
     return max === 0 || this.#ctx.stats.connectionsCurrent < max || this.sessions.get(clientId)?.connection !== undefined;
+  }
+
+  /**
+   * Whether an authenticated client may attach to `clientId`'s session: the
+   * connection quota, then a session's owner (only its identity may take it
+   * over or start it afresh, unless the features say `any`), then the session
+   * quota, which a client resuming or taking over a session never meets.
+   */
+  admitConnect(conn: BrokerConnection, clientId: string): ConnectRefusal | undefined {
+    const ctx = this.#ctx;
+    if (!this.mayConnect(clientId)) {
+      // An administrative limit: CONNACK 0x97 Quota exceeded (§3.2.2.2)
+      return { reasonCode: ReasonCode.QuotaExceeded, reason: `the broker allows ${ctx.limits.maximumConnections} connections` };
+    }
+    const session = this.sessions.get(clientId);
+    if (session !== undefined) {
+      // Another identity would take the session over, and its access re-check or a Clean Start would destroy the owner's data.
+      const owner = session.owner;
+      if (ctx.features.sessionTakeover !== "any" && owner !== undefined && owner !== clientIdentity(conn.client)) {
+        ctx.stats.denied++;
+        return { reasonCode: ReasonCode.NotAuthorized, reason: "this client id's session belongs to another user" };
+      }
+      return undefined;
+    }
+    const maxSessions = ctx.limits.maximumSessions;
+    if (maxSessions !== 0 && this.sessions.size >= maxSessions) {
+      ctx.stats.quotaExceeded++;
+      return { reasonCode: ReasonCode.QuotaExceeded, reason: `the broker holds at most ${maxSessions} sessions` };
+    }
+    return undefined;
   }
 
   /**

@@ -1,11 +1,12 @@
 import type { Will } from "../codec/packets/connect.ts";
 import type { Connection } from "../connection/connection.ts";
 import type { ConnectionSession } from "../connection/host.ts";
-import type { ClientInfo } from "../model/client.ts";
+import { type ClientInfo, clientIdentity } from "../model/client.ts";
 import type { OutgoingRecord } from "../model/outgoing-record.ts";
 import type { SubscriptionEntry } from "../model/subscription.ts";
 import type { SessionRecord } from "../store/store.ts";
 import { RecordQueue } from "./record-queue.ts";
+import type { RetainedBacklog } from "./retained-backlog.ts";
 
 /** A connection attached to a broker session. */
 export type BrokerConnection = Connection<Session>;
@@ -42,7 +43,11 @@ export class Session implements ConnectionSession {
   readonly inboundQos2 = new Set<number>();
   /** The will of the last connection, waiting for its delay to pass. */
   pendingWill: { will: Will; publishAt: number; client: ClientInfo } | undefined;
-  /** Who the last connection was: offline deliveries are checked against it. */
+  /**
+   * Who the last connection was: offline deliveries are checked against it,
+   * and its identity owns the session. It is stored with the session
+   * ({@link SessionRecord.client}), so the owner survives a restart.
+   */
   client: ClientInfo | undefined;
   #nextPacketId = 1;
 
@@ -57,6 +62,12 @@ export class Session implements ConnectionSession {
   outbox: HeldPublish[] | undefined;
   /** The commit the outbox waits for. */
   outboxGate: Promise<unknown> | undefined;
+  /**
+   * Retained messages new subscriptions brought, sent as the window frees
+   * (before later queued messages); undefined when none wait. Kept across a
+   * reconnect of the session, not stored.
+   */
+  retainedBacklog: RetainedBacklog | undefined;
 
   // Routing scratch, valid while `routeGeneration` equals the broker's current
   // one: overlapping subscriptions of this session merge here, so matching a
@@ -72,6 +83,11 @@ export class Session implements ConnectionSession {
 
   constructor(clientId: string) {
     this.clientId = clientId;
+  }
+
+  /** The identity the session belongs to ({@link clientIdentity} of its client); undefined: an anonymous client's, anyone's. */
+  get owner(): string | undefined {
+    return this.client === undefined ? undefined : clientIdentity(this.client);
   }
 
   /** Picks an unused non-zero packet identifier [MQTT-2.2.1-3]. */

@@ -7,6 +7,7 @@ import { parseSharedFilter, type SubscriptionEntry } from "../model/subscription
 import { checkTopicLimits } from "../policy/limits.ts";
 import type { BrokerContext } from "./context.ts";
 import type { Delivery } from "./delivery.ts";
+import { RetainedBacklog } from "./retained-backlog.ts";
 import type { Routing } from "./routing.ts";
 import { type BrokerConnection, type Session, sessionRecord } from "./session.ts";
 import type { TopicTree } from "./topic-tree.ts";
@@ -50,7 +51,7 @@ export class Subscriptions {
     }
     const v5 = conn.version === 5;
     const reasonCodes: number[] = [];
-    const retainedToSend: { message: Message; qos: QoS; ids: number[] | undefined }[] = [];
+    const retainedToSend: { messages: Message[]; qos: QoS; ids: number[] | undefined }[] = [];
     for (const s of p.subscriptions) {
       const { shareGroup, filter } = parseSharedFilter(s.topicFilter);
       if (checkTopicLimits(filter, ctx.limits) !== undefined) {
@@ -84,9 +85,8 @@ export class Subscriptions {
       reasonCodes.push(entry.qos); // the granted QoS [MQTT-3.8.4-6]
       // Retained messages: none for shared subscriptions; by Retain Handling otherwise.
       if (shareGroup === undefined && (s.retainHandling === 0 || (s.retainHandling === 1 && !existed))) { // [MQTT-3.3.1-9], [MQTT-3.3.1-10]
-        for (const message of ctx.retained.match(filter)) {
-          retainedToSend.push({ message, qos: (message.qos < entry.qos ? message.qos : entry.qos) as QoS, ids: id !== undefined ? [id] : undefined });
-        }
+        const messages = ctx.retained.match(filter);
+        if (messages.length > 0) retainedToSend.push({ messages, qos: entry.qos, ids: id !== undefined ? [id] : undefined });
       }
     }
     // A lasting session's subscriptions are committed before SUBACK.
@@ -95,14 +95,11 @@ export class Subscriptions {
       reasonCodes,
       committed: committed || undefined,
       afterAck: () => {
-        const now = ctx.now();
-        const checkDelivery = ctx.hooks.checksDelivery;
-        for (const r of retainedToSend) {
-          if (r.message.expiresAt !== undefined && r.message.expiresAt <= now) continue;
-          if (checkDelivery && !ctx.hooks.authorizeDelivery(conn.client, r.message)) continue;
-          // Sent because of a new subscription, so RETAIN is 1 [MQTT-3.3.1-8]
-          this.#delivery.deliver(session, r.message, r.qos, true, r.ids, now);
-        }
+        if (retainedToSend.length === 0) return;
+        // Sent after SUBACK [MQTT-3.3.1-9], as the client's window frees: never dropped by the queue's cap.
+        const backlog = session.retainedBacklog ??= new RetainedBacklog(session.queue.length);
+        for (const r of retainedToSend) backlog.add(r.messages, r.qos, r.ids);
+        this.#delivery.pump(conn);
       },
     };
   }

@@ -21,6 +21,10 @@ export type GroupVisitor = (group: string, members: Map<string, SubscriptionEntr
 export class TopicTree {
   #root = new Node();
   #count = 0;
+  // The match walk's stack of (node, level) pairs, kept between matches.
+  readonly #stackNodes: (Node | undefined)[] = [];
+  readonly #stackDepths: number[] = [];
+  #matching = false;
 
   /** The number of subscriptions held. */
   get size(): number {
@@ -29,12 +33,14 @@ export class TopicTree {
 
   /** The number of tree nodes, root included: shows that removal prunes empty branches. */
   get nodeCount(): number {
-    const count = (n: Node): number => {
-      let c = 1;
-      if (n.children) for (const child of n.children.values()) c += count(child);
-      return c;
-    };
-    return count(this.#root);
+    // An explicit stack: a tree may be as deep as the topic level limit allows (65,535).
+    let c = 0;
+    const stack: Node[] = [this.#root];
+    for (let n = stack.pop(); n !== undefined; n = stack.pop()) {
+      c++;
+      if (n.children) for (const child of n.children.values()) stack.push(child);
+    }
+    return c;
   }
 
   /** How many clients subscribe to exactly this filter (in this share group, for a shared one). */
@@ -109,35 +115,57 @@ export class TopicTree {
    * Visits every subscription whose filter matches `topic`, and every share
    * group once. A topic starting with `$` is not matched by a filter starting
    * with a wildcard [MQTT-4.7.2-1].
+   *
+   * The walk is depth first with an explicit stack of (node, level) pairs, not
+   * recursion: a topic may be as deep as the level limit allows (65,535), far
+   * past what the call stack holds. At each node it visits the `#` child, then
+   * the exact branch, then the `+` branch; a node reached at the topic's last
+   * level is visited as it is entered.
    */
   match(topic: string, visit: MatchVisitor, visitGroup: GroupVisitor): void {
     const levels = topic.split("/");
-    this.#match(this.#root, levels, 0, topic.charCodeAt(0) === 0x24, visit, visitGroup);
-  }
-
-  #match(node: Node, levels: string[], i: number, dollar: boolean, visit: MatchVisitor, visitGroup: GroupVisitor): void {
-    const children = node.children;
-    if (children === undefined) return;
-    const wildcardsAllowed = !(i === 0 && dollar); // [MQTT-4.7.2-1]
-    if (wildcardsAllowed) {
-      // `#` matches the parent level and any number of levels below [MQTT-4.7.1-1]
-      const hash = children.get("#");
-      if (hash !== undefined) this.#emit(hash, visit, visitGroup);
-    }
-    if (i === levels.length) return;
-    const level = levels[i]!;
-    const exact = children.get(level);
-    const next = i + 1;
-    if (exact !== undefined) {
-      if (next === levels.length) this.#emit(exact, visit, visitGroup);
-      this.#match(exact, levels, next, dollar, visit, visitGroup);
-    }
-    if (wildcardsAllowed) {
-      const plus = children.get("+");
-      if (plus !== undefined) {
-        if (next === levels.length) this.#emit(plus, visit, visitGroup);
-        this.#match(plus, levels, next, dollar, visit, visitGroup);
+    const last = levels.length;
+    const dollar = topic.charCodeAt(0) === 0x24;
+    // The tree's own stack, reused so that matching allocates nothing; a visitor that matches again gets its own.
+    const reentered = this.#matching;
+    const nodes = reentered ? [] : this.#stackNodes;
+    const depths = reentered ? [] : this.#stackDepths;
+    this.#matching = true;
+    let sp = 0;
+    nodes[sp] = this.#root;
+    depths[sp++] = 0;
+    try {
+      while (sp > 0) {
+        const node = nodes[--sp]!;
+        const i = depths[sp]!;
+        nodes[sp] = undefined; // no stale hold on nodes a later remove prunes
+        if (i === last) this.#emit(node, visit, visitGroup); // entered at the topic's last level: it matches
+        const children = node.children;
+        if (children === undefined) continue;
+        const wildcardsAllowed = i !== 0 || !dollar; // [MQTT-4.7.2-1]
+        if (wildcardsAllowed) {
+          // `#` matches the parent level and any number of levels below [MQTT-4.7.1-1]
+          const hash = children.get("#");
+          if (hash !== undefined) this.#emit(hash, visit, visitGroup);
+        }
+        if (i === last) continue;
+        // Pushed in reverse: the exact branch is walked before the `+` one.
+        if (wildcardsAllowed) {
+          const plus = children.get("+");
+          if (plus !== undefined) {
+            nodes[sp] = plus;
+            depths[sp++] = i + 1;
+          }
+        }
+        const exact = children.get(levels[i]!);
+        if (exact !== undefined) {
+          nodes[sp] = exact;
+          depths[sp++] = i + 1;
+        }
       }
+    } finally {
+      if (!reentered) this.#matching = false;
+      while (sp > 0) nodes[--sp] = undefined; // a visitor threw: forget what was left
     }
   }
 

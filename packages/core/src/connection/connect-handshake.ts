@@ -85,11 +85,6 @@ export abstract class ConnectHandshake<S extends ConnectionSession = ConnectionS
     const host = this.host;
     let clientId = p.clientId;
     let assigned = false;
-    if (!host.mayConnect(clientId)) {
-      this.state = "awaiting-connect";
-      // An administrative limit: CONNACK 0x97 Quota exceeded (§3.2.2.2); 3.1.1 says 3 Server unavailable
-      return this._refuse(ReasonCode.QuotaExceeded, `the broker allows ${host.limits.maximumConnections} connections`);
-    }
     if (result.clientId !== undefined && clientId === "") {
       clientId = result.clientId; // from the credential: the client learns it as Assigned Client Identifier
       assigned = true;
@@ -100,6 +95,12 @@ export abstract class ConnectHandshake<S extends ConnectionSession = ConnectionS
     }
     this.client.clientId = clientId;
     if (result.attributes) this.client.attributes = result.attributes;
+    // Who the client is and which session it names are known now: quotas and the session's owner may refuse it.
+    const refusal = host.admitConnect(this, clientId);
+    if (refusal !== undefined) {
+      this.state = "awaiting-connect";
+      return this._refuse(refusal.reasonCode, refusal.reason); // 3.1.1: 0x97 is 3 Server unavailable, 0x87 is 5 Not authorized
+    }
     if (this._auth !== undefined) {
       this._auth.finalData = result.data;
       this._auth.connect = undefined;

@@ -39,6 +39,12 @@ export interface PublishOutcome {
   committed: Promise<unknown> | undefined;
 }
 
+/** Why a CONNECT is refused after authentication: its CONNACK reason code and a reason string. */
+export interface ConnectRefusal {
+  reasonCode: number;
+  reason: string;
+}
+
 /** What attaching a connection to its session produced. */
 export interface AttachOutcome<S extends ConnectionSession> {
   session: S;
@@ -82,8 +88,12 @@ export interface ConnectionHost<S extends ConnectionSession, C extends HostedCon
   authenticate(conn: C, packet: ConnectPacket): AuthResult | Promise<AuthResult>;
   /** Runs re-authentication (AUTH 0x19) for a connected client. */
   reauthenticate(conn: C, ctx: ReauthContext): AuthResult | Promise<AuthResult>;
-  /** Whether one more client may connect under the connection quota. */
-  mayConnect(clientId: string): boolean;
+  /**
+   * Whether an authenticated client, its client id settled, may attach to that
+   * id's session: undefined, or the CONNACK reason code that refuses it (a
+   * quota, a session that belongs to another identity) and why.
+   */
+  admitConnect(conn: C, clientId: string): ConnectRefusal | undefined;
   /** Binds the connection to its client id's session (takeover, Clean Start, resume). */
   attach(conn: C, clientId: string, cleanStart: boolean, expiryInterval: number): AttachOutcome<S>;
   /** CONNACK is out: resend what was in flight and send what waits. */

@@ -22,6 +22,13 @@ export interface FeaturePolicy {
    * disconnects as Cloudflare Pub/Sub did (0x90 for wildcards, 0x9E for `$share/`).
    */
   refusal: "spec" | "cloudflare";
+  /**
+   * Who may connect with a client id whose session exists. `same-identity`:
+   * only the identity that holds it (its user name, or the identity its
+   * authentication attached; a session of an anonymous client is anyone's);
+   * another gets CONNACK 0x87. `any`: anyone, as Mosquitto allows.
+   */
+  sessionTakeover: "same-identity" | "any";
 }
 
 /** Everything on: full MQTT 5.0 and 3.1.1. */
@@ -35,6 +42,7 @@ export const FULL_FEATURES: FeaturePolicy = {
   willMessages: true,
   protocolVersions: [3, 4, 5],
   refusal: "spec",
+  sessionTakeover: "same-identity",
 };
 
 /** Cloudflare Pub/Sub's compatibility table: MQTT 5.0, QoS 0, no retain, wildcards, shares, ids or wills. */
@@ -48,4 +56,5 @@ export const CLOUDFLARE_FEATURES: FeaturePolicy = {
   willMessages: false,
   protocolVersions: [5],
   refusal: "cloudflare",
+  sessionTakeover: "same-identity",
 };

@@ -38,6 +38,8 @@ export interface Limits {
   maximumBytesPerSecond: number;
   /** Clients connected to the broker at once; 0 for no limit. */
   maximumConnections: number;
+  /** Sessions held at once, connected or not; a CONNECT that would start one more is refused (0x97). 0 for no limit. */
+  maximumSessions: number;
   /** Subscriptions to one topic filter, from all clients; 0 for no limit. */
   maximumSubscribersPerTopic: number;
   /** Retained messages held; 0 for no limit. */
@@ -69,6 +71,7 @@ export const DEFAULT_LIMITS: Limits = {
   maximumPacketsPerSecond: 0,
   maximumBytesPerSecond: 0,
   maximumConnections: 0,
+  maximumSessions: 100_000,
   maximumSubscribersPerTopic: 0,
   maximumRetainedMessages: 100_000,
   maximumRetainedBytes: 256 * 1024 * 1024,

@@ -68,6 +68,8 @@ export interface ServerConfig {
   acl: AccessRules | undefined;
   limits: Limits;
   features: Partial<FeaturePolicy>;
+  /** Who may connect with a client id whose session exists (`--session-takeover`); over `features.sessionTakeover` when set. */
+  sessionTakeover?: FeaturePolicy["sessionTakeover"];
   /** `full` (default) or `cloudflare`. */
   preset: "full" | "cloudflare";
   logLevel: "debug" | "info" | "warn" | "error";
@@ -93,6 +95,7 @@ export interface ConfigFile {
   acl?: AccessRules;
   limits?: Partial<Limits>;
   features?: Partial<FeaturePolicy>;
+  sessionTakeover?: FeaturePolicy["sessionTakeover"];
   preset?: "full" | "cloudflare";
   logLevel?: ServerConfig["logLevel"];
   logFormat?: ServerConfig["logFormat"];

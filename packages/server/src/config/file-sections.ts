@@ -60,6 +60,8 @@ function checkFeatures(features: unknown, file: string): void {
       if (!Array.isArray(v) || v.length === 0 || !v.every((x) => x === 3 || x === 4 || x === 5)) throw new ConfigError(`${file}: feature "protocolVersions" must list some of 3, 4 and 5`);
     } else if (key === "refusal") {
       if (v !== "spec" && v !== "cloudflare") throw new ConfigError(`${file}: feature "refusal" must be "spec" or "cloudflare"`);
+    } else if (key === "sessionTakeover") {
+      if (v !== "same-identity" && v !== "any") throw new ConfigError(`${file}: feature "sessionTakeover" must be "same-identity" or "any"`);
     } else if (typeof v !== "boolean") {
       throw new ConfigError(`${file}: feature "${key}" must be true or false`);
     }

@@ -34,6 +34,7 @@ export const LIMIT_OPTIONS: readonly ServerOption<number>[] = [
   limit("max-topic-levels", "maximumTopicLevels", "<n>", "most topic levels"),
   limit("max-client-id-length", "maximumClientIdLength", "<n>", "longest client id, else CONNACK 0x85"),
   limit("max-connections", "maximumConnections", "<n>", "clients connected at once, else CONNACK 0x97"),
+  limit("max-sessions", "maximumSessions", "<n>", "sessions held, connected or not; a new one beyond it gets CONNACK 0x97"),
   limit("max-subscriptions-per-client", "maximumSubscriptionsPerClient", "<n>", "else SUBACK 0x97"),
   limit("max-subscribers-per-topic", "maximumSubscribersPerTopic", "<n>", "clients on one filter, else SUBACK 0x97"),
   limit("max-retained-messages", "maximumRetainedMessages", "<n>", "else PUBACK 0x97"),

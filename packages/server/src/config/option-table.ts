@@ -133,6 +133,11 @@ export const SERVER_OPTIONS: readonly ServerOption[] = [
       },
     },
   },
+  {
+    name: "session-takeover", type: choice(["same-identity", "any"], "<who>"), env: "EDGEMQ_SESSION_TAKEOVER", target: "sessionTakeover", section: "Access",
+    file: { path: "sessionTakeover", problem: (v) => (v !== "same-identity" && v !== "any" ? 'sessionTakeover must be "same-identity" or "any"' : undefined) },
+    help: ["who may connect with a client id whose session exists: same-identity (default:", "only the user holding it; others get CONNACK 0x87) or any (anyone, as in Mosquitto)"],
+  },
   // Broker
   {
     name: "preset", type: choice(["full", "cloudflare"]), default: DEFAULTS.preset, target: "preset", section: "Broker",
