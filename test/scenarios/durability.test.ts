@@ -738,6 +738,22 @@ describe("a data directory edgemq cannot trust or cannot have", () => {
     await server.stop();
   }, 30_000);
 
+  it("refuses a database file truncated to 0 bytes instead of starting empty, with the same message as other damage", async () => {
+    const dir = dataDir();
+    const server = await startBroker(["--data", dir, "--sys-interval", "0"]);
+    const c = await RawClient.open(server.port);
+    await c.connect("kept", { cleanStart: true, properties: { sessionExpiryInterval: 600 } });
+    c.close();
+    await server.stop("SIGTERM");
+    const file = join(dir, "edgemq.db");
+    truncateSync(file, 0);
+    const run = await runBrokerExpectingExit(["--data", dir, "--port", "0"]);
+    expect(run.output).not.toMatch(/listening on/);
+    expect(run.code).not.toBe(0);
+    expect(run.output).toContain(file);
+    expect(run.output).toMatch(/is damaged \(it is empty \(0 bytes\).*move the file aside/);
+  });
+
   it("refuses a second server on a data directory in use, naming the process that holds it", async () => {
     const dir = dataDir();
     const first = await startBroker(["--data", dir, "--sys-interval", "0"]);

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
@@ -554,6 +554,23 @@ describe("the SQLite store refuses what it cannot trust", () => {
     junk.set(new TextEncoder().encode("SQLite format 3\0"));
     writeFileSync(join(dir, "edgemq.db"), junk);
     expect(() => openSqliteStore({ dataDir: dir })).toThrow(CorruptDatabaseError);
+  });
+
+  it("a first start creates the file with its SQLite header and nothing left over; an existing empty file is refused", async () => {
+    const dir = dataDir();
+    const s = storage(dir);
+    const path = join(dir, "edgemq.db");
+    expect(readFileSync(path).subarray(0, 16).toString("latin1")).toBe("SQLite format 3\0");
+    expect(existsSync(`${path}.new`)).toBe(false);
+    await s.close();
+    truncateSync(path, 0);
+    expect(() => openSqliteStore({ dataDir: dir })).toThrow(/edgemq\.db is damaged \(it is empty \(0 bytes\).*move the file aside/);
+  });
+
+  it("a write-ahead log without its database is refused rather than replayed into a new file", () => {
+    const dir = dataDir();
+    writeFileSync(join(dir, "edgemq.db-wal"), new Uint8Array(4096));
+    expect(() => openSqliteStore({ dataDir: dir })).toThrow(/edgemq\.db is damaged \(it is missing, but its write-ahead log/);
   });
 
   it("a truncated database is refused, whether cut inside a page or at a page boundary", async () => {

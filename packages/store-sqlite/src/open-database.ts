@@ -1,4 +1,4 @@
-import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readSync, statSync } from "node:fs";
+import { accessSync, closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import {
@@ -20,6 +20,8 @@ export interface OpenedDatabase {
   integrityCheckMs: number;
   /** The schema version found and the one now in the file. */
   migrated: { from: number; to: number };
+  /** Whether this open created the file (a first start). */
+  created: boolean;
 }
 
 const HEADER = "SQLite format 3\u0000";
@@ -30,13 +32,13 @@ export function openDatabase(o: ResolvedOptions): OpenedDatabase {
     const db = new DatabaseSync(":memory:");
     // Nothing here is durable, so no sync and no journal on disk.
     db.exec("PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF");
-    return { db, path: undefined, lockPath: undefined, integrityCheckMs: 0, migrated: migrate(db, ":memory:") };
+    return { db, path: undefined, lockPath: undefined, integrityCheckMs: 0, migrated: migrate(db, ":memory:"), created: true };
   }
   const dir = resolve(o.dataDir!);
   prepareDirectory(dir);
   const path = join(dir, DATABASE_FILE);
   const lockPath = join(dir, LOCK_FILE);
-  checkHeader(path, dir);
+  const created = checkHeader(path, dir);
   let db: DatabaseSync | undefined;
   let locked = false;
   try {
@@ -62,7 +64,7 @@ export function openDatabase(o: ResolvedOptions): OpenedDatabase {
     // fsync per window and makes its loss bound hold for power loss too.
     db.exec("PRAGMA synchronous = FULL");
     const migrated = migrate(db, path);
-    return { db, path, lockPath, integrityCheckMs, migrated };
+    return { db, path, lockPath, integrityCheckMs, migrated, created };
   } catch (e) {
     try {
       db?.close();
@@ -93,18 +95,22 @@ function prepareDirectory(dir: string): void {
   }
 }
 
-/** Creates an empty file owner-only, or refuses a non-empty file that is not SQLite. */
-function checkHeader(path: string, dir: string): void {
+/**
+ * Creates a new database file, or refuses an existing one that is empty or not
+ * SQLite. Returns whether the file was created by this call.
+ */
+function checkHeader(path: string, dir: string): boolean {
   if (!existsSync(path)) {
-    try {
-      closeSync(openSync(path, "a", 0o600));
-    } catch (e) {
-      throw new DataDirectoryError(dir, `cannot hold the database file: ${(e as Error).message}`, { cause: e });
+    // A -wal without its database would be replayed into the new file as a torn half of the old one.
+    if (existsSync(`${path}-wal`)) {
+      throw new CorruptDatabaseError(path, `it is missing, but its write-ahead log ${path}-wal is there: the database was deleted or moved without it`);
     }
-    return;
+    createDatabaseFile(path, dir);
+    return true;
   }
   const size = statSync(path).size;
-  if (size === 0) return; // an empty file is an empty database
+  // edgemq never leaves an empty file behind (createDatabaseFile), so an empty one lost its data.
+  if (size === 0) throw new CorruptDatabaseError(path, "it is empty (0 bytes): it was truncated, and every session, retained message and tenant record in it is gone");
   const fd = openSync(path, "r");
   const head = new Uint8Array(100);
   let n: number;
@@ -120,6 +126,50 @@ function checkHeader(path: string, dir: string): void {
   const pageSize = raw === 1 ? 65536 : raw; // the header writes 65536 as 1
   if (pageSize >= 512 && size % pageSize !== 0) {
     throw new CorruptDatabaseError(path, `it is ${size} bytes, not a whole number of ${pageSize}-byte pages: it was truncated`);
+  }
+  return false;
+}
+
+/**
+ * Creates the database file owner-only (it holds brokers' private keys) with
+ * its SQLite header already written, under a temporary name renamed into
+ * place: a crash while creating it leaves no file, never an empty one, so an
+ * empty edgemq.db always means lost data.
+ */
+function createDatabaseFile(path: string, dir: string): void {
+  const temporary = `${path}.new`;
+  try {
+    rmSync(temporary, { force: true });
+    rmSync(`${temporary}-wal`, { force: true });
+    closeSync(openSync(temporary, "w", 0o600));
+    const db = new DatabaseSync(temporary);
+    // Switching to WAL writes the first page (the header) to the file; closing removes the empty log.
+    db.exec("PRAGMA journal_mode = WAL");
+    db.close();
+    const fd = openSync(temporary, "r");
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temporary, path);
+    syncDirectory(dir);
+  } catch (e) {
+    throw new DataDirectoryError(dir, `cannot hold the database file: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/** Makes a rename in the directory durable; best effort, as not every runtime can open a directory. */
+function syncDirectory(dir: string): void {
+  try {
+    const fd = openSync(dir, "r");
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // Without it a power loss right after the first start may lose the new, still empty, file: a first start again.
   }
 }
 
