@@ -8,7 +8,7 @@
 // QoS 1, PUBREC for QoS 2) only once it is committed, so no acknowledged
 // message is ever lost; QoS 2 is never delivered twice; order is kept per
 // publisher and topic; a session confirmed by CONNACK or SUBACK survives.
-import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -753,6 +753,64 @@ describe("a data directory edgemq cannot trust or cannot have", () => {
     expect(run.output).toContain(file);
     expect(run.output).toMatch(/is damaged \(it is empty \(0 bytes\).*move the file aside/);
   });
+
+  it("refuses to start when a killed broker's -wal file was deleted or damaged, naming it and the fix; an undamaged restart delivers every acknowledged message", async () => {
+    const dir = dataDir();
+    const port = await freePort();
+    const args = ["--port", String(port), "--data", dir, "--sys-interval", "0"];
+    const server = await startBroker(args);
+    const sub = await RawClient.open(port);
+    await sub.connect("keeper", { cleanStart: true, properties: { sessionExpiryInterval: 3600 } });
+    sub.send({ type: "subscribe", packetId: 1, subscriptions: [{ topicFilter: "w/#", qos: 1, noLocal: false, retainAsPublished: false, retainHandling: 0 }] });
+    await sub.next("suback");
+    sub.close();
+    const pub = await RawClient.open(port);
+    await pub.connect("pub");
+    // In rounds of 50, within the broker's Receive Maximum.
+    for (let round = 0; round < 6; round++) {
+      for (let i = round * 50 + 1; i <= round * 50 + 50; i++) pub.send({ type: "publish", topic: `w/${i}`, payload: enc.encode(String(i)), qos: 1, retain: false, dup: false, packetId: i });
+      for (let i = 0; i < 50; i++) await pub.next("puback");
+    }
+    pub.close();
+    // Two heartbeats (one a second): if the first one's commit checkpointed the log, the second is in the -wal only.
+    await sleep(2500);
+    await server.stop("SIGKILL");
+    const file = join(dir, "edgemq.db");
+    const image = new Map(["edgemq.db", "edgemq.db-wal", "edgemq.commits"].filter((f) => existsSync(join(dir, f))).map((f) => [f, readFileSync(join(dir, f))]));
+
+    rmSync(`${file}-wal`);
+    let run = await runBrokerExpectingExit(args);
+    expect(run.output).not.toMatch(/listening on/);
+    expect(run.code).not.toBe(0);
+    expect(run.output).toContain(`${file}-wal was deleted or damaged`);
+    expect(run.output).toMatch(/went back in time: it holds \d+ commits, but .*edgemq\.commits recorded \d+/);
+    expect(run.output).toMatch(/put the -wal file back or restore a newer backup/);
+
+    for (const [f, bytes] of image) writeFileSync(join(dir, f), bytes);
+    const wal = Buffer.from(image.get("edgemq.db-wal")!);
+    wal.fill(0xff, 8, 32); // the -wal header's salts and checksum
+    writeFileSync(`${file}-wal`, wal);
+    run = await runBrokerExpectingExit(args);
+    expect(run.code).not.toBe(0);
+    expect(run.output).toMatch(/went back in time/);
+
+    for (const [f, bytes] of image) writeFileSync(join(dir, f), bytes);
+    const again = await startBroker(args);
+    try {
+      const back = await RawClient.open(port);
+      expect(await back.connect("keeper", { cleanStart: false, properties: { sessionExpiryInterval: 3600 } })).toMatchObject({ sessionPresent: true });
+      const got = new Set<string>();
+      while (got.size < 300) {
+        const p = await back.next("publish");
+        got.add(dec.decode(p.payload));
+        back.send({ type: "puback", packetId: p.packetId!, reasonCode: 0 });
+      }
+      expect(got.size).toBe(300);
+      back.close();
+    } finally {
+      await again.stop();
+    }
+  }, 60_000);
 
   it("refuses a second server on a data directory in use, naming the process that holds it", async () => {
     const dir = dataDir();

@@ -10,7 +10,7 @@ import { RowChecksum } from "../../packages/store-sqlite/src/checksum.ts";
 import { CommitQueue } from "../../packages/store-sqlite/src/commit-queue.ts";
 import { sessionChecksumV1 } from "../../packages/store-sqlite/src/session-rows.ts";
 import {
-  CorruptDatabaseError, DataDirectoryError, DataDirectoryLockedError, openSqliteStore, SCHEMA_VERSION, SchemaVersionError,
+  COMMITS_FILE, CorruptDatabaseError, DataDirectoryError, DataDirectoryLockedError, openSqliteStore, RolledBackDatabaseError, SCHEMA_VERSION, SchemaVersionError,
   SqliteStoreError, type SqliteStorage, StoreFailedError,
 } from "@edgemq/store-sqlite";
 import { type BrokerRecord, MemoryTenancyStore, type TenancyStore } from "@edgemq/tenancy";
@@ -606,6 +606,52 @@ describe("the SQLite store refuses what it cannot trust", () => {
     const s = storage(dir); // SQLite finds nothing wrong with the file's structure
     expect(() => s.forBroker("b").loadState()).toThrow(CorruptDatabaseError);
     expect(() => s.forBroker("b").loadState()).toThrow(/fails its checksum/);
+  });
+
+  it("a crash image whose -wal was deleted or damaged is refused as gone back in time; the intact image opens, and deleting the counter file accepts the older data", async () => {
+    const dir = dataDir();
+    const s = storage(dir);
+    const store = s.forBroker("b");
+    for (let i = 0; i < 50; i++) {
+      store.saveSession({ clientId: `client-${i}`, expiryInterval: 60, subscriptions: [subscription(`client-${i}`, `t/${i}/#`)], will: undefined });
+      await s.flush();
+    }
+    // The files as a SIGKILL would leave them: the commits since the last checkpoint only in the -wal.
+    const image = new Map(["edgemq.db", "edgemq.db-wal", COMMITS_FILE].map((f) => [f, readFileSync(join(dir, f))]));
+    await s.close();
+    const restore = (target: string, skip?: string) => {
+      for (const [f, bytes] of image) if (f !== skip) writeFileSync(join(target, f), bytes);
+    };
+    const deleted = dataDir();
+    restore(deleted, "edgemq.db-wal");
+    const error = (() => {
+      try {
+        openSqliteStore({ dataDir: deleted });
+      } catch (e) {
+        return e as RolledBackDatabaseError;
+      }
+    })();
+    expect(error).toBeInstanceOf(RolledBackDatabaseError);
+    expect(error!.found).toBeLessThan(error!.recorded);
+    expect(error!.message).toContain(`${join(deleted, "edgemq.db")}-wal was deleted or damaged`);
+    expect(error!.message).toMatch(/put the -wal file back or restore a newer backup; to start on the older data as it is, delete .*edgemq\.commits/);
+
+    const damaged = dataDir();
+    restore(damaged);
+    const wal = readFileSync(join(damaged, "edgemq.db-wal"));
+    wal.fill(0xff, 8, 32); // the header's salts and checksum: SQLite ignores every frame
+    writeFileSync(join(damaged, "edgemq.db-wal"), wal);
+    expect(() => openSqliteStore({ dataDir: damaged })).toThrow(RolledBackDatabaseError);
+
+    const intact = dataDir();
+    restore(intact);
+    const reopened = storage(intact);
+    expect(reopened.forBroker("b").loadState().sessions).toHaveLength(50);
+    await reopened.close();
+
+    rmSync(join(deleted, COMMITS_FILE));
+    const accepted = storage(deleted);
+    expect(accepted.forBroker("b").loadState().sessions.length).toBeLessThan(50);
   });
 
   it("a second process cannot open a data directory in use, and the error names it; after it is killed the directory opens", async () => {

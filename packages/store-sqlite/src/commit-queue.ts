@@ -34,6 +34,8 @@ export class CommitQueue {
    * throw fails the queue as a failed write does.
    */
   beforeCommit: (() => void) | undefined;
+  /** Runs after each successful COMMIT, before the writes' promises resolve (the commit counter's file). */
+  afterCommit: (() => void) | undefined;
   #openedAt = 0;
   readonly #db: DatabaseSync;
   readonly #mode: DurabilityMode;
@@ -155,6 +157,7 @@ export class CommitQueue {
     }
     this.#open = false;
     this.stats.commits++;
+    this.afterCommit?.();
     if (this.onCommit !== undefined) {
       const now = performance.now();
       this.onCommit(now - this.#openedAt, now - started);

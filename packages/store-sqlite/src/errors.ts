@@ -21,6 +21,27 @@ export class CorruptDatabaseError extends SqliteStoreError {
   }
 }
 
+/** The database holds fewer commits than its counter file recorded: commits were lost while edgemq was down. */
+export class RolledBackDatabaseError extends SqliteStoreError {
+  /** The database file. */
+  readonly path: string;
+  /** The commits the database holds, and the number the counter file recorded. */
+  readonly found: number;
+  readonly recorded: number;
+  constructor(path: string, commitsFile: string, found: number, recorded: number) {
+    super(
+      `the edgemq database ${path} went back in time: it holds ${found} commits, but ${commitsFile} recorded ${recorded}. ` +
+        `Its write-ahead log ${path}-wal was deleted or damaged after edgemq stopped (or an older copy of the database was put in its place), ` +
+        `so acknowledged messages, sessions or tenant records are missing. edgemq will not start on it: put the -wal file back or restore a newer backup; ` +
+        `to start on the older data as it is, delete ${commitsFile} (or move the whole data directory aside to start empty)`,
+    );
+    this.name = "RolledBackDatabaseError";
+    this.path = path;
+    this.found = found;
+    this.recorded = recorded;
+  }
+}
+
 /** The database was written by a newer edgemq whose schema this one does not know. */
 export class SchemaVersionError extends SqliteStoreError {
   /** The database file. */

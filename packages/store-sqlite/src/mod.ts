@@ -8,9 +8,10 @@
 export * from "./storage.ts";
 export * from "./broker-store.ts";
 export * from "./tenancy-store.ts";
+export { COMMITS_FILE } from "./commit-counter.ts";
 export { DATABASE_FILE, DEFAULT_WINDOW_MS, DURABILITY_MODES, type DurabilityMode, LOCK_FILE, type SqliteStoreOptions } from "./options.ts";
 export {
-  CorruptDatabaseError, DataDirectoryError, DataDirectoryLockedError, SchemaVersionError, SqliteStoreError, StoreFailedError,
+  CorruptDatabaseError, DataDirectoryError, DataDirectoryLockedError, RolledBackDatabaseError, SchemaVersionError, SqliteStoreError, StoreFailedError,
 } from "./errors.ts";
 export type { CommitStats } from "./commit-queue.ts";
 export { SCHEMA_VERSION } from "./schema.ts";

@@ -2,9 +2,10 @@ import { accessSync, closeSync, constants, existsSync, fsyncSync, mkdirSync, ope
 import { join, resolve } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import {
-  CorruptDatabaseError, DataDirectoryError, DataDirectoryLockedError, SchemaVersionError, SQLITE_BUSY, SQLITE_CORRUPT, SQLITE_NOTADB,
+  CorruptDatabaseError, DataDirectoryError, DataDirectoryLockedError, RolledBackDatabaseError, SchemaVersionError, SQLITE_BUSY, SQLITE_CORRUPT, SQLITE_NOTADB,
   SqliteStoreError, sqliteCode,
 } from "./errors.ts";
+import { COMMITS_FILE, commitsInDatabase, readCommitsFile } from "./commit-counter.ts";
 import { describeHolder, removeLockFile, writeLockFile } from "./lock-file.ts";
 import { DATABASE_FILE, LOCK_FILE, type ResolvedOptions } from "./options.ts";
 import { migrate, SCHEMA_VERSION, schemaVersion } from "./schema.ts";
@@ -22,6 +23,8 @@ export interface OpenedDatabase {
   migrated: { from: number; to: number };
   /** Whether this open created the file (a first start). */
   created: boolean;
+  /** The commit counter's file (see commit-counter.ts); undefined in memory mode. */
+  commitsPath: string | undefined;
 }
 
 const HEADER = "SQLite format 3\u0000";
@@ -32,7 +35,7 @@ export function openDatabase(o: ResolvedOptions): OpenedDatabase {
     const db = new DatabaseSync(":memory:");
     // Nothing here is durable, so no sync and no journal on disk.
     db.exec("PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF");
-    return { db, path: undefined, lockPath: undefined, integrityCheckMs: 0, migrated: migrate(db, ":memory:"), created: true };
+    return { db, path: undefined, lockPath: undefined, integrityCheckMs: 0, migrated: migrate(db, ":memory:"), created: true, commitsPath: undefined };
   }
   const dir = resolve(o.dataDir!);
   prepareDirectory(dir);
@@ -59,12 +62,14 @@ export function openDatabase(o: ResolvedOptions): OpenedDatabase {
     const problems = integrityCheck(db, o.integrityCheck);
     const integrityCheckMs = performance.now() - started;
     if (problems !== undefined) throw new CorruptDatabaseError(path, `${o.integrityCheck === "full" ? "integrity_check" : "quick_check"}: ${problems}`);
+    const commitsPath = join(dir, COMMITS_FILE);
+    if (!created) checkNotRolledBack(db, path, commitsPath, o.onError);
     // Both durable modes fsync the WAL at each commit: fsync mode commits every
     // event-loop turn, batched mode once per window, so FULL costs batched one
     // fsync per window and makes its loss bound hold for power loss too.
     db.exec("PRAGMA synchronous = FULL");
     const migrated = migrate(db, path);
-    return { db, path, lockPath, integrityCheckMs, migrated, created };
+    return { db, path, lockPath, integrityCheckMs, migrated, created, commitsPath };
   } catch (e) {
     try {
       db?.close();
@@ -152,6 +157,8 @@ function createDatabaseFile(path: string, dir: string): void {
     } finally {
       closeSync(fd);
     }
+    // A counter file left by a database moved aside must not judge the new one (see commit-counter.ts).
+    rmSync(join(dir, COMMITS_FILE), { force: true });
     renameSync(temporary, path);
     syncDirectory(dir);
   } catch (e) {
@@ -171,6 +178,19 @@ function syncDirectory(dir: string): void {
   } catch {
     // Without it a power loss right after the first start may lose the new, still empty, file: a first start again.
   }
+}
+
+/** Refuses a database holding fewer commits than the counter file recorded (a lost or damaged -wal). */
+function checkNotRolledBack(db: DatabaseSync, path: string, commitsPath: string, onError: (error: Error) => void): void {
+  const recorded = readCommitsFile(commitsPath);
+  // No file: a database from before the counter existed, or a first start killed before its first commit.
+  if (recorded === undefined) return;
+  if (recorded === "unreadable") {
+    onError(new SqliteStoreError(`${commitsPath} is unreadable, so this start cannot tell whether ${path}-wal was lost; it is rewritten from the database's count`));
+    return;
+  }
+  const found = commitsInDatabase(db);
+  if (found < recorded) throw new RolledBackDatabaseError(path, commitsPath, found, recorded);
 }
 
 /** Runs integrity_check or quick_check; returns the problems found, or undefined. */

@@ -2,6 +2,7 @@ import type { DatabaseSync } from "node:sqlite";
 import { clearInterval, setInterval } from "node:timers";
 import { SqliteStore } from "./broker-store.ts";
 import { RowChecksum } from "./checksum.ts";
+import { CommitCounter, commitsInDatabase } from "./commit-counter.ts";
 import { CommitQueue, type CommitStats } from "./commit-queue.ts";
 import { removeLockFile } from "./lock-file.ts";
 import { openDatabase } from "./open-database.ts";
@@ -44,6 +45,7 @@ export class SqliteStorage {
   readonly #db: DatabaseSync;
   readonly #ctx: StorageContext;
   readonly #lockPath: string | undefined;
+  readonly #counter: CommitCounter | undefined;
   readonly #now: () => number;
   readonly #scopes = new Map<string, number>();
   readonly #stores = new Map<string, SqliteStore>();
@@ -70,23 +72,35 @@ export class SqliteStorage {
       const lastAlive = sql.getMeta.get("last_alive") as { value: number } | undefined;
       const clean = sql.getMeta.get("clean_close") as { value: number } | undefined;
       this.previousRun = lastAlive === undefined ? undefined : { lastAlive: Number(lastAlive.value), clean: Number(clean?.value) === 1 };
+      const counter = opened.commitsPath === undefined ? undefined : new CommitCounter(opened.commitsPath, commitsInDatabase(db), sql.putMeta, o.onError);
+      this.#counter = counter;
       // From here on a crash is an unclean end; written before any broker data.
       db.exec("BEGIN");
       sql.putMeta.run("last_alive", o.now());
       sql.putMeta.run("clean_close", 0);
       const outgoing = new OutgoingRows(sql, ck);
+      counter?.stamp();
       db.exec("COMMIT");
+      counter?.record();
       for (const s of sql.allScopes.all() as unknown as { id: number; name: string }[]) {
         this.#scopes.set(s.name, s.id);
         if (s.id >= this.#nextScopeId) this.#nextScopeId = s.id + 1;
       }
       const queue = new CommitQueue(db, o.mode, o.windowMs, o.onError);
-      queue.beforeCommit = outgoing.flush;
+      if (counter === undefined) queue.beforeCommit = outgoing.flush;
+      else {
+        queue.beforeCommit = () => {
+          outgoing.flush();
+          counter.stamp();
+        };
+        queue.afterCommit = counter.record;
+      }
       this.#ctx = { sql, queue, ck, outgoing, path: opened.path ?? ":memory:", durable: o.mode !== "memory", downSince: this.previousRun?.lastAlive };
       this.tenancy = new SqliteTenancyStore(this.#ctx);
     } catch (e) {
       if (db.isTransaction) db.exec("ROLLBACK");
       db.close();
+      this.#counter?.close();
       if (this.#lockPath) removeLockFile(this.#lockPath);
       throw e;
     }
@@ -163,6 +177,7 @@ export class SqliteStorage {
       await queue.close();
     } finally {
       this.#db.close();
+      this.#counter?.close();
       if (this.#lockPath) removeLockFile(this.#lockPath);
     }
   }
