@@ -52,13 +52,16 @@ function command(args: string[]): [string, string[]] {
  * Starts edgemq with the given flags (plus `--port 0` unless a port is
  * given) and resolves once its start-up line names the bound port.
  */
-export function startBroker(args: string[] = [], env: Record<string, string> = {}, options: { autoPort?: boolean } = {}): Promise<RunningBroker> {
+export function startBroker(args: string[] = [], env: Record<string, string> = {}, options: { autoPort?: boolean; fileSizeLimitKb?: number } = {}): Promise<RunningBroker> {
   // Tests of --port, EDGEMQ_PORT or a config file's listeners pass autoPort: false.
   const auto = !args.includes("--port") && options.autoPort !== false;
   let full = auto ? ["--port", "0", ...args] : args;
   const bridged = auto && TRANSPORT === "ws";
   if (bridged) full = [...full, "--ws-port", "0"];
-  const [cmd, argv] = command(full);
+  let [cmd, argv] = command(full);
+  // A cap on the size of any file the broker writes (a disk that fills up, without root):
+  // writes past it fail with EFBIG, SIGXFSZ being ignored by the shell and so by the runtime it execs.
+  if (options.fileSizeLimitKb !== undefined) [cmd, argv] = ["sh", ["-c", `trap "" XFSZ; ulimit -f ${options.fileSizeLimitKb} && exec "$0" "$@"`, cmd, ...argv]];
   const child = spawn(cmd, argv, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   started.add(child);
   let out = "";

@@ -8,7 +8,7 @@ import { createHttpApp } from "./http-app.ts";
 import { connectionLogHook, Logger } from "./logger.ts";
 import { EventLoopLag, Histogram } from "./metrics.ts";
 import { httpPublishHook } from "./http-hook.ts";
-import { openSqliteStore, type SqliteStorage } from "@edgemq/store-sqlite";
+import { openSqliteStore, type SqliteStorage, StoreFailedError } from "@edgemq/store-sqlite";
 
 /** A bound listener, as every adapter reports it. */
 export interface BoundListener {
@@ -68,7 +68,9 @@ export async function serve(
   const startedAt = Date.now();
   const logConnections = logger.enabled("debug");
   // One database holds every broker's data (each in its own scope) and the tenancy records.
-  const storage = config.data.dir !== undefined ? openSqliteStore({ dataDir: config.data.dir, mode: config.data.mode, windowMs: config.data.windowMs }) : undefined;
+  const storage = config.data.dir !== undefined
+    ? openSqliteStore({ dataDir: config.data.dir, mode: config.data.mode, windowMs: config.data.windowMs, onError: (e) => logStoreError(logger, e) })
+    : undefined;
   const broker = givenBroker ?? buildBroker(config, Date.now, storage?.forBroker("default"));
   // On-publish hook call durations, by broker name, for /metrics.
   const hookLatency = new Map<string, Histogram>();
@@ -313,5 +315,13 @@ export async function runMain(host: RuntimeHost): Promise<void> {
     logger.info(`edgemq: ${signal} received, shutting down`, { signal });
     await server.close();
     host.exit(0);
+  });
+}
+
+/** Logs what the store reports: a failure (with what it means for clients) as an error, anything else as a warning. */
+function logStoreError(logger: Logger, error: Error): void {
+  if (!(error instanceof StoreFailedError)) return logger.warn(`edgemq: store: ${error.message}`);
+  logger.error(`edgemq: store error: ${error.message}`, {
+    effect: "nothing more is acknowledged: lasting-session CONNECTs get CONNACK 0x89 (3.1.1: 3), other writes end their connection with DISCONNECT 0x80",
   });
 }

@@ -13,6 +13,7 @@
 // it never refuses good data; the cost is one tiny write per commit group.
 import { closeSync, existsSync, openSync, readFileSync, writeSync } from "node:fs";
 import type { DatabaseSync, StatementSync } from "node:sqlite";
+import { SqliteStoreError } from "./errors.ts";
 
 /** The counter file's name inside the data directory. */
 export const COMMITS_FILE = "edgemq.commits";
@@ -85,7 +86,7 @@ export class CommitCounter {
       // The file only falls behind, which never refuses good data; say so once.
       if (this.#writeFailed) return;
       this.#writeFailed = true;
-      this.#onError(new Error(`cannot write ${this.#path} (${(e as Error).message}): a deleted or damaged -wal file will not be detected at the next start`));
+      this.#onError(new SqliteStoreError(`cannot write ${this.#path} (${(e as Error).message}): a deleted or damaged -wal file will not be detected at the next start`));
     }
   };
 

@@ -143,8 +143,17 @@ export abstract class ConnectHandshake<S extends ConnectionSession = ConnectionS
     // CONNACK confirms the session only once the store holds it; packets that
     // arrive meanwhile wait, as they do while authenticating.
     if (committed === undefined) finish();
-    else committed.then(finish, this._storeFailed);
+    else committed.then(finish, this._sessionNotSaved);
   }
+
+  // The session could not be saved (a full disk, a failed store) or claimed: the
+  // client is answered with CONNACK 0x89 Server busy (3.1.1: 3 Server unavailable),
+  // a condition of the server and not of the client, which may try again later.
+  protected readonly _sessionNotSaved = (): void => {
+    if (this.state !== "authenticating") return; // the socket closed, or the session was taken over, while we waited
+    this._will = undefined; // never accepted, so its will was never in force
+    this._refuse(ReasonCode.ServerBusy, "the server could not save the session; try again later");
+  };
 
   protected _finishConnect(sessionPresent: boolean, assigned: boolean, serverKeepAlive: number | undefined, expiryCapped: boolean, expiry: number): void {
     if (this.state !== "authenticating") return; // the socket closed, or the session was taken over, while we waited
