@@ -92,7 +92,8 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => hookServer.listen(0, "127.0.0.1", r));
   hookBase = `http://127.0.0.1:${(hookServer.address() as AddressInfo).port}`;
-  server = await startBroker(["--admin-port", "0", "--sys-interval", "0", "--hook-timeout", String(HOOK_TIMEOUT_MS)]);
+  // The hook server is on loopback, which hooks may post to only when the operator allows it.
+  server = await startBroker(["--admin-port", "0", "--sys-interval", "0", "--hook-timeout", String(HOOK_TIMEOUT_MS), "--hook-allow", "127.0.0.1"]);
   adminBase = `http://127.0.0.1:${server.ports.http}/client/v4/accounts/${ACCOUNT}/pubsub`;
   adminToken = /admin API token \(Admin, all namespaces; shown once, keep it\): (\S+)/.exec(server.output())![1]!;
   await ok("POST", "/namespaces", { name: "hooks" });

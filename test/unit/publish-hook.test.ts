@@ -300,6 +300,7 @@ describe("the HTTP on-publish handler", () => {
       url: "https://hook.example/p", broker: "b.ns.example", signingKey: () => keys.current.privateJwk, timeoutMs,
       observe: (_ms, failed) => observed.push(failed),
       fetch: (async (url: string, init: RequestInit) => (seen.push({ url, init }), reply(init))) as typeof fetch,
+      resolve: async () => ["192.0.2.10"], // hook.example, as a public address (no DNS in unit tests)
     });
     return { handler, seen, observed, keys };
   }

@@ -32,7 +32,7 @@ const SAMPLES: Record<string, string> = {
   "log-level": "debug", "hook-timeout": "3000", "log-format": "json", "connect-timeout": "30", "session-takeover": "any",
 };
 // Options that are only flags: switches, ones that refine another flag, and the limits (set in the file under "limits").
-const FLAG_ONLY = ["tls-client-auth", "ws-path", "store-window", "admin-host", "no-anonymous", "user", "preset", "metrics-public", "help", "tenant-ceiling"];
+const FLAG_ONLY = ["tls-client-auth", "ws-path", "store-window", "admin-host", "no-anonymous", "user", "preset", "metrics-public", "help", "tenant-ceiling", "hook-allow"];
 
 describe("the server's option table", () => {
   it("gives every option a unique flag, a section of --help and a help line", () => {
@@ -65,7 +65,7 @@ describe("the server's option table", () => {
   });
 
   it("sends every option somewhere in the configuration: a property of its own, a limit, or a part built from several options", () => {
-    const built = ["listeners", "admin.listeners", "users", "allowAnonymous", "data", "tenantCeilings", "the config file", "help"];
+    const built = ["listeners", "admin.listeners", "users", "allowAnonymous", "data", "tenantCeilings", "hookAllow", "the config file", "help"];
     for (const o of SERVER_OPTIONS) {
       const limit = o.target.startsWith("limits.") ? o.target.slice("limits.".length) : undefined;
       if (limit !== undefined) expect(Object.keys(DEFAULT_LIMITS), o.name).toContain(limit);
@@ -117,6 +117,14 @@ describe("the server's option table", () => {
     expect(failure(["--tenant-ceiling", "max_message_size=10"])).toMatch(/^the ceiling of max_message_size must be a whole number from 64 to 268435455, not 10/);
     expect(failure(["--tenant-ceiling", "max_connections=500"])).toMatch(/maximumConnections \(0: .*\) is above the tenant ceiling for max_connections, 500: .*--tenant-ceiling max_connections=<n>/);
     expect(resolve(["--tenant-ceiling", "max_connections=500", "--max-connections", "200"]).limits.maximumConnections).toBe(200);
+  });
+
+  it("takes hook allowances from the file, then every --hook-allow, and refuses one that is no address, range or host name", () => {
+    expect(resolve([]).hookAllow).toEqual([]);
+    expect(resolve(["--config", "f", "--hook-allow", "10.0.0.0/8", "--hook-allow", "hooks.internal"], {}, { hookAllow: ["169.254.169.254"] }).hookAllow)
+      .toEqual(["169.254.169.254", "10.0.0.0/8", "hooks.internal"]);
+    expect(failure(["--hook-allow", "10.0.0.0/40"])).toMatch(/^hook destination "10\.0\.0\.0\/40" is neither an address, a CIDR range .* \(--hook-allow or hookAllow in the config file\)/);
+    expect(failure([], {}, { hookAllow: "10.0.0.0/8" })).toMatch(/hookAllow must be a list of addresses, CIDR ranges or host names/);
   });
 
   it("refuses an unknown flag, a word that is no flag and a missing value, saying what to do", () => {

@@ -278,8 +278,8 @@ describe("brokers", () => {
     expect(await refusal(registry.updateBroker("acme", "sensors", { on_publish: { url: "https://h.example", fail_open: "yes" as unknown as boolean } }), "invalid")).toMatch(/fail_open must be true or false/);
     await registry.updateBroker("acme", "sensors", { on_publish: null });
     expect(await refusal(registry.updateBroker("acme", "sensors", { on_publish: { fail_open: true } }), "invalid")).toMatch(/needs a hook/);
-    const created = await registry.createBroker("acme", { name: "open", on_publish: { url: "http://127.0.0.1:9/h", fail_open: true } });
-    expect(created.on_publish).toEqual({ url: "http://127.0.0.1:9/h", fail_open: true });
+    const created = await registry.createBroker("acme", { name: "open", on_publish: { url: "http://hook.example:9/h", fail_open: true } });
+    expect(created.on_publish).toEqual({ url: "http://hook.example:9/h", fail_open: true });
   });
 
   it("holds to a configured brokers-per-namespace limit", async () => {

@@ -1,5 +1,7 @@
+import { lookup } from "node:dns/promises";
 import type { JWK } from "jose";
 import type { HookMessage, OnPublishHandler } from "@edgemq/core";
+import { HookDestinations } from "@edgemq/tenancy";
 import { decodeHookReply, encodeHookBatch, HookReplyError } from "./hook-json.ts";
 import { signHookRequest } from "./hook-signing.ts";
 
@@ -18,6 +20,39 @@ export interface HttpHookOptions {
   /** Called after each call with its duration and whether it failed. */
   observe?(ms: number, failed: boolean): void;
   fetch?: typeof fetch;
+  /** Where the hook may post; loopback, private, link-local and metadata destinations are refused when absent. */
+  destinations?: HookDestinations;
+  /** Resolves a host name to every address it has (default: node:dns lookup, as the runtime's fetch would). */
+  resolve?(host: string): Promise<string[]>;
+}
+
+/** Every address a name resolves to, through node:dns (Node, Bun and Deno alike). */
+async function resolveAll(host: string): Promise<string[]> {
+  return (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
+}
+
+/**
+ * Throws HookCallError if the URL's destination is refused: a literal address
+ * is checked as it is, a name by every address it resolves to now (it may
+ * resolve elsewhere than when the URL was set), unless the operator allowed
+ * the name itself. fetch resolves the name again: a name whose answers change
+ * between the two lookups (DNS rebinding) is not caught here.
+ */
+async function checkDestination(url: string, destinations: HookDestinations, resolve: (host: string) => Promise<string[]>): Promise<void> {
+  const early = destinations.refusalOfUrl(url);
+  if (early !== undefined) throw new HookCallError(`refused to post to ${url}: ${early}`);
+  const host = new URL(url).hostname;
+  if (destinations.allowsName(url) || host.startsWith("[") || /^[\d.]+$/.test(host)) return; // an allowed name, or a literal address checked above
+  let addresses: string[];
+  try {
+    addresses = await resolve(host);
+  } catch (e) {
+    throw new HookCallError(`cannot resolve ${host}: ${(e as Error).message}`);
+  }
+  for (const address of addresses) {
+    const refused = destinations.refusalOfAddress(address, host);
+    if (refused !== undefined) throw new HookCallError(`refused to post to ${url}: ${refused}`);
+  }
 }
 
 /** Why a call failed: the batch is dropped (or delivered, failing open). */
@@ -33,10 +68,13 @@ export class HookCallError extends Error {
 export function httpPublishHook(options: HttpHookOptions): OnPublishHandler {
   const timeoutMs = options.timeoutMs ?? DEFAULT_HOOK_TIMEOUT_MS;
   const doFetch = options.fetch ?? fetch;
+  const destinations = options.destinations ?? new HookDestinations();
+  const resolve = options.resolve ?? resolveAll;
   return async (messages: HookMessage[]) => {
     const started = performance.now();
     let failed = true;
     try {
+      await checkDestination(options.url, destinations, resolve);
       for (const m of messages) m.broker = options.broker;
       const body = encodeHookBatch(messages);
       const signature = await signHookRequest(options.signingKey(), body, Math.floor(Date.now() / 1000));

@@ -1,6 +1,6 @@
 import type { Acceptor, Broker, OnPublishOptions } from "@edgemq/core";
 import { bootstrap, createAdminApp } from "@edgemq/admin";
-import { type AuthType, type BrokerRecord, Registry, TenancyError } from "@edgemq/tenancy";
+import { type AuthType, type BrokerRecord, HookDestinations, Registry, TenancyError } from "@edgemq/tenancy";
 import { buildBroker, describeStartup, tenantBrokerOptions } from "./build-broker.ts";
 import { type AdminListenerConfig, ConfigError, resolveConfig, type ServerConfig, USAGE } from "./config.ts";
 import { Router } from "./router.ts";
@@ -105,6 +105,8 @@ export async function serve(
   // MTLS brokers need a TLS listener that asks for client certificates, on a runtime that can.
   const verifiesCertificates = host.clientCertificates && config.listeners.some((l) => (l.protocol === "tls" || l.protocol === "wss") && l.ca !== undefined);
   const authTypes: AuthType[] = verifiesCertificates ? ["TOKEN", "MTLS", "MTLS_AND_TOKEN"] : ["TOKEN"];
+  // Where tenant hooks may post: checked when a URL is set and again at each call.
+  const hookDestinations = new HookDestinations(config.hookAllow ?? []);
   // A tenant broker's on-publish URL, posted to with its current signing key.
   const tenantHook = (record: BrokerRecord): OnPublishOptions | undefined => {
     if (record.on_publish === null) return undefined;
@@ -117,6 +119,7 @@ export async function serve(
         broker: `${name}.${config.domain}`,
         signingKey: () => registry.keys(record.namespace, record.name).current.privateJwk,
         timeoutMs: config.hookTimeoutMs,
+        destinations: hookDestinations,
         observe: (ms) => latency.observeMs(ms),
       }),
     };
@@ -127,6 +130,7 @@ export async function serve(
     store: storage?.tenancy,
     defaults: { limits: config.limits, features: tenantBrokerOptions(config).features },
     ceilings: config.tenantCeilings,
+    hookDestinations,
     brokerOptions: (record) => {
       const store = storage?.forBroker(`${record.name}.${record.namespace}`);
       return {

@@ -1,4 +1,5 @@
 import type { Broker, BrokerOptions } from "@edgemq/core";
+import type { HookDestinations } from "./hook-destinations.ts";
 import type { publicKeys } from "@edgemq/credentials";
 import type { LimitCeilings } from "./broker-ceilings.ts";
 import type { LimitOverrides, Preset } from "./broker-limits.ts";
@@ -40,6 +41,12 @@ export interface RegistryOptions {
    * None when absent (a server passes its own, DEFAULT_LIMIT_CEILINGS unless told).
    */
   ceilings?: LimitCeilings;
+  /**
+   * Where on-publish hooks may post: URLs whose host is a refused literal
+   * address or a metadata name are refused (400) when set. Loopback, private,
+   * link-local and metadata destinations are refused when absent.
+   */
+  hookDestinations?: HookDestinations;
   /** Called after a broker's record changed (its on-publish hook, say), with its MQTT instance if it has one. */
   onBrokerUpdated?(broker: BrokerRecord, instance: Broker | undefined): void;
   /** Called once a deleted broker's MQTT instance is closed, to drop what its store kept. */

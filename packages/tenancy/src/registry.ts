@@ -12,6 +12,7 @@ import { byCreation, copyBroker as copy } from "./record-copies.ts";
 import type { ApiTokenRecord, AuthType, BrokerRecord, NamespaceRecord, Revocation } from "./records.ts";
 import type { BrokerAddress, BrokerState, BrokerUpdate, CredentialRequest, NewBroker, NewNamespace, PublicJwk, RegistryOptions } from "./registry-types.ts";
 import { MemoryTenancyStore, type TenancySnapshot, type TenancyStore } from "./store.ts";
+import { HookDestinations } from "./hook-destinations.ts";
 import { checkAuthType, checkAuthTypes, checkDescription, checkDomain, checkExpiration, checkOnPublish, mergeOnPublish } from "./validate.ts";
 
 /** Most revoked credentials per broker, as Cloudflare limited them. */
@@ -28,6 +29,7 @@ export class Registry {
   readonly now: () => number;
   readonly domain: string;
   readonly #options: RegistryOptions;
+  readonly #hookDestinations: HookDestinations;
   readonly #authTypes: readonly AuthType[];
   readonly #namespaces = new Map<string, NamespaceRecord>();
   // Keyed by `${namespace}/${broker}`.
@@ -40,6 +42,7 @@ export class Registry {
   /** A registry over what `snapshot` holds (empty if absent); see {@link Registry.open} to load a store. */
   constructor(options: RegistryOptions = {}, snapshot?: TenancySnapshot) {
     this.#options = options;
+    this.#hookDestinations = options.hookDestinations ?? new HookDestinations();
     this.store = options.store ?? new MemoryTenancyStore();
     this.now = options.now ?? Date.now;
     this.domain = checkDomain(options.domain ?? "localhost");
@@ -130,7 +133,7 @@ export class Registry {
       const authType = checkAuthType(input.authType ?? "TOKEN", this.#authTypes);
       const description = checkDescription(input.description);
       const expiration = checkExpiration(input.expiration ?? null);
-      const on_publish = checkOnPublish(input.on_publish ?? null);
+      const on_publish = checkOnPublish(input.on_publish ?? null, this.#hookDestinations);
       const preset = checkPreset(input.preset ?? "full");
       const limits = mergeLimitOverrides(input.limits ?? {});
       this.#refuseAboveCeilings(limits);
@@ -159,7 +162,7 @@ export class Registry {
       const next: BrokerRecord = { ...state.record };
       if (update.description !== undefined) next.description = checkDescription(update.description);
       if (update.expiration !== undefined) next.expiration = checkExpiration(update.expiration);
-      if (update.on_publish !== undefined) next.on_publish = checkOnPublish(mergeOnPublish(state.record.on_publish, update.on_publish));
+      if (update.on_publish !== undefined) next.on_publish = checkOnPublish(mergeOnPublish(state.record.on_publish, update.on_publish), this.#hookDestinations);
       if (update.preset !== undefined) next.preset = checkPreset(update.preset);
       if (update.limits !== undefined) {
         next.limits = mergeLimitOverrides(update.limits, next.limits);

@@ -1,4 +1,5 @@
 import { MAX_CREDENTIALS_PER_CALL, parseTopicAcl, TopicAclError } from "@edgemq/credentials";
+import type { HookDestinations } from "./hook-destinations.ts";
 import { TenancyError } from "./errors.ts";
 import { AUTH_TYPES, type AuthType, type BrokerRecord } from "./records.ts";
 import type { BrokerUpdate, CredentialRequest } from "./registry-types.ts";
@@ -65,7 +66,7 @@ export function mergeOnPublish(current: BrokerRecord["on_publish"], update: NonN
 }
 
 /** An on-publish hook: an http(s) URL and fail_open; no URL means no hook. */
-export function checkOnPublish(value: unknown): { url: string; fail_open: boolean } | null {
+export function checkOnPublish(value: unknown, destinations: HookDestinations): { url: string; fail_open: boolean } | null {
   if (value === null) return null;
   if (typeof value !== "object" || Array.isArray(value)) throw invalid(`on_publish must be an object {"url": "https://..."} or null`);
   const url = (value as { url?: unknown }).url;
@@ -78,6 +79,8 @@ export function checkOnPublish(value: unknown): { url: string; fail_open: boolea
     throw invalid(`on_publish.url "${url}" is not a URL`);
   }
   if (parsed.protocol !== "https:" && parsed.protocol !== "http:") throw invalid(`on_publish.url "${url}" must be an https:// (or http://) URL`);
+  const refused = destinations.refusalOfUrl(url);
+  if (refused !== undefined) throw invalid(`on_publish.url "${url}" is refused: ${refused}`);
   const failOpen = (value as { fail_open?: unknown }).fail_open ?? false;
   if (typeof failOpen !== "boolean") throw invalid(`on_publish.fail_open must be true or false, not ${JSON.stringify(failOpen)}`);
   return { url, fail_open: failOpen };

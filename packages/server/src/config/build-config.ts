@@ -9,6 +9,7 @@ import { fileValueAt } from "./config-file.ts";
 import { SERVER_OPTIONS } from "./option-table.ts";
 import type { OptionValues } from "./option-values.ts";
 import { isDirectTarget } from "./server-option.ts";
+import { buildHookAllow } from "./hook-allow-option.ts";
 import { buildTenantCeilings, checkLimitsUnderCeilings } from "./tenant-ceilings.ts";
 
 // Writes `value` at a dotted path of the configuration (`admin.token`).
@@ -78,6 +79,7 @@ export function buildConfig(values: OptionValues, file: ConfigFile): ServerConfi
   config.admin.listeners = buildAdminListeners(values, file);
   config.data = buildData(values);
   config.tenantCeilings = buildTenantCeilings(values, file);
+  config.hookAllow = buildHookAllow(values, file);
   checkLimitsUnderCeilings(config.limits, config.tenantCeilings);
   checkExposure(config);
   return config;

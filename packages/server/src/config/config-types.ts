@@ -75,6 +75,8 @@ export interface ServerConfig {
   logLevel: "debug" | "info" | "warn" | "error";
   /** How long a tenant broker's on-publish hook URL has to answer (ms); 10 000 when absent, as Cloudflare's. */
   hookTimeoutMs?: number;
+  /** Addresses, CIDR ranges and host names tenant on-publish hooks may post to despite the default denials (loopback, private, link-local, metadata). */
+  hookAllow?: readonly string[];
   /** For embedders: an in-process on-publish hook for the default broker (a function, no HTTP). */
   onPublish?: OnPublishOptions;
   /** `text` lines for people, or one JSON object per line for log collectors. */
@@ -103,4 +105,5 @@ export interface ConfigFile {
   admin?: { listeners?: Partial<AdminListenerConfig>[]; token?: string; accountId?: string; metricsPublic?: boolean };
   data?: Partial<DataConfig>;
   tenantCeilings?: Record<string, number>;
+  hookAllow?: string[];
 }

@@ -1,4 +1,5 @@
 import { DEFAULTS } from "./defaults.ts";
+import { HOOK_ALLOW_OPTION } from "./hook-allow-option.ts";
 import { LIMIT_OPTIONS } from "./limit-options.ts";
 import { TENANT_CEILING_OPTION } from "./tenant-ceiling-option.ts";
 import type { ServerOption } from "./server-option.ts";
@@ -158,6 +159,7 @@ export const SERVER_OPTIONS: readonly ServerOption[] = [
     name: "hook-timeout", type: wholeNumber(1, 600_000, "<ms>"), env: "EDGEMQ_HOOK_TIMEOUT_MS", target: "hookTimeoutMs", section: "Other",
     help: `how long an on-publish hook URL has to answer (default ${DEFAULTS.hookTimeoutMs})`,
   },
+  HOOK_ALLOW_OPTION,
   {
     name: "log-format", type: choice(["text", "json"], "<format>"), env: "EDGEMQ_LOG_FORMAT", file: { path: "logFormat" }, default: DEFAULTS.logFormat, target: "logFormat", section: "Other",
     help: "text (default) or json (one object per line: time, level, msg, fields)",
