@@ -9,7 +9,7 @@ import { fileValueAt } from "./config-file.ts";
 import { SERVER_OPTIONS } from "./option-table.ts";
 import type { OptionValues } from "./option-values.ts";
 import { isDirectTarget } from "./server-option.ts";
-import { buildHookAllow } from "./hook-allow-option.ts";
+import { buildHookAllow } from "./hook-allow.ts";
 import { buildTenantCeilings, checkLimitsUnderCeilings } from "./tenant-ceilings.ts";
 
 // Writes `value` at a dotted path of the configuration (`admin.token`).
