@@ -1,6 +1,5 @@
-import type { Broker } from "../../../packages/core/src/broker/broker.ts";
-import type { ServerConfig } from "../../../packages/server/src/config.ts";
-import { type RunningServer, type RuntimeHost, serve } from "../../../packages/server/src/run.ts";
+import type { Broker } from "@edgemq/core";
+import { type RunningServer, type RuntimeHost, serve, type ServerConfig } from "@edgemq/server";
 import { serveHttp } from "./http.ts";
 import { listen } from "./listen.ts";
 
