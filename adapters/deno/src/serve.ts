@@ -1,6 +1,5 @@
-import type { Broker } from "../../../packages/core/src/broker/broker.ts";
-import type { ServerConfig } from "../../../packages/server/src/config.ts";
-import { type RunningServer, type RuntimeHost, serve } from "../../../packages/server/src/run.ts";
+import type { Broker } from "@edgemq/core";
+import { type RunningServer, type RuntimeHost, serve, type ServerConfig } from "@edgemq/server";
 import { serveHttp } from "./http.ts";
 import { listen } from "./listen.ts";
 
@@ -16,7 +15,10 @@ export const denoHost: Pick<RuntimeHost, "listen" | "every" | "serveHttp" | "cli
   },
 };
 
+/** A running server: its broker and listeners. */
+export type Server = RunningServer;
+
 /** Starts a broker and its listeners from a configuration; the embedding entry point on Deno. */
-export function startServer(config: ServerConfig, broker?: Broker): Promise<RunningServer> {
+export function startServer(config: ServerConfig, broker?: Broker): Promise<Server> {
   return serve(denoHost, config, broker);
 }
