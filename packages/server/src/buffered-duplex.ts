@@ -63,6 +63,7 @@ const unrefIfAny = (timer: ReturnType<typeof setTimeout>) => (timer as { unref?(
  * can destroy the DISCONNECT just sent before the peer reads it.
  */
 export class BufferedDuplex implements Duplex {
+  /** What the adapter knows about the peer. */
   readonly info: ConnInfo;
   readonly #raw: RawSocket;
   readonly #highWaterMark: number;
@@ -81,6 +82,7 @@ export class BufferedDuplex implements Duplex {
   #paused = false;
   #state = OPEN;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
+  // The one closure a connection keeps: the flush queued once per turn that writes.
   readonly #flushTask = () => this.#flush();
 
   constructor(raw: RawSocket, info: ConnInfo, options: BufferedDuplexOptions = {}) {
@@ -133,7 +135,7 @@ export class BufferedDuplex implements Duplex {
     this.#state = CLOSING;
     // A paused connection must still read on, or the peer's unread bytes would reset it.
     this.resume();
-    this.#closeTimer = setTimeout(this.#cutOff, this.#closeTimeoutMs);
+    this.#closeTimer = setTimeout(() => this.#cutOff(), this.#closeTimeoutMs);
     this.#unrefTimer(this.#closeTimer);
     this.#flush(); // shuts the write half once nothing is held
   }
@@ -193,22 +195,22 @@ export class BufferedDuplex implements Duplex {
 
   #backpressure(): void {
     this.#backpressured = true;
-    if (this.#drainPollMs > 0) setTimeout(this.#pollDrain, this.#drainPollMs);
+    if (this.#drainPollMs > 0) setTimeout(() => this.#pollDrain(), this.#drainPollMs);
   }
 
   // A runtime without a drain event (the WebSocket API) is looked at again shortly, while backpressured.
-  readonly #pollDrain = () => {
+  #pollDrain(): void {
     if (this.#state !== OPEN) return;
     this.drained();
-    if (this.#backpressured) setTimeout(this.#pollDrain, this.#drainPollMs);
-  };
+    if (this.#backpressured) setTimeout(() => this.#pollDrain(), this.#drainPollMs);
+  }
 
   // A peer that never reads or never closes is cut off; the core hears of it now,
   // even where the runtime cannot cut a connection short (the WebSocket API).
-  readonly #cutOff = () => {
+  #cutOff(): void {
     this.#closeTimer = undefined;
     if (this.#state === ENDED) return;
     this.#raw.close();
     this.ended();
-  };
+  }
 }
