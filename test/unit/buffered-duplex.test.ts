@@ -108,8 +108,8 @@ describe("backpressure", () => {
     expect(duplex.write(new Uint8Array(6))).toBe(true);
     expect(duplex.write(new Uint8Array(4))).toBe(false);
     expect(duplex.write(new Uint8Array(1))).toBe(false);
+    raw.answer = () => ((raw.held = 11), true); // the runtime takes the bytes and holds them
     await nextTurn();
-    raw.held = 11; // the runtime took the bytes and holds them
     duplex.drained();
     raw.held = 5;
     duplex.drained();
@@ -125,6 +125,25 @@ describe("backpressure", () => {
     raw.held = 8;
     expect(duplex.write(bytes(1))).toBe(true);
     expect(duplex.write(bytes(2))).toBe(false);
+  });
+
+  it("a socket that takes a whole burst over the bound at once gets drain reported after the flush, with no drain event", async () => {
+    const { core, duplex } = open({ highWaterMark: 10 });
+    expect(duplex.write(new Uint8Array(12))).toBe(false);
+    await nextTurn();
+    expect(core.events).toEqual(["drain"]);
+    expect(duplex.write(bytes(1))).toBe(true);
+  });
+
+  it("a burst the runtime still holds after the flush waits for the runtime's drain", async () => {
+    const { raw, core, duplex } = open({ highWaterMark: 10 });
+    raw.answer = () => ((raw.held += 12), true);
+    expect(duplex.write(new Uint8Array(12))).toBe(false);
+    await nextTurn();
+    expect(core.events).toEqual([]);
+    raw.held = 0;
+    duplex.drained();
+    expect(core.events).toEqual(["drain"]);
   });
 
   it("drain is not reported when write never returned false", () => {

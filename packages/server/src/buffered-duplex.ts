@@ -151,10 +151,7 @@ export class BufferedDuplex implements Duplex {
       this.#waiting = false;
       this.#flush();
     }
-    if (this.#backpressured && this.#state === OPEN && this.#pendingBytes + this.#raw.buffered() < this.#highWaterMark / 2) {
-      this.#backpressured = false;
-      this.#sink?.drain();
-    }
+    this.#reportDrain();
   }
 
   /** The adapter's socket closed, by either side or an error: the core hears of it once. */
@@ -179,11 +176,22 @@ export class BufferedDuplex implements Duplex {
       if (taken !== true && taken !== size) {
         this.#waiting = true;
         if (taken !== false) this.#hold(bytes.subarray(Math.max(0, taken)));
+      } else if (this.#backpressured) {
+        // A socket that took a whole burst at once fires no drain event (Bun's): look now.
+        this.#reportDrain();
       }
     }
     if (this.#state === CLOSING && !this.#waiting && this.#pendingBytes === 0) {
       this.#state = SHUT;
       this.#raw.shutdown();
+    }
+  }
+
+  // Tells the core it may write again once what is held here and in the runtime is below half the bound.
+  #reportDrain(): void {
+    if (this.#backpressured && this.#state === OPEN && this.#pendingBytes + this.#raw.buffered() < this.#highWaterMark / 2) {
+      this.#backpressured = false;
+      this.#sink?.drain();
     }
   }
 
