@@ -1,9 +1,10 @@
 /**
  * @module
  * edgemq on Bun: `startServer(config)` to embed a broker, `listen` to wire a
- * listener to a broker of your own.
+ * TCP, TLS or WebSocket listener to a broker of your own. The Node and Deno
+ * adapters export the same names.
  */
-export { listen } from "./listen.ts";
-export { startServer } from "./serve.ts";
+export { type Listener, listen } from "./listen.ts";
+export { type Server, startServer } from "./serve.ts";
 export { Broker } from "@edgemq/core";
 export { resolveConfig, type ServerConfig } from "@edgemq/server";

@@ -15,7 +15,10 @@ export const bunHost: Pick<RuntimeHost, "listen" | "every" | "serveHttp" | "clie
   },
 };
 
+/** A running server: its broker and listeners. */
+export type Server = RunningServer;
+
 /** Starts a broker and its listeners from a configuration; the embedding entry point on Bun. */
-export function startServer(config: ServerConfig, broker?: Broker): Promise<RunningServer> {
+export function startServer(config: ServerConfig, broker?: Broker): Promise<Server> {
   return serve(bunHost, config, broker);
 }

@@ -15,7 +15,10 @@ export const denoHost: Pick<RuntimeHost, "listen" | "every" | "serveHttp" | "cli
   },
 };
 
+/** A running server: its broker and listeners. */
+export type Server = RunningServer;
+
 /** Starts a broker and its listeners from a configuration; the embedding entry point on Deno. */
-export function startServer(config: ServerConfig, broker?: Broker): Promise<RunningServer> {
+export function startServer(config: ServerConfig, broker?: Broker): Promise<Server> {
   return serve(denoHost, config, broker);
 }

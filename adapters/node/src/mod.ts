@@ -1,10 +1,10 @@
 /**
  * @module
- * edgemq on Node: `startServer(config)` to embed a broker, `listen` and
- * `toDuplex` to wire sockets to a broker of your own.
+ * edgemq on Node: `startServer(config)` to embed a broker, `listen` to wire a
+ * TCP, TLS or WebSocket listener to a broker of your own. The Bun and Deno
+ * adapters export the same names.
  */
-export { attach, type Listener, listen, toDuplex } from "./listen.ts";
+export { type Listener, listen } from "./listen.ts";
 export { type Server, startServer } from "./serve.ts";
-export { nodeRuntimeHost } from "./run-host.ts";
 export { Broker } from "@edgemq/core";
 export { resolveConfig, type ServerConfig } from "@edgemq/server";

@@ -3,69 +3,80 @@ import http from "node:http";
 import https from "node:https";
 import type net from "node:net";
 import { type WebSocket, WebSocketServer } from "ws";
-import type { Acceptor, Duplex, DuplexSink } from "@edgemq/core";
-import { chooseSubprotocol, type ListenerConfig, maximumFrameSize, upgradePathAllowed } from "@edgemq/server";
-import { bind, type Listener } from "./listen.ts";
+import type { Acceptor } from "@edgemq/core";
+import {
+  type BoundListener, BufferedDuplex, type BufferedDuplexOptions, chooseSubprotocol, type ListenerConfig, maximumFrameSize,
+  type RawSocket, upgradePathAllowed,
+} from "@edgemq/server";
+import { bind } from "./bind.ts";
 
-// Bytes a WebSocket may buffer before write() reports backpressure to the core.
-const HIGH_WATER_MARK = 1024 * 1024;
+// Joined writes come from Node's buffer pool rather than a zeroed allocation each.
+const OPTIONS: BufferedDuplexOptions = { alloc: (size) => Buffer.allocUnsafe(size) };
+// ws copies its options, so one object serves every send.
+const BINARY = { binary: true }; // [MQTT-6.0.0-1] binary frames only
 
-/**
- * Wraps a WebSocket as the core's Duplex. Packets written in one turn of the
- * event loop leave as one binary frame: MQTT does not align packets with
- * frames [MQTT-6.0.0-2], and fewer frames cost less.
- */
-export function webSocketDuplex(ws: WebSocket, req: http.IncomingMessage, transport: "ws" | "wss", sink: () => DuplexSink | undefined): Duplex {
-  let pending: Uint8Array[] = [];
-  let pendingBytes = 0;
-  let backpressured = false;
-  const flush = () => {
-    const chunks = pending;
-    const size = pendingBytes;
-    pending = [];
-    pendingBytes = 0;
-    if (ws.readyState !== ws.OPEN) return;
-    const frame = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-    ws.send(frame, { binary: true }, () => {
-      if (backpressured && ws.bufferedAmount < HIGH_WATER_MARK / 2) {
-        backpressured = false;
-        sink()?.drain();
-      }
-    }); // [MQTT-6.0.0-1] binary frames only
-  };
+/** A ws WebSocket as the shared duplex's raw socket: each write is one binary frame. */
+class NodeWebSocket implements RawSocket {
+  readonly ws: WebSocket;
+  /** Called once a frame has gone to the socket (the duplex's drained). */
+  sent: () => void = () => {};
+
+  constructor(ws: WebSocket) {
+    this.ws = ws;
+  }
+
+  // ws takes every frame and buffers it; bufferedAmount counts what has not gone yet.
+  write(bytes: Uint8Array): boolean {
+    if (this.ws.readyState === this.ws.OPEN) this.ws.send(bytes, BINARY, this.sent);
+    return true;
+  }
+
+  buffered(): number {
+    return this.ws.bufferedAmount;
+  }
+
+  // The close frame leaves after the queued frames; ws reads on until the peer's close frame.
+  shutdown(): void {
+    this.ws.close(1000);
+  }
+
+  close(): void {
+    this.ws.terminate();
+  }
+
+  // Paused, ws stops reading the socket: the peer is slowed by TCP, not buffered here.
+  pause(): void {
+    this.ws.pause();
+  }
+
+  resume(): void {
+    this.ws.resume();
+  }
+}
+
+function accept(acceptor: Acceptor, ws: WebSocket, req: http.IncomingMessage, transport: "ws" | "wss"): void {
   const socket = req.socket as net.Socket;
-  return {
-    info: {
-      remoteAddress: socket.remoteAddress ?? "",
-      remotePort: socket.remotePort ?? 0,
-      transport,
-      serverName: req.headers.host?.replace(/:\d+$/, ""),
-    },
-    write(bytes: Uint8Array): boolean {
-      if (pending.length === 0) process.nextTick(flush);
-      pending.push(bytes);
-      pendingBytes += bytes.byteLength;
-      if (ws.bufferedAmount + pendingBytes >= HIGH_WATER_MARK) backpressured = true;
-      return !backpressured;
-    },
-    // Paused, ws stops reading the socket: the peer is slowed by TCP, not buffered here.
-    pause(): void {
-      ws.pause();
-    },
-    resume(): void {
-      ws.resume();
-    },
-    close(): void {
-      // Let queued packets (a DISCONNECT, say) leave before the close frame.
-      if (pending.length > 0) flush();
-      ws.close(1000);
-      setTimeout(() => ws.terminate(), 2000).unref();
-    },
-  };
+  const raw = new NodeWebSocket(ws);
+  const duplex = new BufferedDuplex(raw, {
+    remoteAddress: socket.remoteAddress ?? "",
+    remotePort: socket.remotePort ?? 0,
+    transport,
+    serverName: req.headers.host?.replace(/:\d+$/, ""),
+  }, OPTIONS).connect(acceptor);
+  raw.sent = () => duplex.drained();
+  ws.on("message", (data: Buffer, isBinary: boolean) => {
+    if (!isBinary) {
+      ws.close(1003, "MQTT needs binary frames"); // [MQTT-6.0.0-1]
+      return;
+    }
+    duplex.received(data);
+  });
+  ws.on("error", () => {});
+  ws.on("close", () => duplex.ended());
 }
 
 /** Starts a ws:// or wss:// listener feeding the acceptor (a broker or a router). Other HTTP requests get 426. */
-export function listenWebSocket(acceptor: Acceptor, config: ListenerConfig): Promise<Listener> {
+export function listenWebSocket(acceptor: Acceptor, config: ListenerConfig): Promise<BoundListener> {
   const transport = config.protocol === "wss" ? "wss" : "ws";
   const onRequest = (_req: http.IncomingMessage, res: http.ServerResponse) => {
     res.writeHead(426, { "content-type": "text/plain", upgrade: "websocket" });
@@ -88,19 +99,7 @@ export function listenWebSocket(acceptor: Acceptor, config: ListenerConfig): Pro
       return;
     }
     (socket as net.Socket).setNoDelay(true);
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      let sink: DuplexSink | undefined;
-      sink = acceptor.accept(webSocketDuplex(ws, req, transport, () => sink));
-      ws.on("message", (data: Buffer, isBinary: boolean) => {
-        if (!isBinary) {
-          ws.close(1003, "MQTT needs binary frames"); // [MQTT-6.0.0-1]
-          return;
-        }
-        sink!.data(data);
-      });
-      ws.on("error", () => {});
-      ws.on("close", () => sink!.end());
-    });
+    wss.handleUpgrade(req, socket, head, (ws) => accept(acceptor, ws, req, transport));
   });
   // Open WebSockets end with the broker's DISCONNECT and a close handshake;
   // stopping the listener leaves them to it rather than cutting that last frame.

@@ -8,3 +8,4 @@ export * from "./build-broker.ts";
 export * from "./websocket.ts";
 export * from "./run.ts";
 export * from "./bytes.ts";
+export * from "./buffered-duplex.ts";

@@ -2,7 +2,7 @@ import type { CommandSpec } from "../spec.ts";
 
 // The server's modules load only when serve runs, so the admin commands start quickly.
 const loadServer = async () => ({
-  ...(await import("@edgemq/node")),
+  ...(await import("@edgemq/node/runtime-host")),
   ...(await import("@edgemq/server")),
 });
 

@@ -1,0 +1,82 @@
+import { readFileSync } from "node:fs";
+import net from "node:net";
+import tls from "node:tls";
+import type { Acceptor, ConnInfo, Transport } from "@edgemq/core";
+import { type BoundListener, BufferedDuplex, type BufferedDuplexOptions, type ListenerConfig, type RawSocket } from "@edgemq/server";
+import { bind } from "./bind.ts";
+
+// Joined writes come from Node's buffer pool rather than a zeroed allocation each.
+const OPTIONS: BufferedDuplexOptions = { alloc: (size) => Buffer.allocUnsafe(size) };
+
+/** A Node TCP or TLS socket as the shared duplex's raw socket. */
+class NodeSocket implements RawSocket {
+  readonly socket: net.Socket;
+
+  constructor(socket: net.Socket) {
+    this.socket = socket;
+  }
+
+  // Node takes every write and buffers what the kernel does not; writableLength counts it.
+  write(bytes: Uint8Array): boolean {
+    if (!this.socket.destroyed) this.socket.write(bytes);
+    return true;
+  }
+
+  buffered(): number {
+    return this.socket.writableLength;
+  }
+
+  // end() sends FIN after the buffered bytes; "data" goes on until the peer's FIN closes the socket.
+  shutdown(): void {
+    this.socket.end();
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+}
+
+function connInfo(socket: net.Socket, transport: Transport): ConnInfo {
+  const tlsSocket = socket as tls.TLSSocket;
+  const peer = transport === "tls" && tlsSocket.authorized ? tlsSocket.getPeerCertificate() : undefined;
+  return {
+    remoteAddress: socket.remoteAddress ?? "",
+    remotePort: socket.remotePort ?? 0,
+    transport,
+    serverName: transport === "tls" ? (tlsSocket.servername || undefined) : undefined,
+    clientCertificateSubject: [peer?.subject?.CN].flat()[0],
+  };
+}
+
+function accept(acceptor: Acceptor, socket: net.Socket, transport: Transport): void {
+  socket.setNoDelay(true); // Nagle's algorithm would hold small packets back
+  const duplex = new BufferedDuplex(new NodeSocket(socket), connInfo(socket, transport), OPTIONS).connect(acceptor);
+  socket.on("data", (chunk: Buffer) => duplex.received(chunk));
+  socket.on("drain", () => duplex.drained());
+  socket.on("error", () => {}); // "close" follows every error
+  socket.on("close", () => duplex.ended());
+}
+
+/** Starts one TCP or TLS listener feeding the acceptor (a broker or a router). */
+export function listenSocket(acceptor: Acceptor, config: ListenerConfig): Promise<BoundListener> {
+  if (config.protocol === "tcp") {
+    return bind(net.createServer({ noDelay: true }, (socket) => accept(acceptor, socket, "tcp")), config);
+  }
+  const server = tls.createServer({
+    cert: readFileSync(config.cert!),
+    key: readFileSync(config.key!),
+    ca: config.ca ? readFileSync(config.ca) : undefined,
+    // With a CA, certificates are asked for; only --tls-client-auth makes them required.
+    requestCert: config.requestCert === true || config.ca !== undefined,
+    rejectUnauthorized: config.requestCert ?? false,
+  }, (socket) => accept(acceptor, socket, "tls"));
+  return bind(server, config);
+}
