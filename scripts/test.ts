@@ -19,7 +19,7 @@ if (failed) console.error("type-check failed: fix the errors above (tsc -p . and
 interface Report {
   numPassedTests: number;
   numFailedTests: number;
-  testResults?: { name: string; assertionResults?: { status: string; fullName: string; failureMessages?: string[] }[] }[];
+  testResults?: { name: string; status?: string; message?: string; assertionResults?: { status: string; fullName: string; failureMessages?: string[] }[] }[];
 }
 
 function vitest(label: string, args: string[], env: Record<string, string>): Report & { status: number; failures: string[] } {
@@ -32,6 +32,11 @@ function vitest(label: string, args: string[], env: Record<string, string>): Rep
   // The names of failed tests, so a summary read on its own (CI keeps only the tail) says what broke.
   const failures: string[] = [];
   for (const file of report.testResults ?? []) {
+    // A file that fails to load or whose setup throws has no failed test, but it failed: count and name it.
+    if (file.status === "failed" && !(file.assertionResults ?? []).some((t) => t.status === "failed")) {
+      report.numFailedTests++;
+      failures.push(`${file.name.replace(process.cwd() + "/", "")}: the file failed to run: ${(file.message ?? "").split("\n")[0]!.slice(0, 200)}`);
+    }
     for (const t of file.assertionResults ?? []) {
       if (t.status === "failed") failures.push(`${file.name.replace(process.cwd() + "/", "")} > ${t.fullName}: ${(t.failureMessages?.[0] ?? "").split("\n")[0]!.slice(0, 200)}`);
     }

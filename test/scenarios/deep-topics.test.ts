@@ -11,7 +11,8 @@ const publishes = (raw: RawClient) => raw.received.filter((p): p is PublishPacke
 
 let broker: RunningBroker;
 beforeAll(async () => {
-  broker = await startBroker(["--max-topic-levels", "65535", "--sys-interval", "0"]);
+  // The operator raises the tenant ceiling too: tenant brokers start from the server's limits.
+  broker = await startBroker(["--max-topic-levels", "65535", "--tenant-ceiling", "max_topic_levels=65535", "--sys-interval", "0"]);
 });
 afterAll(async () => {
   await broker.stop();
