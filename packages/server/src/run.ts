@@ -5,6 +5,7 @@ import { buildBroker, describeStartup, tenantBrokerOptions } from "./build-broke
 import { type AdminListenerConfig, ConfigError, resolveConfig, type ServerConfig, USAGE } from "./config.ts";
 import { Router } from "./router.ts";
 import { createHttpApp } from "./http-app.ts";
+import { type ListenerErrorReport, listenerErrorLog } from "./listener-errors.ts";
 import { connectionLogHook, Logger } from "./logger.ts";
 import { EventLoopLag, Histogram } from "./metrics.ts";
 import { httpPublishHook } from "./http-hook.ts";
@@ -26,7 +27,7 @@ export interface RuntimeHost {
   env: Record<string, string | undefined>;
   readFile(path: string): string;
   /** Binds one MQTT listener to an acceptor (a broker, or the router in front of the tenant brokers). */
-  listen(acceptor: Acceptor, listener: ServerConfig["listeners"][number]): Promise<BoundListener>;
+  listen(acceptor: Acceptor, listener: ServerConfig["listeners"][number], onError?: ListenerErrorReport): Promise<BoundListener>;
   /** Serves HTTP (the admin API) with a fetch handler. */
   serveHttp(fetch: (request: Request) => Response | Promise<Response>, listener: AdminListenerConfig): Promise<BoundListener>;
   /** Whether TLS listeners can request client certificates (MTLS brokers). */
@@ -174,7 +175,7 @@ export async function serve(
     const router = new Router(broker, registry, bound, tenancy);
     routers.push(router);
     try {
-      listeners.push(await host.listen(router, l));
+      listeners.push(await host.listen(router, l, listenerErrorLog(logger, `${l.protocol}://${l.host}:${l.port}`)));
     } catch (e) {
       await closeAll();
       // A runtime that cannot honour a setting says so as a configuration error.
