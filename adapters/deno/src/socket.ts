@@ -59,6 +59,8 @@ class DenoRawSocket implements RawSocket {
     try {
       this.conn.close();
     } catch { /* already closed by the peer */ }
+    // A read loop paused by a closing connection's read limit must wake to see the close and end.
+    this.resume();
   }
 
   // No read while paused: the kernel's window then slows the peer down.
