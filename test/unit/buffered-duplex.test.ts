@@ -214,6 +214,18 @@ describe("pause and resume", () => {
 });
 
 describe("reads", () => {
+  it("a closing connection reads and drops up to 64 KiB, then stops reading for good", () => {
+    const { raw, duplex } = open();
+    duplex.close();
+    duplex.received(new Uint8Array(64 * 1024 - 1));
+    expect(raw.log).toEqual(["shutdown"]);
+    duplex.received(bytes(1));
+    expect(raw.log).toEqual(["shutdown", "pause"]);
+    duplex.received(bytes(2));
+    duplex.resume();
+    expect(raw.log).toEqual(["shutdown", "pause"]);
+  });
+
   it("reads reach the core while open and are dropped once closing", () => {
     const { core, duplex } = open();
     duplex.received(bytes(1));
@@ -274,6 +286,15 @@ describe("half-close then close", () => {
     expect(raw.log).toEqual(["shutdown", "close"]);
     expect(core.events).toEqual(["end"]);
     duplex.ended(); // the runtime's own close event afterwards
+    expect(core.events).toEqual(["end"]);
+  });
+
+  it("the core hears end as soon as the connection is closed, before the peer closes, and only once", async () => {
+    const { core, duplex } = open();
+    duplex.close();
+    await nextTurn();
+    expect(core.events).toEqual(["end"]);
+    duplex.ended();
     expect(core.events).toEqual(["end"]);
   });
 

@@ -1,14 +1,14 @@
 /// <reference path="./runtime.d.ts" />
 import { readFileSync } from "node:fs";
-import type { AdminListenerConfig, BoundListener } from "@edgemq/server";
+import type { AdminListenerConfig, BoundListener, HttpHandler } from "@edgemq/server";
 
 /** Serves a fetch handler (the admin API) over HTTP or HTTPS with Bun.serve. */
-export async function serveHttp(fetch: (request: Request) => Response | Promise<Response>, config: AdminListenerConfig): Promise<BoundListener> {
+export async function serveHttp(handler: HttpHandler, config: AdminListenerConfig): Promise<BoundListener> {
   const server = Bun.serve({
     hostname: config.host,
     port: config.port,
     tls: config.protocol === "https" ? { cert: readFileSync(config.cert!, "utf8"), key: readFileSync(config.key!, "utf8") } : undefined,
-    fetch: (req) => fetch(req),
+    fetch: (req, server) => handler(req, { remoteAddress: server.requestIP(req)?.address }),
   });
   return {
     protocol: config.protocol,

@@ -1,7 +1,7 @@
 /// <reference path="./runtime.d.ts" />
 import { readFileSync } from "node:fs";
 import type { Acceptor, ConnInfo, Transport } from "@edgemq/core";
-import { type BoundListener, BufferedDuplex, type ListenerConfig, type RawSocket } from "@edgemq/server";
+import { type BoundListener, BufferedDuplex, type ListenerConfig, type ListenerErrorReport, type RawSocket } from "@edgemq/server";
 
 /** Each socket's data: its duplex, once accepted (a TLS socket after its handshake). */
 type SocketData = BufferedDuplex | undefined;
@@ -56,7 +56,7 @@ function connInfo(socket: BunSocket<SocketData>, transport: Transport): ConnInfo
 }
 
 /** Starts one TCP or TLS listener (Bun.listen) feeding the acceptor (a broker or a router). */
-export function listenSocket(acceptor: Acceptor, config: ListenerConfig): BoundListener {
+export function listenSocket(acceptor: Acceptor, config: ListenerConfig, onError: ListenerErrorReport = () => {}): BoundListener {
   const transport: Transport = config.protocol === "tls" ? "tls" : "tcp";
   const accept = (socket: BunSocket<SocketData>) => {
     socket.setNoDelay?.(true); // Nagle's algorithm would hold small packets back
@@ -95,7 +95,9 @@ export function listenSocket(acceptor: Acceptor, config: ListenerConfig): BoundL
       close(socket) {
         socket.data?.ended();
       },
-      error() {},
+      error(_socket, error) {
+        onError("a connection", error, "debug"); // "close" follows
+      },
     },
   });
   return {

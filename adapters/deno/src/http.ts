@@ -1,8 +1,8 @@
 /// <reference path="./runtime.d.ts" />
-import type { AdminListenerConfig, BoundListener } from "@edgemq/server";
+import type { AdminListenerConfig, BoundListener, HttpHandler } from "@edgemq/server";
 
 /** Serves a fetch handler (the admin API) over HTTP or HTTPS with Deno.serve. */
-export function serveHttp(fetch: (request: Request) => Response | Promise<Response>, config: AdminListenerConfig): Promise<BoundListener> {
+export function serveHttp(handler: HttpHandler, config: AdminListenerConfig): Promise<BoundListener> {
   return new Promise((resolve, reject) => {
     try {
       const server = Deno.serve({
@@ -11,7 +11,7 @@ export function serveHttp(fetch: (request: Request) => Response | Promise<Respon
         cert: config.protocol === "https" ? Deno.readTextFileSync(config.cert!) : undefined,
         key: config.protocol === "https" ? Deno.readTextFileSync(config.key!) : undefined,
         onListen: (addr) => resolve({ protocol: config.protocol, host: config.host, port: addr.port, close: () => server.shutdown() }),
-      }, (req) => fetch(req));
+      }, (req, info) => handler(req, { remoteAddress: info.remoteAddr.hostname }));
     } catch (e) {
       reject(e);
     }

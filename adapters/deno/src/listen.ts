@@ -1,5 +1,5 @@
 import type { Acceptor } from "@edgemq/core";
-import type { BoundListener, ListenerConfig } from "@edgemq/server";
+import type { BoundListener, ListenerConfig, ListenerErrorReport } from "@edgemq/server";
 import { listenSocket } from "./socket.ts";
 import { listenWebSocket } from "./websocket.ts";
 
@@ -7,6 +7,6 @@ import { listenWebSocket } from "./websocket.ts";
 export type Listener = BoundListener;
 
 /** Starts one listener of any kind (TCP, TLS, WebSocket) feeding the acceptor (a broker or a router). */
-export async function listen(acceptor: Acceptor, config: ListenerConfig): Promise<Listener> {
-  return config.protocol === "ws" || config.protocol === "wss" ? listenWebSocket(acceptor, config) : listenSocket(acceptor, config);
+export async function listen(acceptor: Acceptor, config: ListenerConfig, onError: ListenerErrorReport = () => {}): Promise<Listener> {
+  return config.protocol === "ws" || config.protocol === "wss" ? listenWebSocket(acceptor, config) : listenSocket(acceptor, config, onError);
 }

@@ -19,6 +19,7 @@ declare global {
     }
     interface Listener extends AsyncIterable<Conn> {
       readonly addr: NetAddr;
+      accept(): Promise<Conn>;
       close(): void;
     }
     interface HttpServer {
@@ -27,6 +28,14 @@ declare global {
     }
     interface ServeHandlerInfo {
       remoteAddr: NetAddr;
+    }
+    /** The error classes Deno's I/O throws (only those this adapter tells apart). */
+    namespace errors {
+      class BadResource extends Error {}
+      class Interrupted extends Error {}
+      class NotConnected extends Error {}
+      class ConnectionReset extends Error {}
+      class ConnectionAborted extends Error {}
     }
     const args: string[];
     const version: { deno: string };

@@ -1,6 +1,6 @@
 /// <reference path="./runtime.d.ts" />
 import type { Acceptor, Transport } from "@edgemq/core";
-import { type BoundListener, BufferedDuplex, type BufferedDuplexOptions, ConfigError, type ListenerConfig, type RawSocket } from "@edgemq/server";
+import { type BoundListener, BufferedDuplex, type BufferedDuplexOptions, ConfigError, type ListenerConfig, type ListenerErrorReport, type RawSocket } from "@edgemq/server";
 
 const MIN_READ_SIZE = 2 * 1024;
 const MAX_READ_SIZE = 128 * 1024;
@@ -59,6 +59,8 @@ class DenoRawSocket implements RawSocket {
     try {
       this.conn.close();
     } catch { /* already closed by the peer */ }
+    // A read loop paused by a closing connection's read limit must wake to see the close and end.
+    this.resume();
   }
 
   // No read while paused: the kernel's window then slows the peer down.
@@ -74,12 +76,23 @@ class DenoRawSocket implements RawSocket {
   }
 }
 
-async function serveConn(acceptor: Acceptor, conn: Deno.Conn, transport: Transport): Promise<void> {
+async function serveConn(acceptor: Acceptor, conn: Deno.Conn, transport: Transport, onError: ListenerErrorReport): Promise<void> {
   try {
     conn.setNoDelay?.(true); // Nagle's algorithm would hold small packets back
-  } catch { /* not a TCP connection */ }
+  } catch { /* not a TCP connection, or already reset */ }
+  let remote: Deno.NetAddr;
+  try {
+    remote = conn.remoteAddr as Deno.NetAddr;
+  } catch (e) {
+    // Reset before it was served: nothing reached the core, so there is nothing to end.
+    onError("a connection's address", e, "debug");
+    try {
+      conn.close();
+    } catch { /* already closed */ }
+    return;
+  }
   const raw = new DenoRawSocket(conn);
-  const duplex = new BufferedDuplex(raw, { remoteAddress: conn.remoteAddr.hostname, remotePort: conn.remoteAddr.port, transport }, OPTIONS);
+  const duplex = new BufferedDuplex(raw, { remoteAddress: remote.hostname, remotePort: remote.port, transport }, OPTIONS);
   raw.written = () => duplex.drained();
   duplex.connect(acceptor);
   // Each connection has its own read buffer (reads are concurrent), so it
@@ -94,13 +107,40 @@ async function serveConn(acceptor: Acceptor, conn: Deno.Conn, transport: Transpo
       duplex.received(buf.slice(0, n)); // a copy the core may keep views into
       if (n === buf.byteLength && buf.byteLength < MAX_READ_SIZE) buf = new Uint8Array(buf.byteLength * 4);
     }
-  } catch { /* reset or closed: the end either way */ }
+  } catch (e) {
+    // A reset, a failed TLS handshake or a closed connection: the end either way.
+    if (!(e instanceof Deno.errors.BadResource)) onError("a read", e, "debug");
+  }
   duplex.ended();
   raw.close();
 }
 
+/**
+ * Accepts until the listener is closed. An accept can fail for one
+ * connection (a peer that reset it before it was taken: ENOTCONN, or
+ * ECONNRESET / ECONNABORTED) or for a while (EMFILE); neither may stop the
+ * listener, which for-await over it did: it ended at the first failed accept.
+ */
+async function acceptLoop(listener: Deno.Listener, serve: (conn: Deno.Conn) => Promise<void>, onError: ListenerErrorReport): Promise<void> {
+  for (;;) {
+    let conn: Deno.Conn;
+    try {
+      conn = await listener.accept();
+    } catch (e) {
+      if (e instanceof Deno.errors.BadResource || e instanceof Deno.errors.Interrupted) return; // the listener closed
+      onError("an accept", e);
+      // Out of descriptors fails again at once: give closing connections a moment.
+      if (!(e instanceof Deno.errors.NotConnected || e instanceof Deno.errors.ConnectionReset || e instanceof Deno.errors.ConnectionAborted)) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      continue;
+    }
+    serve(conn).catch((e) => onError("serving a connection", e));
+  }
+}
+
 /** Starts one TCP or TLS listener (Deno.listen, Deno.listenTls) feeding the acceptor (a broker or a router). */
-export function listenSocket(acceptor: Acceptor, config: ListenerConfig): BoundListener {
+export function listenSocket(acceptor: Acceptor, config: ListenerConfig, onError: ListenerErrorReport = () => {}): BoundListener {
   const transport: Transport = config.protocol === "tls" ? "tls" : "tcp";
   if (config.requestCert || config.ca !== undefined) {
     // Deno.listenTls cannot ask a client for its certificate.
@@ -110,11 +150,7 @@ export function listenSocket(acceptor: Acceptor, config: ListenerConfig): BoundL
   const listener = transport === "tls"
     ? Deno.listenTls({ hostname: config.host, port: config.port, cert: Deno.readTextFileSync(config.cert!), key: Deno.readTextFileSync(config.key!) })
     : Deno.listen({ hostname: config.host, port: config.port, transport: "tcp" });
-  (async () => {
-    try {
-      for await (const conn of listener) void serveConn(acceptor, conn, transport);
-    } catch { /* the listener closed */ }
-  })();
+  void acceptLoop(listener, (conn) => serveConn(acceptor, conn, transport, onError), onError);
   return {
     protocol: config.protocol, host: config.host, port: listener.addr.port,
     close: async () => {

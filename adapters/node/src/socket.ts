@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import net from "node:net";
 import tls from "node:tls";
 import type { Acceptor, ConnInfo, Transport } from "@edgemq/core";
-import { type BoundListener, BufferedDuplex, type BufferedDuplexOptions, type ListenerConfig, type RawSocket } from "@edgemq/server";
+import { type BoundListener, BufferedDuplex, type BufferedDuplexOptions, type ListenerConfig, type ListenerErrorReport, type RawSocket } from "@edgemq/server";
 import { bind } from "./bind.ts";
 
 // Joined writes come from Node's buffer pool rather than a zeroed allocation each.
@@ -56,19 +56,19 @@ function connInfo(socket: net.Socket, transport: Transport): ConnInfo {
   };
 }
 
-function accept(acceptor: Acceptor, socket: net.Socket, transport: Transport): void {
+function accept(acceptor: Acceptor, socket: net.Socket, transport: Transport, onError: ListenerErrorReport): void {
   socket.setNoDelay(true); // Nagle's algorithm would hold small packets back
   const duplex = new BufferedDuplex(new NodeSocket(socket), connInfo(socket, transport), OPTIONS).connect(acceptor);
   socket.on("data", (chunk: Buffer) => duplex.received(chunk));
   socket.on("drain", () => duplex.drained());
-  socket.on("error", () => {}); // "close" follows every error
+  socket.on("error", (e) => onError("a connection", e, "debug")); // "close" follows every error
   socket.on("close", () => duplex.ended());
 }
 
 /** Starts one TCP or TLS listener feeding the acceptor (a broker or a router). */
-export function listenSocket(acceptor: Acceptor, config: ListenerConfig): Promise<BoundListener> {
+export function listenSocket(acceptor: Acceptor, config: ListenerConfig, onError: ListenerErrorReport = () => {}): Promise<BoundListener> {
   if (config.protocol === "tcp") {
-    return bind(net.createServer({ noDelay: true }, (socket) => accept(acceptor, socket, "tcp")), config);
+    return bind(net.createServer({ noDelay: true }, (socket) => accept(acceptor, socket, "tcp", onError)), config, undefined, onError);
   }
   const server = tls.createServer({
     cert: readFileSync(config.cert!),
@@ -77,6 +77,8 @@ export function listenSocket(acceptor: Acceptor, config: ListenerConfig): Promis
     // With a CA, certificates are asked for; only --tls-client-auth makes them required.
     requestCert: config.requestCert === true || config.ca !== undefined,
     rejectUnauthorized: config.requestCert ?? false,
-  }, (socket) => accept(acceptor, socket, "tls"));
-  return bind(server, config);
+  }, (socket) => accept(acceptor, socket, "tls", onError));
+  // A handshake that fails or is reset: the socket is destroyed, the listener goes on.
+  server.on("tlsClientError", (e) => onError("a TLS handshake", e, "debug"));
+  return bind(server, config, undefined, onError);
 }

@@ -10,6 +10,7 @@ import { ReasonCode } from "@edgemq/core/codec";
 import {
   byString, checkQueryFilter, checkQueryTopic, clientJson, parsePublish, retainedJson, sessionJson, subscriptionJson,
 } from "./broker-data.ts";
+import { AuthFailureLimiter } from "./auth-failures.ts";
 import { ApiError, ErrorCode, failure, invalid, type ResultInfo, success } from "./envelope.ts";
 import { OPENAPI_DOCUMENT } from "./openapi.ts";
 import { adminSecurityHeaders } from "./security-headers.ts";
@@ -33,10 +34,22 @@ export interface AdminOptions {
   maxBodySize?: number;
   /** Called with an unexpected error before the 500 answer; console.error by default. */
   onError?(error: unknown): void;
+  /** Counts failed token checks per client address (429 past its limit); a new one with the defaults otherwise. */
+  authFailures?: AuthFailureLimiter;
+}
+
+/**
+ * What the runtime's HTTP server tells the app about a request, as hono's
+ * env (`app.fetch(request, bindings)`): never read from the request itself,
+ * so a client cannot choose its address with a header such as X-Forwarded-For.
+ */
+export interface AdminBindings {
+  /** The TCP peer's address; failures without one share a single count. */
+  remoteAddress?: string;
 }
 
 /** What a request carries once authenticated. */
-export type AdminEnv = { Variables: { token: ApiTokenRecord } };
+export type AdminEnv = { Bindings: AdminBindings | undefined; Variables: { token: ApiTokenRecord } };
 
 const STATUS: Record<TenancyErrorKind, [400 | 404 | 409, number]> = {
   invalid: [400, ErrorCode.Invalid],
@@ -140,15 +153,22 @@ export function createAdminApp(registry: Registry, options: AdminOptions = {}): 
   app.get(`${API_BASE}/openapi.json`, openapi);
 
   // Authentication: a bearer API token (an opaque secret; MQTT credentials are not API tokens).
+  const limiter = options.authFailures ?? new AuthFailureLimiter();
+  // A failed check: 401, or 429 once its address is past the limit. Valid tokens never come here.
+  const refuse = (c: Context<AdminEnv>, message: string): Response => {
+    const wait = limiter.failed(c.env?.remoteAddress ?? "");
+    if (wait === 0) throw new ApiError(401, ErrorCode.Authentication, message);
+    return c.json(failure(ErrorCode.RateLimited, `too many failed API token checks from this address: wait ${wait} s (Retry-After), then send a valid token`), 429, { "Retry-After": String(wait) });
+  };
   app.use(`${API_BASE}/*`, async (c, next) => {
     const header = c.req.header("authorization");
     if (header === undefined || header.trim() === "") {
-      throw new ApiError(401, ErrorCode.Authentication, "this API needs an API token: send the header Authorization: Bearer <token>");
+      return refuse(c, "this API needs an API token: send the header Authorization: Bearer <token>");
     }
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (m === null) throw new ApiError(401, ErrorCode.Authentication, "the Authorization header must be \"Bearer <API token>\"");
+    if (m === null) return refuse(c, "the Authorization header must be \"Bearer <API token>\"");
     const token = await authenticateApiToken(registry, m[1]!);
-    if (token === undefined) throw new ApiError(401, ErrorCode.Authentication, "the API token is not valid: unknown or deleted (MQTT credentials are not API tokens)");
+    if (token === undefined) return refuse(c, "the API token is not valid: unknown or deleted (MQTT credentials are not API tokens)");
     const account = params(c).account_id;
     if (options.accountId !== undefined && account !== options.accountId) {
       throw new ApiError(404, ErrorCode.NotFound, `no account "${account}" on this server`);

@@ -56,6 +56,8 @@ export const ErrorCode = {
   Authentication: 10000,
   /** 403: the token's role or namespace scope does not allow this. */
   Forbidden: 10001,
+  /** 429: too many failed API token checks from one address (971 is Cloudflare's "please wait" code). */
+  RateLimited: 971,
 } as const;
 
 /** An error to answer with: an HTTP status and an envelope error. */

@@ -4,6 +4,7 @@
  * and envelope over a tenancy {@link Registry}, with role-scoped API tokens.
  */
 export * from "./app.ts";
+export * from "./auth-failures.ts";
 export * from "./envelope.ts";
 export * from "./roles.ts";
 export * from "./tokens.ts";

@@ -46,7 +46,7 @@ const pagedEnvelope = (item: Schema): Schema => ({
 });
 
 const ERRORS: Record<number, string> = {
-  400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 409: "Conflict", 413: "TooLarge",
+  400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 409: "Conflict", 413: "TooLarge", 429: "TooManyFailures",
 };
 
 type Roles = "any" | "user" | "admin" | "superadmin" | "none";
@@ -86,7 +86,7 @@ function op(o: Operation): Schema {
       content: { "application/json": { schema: o.paged ? pagedEnvelope(o.paged) : envelope(o.result ?? { type: "null" }) } },
     },
   };
-  const errors = o.roles === "none" ? [] : [400, 401, 403, ...(o.errors ?? [])];
+  const errors = o.roles === "none" ? [] : [400, 401, 403, 429, ...(o.errors ?? [])];
   if (o.body !== undefined) errors.push(413);
   for (const code of [...new Set(errors)].sort()) responses[code] = { $ref: `#/components/responses/${ERRORS[code]}` };
   return {
@@ -310,6 +310,7 @@ export const OPENAPI_DOCUMENT = {
       NotFound: { description: "No such namespace, broker, client, token or account.", content: { "application/json": { schema: ref("Failure") } } },
       Conflict: { description: "The namespace still has brokers.", content: { "application/json": { schema: ref("Failure") } } },
       TooLarge: { description: "The request body is too large (64 KiB by default).", content: { "application/json": { schema: ref("Failure") } } },
+      TooManyFailures: { description: "Too many failed API token checks from this address (10 in 10 s): wait Retry-After seconds. A valid token is never refused.", headers: { "Retry-After": { schema: { type: "integer" } } }, content: { "application/json": { schema: ref("Failure") } } },
     },
     schemas: {
       ApiMessage: obj({ code: int("An error code (see the introduction)."), message: str("What went wrong, and how to fix it.") }),

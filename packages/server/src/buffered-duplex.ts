@@ -43,6 +43,10 @@ export interface BufferedDuplexOptions {
 
 const HIGH_WATER_MARK = 1024 * 1024;
 const CLOSE_TIMEOUT_MS = 2000;
+// What a closing connection reads (and drops) before it stops reading: enough
+// for a peer's last packets and its FIN, so a well-behaved peer's close is seen
+// at once, yet a peer that floods costs no more than this.
+const CLOSE_READ_LIMIT = 64 * 1024;
 
 // open → closing (close() called, bytes still to send) → shut (write half
 // shut, reading on) → ended (the runtime's socket closed; the core was told).
@@ -57,10 +61,13 @@ const unrefIfAny = (timer: ReturnType<typeof setTimeout>) => (timer as { unref?(
  * The core's Duplex over a {@link RawSocket}. Packets written in one turn of
  * the event loop leave as one write (one frame on WebSocket) in a microtask:
  * one copy costs less than many small writes, and fan-out writes many.
- * Closing sends what is queued, then shuts only the write half and reads on,
- * discarding, until the peer closes or the close timeout passes: closing with
- * the peer's bytes unread makes the kernel reset the connection, and a reset
- * can destroy the DISCONNECT just sent before the peer reads it.
+ * Closing tells the core at once (its will goes now, not when the socket is
+ * gone), sends what is queued, then shuts only the write half and reads on,
+ * discarding, up to a small limit, until the peer closes or the close timeout
+ * passes: closing at once with the peer's bytes unread makes the kernel reset
+ * the connection, and a reset can destroy the DISCONNECT just sent before the
+ * peer reads it. A peer that sends past the limit is no longer read: its
+ * window fills, and the reset that may follow the cut-off comes after our FIN.
  */
 export class BufferedDuplex implements Duplex {
   /** What the adapter knows about the peer. */
@@ -81,6 +88,10 @@ export class BufferedDuplex implements Duplex {
   #backpressured = false;
   #paused = false;
   #state = OPEN;
+  #coreTold = false;
+  // Bytes read and dropped since close(), and whether that stopped the reading for good.
+  #discarded = 0;
+  #readingStopped = false;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
   // The one closure a connection keeps: the flush queued once per turn that writes.
   readonly #flushTask = () => this.#flush();
@@ -124,25 +135,32 @@ export class BufferedDuplex implements Duplex {
 
   /** Reads from the peer again. */
   resume(): void {
-    if (!this.#paused) return;
+    if (!this.#paused || this.#readingStopped) return;
     this.#paused = false;
     this.#raw.resume?.();
   }
 
-  /** Sends what is queued, shuts the write half, and closes once the peer does (or the timeout passes). */
+  /**
+   * Sends what is queued, shuts the write half, and closes once the peer does
+   * (or the timeout passes). The core hears `end` in a microtask, not when the
+   * socket is finally gone: for it the connection is over.
+   */
   close(): void {
     if (this.#state !== OPEN) return;
     this.#state = CLOSING;
-    // A paused connection must still read on, or the peer's unread bytes would reset it.
+    // A paused connection reads on up to the limit, so that a peer's FIN is seen.
     this.resume();
     this.#closeTimer = setTimeout(() => this.#cutOff(), this.#closeTimeoutMs);
     this.#unrefTimer(this.#closeTimer);
     this.#flush(); // shuts the write half once nothing is held
+    // A microtask: the core may still be inside the call that closed it.
+    queueMicrotask(() => this.#tellCore());
   }
 
   /** The adapter read bytes (fresh ones: the core may keep views into them). Dropped once closing. */
   received(bytes: Uint8Array): void {
     if (this.#state === OPEN) this.#sink?.data(bytes);
+    else this.#discard(bytes.byteLength);
   }
 
   /** The adapter's socket can take more (its drain event, or a busy write finished). */
@@ -161,7 +179,24 @@ export class BufferedDuplex implements Duplex {
     if (this.#closeTimer !== undefined) clearTimeout(this.#closeTimer);
     this.#pending.length = 0;
     this.#pendingBytes = 0;
+    this.#tellCore();
+  }
+
+  // The core hears of the end once, whether close() or the socket's end came first.
+  #tellCore(): void {
+    if (this.#coreTold) return;
+    this.#coreTold = true;
     this.#sink?.end();
+  }
+
+  // A closing connection stops reading once it has dropped the limit: a peer
+  // that floods after being disconnected is then slowed by its window.
+  #discard(size: number): void {
+    this.#discarded += size;
+    if (this.#discarded >= CLOSE_READ_LIMIT && this.#state !== ENDED && !this.#readingStopped) {
+      this.#readingStopped = true;
+      this.#raw.pause?.();
+    }
   }
 
   #flush(): void {

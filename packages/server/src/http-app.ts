@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { adminSecurityHeaders, authenticateApiToken } from "@edgemq/admin";
+import { type AdminBindings, adminSecurityHeaders, authenticateApiToken, AuthFailureLimiter, ErrorCode, failure } from "@edgemq/admin";
 import type { Registry } from "@edgemq/tenancy";
 import { type MetricsSources, renderMetrics } from "./metrics.ts";
 
@@ -11,6 +11,8 @@ export interface HttpAppOptions {
   ready(): boolean;
   /** Serve /metrics without an API token (for a scraper on a private network). */
   metricsPublic: boolean;
+  /** Failed token checks per client address, shared with the admin API. */
+  authFailures?: AuthFailureLimiter;
 }
 
 /**
@@ -19,8 +21,9 @@ export interface HttpAppOptions {
  * `/metrics` (Prometheus text, behind any API token that covers every
  * namespace, since it names them all) and the admin API.
  */
-export function createHttpApp(admin: { fetch: (request: Request) => Response | Promise<Response> }, options: HttpAppOptions): Hono {
-  const app = new Hono();
+export function createHttpApp(admin: { fetch: (request: Request, peer?: AdminBindings) => Response | Promise<Response> }, options: HttpAppOptions): Hono<{ Bindings: AdminBindings | undefined }> {
+  const app = new Hono<{ Bindings: AdminBindings | undefined }>();
+  const limiter = options.authFailures ?? new AuthFailureLimiter();
   // /healthz, /readyz and /metrics get the admin API's headers too.
   app.use("*", adminSecurityHeaders());
   app.get("/healthz", (c) => c.json({ status: "ok" }, 200));
@@ -30,12 +33,15 @@ export function createHttpApp(admin: { fetch: (request: Request) => Response | P
       const m = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header("authorization") ?? "");
       const token = m ? await authenticateApiToken(options.registry, m[1]!) : undefined;
       if (token === undefined) {
+        const wait = limiter.failed(c.env?.remoteAddress ?? "");
+        if (wait > 0) return c.json(failure(ErrorCode.RateLimited, `too many failed API token checks from this address: wait ${wait} s (Retry-After), then send a valid token`), 429, { "Retry-After": String(wait) });
         return c.text("metrics need an API token: send Authorization: Bearer <token> (any role), or start edgemq with --metrics-public\n", 401);
       }
       if (token.namespaces !== "*") return c.text("metrics name every namespace: use a token scoped to all namespaces\n", 403);
     }
     return c.body(renderMetrics(options.metrics), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
   });
-  app.all("*", (c) => admin.fetch(c.req.raw));
+  // The runtime's peer address goes on as the admin app's env, never as a header a client could send.
+  app.all("*", (c) => admin.fetch(c.req.raw, c.env));
   return app;
 }

@@ -89,6 +89,8 @@ export interface MetricsSources {
   startedAt: number;
   /** Tenant limit changes refused by the operator's ceilings, by limit name. */
   ceilingRefusals?(): ReadonlyMap<string, number>;
+  /** Failed API token checks on the admin listener, and those answered 429. */
+  adminAuth?(): { failures: number; rateLimited: number };
 }
 
 const COUNTERS: [key: keyof Broker["stats"], name: string, help: string][] = [
@@ -158,6 +160,11 @@ export function renderMetrics(src: MetricsSources): string {
   }
   family("edgemq_tenant_ceiling_refusals_total", "counter", "Tenant broker limits refused by the server's ceilings (--tenant-ceiling), by limit.");
   for (const [name, n] of src.ceilingRefusals?.() ?? []) out.push(`edgemq_tenant_ceiling_refusals_total{limit="${label(name)}"} ${n}`);
+  const auth = src.adminAuth?.() ?? { failures: 0, rateLimited: 0 };
+  family("edgemq_admin_auth_failures_total", "counter", "Failed API token checks on the admin listener (missing, malformed or unknown tokens), 429s included.");
+  out.push(`edgemq_admin_auth_failures_total ${auth.failures}`);
+  family("edgemq_admin_auth_rate_limited_total", "counter", "Failed API token checks answered 429: their address was past 10 failures in 10 s.");
+  out.push(`edgemq_admin_auth_rate_limited_total ${auth.rateLimited}`);
   family("edgemq_start_time_seconds", "gauge", "When the server started (Unix time).");
   out.push(`edgemq_start_time_seconds ${src.startedAt / 1000}`);
   return `${out.join("\n")}\n`;

@@ -9,3 +9,4 @@ export * from "./websocket.ts";
 export * from "./run.ts";
 export * from "./bytes.ts";
 export * from "./buffered-duplex.ts";
+export * from "./listener-errors.ts";

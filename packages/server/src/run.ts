@@ -1,10 +1,11 @@
 import type { Acceptor, Broker, OnPublishOptions } from "@edgemq/core";
-import { bootstrap, createAdminApp } from "@edgemq/admin";
+import { AuthFailureLimiter, bootstrap, createAdminApp } from "@edgemq/admin";
 import { type AuthType, type BrokerRecord, HookDestinations, Registry, TenancyError } from "@edgemq/tenancy";
 import { buildBroker, describeStartup, tenantBrokerOptions } from "./build-broker.ts";
 import { type AdminListenerConfig, ConfigError, resolveConfig, type ServerConfig, USAGE } from "./config.ts";
 import { Router } from "./router.ts";
 import { createHttpApp } from "./http-app.ts";
+import { type ListenerErrorReport, listenerErrorLog } from "./listener-errors.ts";
 import { connectionLogHook, Logger } from "./logger.ts";
 import { EventLoopLag, Histogram } from "./metrics.ts";
 import { httpPublishHook } from "./http-hook.ts";
@@ -26,9 +27,9 @@ export interface RuntimeHost {
   env: Record<string, string | undefined>;
   readFile(path: string): string;
   /** Binds one MQTT listener to an acceptor (a broker, or the router in front of the tenant brokers). */
-  listen(acceptor: Acceptor, listener: ServerConfig["listeners"][number]): Promise<BoundListener>;
-  /** Serves HTTP (the admin API) with a fetch handler. */
-  serveHttp(fetch: (request: Request) => Response | Promise<Response>, listener: AdminListenerConfig): Promise<BoundListener>;
+  listen(acceptor: Acceptor, listener: ServerConfig["listeners"][number], onError?: ListenerErrorReport): Promise<BoundListener>;
+  /** Serves HTTP (the admin API) with a fetch handler, handing it each request's TCP peer. */
+  serveHttp(fetch: HttpHandler, listener: AdminListenerConfig): Promise<BoundListener>;
   /** Whether TLS listeners can request client certificates (MTLS brokers). */
   clientCertificates: boolean;
   /** Calls `handler` on SIGINT and on SIGTERM. */
@@ -39,6 +40,15 @@ export interface RuntimeHost {
   log(line: string): void;
   error(line: string): void;
 }
+
+/** What the runtime's HTTP server knows of a request's peer; the admin API counts failed tokens by it. */
+export interface HttpPeer {
+  /** The TCP peer's address (not a client-sent header such as X-Forwarded-For). */
+  remoteAddress?: string;
+}
+
+/** A fetch handler that is also told the request's peer. */
+export type HttpHandler = (request: Request, peer: HttpPeer) => Response | Promise<Response>;
 
 /** A running server: its broker and listeners. */
 export interface RunningServer {
@@ -174,7 +184,7 @@ export async function serve(
     const router = new Router(broker, registry, bound, tenancy);
     routers.push(router);
     try {
-      listeners.push(await host.listen(router, l));
+      listeners.push(await host.listen(router, l, listenerErrorLog(logger, `${l.protocol}://${l.host}:${l.port}`)));
     } catch (e) {
       await closeAll();
       // A runtime that cannot honour a setting says so as a configuration error.
@@ -183,7 +193,9 @@ export async function serve(
   }
   // A broker's `endpoint` names the first TLS listener (as Cloudflare's did), else the first plain one.
   const endpoint = listeners.find((l) => l.protocol === "tls") ?? listeners[0];
+  const authFailures = new AuthFailureLimiter();
   const app = createAdminApp(registry, {
+    authFailures,
     accountId: config.admin.accountId,
     endpointPort: endpoint?.port,
     endpointScheme: endpoint?.protocol === "tls" ? "mqtts" : endpoint?.protocol === "tcp" ? "mqtt" : endpoint?.protocol,
@@ -191,6 +203,7 @@ export async function serve(
   const http = createHttpApp(app, {
     registry,
     metricsPublic: config.admin.metricsPublic,
+    authFailures,
     ready: () => ready,
     metrics: {
       brokers: () => [broker, ...registry.instances()].map((b) => [b.name, b] as [string, Broker]),
@@ -199,11 +212,12 @@ export async function serve(
       hookLatency,
       startedAt,
       ceilingRefusals: () => registry.ceilingRefusals(),
+      adminAuth: () => authFailures,
     },
   });
   for (const l of config.admin.listeners) {
     try {
-      listeners.push(await host.serveHttp(http.fetch, l));
+      listeners.push(await host.serveHttp((request, peer) => http.fetch(request, peer), l));
     } catch (e) {
       await closeAll();
       throw e instanceof ConfigError ? e : new ListenError(l, e);
