@@ -94,6 +94,8 @@ export class Broker implements BrokerContext {
   readonly #subscriptions: Subscriptions;
   readonly #host: BrokerHost;
   readonly #routing: Routing;
+  // Wills are published as a PUBLISH by their client; one function for sessions and restore alike.
+  readonly #publishWill = (will: Will, client: ClientInfo): void => publishWill(this, this.#publisher, will, client);
   #nextSys = 0;
   #lastTick = 0;
   #closed = false;
@@ -113,8 +115,7 @@ export class Broker implements BrokerContext {
     this.#routing = (options.routing ?? ((l) => new SingleNodeRouting(l)))(local);
     this.#publisher = new Publisher(this, this.#routing);
     this.#subscriptions = new Subscriptions(this, this.#tree, this.#routing, delivery);
-    const will = (w: Will, client: ClientInfo) => publishWill(this, this.#publisher, w, client);
-    this.#registry = new SessionRegistry(this, sessions, this.#subscriptions, delivery, options.ownership ?? new SingleNodeOwnership(), will);
+    this.#registry = new SessionRegistry(this, sessions, this.#subscriptions, delivery, options.ownership ?? new SingleNodeOwnership(), this.#publishWill);
     this.#host = new BrokerHost(this, { registry: this.#registry, inbound: new Inbound(this, this.#publisher), subscriptions: this.#subscriptions, delivery });
     for (const hook of options.hooks ?? []) this.hooks.use(hook);
     this.setOnPublish(options.onPublish);
@@ -135,7 +136,7 @@ export class Broker implements BrokerContext {
    */
   restore(state: StoredState, now: number = this.now()): RestoreReport {
     if (this.#registry.sessions.size > 0 || this.#registry.connections.size > 0) throw new Error("restore() must come before any client connects");
-    return restoreState({ ctx: this, registry: this.#registry, subscriptions: this.#subscriptions, publishWill: (w, c) => publishWill(this, this.#publisher, w, c) }, state, now);
+    return restoreState({ ctx: this, registry: this.#registry, subscriptions: this.#subscriptions, publishWill: this.#publishWill }, state, now);
   }
 
   /**
