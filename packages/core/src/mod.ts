@@ -18,6 +18,7 @@ export * from "./policy/chain.ts";
 export * from "./policy/rules.ts";
 export * from "./policy/features.ts";
 export * from "./policy/limits.ts";
+export * from "./policy/memory-budget.ts";
 export * from "./policy/publish-hook.ts";
 export * from "./policy/topic-match.ts";
 export * from "./store/store.ts";

@@ -1,4 +1,4 @@
-import { Broker, CLOUDFLARE_FEATURES, type FeaturePolicy, FULL_FEATURES, type Hook, rulesHook, type Store } from "@edgemq/core";
+import { Broker, CLOUDFLARE_FEATURES, type FeaturePolicy, FULL_FEATURES, type Hook, type MemoryBudget, rulesHook, type Store } from "@edgemq/core";
 import type { BrokerExtras } from "@edgemq/tenancy";
 import { ReasonCode } from "@edgemq/core/codec";
 import type { ServerConfig, UserConfig } from "./config.ts";
@@ -43,10 +43,11 @@ export function tenantBrokerOptions(config: ServerConfig): BrokerExtras {
 }
 
 /** Builds the default broker from a server configuration, with the runtime's clock. */
-export function buildBroker(config: ServerConfig, now: () => number, store?: Store): Broker {
+export function buildBroker(config: ServerConfig, now: () => number, store?: Store, memoryBudget?: MemoryBudget): Broker {
   const broker = new Broker({
     name: "default",
     now,
+    memoryBudget,
     features: serverFeatures(config),
     limits: config.limits,
     store,

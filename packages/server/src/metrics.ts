@@ -1,4 +1,4 @@
-import type { Broker } from "@edgemq/core";
+import type { Broker, MemoryBudget } from "@edgemq/core";
 
 /** Upper bounds (seconds) of the latency histograms' buckets. */
 export const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -91,6 +91,8 @@ export interface MetricsSources {
   ceilingRefusals?(): ReadonlyMap<string, number>;
   /** Failed API token checks on the admin listener, and those answered 429. */
   adminAuth?(): { failures: number; rateLimited: number };
+  /** The process-wide budget for bytes held in partial packets and queues. */
+  memoryBudget?: MemoryBudget;
 }
 
 const COUNTERS: [key: keyof Broker["stats"], name: string, help: string][] = [
@@ -165,6 +167,15 @@ export function renderMetrics(src: MetricsSources): string {
   out.push(`edgemq_admin_auth_failures_total ${auth.failures}`);
   family("edgemq_admin_auth_rate_limited_total", "counter", "Failed API token checks answered 429: their address was past 10 failures in 10 s.");
   out.push(`edgemq_admin_auth_rate_limited_total ${auth.rateLimited}`);
+  const budget = src.memoryBudget;
+  if (budget !== undefined) {
+    family("edgemq_memory_budget_bytes", "gauge", "The process-wide budget for bytes held in partial packets and queued messages (--memory-budget; 0: none).");
+    out.push(`edgemq_memory_budget_bytes ${budget.limit}`);
+    family("edgemq_memory_held_bytes", "gauge", "Bytes held against the budget, by kind: partial_packets (packets not yet whole), queues (messages queued for slow or offline sessions).");
+    out.push(`edgemq_memory_held_bytes{kind="partial_packets"} ${budget.held.partialPackets}`, `edgemq_memory_held_bytes{kind="queues"} ${budget.held.queues}`);
+    family("edgemq_memory_budget_refusals_total", "counter", "Takes refused because the budget was spent, by kind: a partial packet's connection closed with 0x97, a queued message dropped.");
+    out.push(`edgemq_memory_budget_refusals_total{kind="partial_packets"} ${budget.refused.partialPackets}`, `edgemq_memory_budget_refusals_total{kind="queues"} ${budget.refused.queues}`);
+  }
   family("edgemq_start_time_seconds", "gauge", "When the server started (Unix time).");
   out.push(`edgemq_start_time_seconds ${src.startedAt / 1000}`);
   return `${out.join("\n")}\n`;

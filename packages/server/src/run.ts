@@ -1,4 +1,4 @@
-import type { Acceptor, Broker, OnPublishOptions } from "@edgemq/core";
+import { type Acceptor, type Broker, MemoryBudget, type OnPublishOptions } from "@edgemq/core";
 import { AuthFailureLimiter, bootstrap, createAdminApp } from "@edgemq/admin";
 import { type AuthType, type BrokerRecord, HookDestinations, Registry, TenancyError } from "@edgemq/tenancy";
 import { buildBroker, describeStartup, tenantBrokerOptions } from "./build-broker.ts";
@@ -81,7 +81,9 @@ export async function serve(
   const storage = config.data.dir !== undefined
     ? openSqliteStore({ dataDir: config.data.dir, mode: config.data.mode, windowMs: config.data.windowMs, onError: (e) => logStoreError(logger, e) })
     : undefined;
-  const broker = givenBroker ?? buildBroker(config, Date.now, storage?.forBroker("default"));
+  // One budget for the bytes every broker holds for clients; an embedder's broker brings its own.
+  const memoryBudget = givenBroker?.memoryBudget ?? new MemoryBudget(config.memoryBudget);
+  const broker = givenBroker ?? buildBroker(config, Date.now, storage?.forBroker("default"), memoryBudget);
   // On-publish hook call durations, by broker name, for /metrics.
   const hookLatency = new Map<string, Histogram>();
   const latencyOf = (name: string) => {
@@ -145,6 +147,7 @@ export async function serve(
       const store = storage?.forBroker(`${record.name}.${record.namespace}`);
       return {
         ...tenantBrokerOptions(config),
+        memoryBudget,
         store,
         restore: store?.loadState(),
         hooks: logConnections ? [connectionLogHook(logger, `${record.name}.${record.namespace}`)] : [],
@@ -213,6 +216,7 @@ export async function serve(
       startedAt,
       ceilingRefusals: () => registry.ceilingRefusals(),
       adminAuth: () => authFailures,
+      memoryBudget,
     },
   });
   for (const l of config.admin.listeners) {

@@ -10,6 +10,7 @@ import { HookChain } from "../policy/chain.ts";
 import { type FeaturePolicy, FULL_FEATURES } from "../policy/features.ts";
 import type { Hook } from "../policy/hook.ts";
 import { checkTopicLimits, DEFAULT_LIMITS, type Limits } from "../policy/limits.ts";
+import { type MemoryBudget, unlimitedBudget } from "../policy/memory-budget.ts";
 import { type HookStats, type OnPublishOptions, PublishHookPipeline } from "../policy/publish-hook.ts";
 import { MemoryStore } from "../store/memory-store.ts";
 import type { Store, StoredState } from "../store/store.ts";
@@ -64,6 +65,11 @@ export interface BrokerOptions {
   routing?: RoutingFactory;
   /** Who holds each session; by default this broker always does ({@link SingleNodeOwnership}). */
   ownership?: SessionOwnership;
+  /**
+   * The process-wide budget for bytes held in partial packets and queues,
+   * shared by every broker of a server; by default one without a limit.
+   */
+  memoryBudget?: MemoryBudget;
 }
 
 /**
@@ -82,6 +88,7 @@ export class Broker implements BrokerContext {
   readonly stats: BrokerStats = newStats();
   readonly retained = new RetainedStore();
   readonly startedAt: number;
+  readonly memoryBudget: MemoryBudget;
   allowAnonymous: boolean;
   /** The on-publish hook in use, if any; {@link setOnPublish} changes it. */
   publishHook: PublishHookPipeline | undefined;
@@ -107,6 +114,7 @@ export class Broker implements BrokerContext {
     this.features = { ...FULL_FEATURES, ...options.features };
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.allowAnonymous = options.allowAnonymous ?? true;
+    this.memoryBudget = options.memoryBudget ?? unlimitedBudget();
     this.#version = options.version ?? "edgemq";
     // The parts, each given only what it needs; none imports this facade.
     const sessions = new Map<string, Session>();
@@ -345,6 +353,7 @@ export class Broker implements BrokerContext {
       // (the session's disconnect time, its will) reaches the store before it closes.
       conn.end();
     }
+    this.#registry.releaseQueues();
     await this.#routing.close?.();
     await this.store.close();
   }

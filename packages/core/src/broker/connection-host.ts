@@ -8,6 +8,7 @@ import type { BrokerStats } from "../model/stats.ts";
 import type { FeaturePolicy } from "../policy/features.ts";
 import type { AuthResult, ReauthContext } from "../policy/hook.ts";
 import type { Limits } from "../policy/limits.ts";
+import type { MemoryBudget } from "../policy/memory-budget.ts";
 import type { PublishHookPipeline } from "../policy/publish-hook.ts";
 import type { Store } from "../store/store.ts";
 import type { BrokerContext } from "./context.ts";
@@ -33,6 +34,7 @@ export class BrokerHost implements ConnectionHost<Session, BrokerConnection> {
   readonly limits: Limits;
   readonly features: FeaturePolicy;
   readonly stats: BrokerStats;
+  readonly memoryBudget: MemoryBudget;
   readonly store: Store;
   readonly now: () => number;
   readonly #ctx: BrokerContext;
@@ -46,6 +48,7 @@ export class BrokerHost implements ConnectionHost<Session, BrokerConnection> {
     this.limits = ctx.limits;
     this.features = ctx.features;
     this.stats = ctx.stats;
+    this.memoryBudget = ctx.memoryBudget;
     this.store = ctx.store;
     this.now = ctx.now;
     this.#registry = parts.registry;

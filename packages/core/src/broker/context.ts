@@ -4,6 +4,7 @@ import type { BrokerStats } from "../model/stats.ts";
 import type { HookChain } from "../policy/chain.ts";
 import type { FeaturePolicy } from "../policy/features.ts";
 import type { Limits } from "../policy/limits.ts";
+import type { MemoryBudget } from "../policy/memory-budget.ts";
 import type { PublishHookPipeline } from "../policy/publish-hook.ts";
 import type { Store } from "../store/store.ts";
 import type { RetainedStore } from "./retained.ts";
@@ -22,6 +23,8 @@ export interface BrokerContext {
   readonly hooks: HookChain;
   readonly stats: BrokerStats;
   readonly retained: RetainedStore;
+  /** The process-wide budget for bytes held in partial packets and queues. */
+  readonly memoryBudget: MemoryBudget;
   allowAnonymous: boolean;
   publishHook: PublishHookPipeline | undefined;
 }

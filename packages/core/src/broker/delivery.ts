@@ -133,6 +133,7 @@ export class Delivery {
       queue.shift();
       taken++;
       session.queuedBytes -= record.message.payload.byteLength;
+      this.#ctx.memoryBudget.give("queues", record.message.payload.byteLength);
       if (record.qos > 0) {
         this.#sendNew(conn, session, record, now);
         continue;
@@ -203,6 +204,7 @@ export class Delivery {
     session.queue.retain((r) => {
       if (!denied(r)) return true;
       session.queuedBytes -= r.message.payload.byteLength;
+      ctx.memoryBudget.give("queues", r.message.payload.byteLength);
       return false;
     });
   }
@@ -282,6 +284,11 @@ export class Delivery {
     const size = m.payload.byteLength;
     if (session.queue.length >= ctx.limits.maximumQueuedMessages || session.queuedBytes + size > ctx.limits.maximumQueuedBytes) {
       ctx.stats.messagesDropped++; // a slow or absent client cannot grow memory without bound
+      return;
+    }
+    // Nor can all of them together: every broker of the process draws on one budget.
+    if (!ctx.memoryBudget.take("queues", size)) {
+      ctx.stats.messagesDropped++;
       return;
     }
     // A queued message may wait long: it owns its bytes instead of pinning a read buffer.

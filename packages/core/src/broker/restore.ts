@@ -126,6 +126,8 @@ export function restoreState(target: RestoreTarget, state: StoredState, now: num
       } else {
         session.queue.push(r);
         session.queuedBytes += r.message.payload.byteLength;
+        // Acknowledged before the restart: kept even past the budget, which only refuses new messages.
+        ctx.memoryBudget.take("queues", r.message.payload.byteLength, true);
         report.queued++;
       }
     }

@@ -168,6 +168,7 @@ export class SessionRegistry implements OwnershipHandle {
 
   /** Ends a session: its subscriptions, its place here and its stored state; `release` lets other nodes claim it. */
   discard(session: Session, release = true): Promise<unknown> | void {
+    this.#releaseQueue(session);
     this.#subscriptions.removeAll(session);
     this.sessions.delete(session.clientId);
     this.offline.delete(session);
@@ -216,10 +217,23 @@ export class SessionRegistry implements OwnershipHandle {
       conn.disconnect(ReasonCode.SessionTakenOver, "another node took over the session");
       conn.end();
     }
+    this.#releaseQueue(session);
     this.#subscriptions.removeAll(session);
     this.sessions.delete(clientId);
     this.offline.delete(session);
     return true;
+  }
+
+  /** The broker is closing: every session's queued bytes go back to the process's budget (the store keeps what lasts). */
+  releaseQueues(): void {
+    for (const session of this.sessions.values()) this.#releaseQueue(session);
+  }
+
+  // An ended session's queued messages go, and their bytes back to the process's budget.
+  #releaseQueue(session: Session): void {
+    this.#ctx.memoryBudget.give("queues", session.queuedBytes);
+    session.queuedBytes = 0;
+    session.queue.retain(() => false);
   }
 
   /** Publishes wills whose delay passed and ends sessions whose expiry passed. */

@@ -45,6 +45,14 @@ export class FrameDecoder {
     return this.#buffered;
   }
 
+  /** Drops every unread byte (the connection is done with them). */
+  discard(): void {
+    this.#chunks = [];
+    this.#first = 0;
+    this.#offset = 0;
+    this.#buffered = 0;
+  }
+
   /** Adds received bytes. Nothing is decoded until {@link next} is called. */
   push(chunk: Uint8Array): void {
     if (chunk.byteLength === 0) return;

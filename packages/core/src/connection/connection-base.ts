@@ -7,6 +7,7 @@ import type { ConnectPacket } from "../codec/packets/connect.ts";
 import { CONNACK_REASON_CODES, DISCONNECT_REASON_CODES, ReasonCode } from "../codec/reason-codes.ts";
 import type { ClientInfo } from "../model/client.ts";
 import type { OutgoingRecord } from "../model/outgoing-record.ts";
+import { PARTIAL_PACKET_FLOOR } from "../policy/memory-budget.ts";
 import type { HookEntry } from "../policy/publish-hook.ts";
 import type { Duplex, DuplexSink } from "../transport/duplex.ts";
 import { encodeOutgoingPublish } from "./outgoing-publish.ts";
@@ -110,6 +111,8 @@ export abstract class ConnectionBase<S extends ConnectionSession = ConnectionSes
   protected _hookedQos2: Set<number> | undefined;
   // Reading is paused because too many of this client's messages wait for the hook.
   protected _paused = false;
+  // Bytes of a packet not yet whole, drawn from the process's memory budget.
+  protected _heldPartial = 0;
 
   constructor(host: ConnectionHost<S, ConnectionBase<S>>, duplex: Duplex, now: number) {
     this.host = host;
@@ -135,6 +138,8 @@ export abstract class ConnectionBase<S extends ConnectionSession = ConnectionSes
     if (this.state === "awaiting-connect") for (let i = 0; i < bytes.byteLength && this._head.length < 16; i++) this._head.push(bytes[i]!);
     this._decoder.push(bytes);
     this._drainDecoder();
+    // Usually 0 before and after: one comparison on the message path.
+    if (this._decoder.buffered !== this._heldPartial) this._holdPartial(this._decoder.buffered);
     // What this chunk gave the on-publish hook leaves as one batch.
     if (this._hooked.length > 0) this.host.publishHook?.flush();
     if (this._pumpPending) {
@@ -184,6 +189,35 @@ export abstract class ConnectionBase<S extends ConnectionSession = ConnectionSes
     return false;
   }
 
+  /**
+   * Draws the bytes of a packet not yet whole from the process's memory
+   * budget; when it is spent, a connection holding more than the floor is
+   * refused with 0x97 Quota exceeded rather than grow memory for everyone.
+   */
+  protected _holdPartial(held: number): void {
+    if (this._detached) return; // closed while decoding: end() already gave everything back
+    const budget = this.host.memoryBudget;
+    const more = held - this._heldPartial;
+    if (more <= 0 || budget.take("partialPackets", more, held <= PARTIAL_PACKET_FLOOR)) {
+      if (more < 0) budget.give("partialPackets", -more);
+      this._heldPartial = held;
+      return;
+    }
+    this.host.stats.quotaExceeded++;
+    const reason = "the server's memory budget for partial packets is spent";
+    if (this.state === "awaiting-connect") this._refuse(ReasonCode.QuotaExceeded, reason);
+    else this.disconnect(ReasonCode.QuotaExceeded, reason);
+    // Its bytes go back now, not when the socket's close is reported (up to 2 s later).
+    this._releasePartial();
+  }
+
+  protected _releasePartial(): void {
+    this._decoder.discard();
+    if (this._heldPartial === 0) return;
+    this.host.memoryBudget.give("partialPackets", this._heldPartial);
+    this._heldPartial = 0;
+  }
+
   /** The socket can take more. */
   drain(): void {
     this.backpressured = false;
@@ -195,6 +229,7 @@ export abstract class ConnectionBase<S extends ConnectionSession = ConnectionSes
     if (this._detached) return;
     this._detached = true;
     this.state = "closed";
+    this._releasePartial();
     // The will goes unless a DISCONNECT with reason 0x00 discarded it [MQTT-3.1.2-10]
     this.host.detach(this, this._everConnected, this._normalDisconnect ? undefined : this._will, this._disconnectReason);
     this._inboundAliases = undefined;

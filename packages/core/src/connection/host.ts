@@ -6,6 +6,7 @@ import type { BrokerStats } from "../model/stats.ts";
 import type { FeaturePolicy } from "../policy/features.ts";
 import type { AuthResult, ReauthContext } from "../policy/hook.ts";
 import type { Limits } from "../policy/limits.ts";
+import type { MemoryBudget } from "../policy/memory-budget.ts";
 import type { PublishHookPipeline } from "../policy/publish-hook.ts";
 import type { Store } from "../store/store.ts";
 
@@ -72,6 +73,8 @@ export interface ConnectionHost<S extends ConnectionSession, C extends HostedCon
   readonly limits: Limits;
   readonly features: FeaturePolicy;
   readonly stats: BrokerStats;
+  /** The process-wide budget a partial packet's bytes are drawn from. */
+  readonly memoryBudget: MemoryBudget;
   /** Where acknowledged state is kept (the machine commits PUBREL and PUBREC state through it). */
   readonly store: Store;
   /** The on-publish hook in use, if any: PUBLISHes wait for its verdict. */

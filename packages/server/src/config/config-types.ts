@@ -85,6 +85,8 @@ export interface ServerConfig {
   domain: string;
   admin: AdminConfig;
   data: DataConfig;
+  /** Bytes the whole process may hold in partial packets and queued messages, every broker together (0: no budget). */
+  memoryBudget: number;
   /** The most a tenant broker may set each limit to, by API name (`max_message_size`); the server's own limits may not exceed them either. */
   tenantCeilings: Readonly<Record<string, number>>;
 }
@@ -106,4 +108,5 @@ export interface ConfigFile {
   data?: Partial<DataConfig>;
   tenantCeilings?: Record<string, number>;
   hookAllow?: string[];
+  memoryBudget?: number;
 }

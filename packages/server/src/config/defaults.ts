@@ -1,4 +1,5 @@
 import { CLOUDFLARE_LIMITS, DEFAULT_LIMITS, type Limits } from "@edgemq/core";
+import { totalmem } from "node:os";
 import { DEFAULT_HOOK_TIMEOUT_MS } from "../http-hook.ts";
 
 /** What the server does when neither a flag, the environment nor the config file says otherwise. */
@@ -20,6 +21,11 @@ export const DEFAULTS = {
   storeWindowMs: 100,
   /** How long an on-publish hook URL has to answer (ms), as Cloudflare allowed; the hook applies it when the config has none. */
   hookTimeoutMs: DEFAULT_HOOK_TIMEOUT_MS,
+  /**
+   * Bytes held in partial packets and queues, all brokers together: a quarter
+   * of the machine's memory, at most 1 GiB (raise it for large offline queues).
+   */
+  memoryBudget: Math.min(2 ** 30, Math.floor(totalmem() / 4)),
   /** Anonymous clients are let in unless users are configured (and only on loopback; see exposure.ts). */
   allowAnonymous: true,
 } as const;

@@ -161,6 +161,14 @@ export const SERVER_OPTIONS: readonly ServerOption[] = [
   },
   HOOK_ALLOW_OPTION,
   {
+    name: "memory-budget", type: wholeNumber(0, Number.MAX_SAFE_INTEGER, "<bytes>"), env: "EDGEMQ_MEMORY_BUDGET", file: { path: "memoryBudget" }, default: DEFAULTS.memoryBudget, target: "memoryBudget", section: "Broker",
+    help: [
+      "bytes all brokers together may hold in partial packets and queued messages;",
+      "past it a partial packet's connection gets DISCONNECT 0x97 and queued messages",
+      `are dropped, counted (default: a quarter of memory, at most 1 GiB; 0: none)`,
+    ],
+  },
+  {
     name: "log-format", type: choice(["text", "json"], "<format>"), env: "EDGEMQ_LOG_FORMAT", file: { path: "logFormat" }, default: DEFAULTS.logFormat, target: "logFormat", section: "Other",
     help: "text (default) or json (one object per line: time, level, msg, fields)",
   },
