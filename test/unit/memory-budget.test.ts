@@ -100,4 +100,24 @@ describe("the memory budget", () => {
     await broker.close();
     expect(budget.held.queues).toBe(0);
   });
+
+  it("caps the sessions of every broker that shares it, refusing a new one with CONNACK 0x97 while a resume still gets in", () => {
+    const budget = new MemoryBudget(0, 2);
+    const a = new Broker({ memoryBudget: budget, now: () => 0 });
+    const b = new Broker({ memoryBudget: budget, now: () => 0 });
+    const lasting = { cleanStart: false, properties: { sessionExpiryInterval: 60 } };
+    const one = connected(a, "one", lasting);
+    connected(b, "two", lasting);
+    const third = new MemoryPeer(b);
+    third.connect("three");
+    expect(third.packets()).toMatchObject([{ type: "connack", reasonCode: ReasonCode.QuotaExceeded, properties: { reasonString: "the server holds at most 2 sessions, all brokers together" } }]);
+    expect(b.stats.quotaExceeded).toBe(1);
+    // "one" goes offline and comes back: its session exists, so the cap does not apply.
+    one.duplex.sink!.end();
+    connected(a, "one", lasting);
+    // Ending a session makes room.
+    expect(b.endSession("two", ReasonCode.AdministrativeAction)).toBe(true);
+    expect(budget.sessions).toBe(1);
+    connected(b, "three");
+  });
 });

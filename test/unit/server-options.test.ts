@@ -30,7 +30,7 @@ const SAMPLES: Record<string, string> = {
   "ws-path": "/mqtt", data: "/tmp/edgemq-options-test", "store-mode": "batched", "store-window": "250", "admin-port": "9090", "admin-host": "127.0.0.3",
   "admin-token": "0123456789abcdef0123", "account-id": "acct_1", domain: "mq.example.com", user: "u:p", preset: "cloudflare", config: "edgemq.json",
   "log-level": "debug", "hook-timeout": "3000", "log-format": "json", "connect-timeout": "30", "session-takeover": "any",
-  "memory-budget": "50000000",
+  "memory-budget": "50000000", "max-sessions-total": "5000",
 };
 // Options that are only flags: switches, ones that refine another flag, and the limits (set in the file under "limits").
 const FLAG_ONLY = ["tls-client-auth", "ws-path", "store-window", "admin-host", "no-anonymous", "user", "preset", "metrics-public", "help", "tenant-ceiling", "hook-allow"];

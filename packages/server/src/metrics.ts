@@ -175,6 +175,8 @@ export function renderMetrics(src: MetricsSources): string {
     out.push(`edgemq_memory_held_bytes{kind="partial_packets"} ${budget.held.partialPackets}`, `edgemq_memory_held_bytes{kind="queues"} ${budget.held.queues}`);
     family("edgemq_memory_budget_refusals_total", "counter", "Takes refused because the budget was spent, by kind: a partial packet's connection closed with 0x97, a queued message dropped.");
     out.push(`edgemq_memory_budget_refusals_total{kind="partial_packets"} ${budget.refused.partialPackets}`, `edgemq_memory_budget_refusals_total{kind="queues"} ${budget.refused.queues}`);
+    family("edgemq_sessions_limit", "gauge", "Sessions all brokers together may hold (--max-sessions-total; 0: no cap).");
+    out.push(`edgemq_sessions_limit ${budget.sessionLimit}`);
   }
   family("edgemq_start_time_seconds", "gauge", "When the server started (Unix time).");
   out.push(`edgemq_start_time_seconds ${src.startedAt / 1000}`);

@@ -82,7 +82,7 @@ export async function serve(
     ? openSqliteStore({ dataDir: config.data.dir, mode: config.data.mode, windowMs: config.data.windowMs, onError: (e) => logStoreError(logger, e) })
     : undefined;
   // One budget for the bytes every broker holds for clients; an embedder's broker brings its own.
-  const memoryBudget = givenBroker?.memoryBudget ?? new MemoryBudget(config.memoryBudget);
+  const memoryBudget = givenBroker?.memoryBudget ?? new MemoryBudget(config.memoryBudget, config.maxSessionsTotal);
   const broker = givenBroker ?? buildBroker(config, Date.now, storage?.forBroker("default"), memoryBudget);
   // On-publish hook call durations, by broker name, for /metrics.
   const hookLatency = new Map<string, Histogram>();

@@ -99,6 +99,7 @@ export function restoreState(target: RestoreTarget, state: StoredState, now: num
       }
     }
     registry.sessions.set(rec.clientId, session);
+    ctx.memoryBudget.sessions++; // kept even past the cap, which only refuses new sessions
     registry.offline.add(session);
     report.sessions++;
     if (resave) store.saveSession(sessionRecord(session));

@@ -28,6 +28,8 @@ export class SessionRegistry implements OwnershipHandle {
   readonly #delivery: Delivery;
   readonly #ownership: SessionOwnership;
   readonly #publishWill: (will: Will, client: ClientInfo) => void;
+  // The broker closed: its sessions no longer count against the process-wide budget.
+  #released = false;
 
   constructor(ctx: BrokerContext, sessions: Map<string, Session>, subscriptions: Subscriptions, delivery: Delivery, ownership: SessionOwnership, publishWill: (will: Will, client: ClientInfo) => void) {
     this.#ctx = ctx;
@@ -72,6 +74,10 @@ export class SessionRegistry implements OwnershipHandle {
       ctx.stats.quotaExceeded++;
       return { reasonCode: ReasonCode.QuotaExceeded, reason: `the broker holds at most ${maxSessions} sessions` };
     }
+    if (ctx.memoryBudget.sessionsFull) {
+      ctx.stats.quotaExceeded++;
+      return { reasonCode: ReasonCode.QuotaExceeded, reason: `the server holds at most ${ctx.memoryBudget.sessionLimit} sessions, all brokers together` };
+    }
     return undefined;
   }
 
@@ -106,6 +112,7 @@ export class SessionRegistry implements OwnershipHandle {
     if (session === undefined) {
       session = new Session(clientId);
       this.sessions.set(clientId, session);
+      this.#ctx.memoryBudget.sessions++;
     }
     this.offline.delete(session);
     session.connection = conn;
@@ -169,6 +176,7 @@ export class SessionRegistry implements OwnershipHandle {
   /** Ends a session: its subscriptions, its place here and its stored state; `release` lets other nodes claim it. */
   discard(session: Session, release = true): Promise<unknown> | void {
     this.#releaseQueue(session);
+    if (this.sessions.get(session.clientId) === session) this.#ctx.memoryBudget.sessions--;
     this.#subscriptions.removeAll(session);
     this.sessions.delete(session.clientId);
     this.offline.delete(session);
@@ -218,6 +226,7 @@ export class SessionRegistry implements OwnershipHandle {
       conn.end();
     }
     this.#releaseQueue(session);
+    this.#ctx.memoryBudget.sessions--;
     this.#subscriptions.removeAll(session);
     this.sessions.delete(clientId);
     this.offline.delete(session);
@@ -226,7 +235,10 @@ export class SessionRegistry implements OwnershipHandle {
 
   /** The broker is closing: every session's queued bytes go back to the process's budget (the store keeps what lasts). */
   releaseQueues(): void {
+    if (this.#released) return;
+    this.#released = true;
     for (const session of this.sessions.values()) this.#releaseQueue(session);
+    this.#ctx.memoryBudget.sessions -= this.sessions.size;
   }
 
   // An ended session's queued messages go, and their bytes back to the process's budget.

@@ -87,6 +87,8 @@ export interface ServerConfig {
   data: DataConfig;
   /** Bytes the whole process may hold in partial packets and queued messages, every broker together (0: no budget). */
   memoryBudget: number;
+  /** Sessions all brokers together may hold (0: no cap beyond each broker's `maximumSessions`). */
+  maxSessionsTotal: number;
   /** The most a tenant broker may set each limit to, by API name (`max_message_size`); the server's own limits may not exceed them either. */
   tenantCeilings: Readonly<Record<string, number>>;
 }
@@ -109,4 +111,5 @@ export interface ConfigFile {
   tenantCeilings?: Record<string, number>;
   hookAllow?: string[];
   memoryBudget?: number;
+  maxSessionsTotal?: number;
 }

@@ -26,6 +26,8 @@ export const DEFAULTS = {
    * of the machine's memory, at most 1 GiB (raise it for large offline queues).
    */
   memoryBudget: Math.min(2 ** 30, Math.floor(totalmem() / 4)),
+  /** Sessions all brokers together may hold: ten brokers at their default `maximumSessions`. */
+  maxSessionsTotal: 1_000_000,
   /** Anonymous clients are let in unless users are configured (and only on loopback; see exposure.ts). */
   allowAnonymous: true,
 } as const;

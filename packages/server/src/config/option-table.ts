@@ -169,6 +169,10 @@ export const SERVER_OPTIONS: readonly ServerOption[] = [
     ],
   },
   {
+    name: "max-sessions-total", type: wholeNumber(0, Number.MAX_SAFE_INTEGER), env: "EDGEMQ_MAX_SESSIONS_TOTAL", file: { path: "maxSessionsTotal" }, default: DEFAULTS.maxSessionsTotal, target: "maxSessionsTotal", section: "Broker",
+    help: [`sessions all brokers together may hold (default ${DEFAULTS.maxSessionsTotal}; 0: none);`, "a new one beyond it gets CONNACK 0x97"],
+  },
+  {
     name: "log-format", type: choice(["text", "json"], "<format>"), env: "EDGEMQ_LOG_FORMAT", file: { path: "logFormat" }, default: DEFAULTS.logFormat, target: "logFormat", section: "Other",
     help: "text (default) or json (one object per line: time, level, msg, fields)",
   },

@@ -8,7 +8,7 @@ export const HELP_SECTIONS = ["Listeners", "Data", "Admin API and tenants", "Acc
 export type HelpSection = (typeof HELP_SECTIONS)[number];
 
 /** The ServerConfig properties that one option each sets on its own, by their paths. */
-export const DIRECT_TARGETS = ["preset", "logLevel", "logFormat", "domain", "hookTimeoutMs", "memoryBudget", "admin.token", "admin.accountId", "admin.metricsPublic", "sessionTakeover"] as const;
+export const DIRECT_TARGETS = ["preset", "logLevel", "logFormat", "domain", "hookTimeoutMs", "memoryBudget", "maxSessionsTotal", "admin.token", "admin.accountId", "admin.metricsPublic", "sessionTakeover"] as const;
 
 /** A ServerConfig property that one option sets on its own. */
 export type DirectTarget = (typeof DIRECT_TARGETS)[number];
