@@ -1,0 +1,5 @@
+/**
+ * @module
+ * edgemq's cluster over NATS (issue 12): being built.
+ */
+export {};
