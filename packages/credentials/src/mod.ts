@@ -11,3 +11,4 @@ export * from "./topic-acl.ts";
 export * from "./ulid.ts";
 export * from "./auth-hook.ts";
 export * from "./certificate-hook.ts";
+export * from "./scram/mod.ts";

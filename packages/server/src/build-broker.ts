@@ -1,5 +1,6 @@
 import { Broker, CLOUDFLARE_FEATURES, type FeaturePolicy, FULL_FEATURES, type Hook, type MemoryBudget, rulesHook, type Store } from "@edgemq/core";
 import type { BrokerExtras } from "@edgemq/tenancy";
+import { type ScramCredential, scramAuthHook, scramCredential } from "@edgemq/credentials";
 import { ReasonCode } from "@edgemq/core/codec";
 import type { ServerConfig, UserConfig } from "./config.ts";
 
@@ -20,6 +21,26 @@ export function passwordHook(users: UserConfig[]): Hook {
       return { deny: ReasonCode.BadUserNameOrPassword, reason: "bad user name or password" };
     },
   };
+}
+
+/**
+ * SCRAM-SHA-256/512 for the configured users: the same passwords, proven
+ * without sending them. The stored keys are derived at a user's first SCRAM
+ * login (with a salt of this process), so nothing is spent for users who never use it.
+ */
+export function scramUsersHook(users: UserConfig[]): Hook {
+  const byName = new Map(users.map((u) => [u.username, u.password]));
+  const derived = new Map<string, Promise<ScramCredential>>();
+  return scramAuthHook({
+    lookup(username, mechanism) {
+      const password = byName.get(username);
+      if (password === undefined) return undefined;
+      const key = `${mechanism} ${username}`;
+      let credential = derived.get(key);
+      if (credential === undefined) derived.set(key, credential = scramCredential(mechanism, password));
+      return credential;
+    },
+  });
 }
 
 // Compares without stopping at the first difference, so timing tells nothing.
@@ -54,7 +75,7 @@ export function buildBroker(config: ServerConfig, now: () => number, store?: Sto
     allowAnonymous: config.allowAnonymous,
     version: `edgemq ${EDGEMQ_VERSION}`,
   });
-  if (config.users.length > 0) broker.use(passwordHook(config.users));
+  if (config.users.length > 0) broker.use(passwordHook(config.users)).use(scramUsersHook(config.users));
   if (config.acl) broker.use(rulesHook(config.acl));
   return broker;
 }

@@ -95,6 +95,8 @@ export abstract class ConnectHandshake<S extends ConnectionSession = ConnectionS
     }
     this.client.clientId = clientId;
     if (result.attributes) this.client.attributes = result.attributes;
+    // An enhanced authentication names the user itself (SCRAM's n=): access rules see that name.
+    if (result.username !== undefined) this.client.username = result.username;
     // Who the client is and which session it names are known now: quotas and the session's owner may refuse it.
     const refusal = host.admitConnect(this, clientId);
     if (refusal !== undefined) {

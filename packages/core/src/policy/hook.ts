@@ -47,6 +47,8 @@ export interface AuthAllow {
   attributes?: Record<string, unknown>;
   /** Assigned when the CONNECT's client id is empty (a credential's `sub`). */
   clientId?: string;
+  /** The user name the client is known by from now on, when the authentication names one (SCRAM's user). */
+  username?: string;
   /** When the credential expires (ms since the epoch): the connection ends then with DISCONNECT 0xA0. */
   expiresAt?: number;
   /** Authentication Data for the CONNACK (or final AUTH) of an enhanced authentication exchange. */
