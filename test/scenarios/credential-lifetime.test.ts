@@ -43,3 +43,49 @@ describe("a credential's expiration", () => {
     await raw.waitClosed();
   });
 });
+
+describe("the JWT authentication method", () => {
+  const enc = new TextEncoder();
+  const jwt = (token: string) => ({ authenticationMethod: "JWT", authenticationData: enc.encode(token) });
+  // Sends AUTH 0x19 (Re-authenticate) with a credential and returns the answer.
+  const reauthenticate = async (raw: RawClient, token: string) => {
+    raw.send({ type: "auth", reasonCode: 0x19, properties: jwt(token) });
+    await sleep(300);
+    return raw.received.splice(0);
+  };
+
+  it("connects with the credential in Authentication Data, and a fresh one by AUTH 0x19 keeps the connection past the first one's exp", async () => {
+    const raw = await RawClient.open(server.port, 5);
+    const ack = await raw.connect("renewed", { properties: jwt(await admin.credential("life", "daily", "renewed", "#", 2)) });
+    expect(ack).toMatchObject({ reasonCode: 0, properties: { authenticationMethod: "JWT" } });
+    // The control: the same credential without renewal is cut with 0xA0 when it expires.
+    const control = await RawClient.open(server.port, 5);
+    expect((await control.connect("unrenewed", { properties: jwt(await admin.credential("life", "daily", "unrenewed", "#", 2)) })).reasonCode).toBe(0);
+    expect(await reauthenticate(raw, await admin.credential("life", "daily", "renewed", "#", 60))).toMatchObject([{ type: "auth", reasonCode: 0 }]);
+    await sleep(3200);
+    expect(await control.next("disconnect")).toMatchObject({ reasonCode: 0xa0 });
+    expect(raw.closed).toBe(false);
+    raw.send({ type: "pingreq" });
+    expect(await raw.next("pingresp")).toMatchObject({ type: "pingresp" });
+    raw.close();
+  }, 20_000);
+
+  it("disconnects a client that re-authenticates with another client's credential (0x87), and one whose fresh credential is revoked (0x98)", async () => {
+    const a = await RawClient.open(server.port, 5);
+    expect((await a.connect("holder-a", { properties: jwt(await admin.credential("life", "daily", "holder-a")) })).reasonCode).toBe(0);
+    expect(await reauthenticate(a, await admin.credential("life", "daily", "holder-z"))).toMatchObject([{ type: "disconnect", reasonCode: 0x87 }]);
+    const b = await RawClient.open(server.port, 5);
+    expect((await b.connect("holder-b", { properties: jwt(await admin.credential("life", "daily", "holder-b")) })).reasonCode).toBe(0);
+    const fresh = await admin.credential("life", "daily", "holder-b");
+    expect(await reauthenticate(b, fresh)).toMatchObject([{ type: "auth", reasonCode: 0 }]);
+    await admin.ok("POST", `/namespaces/life/brokers/daily/revocations?jti=${claimsOf(fresh).jti}`);
+    expect(await b.next("disconnect")).toMatchObject({ reasonCode: 0x98 });
+  });
+
+  it("refuses a CONNECT whose JWT method carries no valid credential with 0x86", async () => {
+    const raw = await RawClient.open(server.port, 5);
+    const token = await admin.credential("life", "daily", "tampered");
+    const ack = await raw.connect("tampered", { properties: jwt(`${token.slice(0, -4)}AAAA`) });
+    expect(ack.reasonCode).toBe(0x86);
+  });
+});

@@ -135,4 +135,12 @@ describe("the SCRAM hook", () => {
     const acks = await next(peer);
     expect(acks).toMatchObject([{ type: "puback", packetId: 1, reasonCode: ReasonCode.NoMatchingSubscribers }, { type: "puback", packetId: 2, reasonCode: ReasonCode.NotAuthorized }]);
   });
+
+  it("leaves a CONNECT without an authentication method to the other hooks (anonymous here)", async () => {
+    const broker = await scramBroker();
+    broker.allowAnonymous = true;
+    const peer = new MemoryPeer(broker);
+    peer.connect("plain");
+    expect(await next(peer)).toMatchObject([{ type: "connack", reasonCode: 0 }]);
+  });
 });

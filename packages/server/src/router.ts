@@ -1,6 +1,6 @@
 import { type Acceptor, type Broker, type Duplex, type DuplexSink, toV3ReturnCode } from "@edgemq/core";
 import { type ConnectPacket, decodePacket, encodePacket, type ProtocolVersion, ReasonCode } from "@edgemq/core/codec";
-import { ISSUER } from "@edgemq/credentials";
+import { ISSUER, JWT_METHOD } from "@edgemq/credentials";
 import type { BrokerAddress, Registry } from "@edgemq/tenancy";
 import { concatBytes } from "./bytes.ts";
 
@@ -78,7 +78,9 @@ export class Router implements Acceptor {
     }
     const byName = this.#byServerName(duplex.info.serverName);
     if (byName !== undefined) return byName;
-    const audience = connect && credentialAudience(connect.password);
+    // The credential is the password, or the Authentication Data of the JWT method.
+    const token = connect?.properties?.authenticationMethod === JWT_METHOD ? connect.properties?.authenticationData : connect?.password;
+    const audience = connect && credentialAudience(token);
     if (audience !== undefined) {
       const dot = audience.indexOf(".");
       const broker = audience.slice(0, dot), namespace = audience.slice(dot + 1);

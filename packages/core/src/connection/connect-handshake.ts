@@ -220,7 +220,9 @@ export abstract class ConnectHandshake<S extends ConnectionSession = ConnectionS
       // A failed re-authentication ends the connection [MQTT-4.12.1-2]
       if ("deny" in r) return this.disconnect(r.deny, r.reason);
       if (r.attributes) this.client.attributes = r.attributes;
-      if (r.expiresAt !== undefined) this.credentialExpiresAt = r.expiresAt;
+      // The new proof decides how long the connection may last (a fresh JWT moves its end) [MQTT-4.12.1-2]
+      this.credentialExpiresAt = r.expiresAt;
+      if (r.username !== undefined) this.client.username = r.username;
       this._send(auth.success(r.data));
     };
     if (result instanceof Promise) result.then(settle, () => settle({ deny: ReasonCode.UnspecifiedError, reason: "re-authentication failed" }));

@@ -73,7 +73,11 @@ export function scramAuthHook(options: ScramHookOptions): Hook {
   return {
     name: "scram",
     authenticationMethods: mechanisms,
-    authenticate: ({ packet }) => exchange(packet.properties?.authenticationMethod ?? "", packet.properties?.authenticationData, undefined),
+    // A CONNECT without a method (a plain password, or anonymous) is for the other hooks.
+    authenticate: ({ packet }) => {
+      const method = packet.properties?.authenticationMethod;
+      return method === undefined ? "next" : exchange(method, packet.properties?.authenticationData, undefined);
+    },
     reauthenticate: (ctx: ReauthContext) => {
       const user = ctx.client.attributes[SCRAM_USER_ATTRIBUTE];
       return exchange(ctx.method, ctx.data, typeof user === "string" ? user : "");
