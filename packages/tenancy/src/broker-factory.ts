@@ -1,8 +1,9 @@
 import { Broker, clientRulesHook, type Hook } from "@edgemq/core";
-import { certificateAuthHook, tokenAuthHook } from "@edgemq/credentials";
+import { certificateAuthHook, scramAuthHook, tokenAuthHook } from "@edgemq/credentials";
 import { clampToCeilings, type LimitCeilings } from "./broker-ceilings.ts";
 import { effectiveFeatures, effectiveLimits } from "./broker-limits.ts";
 import type { BrokerExtras, BrokerState, RegistryOptions } from "./registry-types.ts";
+import { scramCredentialOf } from "./scram-users.ts";
 
 /**
  * A tenant broker's MQTT instance: anonymous clients refused, credentials
@@ -25,6 +26,8 @@ export function createTenantBroker(state: BrokerState, extras: BrokerExtras, now
   const hooks: Hook[] = [
     record.authType === "TOKEN" ? token : certificateAuthHook(record.authType === "MTLS_AND_TOKEN" ? token : undefined),
   ];
+  // SCRAM users are read at each login, so that one added or removed applies at once.
+  hooks.push(scramAuthHook({ lookup: (username, mechanism) => scramCredentialOf(state.record, username, mechanism) }));
   hooks.push(clientRulesHook(), ...(extras.hooks ?? []));
   // The registry's defaults and the extras' limits and features are the base under the broker's preset and own limits.
   const limits = clampToCeilings(effectiveLimits(record.preset, record.limits, { ...extras.limits, ...defaults?.limits }), ceilings);

@@ -14,4 +14,5 @@ export { type LimitField, LIMIT_FIELDS, limitsJson } from "./broker-limits.ts";
 export { aboveCeiling, checkCeilings, DEFAULT_LIMIT_CEILINGS, type LimitCeilings } from "./broker-ceilings.ts";
 export type { BrokerAddress, BrokerExtras, BrokerUpdate, CredentialRequest, NewBroker, NewNamespace, PublicJwk, RegistryOptions } from "./registry-types.ts";
 export { HookDestinations } from "./hook-destinations.ts";
+export { MAX_SCRAM_USERS_PER_BROKER, type ScramUserInfo } from "./scram-users.ts";
 export { MAX_CREDENTIAL_CLIENT_ID_LENGTH, MAX_DESCRIPTION_LENGTH, MAX_JTI_LENGTH } from "./validate.ts";

@@ -43,6 +43,16 @@ export interface BrokerRecord {
   modified_on: string;
   /** The broker's signing keys (private keys included: this record stays on the server). */
   keys: KeySet;
+  /** Users who log in with SCRAM (MQTT 5 enhanced authentication); absent means none. */
+  scram_users?: ScramUserRecord[];
+}
+
+/** A SCRAM user of a broker: per mechanism, salt, StoredKey and ServerKey (base64), never the password (RFC 5802 §3). */
+export interface ScramUserRecord {
+  username: string;
+  iterations: number;
+  keys: Partial<Record<"SCRAM-SHA-256" | "SCRAM-SHA-512", { salt: string; stored_key: string; server_key: string }>>;
+  created_on: string;
 }
 
 /** A revoked credential. */

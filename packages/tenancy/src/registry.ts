@@ -13,6 +13,7 @@ import type { ApiTokenRecord, AuthType, BrokerRecord, NamespaceRecord, Revocatio
 import type { BrokerAddress, BrokerState, BrokerUpdate, CredentialRequest, NewBroker, NewNamespace, PublicJwk, RegistryOptions } from "./registry-types.ts";
 import { MemoryTenancyStore, type TenancySnapshot, type TenancyStore } from "./store.ts";
 import { HookDestinations } from "./hook-destinations.ts";
+import { deleteScramUser, putScramUser, type ScramUserInfo, scramUserInfo } from "./scram-users.ts";
 import { checkAuthType, checkAuthTypes, checkDescription, checkDomain, checkExpiration, checkOnPublish, mergeOnPublish } from "./validate.ts";
 
 /** Most revoked credentials per broker, as Cloudflare limited them. */
@@ -313,6 +314,21 @@ export class Registry {
   }
 
   // ------------------------------------------------------------ API tokens
+
+  /** A broker's SCRAM users (names, iteration counts, mechanisms; never keys). */
+  scramUsers(namespace: string, name: string): ScramUserInfo[] {
+    return (this.#state(namespace, name).record.scram_users ?? []).map(scramUserInfo);
+  }
+
+  /** Adds a SCRAM user to a broker or sets a new password; only salt, iterations, StoredKey and ServerKey are kept. */
+  putScramUser(namespace: string, name: string, username: string, password: unknown, iterations?: unknown): Promise<ScramUserInfo> {
+    return this.#serial(() => putScramUser(this.store, this.#state(namespace, name), username, password, iterations, this.now));
+  }
+
+  /** Removes a broker's SCRAM user. */
+  deleteScramUser(namespace: string, name: string, username: string): Promise<void> {
+    return this.#serial(() => deleteScramUser(this.store, this.#state(namespace, name), username));
+  }
 
   /** Every admin API token record (hashes, never secrets), oldest first. */
   apiTokens(): ApiTokenRecord[] {
