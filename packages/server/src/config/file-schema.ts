@@ -3,16 +3,28 @@ import { FILE_SECTIONS } from "./file-sections.ts";
 import { SERVER_OPTIONS } from "./option-table.ts";
 import { keysUnder } from "./config-file.ts";
 
-// Each key path's schema and description: the sections', then the options' (their own schema unless the file's differs).
+// Each key path's schema and description: the sections', then the options' (their own schema unless the file's
+// differs, or the key is within a section's schema).
 function leaves(): Map<string, z.ZodType> {
   const found = new Map<string, z.ZodType>();
-  for (const s of FILE_SECTIONS) {
-    if (s.schema !== undefined) found.set(s.path, s.description === undefined ? s.schema : s.schema.meta({ description: s.description }));
-  }
+  for (const s of FILE_SECTIONS) if (s.schema !== undefined) found.set(s.path, s.schema);
   for (const o of SERVER_OPTIONS) {
     if (o.file === undefined) continue;
     const help = [o.help].flat().join(" ").replace(/ \(repeatable\)/, "");
-    found.set(o.file.path, (o.file.schema ?? o.type.schema).meta({ description: `${help} (flag --${o.name}${o.env === undefined ? "" : `, variable ${o.env}`})` }));
+    const description = `${help} (flag --${o.name}${o.env === undefined ? "" : `, variable ${o.env}`})`;
+    const [parent, key] = [o.file.path.slice(0, o.file.path.lastIndexOf(".")), o.file.path.slice(o.file.path.lastIndexOf(".") + 1)];
+    const section = found.get(parent);
+    // A key within a section of its own schema (`limits`) keeps that schema's rule and gains the option's description.
+    if (section instanceof z.ZodObject && key in section.shape) {
+      found.set(parent, section.extend({ [key]: (section.shape[key] as z.ZodType).meta({ description }) }));
+    } else {
+      found.set(o.file.path, (o.file.schema ?? o.type.schema).meta({ description }));
+    }
+  }
+  // Last, since extending a schema drops its description.
+  for (const s of FILE_SECTIONS) {
+    const schema = found.get(s.path);
+    if (schema !== undefined && s.description !== undefined) found.set(s.path, schema.meta({ description: s.description }));
   }
   return found;
 }
