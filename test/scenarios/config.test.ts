@@ -89,16 +89,47 @@ describe("configuration from the environment, a file and flags", () => {
     expect(output).toContain(`${path} is not valid JSON`);
   });
 
-  it("refuses an unknown setting in the file and lists the known ones", async () => {
+  it("refuses an unknown setting in the file, suggesting the one meant and listing the known ones", async () => {
     const { code, output } = await runBrokerExpectingExit(["--config", writeConfig({ listners: [] })]);
     expect(code).toBe(2);
-    expect(output).toMatch(/unknown setting "listners"; known settings are listeners, /);
+    expect(output).toMatch(/edgemq\.json: listners is not a setting: did you mean "listeners"\? \(allowed here: listeners, /);
   });
 
-  it("refuses an unknown limit", async () => {
+  it("refuses an unknown limit, naming its key path and the limit meant", async () => {
     const { code, output } = await runBrokerExpectingExit(["--config", writeConfig({ limits: { maxPacket: 1 } })]);
     expect(code).toBe(2);
-    expect(output).toContain('unknown limit "maxPacket"');
+    expect(output).toContain('edgemq.json: limits.maxPacket is not a setting: did you mean "maximumPacketSize"?');
+  });
+
+  it("lists every problem in the flags, the environment and the file at once, each where it is, and exits with code 2", async () => {
+    const file = writeConfig({ limits: { maximumQoS: 1, receiveMaximum: "7" }, logFormat: "xml" });
+    const { code, output } = await runBrokerExpectingExit(["--config", file, "--max-keepalive", "soon", "--prot", "1"], { EDGEMQ_PORT: "abc" });
+    expect(code).toBe(2);
+    const lines = output.trim().split("\n");
+    expect(lines[0]).toBe("edgemq: 6 problems in the configuration; fix them all, then start again:");
+    expect(lines).toHaveLength(7);
+    for (const line of [
+      'unknown option "--prot" (did you mean --port?); run with --help to see the options',
+      `${file}: limits.receiveMaximum needs a whole number, got "7"`,
+      `${file}: logFormat must be text or json, got "xml"`,
+      `${file}: limits.maximumQoS is not a setting: remove it, or use one of maximumPacketSize, `,
+      'EDGEMQ_PORT needs a whole number, got "abc"',
+      '--max-keepalive needs a whole number, got "soon"',
+    ]) expect(lines.filter((l) => l.startsWith(`  - ${line}`)), line).toHaveLength(1);
+  });
+
+  it("finds the data directory a config file names relative to the file, wherever edgemq starts", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "edgemq-relative-"));
+    writeFileSync(join(dir, "edgemq.json"), JSON.stringify({ data: { dir: "data" } }));
+    const b = await startBroker(["--config", join(dir, "edgemq.json")]);
+    expect(b.output()).toContain(`sqlite (fsync) at ${join(dir, "data", "edgemq.db")}`);
+    await b.stop();
+  });
+
+  it("warns of a misspelt EDGEMQ_ variable, naming the one meant, and starts", async () => {
+    const b = await startBroker([], { EDGEMQ_LOG_LEVL: "debug" });
+    expect(b.output()).toContain("edgemq: warning: EDGEMQ_LOG_LEVL is not a setting and is ignored; did you mean EDGEMQ_LOG_LEVEL?");
+    await b.stop();
   });
 
   it("names a config file that cannot be read", async () => {

@@ -347,7 +347,7 @@ describe("single features switched off in a --config file", () => {
   it("refuses an unknown or mistyped feature with a message naming it", async () => {
     const unknown = await runBrokerExpectingExit(["--port", "0", "--config", writeConfig({ features: { retainAvaliable: false } })]);
     expect(unknown.code).toBe(2);
-    expect(unknown.output).toMatch(/unknown feature "retainAvaliable"/);
+    expect(unknown.output).toMatch(/features\.retainAvaliable is not a setting: did you mean "retainAvailable"\?/);
     expect(unknown.output).toMatch(/retainAvailable/);
     const badQos = await runBrokerExpectingExit(["--port", "0", "--config", writeConfig({ features: { maximumQoS: 3 } })]);
     expect(badQos.code).toBe(2);

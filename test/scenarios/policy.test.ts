@@ -272,11 +272,11 @@ describe("access rules from a --config file, over real sockets", () => {
 
 describe("checking access rules in a --config file before starting", () => {
   it.each([
-    [{ acl: { defaultEffect: "deny" } }, /"acl" needs a "rules" array/],
+    [{ acl: { defaultEffect: "deny" } }, /acl\.rules is missing: it needs a list/],
     [{ acl: { rules: [], defaultEffect: "maybe" } }, /acl\.defaultEffect must be "allow" or "deny"/],
     [{ acl: { rules: [{ topics: ["a/#"], access: "read", effect: "allow" }], defaultEffect: "deny" } }, /acl\.rules\[0\]\.access must be/],
     [{ acl: { rules: [{ topics: "a/#", access: "all", effect: "allow" }], defaultEffect: "deny" } }, /acl\.rules\[0\]\.topics must be a list/],
-    [{ acl: { rules: [{ topics: ["a/#"], access: "all", efect: "allow" }], defaultEffect: "deny" } }, /acl\.rules\[0\] has unknown key "efect"/],
+    [{ acl: { rules: [{ topics: ["a/#"], access: "all", efect: "allow" }], defaultEffect: "deny" } }, /acl\.rules\[0\]\.efect is not a setting: did you mean "effect"\?/],
   ])("refuses %j with a message naming the problem", async (config, message) => {
     const { code, output } = await runBrokerExpectingExit(["--port", "0", "--config", writeConfig(config)]);
     expect(code).toBe(2);

@@ -3,7 +3,7 @@
 // file's keys, and where each value lands in the configuration.
 import { describe, expect, it } from "vitest";
 import { DEFAULT_LIMITS } from "@edgemq/core";
-import { ConfigError, resolveConfig, type ServerConfig, USAGE } from "../../packages/server/src/config.ts";
+import { ConfigError, configWarnings, resolveConfig, type ServerConfig, USAGE } from "../../packages/server/src/config.ts";
 import { fileValueAt, keysUnder } from "../../packages/server/src/config/config-file.ts";
 import { FILE_SECTIONS } from "../../packages/server/src/config/file-sections.ts";
 import { SERVER_OPTIONS } from "../../packages/server/src/config/option-table.ts";
@@ -30,7 +30,7 @@ const SAMPLES: Record<string, string> = {
   "ws-path": "/mqtt", data: "/tmp/edgemq-options-test", "store-mode": "batched", "store-window": "250", "admin-port": "9090", "admin-host": "127.0.0.3",
   "admin-token": "0123456789abcdef0123", "account-id": "acct_1", domain: "mq.example.com", user: "u:p", preset: "cloudflare", config: "edgemq.json",
   "log-level": "debug", "hook-timeout": "3000", "log-format": "json", "connect-timeout": "30", "session-takeover": "any",
-  "memory-budget": "50000000", "max-sessions-total": "5000",
+  "memory-budget": "50000000", "max-sessions-total": "5000", "admin-cors-origin": "https://ops.example.com",
 };
 // Options that are only flags: switches, ones that refine another flag, and the limits (set in the file under "limits").
 const FLAG_ONLY = ["tls-client-auth", "ws-path", "store-window", "admin-host", "no-anonymous", "user", "preset", "metrics-public", "help", "tenant-ceiling", "hook-allow"];
@@ -78,8 +78,8 @@ describe("the server's option table", () => {
     for (const o of SERVER_OPTIONS.filter((o) => isDirectTarget(o.target) || o.target.startsWith("limits."))) {
       const text = o.type.kind === "switch" ? undefined : SAMPLES[o.name] ?? "70";
       const config = resolve(text === undefined ? [flagOf(o)] : [flagOf(o), text]);
-      const expected = o.type.kind === "switch" ? true : o.type.kind === "whole number" ? Number(text) : text;
-      expect(fileValueAt(config, o.target), o.name).toBe(expected);
+      const expected = o.type.kind === "switch" ? true : o.type.kind === "whole number" ? Number(text) : o.type.kind === "list" ? [text] : text;
+      expect(fileValueAt(config, o.target), o.name).toEqual(expected);
     }
   });
 
@@ -129,7 +129,7 @@ describe("the server's option table", () => {
   });
 
   it("refuses an unknown flag, a word that is no flag and a missing value, saying what to do", () => {
-    expect(failure(["--prot", "1"])).toBe('unknown option "--prot"; run with --help to see the options');
+    expect(failure(["--prot", "1"])).toBe('unknown option "--prot" (did you mean --port?); run with --help to see the options');
     expect(failure(["--port=1", "-hx"])).toBe('unknown option "-hx"; run with --help to see the options');
     expect(failure(["1883"])).toBe('unknown option "1883"; run with --help to see the options');
     expect(failure(["--port"])).toBe("--port needs a value, e.g. --port 1883");
@@ -137,29 +137,93 @@ describe("the server's option table", () => {
     expect(resolveConfig(["--port", "1", "-h"], {}, () => "")).toBe("help");
   });
 
-  it("names the flag when a variable's value is wrong, and the variable when it is a switch's", () => {
-    expect(failure([], { EDGEMQ_PORT: "http" })).toBe('--port needs a whole number, got "http"');
-    expect(failure([], { EDGEMQ_LOG_FORMAT: "xml" })).toBe('--log-format must be text or json, got "xml"');
+  it("names the variable when a variable's value is wrong, and the flag when a flag's is", () => {
+    expect(failure([], { EDGEMQ_PORT: "http" })).toBe('EDGEMQ_PORT needs a whole number, got "http"');
+    expect(failure([], { EDGEMQ_LOG_FORMAT: "xml" })).toBe('EDGEMQ_LOG_FORMAT must be text or json, got "xml"');
     expect(failure([], { EDGEMQ_ALLOW_ANONYMOUS: "maybe" })).toBe('EDGEMQ_ALLOW_ANONYMOUS must be true or false, got "maybe"');
+    expect(failure(["--log-format", "xml"])).toBe('--log-format must be text or json, got "xml"');
   });
 
   it("leaves alone EDGEMQ_ variables it does not know, which the CLI and the test suite set in the same environment", () => {
     expect(resolve([], { EDGEMQ_API_URL: "http://127.0.0.1:8080", EDGEMQ_TEST_RUNTIME: "bun", EDGEMQ_PROT: "1" }).listeners[0]!.port).toBe(1883);
   });
 
-  it("refuses an unknown config file key at each level, listing the known ones", () => {
-    expect(failure([], {}, { listners: [] })).toMatch(/^edgemq\.json: unknown setting "listners"; known settings are listeners, /);
-    expect(failure([], {}, { admin: { tokn: "x" } })).toBe('edgemq.json: unknown admin setting "tokn"; known admin settings are listeners, token, accountId, metricsPublic');
-    expect(failure([], {}, { data: { dri: "x" } })).toBe('edgemq.json: unknown data setting "dri"; known data settings are dir, mode, windowMs');
-    expect(failure([], {}, { limits: { maxPacket: 1 } })).toMatch(/^edgemq\.json: unknown limit "maxPacket"; known limits are maximumPacketSize, /);
-    expect(failure([], {}, { data: "./data" })).toBe('edgemq.json: "data" must be an object, like {"dir": "./data"}');
+  it("refuses an unknown config file key at each level, naming its key path, the key likely meant and the known ones", () => {
+    expect(failure([], {}, { listners: [] })).toMatch(/^edgemq\.json: listners is not a setting: did you mean "listeners"\? \(allowed here: listeners, /);
+    expect(failure([], {}, { admin: { tokn: "x" } })).toBe('edgemq.json: admin.tokn is not a setting: did you mean "token"? (allowed here: listeners, token, accountId, corsOrigins, metricsPublic)');
+    expect(failure([], {}, { data: { dri: "x" } })).toBe('edgemq.json: data.dri is not a setting: did you mean "dir"? (allowed here: dir, mode, windowMs)');
+    expect(failure([], {}, { limits: { maxPacket: 1 } })).toMatch(/^edgemq\.json: limits\.maxPacket is not a setting: did you mean "maximumPacketSize"\?/);
+    expect(failure([], {}, { features: { maxQos: 1 } })).toMatch(/^edgemq\.json: features\.maxQos is not a setting: did you mean "maximumQoS"\?/);
+    expect(failure([], {}, { limits: { zzz: 1 } })).toMatch(/^edgemq\.json: limits\.zzz is not a setting: remove it, or use one of maximumPacketSize, /);
+    expect(failure([], {}, { data: "./data" })).toBe('edgemq.json: data must be an object, got "./data"');
   });
 
-  it("refuses a config file value of the wrong shape, naming the file and the key", () => {
-    expect(failure([], {}, { domain: 3 })).toBe('edgemq.json: "domain" must be a string, like "mq.example.com"');
-    expect(failure([], {}, { admin: { token: 5 } })).toBe("edgemq.json: admin.token must be a string");
-    expect(failure([], {}, { data: { windowMs: "soon" } })).toBe("edgemq.json: data.windowMs must be a number of milliseconds");
-    expect(failure([], {}, { users: [{ username: "a" }] })).toBe('edgemq.json: users[0] needs "username" and "password" strings');
+  it("refuses a config file value of the wrong shape, naming the file and the key path", () => {
+    expect(failure([], {}, { domain: 3 })).toBe("edgemq.json: domain must be a string, got 3");
+    expect(failure([], {}, { admin: { token: 5 } })).toBe("edgemq.json: admin.token must be a string, got 5");
+    expect(failure([], {}, { data: { windowMs: "soon" } })).toBe('edgemq.json: data.windowMs needs a whole number, got "soon"');
+    expect(failure([], {}, { users: [{ username: "a" }] })).toBe("edgemq.json: users[0].password is missing: it needs a string");
+    expect(failure([], {}, { limits: { maximumQueuedMessages: -1 } })).toBe("edgemq.json: limits.maximumQueuedMessages must be 0 or more, got -1");
+  });
+
+  it("reports every problem at once, from the flags, the environment and the file, each naming where it is", () => {
+    const e = (() => {
+      try {
+        resolve(["--config", "edgemq.json", "--log-format", "xml", "--prot", "1"], { EDGEMQ_PORT: "abc" }, { limits: { maxQos: 1, receiveMaximum: "7" }, admin: { tokn: "x" } });
+      } catch (e) {
+        return e as ConfigError;
+      }
+      throw new Error("no error");
+    })();
+    expect(e.problems).toEqual([
+      'unknown option "--prot" (did you mean --port?); run with --help to see the options',
+      'edgemq.json: limits.receiveMaximum needs a whole number, got "7"',
+      "edgemq.json: limits.maxQos is not a setting: remove it, or use one of maximumPacketSize, maximumConnectPacketSize, connectTimeout, maximumKeepAlive, receiveMaximum, maximumInflight, maximumQueuedMessages, maximumQueuedBytes, queueQos0, topicAliasMaximum, maximumSessionExpiryInterval, maximumClientIdLength, maximumTopicLevels, maximumTopicLength, maximumSubscriptionsPerClient, sysInterval, maximumPacketsPerSecond, maximumBytesPerSecond, maximumConnections, maximumSessions, maximumSubscribersPerTopic, maximumRetainedMessages, maximumRetainedBytes, minimumKeepAlive",
+      'edgemq.json: admin.tokn is not a setting: did you mean "token"? (allowed here: listeners, token, accountId, corsOrigins, metricsPublic)',
+      'EDGEMQ_PORT needs a whole number, got "abc"',
+      '--log-format must be text or json, got "xml"',
+    ]);
+    expect(e.message).toMatch(/^6 problems in the configuration; fix them all, then start again:\n  - unknown option "--prot"/);
+  });
+
+  it("reports every problem found across settings too, after the values' own", () => {
+    expect(() => resolve(["--min-keepalive", "100", "--max-keepalive", "50", "--receive-maximum", "0", "--host", "0.0.0.0"])).toThrow(expect.objectContaining({
+      problems: [
+        "receiveMaximum (--receive-maximum or limits.receiveMaximum) must be between 1 and 65535, got 0",
+        "minimumKeepAlive (--min-keepalive, 100) must not be above maximumKeepAlive (--max-keepalive, 50)",
+        expect.stringMatching(/^refusing to listen on 0\.0\.0\.0:1883 with no authentication/),
+      ],
+    }));
+  });
+
+  it("resolves the file's paths against the file's folder, not the working directory", () => {
+    const c = resolveConfig(["--config", "/etc/edgemq/edgemq.json"], {}, () => JSON.stringify({
+      data: { dir: "data" },
+      listeners: [{ protocol: "tls", port: 0, cert: "tls/server.crt", key: "/secrets/server.key", ca: "../ca.pem" }],
+      admin: { listeners: [{ protocol: "https", port: 0, cert: "admin.crt", key: "admin.key" }] },
+    })) as ServerConfig;
+    expect(c.data.dir).toBe("/etc/edgemq/data");
+    expect(c.listeners[0]).toMatchObject({ cert: "/etc/edgemq/tls/server.crt", key: "/secrets/server.key", ca: "/etc/ca.pem" });
+    expect(c.admin.listeners[0]).toMatchObject({ cert: "/etc/edgemq/admin.crt", key: "/etc/edgemq/admin.key" });
+    // A flag's path stays as it was typed: relative to where edgemq is started.
+    expect(resolveConfig(["--config", "/etc/edgemq/edgemq.json", "--data", "here"], {}, () => "{}")).toMatchObject({ data: { dir: "here" } });
+  });
+
+  it("takes the admin API's CORS origins from every --admin-cors-origin (each perhaps a comma list), else the variable, else the file", () => {
+    expect(resolve([]).admin.corsOrigins).toEqual([]);
+    expect(resolve(["--admin-cors-origin", "https://ops.example.com", "--admin-cors-origin", "http://localhost:3000, *"]).admin.corsOrigins)
+      .toEqual(["https://ops.example.com", "http://localhost:3000", "*"]);
+    expect(resolve([], { EDGEMQ_ADMIN_CORS_ORIGIN: "https://a.example.com,https://b.example.com:8443" }).admin.corsOrigins).toEqual(["https://a.example.com", "https://b.example.com:8443"]);
+    expect(resolve(["--config", "f"], {}, { admin: { corsOrigins: ["https://ops.example.com"] } }).admin.corsOrigins).toEqual(["https://ops.example.com"]);
+    expect(resolve(["--config", "f"], { EDGEMQ_ADMIN_CORS_ORIGIN: "*" }, { admin: { corsOrigins: ["https://ops.example.com"] } }).admin.corsOrigins).toEqual(["*"]);
+    expect(failure(["--admin-cors-origin", "https://ops.example.com/"])).toBe('--admin-cors-origin must be an origin (scheme://host[:port] with nothing after it, such as https://ops.example.com) or *, got "https://ops.example.com/"');
+    expect(failure([], { EDGEMQ_ADMIN_CORS_ORIGIN: "ops.example.com" })).toMatch(/^EDGEMQ_ADMIN_CORS_ORIGIN must be an origin .* got "ops\.example\.com"$/);
+    expect(failure([], {}, { admin: { corsOrigins: ["ftp://x.example.com"] } })).toMatch(/^edgemq\.json: admin\.corsOrigins\[0\] must be an origin .* got "ftp:\/\/x\.example\.com"$/);
+  });
+
+  it("warns of an EDGEMQ_ variable that looks like a misspelt setting, and of none that other tools use", () => {
+    expect(configWarnings({ EDGEMQ_PROT: "1", EDGEMQ_API_URL: "x", EDGEMQ_API_TOKEN: "y", EDGEMQ_TEST_RUNTIME: "bun", EDGEMQ_PORT: "1", EDGEMQ_WHATEVER: "z" }))
+      .toEqual(["EDGEMQ_PROT is not a setting and is ignored; did you mean EDGEMQ_PORT?"]);
   });
 
   it("declares each section of the config file once, and every object section's keys", () => {

@@ -36,6 +36,8 @@ export interface AdminOptions {
   onError?(error: unknown): void;
   /** Counts failed token checks per client address (429 past its limit); a new one with the defaults otherwise. */
   authFailures?: AuthFailureLimiter;
+  /** Origins (`https://ops.example.com`, or `*`) whose browser pages may call the API (CORS); none by default. */
+  corsOrigins?: string[];
 }
 
 /**

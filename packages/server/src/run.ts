@@ -2,7 +2,7 @@ import { type Acceptor, type Broker, MemoryBudget, type OnPublishOptions } from 
 import { AuthFailureLimiter, bootstrap, createAdminApp } from "@edgemq/admin";
 import { type AuthType, type BrokerRecord, HookDestinations, Registry, TenancyError } from "@edgemq/tenancy";
 import { buildBroker, describeStartup, tenantBrokerOptions } from "./build-broker.ts";
-import { type AdminListenerConfig, ConfigError, resolveConfig, type ServerConfig, USAGE } from "./config.ts";
+import { type AdminListenerConfig, ConfigError, configWarnings, resolveConfig, type ServerConfig, USAGE } from "./config.ts";
 import { Router } from "./router.ts";
 import { createHttpApp } from "./http-app.ts";
 import { type ListenerErrorReport, listenerErrorLog } from "./listener-errors.ts";
@@ -200,6 +200,7 @@ export async function serve(
   const app = createAdminApp(registry, {
     authFailures,
     accountId: config.admin.accountId,
+    corsOrigins: config.admin.corsOrigins,
     endpointPort: endpoint?.port,
     endpointScheme: endpoint?.protocol === "tls" ? "mqtts" : endpoint?.protocol === "tcp" ? "mqtt" : endpoint?.protocol,
   });
@@ -309,6 +310,8 @@ export async function runMain(host: RuntimeHost): Promise<void> {
     host.log(USAGE);
     return host.exit(0);
   }
+  // Not errors (other tools' EDGEMQ_ variables share the environment), but a misspelt setting should not pass unseen.
+  for (const warning of configWarnings(host.env)) host.error(`edgemq: warning: ${warning}`);
   const logger = new Logger({ level: config.logLevel, format: config.logFormat, out: host.log, err: host.error });
   let server: RunningServer;
   try {

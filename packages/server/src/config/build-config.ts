@@ -1,5 +1,5 @@
 import type { Limits } from "@edgemq/core";
-import { ConfigError } from "./config-error.ts";
+import { collect, ConfigError } from "./config-error.ts";
 import type { ConfigFile, DataConfig, ServerConfig, UserConfig } from "./config-types.ts";
 import { DEFAULTS, presetLimits } from "./defaults.ts";
 import { checkExposure } from "./exposure.ts";
@@ -28,29 +28,29 @@ function buildLimits(values: OptionValues, file: ConfigFile, preset: ServerConfi
     const value = key === undefined ? undefined : values.given<number>(o.name);
     if (value !== undefined) (limits as unknown as Record<string, number>)[key!] = value;
   }
-  if (limits.receiveMaximum < 1 || limits.receiveMaximum > 65535) throw new ConfigError(`receiveMaximum must be between 1 and 65535, got ${limits.receiveMaximum}`);
-  if (limits.maximumPacketSize < 64) throw new ConfigError(`maximumPacketSize must be at least 64 bytes, got ${limits.maximumPacketSize}`);
+  const problems: string[] = [];
+  if (limits.receiveMaximum < 1 || limits.receiveMaximum > 65535) problems.push(`receiveMaximum (--receive-maximum or limits.receiveMaximum) must be between 1 and 65535, got ${limits.receiveMaximum}`);
+  if (limits.maximumPacketSize < 64) problems.push(`maximumPacketSize (--max-packet-size or limits.maximumPacketSize) must be at least 64 bytes, got ${limits.maximumPacketSize}`);
   if (limits.maximumKeepAlive > 0 && limits.minimumKeepAlive > limits.maximumKeepAlive) {
-    throw new ConfigError(`minimumKeepAlive (--min-keepalive, ${limits.minimumKeepAlive}) must not be above maximumKeepAlive (--max-keepalive, ${limits.maximumKeepAlive})`);
+    problems.push(`minimumKeepAlive (--min-keepalive, ${limits.minimumKeepAlive}) must not be above maximumKeepAlive (--max-keepalive, ${limits.maximumKeepAlive})`);
   }
+  if (problems.length > 0) throw new ConfigError(problems);
   return limits;
 }
 
 // The file's users, then --user's.
 function buildUsers(values: OptionValues, file: ConfigFile): UserConfig[] {
   const users = [...(file.users ?? [])];
+  // Each is name:password, as its schema checked.
   for (const u of values.flagTexts("user")) {
     const colon = u.indexOf(":");
-    if (colon <= 0) throw new ConfigError(`--user needs name:password, got "${u}"`);
-    users.push({ username: u.slice(0, colon), password: u.slice(colon + 1) });
+    if (colon > 0) users.push({ username: u.slice(0, colon), password: u.slice(colon + 1) });
   }
   return users;
 }
 
 // --no-anonymous over --allow-anonymous over the variable over the file; unsaid, users turn anonymous access off.
 function buildAnonymous(values: OptionValues, users: UserConfig[]): Pick<ServerConfig, "allowAnonymous" | "allowAnonymousExplicit"> {
-  // A bad EDGEMQ_ALLOW_ANONYMOUS is refused even when a flag overrides it, as it always was.
-  values.fromEnv("allow-anonymous");
   const said = values.flagged("no-anonymous") ? false : values.given<boolean>("allow-anonymous");
   if (said !== undefined) return { allowAnonymous: said, allowAnonymousExplicit: true };
   return { allowAnonymous: DEFAULTS.allowAnonymous && users.length === 0, allowAnonymousExplicit: false };
@@ -65,10 +65,16 @@ function buildData(values: OptionValues): DataConfig {
   return { dir: mode === "memory" ? undefined : dir, mode: dir === undefined ? "memory" : mode, windowMs };
 }
 
-/** The configuration from the options' values and the config file: each option where its table entry's `target` says. */
+/**
+ * The configuration from the options' values and the config file: each option
+ * where its table entry's `target` says. Every problem is reported at once:
+ * the values' own (`values.problems`), then each part's and the checks across parts.
+ */
 export function buildConfig(values: OptionValues, file: ConfigFile): ServerConfig {
-  const limits = buildLimits(values, file, values.get("preset"));
-  const listeners = buildListeners(values, file);
+  const problems = [...values.problems];
+  const step = <T>(build: () => T) => collect(problems, build);
+  const limits = step(() => buildLimits(values, file, values.get("preset")));
+  const listeners = step(() => buildListeners(values, file)) ?? [];
   const users = buildUsers(values, file);
   const config = { listeners, ...buildAnonymous(values, users), users, limits, admin: {} } as ServerConfig;
   for (const o of SERVER_OPTIONS) if (isDirectTarget(o.target)) setAt(config, o.target, values.get(o.name));
@@ -76,11 +82,13 @@ export function buildConfig(values: OptionValues, file: ConfigFile): ServerConfi
   for (const s of FILE_SECTIONS) {
     if (s.target === "acl" || s.target === "features") setAt(config, s.target, fileValueAt(file, s.path) ?? s.default);
   }
-  config.admin.listeners = buildAdminListeners(values, file);
-  config.data = buildData(values);
-  config.tenantCeilings = buildTenantCeilings(values, file);
-  config.hookAllow = buildHookAllow(values, file);
-  checkLimitsUnderCeilings(config.limits, config.tenantCeilings);
-  checkExposure(config);
+  config.admin.listeners = step(() => buildAdminListeners(values, file)) ?? [];
+  config.data = step(() => buildData(values))!;
+  const ceilings = step(() => buildTenantCeilings(values, file));
+  config.tenantCeilings = ceilings!;
+  config.hookAllow = step(() => buildHookAllow(values, file));
+  if (limits !== undefined && ceilings !== undefined) step(() => checkLimitsUnderCeilings(limits, ceilings));
+  step(() => checkExposure(config));
+  if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }

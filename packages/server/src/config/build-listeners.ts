@@ -2,7 +2,6 @@ import { ConfigError } from "./config-error.ts";
 import type { AdminListenerConfig, ConfigFile, ListenerConfig } from "./config-types.ts";
 import { DEFAULTS } from "./defaults.ts";
 import type { OptionValues } from "./option-values.ts";
-import { wholeNumberFrom } from "./value-types.ts";
 
 /**
  * The MQTT listeners: --host/--port's TCP listener, else the config file's
@@ -15,11 +14,8 @@ export function buildListeners(values: OptionValues, file: ConfigFile): Listener
   const port = values.given<number>("port");
   // The file's listeners stand only when neither --host nor --port (nor their variables) says otherwise.
   if (file.listeners && host === undefined && port === undefined) {
-    for (const [i, l] of file.listeners.entries()) {
-      const protocol = l.protocol ?? "tcp";
-      if (!["tcp", "tls", "ws", "wss"].includes(protocol)) throw new ConfigError(`listeners[${i}].protocol must be tcp, tls, ws or wss`);
-      listeners.push({ ...l, protocol, host: l.host ?? DEFAULTS.host, port: wholeNumberFrom(String(l.port ?? DEFAULTS.port), `listeners[${i}].port`, 0, 65535) } as ListenerConfig);
-    }
+    // Their shapes were checked with the file.
+    for (const l of file.listeners) listeners.push({ ...l, protocol: l.protocol ?? "tcp", host: l.host ?? DEFAULTS.host, port: l.port ?? DEFAULTS.port });
   } else {
     listeners.push({ protocol: "tcp", host: values.get("host"), port: values.get("port") });
   }
@@ -37,12 +33,20 @@ export function buildListeners(values: OptionValues, file: ConfigFile): Listener
   if (wssPort !== undefined) {
     listeners.push({ protocol: "wss", host: host ?? DEFAULTS.host, port: wssPort, path, cert: values.given("tls-cert"), key: values.given("tls-key") });
   }
-  for (const l of listeners) {
+  const problems: string[] = [];
+  for (const [i, l] of listeners.entries()) {
+    // The fix is in the file for the file's listeners, on the command line for the flags'.
+    const inFile = file.listeners !== undefined && host === undefined && port === undefined && i < file.listeners.length;
     if ((l.protocol === "tls" || l.protocol === "wss") && (!l.cert || !l.key)) {
-      throw new ConfigError(`the ${l.protocol} listener on port ${l.port} needs a certificate and a key: pass --tls-cert <file> and --tls-key <file>`);
+      problems.push(inFile
+        ? `the config file's listeners[${i}] (${l.protocol}) needs "cert" and "key" PEM file paths`
+        : `the ${l.protocol} listener on port ${l.port} needs a certificate and a key: pass --tls-cert <file> and --tls-key <file>`);
     }
-    if (l.requestCert && !l.ca) throw new ConfigError(`client certificate verification on port ${l.port} needs a CA bundle: pass --tls-ca <file>`);
+    if (l.requestCert && !l.ca) {
+      problems.push(`client certificate verification on port ${l.port} needs a CA bundle: ${inFile ? `add "ca" to the config file's listeners[${i}]` : "pass --tls-ca <file>"}`);
+    }
   }
+  if (problems.length > 0) throw new ConfigError(problems);
   return listeners;
 }
 
@@ -52,11 +56,13 @@ export function buildAdminListeners(values: OptionValues, file: ConfigFile): Adm
   const host = values.given<string>("admin-host");
   if (port !== undefined) return [{ protocol: "http", host: host ?? values.get("host"), port }];
   if (host !== undefined) throw new ConfigError("--admin-host needs --admin-port too, e.g. --admin-port 8080");
-  return (file.admin?.listeners ?? []).map((l, i) => {
+  const problems: string[] = [];
+  const listeners = (file.admin?.listeners ?? []).map((l, i) => {
     const protocol = l.protocol ?? "http";
-    if (protocol !== "http" && protocol !== "https") throw new ConfigError(`admin.listeners[${i}].protocol must be http or https`);
     // An https listener needs its own certificate.
-    if (protocol === "https" && (!l.cert || !l.key)) throw new ConfigError(`admin.listeners[${i}] (https) needs "cert" and "key" PEM file paths`);
-    return { protocol, host: l.host ?? DEFAULTS.host, port: wholeNumberFrom(String(l.port ?? DEFAULTS.adminPort), `admin.listeners[${i}].port`, 0, 65535), cert: l.cert, key: l.key };
+    if (protocol === "https" && (!l.cert || !l.key)) problems.push(`the config file's admin.listeners[${i}] (https) needs "cert" and "key" PEM file paths`);
+    return { protocol, host: l.host ?? DEFAULTS.host, port: l.port ?? DEFAULTS.adminPort, cert: l.cert, key: l.key };
   });
+  if (problems.length > 0) throw new ConfigError(problems);
+  return listeners;
 }

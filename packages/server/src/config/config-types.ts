@@ -49,6 +49,8 @@ export interface AdminConfig {
   accountId: string | undefined;
   /** Serve /metrics without an API token. */
   metricsPublic: boolean;
+  /** Origins (`https://ops.example.com`, or `*` for any) whose browser pages may call the admin API; none when empty. */
+  corsOrigins: string[];
 }
 
 /** A user for password authentication. */
@@ -93,7 +95,7 @@ export interface ServerConfig {
   tenantCeilings: Readonly<Record<string, number>>;
 }
 
-/** The JSON file's shape: everything optional. */
+/** The JSON file's shape, as its schema (config/file-schema.ts) lets it through: everything optional. */
 export interface ConfigFile {
   listeners?: Partial<ListenerConfig>[];
   allowAnonymous?: boolean;
@@ -106,7 +108,7 @@ export interface ConfigFile {
   logLevel?: ServerConfig["logLevel"];
   logFormat?: ServerConfig["logFormat"];
   domain?: string;
-  admin?: { listeners?: Partial<AdminListenerConfig>[]; token?: string; accountId?: string; metricsPublic?: boolean };
+  admin?: { listeners?: Partial<AdminListenerConfig>[]; token?: string; accountId?: string; metricsPublic?: boolean; corsOrigins?: string[] };
   data?: Partial<DataConfig>;
   tenantCeilings?: Record<string, number>;
   hookAllow?: string[];

@@ -1,15 +1,16 @@
+import { z } from "zod";
+import { ADMIN_CORS_OPTION } from "./admin-cors-option.ts";
 import { DEFAULTS } from "./defaults.ts";
 import { HOOK_ALLOW_OPTION } from "./hook-allow-option.ts";
 import { LIMIT_OPTIONS } from "./limit-options.ts";
 import { TENANT_CEILING_OPTION } from "./tenant-ceiling-option.ts";
 import type { ServerOption } from "./server-option.ts";
-import { ConfigError } from "./config-error.ts";
-import { choice, PORT, SWITCH, text, wholeNumber } from "./value-types.ts";
+import { choice, PORT, show, SWITCH, text, wholeNumber } from "./value-types.ts";
 
 const DNS_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
 
-// A config file's value must have the shape its key promises; the messages follow the file's path.
-const aString = (message: string) => (v: unknown) => (typeof v === "string" ? undefined : message);
+// Text that must match `pattern`; `rule` says how, and the message ends with the value given.
+const matching = (pattern: RegExp, rule: string) => z.string().regex(pattern, { error: (i) => `${rule}, got ${show(i.input)}` });
 
 /**
  * Every server option, in the order `--help` lists them within each section.
@@ -44,16 +45,13 @@ export const SERVER_OPTIONS: readonly ServerOption[] = [
   },
   {
     name: "ws-path",
-    type: text("<path>", (path, label) => {
-      if (!path.startsWith("/")) throw new ConfigError(`${label} must start with "/", got "${path}"`);
-      return path;
-    }),
+    type: text("<path>", matching(/^\//, 'must start with "/"')),
     target: "listeners", section: "Listeners", help: "upgrade only this path, e.g. /mqtt (default: any path)",
   },
   // Data
   {
     name: "data", type: text("<dir>"), env: "EDGEMQ_DATA", target: "data", section: "Data",
-    file: { path: "data.dir", problem: (v) => (typeof v !== "string" || v === "" ? "data.dir must be a directory path" : undefined) },
+    file: { path: "data.dir", schema: z.string({ error: (i) => `must be a directory path, got ${show(i.input)}` }).min(1, { error: "must be a directory path, not empty" }) },
     help: ["keep sessions, messages, retained messages and tenants in <dir>/edgemq.db", "(SQLite); without it everything lives in memory and is lost at exit"],
   },
   {
@@ -62,16 +60,7 @@ export const SERVER_OPTIONS: readonly ServerOption[] = [
     help: ["fsync (default: nothing acknowledged is ever lost), batched (commits at least", "every --store-window ms; a crash loses at most that window) or memory"],
   },
   {
-    name: "store-window",
-    type: {
-      ...wholeNumber(1, 60_000, "<ms>"),
-      // The file's number was only checked to be a number; a flag's was checked as it was read.
-      check(ms: number) {
-        if (!Number.isInteger(ms) || ms < 1 || ms > 60_000) throw new ConfigError(`data.windowMs must be a whole number from 1 to 60000, got ${ms}`);
-        return ms;
-      },
-    },
-    file: { path: "data.windowMs", problem: (v) => (typeof v !== "number" ? "data.windowMs must be a number of milliseconds" : undefined) },
+    name: "store-window", type: wholeNumber(1, 60_000, "<ms>"), file: { path: "data.windowMs" },
     default: DEFAULTS.storeWindowMs, target: "data", section: "Data", help: `the batched mode's commit window (default ${DEFAULTS.storeWindowMs})`,
   },
   // Admin API and tenants
@@ -85,64 +74,48 @@ export const SERVER_OPTIONS: readonly ServerOption[] = [
   },
   {
     name: "admin-token",
-    type: text("<token>", (token) => {
-      if (token.length < 16 || !/^[\x21-\x7e]+$/.test(token)) {
-        throw new ConfigError("the admin token (--admin-token, EDGEMQ_ADMIN_TOKEN or admin.token) must be at least 16 printable characters without spaces; generate one with: openssl rand -hex 32");
-      }
-      return token;
-    }),
-    env: "EDGEMQ_ADMIN_TOKEN", file: { path: "admin.token", problem: aString("admin.token must be a string") }, target: "admin.token", section: "Admin API and tenants",
+    // The message never repeats the value: it is a secret.
+    type: text("<token>", z.string().regex(/^[\x21-\x7e]{16,}$/, { error: "must be at least 16 printable characters without spaces; generate one with: openssl rand -hex 32" })),
+    env: "EDGEMQ_ADMIN_TOKEN", file: { path: "admin.token" }, target: "admin.token", section: "Admin API and tenants",
     help: ["the first Admin API token (better: EDGEMQ_ADMIN_TOKEN); when absent one is", "generated and printed once"],
   },
   {
     name: "account-id",
-    type: text("<id>", (id, label) => {
-      if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw new ConfigError(`${label} must be 1 to 64 letters, digits, - or _, got "${id}"`);
-      return id;
-    }),
-    env: "EDGEMQ_ACCOUNT_ID", file: { path: "admin.accountId", problem: aString("admin.accountId must be a string") }, target: "admin.accountId", section: "Admin API and tenants",
+    type: text("<id>", matching(/^[A-Za-z0-9_-]{1,64}$/, "must be 1 to 64 letters, digits, - or _")),
+    env: "EDGEMQ_ACCOUNT_ID", file: { path: "admin.accountId" }, target: "admin.accountId", section: "Admin API and tenants",
     help: "serve only this account id in /client/v4/accounts/<id>/pubsub (default: any)",
   },
   {
     name: "domain",
-    type: text("<name>", (name, label) => {
-      const domain = name.toLowerCase().replace(/\.$/, "");
-      if (!DNS_NAME.test(domain)) throw new ConfigError(`${label} must be a DNS name such as mq.example.com, got "${domain}"`);
-      return domain;
-    }),
-    env: "EDGEMQ_DOMAIN", file: { path: "domain", problem: aString('"domain" must be a string, like "mq.example.com"') },
+    // Written in any case, with or without the root's dot: kept lower case, without it.
+    type: text("<name>", z.string().transform((name) => name.toLowerCase().replace(/\.$/, "")).pipe(matching(DNS_NAME, "must be a DNS name such as mq.example.com"))),
+    env: "EDGEMQ_DOMAIN", file: { path: "domain" },
     default: DEFAULTS.domain, target: "domain", section: "Admin API and tenants",
     help: ["tenant brokers are <broker>.<namespace>.<domain> by TLS SNI or WebSocket Host", `(default ${DEFAULTS.domain})`],
   },
+  ADMIN_CORS_OPTION as ServerOption,
   TENANT_CEILING_OPTION as ServerOption,
   // Access
-  // The file's value is taken as it is, null included: it has always been (see keepsNull).
+  // The file's null is taken as it is (not allowing anonymous clients, explicitly): it always has been.
   {
-    name: "allow-anonymous", type: SWITCH, env: "EDGEMQ_ALLOW_ANONYMOUS", file: { path: "allowAnonymous", keepsNull: true }, target: "allowAnonymous", section: "Access",
+    name: "allow-anonymous", type: SWITCH, env: "EDGEMQ_ALLOW_ANONYMOUS", file: { path: "allowAnonymous", schema: SWITCH.schema.nullable() }, target: "allowAnonymous", section: "Access",
     help: "accept clients without credentials on any address",
   },
   { name: "no-anonymous", type: SWITCH, target: "allowAnonymous", section: "Access", help: "refuse clients without credentials, even on loopback" },
   {
-    name: "user", type: text("<name:password>"), repeatable: true, target: "users", section: "Access", help: "a user for password authentication (repeatable)",
-    file: {
-      path: "users",
-      problem: (users) => {
-        for (const [i, u] of ((users ?? []) as { username?: unknown; password?: unknown }[]).entries()) {
-          if (typeof u?.username !== "string" || typeof u?.password !== "string") return `users[${i}] needs "username" and "password" strings`;
-        }
-        return undefined;
-      },
-    },
+    name: "user", type: text("<name:password>", matching(/^[^:]+:/, "needs name:password")), repeatable: true, target: "users", section: "Access",
+    help: "a user for password authentication (repeatable)",
+    file: { path: "users", schema: z.array(z.strictObject({ username: z.string(), password: z.string() })) },
   },
   {
     name: "session-takeover", type: choice(["same-identity", "any"], "<who>"), env: "EDGEMQ_SESSION_TAKEOVER", target: "sessionTakeover", section: "Access",
-    file: { path: "sessionTakeover", problem: (v) => (v !== "same-identity" && v !== "any" ? 'sessionTakeover must be "same-identity" or "any"' : undefined) },
+    file: { path: "sessionTakeover" },
     help: ["who may connect with a client id whose session exists: same-identity (default:", "only the user holding it; others get CONNACK 0x87) or any (anyone, as in Mosquitto)"],
   },
   // Broker
   {
     name: "preset", type: choice(["full", "cloudflare"]), default: DEFAULTS.preset, target: "preset", section: "Broker",
-    file: { path: "preset", problem: (v) => (v !== "full" && v !== "cloudflare" ? 'preset must be "full" or "cloudflare"' : undefined) },
+    file: { path: "preset" },
     help: ["feature set and limits (cloudflare: Cloudflare Pub/Sub's compatibility table", "and limits: 64 KB messages, 10 packets/s, 9 topic levels, 23-byte client ids...)"],
   },
   ...LIMIT_OPTIONS,
@@ -176,9 +149,8 @@ export const SERVER_OPTIONS: readonly ServerOption[] = [
     name: "log-format", type: choice(["text", "json"], "<format>"), env: "EDGEMQ_LOG_FORMAT", file: { path: "logFormat" }, default: DEFAULTS.logFormat, target: "logFormat", section: "Other",
     help: "text (default) or json (one object per line: time, level, msg, fields)",
   },
-  // The file's value counts only when it is true, as it always has.
   {
-    name: "metrics-public", type: SWITCH, file: { path: "admin.metricsPublic", read: (v) => v === true }, default: false, target: "admin.metricsPublic", section: "Other",
+    name: "metrics-public", type: SWITCH, file: { path: "admin.metricsPublic" }, default: false, target: "admin.metricsPublic", section: "Other",
     help: "serve /metrics on the admin port without an API token",
   },
   { name: "help", short: "h", type: SWITCH, target: "help", section: "Other", help: "show this text" },

@@ -1,4 +1,5 @@
 import type { ServerOption } from "./server-option.ts";
+import { closest } from "./suggest.ts";
 
 /** The text of each option's environment variable that is set, by option name. */
 export type EnvValues = ReadonlyMap<string, string>;
@@ -16,4 +17,21 @@ export function readEnv(env: Record<string, string | undefined>, options: readon
     if (text !== undefined) values.set(o.name, text);
   }
   return values;
+}
+
+// EDGEMQ_ variables that belong to the CLI, the packages' scripts and the test suite, not to the server.
+const OTHERS = /^EDGEMQ_(API_URL|API_TOKEN|MQTT_URL|DEBUG|VERSION|TEST_[A-Z_]*)$/;
+
+/**
+ * Warnings for EDGEMQ_ variables the server does not know but that look like
+ * one it does (EDGEMQ_PROT for EDGEMQ_PORT): not errors, since the CLI and
+ * other tools share the environment, but a misspelling should not pass unseen.
+ */
+export function envWarnings(env: Record<string, string | undefined>, options: readonly ServerOption[]): string[] {
+  const known = options.flatMap((o) => (o.env === undefined ? [] : [o.env.slice("EDGEMQ_".length)]));
+  return Object.keys(env).flatMap((name) => {
+    if (!name.startsWith("EDGEMQ_") || OTHERS.test(name) || known.includes(name.slice("EDGEMQ_".length))) return [];
+    const meant = closest(name.slice("EDGEMQ_".length), known);
+    return meant === undefined ? [] : [`${name} is not a setting and is ignored; did you mean EDGEMQ_${meant}?`];
+  });
 }

@@ -1,4 +1,5 @@
 import type { Limits } from "@edgemq/core";
+import type { z } from "zod";
 import type { ValueType } from "./value-types.ts";
 
 /** The sections of `--help`, in the order they are printed. */
@@ -8,7 +9,7 @@ export const HELP_SECTIONS = ["Listeners", "Data", "Admin API and tenants", "Acc
 export type HelpSection = (typeof HELP_SECTIONS)[number];
 
 /** The ServerConfig properties that one option each sets on its own, by their paths. */
-export const DIRECT_TARGETS = ["preset", "logLevel", "logFormat", "domain", "hookTimeoutMs", "memoryBudget", "maxSessionsTotal", "admin.token", "admin.accountId", "admin.metricsPublic", "sessionTakeover"] as const;
+export const DIRECT_TARGETS = ["preset", "logLevel", "logFormat", "domain", "hookTimeoutMs", "memoryBudget", "maxSessionsTotal", "admin.token", "admin.accountId", "admin.metricsPublic", "admin.corsOrigins", "sessionTakeover"] as const;
 
 /** A ServerConfig property that one option sets on its own. */
 export type DirectTarget = (typeof DIRECT_TARGETS)[number];
@@ -24,16 +25,12 @@ export type BuiltTarget = "limits" | "listeners" | "admin.listeners" | "users" |
 /** Where an option's value goes: a ServerConfig property, a part built from several options, or the file or help itself. */
 export type ConfigTarget = DirectTarget | BuiltTarget | `limits.${keyof Limits}` | "the config file" | "help";
 
-/** Where the config file sets an option, and what the file's value must be. */
+/** Where the config file sets an option. */
 export interface FileKey {
   /** Its key path: `domain`, `data.dir`, `limits.maximumPacketSize`. */
   path: string;
-  /** The problem with a file's value (its shape: a string, a number...), else undefined; reported after the file's path. */
-  problem?(value: unknown): string | undefined;
-  /** How the file's value is read when it is not taken as it is. */
-  read?(value: unknown): unknown;
-  /** A null in the file is a value of its own rather than an absent setting. */
-  keepsNull?: boolean;
+  /** What the file's value must be, when not the option's own schema (a list of users where the flag takes one `name:password`). */
+  schema?: z.ZodType;
 }
 
 /** One server option: its flag, environment variable and config-file key, its type, default and help, and where it goes. */

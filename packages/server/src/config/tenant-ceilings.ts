@@ -4,19 +4,14 @@ import { ConfigError } from "./config-error.ts";
 import type { ConfigFile } from "./config-types.ts";
 import type { OptionValues } from "./option-values.ts";
 
-// One --tenant-ceiling word: name=whole number.
-function parseFlag(word: string): [string, number] {
-  const m = /^([a-z_]+)=(\d+)$/.exec(word);
-  if (m === null) throw new ConfigError(`--tenant-ceiling takes <limit>=<n>, such as max_message_size=67108864, not "${word}"`);
-  return [m[1]!, Number(m[2])];
-}
 
 /** The ceilings: the defaults, then the config file's, then the flags'; each a known limit within its range. */
 export function buildTenantCeilings(values: OptionValues, file: ConfigFile): LimitCeilings {
   const ceilings: Record<string, unknown> = { ...DEFAULT_LIMIT_CEILINGS, ...file.tenantCeilings };
+  // Each word is <limit>=<n>, as its schema checked (one that is not was reported with the flags).
   for (const word of values.flagTexts("tenant-ceiling")) {
-    const [name, n] = parseFlag(word);
-    ceilings[name] = n;
+    const m = /^([a-z_]+)=(\d+)$/.exec(word);
+    if (m !== null) ceilings[m[1]!] = Number(m[2]);
   }
   try {
     return checkCeilings(ceilings);
