@@ -8,7 +8,7 @@ import { type AddressInfo, connect as tcpConnect } from "node:net";
 import { encodePacket } from "@edgemq/core/codec";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { collect, connect, mosquittoPub, mosquittoSub, sleep, waitFor } from "../support/clients.ts";
-import { type RunningBroker, startBroker } from "../support/server.ts";
+import { generatedAdminToken, type RunningBroker, startBroker } from "../support/server.ts";
 import { resolveConfig } from "@edgemq/server";
 import type { HookMessage } from "@edgemq/core";
 import { startServer } from "@edgemq/node";
@@ -95,7 +95,7 @@ beforeAll(async () => {
   // The hook server is on loopback, which hooks may post to only when the operator allows it.
   server = await startBroker(["--admin-port", "0", "--sys-interval", "0", "--hook-timeout", String(HOOK_TIMEOUT_MS), "--hook-allow", "127.0.0.1"]);
   adminBase = `http://127.0.0.1:${server.ports.http}/client/v4/accounts/${ACCOUNT}/pubsub`;
-  adminToken = /admin API token \(Admin, all namespaces; shown once, keep it\): (\S+)/.exec(server.output())![1]!;
+  adminToken = generatedAdminToken(server.output());
   await ok("POST", "/namespaces", { name: "hooks" });
   await ok("POST", "/namespaces/hooks/brokers", { name: "main", on_publish: { url: `${hookBase}/main` } });
   await ok("POST", "/namespaces/hooks/brokers", { name: "open", on_publish: { url: `${hookBase}/open`, fail_open: true } });

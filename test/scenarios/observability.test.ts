@@ -2,7 +2,7 @@
 // structured logs, checked on a running server with real clients.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { collect, connect, mosquittoPub, waitFor } from "../support/clients.ts";
-import { type RunningBroker, runBrokerExpectingExit, startBroker } from "../support/server.ts";
+import { generatedAdminToken, type RunningBroker, runBrokerExpectingExit, startBroker } from "../support/server.ts";
 
 let server: RunningBroker;
 let http: string;
@@ -17,7 +17,7 @@ function sample(text: string, name: string, labels: string): number | undefined 
 beforeAll(async () => {
   server = await startBroker(["--admin-port", "0", "--log-format", "json", "--log-level", "debug", "--sys-interval", "0"]);
   http = `http://127.0.0.1:${server.ports.http}`;
-  token = /keep it\): (emq_[\w-]+)/.exec(server.output())![1]!;
+  token = generatedAdminToken(server.output());
 });
 afterAll(async () => {
   await server?.stop();

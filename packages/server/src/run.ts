@@ -7,6 +7,7 @@ import { Router } from "./router.ts";
 import { createHttpApp } from "./http-app.ts";
 import { type ListenerErrorReport, listenerErrorLog } from "./listener-errors.ts";
 import { connectionLogHook, Logger } from "./logger.ts";
+import { deliverAdminToken, type TokenDeliveryHost, tokenDeliveryLine } from "./admin-token-file.ts";
 import { EventLoopLag, Histogram } from "./metrics.ts";
 import { httpPublishHook } from "./http-hook.ts";
 import { openSqliteStore, type SqliteStorage, StoreFailedError } from "@edgemq/store-sqlite";
@@ -20,7 +21,7 @@ export interface BoundListener {
 }
 
 /** What each runtime supplies to run the command line the same way. */
-export interface RuntimeHost {
+export interface RuntimeHost extends TokenDeliveryHost {
   /** e.g. `node 24.21.0`. */
   runtime: string;
   args: string[];
@@ -318,9 +319,17 @@ export async function runMain(host: RuntimeHost): Promise<void> {
     return host.exit(1);
   }
   if (server.generatedAdminToken !== undefined) {
-    // Shown once: only its hash is kept. With the memory store every start is a first start.
-    // Printed whatever the log level: without it nobody could use the API.
-    logger.log(logger.enabled("info") ? "info" : "error", `edgemq: admin API token (Admin, all namespaces; shown once, keep it): ${server.generatedAdminToken}`);
+    // Shown once (only its hash is kept; with the memory store every start is a first start),
+    // and never into the log stream, which collectors keep and many people read.
+    // Said whatever the log level: without it nobody could use the API.
+    try {
+      const delivery = deliverAdminToken(server.generatedAdminToken, config.data.dir, host);
+      logger.log(logger.enabled("info") ? "info" : "error", tokenDeliveryLine(delivery), logger.format === "json" && "file" in delivery ? { path: delivery.file } : undefined);
+    } catch (e) {
+      logger.error(`edgemq: cannot write the generated admin API token: ${(e as Error).message ?? e}; give the server a writable --data directory, or set your own with --admin-token`);
+      await server.close();
+      return host.exit(1);
+    }
   }
   // Last, so that whoever waits for this line has everything before it.
   // Printed whatever the log level: it says where the server is (and tests wait for it).
