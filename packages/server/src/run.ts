@@ -8,7 +8,7 @@ import { createHttpApp } from "./http-app.ts";
 import { type ListenerErrorReport, listenerErrorLog } from "./listener-errors.ts";
 import { connectionLogHook, Logger } from "./logger.ts";
 import { deliverAdminToken, type TokenDeliveryHost, tokenDeliveryLine } from "./admin-token-file.ts";
-import { EventLoopLag, Histogram } from "./metrics.ts";
+import { EventLoopLag, GcPauses, Histogram, type MeteredBroker } from "./metrics.ts";
 import { httpPublishHook } from "./http-hook.ts";
 import { openSqliteStore, type SqliteStorage, StoreFailedError } from "@edgemq/store-sqlite";
 
@@ -112,6 +112,7 @@ export async function serve(
   const commits = storage !== undefined ? new Histogram() : undefined;
   if (storage !== undefined) storage.onCommit = (latencyMs) => commits!.observeMs(latencyMs);
   const lag = new EventLoopLag().start();
+  const gc = new GcPauses();
   let ready = false;
   // MTLS brokers need a TLS listener that asks for client certificates, on a runtime that can.
   const verifiesCertificates = host.clientCertificates && config.listeners.some((l) => (l.protocol === "tls" || l.protocol === "wss") && l.ca !== undefined);
@@ -207,8 +208,9 @@ export async function serve(
     authFailures,
     ready: () => ready,
     metrics: {
-      brokers: () => [broker, ...registry.instances()].map((b) => [b.name, b] as [string, Broker]),
+      brokers: () => [broker, ...registry.instances()].map(meteredBroker),
       lag,
+      gc,
       commits,
       hookLatency,
       startedAt,
@@ -250,6 +252,7 @@ export async function serve(
         ready = false;
         stopTicking();
         lag.stop();
+        gc.stop();
         // The broker goes first: it refuses new connections from now on and sends
         // DISCONNECT 0x8B to each client. Only then do the listeners stop, since
         // some runtimes cut open sockets when a listener stops, and a listener's
@@ -264,6 +267,12 @@ export async function serve(
       return closing;
     },
   };
+}
+
+// A tenant broker is named `<broker>.<namespace>` (neither part may hold a dot); the default broker has no namespace.
+function meteredBroker(broker: Broker): MeteredBroker {
+  const dot = broker.name.indexOf(".");
+  return dot < 0 ? { namespace: "", name: broker.name, broker } : { namespace: broker.name.slice(dot + 1), name: broker.name.slice(0, dot), broker };
 }
 
 /** A listener that could not start, with the runtime's error. */
