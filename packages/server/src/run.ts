@@ -1,4 +1,4 @@
-import type { Acceptor, Broker, OnPublishOptions } from "@edgemq/core";
+import type { Acceptor, Broker, OnPublishHandler, OnPublishOptions } from "@edgemq/core";
 import { AuthFailureLimiter, bootstrap, createAdminApp } from "@edgemq/admin";
 import { type AuthType, type BrokerRecord, HookDestinations, Registry, TenancyError } from "@edgemq/tenancy";
 import { buildBroker, describeStartup, tenantBrokerOptions } from "./build-broker.ts";
@@ -7,6 +7,7 @@ import { Router } from "./router.ts";
 import { createHttpApp } from "./http-app.ts";
 import { type ListenerErrorReport, listenerErrorLog } from "./listener-errors.ts";
 import { connectionLogHook, Logger } from "./logger.ts";
+import { EventLog, eventLogHook } from "./event-log.ts";
 import { deliverAdminToken, type TokenDeliveryHost, tokenDeliveryLine } from "./admin-token-file.ts";
 import { EventLoopLag, GcPauses, Histogram, type MeteredBroker } from "./metrics.ts";
 import { httpPublishHook } from "./http-hook.ts";
@@ -78,9 +79,11 @@ export async function serve(
 ): Promise<RunningServer> {
   const startedAt = Date.now();
   const logConnections = logger.enabled("debug");
+  // Refusals, denials, protocol errors, failing hooks and stores, slow consumers: rate-limited records.
+  const events = new EventLog(logger);
   // One database holds every broker's data (each in its own scope) and the tenancy records.
   const storage = config.data.dir !== undefined
-    ? openSqliteStore({ dataDir: config.data.dir, mode: config.data.mode, windowMs: config.data.windowMs, onError: (e) => logStoreError(logger, e) })
+    ? openSqliteStore({ dataDir: config.data.dir, mode: config.data.mode, windowMs: config.data.windowMs, onError: (e) => logStoreError(events, e) })
     : undefined;
   const broker = givenBroker ?? buildBroker(config, Date.now, storage?.forBroker("default"));
   // On-publish hook call durations, by broker name, for /metrics.
@@ -91,20 +94,10 @@ export async function serve(
     return h;
   };
   if (config.onPublish !== undefined) {
-    const { handler } = config.onPublish;
     const h = latencyOf(broker.name);
-    broker.setOnPublish({
-      ...config.onPublish,
-      handler: async (messages) => {
-        const started = performance.now();
-        try {
-          return await handler(messages);
-        } finally {
-          h.observeMs(performance.now() - started);
-        }
-      },
-    });
+    broker.setOnPublish({ ...config.onPublish, handler: observedHandler(config.onPublish.handler, broker.name, events, (ms) => h.observeMs(ms)) });
   }
+  broker.use(eventLogHook(events, broker.name));
   if (logConnections) broker.use(connectionLogHook(logger, broker.name));
   // What the default broker's store held comes back before anyone connects (once its hooks are in place: due wills pass through them).
   const defaultStore = givenBroker === undefined ? storage?.forBroker("default") : undefined;
@@ -126,14 +119,14 @@ export async function serve(
     const latency = latencyOf(name);
     return {
       failOpen: record.on_publish.fail_open ?? false,
-      handler: httpPublishHook({
+      handler: observedHandler(httpPublishHook({
         url: record.on_publish.url,
         broker: `${name}.${config.domain}`,
         signingKey: () => registry.keys(record.namespace, record.name).current.privateJwk,
         timeoutMs: config.hookTimeoutMs,
         destinations: hookDestinations,
         observe: (ms) => latency.observeMs(ms),
-      }),
+      }), name, events),
     };
   };
   const registry: Registry = await Registry.open({
@@ -149,7 +142,7 @@ export async function serve(
         ...tenantBrokerOptions(config),
         store,
         restore: store?.loadState(),
-        hooks: logConnections ? [connectionLogHook(logger, `${record.name}.${record.namespace}`)] : [],
+        hooks: [eventLogHook(events, `${record.name}.${record.namespace}`), ...(logConnections ? [connectionLogHook(logger, `${record.name}.${record.namespace}`)] : [])],
         onPublish: tenantHook(record),
       };
     },
@@ -184,6 +177,8 @@ export async function serve(
     }
     const tenancy = () => config.admin.listeners.length > 0 || registry.listNamespaces().length > 0;
     const router = new Router(broker, registry, bound, tenancy);
+    const refusals = eventLogHook(events, undefined);
+    router.onRefused = (clientId, conn, reasonCode, reason) => refusals.onEvent!("connect_refused", clientId, conn, reasonCode, reason);
     routers.push(router);
     try {
       listeners.push(await host.listen(router, l, listenerErrorLog(logger, `${l.protocol}://${l.host}:${l.port}`)));
@@ -232,6 +227,7 @@ export async function serve(
     broker.tick(now);
     registry.tick();
     for (const r of routers) r.tick(now);
+    events.flush();
   };
   const stopTicking = host.every(250, tick);
   tick();
@@ -355,9 +351,26 @@ export async function runMain(host: RuntimeHost): Promise<void> {
 }
 
 /** Logs what the store reports: a failure (with what it means for clients) as an error, anything else as a warning. */
-function logStoreError(logger: Logger, error: Error): void {
-  if (!(error instanceof StoreFailedError)) return logger.warn(`edgemq: store: ${error.message}`);
-  logger.error(`edgemq: store error: ${error.message}`, {
+function logStoreError(events: EventLog, error: Error): void {
+  if (!(error instanceof StoreFailedError)) return events.report("store_error", "warn", `edgemq: store: ${error.message}`, () => ({}));
+  events.report("store_error", "error", `edgemq: store error: ${error.message}`, () => ({
     effect: "nothing more is acknowledged: lasting-session CONNECTs get CONNACK 0x89 (3.1.1: 3), other writes end their connection with DISCONNECT 0x80",
-  });
+  }));
+}
+
+/** An on-publish handler whose failures go to the event log (and, given `observe`, whose call durations are measured). */
+function observedHandler(handler: OnPublishHandler, broker: string, events: EventLog, observe?: (ms: number) => void): OnPublishHandler {
+  return async (messages) => {
+    const started = performance.now();
+    try {
+      return await handler(messages);
+    } catch (e) {
+      events.report("hook_failed", "error", "edgemq: on-publish hook failed", () => ({
+        broker, client_id: messages[0]?.clientId, messages: messages.length, reason: e instanceof Error ? e.message : String(e),
+      }));
+      throw e;
+    } finally {
+      observe?.(performance.now() - started);
+    }
+  };
 }
