@@ -3,7 +3,8 @@
 // the log as one record each. Clients can cause most of these at will, so each
 // kind is written at most PER_SECOND times a second; the rest are counted and
 // summarised in one line when the second is over.
-import type { BrokerEventKind, ConnInfo, Hook } from "@edgemq/core";
+import type { BrokerEventKind, ConnInfo, Hook, OnPublishHandler } from "@edgemq/core";
+import { StoreFailedError } from "@edgemq/store-sqlite";
 import type { LogFields, Logger, LogLevel } from "./logger.ts";
 
 /** Records of one kind written per second before the rest are only counted. */
@@ -93,5 +94,30 @@ export function eventLogHook(events: EventLog, broker: string | undefined): Hook
         [t.detail]: detail,
       }));
     },
+  };
+}
+
+/** Logs what the store reports: a failure (with what it means for clients) as an error, anything else as a warning. */
+export function logStoreError(events: EventLog, error: Error): void {
+  if (!(error instanceof StoreFailedError)) return events.report("store_error", "warn", `edgemq: store: ${error.message}`, () => ({}));
+  events.report("store_error", "error", `edgemq: store error: ${error.message}`, () => ({
+    effect: "nothing more is acknowledged: lasting-session CONNECTs get CONNACK 0x89 (3.1.1: 3), other writes end their connection with DISCONNECT 0x80",
+  }));
+}
+
+/** An on-publish handler whose failures go to the event log (and, given `observe`, whose call durations are measured). */
+export function observedHandler(handler: OnPublishHandler, broker: string, events: EventLog, observe?: (ms: number) => void): OnPublishHandler {
+  return async (messages) => {
+    const started = performance.now();
+    try {
+      return await handler(messages);
+    } catch (e) {
+      events.report("hook_failed", "error", "edgemq: on-publish hook failed", () => ({
+        broker, client_id: messages[0]?.clientId, messages: messages.length, reason: e instanceof Error ? e.message : String(e),
+      }));
+      throw e;
+    } finally {
+      observe?.(performance.now() - started);
+    }
   };
 }

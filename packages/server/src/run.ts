@@ -1,17 +1,18 @@
-import type { Acceptor, Broker, OnPublishHandler, OnPublishOptions } from "@edgemq/core";
+import type { Acceptor, Broker, OnPublishOptions } from "@edgemq/core";
 import { AuthFailureLimiter, bootstrap, createAdminApp } from "@edgemq/admin";
 import { type AuthType, type BrokerRecord, HookDestinations, Registry, TenancyError } from "@edgemq/tenancy";
-import { buildBroker, describeStartup, tenantBrokerOptions } from "./build-broker.ts";
-import { type AdminListenerConfig, ConfigError, resolveConfig, type ServerConfig, USAGE } from "./config.ts";
+import { buildBroker, tenantBrokerOptions } from "./build-broker.ts";
+import { type AdminListenerConfig, ConfigError, type ServerConfig } from "./config.ts";
 import { Router } from "./router.ts";
 import { createHttpApp } from "./http-app.ts";
 import { type ListenerErrorReport, listenerErrorLog } from "./listener-errors.ts";
 import { connectionLogHook, Logger } from "./logger.ts";
-import { EventLog, eventLogHook } from "./event-log.ts";
-import { deliverAdminToken, type TokenDeliveryHost, tokenDeliveryLine } from "./admin-token-file.ts";
+import { EventLog, eventLogHook, logStoreError, observedHandler } from "./event-log.ts";
+import { ListenError } from "./listen-error.ts";
+import type { TokenDeliveryHost } from "./admin-token-file.ts";
 import { EventLoopLag, GcPauses, Histogram, type MeteredBroker } from "./metrics.ts";
 import { httpPublishHook } from "./http-hook.ts";
-import { openSqliteStore, type SqliteStorage, StoreFailedError } from "@edgemq/store-sqlite";
+import { openSqliteStore, type SqliteStorage } from "@edgemq/store-sqlite";
 
 /** A bound listener, as every adapter reports it. */
 export interface BoundListener {
@@ -269,108 +270,4 @@ export async function serve(
 function meteredBroker(broker: Broker): MeteredBroker {
   const dot = broker.name.indexOf(".");
   return dot < 0 ? { namespace: "", name: broker.name, broker } : { namespace: broker.name.slice(dot + 1), name: broker.name.slice(0, dot), broker };
-}
-
-/** A listener that could not start, with the runtime's error. */
-export class ListenError extends Error {
-  readonly listener: { protocol: string; host: string; port: number };
-  override readonly cause: unknown;
-  constructor(listener: { protocol: string; host: string; port: number }, cause: unknown) {
-    super(`cannot listen on ${listener.protocol}://${listener.host}:${listener.port}: ${describe(cause)}`);
-    this.name = "ListenError";
-    this.listener = listener;
-    this.cause = cause;
-  }
-}
-
-// The same words on every runtime, whatever each calls its errors.
-function describe(e: unknown): string {
-  const code = (e as { code?: string }).code ?? (e as { name?: string }).name ?? "";
-  const text = String((e as Error).message ?? e);
-  if (code === "EADDRINUSE" || code === "AddrInUse" || /address.*in use/i.test(text)) {
-    return "the address is in use (EADDRINUSE): stop the other process or pick another with --port";
-  }
-  if (code === "EACCES" || code === "PermissionDenied") return "permission denied (EACCES): ports below 1024 need privileges; pick another with --port";
-  if (code === "ENOENT" || code === "NotFound" || /no such file|not found/i.test(text)) return `${text} (check the certificate and key paths)`;
-  return code && !text.includes(code) ? `${text} (${code})` : text;
-}
-
-/** The `edgemq` command line, the same on every runtime: parse, start, print the start-up line, stop on a signal. */
-export async function runMain(host: RuntimeHost): Promise<void> {
-  let config: ServerConfig | "help";
-  try {
-    config = resolveConfig(host.args, host.env, host.readFile);
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      host.error(`edgemq: ${e.message}`);
-      return host.exit(2);
-    }
-    throw e;
-  }
-  if (config === "help") {
-    host.log(USAGE);
-    return host.exit(0);
-  }
-  const logger = new Logger({ level: config.logLevel, format: config.logFormat, out: host.log, err: host.error });
-  let server: RunningServer;
-  try {
-    server = await serve(host, config, undefined, logger);
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      host.error(`edgemq: ${e.message}`);
-      return host.exit(2);
-    }
-    logger.log("error", `edgemq: ${e instanceof ListenError ? e.message : `cannot start: ${describe(e)}`}`);
-    return host.exit(1);
-  }
-  if (server.generatedAdminToken !== undefined) {
-    // Shown once (only its hash is kept; with the memory store every start is a first start),
-    // and never into the log stream, which collectors keep and many people read.
-    // Said whatever the log level: without it nobody could use the API.
-    try {
-      const delivery = deliverAdminToken(server.generatedAdminToken, config.data.dir, host);
-      logger.log(logger.enabled("info") ? "info" : "error", tokenDeliveryLine(delivery), logger.format === "json" && "file" in delivery ? { path: delivery.file } : undefined);
-    } catch (e) {
-      logger.error(`edgemq: cannot write the generated admin API token: ${(e as Error).message ?? e}; give the server a writable --data directory, or set your own with --admin-token`);
-      await server.close();
-      return host.exit(1);
-    }
-  }
-  // Last, so that whoever waits for this line has everything before it.
-  // Printed whatever the log level: it says where the server is (and tests wait for it).
-  logger.log(logger.enabled("info") ? "info" : "error", describeStartup(config, host.runtime, server.listeners, server.storeDescription),
-    logger.format === "json" ? { runtime: host.runtime, store: server.storeDescription, listeners: server.listeners.map((l) => `${l.protocol}://${l.host}:${l.port}`).join(" ") } : undefined);
-  let stopping = false;
-  host.onSignal(async (signal) => {
-    if (stopping) return; // a second Ctrl-C while closing changes nothing
-    stopping = true;
-    logger.info(`edgemq: ${signal} received, shutting down`, { signal });
-    await server.close();
-    host.exit(0);
-  });
-}
-
-/** Logs what the store reports: a failure (with what it means for clients) as an error, anything else as a warning. */
-function logStoreError(events: EventLog, error: Error): void {
-  if (!(error instanceof StoreFailedError)) return events.report("store_error", "warn", `edgemq: store: ${error.message}`, () => ({}));
-  events.report("store_error", "error", `edgemq: store error: ${error.message}`, () => ({
-    effect: "nothing more is acknowledged: lasting-session CONNECTs get CONNACK 0x89 (3.1.1: 3), other writes end their connection with DISCONNECT 0x80",
-  }));
-}
-
-/** An on-publish handler whose failures go to the event log (and, given `observe`, whose call durations are measured). */
-function observedHandler(handler: OnPublishHandler, broker: string, events: EventLog, observe?: (ms: number) => void): OnPublishHandler {
-  return async (messages) => {
-    const started = performance.now();
-    try {
-      return await handler(messages);
-    } catch (e) {
-      events.report("hook_failed", "error", "edgemq: on-publish hook failed", () => ({
-        broker, client_id: messages[0]?.clientId, messages: messages.length, reason: e instanceof Error ? e.message : String(e),
-      }));
-      throw e;
-    } finally {
-      observe?.(performance.now() - started);
-    }
-  };
 }
