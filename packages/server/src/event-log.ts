@@ -33,7 +33,15 @@ export class EventLog {
 
   /** Writes one event unless its kind is past its rate this second; `fields` is built only when written. */
   report(kind: EventKind, level: LogLevel, msg: string, fields: () => LogFields): void {
-    if (!this.#logger.enabled(level)) return;
+    if (this.admit(kind, level)) this.#logger.log(level, msg, { event: kind, ...fields() });
+  }
+
+  /**
+   * Whether one more event of this kind is written now; if not, it is counted
+   * for the summary. A caller that asks first builds nothing for a held-back event.
+   */
+  admit(kind: EventKind, level: LogLevel): boolean {
+    if (!this.#logger.enabled(level)) return false;
     const now = this.#now();
     let w = this.#windows.get(kind);
     if (w !== undefined && now - w.startedAt >= 1000) {
@@ -43,10 +51,15 @@ export class EventLog {
     if (w === undefined) this.#windows.set(kind, w = { startedAt: now, written: 0, suppressed: 0, level });
     if (w.written >= PER_SECOND) {
       w.suppressed++;
-      return;
+      return false;
     }
     w.written++;
-    this.#logger.log(level, msg, { event: kind, ...fields() });
+    return true;
+  }
+
+  /** Writes an event that {@link admit} let through. */
+  write(kind: EventKind, level: LogLevel, msg: string, fields: LogFields): void {
+    this.#logger.log(level, msg, { event: kind, ...fields });
   }
 
   /** Writes the summaries of seconds that are over (the server calls it from its tick). */
@@ -86,13 +99,15 @@ export function eventLogHook(events: EventLog, broker: string | undefined): Hook
     name: "event-log",
     onEvent(kind: BrokerEventKind, clientId: string, conn: ConnInfo, reasonCode: number, detail: string | undefined) {
       const t = TEXT[kind];
-      events.report(kind, t.level, t.msg, () => ({
+      // Asked first: a flood of held-back events (a slow consumer's drops) allocates nothing.
+      if (!events.admit(kind, t.level)) return;
+      events.write(kind, t.level, t.msg, {
         broker,
         client_id: clientId,
         remote: conn.remoteAddress === "" ? undefined : `${conn.remoteAddress}:${conn.remotePort}`,
         reason_code: hex(reasonCode),
         [t.detail]: detail,
-      }));
+      });
     },
   };
 }
