@@ -92,7 +92,7 @@ export const SERVER_OPTIONS: readonly ServerOption[] = [
       return token;
     }),
     env: "EDGEMQ_ADMIN_TOKEN", file: { path: "admin.token", problem: aString("admin.token must be a string") }, target: "admin.token", section: "Admin API and tenants",
-    help: ["the first Admin API token (better: EDGEMQ_ADMIN_TOKEN); when absent one is", "generated and printed once"],
+    help: ["the first Admin API token (better: EDGEMQ_ADMIN_TOKEN); when absent one is", "generated: to <data dir>/admin-token (0600) or the terminal, never the log"],
   },
   {
     name: "account-id",
