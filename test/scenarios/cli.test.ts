@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GROUPS, SINGLE_COMMANDS } from "@edgemq/cli";
 import { connect } from "../support/clients.ts";
-import { type RunningBroker, startBroker } from "../support/server.ts";
+import { generatedAdminToken, type RunningBroker, startBroker } from "../support/server.ts";
 
 const ROOT = join(import.meta.dirname, "../..");
 const BIN = join(ROOT, "node_modules/.bin");
@@ -73,15 +73,9 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-function adminTokenOf(output: string): string {
-  const m = /admin API token \(Admin, all namespaces; shown once, keep it\): (\S+)/.exec(output);
-  if (!m) throw new Error(`no admin token in the start-up output:\n${output}`);
-  return m[1]!;
-}
-
 beforeAll(async () => {
   server = await startBroker(["--admin-port", "0", "--sys-interval", "0"]);
-  adminToken = adminTokenOf(server.output());
+  adminToken = generatedAdminToken(server.output());
   api = { EDGEMQ_API_URL: `http://127.0.0.1:${server.ports.http}`, EDGEMQ_API_TOKEN: adminToken };
   mqttUrl = server.url;
 }, 30_000);
@@ -525,7 +519,7 @@ describe("edgemq serve", () => {
     let up: RegExpExecArray | null = null;
     await until(() => (up = /listening on tcp:\/\/127\.0\.0\.1:(\d+), http:\/\/127\.0\.0\.1:(\d+)/.exec(serve.stdout())) !== null, "the start-up line", 15_000);
     const [, mqttPort, adminPort] = up!;
-    const env = { EDGEMQ_API_URL: `http://127.0.0.1:${adminPort}`, EDGEMQ_API_TOKEN: adminTokenOf(serve.stdout()) };
+    const env = { EDGEMQ_API_URL: `http://127.0.0.1:${adminPort}`, EDGEMQ_API_TOKEN: generatedAdminToken(serve.stdout()) };
     const created = await edgemq(["namespace", "create", "served"], env);
     expect(created.code).toBe(0);
     const pub = await edgemq(["pub", "--url", `mqtt://127.0.0.1:${mqttPort}`, "-t", "hello", "-m", "world"], {});

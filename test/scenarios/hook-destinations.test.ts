@@ -70,6 +70,6 @@ describe("on-publish hook destinations", () => {
     expect(code).toBe(0x80); // a failed call: dropped, fail_open being false
     expect(hookRequests).toBe(0);
     const metrics = await (await fetch(`http://127.0.0.1:${server.ports.http}/metrics`, { headers: { authorization: `Bearer ${admin.token}` } })).text();
-    expect(metrics).toMatch(/edgemq_hook_messages_total\{broker="local\.dest",outcome="failed"\} 1/);
+    expect(metrics).toMatch(/edgemq_hook_messages_total\{namespace="dest",broker="local",outcome="failed"\} 1/);
   });
 });

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import type { Packet } from "@edgemq/core/codec";
 import { connect, RawClient, sleep, waitFor } from "../support/clients.ts";
-import { type RunningBroker, runBrokerExpectingExit, startBroker, writeConfig } from "../support/server.ts";
+import { generatedAdminToken, type RunningBroker, runBrokerExpectingExit, startBroker, writeConfig } from "../support/server.ts";
 
 const ACCOUNT = "0123456789abcdef0123456789abcdef";
 const NS = "lim";
@@ -72,9 +72,7 @@ const sub = (packetId: number, ...filters: string[]): Packet => ({
 beforeAll(async () => {
   server = await startBroker(["--admin-port", "0", "--ws-port", "0", "--sys-interval", "0"]);
   base = `http://127.0.0.1:${server.ports.http}/client/v4/accounts/${ACCOUNT}/pubsub`;
-  const m = /admin API token \(Admin, all namespaces; shown once, keep it\): (\S+)/.exec(server.output());
-  if (!m) throw new Error(`no admin token in the start-up output:\n${server.output()}`);
-  token = m[1]!;
+  token = generatedAdminToken(server.output());
   await ok("POST", "/namespaces", { name: NS });
   // The broker every test checks is left alone by another broker's limits.
   await createBroker("calm");

@@ -1,7 +1,7 @@
 // Starts edgemq as a child process on a free port, the way a user would, and
 // stops it after the test. EDGEMQ_TEST_RUNTIME picks node (default), bun or deno.
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startWebSocketBridge } from "./ws-bridge.ts";
@@ -125,6 +125,16 @@ export function runBrokerExpectingExit(args: string[], env: Record<string, strin
       resolve({ code, output: out });
     });
   });
+}
+
+/**
+ * The admin API token a server generated at start. The log names only the
+ * 0600 file the token went to (never the token), so it is read from there.
+ */
+export function generatedAdminToken(output: string): string {
+  const m = /admin API token \(Admin, all namespaces\) written to (.+?) \(mode 0600\)/.exec(output);
+  if (!m) throw new Error(`no admin token file in the start-up output:\n${output}`);
+  return readFileSync(m[1]!, "utf8").trim();
 }
 
 /** Writes a JSON config file (or the text given) to a fresh temporary folder; returns its path. */

@@ -45,7 +45,7 @@ export function apiSettings(input: ParsedArgs, env: Record<string, string | unde
   if (accountId.trim() === "") throw new UsageError("--account-id is empty; give an account id, or leave it out for the default", command);
   const token = input.string("token") ?? env.EDGEMQ_API_TOKEN ?? env.EDGEMQ_ADMIN_TOKEN;
   if (token === undefined || token.trim() === "") {
-    throw new UsageError("no API token: pass --token <token> or set EDGEMQ_API_TOKEN (a server started with --admin-port prints an Admin token the first time it starts)", command);
+    throw new UsageError("no API token: pass --token <token> or set EDGEMQ_API_TOKEN (a server started with --admin-port generates an Admin token the first time it starts: it shows it on the terminal, or writes it to a 0600 file and logs the file's path)", command);
   }
   const path = url.pathname.replace(/\/+$/, "");
   // A full Cloudflare-style base (…/client/v4/accounts/<id>/pubsub) is used as is; otherwise the path is appended.

@@ -35,16 +35,20 @@ export class Logger {
   warn(msg: string, fields?: LogFields): void { this.log("warn", msg, fields); }
   error(msg: string, fields?: LogFields): void { this.log("error", msg, fields); }
 
-  /** Writes one record. Text lines start with `edgemq:` as every message of the command line does. */
+  /**
+   * Writes one record. A text line is the time (UTC, ISO 8601), the level, then
+   * the message, which starts with `edgemq:` as every message of the command line does.
+   */
   log(level: LogLevel, msg: string, fields: LogFields = {}): void {
     if (!this.enabled(level)) return;
     const write = RANK[level] >= RANK.warn ? this.#err : this.#out;
+    const time = new Date(this.#now()).toISOString();
     if (this.format === "json") {
-      write(JSON.stringify({ time: new Date(this.#now()).toISOString(), level, msg, ...fields }));
+      write(JSON.stringify({ time, level, msg, ...fields }));
       return;
     }
-    const extra = Object.entries(fields).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${typeof v === "string" && /\s/.test(v) ? JSON.stringify(v) : v}`);
-    write(`${msg}${extra.length > 0 ? ` (${extra.join(" ")})` : ""}`);
+    const extra = Object.entries(fields).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${typeof v === "string" && (v === "" || /[\s"]/.test(v)) ? JSON.stringify(v) : v}`);
+    write(`${time} ${level} ${msg}${extra.length > 0 ? ` (${extra.join(" ")})` : ""}`);
   }
 }
 

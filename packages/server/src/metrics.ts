@@ -1,89 +1,26 @@
 import type { Broker, MemoryBudget } from "@edgemq/core";
+import type { Histogram } from "./histogram.ts";
+import { type EventLoopLag, type GcPauses, processFigures } from "./process-metrics.ts";
 
-/** Upper bounds (seconds) of the latency histograms' buckets. */
-export const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+export { Histogram, LATENCY_BUCKETS } from "./histogram.ts";
+export { EventLoopLag, GcPauses } from "./process-metrics.ts";
 
-/** A Prometheus histogram of durations in seconds, with fixed buckets. */
-export class Histogram {
-  readonly counts = new Array<number>(LATENCY_BUCKETS.length).fill(0);
-  sum = 0;
-  count = 0;
-
-  /** Records one duration, in milliseconds. */
-  observeMs(ms: number): void {
-    const s = ms / 1000;
-    this.sum += s;
-    this.count++;
-    for (let i = 0; i < LATENCY_BUCKETS.length; i++) {
-      if (s <= LATENCY_BUCKETS[i]!) {
-        this.counts[i]!++;
-        return;
-      }
-    }
-  }
-
-  /** The histogram's lines in the text exposition format (buckets are cumulative). */
-  render(name: string, labels = ""): string[] {
-    const lines: string[] = [];
-    let cumulative = 0;
-    const sep = labels === "" ? "" : `${labels},`;
-    for (let i = 0; i < LATENCY_BUCKETS.length; i++) {
-      cumulative += this.counts[i]!;
-      lines.push(`${name}_bucket{${sep}le="${LATENCY_BUCKETS[i]}"} ${cumulative}`);
-    }
-    lines.push(`${name}_bucket{${sep}le="+Inf"} ${this.count}`);
-    const braces = labels === "" ? "" : `{${labels}}`;
-    lines.push(`${name}_sum${braces} ${this.sum}`, `${name}_count${braces} ${this.count}`);
-    return lines;
-  }
-}
-
-/**
- * Measures event-loop lag: a timer due every `intervalMs` records how late it
- * ran. Lag is what every connection waits before its bytes are looked at.
- */
-export class EventLoopLag {
-  readonly histogram = new Histogram();
-  /** The latest lag, in milliseconds. */
-  last = 0;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #stopped = false;
-
-  /** Starts measuring every `intervalMs`. */
-  start(intervalMs = 500): this {
-    const tick = (due: number) => {
-      if (this.#stopped) return;
-      const lag = Math.max(0, performance.now() - due);
-      this.last = lag;
-      this.histogram.observeMs(lag);
-      this.#schedule(intervalMs, tick);
-    };
-    this.#schedule(intervalMs, tick);
-    return this;
-  }
-
-  /** Stops measuring. */
-  stop(): void {
-    this.#stopped = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-  }
-
-  #schedule(intervalMs: number, tick: (due: number) => void): void {
-    const due = performance.now() + intervalMs;
-    this.#timer = setTimeout(() => tick(due), intervalMs);
-    // A measuring timer must not keep the process alive (Node, Bun; Deno has Deno.unrefTimer).
-    (this.#timer as { unref?: () => void }).unref?.();
-  }
+/** One broker as /metrics names it: `namespace` is "" for the default broker. */
+export interface MeteredBroker {
+  namespace: string;
+  name: string;
+  broker: Broker;
 }
 
 /** What the metrics endpoint reads at each scrape. */
 export interface MetricsSources {
-  /** Every broker by name: `default` and `<broker>.<namespace>` for tenants (only those created so far). */
-  brokers(): Iterable<[string, Broker]>;
+  /** Every broker: the default one and the tenant brokers created so far. */
+  brokers(): Iterable<MeteredBroker>;
   lag: EventLoopLag;
+  gc?: GcPauses;
   /** Store commits, when the store is durable. */
   commits: Histogram | undefined;
-  /** On-publish hook call durations by broker name. */
+  /** On-publish hook call durations by broker name (`default` or `<broker>.<namespace>`). */
   hookLatency?: Map<string, Histogram>;
   /** Milliseconds since the epoch when the server started. */
   startedAt: number;
@@ -95,67 +32,87 @@ export interface MetricsSources {
   memoryBudget?: MemoryBudget;
 }
 
+/**
+ * Whose series a scrape shows: `*` (an all-namespace token, or --metrics-public)
+ * sees everything; a token scoped to namespaces sees only their brokers' series,
+ * since the default broker, the process and the server belong to no tenant.
+ */
+export type MetricsScope = "*" | readonly string[];
+
 const COUNTERS: [key: keyof Broker["stats"], name: string, help: string][] = [
-  ["connectionsTotal", "edgemq_connections_total", "Connections accepted since start."],
+  ["connectionsTotal", "edgemq_connections_opened_total", "Client connections accepted since start."],
   ["messagesReceived", "edgemq_messages_received_total", "PUBLISH packets received from clients."],
   ["messagesSent", "edgemq_messages_sent_total", "PUBLISH packets sent to clients."],
-  ["bytesReceived", "edgemq_bytes_received_total", "Bytes received from clients."],
-  ["bytesSent", "edgemq_bytes_sent_total", "Bytes sent to clients."],
+  ["bytesReceived", "edgemq_received_bytes_total", "Bytes received from clients."],
+  ["bytesSent", "edgemq_sent_bytes_total", "Bytes sent to clients."],
   ["packetsReceived", "edgemq_packets_received_total", "MQTT packets received."],
   ["packetsSent", "edgemq_packets_sent_total", "MQTT packets sent."],
+  ["messagesDropped", "edgemq_messages_dropped_total", "Messages not delivered: a full session queue (a slow or absent consumer), too large for the receiver, or expired."],
+  ["denied", "edgemq_access_denials_total", "Publishes, subscriptions, deliveries and session takeovers refused by access rules or a credential's topicAcl."],
+  ["protocolErrors", "edgemq_protocol_errors_total", "Connections closed for a malformed packet or a protocol error."],
+  ["rateLimited", "edgemq_rate_limit_disconnects_total", "Connections closed for sending too many packets or bytes per second (0x96)."],
+  ["quotaExceeded", "edgemq_quota_refusals_total", "Connections, subscriptions and retained messages refused by a quota (0x97)."],
 ];
 
 // A label value as the exposition format wants it: backslash, quote and newline escaped.
 const label = (v: string) => v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
 
-/** The metrics in Prometheus' text exposition format (version 0.0.4). */
-export function renderMetrics(src: MetricsSources): string {
-  const brokers = [...src.brokers()];
+/** The metrics in Prometheus' text exposition format (version 0.0.4), for a scope. */
+export function renderMetrics(src: MetricsSources, scope: MetricsScope = "*"): string {
+  const all = scope === "*";
+  const brokers = [...src.brokers()].filter((b) => all || (b.namespace !== "" && scope.includes(b.namespace)));
   const out: string[] = [];
-  const family = (name: string, type: string, help: string) => out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+  const seen = new Set<string>();
+  const family = (name: string, type: "gauge" | "counter" | "histogram", help: string) => {
+    // Two families of one name would make the scrape invalid: a programming error, caught by the unit tests.
+    if (seen.has(name)) throw new Error(`metric family ${name} emitted twice`);
+    seen.add(name);
+    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+  };
+  const labelsOf = (b: MeteredBroker) => `namespace="${label(b.namespace)}",broker="${label(b.name)}"`;
+  const perBroker = (name: string, value: (b: Broker) => number) => {
+    for (const b of brokers) out.push(`${name}{${labelsOf(b)}} ${value(b.broker)}`);
+  };
 
-  family("edgemq_connections", "gauge", "Open client connections.");
-  for (const [name, b] of brokers) out.push(`edgemq_connections{broker="${label(name)}"} ${b.stats.connectionsCurrent}`);
+  family("edgemq_connections_current", "gauge", "Open client connections.");
+  perBroker("edgemq_connections_current", (b) => b.stats.connectionsCurrent);
   family("edgemq_sessions", "gauge", "Sessions, connected or not.");
-  for (const [name, b] of brokers) out.push(`edgemq_sessions{broker="${label(name)}"} ${b.sessionCount}`);
+  perBroker("edgemq_sessions", (b) => b.sessionCount);
   family("edgemq_subscriptions", "gauge", "Subscriptions.");
-  for (const [name, b] of brokers) out.push(`edgemq_subscriptions{broker="${label(name)}"} ${b.subscriptionCount}`);
-  family("edgemq_retained_messages", "gauge", "Retained messages.");
-  for (const [name, b] of brokers) out.push(`edgemq_retained_messages{broker="${label(name)}"} ${b.retained.size}`);
-  for (const [key, metric, help] of COUNTERS) {
-    family(metric, "counter", help);
-    for (const [name, b] of brokers) out.push(`${metric}{broker="${label(name)}"} ${b.stats[key]}`);
-  }
-  family("edgemq_messages_dropped_total", "counter", "Messages not delivered or not accepted, by reason.");
-  for (const [name, b] of brokers) {
-    const n = label(name);
-    // undeliverable: a full session queue, too large for the receiver, or expired;
-    // denied: refused by access rules or a credential's topicAcl (QoS 0 drops included);
-    // protocol_error: connections closed for a malformed packet or a protocol error;
-    // rate_limited: connections closed with 0x96; quota_exceeded: refused with 0x97.
-    out.push(
-      `edgemq_messages_dropped_total{broker="${n}",reason="undeliverable"} ${b.stats.messagesDropped}`,
-      `edgemq_messages_dropped_total{broker="${n}",reason="denied"} ${b.stats.denied}`,
-      `edgemq_messages_dropped_total{broker="${n}",reason="protocol_error"} ${b.stats.protocolErrors}`,
-      `edgemq_messages_dropped_total{broker="${n}",reason="rate_limited"} ${b.stats.rateLimited}`,
-      `edgemq_messages_dropped_total{broker="${n}",reason="quota_exceeded"} ${b.stats.quotaExceeded}`,
-    );
+  perBroker("edgemq_subscriptions", (b) => b.subscriptionCount);
+  family("edgemq_retained_messages", "gauge", "Retained messages of clients (the broker's own $SYS values are not counted).");
+  perBroker("edgemq_retained_messages", (b) => b.retainedCount);
+  for (const [key, name, help] of COUNTERS) {
+    family(name, "counter", help);
+    perBroker(name, (b) => b.stats[key]);
   }
   family("edgemq_hook_messages_total", "counter", "Messages through an on-publish hook, by outcome: delivered (unchanged), modified, dropped (by the hook's reply), failed (dropped: the call failed), failed_open (delivered unchanged: the call failed).");
-  for (const [name, b] of brokers) {
-    const st = b.publishHook?.stats;
+  for (const b of brokers) {
+    const st = b.broker.publishHook?.stats;
     if (st === undefined) continue;
-    const n = label(name);
     for (const [outcome, v] of [["delivered", st.delivered], ["modified", st.modified], ["dropped", st.dropped], ["failed", st.failed], ["failed_open", st.failedOpen]] as const) {
-      out.push(`edgemq_hook_messages_total{broker="${n}",outcome="${outcome}"} ${v}`);
+      out.push(`edgemq_hook_messages_total{${labelsOf(b)},outcome="${outcome}"} ${v}`);
     }
   }
   family("edgemq_hook_pending_messages", "gauge", "Messages waiting for an on-publish hook's verdict.");
-  for (const [name, b] of brokers) if (b.publishHook !== undefined) out.push(`edgemq_hook_pending_messages{broker="${label(name)}"} ${b.publishHook.pending}`);
+  for (const b of brokers) if (b.broker.publishHook !== undefined) out.push(`edgemq_hook_pending_messages{${labelsOf(b)}} ${b.broker.publishHook.pending}`);
   family("edgemq_hook_latency_seconds", "histogram", "On-publish hook calls, from the call to its verdict.");
-  for (const [name, h] of src.hookLatency ?? []) out.push(...h.render("edgemq_hook_latency_seconds", `broker="${label(name)}"`));
+  for (const b of brokers) {
+    const h = src.hookLatency?.get(b.namespace === "" ? b.name : `${b.name}.${b.namespace}`);
+    if (h !== undefined) out.push(...h.render("edgemq_hook_latency_seconds", labelsOf(b)));
+  }
+  if (all) renderServerWide(src, family, out);
+  return `${out.join("\n")}\n`;
+}
+
+// What belongs to no tenant: the process, the event loop, the store, the admin listener.
+function renderServerWide(src: MetricsSources, family: (name: string, type: "gauge" | "counter" | "histogram", help: string) => void, out: string[]): void {
   family("edgemq_event_loop_lag_seconds", "histogram", "How late a timer runs: the wait every connection's bytes see.");
   out.push(...src.lag.histogram.render("edgemq_event_loop_lag_seconds"));
+  if (src.gc?.available) {
+    family("edgemq_gc_pause_seconds", "histogram", "Garbage-collection pauses, by kind (Node only: Bun and Deno do not report them).");
+    for (const [kind, h] of src.gc.byKind) out.push(...h.render("edgemq_gc_pause_seconds", `kind="${label(kind)}"`));
+  }
   if (src.commits !== undefined) {
     family("edgemq_store_commit_seconds", "histogram", "From a transaction's first write to its commit (fsync included): what acknowledgements wait for.");
     out.push(...src.commits.render("edgemq_store_commit_seconds"));
@@ -178,7 +135,15 @@ export function renderMetrics(src: MetricsSources): string {
     family("edgemq_sessions_limit", "gauge", "Sessions all brokers together may hold (--max-sessions-total; 0: no cap).");
     out.push(`edgemq_sessions_limit ${budget.sessionLimit}`);
   }
-  family("edgemq_start_time_seconds", "gauge", "When the server started (Unix time).");
-  out.push(`edgemq_start_time_seconds ${src.startedAt / 1000}`);
-  return `${out.join("\n")}\n`;
+  const p = processFigures();
+  const single = (name: string, type: "gauge" | "counter", help: string, value: number | undefined) => {
+    if (value === undefined) return;
+    family(name, type, help);
+    out.push(`${name} ${value}`);
+  };
+  single("process_cpu_seconds_total", "counter", "User and system CPU time spent, in seconds.", p.cpuSeconds);
+  single("process_resident_memory_bytes", "gauge", "Resident memory size, in bytes.", p.residentBytes);
+  single("process_open_fds", "gauge", "Open file descriptors (from /proc/self/fd).", p.openFds);
+  single("process_max_fds", "gauge", "The limit on open file descriptors.", p.maxFds);
+  single("process_start_time_seconds", "gauge", "When the server started (Unix time, seconds).", src.startedAt / 1000);
 }

@@ -7,6 +7,8 @@ export * from "./config.ts";
 export * from "./build-broker.ts";
 export * from "./websocket.ts";
 export * from "./run.ts";
+export * from "./run-main.ts";
+export { ListenError } from "./listen-error.ts";
 export * from "./bytes.ts";
 export * from "./buffered-duplex.ts";
 export * from "./listener-errors.ts";

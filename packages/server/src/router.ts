@@ -1,4 +1,4 @@
-import { type Acceptor, type Broker, type Duplex, type DuplexSink, toV3ReturnCode } from "@edgemq/core";
+import { type Acceptor, type Broker, type ConnInfo, type Duplex, type DuplexSink, toV3ReturnCode } from "@edgemq/core";
 import { type ConnectPacket, decodePacket, encodePacket, type ProtocolVersion, ReasonCode } from "@edgemq/core/codec";
 import { ISSUER, JWT_METHOD } from "@edgemq/credentials";
 import type { BrokerAddress, Registry } from "@edgemq/tenancy";
@@ -21,6 +21,8 @@ export class Router implements Acceptor {
   readonly #bound: BrokerAddress | undefined;
   readonly #tenancy: () => boolean;
   readonly #pending = new Set<PendingConnection>();
+  /** Told of each connection refused here, before any broker saw it (an unknown broker, a credential for another server). */
+  onRefused: ((clientId: string, conn: ConnInfo, reasonCode: number, reason: string) => void) | undefined;
 
   /**
    * A router in front of `fallback` and the registry's brokers; `bound` pins
@@ -199,6 +201,7 @@ class PendingConnection implements DuplexSink {
     const route = this.#router.route(this.#duplex, connect);
     if ("refuse" in route) {
       this.#done = true;
+      this.#router.onRefused?.(connect?.clientId ?? "", this.#duplex.info, route.refuse, route.reason);
       refuse(this.#duplex, connect, route.refuse, route.reason);
       return;
     }

@@ -1,15 +1,18 @@
 import { type Acceptor, type Broker, MemoryBudget, type OnPublishOptions } from "@edgemq/core";
 import { AuthFailureLimiter, bootstrap, createAdminApp } from "@edgemq/admin";
 import { type AuthType, type BrokerRecord, HookDestinations, Registry, TenancyError } from "@edgemq/tenancy";
-import { buildBroker, describeStartup, tenantBrokerOptions } from "./build-broker.ts";
-import { type AdminListenerConfig, ConfigError, configWarnings, resolveConfig, type ServerConfig, USAGE } from "./config.ts";
+import { buildBroker, tenantBrokerOptions } from "./build-broker.ts";
+import { type AdminListenerConfig, ConfigError, type ServerConfig } from "./config.ts";
 import { Router } from "./router.ts";
 import { createHttpApp } from "./http-app.ts";
 import { type ListenerErrorReport, listenerErrorLog } from "./listener-errors.ts";
 import { connectionLogHook, Logger } from "./logger.ts";
-import { EventLoopLag, Histogram } from "./metrics.ts";
+import { EventLog, eventLogHook, logStoreError, observedHandler } from "./event-log.ts";
+import { ListenError } from "./listen-error.ts";
+import type { TokenDeliveryHost } from "./admin-token-file.ts";
+import { EventLoopLag, GcPauses, Histogram, type MeteredBroker } from "./metrics.ts";
 import { httpPublishHook } from "./http-hook.ts";
-import { openSqliteStore, type SqliteStorage, StoreFailedError } from "@edgemq/store-sqlite";
+import { openSqliteStore, type SqliteStorage } from "@edgemq/store-sqlite";
 
 /** A bound listener, as every adapter reports it. */
 export interface BoundListener {
@@ -20,7 +23,7 @@ export interface BoundListener {
 }
 
 /** What each runtime supplies to run the command line the same way. */
-export interface RuntimeHost {
+export interface RuntimeHost extends TokenDeliveryHost {
   /** e.g. `node 24.21.0`. */
   runtime: string;
   args: string[];
@@ -77,9 +80,11 @@ export async function serve(
 ): Promise<RunningServer> {
   const startedAt = Date.now();
   const logConnections = logger.enabled("debug");
+  // Refusals, denials, protocol errors, failing hooks and stores, slow consumers: rate-limited records.
+  const events = new EventLog(logger);
   // One database holds every broker's data (each in its own scope) and the tenancy records.
   const storage = config.data.dir !== undefined
-    ? openSqliteStore({ dataDir: config.data.dir, mode: config.data.mode, windowMs: config.data.windowMs, onError: (e) => logStoreError(logger, e) })
+    ? openSqliteStore({ dataDir: config.data.dir, mode: config.data.mode, windowMs: config.data.windowMs, onError: (e) => logStoreError(events, e) })
     : undefined;
   // One budget for the bytes every broker holds for clients; an embedder's broker brings its own.
   const memoryBudget = givenBroker?.memoryBudget ?? new MemoryBudget(config.memoryBudget, config.maxSessionsTotal);
@@ -92,20 +97,10 @@ export async function serve(
     return h;
   };
   if (config.onPublish !== undefined) {
-    const { handler } = config.onPublish;
     const h = latencyOf(broker.name);
-    broker.setOnPublish({
-      ...config.onPublish,
-      handler: async (messages) => {
-        const started = performance.now();
-        try {
-          return await handler(messages);
-        } finally {
-          h.observeMs(performance.now() - started);
-        }
-      },
-    });
+    broker.setOnPublish({ ...config.onPublish, handler: observedHandler(config.onPublish.handler, broker.name, events, (ms) => h.observeMs(ms)) });
   }
+  broker.use(eventLogHook(events, broker.name));
   if (logConnections) broker.use(connectionLogHook(logger, broker.name));
   // What the default broker's store held comes back before anyone connects (once its hooks are in place: due wills pass through them).
   const defaultStore = givenBroker === undefined ? storage?.forBroker("default") : undefined;
@@ -113,6 +108,7 @@ export async function serve(
   const commits = storage !== undefined ? new Histogram() : undefined;
   if (storage !== undefined) storage.onCommit = (latencyMs) => commits!.observeMs(latencyMs);
   const lag = new EventLoopLag().start();
+  const gc = new GcPauses();
   let ready = false;
   // MTLS brokers need a TLS listener that asks for client certificates, on a runtime that can.
   const verifiesCertificates = host.clientCertificates && config.listeners.some((l) => (l.protocol === "tls" || l.protocol === "wss") && l.ca !== undefined);
@@ -126,14 +122,14 @@ export async function serve(
     const latency = latencyOf(name);
     return {
       failOpen: record.on_publish.fail_open ?? false,
-      handler: httpPublishHook({
+      handler: observedHandler(httpPublishHook({
         url: record.on_publish.url,
         broker: `${name}.${config.domain}`,
         signingKey: () => registry.keys(record.namespace, record.name).current.privateJwk,
         timeoutMs: config.hookTimeoutMs,
         destinations: hookDestinations,
         observe: (ms) => latency.observeMs(ms),
-      }),
+      }), name, events),
     };
   };
   const registry: Registry = await Registry.open({
@@ -150,7 +146,7 @@ export async function serve(
         memoryBudget,
         store,
         restore: store?.loadState(),
-        hooks: logConnections ? [connectionLogHook(logger, `${record.name}.${record.namespace}`)] : [],
+        hooks: [eventLogHook(events, `${record.name}.${record.namespace}`), ...(logConnections ? [connectionLogHook(logger, `${record.name}.${record.namespace}`)] : [])],
         onPublish: tenantHook(record),
       };
     },
@@ -185,6 +181,8 @@ export async function serve(
     }
     const tenancy = () => config.admin.listeners.length > 0 || registry.listNamespaces().length > 0;
     const router = new Router(broker, registry, bound, tenancy);
+    const refusals = eventLogHook(events, undefined);
+    router.onRefused = (clientId, conn, reasonCode, reason) => refusals.onEvent!("connect_refused", clientId, conn, reasonCode, reason);
     routers.push(router);
     try {
       listeners.push(await host.listen(router, l, listenerErrorLog(logger, `${l.protocol}://${l.host}:${l.port}`)));
@@ -210,8 +208,9 @@ export async function serve(
     authFailures,
     ready: () => ready,
     metrics: {
-      brokers: () => [broker, ...registry.instances()].map((b) => [b.name, b] as [string, Broker]),
+      brokers: () => [broker, ...registry.instances()].map(meteredBroker),
       lag,
+      gc,
       commits,
       hookLatency,
       startedAt,
@@ -234,6 +233,7 @@ export async function serve(
     broker.tick(now);
     registry.tick();
     for (const r of routers) r.tick(now);
+    events.flush();
   };
   const stopTicking = host.every(250, tick);
   tick();
@@ -254,6 +254,7 @@ export async function serve(
         ready = false;
         stopTicking();
         lag.stop();
+        gc.stop();
         // The broker goes first: it refuses new connections from now on and sends
         // DISCONNECT 0x8B to each client. Only then do the listeners stop, since
         // some runtimes cut open sockets when a listener stops, and a listener's
@@ -270,83 +271,8 @@ export async function serve(
   };
 }
 
-/** A listener that could not start, with the runtime's error. */
-export class ListenError extends Error {
-  readonly listener: { protocol: string; host: string; port: number };
-  override readonly cause: unknown;
-  constructor(listener: { protocol: string; host: string; port: number }, cause: unknown) {
-    super(`cannot listen on ${listener.protocol}://${listener.host}:${listener.port}: ${describe(cause)}`);
-    this.name = "ListenError";
-    this.listener = listener;
-    this.cause = cause;
-  }
-}
-
-// The same words on every runtime, whatever each calls its errors.
-function describe(e: unknown): string {
-  const code = (e as { code?: string }).code ?? (e as { name?: string }).name ?? "";
-  const text = String((e as Error).message ?? e);
-  if (code === "EADDRINUSE" || code === "AddrInUse" || /address.*in use/i.test(text)) {
-    return "the address is in use (EADDRINUSE): stop the other process or pick another with --port";
-  }
-  if (code === "EACCES" || code === "PermissionDenied") return "permission denied (EACCES): ports below 1024 need privileges; pick another with --port";
-  if (code === "ENOENT" || code === "NotFound" || /no such file|not found/i.test(text)) return `${text} (check the certificate and key paths)`;
-  return code && !text.includes(code) ? `${text} (${code})` : text;
-}
-
-/** The `edgemq` command line, the same on every runtime: parse, start, print the start-up line, stop on a signal. */
-export async function runMain(host: RuntimeHost): Promise<void> {
-  let config: ServerConfig | "help";
-  try {
-    config = resolveConfig(host.args, host.env, host.readFile);
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      host.error(`edgemq: ${e.message}`);
-      return host.exit(2);
-    }
-    throw e;
-  }
-  if (config === "help") {
-    host.log(USAGE);
-    return host.exit(0);
-  }
-  // Not errors (other tools' EDGEMQ_ variables share the environment), but a misspelt setting should not pass unseen.
-  for (const warning of configWarnings(host.env)) host.error(`edgemq: warning: ${warning}`);
-  const logger = new Logger({ level: config.logLevel, format: config.logFormat, out: host.log, err: host.error });
-  let server: RunningServer;
-  try {
-    server = await serve(host, config, undefined, logger);
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      host.error(`edgemq: ${e.message}`);
-      return host.exit(2);
-    }
-    logger.log("error", `edgemq: ${e instanceof ListenError ? e.message : `cannot start: ${describe(e)}`}`);
-    return host.exit(1);
-  }
-  if (server.generatedAdminToken !== undefined) {
-    // Shown once: only its hash is kept. With the memory store every start is a first start.
-    // Printed whatever the log level: without it nobody could use the API.
-    logger.log(logger.enabled("info") ? "info" : "error", `edgemq: admin API token (Admin, all namespaces; shown once, keep it): ${server.generatedAdminToken}`);
-  }
-  // Last, so that whoever waits for this line has everything before it.
-  // Printed whatever the log level: it says where the server is (and tests wait for it).
-  logger.log(logger.enabled("info") ? "info" : "error", describeStartup(config, host.runtime, server.listeners, server.storeDescription),
-    logger.format === "json" ? { runtime: host.runtime, store: server.storeDescription, listeners: server.listeners.map((l) => `${l.protocol}://${l.host}:${l.port}`).join(" ") } : undefined);
-  let stopping = false;
-  host.onSignal(async (signal) => {
-    if (stopping) return; // a second Ctrl-C while closing changes nothing
-    stopping = true;
-    logger.info(`edgemq: ${signal} received, shutting down`, { signal });
-    await server.close();
-    host.exit(0);
-  });
-}
-
-/** Logs what the store reports: a failure (with what it means for clients) as an error, anything else as a warning. */
-function logStoreError(logger: Logger, error: Error): void {
-  if (!(error instanceof StoreFailedError)) return logger.warn(`edgemq: store: ${error.message}`);
-  logger.error(`edgemq: store error: ${error.message}`, {
-    effect: "nothing more is acknowledged: lasting-session CONNECTs get CONNACK 0x89 (3.1.1: 3), other writes end their connection with DISCONNECT 0x80",
-  });
+// A tenant broker is named `<broker>.<namespace>` (neither part may hold a dot); the default broker has no namespace.
+function meteredBroker(broker: Broker): MeteredBroker {
+  const dot = broker.name.indexOf(".");
+  return dot < 0 ? { namespace: "", name: broker.name, broker } : { namespace: broker.name.slice(dot + 1), name: broker.name.slice(0, dot), broker };
 }

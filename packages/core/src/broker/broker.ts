@@ -220,6 +220,11 @@ export class Broker implements BrokerContext {
     return this.#registry.sessions.size;
   }
 
+  /** The clients' retained messages: the broker's own $SYS values are not theirs, so not counted. */
+  get retainedCount(): number {
+    return this.retained.size - this.#publisher.sys.count;
+  }
+
   /** The number of subscriptions across all sessions. */
   get subscriptionCount(): number {
     return this.#tree.size;

@@ -4,7 +4,8 @@ import { ReasonCode } from "../codec/reason-codes.ts";
 import type { AttachOutcome, ConnectionHost, ConnectRefusal, PublishOutcome, SubscribeOutcome } from "../connection/host.ts";
 import type { Message } from "../model/message.ts";
 import type { OutgoingRecord } from "../model/outgoing-record.ts";
-import type { BrokerStats } from "../model/stats.ts";
+import type { BrokerEventKind, BrokerStats } from "../model/stats.ts";
+import type { ConnInfo } from "../transport/duplex.ts";
 import type { FeaturePolicy } from "../policy/features.ts";
 import type { AuthResult, ReauthContext } from "../policy/hook.ts";
 import type { Limits } from "../policy/limits.ts";
@@ -55,6 +56,11 @@ export class BrokerHost implements ConnectionHost<Session, BrokerConnection> {
     this.#inbound = parts.inbound;
     this.#subscriptions = parts.subscriptions;
     this.#delivery = parts.delivery;
+  }
+
+  /** Tells the hooks of a refusal, a protocol error or a rate limit. */
+  event(kind: BrokerEventKind, clientId: string, conn: ConnInfo, reasonCode: number, detail?: string): void {
+    this.#ctx.hooks.event(kind, clientId, conn, reasonCode, detail);
   }
 
   /** The on-publish hook in use (it may be replaced while clients are connected). */

@@ -4,6 +4,7 @@ import { ReasonCode } from "../codec/reason-codes.ts";
 import type { ClientInfo } from "../model/client.ts";
 import { type Message, ownCopy } from "../model/message.ts";
 import type { OutgoingRecord } from "../model/outgoing-record.ts";
+import type { ConnInfo } from "../transport/duplex.ts";
 import type { BrokerContext } from "./context.ts";
 import type { RetainedBacklog } from "./retained-backlog.ts";
 import type { BrokerConnection, Session } from "./session.ts";
@@ -284,6 +285,8 @@ export class Delivery {
     const size = m.payload.byteLength;
     if (session.queue.length >= ctx.limits.maximumQueuedMessages || session.queuedBytes + size > ctx.limits.maximumQueuedBytes) {
       ctx.stats.messagesDropped++; // a slow or absent client cannot grow memory without bound
+      // The hooks hear of it with the topic only: a burst of drops builds no strings here.
+      ctx.hooks.event("queue_full", session.clientId, (session.connection?.client ?? session.client)?.conn ?? OFFLINE, ReasonCode.QuotaExceeded, m.topic);
       return;
     }
     // Nor can all of them together: every broker of the process draws on one budget.
@@ -298,6 +301,9 @@ export class Delivery {
     return session.expiryInterval > 0 ? ctx.store.saveOutgoing(session.clientId, [record]) : undefined;
   }
 }
+
+// Where an offline session's client was, when nothing recorded it.
+const OFFLINE: ConnInfo = { remoteAddress: "", remotePort: 0, transport: "memory" };
 
 // Without access rules to check at delivery, every retained message may go.
 const everything = (_message: Message): boolean => true;

@@ -28,11 +28,13 @@ export class Inbound {
     // Clients may not publish to $SYS; only the broker does.
     if (message.topic.startsWith("$SYS")) {
       ctx.stats.denied++;
+      ctx.hooks.event("publish_denied", conn.client.clientId, conn.client.conn, ReasonCode.NotAuthorized, message.topic);
       return ReasonCode.NotAuthorized;
     }
     const verdict = ctx.hooks.authorizePublish(conn.client, message);
     if (!verdict.allowed) {
       ctx.stats.denied++;
+      ctx.hooks.event("publish_denied", conn.client.clientId, conn.client.conn, verdict.reasonCode, message.topic);
       return verdict.reasonCode;
     }
     if (message.properties?.payloadFormatIndicator === 1 && !isWellFormedUtf8(message.payload)) {

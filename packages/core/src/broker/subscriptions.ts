@@ -66,6 +66,7 @@ export class Subscriptions {
       const verdict = ctx.hooks.authorizeSubscribe(conn.client, entry);
       if (!verdict.allowed) {
         ctx.stats.denied++;
+        ctx.hooks.event("subscribe_denied", conn.client.clientId, conn.client.conn, verdict.reasonCode, s.topicFilter);
         reasonCodes.push(v5 ? verdict.reasonCode : 0x80);
         continue;
       }

@@ -28,7 +28,8 @@ export function publishSys(ctx: BrokerContext, publisher: Publisher, figures: Sy
     ["bytes/received", s.bytesReceived],
     ["bytes/sent", s.bytesSent],
     ["subscriptions/count", figures.subscriptions],
-    ["retained messages/count", ctx.retained.size],
+    // The clients' retained messages: the $SYS values retained at the last interval are the broker's own.
+    ["retained messages/count", ctx.retained.size - publisher.sys.count],
   ];
   const out = { committed: undefined as Promise<unknown> | undefined };
   publisher.publishingSys = true;

@@ -17,6 +17,7 @@ export abstract class ConnectHandshake<S extends ConnectionSession = ConnectionS
     this.version = p.protocolVersion;
     this.client.protocolVersion = p.protocolVersion;
     this.client.username = p.username;
+    this._requestedClientId = p.clientId;
     if (!host.features.protocolVersions.includes(p.protocolVersion)) {
       return this._refuse(ReasonCode.UnsupportedProtocolVersion, `protocol level ${p.protocolVersion} is not offered by this broker`); // [MQTT-3.1.2-2]
     }
@@ -55,7 +56,11 @@ export abstract class ConnectHandshake<S extends ConnectionSession = ConnectionS
     if (result instanceof Promise) {
       result.then(
         (r) => this._completeConnect(p, r),
-        () => this._completeConnect(p, { deny: ReasonCode.UnspecifiedError, reason: "authentication failed" }),
+        (e: unknown) => {
+          // A hook that throws is the operator's problem, not the client's: its error goes to the hooks' onEvent, the client hears only 0x80.
+          if (this.state === "authenticating") this.host.event("hook_failed", p.clientId, this.client.conn, ReasonCode.UnspecifiedError, `authentication hook failed: ${e instanceof Error ? e.message : String(e)}`);
+          this._completeConnect(p, { deny: ReasonCode.UnspecifiedError, reason: "authentication failed" });
+        },
       );
     } else {
       this._completeConnect(p, result);

@@ -15,6 +15,14 @@ import { AuthExchange } from "./auth-exchange.ts";
 import { toV3ReturnCode } from "./connack.ts";
 import type { ConnectionHost, ConnectionSession, PublishOutcome } from "./host.ts";
 
+// DISCONNECT reason codes that mean the client broke the protocol: such closes are counted as protocol errors and told to the hooks.
+const PROTOCOL_VIOLATIONS: ReadonlySet<number> = new Set([
+  ReasonCode.MalformedPacket, ReasonCode.ProtocolError, ReasonCode.TopicNameInvalid, ReasonCode.ReceiveMaximumExceeded,
+  ReasonCode.TopicAliasInvalid, ReasonCode.PacketTooLarge, ReasonCode.PayloadFormatInvalid, ReasonCode.RetainNotSupported,
+  ReasonCode.QoSNotSupported, ReasonCode.SharedSubscriptionsNotSupported, ReasonCode.SubscriptionIdentifiersNotSupported,
+  ReasonCode.WildcardSubscriptionsNotSupported,
+]);
+
 /** Where a connection is in its life. */
 export type ConnectionState = "awaiting-connect" | "authenticating" | "connected" | "closed";
 
@@ -99,6 +107,8 @@ export abstract class ConnectionBase<S extends ConnectionSession = ConnectionSes
   protected _disconnectReason: number = ReasonCode.UnspecifiedError;
   protected _everConnected = false;
   protected _detached = false;
+  /** The client id a CONNECT asked for, named in events before one is accepted. */
+  protected _requestedClientId = "";
   // The commit of the last accepted QoS 2 PUBLISH: a resend of it is acknowledged only after.
   protected _inboundCommit: Promise<unknown> | undefined;
   // The last QoS 1/2 acknowledgement still waiting for a commit; later ones go after it.
@@ -185,6 +195,7 @@ export abstract class ConnectionBase<S extends ConnectionSession = ConnectionSes
     const packetsOver = pps > 0 && this._packetTokens < 0;
     if (!packetsOver && (bps === 0 || this._byteTokens >= 0)) return true;
     this.host.stats.rateLimited++;
+    this.host.event("rate_limited", this.client.clientId, this.client.conn, ReasonCode.MessageRateTooHigh, packetsOver ? `more than ${pps} packets per second` : `more than ${bps} bytes per second`);
     this.disconnect(ReasonCode.MessageRateTooHigh, packetsOver ? `more than ${pps} packets per second` : `more than ${bps} bytes per second`);
     return false;
   }
@@ -239,8 +250,9 @@ export abstract class ConnectionBase<S extends ConnectionSession = ConnectionSes
     this._hooked = [];
   }
 
-  /** Refuses a CONNECT with a reason code and closes [MQTT-3.2.2-7]. */
-  protected _refuse(reasonCode: number, reason?: string): void {
+  /** Refuses a CONNECT with a reason code and closes [MQTT-3.2.2-7]; the hooks hear of it unless told already. */
+  protected _refuse(reasonCode: number, reason?: string, told = false): void {
+    if (!told) this.host.event("connect_refused", this.client.clientId || this._requestedClientId, this.client.conn, reasonCode, reason);
     if (this.version === 5) {
       this._send({
         type: "connack", sessionPresent: false, reasonCode, // [MQTT-3.2.2-6]
@@ -288,6 +300,12 @@ export abstract class ConnectionBase<S extends ConnectionSession = ConnectionSes
    */
   disconnect(reasonCode: number, reason?: string): void {
     if (this.state === "closed") return;
+    if (PROTOCOL_VIOLATIONS.has(reasonCode)) this._reportProtocolError(reasonCode, reason);
+    this._disconnectNow(reasonCode, reason);
+  }
+
+  // DISCONNECT (to a connected 5.0 client) and close, with nothing reported.
+  protected _disconnectNow(reasonCode: number, reason?: string): void {
     if (this.state === "connected" && this.version === 5) {
       this._send({
         type: "disconnect",
@@ -299,22 +317,28 @@ export abstract class ConnectionBase<S extends ConnectionSession = ConnectionSes
     this._closeNow();
   }
 
-  protected _protocolFailure(e: MqttError): void {
+  // A connection closed for what the client sent: counted, and told to the hooks.
+  protected _reportProtocolError(reasonCode: number, reason: string | undefined): void {
     this.host.stats.protocolErrors++;
+    this.host.event(reasonCode === ReasonCode.MalformedPacket ? "malformed_packet" : "protocol_error", this.client.clientId || this._requestedClientId, this.client.conn, reasonCode, reason);
+  }
+
+  protected _protocolFailure(e: MqttError): void {
+    this._reportProtocolError(e.reasonCode, e.message);
     if (this.state === "awaiting-connect") {
       // Before CONNECT is accepted, the answer is a CONNACK [MQTT-4.13.1-1]
       if (e.reasonCode === ReasonCode.UnsupportedProtocolVersion) {
         // The client's level is unknown, so answer as 3.1.1 does (0x01): every client can read it.
         this.version = 4;
-        return this._refuse(ReasonCode.UnsupportedProtocolVersion);
+        return this._refuse(ReasonCode.UnsupportedProtocolVersion, undefined, true);
       }
       // Only a 5.0 CONNECT gets a CONNACK with a reason code; a bad 3.x CONNECT is closed
       // without one [MQTT-3.1.4-1] (3.1.1), and a first packet that is not CONNECT is not answered.
-      if (this._connectLevel() === 5 && CONNACK_REASON_CODES[e.reasonCode]) return this._refuse(e.reasonCode, e.message);
+      if (this._connectLevel() === 5 && CONNACK_REASON_CODES[e.reasonCode]) return this._refuse(e.reasonCode, e.message, true);
       this._closeNow();
       return;
     }
-    this.disconnect(DISCONNECT_REASON_CODES[e.reasonCode] ? e.reasonCode : ReasonCode.MalformedPacket, e.message);
+    this._disconnectNow(DISCONNECT_REASON_CODES[e.reasonCode] ? e.reasonCode : ReasonCode.MalformedPacket, e.message);
   }
 
   // The protocol level of a CONNECT at the start of the stream, if its first bytes say so.

@@ -2,7 +2,8 @@ import type { ConnectPacket, Will } from "../codec/packets/connect.ts";
 import type { SubscribePacket } from "../codec/packets/subscribe.ts";
 import type { Message } from "../model/message.ts";
 import type { OutgoingRecord } from "../model/outgoing-record.ts";
-import type { BrokerStats } from "../model/stats.ts";
+import type { BrokerEventKind, BrokerStats } from "../model/stats.ts";
+import type { ConnInfo } from "../transport/duplex.ts";
 import type { FeaturePolicy } from "../policy/features.ts";
 import type { AuthResult, ReauthContext } from "../policy/hook.ts";
 import type { Limits } from "../policy/limits.ts";
@@ -81,6 +82,8 @@ export interface ConnectionHost<S extends ConnectionSession, C extends HostedCon
   readonly publishHook: PublishHookPipeline | undefined;
   /** The broker's clock (ms since the epoch). */
   now(): number;
+  /** Tells the broker's hooks of a refusal, a protocol error or a rate limit (rare paths only). */
+  event(kind: BrokerEventKind, clientId: string, conn: ConnInfo, reasonCode: number, detail?: string): void;
 
   /** Whether an enhanced authentication method (CONNECT's Authentication Method) is offered; else CONNACK 0x8C. */
   offersAuthenticationMethod(method: string): boolean;

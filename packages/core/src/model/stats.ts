@@ -1,3 +1,20 @@
+/**
+ * What a broker tells its hooks' `onEvent` of, besides counting it: a refused
+ * CONNECT, a refused PUBLISH or SUBSCRIBE, a connection closed for a malformed
+ * packet, a protocol error or its rate, an authentication hook that threw, and
+ * a message dropped because a session's queue is full (a slow or absent consumer).
+ * Each happens on a rare path; none on a message's normal way through.
+ */
+export type BrokerEventKind =
+  | "connect_refused"
+  | "publish_denied"
+  | "subscribe_denied"
+  | "malformed_packet"
+  | "protocol_error"
+  | "rate_limited"
+  | "hook_failed"
+  | "queue_full";
+
 /** Counters the broker keeps and publishes under $SYS. */
 export interface BrokerStats {
   connectionsCurrent: number;

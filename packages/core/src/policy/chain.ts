@@ -2,6 +2,8 @@ import type { Message } from "../model/message.ts";
 import type { SubscriptionEntry } from "../model/subscription.ts";
 import type { AuthResult, ConnectContext, Decision, Hook, ReauthContext } from "./hook.ts";
 import type { ClientInfo } from "../model/client.ts";
+import type { BrokerEventKind } from "../model/stats.ts";
+import type { ConnInfo } from "../transport/duplex.ts";
 
 /** The result of a chain of deciders: allowed, or denied with a reason code. */
 export type Verdict = { allowed: true } | { allowed: false; reasonCode: number; reason?: string };
@@ -17,6 +19,7 @@ export class HookChain {
   #publishDeciders: Hook[] = [];
   #deliveryDeciders: Hook[] = [];
   #transformers: Hook[] = [];
+  #eventObservers: Hook[] = [];
 
   /** Appends a hook. */
   use(hook: Hook): void {
@@ -24,6 +27,7 @@ export class HookChain {
     if (hook.authorizePublish) this.#publishDeciders.push(hook);
     if (hook.authorizeDelivery) this.#deliveryDeciders.push(hook);
     if (hook.transformPublish) this.#transformers.push(hook);
+    if (hook.onEvent) this.#eventObservers.push(hook);
   }
 
   /** Runs `authenticate` hooks; the first that answers other than `next` wins. */
@@ -110,6 +114,11 @@ export class HookChain {
   /** Tells observers a client disconnected. */
   disconnected(client: ClientInfo, reasonCode: number): void {
     for (const hook of this.#hooks) hook.onDisconnected?.(client, reasonCode);
+  }
+
+  /** Tells observers of a refusal, denial, protocol error or drop. */
+  event(kind: BrokerEventKind, clientId: string, conn: ConnInfo, reasonCode: number, detail?: string): void {
+    for (const hook of this.#eventObservers) hook.onEvent!(kind, clientId, conn, reasonCode, detail);
   }
 
   /** Tells observers a message was accepted for routing. */

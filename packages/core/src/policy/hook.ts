@@ -2,6 +2,7 @@ import type { ConnectPacket } from "../codec/packets/connect.ts";
 import type { ClientInfo } from "../model/client.ts";
 import type { ConnInfo } from "../transport/duplex.ts";
 import type { Message } from "../model/message.ts";
+import type { BrokerEventKind } from "../model/stats.ts";
 import type { SubscriptionEntry } from "../model/subscription.ts";
 
 /** A hook's answer: allow, defer to the next hook, or deny with a reason code. */
@@ -79,4 +80,11 @@ export interface Hook {
   onConnected?(client: ClientInfo): void;
   onDisconnected?(client: ClientInfo, reasonCode: number): void;
   onPublished?(client: ClientInfo, message: Message): void;
+  /**
+   * A refusal, denial, protocol error or drop (see {@link BrokerEventKind}),
+   * with the client id (the CONNECT's before one is accepted; may be empty),
+   * the connection, the reason code and what was refused (a topic, a filter) or
+   * why. Arguments rather than an object, so that telling allocates nothing.
+   */
+  onEvent?(kind: BrokerEventKind, clientId: string, conn: ConnInfo, reasonCode: number, detail: string | undefined): void;
 }

@@ -77,7 +77,7 @@ export const SERVER_OPTIONS: readonly ServerOption[] = [
     // The message never repeats the value: it is a secret.
     type: text("<token>", z.string().regex(/^[\x21-\x7e]{16,}$/, { error: "must be at least 16 printable characters without spaces; generate one with: openssl rand -hex 32" })),
     env: "EDGEMQ_ADMIN_TOKEN", file: { path: "admin.token" }, target: "admin.token", section: "Admin API and tenants",
-    help: ["the first Admin API token (better: EDGEMQ_ADMIN_TOKEN); when absent one is", "generated and printed once"],
+    help: ["the first Admin API token (better: EDGEMQ_ADMIN_TOKEN); when absent one is", "generated: to <data dir>/admin-token (0600) or the terminal, never the log"],
   },
   {
     name: "account-id",
