@@ -82,8 +82,12 @@ describe("the /metrics endpoint", () => {
   });
 
   it("reports CPU time, resident memory, open file descriptors, event-loop lag, and GC pauses where the runtime has them", async () => {
-    await new Promise((r) => setTimeout(r, 300)); // one event-loop lag sample at least
-    const m = parseExposition(await scrape(token));
+    // One event-loop lag sample at least (a timer every 200 ms, later on a loaded machine), and on Node one GC.
+    let m = parseExposition(await scrape(token));
+    for (let i = 0; i < 40 && !((valueOf(m, "edgemq_event_loop_lag_seconds_count") ?? 0) > 0 && (RUNTIME !== "node" || (m.get("edgemq_gc_pause_seconds")?.samples.length ?? 0) > 0)); i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      m = parseExposition(await scrape(token));
+    }
     expect(m.get("process_cpu_seconds_total")?.type).toBe("counter");
     expect(valueOf(m, "process_cpu_seconds_total")).toBeGreaterThan(0);
     expect(valueOf(m, "process_resident_memory_bytes")).toBeGreaterThan(10 * 1024 * 1024);

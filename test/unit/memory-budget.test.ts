@@ -34,6 +34,8 @@ describe("the memory budget", () => {
     const limits = { maximumPacketSize: 1_000_000 };
     const a = new Broker({ memoryBudget: budget, limits, now: () => 0 });
     const b = new Broker({ memoryBudget: budget, limits, now: () => 0 });
+    const heard: string[] = [];
+    b.use({ name: "events", onEvent: (kind, clientId, _conn, reasonCode) => heard.push(`${kind} ${clientId} ${reasonCode}`) });
     const first = connected(a, "first");
     const second = connected(b, "second");
     // Each sends all but the last byte of a 200 kB PUBLISH.
@@ -46,6 +48,7 @@ describe("the memory budget", () => {
     expect(second.duplex.closed).toBe(true);
     expect(b.stats.quotaExceeded).toBe(1);
     expect(budget.refused.partialPackets).toBe(1);
+    expect(heard).toEqual(["memory_budget second 151"]);
     // The first one's packet completes, and its bytes go back.
     first.duplex.push(big.subarray(big.byteLength - 1));
     expect(budget.held.partialPackets).toBe(0);
@@ -77,6 +80,8 @@ describe("the memory budget", () => {
   it("drops queued messages for offline sessions once the budget is spent, counted, and gets the bytes back when the sessions end", async () => {
     const budget = new MemoryBudget(25_000);
     const broker = new Broker({ memoryBudget: budget, now: () => 0 });
+    const heard: string[] = [];
+    broker.use({ name: "events", onEvent: (kind, clientId) => heard.push(`${kind} ${clientId}`) });
     for (const id of ["s1", "s2", "s3"]) {
       const sub = connected(broker, id, { properties: { sessionExpiryInterval: 3600 } });
       sub.send({ type: "subscribe", packetId: 1, subscriptions: [{ topicFilter: "q/#", qos: 1, noLocal: false, retainAsPublished: false, retainHandling: 0 }] });
@@ -89,6 +94,7 @@ describe("the memory budget", () => {
     expect(budget.held.queues).toBe(20_000);
     expect(budget.refused.queues).toBe(1);
     expect(broker.stats.messagesDropped).toBe(1);
+    expect(heard).toEqual(["memory_budget s3"]);
     expect(broker.sessions().filter((s) => s.clientId !== "pub").map((s) => s.queued).sort()).toEqual([0, 1, 1]);
     // A session that returns takes its queue and gives its bytes back.
     const back = new MemoryPeer(broker);

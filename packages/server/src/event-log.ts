@@ -91,6 +91,7 @@ const TEXT: Record<BrokerEventKind, { msg: string; level: LogLevel; detail: stri
   rate_limited: { msg: "edgemq: message rate too high: connection closed", level: "warn", detail: "reason" },
   hook_failed: { msg: "edgemq: hook failed", level: "error", detail: "reason" },
   queue_full: { msg: "edgemq: message dropped: the session's queue is full (a slow or absent consumer)", level: "warn", detail: "topic" },
+  memory_budget: { msg: "edgemq: the server's memory budget is spent (raise --memory-budget if the machine has room)", level: "warn", detail: "reason" },
 };
 
 /** A hook that writes one broker's events (refusals, denials, protocol errors, drops) to the event log; no broker for the router's refusals. */

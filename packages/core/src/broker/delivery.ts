@@ -292,6 +292,7 @@ export class Delivery {
     // Nor can all of them together: every broker of the process draws on one budget.
     if (!ctx.memoryBudget.take("queues", size)) {
       ctx.stats.messagesDropped++;
+      ctx.hooks.event("memory_budget", session.clientId, (session.connection?.client ?? session.client)?.conn ?? OFFLINE, ReasonCode.QuotaExceeded, "a queued message was dropped");
       return;
     }
     // A queued message may wait long: it owns its bytes instead of pinning a read buffer.

@@ -216,6 +216,7 @@ export abstract class ConnectionBase<S extends ConnectionSession = ConnectionSes
     }
     this.host.stats.quotaExceeded++;
     const reason = "the server's memory budget for partial packets is spent";
+    this.host.event("memory_budget", this.client.clientId || this._requestedClientId, this.client.conn, ReasonCode.QuotaExceeded, reason);
     if (this.state === "awaiting-connect") this._refuse(ReasonCode.QuotaExceeded, reason);
     else this.disconnect(ReasonCode.QuotaExceeded, reason);
     // Its bytes go back now, not when the socket's close is reported (up to 2 s later).

@@ -13,7 +13,8 @@ export type BrokerEventKind =
   | "protocol_error"
   | "rate_limited"
   | "hook_failed"
-  | "queue_full";
+  | "queue_full"
+  | "memory_budget";
 
 /** Counters the broker keeps and publishes under $SYS. */
 export interface BrokerStats {
