@@ -82,6 +82,11 @@ describe("the /metrics endpoint", () => {
   });
 
   it("reports CPU time, resident memory, open file descriptors, event-loop lag, and GC pauses where the runtime has them", async () => {
+    // Garbage for the collector to pause on: 400 QoS 0 messages of 64 KiB through the broker.
+    const loader = await connect(server.url, { clientId: "gc-loader" });
+    const payload = Buffer.alloc(64 * 1024);
+    for (let i = 0; i < 400; i++) loader.publish("gc/load", payload);
+    await loader.endAsync();
     // One event-loop lag sample at least (a timer every 200 ms, later on a loaded machine), and on Node one GC.
     let m = parseExposition(await scrape(token));
     for (let i = 0; i < 40 && !((valueOf(m, "edgemq_event_loop_lag_seconds_count") ?? 0) > 0 && (RUNTIME !== "node" || (m.get("edgemq_gc_pause_seconds")?.samples.length ?? 0) > 0)); i++) {
