@@ -3,11 +3,11 @@
 // for background processes), so a step that no longer works fails the suite.
 // This directory is outside test/scenarios, so it runs once, in the first pass
 // of `npm test`: `npm start` is Node, whatever runtime the scenarios use.
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
-  clientScript, linePattern, outputFromLine, outputOfLine, type ReadmeBlock, readmeBlocks, startsBackground,
+  clientScript, linePattern, outputFromLine, outputOfLine, type ReadmeBlock, readmeBlocks, seenSignal, startsBackground,
   substitutePorts, transcriptScript, transcriptSteps,
 } from "../support/readme-blocks.ts";
 import { ReadmeSandbox } from "../support/readme-runner.ts";
@@ -43,7 +43,7 @@ async function runClientBlocks(box: ReadmeSandbox, blocks: ReadmeBlock[], ports:
   const { script, promises } = clientScript(blocks.filter((b) => b.role === "client"), ports);
   // curl -s prints the API's answer whatever its status: a refused step shows as `"success":false`.
   const refused = /"success":false/;
-  const { code, output } = await box.run(script, ["-euo", "pipefail"], 150_000, refused);
+  const { code, output } = await box.run(script, ["-euo", "pipefail"], 240_000, (out) => (refused.test(out) ? "stop" : undefined));
   const shown = `it printed:\n${output}\n--- the servers printed:\n${box.serverOutput()}`;
   expect(code, `the walkthrough stopped with exit code ${code}; ${shown}`).toBe(0);
   for (const promise of promises) {
@@ -67,20 +67,26 @@ describe("the README", () => {
 
   it("runs the two commands: npm start, then mosquitto_sub and mosquitto_pub", async () => {
     await walkthrough("two-commands", (box, blocks, ports) => runClientBlocks(box, blocks, ports));
-  }, 200_000);
+  }, 300_000);
 
   it("runs the tenants walkthrough with the live state, on-publish hook and limits examples that continue it", async () => {
     await walkthrough("tenants-walkthrough", (box, blocks, ports) => runClientBlocks(box, blocks, ports));
-  }, 200_000);
+  }, 300_000);
 
   it("runs the data directory example: a lasting session's queued message survives SIGKILL", async () => {
     await walkthrough("data-example", (box, blocks, ports) => runClientBlocks(box, blocks, ports));
-  }, 200_000);
+  }, 300_000);
 
   it("runs the command line session and prints what the transcript shows", async () => {
     await walkthrough("cli-session", async (box, blocks, ports) => {
       const steps = transcriptSteps(blocks.find((b) => b.role === "transcript")!);
-      const { code, output } = await box.run(transcriptScript(steps, ports), ["-uo", "pipefail"], 150_000);
+      // Tells the session when a background command printed its first line (transcriptScript waits for it).
+      const seen = (out: string) => steps.forEach((step, i) => {
+        const first = step.expected[0];
+        if (!startsBackground(step.command) || first === undefined || existsSync(seenSignal(box.dir, i + 1))) return;
+        if (outputFromLine(out, i + 1).split("\n").some((l) => linePattern(first).test(l.trimEnd()))) writeFileSync(seenSignal(box.dir, i + 1), "");
+      });
+      const { code, output } = await box.run(transcriptScript(steps, ports, box.dir), ["-uo", "pipefail"], 240_000, seen);
       const shown = `the session printed:\n${output}\n--- the server printed:\n${box.serverOutput()}`;
       expect(code, `the session ended with exit code ${code}; ${shown}`).toBe(0);
       steps.forEach((step, i) => {
@@ -102,5 +108,5 @@ describe("the README", () => {
         expect(refused ? status > 0 : status === 0, `README line ${step.readmeLine}, \`${step.command}\`, exited with ${status}; ${shown}`).toBe(true);
       });
     });
-  }, 200_000);
+  }, 300_000);
 });

@@ -93,7 +93,8 @@ function waitFunction(ports: number[], settle: number): string {
 
 /** The client blocks of one walkthrough as one script, and the promises to check in its output. */
 export function clientScript(blocks: ReadmeBlock[], ports: number[]): { script: string; promises: LinePromise[] } {
-  const out = ["exec 2>&1", waitFunction(ports, 1)];
+  // mosquitto_sub prints nothing once subscribed; it takes milliseconds, 2 s is ample.
+  const out = ["exec 2>&1", waitFunction(ports, 2)];
   const promises: LinePromise[] = [];
   let id = 0;
   for (const block of blocks) {
@@ -131,14 +132,26 @@ export function transcriptSteps(block: ReadmeBlock): TranscriptStep[] {
   return steps;
 }
 
-/** A transcript as a script that marks each command's output and records its exit status. */
-export function transcriptScript(steps: TranscriptStep[], ports: number[]): string {
-  // `npx edgemq` takes a second or two to start, more than mosquitto_sub.
-  const out = ["exec 2>&1", waitFunction(ports, 3)];
+/** The file a transcript waits for after starting a background command, until it printed its first line. */
+export const seenSignal = (dir: string, id: number) => `${dir}/seen-${id}`;
+
+/**
+ * A transcript as a script that marks each command's output and records its
+ * exit status. After a background command that shows output, it waits (30 s at
+ * most) for `seenSignal(signals, id)`, which the runner creates once that output
+ * appeared: `edgemq sub … &` has subscribed when it says so, not after a guess.
+ */
+export function transcriptScript(steps: TranscriptStep[], ports: number[], signals: string): string {
+  const out = ["exec 2>&1", waitFunction(ports, 1), `__readme_seen() {
+  local deadline=$((SECONDS + 30))
+  until [ -e "$1" ] || (( SECONDS >= deadline )); do sleep 0.1; done
+}`];
   steps.forEach((step, i) => {
     out.push(`printf '\\n%s\\n' '${lineMarker(i + 1)}'`, step.command);
-    if (startsBackground(splitComment(step.command).code)) out.push("__readme_wait");
-    else out.push(`printf '\\n@@readme-status %d@@\\n' $?`);
+    if (startsBackground(splitComment(step.command).code)) {
+      out.push("__readme_wait");
+      if (step.expected.length > 0) out.push(`__readme_seen '${seenSignal(signals, i + 1)}'`);
+    } else out.push(`printf '\\n@@readme-status %d@@\\n' $?`);
     // Output of a background command may still be on its way.
     out.push("if [ -n \"$(jobs -r)\" ]; then sleep 0.5; fi");
   });

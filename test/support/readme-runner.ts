@@ -98,21 +98,20 @@ export class ReadmeSandbox {
   }
 
   /**
-   * Runs a client script to its end (at most `ms`, and no further than output
-   * matching `abortOn`: a failed step should not leave later steps waiting on
-   * it); resolves to its exit code (null if cut short) and output.
+   * Runs a client script to its end (at most `ms`); `watch` sees the output as
+   * it grows and may stop the script (a failed step should not leave later
+   * steps waiting on it). Resolves to its exit code (null if cut short) and output.
    */
-  async run(script: string, shellFlags: string[], ms: number, abortOn?: RegExp): Promise<{ code: number | null; output: string }> {
+  async run(script: string, shellFlags: string[], ms: number, watch?: (output: string) => "stop" | void): Promise<{ code: number | null; output: string }> {
     const client = this.start(script, shellFlags);
     let aborted = false;
-    const watch = setInterval(() => {
-      if (abortOn?.test(client.output())) {
-        aborted = true;
-        try { process.kill(-client.child.pid!, "SIGKILL"); } catch { /* already gone */ }
-      }
+    const watcher = setInterval(() => {
+      if (aborted || watch?.(client.output()) !== "stop") return;
+      aborted = true;
+      try { process.kill(-client.child.pid!, "SIGKILL"); } catch { /* already gone */ }
     }, 100);
-    const code = await Promise.race([client.exited, sleep(ms).then(() => "timeout" as const)]).finally(() => clearInterval(watch));
-    if (aborted) return { code: null, output: `${client.output()}\nreadme-test: stopped at the first output matching ${abortOn}` };
+    const code = await Promise.race([client.exited, sleep(ms).then(() => "timeout" as const)]).finally(() => clearInterval(watcher));
+    if (aborted) return { code: null, output: `${client.output()}\nreadme-test: stopped early: a step failed` };
     if (code === "timeout") return { code: null, output: `${client.output()}\nreadme-test: the walkthrough did not finish within ${ms / 1000} s` };
     await sleep(300); // the last output of background processes
     return { code, output: client.output() };
