@@ -48,7 +48,7 @@ async function runClientBlocks(box: ReadmeSandbox, blocks: ReadmeBlock[], ports:
   expect(code, `the walkthrough stopped with exit code ${code}; ${shown}`).toBe(0);
   for (const promise of promises) {
     for (const text of promise.texts) {
-      expect(outputFromLine(output, promise.id), `README line ${promise.readmeLine} promises "${text}"; ${shown}`).toContain(text);
+      expect(outputOfLine(output, promise.id), `README line ${promise.readmeLine} promises "${text}"; ${shown}`).toContain(text);
     }
   }
   expect(output, `an admin API call was refused; ${shown}`).not.toMatch(refused);

@@ -7,7 +7,8 @@
 // server: started in the background; the walkthrough waits for its ports.
 // client: run in order, as one shell session, with `bash -euo pipefail`. A
 //   double-quoted text in a line's trailing comment is output the line promises
-//   ("prints "demo/hello hi""); a comment with `fails:` promises a non-zero exit.
+//   (`# prints "demo/hello hi"`), printed while it runs or just after (by a
+//   background subscriber); a comment with `fails:` promises a non-zero exit.
 // transcript: `$ command` lines followed by the output they print; `…` stands
 //   for a left-out line or value, ids and times match any id and time.
 //
@@ -102,17 +103,21 @@ export function clientScript(blocks: ReadmeBlock[], ports: number[]): { script: 
     lines.forEach((line, k) => {
       const continued = k > 0 && lines[k - 1]!.endsWith("\\");
       const { code, comment } = splitComment(line);
-      if (continued || code.trim() === "") return void out.push(line);
-      id++;
-      out.push(`printf '\\n%s\\n' '${lineMarker(id)}'`);
-      const texts = [...comment.matchAll(/"([^"]+)"/g)].map((m) => m[1]!);
-      const fails = /\bfails:/.test(comment);
-      if (texts.length > 0 || fails) promises.push({ id, readmeLine: block.line + k, texts, fails });
-      if (fails) {
-        if (code.endsWith("\\")) throw new Error(`README line ${block.line + k}: a line that fails must be one line`);
-        out.push(`if ${code}; then echo "readme-test: README line ${block.line + k} was to fail but succeeded"; exit 97; fi`);
+      if (!continued && code.trim() !== "") {
+        id++;
+        out.push(`printf '\\n%s\\n' '${lineMarker(id)}'`);
+        const texts = [...comment.matchAll(/"([^"]+)"/g)].map((m) => m[1]!);
+        const fails = /\bfails:/.test(comment);
+        if (texts.length > 0 || fails) promises.push({ id, readmeLine: block.line + k, texts, fails });
+        if (fails) {
+          if (code.endsWith("\\")) throw new Error(`README line ${block.line + k}: a line that fails must be one line`);
+          out.push(`if ${code}; then echo "readme-test: README line ${block.line + k} was to fail but succeeded"; exit 97; fi`);
+        } else out.push(line);
       } else out.push(line);
-      if (startsBackground(code)) out.push("__readme_wait");
+      // After a whole statement: wait for what it started, or for what a background
+      // process prints about it (a subscriber's message) to arrive.
+      if (code.trim() === "" || code.endsWith("\\")) return;
+      out.push(startsBackground(code) ? "__readme_wait" : "if [ -n \"$(jobs -r)\" ]; then sleep 0.5; fi");
     });
   }
   return { script: out.join("\n") + "\n", promises };
