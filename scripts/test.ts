@@ -11,6 +11,11 @@ import { existsSync, readFileSync, rmSync } from "node:fs";
 const run = (cmd: string, args: string[], env: Record<string, string> = {}) =>
   spawnSync(cmd, args, { stdio: "inherit", env: { ...process.env, ...env } }).status ?? 1;
 
+// First, the programs the suite runs besides Node, Bun and Deno (mosquitto's clients,
+// Chromium, …): without one, one line says what is missing and that `npm run setup`
+// installs it, instead of a red suite.
+if (run("bash", ["scripts/setup.sh", "--check"]) !== 0) process.exit(1);
+
 console.log("> type-checking (tsc)");
 let failed = run("tsc", ["-p", "."]) !== 0;
 failed = run("tsc", ["-p", "packages/core"]) !== 0 || failed;
