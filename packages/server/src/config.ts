@@ -15,7 +15,7 @@ import { OptionValues } from "./config/option-values.ts";
 import { parseArgv } from "./config/parse-argv.ts";
 import { readEnv } from "./config/read-env.ts";
 
-export type { AdminConfig, AdminListenerConfig, ConfigFile, DataConfig, ListenerConfig, ServerConfig, UserConfig } from "./config/config-types.ts";
+export type { AdminConfig, AdminListenerConfig, ClusterConfig, ConfigFile, DataConfig, ListenerConfig, ServerConfig, UserConfig } from "./config/config-types.ts";
 export { ConfigError } from "./config/config-error.ts";
 export { parseConfigFile } from "./config/config-file.ts";
 export { isLoopback } from "./config/exposure.ts";

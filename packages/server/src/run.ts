@@ -2,6 +2,7 @@ import { type Acceptor, type Broker, MemoryBudget, type OnPublishOptions } from 
 import { AuthFailureLimiter, bootstrap, createAdminApp } from "@edgemq/admin";
 import { type AuthType, type BrokerRecord, HookDestinations, Registry, TenancyError } from "@edgemq/tenancy";
 import { buildBroker, describeStartup, tenantBrokerOptions } from "./build-broker.ts";
+import { type ClusterNode, joinCluster } from "./cluster.ts";
 import { type AdminListenerConfig, ConfigError, resolveConfig, type ServerConfig, USAGE } from "./config.ts";
 import { Router } from "./router.ts";
 import { createHttpApp } from "./http-app.ts";
@@ -62,6 +63,8 @@ export interface RunningServer {
   storage: SqliteStorage | undefined;
   /** What holds the data, for the start-up line: `memory (not durable)` or `sqlite (fsync) at …`. */
   storeDescription: string;
+  /** The cluster this node joined (--cluster), if any. */
+  cluster: ClusterNode | undefined;
   /** An Admin API token generated at this start, to print once; undefined otherwise. */
   generatedAdminToken: string | undefined;
   /** Stops listening, sends DISCONNECT 0x8B to 5.0 clients and flushes the store. */
@@ -83,7 +86,9 @@ export async function serve(
     : undefined;
   // One budget for the bytes every broker holds for clients; an embedder's broker brings its own.
   const memoryBudget = givenBroker?.memoryBudget ?? new MemoryBudget(config.memoryBudget, config.maxSessionsTotal);
-  const broker = givenBroker ?? buildBroker(config, Date.now, storage?.forBroker("default"), memoryBudget);
+  // Every broker this server builds, default and tenants, routes over the cluster when there is one (an embedder's broker brings its own routing).
+  const cluster = config.cluster !== undefined ? await joinCluster(config.cluster, config.listeners[0]?.port ?? 0, logger) : undefined;
+  const broker = givenBroker ?? buildBroker(config, Date.now, storage?.forBroker("default"), memoryBudget, cluster?.routing("default"));
   // On-publish hook call durations, by broker name, for /metrics.
   const hookLatency = new Map<string, Histogram>();
   const latencyOf = (name: string) => {
@@ -152,6 +157,7 @@ export async function serve(
         restore: store?.loadState(),
         hooks: logConnections ? [connectionLogHook(logger, `${record.name}.${record.namespace}`)] : [],
         onPublish: tenantHook(record),
+        routing: cluster?.routing(`${record.name}.${record.namespace}`),
       };
     },
     onBrokerUpdated: (record, instance) => instance?.setOnPublish(tenantHook(record)),
@@ -176,6 +182,7 @@ export async function serve(
   const listeners: BoundListener[] = [];
   const closeAll = async () => {
     for (const bound of listeners) await bound.close().catch(() => {});
+    await cluster?.close();
   };
   for (const l of config.listeners) {
     let bound: { namespace: string; broker: string } | undefined;
@@ -234,6 +241,7 @@ export async function serve(
     registry.tick();
     for (const r of routers) r.tick(now);
   };
+  if (listeners[0] !== undefined) cluster?.settle(listeners[0].port);
   const stopTicking = host.every(250, tick);
   tick();
   ready = true;
@@ -247,6 +255,7 @@ export async function serve(
     listeners,
     storage,
     storeDescription,
+    cluster,
     generatedAdminToken,
     close() {
       closing ??= (async () => {
@@ -258,6 +267,7 @@ export async function serve(
         // some runtimes cut open sockets when a listener stops, and a listener's
         // close may wait for sockets that end only once disconnected.
         await Promise.all([broker.close(), registry.close()]);
+        await cluster?.close();
         await storage?.close();
         await Promise.race([
           Promise.all(listeners.map((l) => l.close().catch(() => {}))),
@@ -318,7 +328,9 @@ export async function runMain(host: RuntimeHost): Promise<void> {
       host.error(`edgemq: ${e.message}`);
       return host.exit(2);
     }
-    logger.log("error", `edgemq: ${e instanceof ListenError ? e.message : `cannot start: ${describe(e)}`}`);
+    // A listener or the cluster that cannot start says what to do in its own words.
+    const own = e instanceof ListenError || (e as Error).name === "ClusterConnectError";
+    logger.log("error", `edgemq: ${own ? (e as Error).message : `cannot start: ${describe(e)}`}`);
     return host.exit(1);
   }
   if (server.generatedAdminToken !== undefined) {
@@ -328,8 +340,10 @@ export async function runMain(host: RuntimeHost): Promise<void> {
   }
   // Last, so that whoever waits for this line has everything before it.
   // Printed whatever the log level: it says where the server is (and tests wait for it).
-  logger.log(logger.enabled("info") ? "info" : "error", describeStartup(config, host.runtime, server.listeners, server.storeDescription),
-    logger.format === "json" ? { runtime: host.runtime, store: server.storeDescription, listeners: server.listeners.map((l) => `${l.protocol}://${l.host}:${l.port}`).join(" ") } : undefined);
+  logger.log(logger.enabled("info") ? "info" : "error", describeStartup(config, host.runtime, server.listeners, server.storeDescription, server.cluster?.describe()),
+    logger.format === "json"
+      ? { runtime: host.runtime, store: server.storeDescription, listeners: server.listeners.map((l) => `${l.protocol}://${l.host}:${l.port}`).join(" "), ...(server.cluster ? { cluster: server.cluster.describe() } : {}) }
+      : undefined);
   let stopping = false;
   host.onSignal(async (signal) => {
     if (stopping) return; // a second Ctrl-C while closing changes nothing

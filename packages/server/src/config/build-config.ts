@@ -10,6 +10,7 @@ import { SERVER_OPTIONS } from "./option-table.ts";
 import type { OptionValues } from "./option-values.ts";
 import { isDirectTarget } from "./server-option.ts";
 import { buildHookAllow } from "./hook-allow.ts";
+import { buildCluster } from "./cluster-config.ts";
 import { buildTenantCeilings, checkLimitsUnderCeilings } from "./tenant-ceilings.ts";
 
 // Writes `value` at a dotted path of the configuration (`admin.token`).
@@ -80,6 +81,7 @@ export function buildConfig(values: OptionValues, file: ConfigFile): ServerConfi
   config.data = buildData(values);
   config.tenantCeilings = buildTenantCeilings(values, file);
   config.hookAllow = buildHookAllow(values, file);
+  config.cluster = buildCluster(values);
   checkLimitsUnderCeilings(config.limits, config.tenantCeilings);
   checkExposure(config);
   return config;

@@ -26,6 +26,7 @@ export const FILE_SECTIONS: readonly FileSection[] = [
   { path: "admin", object: { example: '{"listeners": [{"port": 8080}]}' } },
   { path: "admin.listeners", check: checkAdminListeners, target: "admin.listeners" },
   { path: "data", object: { example: '{"dir": "./data"}' } },
+  { path: "cluster", object: { example: '{"servers": ["nats://127.0.0.1:4222"]}' } },
 ];
 
 function checkListeners(listeners: unknown, file: string): void {
