@@ -45,6 +45,10 @@ export class ClusterLink implements RoutingLink {
   /** This node's id; the server may settle it once its listener's port is known. */
   nodeId: string;
   readonly #log: NonNullable<ClusterOptions["log"]>;
+  // One round trip to NATS for every subscription made in one turn (one SUBSCRIBE's filters).
+  #pendingFlush: Promise<void> | undefined;
+  // False between a lost NATS server and the next one: nothing to wait for then.
+  #connected = true;
 
   private constructor(nc: NatsConnection, options: ClusterOptions) {
     this.nc = nc;
@@ -86,6 +90,28 @@ export class ClusterLink implements RoutingLink {
     return this.nc.isClosed() ? undefined : this.nc.getServer();
   }
 
+  /**
+   * Resolves once the NATS server has processed every subscription sent so
+   * far (a PING's PONG comes after them), at most after 2 s; at once while
+   * NATS is away (the subscriptions are sent again on reconnection), so that
+   * local clients are not held up.
+   */
+  interestReady(): Promise<void> {
+    if (!this.#connected) return Promise.resolve();
+    // The PING goes once this turn's subscriptions are all written, so that it follows every one of them.
+    this.#pendingFlush ??= new Promise<void>((resolve) => {
+      queueMicrotask(() => {
+        this.#pendingFlush = undefined;
+        const timer = setTimeout(resolve, 2000);
+        void this.nc.flush().catch(() => {}).then(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    });
+    return this.#pendingFlush;
+  }
+
   /** Says a problem once through the log. */
   report(level: "warn" | "error", text: string): void {
     this.#log(level, text);
@@ -102,9 +128,11 @@ export class ClusterLink implements RoutingLink {
     for await (const s of this.nc.status()) {
       switch (s.type) {
         case "disconnect":
+          this.#connected = false;
           this.#log("warn", `cluster: lost the NATS server ${s.server}; reconnecting (messages do not cross nodes until then)`);
           break;
         case "reconnect":
+          this.#connected = true;
           this.#log("info", `cluster: reconnected to the NATS server ${s.server}`);
           break;
         case "error":

@@ -16,6 +16,8 @@ export interface RoutingLink {
   readonly counters: ClusterCounters;
   /** Tells the operator something once (a topic too long for NATS, a message that does not decode). */
   report(level: "warn" | "error", text: string): void;
+  /** Resolves once the NATS server has every subscription made so far (or after a bound wait, when it cannot say). */
+  interestReady(): Promise<void>;
 }
 
 /** Messages over NATS since the node started, every broker together. */
@@ -77,12 +79,19 @@ export class NatsRouting implements Routing {
     return this.#send(message) && matched === 0 ? 1 : matched;
   }
 
-  /** A local session subscribed: this node now wants the filter's topics from the others. */
-  subscribed(entry: SubscriptionEntry): void {
+  /**
+   * A local session subscribed: this node now wants the filter's topics from
+   * the others. When that takes a new NATS subscription, the SUBACK waits
+   * until the NATS server has it, so a message published on another node
+   * after the SUBACK is not missed (on another server of a NATS cluster the
+   * interest still takes a moment to arrive).
+   */
+  subscribed(entry: SubscriptionEntry): void | Promise<unknown> {
     const key = `${entry.clientId}\0${entry.topicFilter}`;
     if (this.#filters.has(key) || this.#closed) return; // new options on a filter already counted
     this.#filters.set(key, entry.filter);
     if (perNode(entry.filter)) return;
+    let added = false;
     for (const subject of filterToSubjects(this.#prefix, entry.filter)) {
       const held = this.#interest.get(subject);
       if (held !== undefined) {
@@ -94,7 +103,9 @@ export class NatsRouting implements Routing {
         continue;
       }
       this.#interest.set(subject, { sub: this.#link.nc.subscribe(subject, { callback: this.#receive }), refs: 1 });
+      added = true;
     }
+    return added ? this.#link.interestReady() : undefined;
   }
 
   /** A local subscription ended: the subjects no local filter uses any more are unsubscribed. */
