@@ -17,6 +17,27 @@ export interface ClusterOptions {
   log?: (level: "info" | "warn" | "error", text: string) => void;
 }
 
+/** The servers as logs may show them: a password in a URL (`nats://user:pass@host`) is masked. */
+export function redactServers(servers: readonly string[]): string {
+  return servers.map((url) => url.replace(/\/\/([^:@/]*):[^@/]*@/, "//$1:***@")).join(",");
+}
+
+// The NATS client takes no credentials from a URL: `nats://user:pass@host` becomes user and pass
+// (`nats://token@host` a token), and the URLs go on without them.
+function splitCredentials(servers: readonly string[]): { servers: string[]; user?: string; pass?: string; token?: string } {
+  let user: string | undefined, pass: string | undefined;
+  const bare = servers.map((url) => {
+    const m = /^([a-z]+:\/\/)([^@/]*)@(.*)$/.exec(url);
+    if (m === null) return url;
+    const colon = m[2]!.indexOf(":");
+    user ??= decodeURIComponent(colon < 0 ? m[2]! : m[2]!.slice(0, colon));
+    pass ??= colon < 0 ? undefined : decodeURIComponent(m[2]!.slice(colon + 1));
+    return m[1]! + m[3]!;
+  });
+  if (user === undefined) return { servers: bare };
+  return pass === undefined ? { servers: bare, token: user } : { servers: bare, user, pass };
+}
+
 /** The node id when none is given: the host name and the MQTT port, which two nodes on one host do not share. */
 export function defaultNodeId(port: number): string {
   return `${hostname()}:${port}`;
@@ -25,7 +46,7 @@ export function defaultNodeId(port: number): string {
 /** A start that could not reach any NATS server: what was tried, and what to do. */
 export class ClusterConnectError extends Error {
   constructor(servers: readonly string[], cause: unknown) {
-    super(`cannot reach the NATS cluster at ${servers.join(",")} (${(cause as Error)?.message ?? cause}): start nats-server (nats-server -js) there, or fix --cluster`);
+    super(`cannot reach the NATS cluster at ${redactServers(servers)} (${(cause as Error)?.message ?? cause}): start nats-server (nats-server -js) there, or fix --cluster`);
     this.name = "ClusterConnectError";
   }
 }
@@ -65,7 +86,7 @@ export class ClusterLink implements RoutingLink {
     let nc: NatsConnection;
     try {
       nc = await connect({
-        servers: [...options.servers],
+        ...splitCredentials(options.servers),
         name: `edgemq ${options.nodeId}`,
         // A node fans its own messages out itself: NATS need not send them back.
         noEcho: true,

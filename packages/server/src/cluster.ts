@@ -20,7 +20,7 @@ export interface ClusterNode {
 /** Connects this node to the NATS servers of `config`; rejects with the package's ClusterConnectError when none answers. */
 export async function joinCluster(config: ClusterConfig, port: number, logger: Logger): Promise<ClusterNode> {
   // Loaded only here: a server without --cluster never loads the NATS client.
-  const { ClusterLink, defaultNodeId } = await import("@edgemq/cluster-nats");
+  const { ClusterLink, defaultNodeId, redactServers } = await import("@edgemq/cluster-nats");
   const link = await ClusterLink.connect({
     servers: config.servers,
     nodeId: config.nodeId ?? defaultNodeId(port),
@@ -32,7 +32,7 @@ export async function joinCluster(config: ClusterConfig, port: number, logger: L
     settle(bound) {
       if (config.nodeId === undefined) link.nodeId = defaultNodeId(bound);
     },
-    describe: () => `${config.servers.join(",")} as node ${link.nodeId}`,
+    describe: () => `${redactServers(config.servers)} as node ${link.nodeId}`,
     close: () => link.close(),
   };
 }
