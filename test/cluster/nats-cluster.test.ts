@@ -1,5 +1,6 @@
-// Three edgemq nodes, each on a different server of a three-server NATS
-// cluster: messages cross the NATS routes as well as the nodes.
+// Three edgemq nodes, one on each runtime (Node, Bun, Deno) and each on a
+// different server of a three-server NATS cluster: messages cross the NATS
+// routes as well as the nodes.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MqttClient } from "mqtt";
 import { collect, connect, sleep, waitFor } from "../support/clients.ts";
@@ -10,7 +11,8 @@ let nats: RunningNats[];
 let nodes: RunningBroker[];
 beforeAll(async () => {
   nats = await startNatsCluster(3);
-  nodes = await Promise.all(nats.map((n, i) => startBroker(["--cluster", n.url, "--node-id", `node-${i}`, "--sys-interval", "0"])));
+  const runtimes = ["node", "bun", "deno"] as const;
+  nodes = await Promise.all(nats.map((n, i) => startBroker(["--cluster", n.url, "--node-id", `node-${i}`, "--sys-interval", "0"], {}, { runtime: runtimes[i] })));
 });
 afterAll(async () => {
   await Promise.all((nodes ?? []).map((n) => n.stop()));
@@ -32,7 +34,11 @@ async function routesReady(pub: MqttClient, topic: string, collectors: { payload
 }
 
 describe("edgemq nodes on a three-server NATS cluster", () => {
-  it("delivers a publisher's messages on node 1 to subscribers on nodes 0 and 2, once each and in order", async () => {
+  it("runs a node on each runtime", () => {
+    expect(nodes.map((n) => /on (\w+) \d/.exec(n.output())?.[1])).toEqual(["node", "bun", "deno"]);
+  });
+
+  it("delivers a publisher's messages on node 1 (Bun) to subscribers on nodes 0 (Node) and 2 (Deno), once each and in order", async () => {
     const sub0 = await connect(nodes[0]!.url, { clientId: "nc-sub0" });
     const sub2 = await connect(nodes[2]!.url, { clientId: "nc-sub2" });
     const got0 = collect(sub0), got2 = collect(sub2);
