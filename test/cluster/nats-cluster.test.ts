@@ -21,14 +21,14 @@ afterAll(async () => {
 
 // Publishes probes until every collector has one: the interest has crossed the NATS routes.
 async function routesReady(pub: MqttClient, topic: string, collectors: { payload: string }[][]): Promise<void> {
-  for (let i = 0; i < 150; i++) {
+  for (let i = 0; i < 300; i++) {
     await pub.publishAsync(topic, "probe", { qos: 0 });
     await sleep(20);
     if (collectors.every((c) => c.some((m) => m.payload === "probe"))) break;
   }
   await sleep(50);
   for (const c of collectors) {
-    if (!c.some((m) => m.payload === "probe")) throw new Error(`no probe on ${topic} crossed the NATS cluster in 3 s`);
+    if (!c.some((m) => m.payload === "probe")) throw new Error(`no probe on ${topic} crossed the NATS cluster in 6 s`);
     c.length = 0;
   }
 }

@@ -40,7 +40,7 @@ async function subscribe(r: RawClient, filter: string, options: { qos?: 0 | 1 | 
 // A SUBACK on one node comes before its interest reaches NATS: publish probes from
 // the other node until one arrives, so the test starts once the route is in place.
 async function routeReady(from: RawClient, to: RawClient, topic: string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
+  for (let i = 0; i < 300; i++) {
     from.send({ type: "publish", topic, payload: enc.encode("probe"), qos: 0, retain: false, dup: false });
     await sleep(20);
     if (publishes(to).some((p) => text(p.payload) === "probe")) {
@@ -49,7 +49,7 @@ async function routeReady(from: RawClient, to: RawClient, topic: string): Promis
       return;
     }
   }
-  throw new Error(`no message on ${topic} crossed the nodes in 2 s`);
+  throw new Error(`no message on ${topic} crossed the nodes in 6 s`);
 }
 
 describe("messages across nodes", () => {
@@ -72,7 +72,7 @@ describe("messages across nodes", () => {
     }
     expect((await pub.next("puback")).packetId).toBe(11);
     expect((await pub.next("pubrec")).packetId).toBe(12);
-    await waitFor(() => publishes(sub).length >= 3, 3000, "three messages on node A");
+    await waitFor(() => publishes(sub).length >= 3, 5000, "three messages on node A");
     await sleep(200); // time for any duplicate to show
     const got = publishes(sub);
     expect(got.map((p) => [p.topic, text(p.payload), p.qos])).toEqual([["x/0/t", "q0", 0], ["x/1/t", "q1", 1], ["x/2/t", "q2", 2]]);
@@ -126,7 +126,7 @@ describe("messages across nodes", () => {
     const got = collect(sub);
     await sub.subscribeAsync("order/#", { qos: 1 });
     const pub = await connect(b.url, { clientId: "order-pub" });
-    for (let i = 0; i < 100 && got.length === 0; i++) {
+    for (let i = 0; i < 300 && got.length === 0; i++) {
       await pub.publishAsync("order/probe", "probe", { qos: 0 });
       await sleep(20);
     }
@@ -204,7 +204,7 @@ describe("messages across nodes", () => {
     const got = collect(sub);
     await sub.subscribeAsync(["h/a.b", "h/*", "h/+/>", "h//x", "h/ü/話"], { qos: 1 });
     const pub = await connect(b.url, { clientId: "hostile-pub" });
-    for (let i = 0; i < 100 && got.length === 0; i++) {
+    for (let i = 0; i < 300 && got.length === 0; i++) {
       await pub.publishAsync("h/a.b", "probe", { qos: 0 });
       await sleep(20);
     }

@@ -44,7 +44,7 @@ describe("tenant brokers across nodes", () => {
     const pub = await tenantClient(1, "sensors", "ts-pub");
     const anonPub = await connect(nodes[1]!.url, { clientId: "td-pub" });
     // Probes until both brokers' interest is in place on NATS.
-    for (let i = 0; i < 100 && (got.length === 0 || gotDefault.length === 0); i++) {
+    for (let i = 0; i < 300 && (got.length === 0 || gotDefault.length === 0); i++) {
       await pub.publishAsync("sensors/probe", "probe", { qos: 0 });
       await anonPub.publishAsync("sensors/probe", "probe", { qos: 0 });
       await sleep(20);
