@@ -40,8 +40,8 @@ export const RUNTIME = (process.env.EDGEMQ_TEST_RUNTIME ?? "node") as "node" | "
  */
 export const TRANSPORT = (process.env.EDGEMQ_TEST_TRANSPORT ?? "tcp") as "tcp" | "ws";
 
-function command(args: string[]): [string, string[]] {
-  switch (RUNTIME) {
+function command(args: string[], runtime = RUNTIME): [string, string[]] {
+  switch (runtime) {
     case "bun": return [join(BIN, "bun"), ["run", join(ROOT, "adapters/bun"), ...args]];
     case "deno": return [join(BIN, "deno"), ["run", "-A", join(ROOT, "adapters/deno/src/main.ts"), ...args]];
     default: return [join(BIN, "node"), [join(ROOT, "adapters/node"), ...args]];
@@ -52,13 +52,16 @@ function command(args: string[]): [string, string[]] {
  * Starts edgemq with the given flags (plus `--port 0` unless a port is
  * given) and resolves once its start-up line names the bound port.
  */
-export function startBroker(args: string[] = [], env: Record<string, string> = {}, options: { autoPort?: boolean; fileSizeLimitKb?: number } = {}): Promise<RunningBroker> {
+export function startBroker(
+  args: string[] = [], env: Record<string, string> = {}, options: { autoPort?: boolean; fileSizeLimitKb?: number; runtime?: typeof RUNTIME } = {},
+): Promise<RunningBroker> {
   // Tests of --port, EDGEMQ_PORT or a config file's listeners pass autoPort: false.
   const auto = !args.includes("--port") && options.autoPort !== false;
   let full = auto ? ["--port", "0", ...args] : args;
   const bridged = auto && TRANSPORT === "ws";
   if (bridged) full = [...full, "--ws-port", "0"];
-  let [cmd, argv] = command(full);
+  // A test of several processes may run each on its own runtime (the cluster's nodes).
+  let [cmd, argv] = command(full, options.runtime);
   // A cap on the size of any file the broker writes (a disk that fills up, without root):
   // writes past it fail with EFBIG, SIGXFSZ being ignored by the shell and so by the runtime it execs.
   if (options.fileSizeLimitKb !== undefined) [cmd, argv] = ["sh", ["-c", `trap "" XFSZ; ulimit -f ${options.fileSizeLimitKb} && exec "$0" "$@"`, cmd, ...argv]];

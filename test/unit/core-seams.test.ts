@@ -230,6 +230,29 @@ describe("the routing seam carries accepted messages to another broker", () => {
     expect(got[0]!.qos).toBe(2);
   });
 
+  it("holds the SUBACK until the promise the routing returned for the new interest resolves", async () => {
+    let ready!: () => void;
+    const seen: string[] = [];
+    const b = broker({
+      routing: (local) => ({
+        route: (message, commits) => local.route(message, commits, "all"),
+        subscribed: (entry) => {
+          seen.push(entry.topicFilter);
+          return new Promise<void>((r) => (ready = r));
+        },
+        unsubscribed: () => {},
+      }),
+    });
+    const peer = await connected(b, "sub");
+    peer.send({ type: "subscribe", packetId: 1, subscriptions: [{ topicFilter: "x/#", qos: 1, noLocal: false, retainAsPublished: false, retainHandling: 0 }] });
+    await flush();
+    expect(seen).toEqual(["x/#"]);
+    expect(peer.packets()).toEqual([]);
+    ready();
+    await flush();
+    expect(peer.packets()).toMatchObject([{ type: "suback", packetId: 1, reasonCodes: [1] }]);
+  });
+
   it("gives a share group one copy, served where the message was accepted", async () => {
     const { a, b } = pair();
     const m1 = await connected(a, "m1", [["$share/g/x", 0]]);

@@ -30,7 +30,7 @@ const SAMPLES: Record<string, string> = {
   "ws-path": "/mqtt", data: "/tmp/edgemq-options-test", "store-mode": "batched", "store-window": "250", "admin-port": "9090", "admin-host": "127.0.0.3",
   "admin-token": "0123456789abcdef0123", "account-id": "acct_1", domain: "mq.example.com", user: "u:p", preset: "cloudflare", config: "edgemq.json",
   "log-level": "debug", "hook-timeout": "3000", "log-format": "json", "connect-timeout": "30", "session-takeover": "any",
-  "memory-budget": "50000000", "max-sessions-total": "5000", "admin-cors-origin": "https://ops.example.com",
+  "memory-budget": "50000000", "max-sessions-total": "5000", "admin-cors-origin": "https://ops.example.com", cluster: "nats://127.0.0.1:4222", "node-id": "node-1",
 };
 // Options that are only flags: switches, ones that refine another flag, and the limits (set in the file under "limits").
 const FLAG_ONLY = ["tls-client-auth", "ws-path", "store-window", "admin-host", "no-anonymous", "user", "preset", "metrics-public", "help", "tenant-ceiling", "hook-allow"];
@@ -66,7 +66,7 @@ describe("the server's option table", () => {
   });
 
   it("sends every option somewhere in the configuration: a property of its own, a limit, or a part built from several options", () => {
-    const built = ["listeners", "admin.listeners", "users", "allowAnonymous", "data", "tenantCeilings", "hookAllow", "the config file", "help"];
+    const built = ["listeners", "admin.listeners", "users", "allowAnonymous", "data", "tenantCeilings", "hookAllow", "cluster", "the config file", "help"];
     for (const o of SERVER_OPTIONS) {
       const limit = o.target.startsWith("limits.") ? o.target.slice("limits.".length) : undefined;
       if (limit !== undefined) expect(Object.keys(DEFAULT_LIMITS), o.name).toContain(limit);
@@ -87,7 +87,8 @@ describe("the server's option table", () => {
     for (const o of SERVER_OPTIONS.filter((o) => o.env !== undefined && o.name !== "config")) {
       const text = o.type.kind === "switch" ? "true" : SAMPLES[o.name]!;
       // Options that need a companion (a TLS port needs a certificate and a key) get it by flag, in both runs.
-      const companions = o.name === "tls-port" || o.name === "wss-port" ? ["--tls-cert", "c.pem", "--tls-key", "k.pem"] : o.name === "store-mode" ? ["--data", "/tmp/d"] : [];
+      const companions = o.name === "tls-port" || o.name === "wss-port" ? ["--tls-cert", "c.pem", "--tls-key", "k.pem"] 
+        : o.name === "store-mode" ? ["--data", "/tmp/d"] : o.name === "node-id" ? ["--cluster", "nats://127.0.0.1:4222"] : [];
       const byFlag = resolve([...companions, ...(o.type.kind === "switch" ? [flagOf(o)] : [flagOf(o), text])]);
       const byEnv = resolve(companions, { [o.env!]: text });
       expect(byEnv, o.name).toEqual(byFlag);
@@ -108,6 +109,18 @@ describe("the server's option table", () => {
     }
     const c = resolve(["--config", "f"], {}, { domain: "Files.Example.", admin: { token: "abcdefabcdefabcdef", metricsPublic: true }, data: { dir: "/tmp/d", mode: "batched", windowMs: 250 }, limits: { maximumConnections: 3 } });
     expect([c.domain, c.admin.token, c.admin.metricsPublic, c.data, c.limits.maximumConnections]).toEqual(["files.example", "abcdefabcdefabcdef", true, { dir: "/tmp/d", mode: "batched", windowMs: 250 }, 3]);
+  });
+
+  it("joins a cluster only with --cluster: its NATS URLs from the flag, the variable or the file's cluster.servers, and a node id that needs it", () => {
+    expect(resolve([]).cluster).toBeUndefined();
+    expect(resolve(["--cluster", "nats://a:4222, tls://b:4223"]).cluster).toEqual({ servers: ["nats://a:4222", "tls://b:4223"], nodeId: undefined });
+    expect(resolve(["--node-id", "n1"], { EDGEMQ_CLUSTER: "nats://a:4222" }).cluster).toEqual({ servers: ["nats://a:4222"], nodeId: "n1" });
+    expect(resolve(["--config", "f"], {}, { cluster: { servers: ["nats://a:1", "nats://b:2"], nodeId: "x" } }).cluster).toEqual({ servers: ["nats://a:1", "nats://b:2"], nodeId: "x" });
+    expect(failure(["--cluster", "http://a:4222"])).toMatch(/^--cluster needs NATS server URLs such as nats:\/\/127\.0\.0\.1:4222, got "http:\/\/a:4222"/);
+    expect(failure(["--node-id", "n1"])).toMatch(/^--node-id names this node in a cluster: add --cluster/);
+    expect(failure(["--cluster", "nats://a:1", "--node-id", "has space"])).toMatch(/^--node-id must be 1 to 128 printable characters without spaces/);
+    expect(failure([], {}, { cluster: { servers: 4222 } })).toMatch(/cluster\.servers must be a list, got 4222/);
+    expect(failure([], {}, { cluster: { server: "nats://a:1" } })).toMatch(/cluster\.server is not a setting: did you mean "servers"\? \(allowed here: servers, nodeId\)/);
   });
 
   it("takes tenant ceilings from the defaults, then the file, then --tenant-ceiling, and refuses server limits above them", () => {

@@ -1,4 +1,4 @@
-import { Broker, CLOUDFLARE_FEATURES, type FeaturePolicy, FULL_FEATURES, type Hook, type MemoryBudget, rulesHook, type Store } from "@edgemq/core";
+import { Broker, CLOUDFLARE_FEATURES, type FeaturePolicy, FULL_FEATURES, type Hook, type MemoryBudget, type RoutingFactory, rulesHook, type Store } from "@edgemq/core";
 import type { BrokerExtras } from "@edgemq/tenancy";
 import { type ScramCredential, scramAuthHook, scramCredential } from "@edgemq/credentials";
 import { ReasonCode } from "@edgemq/core/codec";
@@ -63,12 +63,13 @@ export function tenantBrokerOptions(config: ServerConfig): BrokerExtras {
   return { features: serverFeatures(config), limits: config.limits, version: `edgemq ${EDGEMQ_VERSION}` };
 }
 
-/** Builds the default broker from a server configuration, with the runtime's clock. */
-export function buildBroker(config: ServerConfig, now: () => number, store?: Store, memoryBudget?: MemoryBudget): Broker {
+/** Builds the default broker from a server configuration, with the runtime's clock (and the cluster's routing when it has one). */
+export function buildBroker(config: ServerConfig, now: () => number, store?: Store, memoryBudget?: MemoryBudget, routing?: RoutingFactory): Broker {
   const broker = new Broker({
     name: "default",
     now,
     memoryBudget,
+    routing,
     features: serverFeatures(config),
     limits: config.limits,
     store,
@@ -80,9 +81,9 @@ export function buildBroker(config: ServerConfig, now: () => number, store?: Sto
   return broker;
 }
 
-/** The start-up line: where the broker listens and how it is configured. */
-export function describeStartup(config: ServerConfig, runtime: string, bound: { protocol: string; host: string; port: number }[], store: string): string {
+/** The start-up line: where the broker listens and how it is configured (and the cluster it joined, `nats://… as node <id>`). */
+export function describeStartup(config: ServerConfig, runtime: string, bound: { protocol: string; host: string; port: number }[], store: string, cluster?: string): string {
   const where = bound.map((b) => `${b.protocol}://${b.host.includes(":") ? `[${b.host}]` : b.host}:${b.port}`).join(", ");
   const auth = config.users.length > 0 ? `${config.users.length} user(s)${config.allowAnonymous ? " + anonymous" : ""}` : config.allowAnonymous ? "anonymous allowed" : "no anonymous";
-  return `edgemq ${EDGEMQ_VERSION} on ${runtime} listening on ${where} | preset ${config.preset}, auth: ${auth}, store: ${store}, max packet ${config.limits.maximumPacketSize} B`;
+  return `edgemq ${EDGEMQ_VERSION} on ${runtime} listening on ${where} | preset ${config.preset}, auth: ${auth}, store: ${store}, max packet ${config.limits.maximumPacketSize} B${cluster === undefined ? "" : `, cluster: ${cluster}`}`;
 }

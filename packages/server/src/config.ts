@@ -16,7 +16,7 @@ import { parseArgv } from "./config/parse-argv.ts";
 import { readConfigFile } from "./config/read-config-file.ts";
 import { envWarnings, readEnv } from "./config/read-env.ts";
 
-export type { AdminConfig, AdminListenerConfig, ConfigFile, DataConfig, ListenerConfig, ServerConfig, UserConfig } from "./config/config-types.ts";
+export type { AdminConfig, AdminListenerConfig, ClusterConfig, ConfigFile, DataConfig, ListenerConfig, ServerConfig, UserConfig } from "./config/config-types.ts";
 export { ConfigError } from "./config/config-error.ts";
 export { parseConfigFile } from "./config/read-config-file.ts";
 export { configJsonSchema, configJsonSchemaText } from "./config/file-schema.ts";

@@ -32,7 +32,9 @@ export async function runMain(host: RuntimeHost): Promise<void> {
       host.error(`edgemq: ${e.message}`);
       return host.exit(2);
     }
-    logger.log("error", `edgemq: ${e instanceof ListenError ? e.message : `cannot start: ${describe(e)}`}`);
+    // A listener or the cluster that cannot start says what to do in its own words.
+    const own = e instanceof ListenError || (e as Error).name === "ClusterConnectError";
+    logger.log("error", `edgemq: ${own ? (e as Error).message : `cannot start: ${describe(e)}`}`);
     return host.exit(1);
   }
   if (server.generatedAdminToken !== undefined) {
@@ -50,8 +52,10 @@ export async function runMain(host: RuntimeHost): Promise<void> {
   }
   // Last, so that whoever waits for this line has everything before it.
   // Printed whatever the log level: it says where the server is (and tests wait for it).
-  logger.log(logger.enabled("info") ? "info" : "error", describeStartup(config, host.runtime, server.listeners, server.storeDescription),
-    logger.format === "json" ? { runtime: host.runtime, store: server.storeDescription, listeners: server.listeners.map((l) => `${l.protocol}://${l.host}:${l.port}`).join(" ") } : undefined);
+  logger.log(logger.enabled("info") ? "info" : "error", describeStartup(config, host.runtime, server.listeners, server.storeDescription, server.cluster?.describe()),
+    logger.format === "json"
+      ? { runtime: host.runtime, store: server.storeDescription, listeners: server.listeners.map((l) => `${l.protocol}://${l.host}:${l.port}`).join(" "), ...(server.cluster ? { cluster: server.cluster.describe() } : {}) }
+      : undefined);
   let stopping = false;
   host.onSignal(async (signal) => {
     if (stopping) return; // a second Ctrl-C while closing changes nothing

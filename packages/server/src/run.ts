@@ -3,6 +3,7 @@ import { AuthFailureLimiter, bootstrap, createAdminApp } from "@edgemq/admin";
 import { type AuthType, type BrokerRecord, HookDestinations, Registry, TenancyError } from "@edgemq/tenancy";
 import { buildBroker, tenantBrokerOptions } from "./build-broker.ts";
 import { type AdminListenerConfig, ConfigError, type ServerConfig } from "./config.ts";
+import { type ClusterNode, joinCluster } from "./cluster.ts";
 import { Router } from "./router.ts";
 import { createHttpApp } from "./http-app.ts";
 import { type ListenerErrorReport, listenerErrorLog } from "./listener-errors.ts";
@@ -65,6 +66,8 @@ export interface RunningServer {
   storage: SqliteStorage | undefined;
   /** What holds the data, for the start-up line: `memory (not durable)` or `sqlite (fsync) at …`. */
   storeDescription: string;
+  /** The cluster this node joined (--cluster), if any. */
+  cluster: ClusterNode | undefined;
   /** An Admin API token generated at this start, to print once; undefined otherwise. */
   generatedAdminToken: string | undefined;
   /** Stops listening, sends DISCONNECT 0x8B to 5.0 clients and flushes the store. */
@@ -88,7 +91,9 @@ export async function serve(
     : undefined;
   // One budget for the bytes every broker holds for clients; an embedder's broker brings its own.
   const memoryBudget = givenBroker?.memoryBudget ?? new MemoryBudget(config.memoryBudget, config.maxSessionsTotal);
-  const broker = givenBroker ?? buildBroker(config, Date.now, storage?.forBroker("default"), memoryBudget);
+  // Every broker this server builds, default and tenants, routes over the cluster when there is one (an embedder's broker brings its own routing).
+  const cluster = config.cluster !== undefined ? await joinCluster(config.cluster, config.listeners[0]?.port ?? 0, logger) : undefined;
+  const broker = givenBroker ?? buildBroker(config, Date.now, storage?.forBroker("default"), memoryBudget, cluster?.routing("default"));
   // On-publish hook call durations, by broker name, for /metrics.
   const hookLatency = new Map<string, Histogram>();
   const latencyOf = (name: string) => {
@@ -148,6 +153,7 @@ export async function serve(
         restore: store?.loadState(),
         hooks: [eventLogHook(events, `${record.name}.${record.namespace}`), ...(logConnections ? [connectionLogHook(logger, `${record.name}.${record.namespace}`)] : [])],
         onPublish: tenantHook(record),
+        routing: cluster?.routing(`${record.name}.${record.namespace}`),
       };
     },
     onBrokerUpdated: (record, instance) => instance?.setOnPublish(tenantHook(record)),
@@ -172,6 +178,7 @@ export async function serve(
   const listeners: BoundListener[] = [];
   const closeAll = async () => {
     for (const bound of listeners) await bound.close().catch(() => {});
+    await cluster?.close();
   };
   for (const l of config.listeners) {
     let bound: { namespace: string; broker: string } | undefined;
@@ -235,6 +242,7 @@ export async function serve(
     for (const r of routers) r.tick(now);
     events.flush();
   };
+  if (listeners[0] !== undefined) cluster?.settle(listeners[0].port);
   const stopTicking = host.every(250, tick);
   tick();
   ready = true;
@@ -248,6 +256,7 @@ export async function serve(
     listeners,
     storage,
     storeDescription,
+    cluster,
     generatedAdminToken,
     close() {
       closing ??= (async () => {
@@ -260,6 +269,7 @@ export async function serve(
         // some runtimes cut open sockets when a listener stops, and a listener's
         // close may wait for sockets that end only once disconnected.
         await Promise.all([broker.close(), registry.close()]);
+        await cluster?.close();
         await storage?.close();
         await Promise.race([
           Promise.all(listeners.map((l) => l.close().catch(() => {}))),

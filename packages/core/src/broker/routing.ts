@@ -47,8 +47,13 @@ export interface Routing {
    * acknowledgement must wait for (a replicated write, for a cluster).
    */
   route(message: Message, commits: Promise<unknown>[]): number;
-  /** A local session subscribed (or replaced a subscription with new options). */
-  subscribed(entry: SubscriptionEntry): void;
+  /**
+   * A local session subscribed (or replaced a subscription with new options).
+   * A promise it returns holds the SUBACK until the interest is in place
+   * elsewhere; it should resolve even when no other node can be reached (a
+   * rejection ends the connection, as a failed store commit does).
+   */
+  subscribed(entry: SubscriptionEntry): void | Promise<unknown>;
   /** A local session's subscription ended (unsubscribed, or its session ended). */
   unsubscribed(entry: SubscriptionEntry): void;
   /** The broker is closing: stop receiving from elsewhere. */

@@ -52,6 +52,8 @@ export class Subscriptions {
     const v5 = conn.version === 5;
     const reasonCodes: number[] = [];
     const retainedToSend: { messages: Message[]; qos: QoS; ids: number[] | undefined }[] = [];
+    // What routing asks the SUBACK to wait for (a cluster's interest reaching the other nodes).
+    let routed: Promise<unknown>[] | undefined;
     for (const s of p.subscriptions) {
       const { shareGroup, filter } = parseSharedFilter(s.topicFilter);
       if (checkTopicLimits(filter, ctx.limits) !== undefined) {
@@ -82,7 +84,8 @@ export class Subscriptions {
         reasonCodes.push(v5 ? ReasonCode.QuotaExceeded : 0x80);
         continue;
       }
-      this.add(session, entry); // replaces an existing one [MQTT-3.8.4-3]
+      const ready = this.add(session, entry); // replaces an existing one [MQTT-3.8.4-3]
+      if (ready) (routed ??= []).push(ready);
       reasonCodes.push(entry.qos); // the granted QoS [MQTT-3.8.4-6]
       // Retained messages: none for shared subscriptions; by Retain Handling otherwise.
       if (shareGroup === undefined && (s.retainHandling === 0 || (s.retainHandling === 1 && !existed))) { // [MQTT-3.3.1-9], [MQTT-3.3.1-10]
@@ -91,10 +94,12 @@ export class Subscriptions {
       }
     }
     // A lasting session's subscriptions are committed before SUBACK.
-    const committed = session.expiryInterval > 0 ? ctx.store.saveSession(sessionRecord(session)) : undefined;
+    const saved = session.expiryInterval > 0 ? ctx.store.saveSession(sessionRecord(session)) : undefined;
+    if (saved) (routed ??= []).push(saved);
+    const committed = routed === undefined ? undefined : routed.length === 1 ? routed[0] : Promise.all(routed);
     return {
       reasonCodes,
-      committed: committed || undefined,
+      committed,
       afterAck: () => {
         if (retainedToSend.length === 0) return;
         // Sent after SUBACK [MQTT-3.3.1-9], as the client's window frees: never dropped by the queue's cap.
@@ -113,11 +118,11 @@ export class Subscriptions {
     return { reasonCodes, committed: committed || undefined };
   }
 
-  /** Adds (or replaces) a session's subscription in the tree and tells routing. */
-  add(session: Session, entry: SubscriptionEntry): void {
+  /** Adds (or replaces) a session's subscription in the tree and tells routing; returns what routing asks a SUBACK to wait for. */
+  add(session: Session, entry: SubscriptionEntry): void | Promise<unknown> {
     this.#tree.add(entry);
     session.subscriptions.set(entry.topicFilter, entry);
-    this.#routing.subscribed(entry);
+    return this.#routing.subscribed(entry);
   }
 
   /** Removes one of a session's subscriptions; false when it had none on that filter. */

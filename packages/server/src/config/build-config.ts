@@ -10,6 +10,7 @@ import { SERVER_OPTIONS } from "./option-table.ts";
 import type { OptionValues } from "./option-values.ts";
 import { isDirectTarget } from "./server-option.ts";
 import { buildHookAllow } from "./hook-allow.ts";
+import { buildCluster } from "./cluster-config.ts";
 import { buildTenantCeilings, checkLimitsUnderCeilings } from "./tenant-ceilings.ts";
 
 // Writes `value` at a dotted path of the configuration (`admin.token`).
@@ -87,6 +88,7 @@ export function buildConfig(values: OptionValues, file: ConfigFile): ServerConfi
   const ceilings = step(() => buildTenantCeilings(values, file));
   config.tenantCeilings = ceilings!;
   config.hookAllow = step(() => buildHookAllow(values, file));
+  config.cluster = step(() => buildCluster(values));
   if (limits !== undefined && ceilings !== undefined) step(() => checkLimitsUnderCeilings(limits, ceilings));
   step(() => checkExposure(config));
   if (problems.length > 0) throw new ConfigError(problems);

@@ -53,6 +53,14 @@ export interface AdminConfig {
   corsOrigins: string[];
 }
 
+/** How this node joins a cluster of edgemq nodes over NATS; absent, the server is one process as always. */
+export interface ClusterConfig {
+  /** NATS server URLs, `nats://host:port` or `tls://host:port`. */
+  servers: string[];
+  /** This node's name; absent, the host name and the MQTT port. */
+  nodeId: string | undefined;
+}
+
 /** A user for password authentication. */
 export interface UserConfig {
   username: string;
@@ -93,6 +101,8 @@ export interface ServerConfig {
   maxSessionsTotal: number;
   /** The most a tenant broker may set each limit to, by API name (`max_message_size`); the server's own limits may not exceed them either. */
   tenantCeilings: Readonly<Record<string, number>>;
+  /** The cluster this node joins (`--cluster`); absent, one process as always. */
+  cluster?: ClusterConfig;
 }
 
 /** The JSON file's shape, as its schema (config/file-schema.ts) lets it through: everything optional. */
@@ -114,4 +124,5 @@ export interface ConfigFile {
   hookAllow?: string[];
   memoryBudget?: number;
   maxSessionsTotal?: number;
+  cluster?: { servers?: string | string[]; nodeId?: string };
 }

@@ -77,4 +77,5 @@ export const FILE_SECTIONS: readonly FileSection[] = [
   { path: "admin", object: true, description: "the admin HTTP API" },
   { path: "admin.listeners", schema: z.array(ADMIN_LISTENER), target: "admin.listeners", description: "where the admin API listens (unless --admin-port is given)" },
   { path: "data", object: true, description: "where data lives" },
+  { path: "cluster", object: true, description: "joining other edgemq nodes over NATS (preview)" },
 ];

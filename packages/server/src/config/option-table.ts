@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ADMIN_CORS_OPTION } from "./admin-cors-option.ts";
+import { CLUSTER_OPTIONS } from "./cluster-options.ts";
 import { DEFAULTS } from "./defaults.ts";
 import { HOOK_ALLOW_OPTION } from "./hook-allow-option.ts";
 import { LIMIT_OPTIONS } from "./limit-options.ts";
@@ -133,6 +134,7 @@ export const SERVER_OPTIONS: readonly ServerOption[] = [
     help: `how long an on-publish hook URL has to answer (default ${DEFAULTS.hookTimeoutMs})`,
   },
   HOOK_ALLOW_OPTION,
+  ...CLUSTER_OPTIONS,
   {
     name: "memory-budget", type: wholeNumber(0, Number.MAX_SAFE_INTEGER, "<bytes>"), env: "EDGEMQ_MEMORY_BUDGET", file: { path: "memoryBudget" }, default: DEFAULTS.memoryBudget, target: "memoryBudget", section: "Broker",
     help: [

@@ -1,0 +1,171 @@
+import { hostname } from "node:os";
+import type { RoutingFactory } from "@edgemq/core";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { type ClusterCounters, NatsRouting, type RoutingLink } from "./nats-routing.ts";
+
+/** How a node joins the cluster. */
+export interface ClusterOptions {
+  /** NATS server URLs (`nats://host:4222`); the client moves to another when one fails. */
+  servers: readonly string[];
+  /** This node's name in the cluster (see {@link defaultNodeId}). */
+  nodeId: string;
+  /** The first token of every subject edgemq uses (default `edgemq`). */
+  root?: string;
+  /** The clock, ms since the epoch (default Date.now). */
+  now?: () => number;
+  /** Where connection changes and problems are told (default: nowhere). */
+  log?: (level: "info" | "warn" | "error", text: string) => void;
+}
+
+/** The servers as logs may show them: a password in a URL (`nats://user:pass@host`) is masked. */
+export function redactServers(servers: readonly string[]): string {
+  return servers.map((url) => url.replace(/\/\/([^:@/]*):[^@/]*@/, "//$1:***@")).join(",");
+}
+
+// The NATS client takes no credentials from a URL: `nats://user:pass@host` becomes user and pass
+// (`nats://token@host` a token), and the URLs go on without them.
+function splitCredentials(servers: readonly string[]): { servers: string[]; user?: string; pass?: string; token?: string } {
+  let user: string | undefined, pass: string | undefined;
+  const bare = servers.map((url) => {
+    const m = /^([a-z]+:\/\/)([^@/]*)@(.*)$/.exec(url);
+    if (m === null) return url;
+    const colon = m[2]!.indexOf(":");
+    user ??= decodeURIComponent(colon < 0 ? m[2]! : m[2]!.slice(0, colon));
+    pass ??= colon < 0 ? undefined : decodeURIComponent(m[2]!.slice(colon + 1));
+    return m[1]! + m[3]!;
+  });
+  if (user === undefined) return { servers: bare };
+  return pass === undefined ? { servers: bare, token: user } : { servers: bare, user, pass };
+}
+
+/** The node id when none is given: the host name and the MQTT port, which two nodes on one host do not share. */
+export function defaultNodeId(port: number): string {
+  return `${hostname()}:${port}`;
+}
+
+/** A start that could not reach any NATS server: what was tried, and what to do. */
+export class ClusterConnectError extends Error {
+  constructor(servers: readonly string[], cause: unknown) {
+    super(`cannot reach the NATS cluster at ${redactServers(servers)} (${(cause as Error)?.message ?? cause}): start nats-server (nats-server -js) there, or fix --cluster`);
+    this.name = "ClusterConnectError";
+  }
+}
+
+/**
+ * This node's link to the cluster: one NATS connection shared by every
+ * broker of the process, each broker routing over it with {@link routing}.
+ */
+export class ClusterLink implements RoutingLink {
+  readonly nc: NatsConnection;
+  readonly servers: readonly string[];
+  readonly root: string;
+  readonly now: () => number;
+  /** A random number for this run: a restarted node's messages are never taken for its earlier run's. */
+  readonly incarnation: number = crypto.getRandomValues(new Uint32Array(1))[0]!;
+  readonly counters: ClusterCounters = { sent: 0, received: 0, notSent: 0, malformed: 0 };
+  /** This node's id; the server may settle it once its listener's port is known. */
+  nodeId: string;
+  readonly #log: NonNullable<ClusterOptions["log"]>;
+  // One round trip to NATS for every subscription made in one turn (one SUBSCRIBE's filters).
+  #pendingFlush: Promise<void> | undefined;
+  // False between a lost NATS server and the next one: nothing to wait for then.
+  #connected = true;
+
+  private constructor(nc: NatsConnection, options: ClusterOptions) {
+    this.nc = nc;
+    this.servers = options.servers;
+    this.nodeId = options.nodeId;
+    this.root = options.root ?? "edgemq";
+    this.now = options.now ?? Date.now;
+    this.#log = options.log ?? (() => {});
+    void this.#watch();
+  }
+
+  /** Connects to the first NATS server that answers; rejects with {@link ClusterConnectError} when none does. */
+  static async connect(options: ClusterOptions): Promise<ClusterLink> {
+    let nc: NatsConnection;
+    try {
+      nc = await connect({
+        ...splitCredentials(options.servers),
+        name: `edgemq ${options.nodeId}`,
+        // A node fans its own messages out itself: NATS need not send them back.
+        noEcho: true,
+        // Once joined, a node keeps trying for as long as it runs (logged below).
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 1000,
+        timeout: 5000,
+      });
+    } catch (e) {
+      throw new ClusterConnectError(options.servers, e);
+    }
+    return new ClusterLink(nc, options);
+  }
+
+  /** The routing factory for one broker (`default`, or a tenant's `<broker>.<namespace>`): its own subjects. */
+  routing(broker: string): RoutingFactory {
+    return (local) => new NatsRouting(this, local, broker);
+  }
+
+  /** The NATS server this node is connected to now, if any. */
+  get server(): string | undefined {
+    return this.nc.isClosed() ? undefined : this.nc.getServer();
+  }
+
+  /**
+   * Resolves once the NATS server has processed every subscription sent so
+   * far (a PING's PONG comes after them), at most after 2 s; at once while
+   * NATS is away (the subscriptions are sent again on reconnection), so that
+   * local clients are not held up.
+   */
+  interestReady(): Promise<void> {
+    if (!this.#connected) return Promise.resolve();
+    // The PING goes once this turn's subscriptions are all written, so that it follows every one of them.
+    this.#pendingFlush ??= new Promise<void>((resolve) => {
+      queueMicrotask(() => {
+        this.#pendingFlush = undefined;
+        const timer = setTimeout(resolve, 2000);
+        void this.nc.flush().catch(() => {}).then(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    });
+    return this.#pendingFlush;
+  }
+
+  /** Says a problem once through the log. */
+  report(level: "warn" | "error", text: string): void {
+    this.#log(level, text);
+  }
+
+  /** Leaves the cluster: what was published is flushed, then the connection closes. */
+  async close(): Promise<void> {
+    if (this.nc.isClosed()) return;
+    await this.nc.drain().catch(() => this.nc.close());
+  }
+
+  // Connection changes go to the log: while NATS is away, messages cross no nodes.
+  async #watch(): Promise<void> {
+    for await (const s of this.nc.status()) {
+      switch (s.type) {
+        case "disconnect":
+          this.#connected = false;
+          this.#log("warn", `cluster: lost the NATS server ${s.server}; reconnecting (messages do not cross nodes until then)`);
+          break;
+        case "reconnect":
+          this.#connected = true;
+          this.#log("info", `cluster: reconnected to the NATS server ${s.server}`);
+          break;
+        case "error":
+          this.#log("warn", `cluster: NATS error: ${s.error.message}`);
+          break;
+        case "slowConsumer":
+          this.#log("warn", `cluster: this node reads NATS too slowly (${s.pending} messages pending on ${s.sub.getSubject()})`);
+          break;
+        case "ldm":
+          this.#log("info", `cluster: the NATS server ${s.server} is entering lame duck mode; moving to another`);
+          break;
+      }
+    }
+  }
+}

@@ -1,0 +1,38 @@
+import type { RoutingFactory } from "@edgemq/core";
+import type { ClusterLink } from "@edgemq/cluster-nats";
+import type { ClusterConfig } from "./config.ts";
+import type { Logger } from "./logger.ts";
+
+/** This node's place in a cluster, as the server uses it. */
+export interface ClusterNode {
+  /** The routing for one broker: `default`, or a tenant's `<broker>.<namespace>`. */
+  routing(broker: string): RoutingFactory;
+  /** Names the node after its MQTT port once it is bound, unless --node-id named it. */
+  settle(port: number): void;
+  /** For the start-up line: `nats://… as node <id>`. */
+  describe(): string;
+  /** The NATS link, with its counters of messages over NATS (every broker together). */
+  readonly link: ClusterLink;
+  /** Leaves the cluster (after the brokers closed). */
+  close(): Promise<void>;
+}
+
+/** Connects this node to the NATS servers of `config`; rejects with the package's ClusterConnectError when none answers. */
+export async function joinCluster(config: ClusterConfig, port: number, logger: Logger): Promise<ClusterNode> {
+  // Loaded only here: a server without --cluster never loads the NATS client.
+  const { ClusterLink, defaultNodeId, redactServers } = await import("@edgemq/cluster-nats");
+  const link = await ClusterLink.connect({
+    servers: config.servers,
+    nodeId: config.nodeId ?? defaultNodeId(port),
+    log: (level, text) => logger.log(level, `edgemq: ${text}`),
+  });
+  return {
+    link,
+    routing: (broker) => link.routing(broker),
+    settle(bound) {
+      if (config.nodeId === undefined) link.nodeId = defaultNodeId(bound);
+    },
+    describe: () => `${redactServers(config.servers)} as node ${link.nodeId}`,
+    close: () => link.close(),
+  };
+}

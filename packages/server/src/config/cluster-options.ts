@@ -1,0 +1,21 @@
+import { z } from "zod";
+import type { ServerOption } from "./server-option.ts";
+import { list, show, text } from "./value-types.ts";
+
+/** One NATS server URL: nats:// or tls://, a host and perhaps a port (a user and password may come before the host). */
+const NATS_URL = z.string().regex(/^(nats|tls):\/\/[^\s/?#]+(:\d{1,5})?\/?$/, {
+  error: (i) => `needs NATS server URLs such as nats://127.0.0.1:4222, got ${show(i.input)}`,
+});
+
+/** `--cluster` and `--node-id`, with EDGEMQ_CLUSTER, EDGEMQ_NODE_ID and the config file's `cluster.servers` and `cluster.nodeId`. */
+export const CLUSTER_OPTIONS: readonly ServerOption[] = [
+  {
+    name: "cluster", type: list("<nats://host:port,...>", NATS_URL), env: "EDGEMQ_CLUSTER", file: { path: "cluster.servers" }, target: "cluster", section: "Other",
+    help: ["join the edgemq nodes on these NATS servers (preview: messages cross nodes;", "shared subscriptions, retained messages and sessions stay per node)"],
+  },
+  {
+    name: "node-id", type: text("<name>", z.string().regex(/^[\x21-\x7e]{1,128}$/, { error: (i) => `must be 1 to 128 printable characters without spaces, got ${show(i.input)}` })),
+    env: "EDGEMQ_NODE_ID", file: { path: "cluster.nodeId" }, target: "cluster", section: "Other",
+    help: "this node's name in the cluster (default: host name:MQTT port)",
+  },
+];

@@ -1,0 +1,58 @@
+// Three edgemq nodes, one on each runtime (Node, Bun, Deno) and each on a
+// different server of a three-server NATS cluster: messages cross the NATS
+// routes as well as the nodes.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { MqttClient } from "mqtt";
+import { collect, connect, sleep, waitFor } from "../support/clients.ts";
+import { type RunningNats, startNatsCluster } from "../support/nats.ts";
+import { type RunningBroker, startBroker } from "../support/server.ts";
+
+let nats: RunningNats[];
+let nodes: RunningBroker[];
+beforeAll(async () => {
+  nats = await startNatsCluster(3);
+  const runtimes = ["node", "bun", "deno"] as const;
+  nodes = await Promise.all(nats.map((n, i) => startBroker(["--cluster", n.url, "--node-id", `node-${i}`, "--sys-interval", "0"], {}, { runtime: runtimes[i] })));
+});
+afterAll(async () => {
+  await Promise.all((nodes ?? []).map((n) => n.stop()));
+  await Promise.all((nats ?? []).map((n) => n.stop()));
+});
+
+// Publishes probes until every collector has one: the interest has crossed the NATS routes.
+async function routesReady(pub: MqttClient, topic: string, collectors: { payload: string }[][]): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    await pub.publishAsync(topic, "probe", { qos: 0 });
+    await sleep(20);
+    if (collectors.every((c) => c.some((m) => m.payload === "probe"))) break;
+  }
+  await sleep(50);
+  for (const c of collectors) {
+    if (!c.some((m) => m.payload === "probe")) throw new Error(`no probe on ${topic} crossed the NATS cluster in 6 s`);
+    c.length = 0;
+  }
+}
+
+describe("edgemq nodes on a three-server NATS cluster", () => {
+  it("runs a node on each runtime", () => {
+    expect(nodes.map((n) => /on (\w+) \d/.exec(n.output())?.[1])).toEqual(["node", "bun", "deno"]);
+  });
+
+  it("delivers a publisher's messages on node 1 (Bun) to subscribers on nodes 0 (Node) and 2 (Deno), once each and in order", async () => {
+    const sub0 = await connect(nodes[0]!.url, { clientId: "nc-sub0" });
+    const sub2 = await connect(nodes[2]!.url, { clientId: "nc-sub2" });
+    const got0 = collect(sub0), got2 = collect(sub2);
+    await sub0.subscribeAsync("nc/#", { qos: 1 });
+    await sub2.subscribeAsync("nc/+", { qos: 0 });
+    const pub = await connect(nodes[1]!.url, { clientId: "nc-pub" });
+    await routesReady(pub, "nc/t", [got0, got2]);
+    const sent = Array.from({ length: 300 }, (_, i) => String(i));
+    for (const n of sent) pub.publish("nc/t", n, { qos: 1 });
+    await waitFor(() => got0.length >= 300 && got2.length >= 300, 10_000, "300 messages on nodes 0 and 2");
+    await sleep(200);
+    expect(got0.map((m) => m.payload)).toEqual(sent);
+    expect(got2.map((m) => m.payload)).toEqual(sent);
+    expect(got0.every((m) => m.packet.qos === 1) && got2.every((m) => m.packet.qos === 0)).toBe(true);
+    await Promise.all([sub0.endAsync(), sub2.endAsync(), pub.endAsync()]);
+  });
+});

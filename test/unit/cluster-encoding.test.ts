@@ -1,0 +1,124 @@
+// Unit tests of how the cluster package writes MQTT onto NATS: topics as
+// subjects (total, reversible, never a wildcard), filters as subscriptions,
+// and a Message as the bytes of one NATS message with every MQTT 5 property.
+import { describe, expect, it } from "vitest";
+import type { Message } from "@edgemq/core";
+import { decodeMessage, encodeMessage, escapeToken, filterToSubjects, messagePrefix, subjectToTopic, topicToSubject, unescapeToken } from "@edgemq/cluster-nats";
+
+const prefix = messagePrefix("edgemq", "default");
+
+// NATS's own matching of a subject against a subscription subject, to check that the mapping keeps MQTT's.
+function natsMatches(subscription: string, subject: string): boolean {
+  const s = subscription.split("."), t = subject.split(".");
+  for (let i = 0; i < s.length; i++) {
+    if (s[i] === ">") return t.length > i;
+    if (i >= t.length || (s[i] !== "*" && s[i] !== t[i])) return false;
+  }
+  return s.length === t.length;
+}
+
+const HOSTILE = [
+  "a/b", "a.b", "a/*/c", "*", ">", "a/>", "", "/", "//", "/leading", "trailing/", "a b", "tab\there", "$share-ish/x", "$SYS/x",
+  "~", "~7E", "ünïcödé/ключ/話", "emoji/😀", "a..b", "new\nline", "#hash", "+plus", "edgemq.default.msg.x",
+];
+
+describe("topics as NATS subjects", () => {
+  it("maps every topic to subject tokens of letters, digits, _, - and ~ only, and back to the same topic", () => {
+    for (const topic of HOSTILE) {
+      const subject = topicToSubject(prefix, topic);
+      expect(subject.slice(prefix.length + 1)).toMatch(/^[A-Za-z0-9_~-]+(\.[A-Za-z0-9_~-]+)*$/);
+      expect(subjectToTopic(prefix, subject)).toBe(topic);
+    }
+  });
+
+  it("gives different topics different subjects", () => {
+    const subjects = new Set(HOSTILE.map((t) => topicToSubject(prefix, t)));
+    expect(subjects.size).toBe(HOSTILE.length);
+  });
+
+  it("round-trips random strings of any characters", () => {
+    for (let n = 0; n < 500; n++) {
+      const chars = Array.from({ length: n % 20 }, () => String.fromCodePoint(Math.floor(Math.random() * 0x2ffff) % 0xd800));
+      const level = chars.join("");
+      expect(unescapeToken(escapeToken(level))).toBe(level);
+    }
+  });
+
+  it("keeps each broker under its own prefix, whatever its name holds", () => {
+    expect(messagePrefix("edgemq", "b1.ns1")).toBe("edgemq.b1~2Ens1.msg");
+    expect(topicToSubject(messagePrefix("edgemq", "a"), "x")).not.toBe(topicToSubject(messagePrefix("edgemq", "b"), "x"));
+  });
+
+  it("refuses a token that no topic maps to", () => {
+    expect(() => unescapeToken("~zz")).toThrow();
+  });
+});
+
+describe("filters as NATS subscriptions", () => {
+  it("maps + to * and a trailing # to > plus its parent level", () => {
+    expect(filterToSubjects(prefix, "a/+/c")).toEqual([`${prefix}.a.*.c`]);
+    expect(filterToSubjects(prefix, "a/#")).toEqual([`${prefix}.a.>`, `${prefix}.a`]);
+    expect(filterToSubjects(prefix, "#")).toEqual([`${prefix}.>`]);
+    expect(filterToSubjects(prefix, "+/#")).toEqual([`${prefix}.*.>`, `${prefix}.*`]);
+  });
+
+  it("matches exactly the topics MQTT matches, for hostile topics too", () => {
+    const filters = ["a/+", "a/#", "#", "+", "+/+", "a.b", "*", ">", "/+", "+/", "a/*/c", "$SYS/#"];
+    const mqttMatches = (filter: string, topic: string) => {
+      const f = filter.split("/"), t = topic.split("/");
+      for (let i = 0; i < f.length; i++) {
+        if (f[i] === "#") return true;
+        if (i >= t.length || (f[i] !== "+" && f[i] !== t[i])) return false;
+      }
+      return f.length === t.length;
+    };
+    for (const filter of filters) {
+      for (const topic of HOSTILE) {
+        const subject = topicToSubject(prefix, topic);
+        const nats = filterToSubjects(prefix, filter).some((s) => natsMatches(s, subject));
+        // The $-topic rule for wildcards [MQTT-4.7.2-1] is the local fan-out's, on every node.
+        expect(nats, `${filter} against ${JSON.stringify(topic)}`).toBe(mqttMatches(filter, topic));
+      }
+    }
+  });
+});
+
+describe("a message as one NATS message", () => {
+  const enc = new TextEncoder();
+  const message: Message = {
+    topic: "t/1", payload: enc.encode("hello"), qos: 2, retain: true, senderId: "pub-ü", receivedAt: 1_000, expiresAt: 61_000,
+    properties: {
+      payloadFormatIndicator: 1, contentType: "text/plain", responseTopic: "reply/here", correlationData: new Uint8Array([0, 1, 255]),
+      userProperties: [["b", "2"], ["a", "1"], ["b", "3"]],
+    },
+  };
+
+  it("carries QoS, retain, sender, every MQTT 5 property in order, the payload and the origin", () => {
+    const bytes = encodeMessage(message, { node: "n1", incarnation: 7, sequence: 42 }, 1_500);
+    const { origin, message: back } = decodeMessage(bytes, "t/1", 10_000);
+    expect(origin).toEqual({ node: "n1", incarnation: 7, sequence: 42 });
+    expect(back.qos).toBe(2);
+    expect(back.retain).toBe(true);
+    expect(back.senderId).toBe("pub-ü");
+    expect(back.properties).toEqual(message.properties);
+    expect(new TextDecoder().decode(back.payload)).toBe("hello");
+    // 59.5 s of its lifetime were left when it was sent; the receiver counts them from its own clock.
+    expect(back.expiresAt).toBe(10_000 + 59_500);
+    expect(back.receivedAt).toBe(10_000);
+  });
+
+  it("carries a message without properties in a few bytes more than its payload", () => {
+    const bare: Message = { topic: "x", payload: new Uint8Array(3), qos: 0, retain: false, senderId: "c", receivedAt: 0, expiresAt: undefined, properties: undefined };
+    const bytes = encodeMessage(bare, { node: "n", incarnation: 1, sequence: 1 }, 0);
+    expect(bytes.length).toBe(3 + 3 + 12 + 3 + 3); // header, node, incarnation and sequence, sender, payload
+    const back = decodeMessage(bytes, "x", 5).message;
+    expect(back.properties).toBeUndefined();
+    expect(back.expiresAt).toBeUndefined();
+    expect(back.qos).toBe(0);
+  });
+
+  it("refuses bytes that are not a cluster message", () => {
+    expect(() => decodeMessage(new Uint8Array([9, 0, 0]), "x", 0)).toThrow(/version/);
+    expect(() => decodeMessage(new Uint8Array([1, 0, 0, 0, 200]), "x", 0)).toThrow();
+  });
+});
