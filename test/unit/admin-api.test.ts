@@ -358,7 +358,7 @@ describe("Cloudflare's envelope and fields", () => {
     const w = await world();
     const ok = await w.app.request(`${BASE}/namespaces`, { headers: { authorization: `Bearer ${w.tokens.admin}` } });
     expect(ok.headers.get("content-type")).toMatch(/^application\/json/);
-    expect(await ok.json()).toEqual({ result: expect.any(Array), success: true, errors: [], messages: [] });
+    expect(await ok.json()).toEqual({ result: expect.any(Array), success: true, errors: [], messages: [], result_info: expect.objectContaining({ page: 1 }) });
     expectFailure(await call(w.app, "GET", "namespaces/ghost", { token: w.tokens.admin }), 404, 1004, /^no namespace "ghost"$/);
     expectFailure(await call(w.app, "GET", "namespaces/acme/nothing-here", { token: w.tokens.admin }), 404, 7000, /no route for GET/);
     expectFailure(await call(w.app, "GET", "/somewhere/else"), 404, 7000);
@@ -395,6 +395,57 @@ describe("Cloudflare's envelope and fields", () => {
     expectFailure(await call(w.app, "PATCH", SENSORS, { ...t, body: { auth_type: "MTLS" } }), 400, 1001, /authType cannot be changed/);
     expectSuccess(await call(w.app, "PATCH", SENSORS, { ...t, body: { authType: "TOKEN", name: "SENSORS", description: "same type, same name" } }));
     expectFailure(await call(w.app, "PATCH", SENSORS, { ...t, body: { name: "renamed" } }), 400, 1001, /cannot be renamed/);
+  });
+});
+
+describe("CORS for named origins", () => {
+  const preflight = (app: App, origin: string) => app.request(`${BASE}/namespaces`, {
+    method: "OPTIONS", headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "authorization,content-type" },
+  });
+
+  it("sends no CORS header at all when no origin is configured, and a preflight is refused as any request without a token", async () => {
+    for (const admin of [undefined, { corsOrigins: [] }]) {
+      const w = await world({ admin });
+      const pre = await preflight(w.app, "https://console.example.com");
+      expect(pre.status).toBe(401);
+      const got = await w.app.request(`${BASE}/namespaces`, { headers: { origin: "https://console.example.com", authorization: `Bearer ${w.tokens.admin}` } });
+      expect(got.status).toBe(200);
+      for (const res of [pre, got]) expect([...res.headers.keys()].filter((k) => k.startsWith("access-control-"))).toEqual([]);
+    }
+  });
+
+  it("answers a named origin's preflight with the methods, Authorization and Content-Type, credentials and Vary: Origin, and its requests with its origin", async () => {
+    const w = await world({ admin: { corsOrigins: ["https://console.example.com", "http://localhost:5173"] } });
+    const pre = await preflight(w.app, "http://localhost:5173");
+    expect(pre.status).toBe(204);
+    expect(pre.headers.get("access-control-allow-origin")).toBe("http://localhost:5173");
+    expect(pre.headers.get("access-control-allow-methods")).toBe("GET,HEAD,POST,PATCH,DELETE");
+    expect(pre.headers.get("access-control-allow-headers")).toBe("Authorization,Content-Type");
+    expect(pre.headers.get("access-control-allow-credentials")).toBe("true");
+    expect(pre.headers.get("vary")).toMatch(/Origin/);
+    const got = await w.app.request(`${BASE}/namespaces`, { headers: { origin: "https://console.example.com", authorization: `Bearer ${w.tokens.admin}` } });
+    expect(got.status).toBe(200);
+    expect(got.headers.get("access-control-allow-origin")).toBe("https://console.example.com");
+    expect(got.headers.get("vary")).toMatch(/Origin/);
+    // A refusal is readable by the page too, so it can show why.
+    const refused = await w.app.request(`${BASE}/namespaces`, { headers: { origin: "https://console.example.com" } });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get("access-control-allow-origin")).toBe("https://console.example.com");
+  });
+
+  it("gives another origin no Access-Control-Allow-Origin, so its browser keeps the answer from it", async () => {
+    const w = await world({ admin: { corsOrigins: ["https://console.example.com"] } });
+    expect((await preflight(w.app, "https://evil.example")).headers.get("access-control-allow-origin")).toBeNull();
+    const got = await w.app.request(`${BASE}/namespaces`, { headers: { origin: "https://evil.example", authorization: `Bearer ${w.tokens.admin}` } });
+    expect(got.headers.get("access-control-allow-origin")).toBeNull();
+  });
+
+  it("allows any origin with *, then without credentials", async () => {
+    const w = await world({ admin: { corsOrigins: ["*"] } });
+    const pre = await preflight(w.app, "https://anywhere.example");
+    expect(pre.status).toBe(204);
+    expect(pre.headers.get("access-control-allow-origin")).toBe("*");
+    expect(pre.headers.get("access-control-allow-credentials")).toBeNull();
   });
 });
 

@@ -13,6 +13,8 @@ import {
 import { AuthFailureLimiter } from "./auth-failures.ts";
 import { ApiError, ErrorCode, failure, invalid, type ResultInfo, success } from "./envelope.ts";
 import { OPENAPI_DOCUMENT } from "./openapi.ts";
+import { adminCors } from "./cors.ts";
+import { allowedMethods } from "./method-not-allowed.ts";
 import { adminSecurityHeaders } from "./security-headers.ts";
 import { boolParam, filterParam, intParam, jtiParams, paginate, pageParams, topicAclParam } from "./query.ts";
 import { inScope, type Permission, PERMISSION_WORDS, ROLE_PERMISSIONS } from "./roles.ts";
@@ -36,6 +38,8 @@ export interface AdminOptions {
   onError?(error: unknown): void;
   /** Counts failed token checks per client address (429 past its limit); a new one with the defaults otherwise. */
   authFailures?: AuthFailureLimiter;
+  /** Browser origins allowed by CORS (`https://console.example.com`, or `*` for any); none, no CORS headers at all. */
+  corsOrigins?: string[];
 }
 
 /**
@@ -145,7 +149,15 @@ export function createAdminApp(registry: Registry, options: AdminOptions = {}): 
   });
 
   const ok = (c: Context<AdminEnv>, result: unknown, info?: ResultInfo) => c.json(success(result, info), 200);
+  // Every list is paginated as Cloudflare's are: ?page=&per_page=, answered with result_info.
+  const page = <T, J>(c: Context<AdminEnv>, items: T[], json: (item: T) => J) => {
+    const { items: slice, result_info } = paginate(items, pageParams(new URL(c.req.url).searchParams));
+    return ok(c, slice.map(json), result_info);
+  };
   app.use("*", adminSecurityHeaders());
+  // Before authentication: a browser's preflight carries no token.
+  const corsMiddleware = adminCors(options.corsOrigins);
+  if (corsMiddleware !== undefined) app.use("*", corsMiddleware);
 
   // The OpenAPI document, without authentication: registered before the middleware below, so it answers first.
   const openapi = (c: Context<AdminEnv>) => c.json(OPENAPI_DOCUMENT, 200);
@@ -204,7 +216,7 @@ export function createAdminApp(registry: Registry, options: AdminOptions = {}): 
   const NS = `${API_BASE}/namespaces`;
   app.get(NS, guard("namespaces:read"), (c) => {
     const token = c.get("token");
-    return ok(c, registry.listNamespaces().filter((n) => inScope(token, n.name)).map(namespaceJson));
+    return page(c, registry.listNamespaces().filter((n) => inScope(token, n.name)), namespaceJson);
   });
   app.post(NS, guard("namespaces:write"), async (c) => {
     const body = await readBody(c);
@@ -221,7 +233,7 @@ export function createAdminApp(registry: Registry, options: AdminOptions = {}): 
 
   // ------------------------------------------------------------- brokers
   const BR = `${NS}/:namespace/brokers`;
-  app.get(BR, guard("brokers:read"), (c) => ok(c, registry.listBrokers(nsOf(c)).map(brokerJson)));
+  app.get(BR, guard("brokers:read"), (c) => page(c, registry.listBrokers(nsOf(c)), brokerJson));
   app.post(BR, guard("brokers:write"), async (c) => {
     const body = await readBody(c);
     allowOnly(body, ["name", "authType", "auth_type", "description", "expiration", "on_publish", "preset", "limits"], "a broker");
@@ -270,10 +282,6 @@ export function createAdminApp(registry: Registry, options: AdminOptions = {}): 
 
   // ---------------------------------------- a broker's live state (edgemq's)
   const mqtt = (c: Context<AdminEnv>) => registry.broker(nsOf(c), brokerOf(c)); // 404 for an unknown broker
-  const page = <T, J>(c: Context<AdminEnv>, items: T[], json: (item: T) => J) => {
-    const { items: slice, result_info } = paginate(items, pageParams(query(c)));
-    return ok(c, slice.map(json), result_info);
-  };
   const clientIdParam = (q: URLSearchParams): string | undefined => {
     const id = q.get("client_id");
     return id === null || id === "" ? undefined : id;
@@ -351,7 +359,7 @@ export function createAdminApp(registry: Registry, options: AdminOptions = {}): 
   });
 
   // --------------------------------------------------------- revocations
-  app.get(`${BR}/:broker/revocations`, guard("brokers:read"), (c) => ok(c, registry.revocations(nsOf(c), brokerOf(c)).map((r) => r.jti)));
+  app.get(`${BR}/:broker/revocations`, guard("brokers:read"), (c) => page(c, registry.revocations(nsOf(c), brokerOf(c)), (r) => r.jti));
   app.post(`${BR}/:broker/revocations`, guard("brokers:write"), async (c) => {
     registry.getBroker(nsOf(c), brokerOf(c));
     await registry.revoke(nsOf(c), brokerOf(c), jtiParams(query(c)));
@@ -365,7 +373,7 @@ export function createAdminApp(registry: Registry, options: AdminOptions = {}): 
 
   // ---------------------------------------------------------- API tokens
   const TK = `${API_BASE}/tokens`;
-  app.get(TK, guard("tokens:manage"), (c) => ok(c, registry.apiTokens().map(tokenJson)));
+  app.get(TK, guard("tokens:manage"), (c) => page(c, registry.apiTokens(), tokenJson));
   app.post(TK, guard("tokens:manage"), async (c) => {
     const body = await readBody(c);
     allowOnly(body, ["name", "role", "namespaces"], "an API token");
@@ -378,7 +386,13 @@ export function createAdminApp(registry: Registry, options: AdminOptions = {}): 
     return ok(c, null);
   });
 
-  app.notFound((c) => c.json(failure(ErrorCode.NoRoute, `no route for ${c.req.method} ${new URL(c.req.url).pathname}`), 404));
+  app.notFound((c) => {
+    const path = new URL(c.req.url).pathname;
+    const allow = allowedMethods(app.routes, path);
+    if (allow.length === 0) return c.json(failure(ErrorCode.NoRoute, `no route for ${c.req.method} ${path}`), 404);
+    const message = `${c.req.method} is not allowed on ${path}; it takes ${allow.join(", ")}`;
+    return c.json(failure(ErrorCode.MethodNotAllowed, message), 405, { Allow: allow.join(", ") });
+  });
   app.onError((err, c) => {
     if (err instanceof ApiError) {
       if (err.status === 401) c.header("WWW-Authenticate", "Bearer realm=\"edgemq\"");

@@ -12,3 +12,5 @@ export * from "./query.ts";
 export * from "./openapi.ts";
 export { clientJson, PROTOCOL_NAMES, parsePublish, retainedJson, sessionJson, subscriptionJson } from "./broker-data.ts";
 export * from "./security-headers.ts";
+export * from "./cors.ts";
+export * from "./method-not-allowed.ts";

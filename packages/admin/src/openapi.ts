@@ -37,7 +37,7 @@ export const OPENAPI_DOCUMENT = {
   paths: {
     [`${BASE}/namespaces`]: {
       parameters: [param("account_id")],
-      get: op({ id: "listNamespaces", tag: "Namespaces", summary: "List namespaces", description: "Only the namespaces the token covers, oldest first.", roles: "any", result: { type: "array", items: ref("Namespace") } }),
+      get: op({ id: "listNamespaces", tag: "Namespaces", summary: "List namespaces", description: "Only the namespaces the token covers, oldest first.", roles: "any", query: PAGE, paged: ref("Namespace") }),
       post: op({ id: "createNamespace", tag: "Namespaces", summary: "Create a namespace", description: "A name already taken gets 400 (code 1009), as on Cloudflare.", roles: "admin", body: ref("NamespaceCreate"), result: ref("Namespace") }),
     },
     [`${BASE}/namespaces/{namespace}`]: {
@@ -47,7 +47,7 @@ export const OPENAPI_DOCUMENT = {
     },
     [`${BASE}/namespaces/{namespace}/brokers`]: {
       parameters: [param("account_id"), param("namespace")],
-      get: op({ id: "listBrokers", tag: "Brokers", summary: "List a namespace's brokers", roles: "any", result: { type: "array", items: ref("Broker") }, errors: [404] }),
+      get: op({ id: "listBrokers", tag: "Brokers", summary: "List a namespace's brokers", roles: "any", query: PAGE, paged: ref("Broker"), errors: [404] }),
       post: op({ id: "createBroker", tag: "Brokers", summary: "Create a broker", roles: "user", body: ref("BrokerCreate"), result: ref("Broker"), errors: [404] }),
     },
     [BROKER]: {
@@ -82,7 +82,7 @@ export const OPENAPI_DOCUMENT = {
     },
     [`${BROKER}/revocations`]: {
       parameters: [param("account_id"), param("namespace"), param("broker")],
-      get: op({ id: "listRevocations", tag: "Credentials", summary: "List revoked credentials", roles: "any", result: { type: "array", items: { type: "string" }, description: "The revoked `jti`s, oldest first." }, errors: [404] }),
+      get: op({ id: "listRevocations", tag: "Credentials", summary: "List revoked credentials", roles: "any", query: PAGE, paged: { type: "string", description: "A revoked `jti`; oldest first." }, errors: [404] }),
       post: op({ id: "revokeCredentials", tag: "Credentials", summary: "Revoke credentials", description: "Refused at CONNECT from now on; live sessions using them get DISCONNECT 0x98 at once.", roles: "user", query: [param("jti")], errors: [404] }),
       delete: op({ id: "unrevokeCredentials", tag: "Credentials", summary: "Take revocations back", roles: "user", query: [param("jti")], errors: [404] }),
     },
@@ -152,7 +152,7 @@ export const OPENAPI_DOCUMENT = {
     },
     [`${BASE}/tokens`]: {
       parameters: [param("account_id")],
-      get: op({ id: "listApiTokens", tag: "API tokens", summary: "List API tokens", description: "Never their secrets.", roles: "superadmin", result: { type: "array", items: ref("ApiToken") } }),
+      get: op({ id: "listApiTokens", tag: "API tokens", summary: "List API tokens", description: "Never their secrets.", roles: "superadmin", query: PAGE, paged: ref("ApiToken") }),
       post: op({ id: "createApiToken", tag: "API tokens", summary: "Create an API token", description: "The secret (`value`) is shown in this answer only; only its SHA-256 is kept.", roles: "superadmin", body: ref("ApiTokenCreate"), result: ref("ApiTokenCreated") }),
     },
     [`${BASE}/tokens/{token_id}`]: {
