@@ -83,7 +83,12 @@ export function success<T>(result: T, result_info?: ResultInfo): Envelope<T> {
 
 /** A failure envelope. */
 export function failure(code: number, message: string): Envelope<null> {
-  return { result: null, success: false, errors: [{ code, message }], messages: [] };
+  return failures([{ code, message }]);
+}
+
+/** A failure envelope with several errors: every problem of a request at once. */
+export function failures(errors: ApiMessage[]): Envelope<null> {
+  return { result: null, success: false, errors, messages: [] };
 }
 
 /** A 400 with a message. */
