@@ -190,7 +190,6 @@ export function parsePublish(broker: Broker, body: PublishRequest, now: number):
     throw new ApiError(400, ErrorCode.Limit, `this broker holds as many retained messages as its limits allow (max_retained_messages ${broker.limits.maximumRetainedMessages}, max_retained_bytes ${broker.limits.maximumRetainedBytes}); clear some, or raise the limits`);
   }
 
-  let properties: PublishProperties | undefined;
   const p = body.properties ?? {};
   const out: PublishProperties = {};
   if (p.contentType !== undefined) {
@@ -215,7 +214,7 @@ export function parsePublish(broker: Broker, body: PublishRequest, now: number):
       return [k, v] as UserProperty;
     });
   }
-  properties = Object.keys(out).length > 0 ? out : undefined;
+  const properties = Object.keys(out).length > 0 ? out : undefined;
   const expiry = p.messageExpiryInterval;
   return {
     topic, payload, qos, retain,
