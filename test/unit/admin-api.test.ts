@@ -1268,6 +1268,20 @@ describe("publishing over HTTP", () => {
     expectFailure(await call(w.app, "POST", `${SENSORS}/publish`, { token: w.tokens.user, raw: "topic=t" }), 400, 1001, /not valid JSON/);
   });
 
+  it("lists every rule a publish breaks at once, each with its own code, not only the first", async () => {
+    const w = await world({ registry: { brokerOptions: () => ({ limits: { maximumPacketSize: 1000 }, features: { maximumQoS: 1 } }) } });
+    const r = await publish(w, { topic: "a/+/b", payload: "x".repeat(1001), qos: 2, properties: { correlationData: "not base64!", responseTopic: "r/#" } });
+    expect(r.status).toBe(400);
+    expect(r.body.errors).toEqual([
+      { code: 1001, message: expect.stringMatching(/^topic "a\/\+\/b" contains a wildcard/) },
+      { code: 1001, message: "payload is 1001 bytes; this broker takes messages of at most 1000 bytes" },
+      { code: 1015, message: expect.stringMatching(/^qos 2 is above this broker's maximum QoS 1/) },
+      { code: 1001, message: expect.stringMatching(/^properties.responseTopic "r\/#" contains a wildcard/) },
+      { code: 1001, message: expect.stringMatching(/^properties.correlationData is not valid base64/) },
+    ]);
+    expect(sensors(w).retainedMessages()).toEqual([]);
+  });
+
   it("refuses QoS above the broker's maximum, or retain where retained messages are off, as not supported", async () => {
     const w = await world({ registry: { brokerOptions: () => ({ features: { maximumQoS: 1, retainAvailable: false } }) } });
     expectFailure(await publish(w, { topic: "t", payload: "x", qos: 2 }), 400, 1015, /qos 2 is above this broker's maximum QoS 1/);

@@ -1,17 +1,11 @@
 import {
-  type Broker, type ClientSnapshot, type Message, NEVER_EXPIRES, type RetainedSnapshot, type SessionSnapshot,
-  type SubscriptionEntry,
+  type Broker, type ClientSnapshot, NEVER_EXPIRES, type RetainedSnapshot, type SessionSnapshot, type SubscriptionEntry,
 } from "@edgemq/core";
-import {
-  isWellFormedUtf8, MqttError, type PublishProperties, type UserProperty, utf8Length, validateTopicFilter,
-  validateTopicName,
-} from "@edgemq/core/codec";
+import { MqttError, type UserProperty, utf8Length, validateTopicFilter, validateTopicName } from "@edgemq/core/codec";
 import { JTI_ATTRIBUTE } from "@edgemq/credentials";
 import { timestamp } from "@edgemq/tenancy";
-import { ApiError, ErrorCode, invalid } from "./envelope.ts";
-import type { z } from "@hono/zod-openapi";
-import type { PublishRequestSchema } from "./schemas/live-state.ts";
-import { fromBase64, toBase64 } from "./validate.ts";
+import { invalid } from "./envelope.ts";
+import { toBase64 } from "./validate.ts";
 
 /** The protocol names the API shows for MQTT protocol levels 3, 4 and 5. */
 export const PROTOCOL_NAMES = { 3: "3.1", 4: "3.1.1", 5: "5.0" } as const;
@@ -116,7 +110,8 @@ export function retainedJson(m: RetainedSnapshot, now: number) {
 
 // ------------------------------------------------------------ topics
 
-function mqttString(value: string, name: string): number {
+/** A string's UTF-8 length; a 400 naming it if MQTT cannot carry it (U+0000, a lone surrogate). */
+export function mqttString(value: string, name: string): number {
   try {
     return utf8Length(value);
   } catch (e) {
@@ -163,66 +158,6 @@ export function checkQueryTopic(topic: string, name: string, instead: string): s
   if (topic.includes("+") || topic.includes("#")) throw invalid(`${name} ${JSON.stringify(topic)} must be a topic name without wildcards; ${instead}`);
   mqttString(topic, name);
   return topic;
-}
-
-// ----------------------------------------------------------- publish
-
-/** A `POST .../publish` body, its shape already checked by {@link PublishRequestSchema}. */
-export type PublishRequest = z.output<typeof PublishRequestSchema>;
-
-/**
- * Turns a `POST .../publish` body, whose fields the schema has checked, into a
- * message from the server itself (no client), checking what depends on the
- * broker and on MQTT (topic rules and limits, sizes, QoS, base64, UTF-8); throws a 400 that names the field.
- */
-export function parsePublish(broker: Broker, body: PublishRequest, now: number): Message {
-  const { topic, encoding, qos, retain } = body;
-  checkTopicName(broker, topic, "topic");
-  if (topic.startsWith("$")) throw invalid(`topic ${JSON.stringify(topic)} starts with "$": such topics ($SYS) belong to the server and cannot be published to`);
-  const payload = encoding === "base64" ? fromBase64(body.payload, "payload") : new TextEncoder().encode(body.payload);
-  const max = broker.limits.maximumPacketSize;
-  if (payload.byteLength > max) throw invalid(`payload is ${payload.byteLength} bytes; this broker takes messages of at most ${max} bytes`);
-  if (qos > broker.features.maximumQoS) {
-    throw new ApiError(400, ErrorCode.Unsupported, `qos ${qos} is above this broker's maximum QoS ${broker.features.maximumQoS}; publish with qos ${broker.features.maximumQoS} or less`);
-  }
-  if (retain && !broker.features.retainAvailable) throw new ApiError(400, ErrorCode.Unsupported, "this broker does not keep retained messages; publish with retain false");
-  if (retain && payload.byteLength > 0 && !broker.retainedFits({ topic, payload })) {
-    throw new ApiError(400, ErrorCode.Limit, `this broker holds as many retained messages as its limits allow (max_retained_messages ${broker.limits.maximumRetainedMessages}, max_retained_bytes ${broker.limits.maximumRetainedBytes}); clear some, or raise the limits`);
-  }
-
-  const p = body.properties ?? {};
-  const out: PublishProperties = {};
-  if (p.contentType !== undefined) {
-    mqttString(p.contentType, "properties.contentType");
-    out.contentType = p.contentType;
-  }
-  if (p.payloadFormatIndicator !== undefined) {
-    if (p.payloadFormatIndicator === 1 && !isWellFormedUtf8(payload)) {
-      throw invalid("properties.payloadFormatIndicator is 1 (UTF-8 text) but the payload is not well-formed UTF-8; send 0 for bytes");
-    }
-    out.payloadFormatIndicator = p.payloadFormatIndicator;
-  }
-  if (p.responseTopic !== undefined) {
-    checkTopicName(broker, p.responseTopic, "properties.responseTopic");
-    out.responseTopic = p.responseTopic;
-  }
-  if (p.correlationData !== undefined) out.correlationData = fromBase64(p.correlationData, "properties.correlationData");
-  if (p.userProperties !== undefined) {
-    out.userProperties = p.userProperties.map(([k, v], i) => {
-      mqttString(k, `properties.userProperties[${i}]`);
-      mqttString(v, `properties.userProperties[${i}]`);
-      return [k, v] as UserProperty;
-    });
-  }
-  const properties = Object.keys(out).length > 0 ? out : undefined;
-  const expiry = p.messageExpiryInterval;
-  return {
-    topic, payload, qos, retain,
-    properties: broker.forwardableProperties(properties),
-    expiresAt: expiry !== undefined ? now + expiry * 1000 : undefined,
-    senderId: "", // the server itself
-    receivedAt: now,
-  };
 }
 
 /** Compares strings by code unit (a stable order for pagination). */

@@ -3,7 +3,7 @@
 // and the fix, in the words the admin API has always used.
 import { z } from "@hono/zod-openapi";
 import { TenancyError } from "@edgemq/tenancy";
-import { type ApiMessage, ErrorCode } from "./envelope.ts";
+import { type ApiMessage, ApiError, ErrorCode } from "./envelope.ts";
 import { kind } from "./validate.ts";
 
 /** How error messages speak of a field: what it must be, how a wrong value is shown, and (for an object) an unknown key. */
@@ -39,6 +39,31 @@ export function checkedBy<T extends z.ZodType>(schema: T, check: (value: z.outpu
       ctx.addIssue({ code: "custom", message: e.message, input: value });
     }
   }) as unknown as T;
+}
+
+/**
+ * Runs checks that each refuse with a 400 {@link ApiError}, collecting every
+ * refusal (with its own code) instead of stopping at the first; `done()`
+ * throws them together as one {@link ValidationError}.
+ */
+export class Problems {
+  readonly #errors: ApiMessage[] = [];
+
+  /** The check's value, or undefined when it refused (the refusal is kept). */
+  check<T>(fn: () => T): T | undefined {
+    try {
+      return fn();
+    } catch (e) {
+      if (!(e instanceof ApiError) || e.status !== 400) throw e;
+      this.#errors.push({ code: e.code, message: e.message });
+      return undefined;
+    }
+  }
+
+  /** Throws every refusal kept, if any. */
+  done(): void {
+    if (this.#errors.length > 0) throw new ValidationError(this.#errors);
+  }
 }
 
 /** A 400 with every problem of a request. */

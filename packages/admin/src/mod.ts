@@ -12,6 +12,7 @@ export * from "./roles.ts";
 export * from "./tokens.ts";
 export * from "./query.ts";
 export { ValidationError } from "./issues.ts";
-export { clientJson, PROTOCOL_NAMES, parsePublish, retainedJson, sessionJson, subscriptionJson } from "./broker-data.ts";
+export { clientJson, PROTOCOL_NAMES, retainedJson, sessionJson, subscriptionJson } from "./broker-data.ts";
+export { parsePublish } from "./publish.ts";
 export * from "./security-headers.ts";
 export * from "./cors.ts";

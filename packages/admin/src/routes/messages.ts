@@ -3,7 +3,8 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { Registry } from "@edgemq/tenancy";
 import { type AdminEnv, pathParam } from "../auth.ts";
-import { byString, checkQueryFilter, parsePublish, retainedJson } from "../broker-data.ts";
+import { byString, checkQueryFilter, retainedJson } from "../broker-data.ts";
+import { parsePublish } from "../publish.ts";
 import { ok, page, route } from "../route.ts";
 import {
   PublishRequestSchema, PublishResultSchema, RetainedDeletedSchema, RetainedDeleteQuery, RetainedMessageSchema, RetainedQuery,
