@@ -35,9 +35,9 @@ describe("pagination", () => {
     for (const [path, total] of LISTS) {
       const first = await admin.call("GET", path);
       expect(first.status, path).toBe(200);
-      expect((first.json as any).result_info, path).toEqual({ page: 1, per_page: 100, count: total, total_count: total, total_pages: total === 0 ? 0 : 1 });
+      expect(first.json.result_info, path).toEqual({ page: 1, per_page: 100, count: total, total_count: total, total_pages: total === 0 ? 0 : 1 });
       const second = await admin.call("GET", `${path}?page=2&per_page=2`);
-      expect((second.json as any).result_info, path).toEqual({ page: 2, per_page: 2, count: Math.max(0, total - 2), total_count: total, total_pages: Math.ceil(total / 2) });
+      expect(second.json.result_info, path).toEqual({ page: 2, per_page: 2, count: Math.max(0, total - 2), total_count: total, total_pages: Math.ceil(total / 2) });
       expect(second.json.result, path).toHaveLength(Math.max(0, total - 2));
       if (total > 0) expect(second.json.result[0], path).toEqual(first.json.result[2]);
     }

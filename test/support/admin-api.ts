@@ -8,7 +8,10 @@ export const ACCOUNT = "0123456789abcdef0123456789abcdef";
 /** One answer of the admin API: its status, its envelope and its headers. */
 export interface ApiAnswer {
   status: number;
-  json: { result: any; success: boolean; errors: { code: number; message: string }[] };
+  json: {
+    result: any; success: boolean; errors: { code: number; message: string }[];
+    result_info?: { page: number; per_page: number; count: number; total_count: number; total_pages: number };
+  };
   headers: Headers;
 }
 
