@@ -889,6 +889,12 @@ describe("API tokens", () => {
     expectFailure(await call(w.app, "POST", "tokens", { ...t, body: { name: "x", role: "Owner" } }), 400, 1001, /role must be one of Admin, User, Viewer/);
     expectFailure(await call(w.app, "POST", "tokens", { ...t, body: { name: "x", role: "User", namespaces: [] } }), 400, 1001, /non-empty list/);
     expectFailure(await call(w.app, "POST", "tokens", { ...t, body: { name: "x", role: "User", namespaces: ["bad_ns"] } }), 400, 1001, /namespace name "bad_ns"/);
+    const several = await call(w.app, "POST", "tokens", { ...t, body: { name: "", role: "Owner", namespaces: ["ok", "bad_ns", "9lives"] } });
+    expect(several.status).toBe(400);
+    expect(several.body.errors.map((e) => e.message)).toEqual([
+      'name must be a name of 1 to 100 characters, not the string ""', 'role must be one of Admin, User, Viewer, not "Owner"',
+      expect.stringMatching(/^namespace name "bad_ns" may contain only/), expect.stringMatching(/^namespace name "9lives" must start with a letter/),
+    ]);
     expectFailure(await call(w.app, "POST", "tokens", { ...t, body: { name: "x", role: "User", secret: "mine" } }), 400, 1001, /unknown field "secret"/);
   });
 

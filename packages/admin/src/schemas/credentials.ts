@@ -1,7 +1,8 @@
 // Credentials, keys, revocations and API tokens: what the API takes and answers, as zod schemas.
 import { z } from "@hono/zod-openapi";
 import { MAX_TOKEN_NAME_LENGTH } from "../tokens.ts";
-import { rule } from "../issues.ts";
+import { normalizeName } from "@edgemq/tenancy";
+import { checkedBy, rule } from "../issues.ts";
 import { PAGE_QUERY, str, time } from "./common.ts";
 
 const ROLES = ["Admin", "User", "Viewer"] as const;
@@ -52,6 +53,6 @@ export const ApiTokenCreatedSchema = z.strictObject({ ...tokenFields, value: str
 export const ApiTokenCreateSchema = z.strictObject({
   name: rule(z.string().min(1).max(MAX_TOKEN_NAME_LENGTH).openapi({ description: `1 to ${MAX_TOKEN_NAME_LENGTH} characters.` }), `a name of 1 to ${MAX_TOKEN_NAME_LENGTH} characters`),
   role: rule(z.enum(ROLES), `one of ${ROLES.join(", ")}`, { json: true }),
-  namespaces: rule(z.union([z.literal("*"), z.array(z.string()).min(1)]), `"*" (every namespace) or a non-empty list of namespace names`)
+  namespaces: rule(z.union([z.literal("*"), z.array(checkedBy(z.string(), (v) => normalizeName("namespace", v))).min(1)]), `"*" (every namespace) or a non-empty list of namespace names`)
     .optional().openapi({ default: "*", description: "`*` for every namespace, or a list of namespace names (which need not exist yet)." }),
 }).openapi("ApiTokenCreate");
