@@ -1,4 +1,5 @@
 // The admin API of a server started by startBroker, as a test talks to it over real HTTP.
+import { z } from "zod";
 import { generatedAdminToken, type RunningBroker } from "./server.ts";
 
 /** The account id every scenario uses in the API's paths. */
@@ -7,7 +8,10 @@ export const ACCOUNT = "0123456789abcdef0123456789abcdef";
 /** One answer of the admin API: its status, its envelope and its headers. */
 export interface ApiAnswer {
   status: number;
-  json: { result: any; success: boolean; errors: { code: number; message: string }[] };
+  json: {
+    result: any; success: boolean; errors: { code: number; message: string }[];
+    result_info?: { page: number; per_page: number; count: number; total_count: number; total_pages: number };
+  };
   headers: Headers;
 }
 
@@ -53,4 +57,26 @@ export class Admin {
 /** A JWT's claims, read without verifying it. */
 export function claimsOf(token: string): Record<string, unknown> {
   return JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString()) as Record<string, unknown>;
+}
+
+type Json = Record<string, any>;
+
+// A document's node with every $ref replaced by what it points to (the admin API's schemas are not recursive).
+function inline(doc: Json, node: unknown): unknown {
+  if (Array.isArray(node)) return node.map((n) => inline(doc, n));
+  if (node === null || typeof node !== "object") return node;
+  const ref = (node as Json).$ref;
+  if (typeof ref === "string") return inline(doc, ref.replace(/^#\//, "").split("/").reduce<any>((n, k) => n?.[k], doc));
+  return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, inline(doc, v)]));
+}
+
+/**
+ * The JSON Schema an OpenAPI document gives for one answer (`GET`, `/namespaces/{namespace}`, 200),
+ * as a zod schema to check a real answer against; throws if the document has no such answer.
+ */
+export function documentedAnswer(doc: Json, method: string, path: string, status: number): z.ZodType {
+  const response = inline(doc, doc.paths?.[path]?.[method.toLowerCase()]?.responses?.[status]) as Json | undefined;
+  const schema = response?.content?.["application/json"]?.schema;
+  if (schema === undefined) throw new Error(`the document has no ${status} answer for ${method} ${path}`);
+  return z.fromJSONSchema(schema);
 }

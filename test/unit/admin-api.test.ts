@@ -14,7 +14,7 @@ import { MemoryDuplex } from "@edgemq/core/testing";
 import { isRefusal, JTI_ATTRIBUTE, verifyCredential } from "@edgemq/credentials";
 import { MemoryTenancyStore, Registry, type RegistryOptions } from "@edgemq/tenancy";
 import {
-  type AdminOptions, API_BASE, bootstrap, createAdminApp, createApiToken, hashApiToken, OPENAPI_DOCUMENT, TOKEN_PREFIX, topicAclParam,
+  adminOpenApiDocument, type AdminOptions, API_BASE, bootstrap, createAdminApp, createApiToken, hashApiToken, TOKEN_PREFIX, topicAclParam,
 } from "@edgemq/admin";
 
 const BASE = "/client/v4/accounts/0123456789abcdef0123456789abcdef/pubsub";
@@ -358,7 +358,7 @@ describe("Cloudflare's envelope and fields", () => {
     const w = await world();
     const ok = await w.app.request(`${BASE}/namespaces`, { headers: { authorization: `Bearer ${w.tokens.admin}` } });
     expect(ok.headers.get("content-type")).toMatch(/^application\/json/);
-    expect(await ok.json()).toEqual({ result: expect.any(Array), success: true, errors: [], messages: [] });
+    expect(await ok.json()).toEqual({ result: expect.any(Array), success: true, errors: [], messages: [], result_info: expect.objectContaining({ page: 1 }) });
     expectFailure(await call(w.app, "GET", "namespaces/ghost", { token: w.tokens.admin }), 404, 1004, /^no namespace "ghost"$/);
     expectFailure(await call(w.app, "GET", "namespaces/acme/nothing-here", { token: w.tokens.admin }), 404, 7000, /no route for GET/);
     expectFailure(await call(w.app, "GET", "/somewhere/else"), 404, 7000);
@@ -398,6 +398,57 @@ describe("Cloudflare's envelope and fields", () => {
   });
 });
 
+describe("CORS for named origins", () => {
+  const preflight = (app: App, origin: string) => app.request(`${BASE}/namespaces`, {
+    method: "OPTIONS", headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "authorization,content-type" },
+  });
+
+  it("sends no CORS header at all when no origin is configured, and a preflight is refused as any request without a token", async () => {
+    for (const admin of [undefined, { corsOrigins: [] }]) {
+      const w = await world({ admin });
+      const pre = await preflight(w.app, "https://console.example.com");
+      expect(pre.status).toBe(401);
+      const got = await w.app.request(`${BASE}/namespaces`, { headers: { origin: "https://console.example.com", authorization: `Bearer ${w.tokens.admin}` } });
+      expect(got.status).toBe(200);
+      for (const res of [pre, got]) expect([...res.headers.keys()].filter((k) => k.startsWith("access-control-"))).toEqual([]);
+    }
+  });
+
+  it("answers a named origin's preflight with the methods, Authorization and Content-Type, credentials and Vary: Origin, and its requests with its origin", async () => {
+    const w = await world({ admin: { corsOrigins: ["https://console.example.com", "http://localhost:5173"] } });
+    const pre = await preflight(w.app, "http://localhost:5173");
+    expect(pre.status).toBe(204);
+    expect(pre.headers.get("access-control-allow-origin")).toBe("http://localhost:5173");
+    expect(pre.headers.get("access-control-allow-methods")).toBe("GET,HEAD,POST,PATCH,DELETE");
+    expect(pre.headers.get("access-control-allow-headers")).toBe("Authorization,Content-Type");
+    expect(pre.headers.get("access-control-allow-credentials")).toBe("true");
+    expect(pre.headers.get("vary")).toMatch(/Origin/);
+    const got = await w.app.request(`${BASE}/namespaces`, { headers: { origin: "https://console.example.com", authorization: `Bearer ${w.tokens.admin}` } });
+    expect(got.status).toBe(200);
+    expect(got.headers.get("access-control-allow-origin")).toBe("https://console.example.com");
+    expect(got.headers.get("vary")).toMatch(/Origin/);
+    // A refusal is readable by the page too, so it can show why.
+    const refused = await w.app.request(`${BASE}/namespaces`, { headers: { origin: "https://console.example.com" } });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get("access-control-allow-origin")).toBe("https://console.example.com");
+  });
+
+  it("gives another origin no Access-Control-Allow-Origin, so its browser keeps the answer from it", async () => {
+    const w = await world({ admin: { corsOrigins: ["https://console.example.com"] } });
+    expect((await preflight(w.app, "https://evil.example")).headers.get("access-control-allow-origin")).toBeNull();
+    const got = await w.app.request(`${BASE}/namespaces`, { headers: { origin: "https://evil.example", authorization: `Bearer ${w.tokens.admin}` } });
+    expect(got.headers.get("access-control-allow-origin")).toBeNull();
+  });
+
+  it("allows any origin with *, then without credentials", async () => {
+    const w = await world({ admin: { corsOrigins: ["*"] } });
+    const pre = await preflight(w.app, "https://anywhere.example");
+    expect(pre.status).toBe(204);
+    expect(pre.headers.get("access-control-allow-origin")).toBe("*");
+    expect(pre.headers.get("access-control-allow-credentials")).toBeNull();
+  });
+});
+
 // ------------------------------------------------------------ validation
 
 describe("names and bodies", () => {
@@ -407,7 +458,7 @@ describe("names and bodies", () => {
     for (const [name, message] of [["bad_name", /only the letters a-z/], ["9ns", /start with a letter/], ["x".repeat(64), /at most 63/], ["", /needs a name/]] as const) {
       expectFailure(await call(w.app, "POST", "namespaces", { ...t, body: { name } }), 400, 1001, message);
     }
-    expectFailure(await call(w.app, "POST", "namespaces", { ...t, body: {} }), 400, 1001, /needs a name/);
+    expectFailure(await call(w.app, "POST", "namespaces", { ...t, body: {} }), 400, 1001, /^name is required: a DNS label such as "my-namespace"$/);
     expectFailure(await call(w.app, "POST", "namespaces/acme/brokers", { ...t, body: { name: "under_score" } }), 400, 1001, /broker name "under_score"/);
     expect(expectSuccess(await call(w.app, "POST", "namespaces", { ...t, body: { name: "MixedCase" } }))).toMatchObject({ name: "mixedcase" });
     expect(expectSuccess(await call(w.app, "GET", "namespaces/MIXEDCASE", t))).toMatchObject({ name: "mixedcase" });
@@ -834,10 +885,16 @@ describe("API tokens", () => {
   it("refuses a token request with a bad name, role or scope with 400", async () => {
     const w = await world();
     const t = { token: w.tokens.admin };
-    expectFailure(await call(w.app, "POST", "tokens", { ...t, body: { role: "Admin" } }), 400, 1001, /needs a name/);
+    expectFailure(await call(w.app, "POST", "tokens", { ...t, body: { role: "Admin" } }), 400, 1001, /^name is required: a name of 1 to 100 characters$/);
     expectFailure(await call(w.app, "POST", "tokens", { ...t, body: { name: "x", role: "Owner" } }), 400, 1001, /role must be one of Admin, User, Viewer/);
     expectFailure(await call(w.app, "POST", "tokens", { ...t, body: { name: "x", role: "User", namespaces: [] } }), 400, 1001, /non-empty list/);
     expectFailure(await call(w.app, "POST", "tokens", { ...t, body: { name: "x", role: "User", namespaces: ["bad_ns"] } }), 400, 1001, /namespace name "bad_ns"/);
+    const several = await call(w.app, "POST", "tokens", { ...t, body: { name: "", role: "Owner", namespaces: ["ok", "bad_ns", "9lives"] } });
+    expect(several.status).toBe(400);
+    expect(several.body.errors.map((e) => e.message)).toEqual([
+      'name must be a name of 1 to 100 characters, not the string ""', 'role must be one of Admin, User, Viewer, not "Owner"',
+      expect.stringMatching(/^namespace name "bad_ns" may contain only/), expect.stringMatching(/^namespace name "9lives" must start with a letter/),
+    ]);
     expectFailure(await call(w.app, "POST", "tokens", { ...t, body: { name: "x", role: "User", secret: "mine" } }), 400, 1001, /unknown field "secret"/);
   });
 
@@ -1213,8 +1270,22 @@ describe("publishing over HTTP", () => {
     await bad({ topic: "t", payload: "x", properties: { responseTopic: "r/#" } }, /^properties.responseTopic "r\/#" contains a wildcard/);
     await bad({ topic: "t", payload: "x", properties: { correlationData: "not base64!" } }, /^properties.correlationData is not valid base64/);
     await bad({ topic: "t", payload: "x", properties: { userProperties: { k: "v" } } }, /^properties.userProperties must be an array of \[name, value\] string pairs/);
-    await bad({ topic: "t", payload: "x", properties: { userProperties: [["k", 1]] } }, /^properties.userProperties\[0\] must be a \[name, value\] pair of strings, not \["k",1\]/);
+    await bad({ topic: "t", payload: "x", properties: { userProperties: [["k", 1]] } }, /^properties.userProperties\[0\]\[1\] must be a string, not the number 1$/);
     expectFailure(await call(w.app, "POST", `${SENSORS}/publish`, { token: w.tokens.user, raw: "topic=t" }), 400, 1001, /not valid JSON/);
+  });
+
+  it("lists every rule a publish breaks at once, each with its own code, not only the first", async () => {
+    const w = await world({ registry: { brokerOptions: () => ({ limits: { maximumPacketSize: 1000 }, features: { maximumQoS: 1 } }) } });
+    const r = await publish(w, { topic: "a/+/b", payload: "x".repeat(1001), qos: 2, properties: { correlationData: "not base64!", responseTopic: "r/#" } });
+    expect(r.status).toBe(400);
+    expect(r.body.errors).toEqual([
+      { code: 1001, message: expect.stringMatching(/^topic "a\/\+\/b" contains a wildcard/) },
+      { code: 1001, message: "payload is 1001 bytes; this broker takes messages of at most 1000 bytes" },
+      { code: 1015, message: expect.stringMatching(/^qos 2 is above this broker's maximum QoS 1/) },
+      { code: 1001, message: expect.stringMatching(/^properties.responseTopic "r\/#" contains a wildcard/) },
+      { code: 1001, message: expect.stringMatching(/^properties.correlationData is not valid base64/) },
+    ]);
+    expect(sensors(w).retainedMessages()).toEqual([]);
   });
 
   it("refuses QoS above the broker's maximum, or retain where retained messages are off, as not supported", async () => {
@@ -1248,7 +1319,7 @@ describe("request validation on Cloudflare's routes", () => {
 // ------------------------------------------------------- OpenAPI document
 
 describe("the OpenAPI document", () => {
-  const doc = OPENAPI_DOCUMENT as unknown as {
+  const doc = adminOpenApiDocument(new Registry()) as unknown as {
     openapi: string;
     paths: Record<string, Record<string, any>>;
     components: Record<string, Record<string, any>>;
@@ -1266,7 +1337,7 @@ describe("the OpenAPI document", () => {
         const res = await w.app.request(path, { headers });
         expect(res.status, `${path} ${caller}`).toBe(200);
         expect(res.headers.get("content-type")).toMatch(/^application\/json/);
-        expect(await res.json()).toEqual(JSON.parse(JSON.stringify(OPENAPI_DOCUMENT)));
+        expect(await res.json()).toEqual(JSON.parse(JSON.stringify(doc)));
       }
     }
     expect(doc.openapi).toBe("3.1.0");

@@ -1,17 +1,11 @@
 import {
-  type Broker, type ClientSnapshot, type Message, NEVER_EXPIRES, type RetainedSnapshot, type SessionSnapshot,
-  type SubscriptionEntry,
+  type Broker, type ClientSnapshot, NEVER_EXPIRES, type RetainedSnapshot, type SessionSnapshot, type SubscriptionEntry,
 } from "@edgemq/core";
-import {
-  isWellFormedUtf8, MqttError, type PublishProperties, type UserProperty, utf8Length, validateTopicFilter,
-  validateTopicName,
-} from "@edgemq/core/codec";
+import { MqttError, type UserProperty, utf8Length, validateTopicFilter, validateTopicName } from "@edgemq/core/codec";
 import { JTI_ATTRIBUTE } from "@edgemq/credentials";
 import { timestamp } from "@edgemq/tenancy";
-import { ApiError, ErrorCode, invalid } from "./envelope.ts";
-import {
-  allowOnly, type Body, fromBase64, isObject, kind, optionalBool, optionalChoice, optionalInt, optionalString, requiredString, toBase64,
-} from "./validate.ts";
+import { invalid } from "./envelope.ts";
+import { toBase64 } from "./validate.ts";
 
 /** The protocol names the API shows for MQTT protocol levels 3, 4 and 5. */
 export const PROTOCOL_NAMES = { 3: "3.1", 4: "3.1.1", 5: "5.0" } as const;
@@ -116,7 +110,8 @@ export function retainedJson(m: RetainedSnapshot, now: number) {
 
 // ------------------------------------------------------------ topics
 
-function mqttString(value: string, name: string): number {
+/** A string's UTF-8 length; a 400 naming it if MQTT cannot carry it (U+0000, a lone surrogate). */
+export function mqttString(value: string, name: string): number {
   try {
     return utf8Length(value);
   } catch (e) {
@@ -163,90 +158,6 @@ export function checkQueryTopic(topic: string, name: string, instead: string): s
   if (topic.includes("+") || topic.includes("#")) throw invalid(`${name} ${JSON.stringify(topic)} must be a topic name without wildcards; ${instead}`);
   mqttString(topic, name);
   return topic;
-}
-
-// ----------------------------------------------------------- publish
-
-/** The fields of `POST .../publish`. */
-export const PUBLISH_FIELDS = ["topic", "payload", "encoding", "qos", "retain", "properties"] as const;
-/** The fields of its `properties`. */
-export const PUBLISH_PROPERTY_FIELDS = ["contentType", "payloadFormatIndicator", "messageExpiryInterval", "responseTopic", "correlationData", "userProperties"] as const;
-
-/**
- * Turns a `POST .../publish` body into a message from the server itself
- * (no client), checking every field; throws a 400 that names the field.
- */
-export function parsePublish(broker: Broker, body: Body, now: number): Message {
-  allowOnly(body, PUBLISH_FIELDS, "a publish request");
-  const topic = requiredString(body.topic, "topic", "a topic name such as \"sensors/room-1\"");
-  checkTopicName(broker, topic, "topic");
-  if (topic.startsWith("$")) throw invalid(`topic ${JSON.stringify(topic)} starts with "$": such topics ($SYS) belong to the server and cannot be published to`);
-  const text = requiredString(body.payload, "payload", "a string: UTF-8 text, or base64 with \"encoding\": \"base64\" (\"\" for an empty payload)");
-  const encoding = optionalChoice(body.encoding, "encoding", ["utf8", "base64"] as const) ?? "utf8";
-  const payload = encoding === "base64" ? fromBase64(text, "payload") : new TextEncoder().encode(text);
-  const max = broker.limits.maximumPacketSize;
-  if (payload.byteLength > max) throw invalid(`payload is ${payload.byteLength} bytes; this broker takes messages of at most ${max} bytes`);
-  const qos = optionalChoice(body.qos, "qos", [0, 1, 2] as const) ?? 0;
-  if (qos > broker.features.maximumQoS) {
-    throw new ApiError(400, ErrorCode.Unsupported, `qos ${qos} is above this broker's maximum QoS ${broker.features.maximumQoS}; publish with qos ${broker.features.maximumQoS} or less`);
-  }
-  const retain = optionalBool(body.retain, "retain") ?? false;
-  if (retain && !broker.features.retainAvailable) throw new ApiError(400, ErrorCode.Unsupported, "this broker does not keep retained messages; publish with retain false");
-  if (retain && payload.byteLength > 0 && !broker.retainedFits({ topic, payload })) {
-    throw new ApiError(400, ErrorCode.Limit, `this broker holds as many retained messages as its limits allow (max_retained_messages ${broker.limits.maximumRetainedMessages}, max_retained_bytes ${broker.limits.maximumRetainedBytes}); clear some, or raise the limits`);
-  }
-
-  let properties: PublishProperties | undefined;
-  let expiry: number | undefined;
-  if (body.properties !== undefined && body.properties !== null) {
-    const p = body.properties;
-    if (!isObject(p)) throw invalid(`properties must be an object such as {"contentType": "text/plain"}, not ${kind(p)}`);
-    allowOnly(p, PUBLISH_PROPERTY_FIELDS, "properties");
-    const out: PublishProperties = {};
-    const contentType = optionalString(p.contentType, "properties.contentType", "a MIME type string such as \"application/json\"");
-    if (contentType !== undefined) {
-      mqttString(contentType, "properties.contentType");
-      out.contentType = contentType;
-    }
-    const pfi = optionalChoice(p.payloadFormatIndicator, "properties.payloadFormatIndicator", [0, 1] as const);
-    if (pfi !== undefined) {
-      if (pfi === 1 && !isWellFormedUtf8(payload)) {
-        throw invalid("properties.payloadFormatIndicator is 1 (UTF-8 text) but the payload is not well-formed UTF-8; send 0 for bytes");
-      }
-      out.payloadFormatIndicator = pfi;
-    }
-    expiry = optionalInt(p.messageExpiryInterval, "properties.messageExpiryInterval", 0, 0xffffffff);
-    const responseTopic = optionalString(p.responseTopic, "properties.responseTopic", "a topic name");
-    if (responseTopic !== undefined) {
-      checkTopicName(broker, responseTopic, "properties.responseTopic");
-      out.responseTopic = responseTopic;
-    }
-    const correlation = optionalString(p.correlationData, "properties.correlationData", "base64 bytes");
-    if (correlation !== undefined) out.correlationData = fromBase64(correlation, "properties.correlationData");
-    if (p.userProperties !== undefined) out.userProperties = userProperties(p.userProperties);
-    properties = Object.keys(out).length > 0 ? out : undefined;
-  }
-  return {
-    topic, payload, qos, retain,
-    properties: broker.forwardableProperties(properties),
-    expiresAt: expiry !== undefined ? now + expiry * 1000 : undefined,
-    senderId: "", // the server itself
-    receivedAt: now,
-  };
-}
-
-function userProperties(value: unknown): UserProperty[] {
-  const rule = `an array of [name, value] string pairs, such as [["unit", "celsius"]]`;
-  if (!Array.isArray(value)) throw invalid(`properties.userProperties must be ${rule}, not ${kind(value)}`);
-  return value.map((pair, i) => {
-    const name = `properties.userProperties[${i}]`;
-    if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== "string" || typeof pair[1] !== "string") {
-      throw invalid(`${name} must be a [name, value] pair of strings, not ${JSON.stringify(pair)}; userProperties is ${rule}`);
-    }
-    mqttString(pair[0], name);
-    mqttString(pair[1], name);
-    return [pair[0], pair[1]] as UserProperty;
-  });
 }
 
 /** Compares strings by code unit (a stable order for pagination). */

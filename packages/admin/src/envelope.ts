@@ -50,8 +50,10 @@ export const ErrorCode = {
   TooLarge: 1013,
   /** 400: a limit is reached (namespaces, brokers, revocations). */
   Limit: 1029,
-  /** 404: no route for that method and path. */
+  /** 404: no route for that path. */
   NoRoute: 7000,
+  /** 405: the path exists, but not with that method (the `Allow` header lists those it takes). */
+  MethodNotAllowed: 7001,
   /** 401: no API token, or not a valid one. */
   Authentication: 10000,
   /** 403: the token's role or namespace scope does not allow this. */
@@ -62,7 +64,7 @@ export const ErrorCode = {
 
 /** An error to answer with: an HTTP status and an envelope error. */
 export class ApiError extends Error {
-  readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 500;
+  readonly status: 400 | 401 | 403 | 404 | 405 | 409 | 413 | 500;
   readonly code: number;
   constructor(status: ApiError["status"], code: number, message: string) {
     super(message);
@@ -81,7 +83,12 @@ export function success<T>(result: T, result_info?: ResultInfo): Envelope<T> {
 
 /** A failure envelope. */
 export function failure(code: number, message: string): Envelope<null> {
-  return { result: null, success: false, errors: [{ code, message }], messages: [] };
+  return failures([{ code, message }]);
+}
+
+/** A failure envelope with several errors: every problem of a request at once. */
+export function failures(errors: ApiMessage[]): Envelope<null> {
+  return { result: null, success: false, errors, messages: [] };
 }
 
 /** A 400 with a message. */

@@ -54,27 +54,10 @@ export function jtiParams(params: URLSearchParams): string[] {
   return jtis;
 }
 
-/** An optional whole-number query parameter. */
-export function intParam(params: URLSearchParams, name: string, rule: string): number | undefined {
-  const v = params.get(name);
-  if (v === null || v === "") return undefined;
-  if (!/^-?\d{1,15}$/.test(v.trim())) throw invalid(`${name} must be ${rule}, not ${JSON.stringify(v)}`);
-  return Number(v.trim());
-}
-
 /** Items per page of a paginated list when `per_page` is not given. */
 export const DEFAULT_PER_PAGE = 100;
 /** Most items per page of a paginated list. */
 export const MAX_PER_PAGE = 1000;
-
-/** The `page` (from 1) and `per_page` (1 to {@link MAX_PER_PAGE}) query parameters, as Cloudflare's list routes take them. */
-export function pageParams(params: URLSearchParams): { page: number; per_page: number } {
-  const page = intParam(params, "page", "a whole number of at least 1 (the first page is 1)") ?? 1;
-  if (page < 1) throw invalid(`page must be a whole number of at least 1 (the first page is 1), not ${page}`);
-  const per_page = intParam(params, "per_page", `a whole number from 1 to ${MAX_PER_PAGE}`) ?? DEFAULT_PER_PAGE;
-  if (per_page < 1 || per_page > MAX_PER_PAGE) throw invalid(`per_page must be a whole number from 1 to ${MAX_PER_PAGE}, not ${per_page}`);
-  return { page, per_page };
-}
 
 /** One page of `items`, and Cloudflare's `result_info` for it; a page past the end is empty. */
 export function paginate<T>(items: readonly T[], { page, per_page }: { page: number; per_page: number }): { items: T[]; result_info: ResultInfo } {
@@ -83,14 +66,4 @@ export function paginate<T>(items: readonly T[], { page, per_page }: { page: num
     items: slice,
     result_info: { page, per_page, count: slice.length, total_count: items.length, total_pages: Math.ceil(items.length / per_page) },
   };
-}
-
-/** An optional boolean query parameter: `true` or `false` (also 1 or 0). */
-export function boolParam(params: URLSearchParams, name: string): boolean | undefined {
-  const v = params.get(name);
-  if (v === null || v === "") return undefined;
-  const t = v.trim().toLowerCase();
-  if (t === "true" || t === "1") return true;
-  if (t === "false" || t === "0") return false;
-  throw invalid(`${name} must be true or false, not ${JSON.stringify(v)}`);
 }

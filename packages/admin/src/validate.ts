@@ -32,49 +32,6 @@ export function kind(value: unknown): string {
   return typeof value;
 }
 
-/** Refuses fields not in `fields`, naming the ones that are allowed. */
-export function allowOnly(body: Body, fields: readonly string[], what: string): void {
-  for (const k of Object.keys(body)) {
-    if (!fields.includes(k)) throw invalid(`unknown field "${k}" in ${what}; it takes ${fields.join(", ")}`);
-  }
-}
-
-/** An optional string field; `name` is its path in the body (`properties.contentType`). */
-export function optionalString(value: unknown, name: string, rule = "a string"): string | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== "string") throw invalid(`${name} must be ${rule}, not ${kind(value)}`);
-  return value;
-}
-
-/** A required string field. */
-export function requiredString(value: unknown, name: string, rule = "a string"): string {
-  if (value === undefined || value === null) throw invalid(`${name} is required: ${rule}`);
-  return optionalString(value, name, rule)!;
-}
-
-/** An optional whole number from `min` to `max`. */
-export function optionalInt(value: unknown, name: string, min: number, max: number): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw invalid(`${name} must be a whole number from ${min} to ${max}, not ${kind(value)}`);
-  }
-  return value;
-}
-
-/** An optional boolean. */
-export function optionalBool(value: unknown, name: string): boolean | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== "boolean") throw invalid(`${name} must be true or false, not ${kind(value)}`);
-  return value;
-}
-
-/** An optional value that must be one of `choices`. */
-export function optionalChoice<T extends string | number>(value: unknown, name: string, choices: readonly T[]): T | undefined {
-  if (value === undefined) return undefined;
-  if (!choices.includes(value as T)) throw invalid(`${name} must be one of ${choices.map((c) => JSON.stringify(c)).join(", ")}, not ${kind(value)}`);
-  return value as T;
-}
-
 // ---------------------------------------------------------------- base64
 
 /** Bytes as standard base64 (with padding). */

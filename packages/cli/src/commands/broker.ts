@@ -125,7 +125,7 @@ const list: CommandSpec = {
   examples: ["edgemq broker list --namespace acme"],
   async run(input, io) {
     const ns = input.string("namespace")!;
-    const all = await apiFor(input, io.env).result<Broker[]>("GET", apiPath("namespaces", ns, "brokers"));
+    const all = await apiFor(input, io.env).all<Broker>(apiPath("namespaces", ns, "brokers"));
     emit(io, input, all, () => all.length === 0
       ? `No brokers in namespace "${ns}" yet: create one with edgemq broker create <name> --namespace ${ns}.`
       : formatTable(all, [

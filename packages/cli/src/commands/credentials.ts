@@ -107,7 +107,7 @@ const showRevocations: CommandSpec = {
   flags: [NAMESPACE_FLAG, ...API_FLAGS],
   examples: ["edgemq broker show-revocations sensors --namespace acme"],
   async run(input, io) {
-    const jtis = await apiFor(input, io.env).result<string[]>("GET", brokerPath(input, "revocations"));
+    const jtis = await apiFor(input, io.env).all<string>(brokerPath(input, "revocations"));
     emit(io, input, jtis, () => jtis.length === 0
       ? `No revoked credentials on ${brokerLabel(input)}.`
       : formatTable(jtis, [{ header: "jti", value: (j) => j }]));

@@ -43,7 +43,7 @@ const list: CommandSpec = {
   flags: API_FLAGS,
   examples: ["edgemq namespace list", "edgemq namespace list --json"],
   async run(input, io) {
-    const all = await apiFor(input, io.env).result<Namespace[]>("GET", "/namespaces");
+    const all = await apiFor(input, io.env).all<Namespace>("/namespaces");
     emit(io, input, all, () => all.length === 0
       ? "No namespaces yet: create one with edgemq namespace create <name>."
       : formatTable(all, [

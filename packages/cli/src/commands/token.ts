@@ -48,7 +48,7 @@ const list: CommandSpec = {
   flags: API_FLAGS,
   examples: ["edgemq token list"],
   async run(input, io) {
-    const all = await apiFor(input, io.env).result<ApiToken[]>("GET", "/tokens");
+    const all = await apiFor(input, io.env).all<ApiToken>("/tokens");
     emit(io, input, all, () => formatTable(all, [
       { header: "id", value: (t) => t.id },
       { header: "name", value: (t) => t.name },
