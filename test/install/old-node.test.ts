@@ -3,14 +3,13 @@
 // machine's own Node (the first on PATH outside node_modules, 20 on Debian);
 // where that Node is new enough, the same commands must simply work.
 import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
-import { delimiter, join } from "node:path";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 // @ts-expect-error launch.js is plain JavaScript on purpose (an old Node must parse it) and has no types.
 import { supportsNode } from "../../adapters/node/launch.js";
-import { ROOT, run } from "../support/packed.ts";
+import { ROOT, run, SYSTEM_NODE } from "../support/packed.ts";
 
-const systemNode = (process.env.PATH ?? "").split(delimiter).filter((dir) => dir && !dir.includes("node_modules")).map((dir) => join(dir, "node")).find((path) => existsSync(path));
+const systemNode = SYSTEM_NODE;
 if (systemNode === undefined) throw new Error("no node on PATH outside node_modules: these tests need the machine's own Node (Debian: apt-get install nodejs)");
 const version = execFileSync(systemNode, ["--version"], { encoding: "utf8" }).trim().slice(1);
 const tooOld = !supportsNode(version);

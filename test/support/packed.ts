@@ -3,7 +3,7 @@
 // installs the tarballs into a fresh directory outside the repository, the way
 // a user does. Used by test/install/.
 import { execFile } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 
@@ -25,6 +25,12 @@ export function cleanEnv(): NodeJS.ProcessEnv {
   const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.toLowerCase().startsWith("npm_")));
   return { ...env, PATH: [BIN, process.env.PATH ?? ""].join(delimiter) };
 }
+
+/** PATH without any node_modules/.bin: what a shell on this machine has, before npm adds the repository's Node 24. */
+export const SYSTEM_PATH = (process.env.PATH ?? "").split(delimiter).filter((dir) => dir && !dir.includes("node_modules")).join(delimiter);
+
+/** The machine's own Node (the first on {@link SYSTEM_PATH}; 20 on Debian), if it has one. */
+export const SYSTEM_NODE = SYSTEM_PATH.split(delimiter).map((dir) => join(dir, "node")).find((path) => existsSync(path));
 
 /** Runs a command to its end; resolves with its exit code (1 on a timeout) and everything it printed. */
 export function run(cmd: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<{ code: number; output: string }> {
