@@ -78,9 +78,9 @@ export class Broker implements BrokerContext {
   readonly store: Store;
   readonly features: FeaturePolicy;
   readonly limits: Limits;
-  readonly hooks = new HookChain();
+  readonly hooks: HookChain = new HookChain();
   readonly stats: BrokerStats = newStats();
-  readonly retained = new RetainedStore();
+  readonly retained: RetainedStore = new RetainedStore();
   readonly startedAt: number;
   allowAnonymous: boolean;
   /** The on-publish hook in use, if any; {@link setOnPublish} changes it. */
