@@ -39,6 +39,8 @@ export interface RuntimeHost {
   exit(code: number): void;
   log(line: string): void;
   error(line: string): void;
+  /** One line for an error only this runtime can explain (Deno: a permission flag it was not given), or undefined. */
+  explainError?(error: unknown): string | undefined;
 }
 
 /** What the runtime's HTTP server knows of a request's peer; the admin API counts failed tokens by it. */
@@ -295,6 +297,11 @@ export async function runMain(host: RuntimeHost): Promise<void> {
   try {
     config = resolveConfig(host.args, host.env, host.readFile);
   } catch (e) {
+    const explained = host.explainError?.(e);
+    if (explained !== undefined) {
+      host.error(`edgemq: ${explained}`);
+      return host.exit(2);
+    }
     if (e instanceof ConfigError) {
       host.error(`edgemq: ${e.message}`);
       return host.exit(2);
@@ -310,6 +317,12 @@ export async function runMain(host: RuntimeHost): Promise<void> {
   try {
     server = await serve(host, config, undefined, logger);
   } catch (e) {
+    // Before the generic message, which would blame the file system for what the runtime refused.
+    const explained = host.explainError?.(e);
+    if (explained !== undefined) {
+      logger.log("error", `edgemq: cannot start: ${explained}`);
+      return host.exit(1);
+    }
     if (e instanceof ConfigError) {
       host.error(`edgemq: ${e.message}`);
       return host.exit(2);
