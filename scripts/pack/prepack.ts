@@ -2,7 +2,7 @@
 // builds dist/ with tsup and points package.json at it for the tarball. The
 // repository's own package.json is kept beside it and put back by postpack.ts,
 // so development keeps running the TypeScript sources.
-import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { build } from "tsup";
 import { BACKUP, LICENSE, MANIFEST, ROOT_LICENSE } from "./paths.ts";
 import { type Manifest, packedManifest } from "./packed-manifest.ts";
@@ -23,5 +23,7 @@ try {
   console.error(`prepack: tsup failed to build ${source.name}: ${(e as Error).message}; package.json is unchanged`);
   process.exit(1);
 }
-writeFileSync(MANIFEST, JSON.stringify(manifest, null, 2) + "\n");
+// Written aside and renamed into place, so that nothing reading package.json meanwhile sees half a file.
+writeFileSync(`${MANIFEST}.packing`, JSON.stringify(manifest, null, 2) + "\n");
+renameSync(`${MANIFEST}.packing`, MANIFEST);
 copyFileSync(ROOT_LICENSE, LICENSE);

@@ -53,6 +53,25 @@ describe("the packed packages", () => {
     expect(await mustRun(join(BIN, "deno"), ["run", "--no-prompt", "exchange.mjs"], { cwd: app })).toBe("received packed/hello from the tarball\n");
   });
 
+  it("start a broker from @edgemq/bun on Bun and from @edgemq/deno on Deno, each serving mosquitto clients", async () => {
+    const commands = [
+      [join(BIN, "bun"), "node_modules/@edgemq/bun"],
+      [join(BIN, "deno"), "run", "--no-prompt", "--allow-net", "--allow-read", "--allow-env", "node_modules/@edgemq/deno/dist/main.js"],
+    ];
+    for (const argv of commands) {
+      const server = await startBroker([], {}, { command: { argv, cwd: app, env: cleanEnv() } });
+      try {
+        expect(server.output()).toMatch(new RegExp(`^edgemq 0\\.1\\.0 on ${argv[0]!.endsWith("bun") ? "bun" : "deno"} `, "m"));
+        expect(await mosquittoPub(["-p", String(server.port), "-t", "packed/runtime", "-m", "hi", "-q", "1", "-r"])).toEqual({ code: 0, output: "" });
+        const sub = mosquittoSub(["-p", String(server.port), "-t", "packed/#", "-v", "-C", "1", "-W", "5"]);
+        expect(await sub.exited).toBe(0);
+        expect(sub.lines()).toEqual(["packed/runtime hi"]);
+      } finally {
+        expect(await server.stop()).toBe(0);
+      }
+    }
+  });
+
   it("start a broker with `npx edgemq serve` that mosquitto_pub and mosquitto_sub use, until Ctrl-C", async () => {
     const server = await startBroker([], {}, { command: { argv: ["npx", "edgemq", "serve"], cwd: app, env: cleanEnv(), group: true } });
     try {

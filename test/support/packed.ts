@@ -58,9 +58,12 @@ export async function mustRun(cmd: string, args: string[], options: { cwd: strin
 export async function packWorkspaces(dest: string): Promise<string[]> {
   const stage = mkdtempSync(join(tmpdir(), "edgemq-stage-"));
   const skip = (path: string) => !/\/(node_modules|dist)(\/|$)/.test(path);
-  for (const path of ["package.json", "tsconfig.json", "LICENSE", "scripts/pack", "packages", "adapters"]) {
+  for (const path of ["tsconfig.json", "LICENSE", "scripts/pack", "packages", "adapters"]) {
     cpSync(join(ROOT, path), join(stage, path), { recursive: true, filter: skip });
   }
+  // No "workspaces" here: as a workspace, npm would read every package's
+  // package.json while packing one, including one that a parallel prepack is rewriting.
+  writeFileSync(join(stage, "package.json"), JSON.stringify({ private: true, type: "module" }));
   symlinkSync(join(ROOT, "node_modules"), join(stage, "node_modules"));
   mkdirSync(dest, { recursive: true });
   // Two at a time: each build is mostly tsup's .d.ts pass, on one core.
