@@ -6,7 +6,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mosquittoPub, mosquittoSub } from "../support/clients.ts";
-import { BIN, cleanEnv, installTarballs, mustRun, packWorkspaces, ROOT, WORKSPACES } from "../support/packed.ts";
+// @ts-expect-error launch.js is plain JavaScript on purpose (an old Node must parse it) and has no types.
+import { supportsNode } from "../../adapters/node/launch.js";
+import { BIN, cleanEnv, installTarballs, mustRun, packWorkspaces, ROOT, run, SYSTEM_NODE, SYSTEM_PATH, WORKSPACES } from "../support/packed.ts";
 import { startBroker } from "../support/server.ts";
 
 const packed = mkdtempSync(join(tmpdir(), "edgemq-tarballs-"));
@@ -51,6 +53,13 @@ describe("the packed packages", () => {
 
   it("let Deno import Broker from @edgemq/core through node_modules, with no permissions, and run an MQTT exchange", async () => {
     expect(await mustRun(join(BIN, "deno"), ["run", "--no-prompt", "exchange.mjs"], { cwd: app })).toBe("received packed/hello from the tarball\n");
+  });
+
+  it("tell a Node too old for them, in one line, to install Node 24 (or, on a new enough machine Node, run)", async () => {
+    const r = await run(SYSTEM_NODE!, ["node_modules/.bin/edgemq", "--version"], { cwd: app, env: { PATH: SYSTEM_PATH } });
+    const version = (await mustRun(SYSTEM_NODE!, ["--version"], { cwd: app })).trim().slice(1);
+    if (supportsNode(version)) expect(r).toEqual({ code: 0, output: "edgemq 0.1.0\n" });
+    else expect(r).toEqual({ code: 1, output: `edgemq needs Node 24 or 22.18+ (node:sqlite); this is Node ${version} — install Node 24\n` });
   });
 
   it("start a broker from @edgemq/bun on Bun and from @edgemq/deno on Deno, each serving mosquitto clients", async () => {
