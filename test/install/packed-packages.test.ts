@@ -26,13 +26,19 @@ afterAll(() => {
 });
 
 describe("the packed packages", () => {
-  it("are one tarball per workspace package, carrying JavaScript, .d.ts and a LICENSE but no TypeScript sources", async () => {
+  it("are one tarball per workspace package, each carrying JavaScript, .d.ts and a LICENSE but no TypeScript sources", async () => {
     expect(tarballs).toHaveLength(WORKSPACES.length);
+    for (const tarball of tarballs) {
+      const files = (await mustRun("tar", ["tzf", tarball], { cwd: app })).split("\n");
+      // A package without prepack and files (a new workspace package) would ship src/*.ts, which Node and Deno refuse in node_modules.
+      expect(files.filter((f) => /^package\/dist\/.+\.js$/.test(f)), tarball).not.toEqual([]);
+      expect(files.filter((f) => /^package\/dist\/.+\.d\.ts$/.test(f)), tarball).not.toEqual([]);
+      expect(files, tarball).toContain("package/LICENSE");
+      expect(files.filter((f) => f.startsWith("package/src/")), tarball).toEqual([]);
+    }
     const core = await mustRun("tar", ["tzf", tarballs.find((t) => t.includes("edgemq-core-"))!], { cwd: app });
     expect(core).toContain("package/dist/mod.js");
     expect(core).toContain("package/dist/mod.d.ts");
-    expect(core).toContain("package/LICENSE");
-    expect(core).not.toContain("package/src/");
   });
 
   it("point their exports at dist/ once installed, with types beside the code", () => {
