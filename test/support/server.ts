@@ -25,9 +25,9 @@ export interface RunningBroker {
 
 // Every broker a test started, so that none outlives its test file even when
 // an assertion fails before the test's own stop().
-const started = new Set<ChildProcess>();
+const started = new Map<ChildProcess, (signal: NodeJS.Signals) => void>();
 process.once("exit", () => {
-  for (const child of started) if (child.exitCode === null) child.kill("SIGKILL");
+  for (const [child, kill] of started) if (child.exitCode === null) kill("SIGKILL");
 });
 
 /** The runtime under test. */
@@ -48,25 +48,48 @@ function command(args: string[], runtime = RUNTIME): [string, string[]] {
   }
 }
 
+/** A command that starts edgemq some other way (`npx edgemq serve` in an install, `npm start` in a clone); the flags follow `argv`. */
+export interface StartCommand {
+  argv: string[];
+  cwd: string;
+  /** The whole environment (the `env` argument is added to it), when the test's own must not leak in. */
+  env?: NodeJS.ProcessEnv;
+  /**
+   * Signal the whole process group, as Ctrl-C in a terminal does: `npx` and
+   * `npm start` run the server under `sh -c`, which dies of SIGTERM without
+   * passing it on. `stop()` then resolves to the server's (npm's) exit code.
+   */
+  group?: boolean;
+}
+
 /**
  * Starts edgemq with the given flags (plus `--port 0` unless a port is
  * given) and resolves once its start-up line names the bound port.
  */
 export function startBroker(
-  args: string[] = [], env: Record<string, string> = {}, options: { autoPort?: boolean; fileSizeLimitKb?: number; runtime?: typeof RUNTIME } = {},
+  args: string[] = [], env: Record<string, string> = {}, options: { autoPort?: boolean; fileSizeLimitKb?: number; runtime?: typeof RUNTIME; command?: StartCommand } = {},
 ): Promise<RunningBroker> {
   // Tests of --port, EDGEMQ_PORT or a config file's listeners pass autoPort: false.
   const auto = !args.includes("--port") && options.autoPort !== false;
   let full = auto ? ["--port", "0", ...args] : args;
   const bridged = auto && TRANSPORT === "ws";
   if (bridged) full = [...full, "--ws-port", "0"];
-  // A test of several processes may run each on its own runtime (the cluster's nodes).
-  let [cmd, argv] = command(full, options.runtime);
+  // A test of several processes may run each on its own runtime (the cluster's nodes); an installed edgemq brings its own command.
+  let [cmd, argv] = options.command ? [options.command.argv[0]!, [...options.command.argv.slice(1), ...full]] : command(full, options.runtime);
   // A cap on the size of any file the broker writes (a disk that fills up, without root):
   // writes past it fail with EFBIG, SIGXFSZ being ignored by the shell and so by the runtime it execs.
   if (options.fileSizeLimitKb !== undefined) [cmd, argv] = ["sh", ["-c", `trap "" XFSZ; ulimit -f ${options.fileSizeLimitKb} && exec "$0" "$@"`, cmd, ...argv]];
-  const child = spawn(cmd, argv, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-  started.add(child);
+  const group = options.command?.group === true;
+  const child = spawn(cmd, argv, { cwd: options.command?.cwd ?? ROOT, env: { ...(options.command?.env ?? process.env), ...env }, stdio: ["ignore", "pipe", "pipe"], detached: group });
+  const kill = (signal: NodeJS.Signals) => {
+    try {
+      if (group) process.kill(-child.pid!, signal);
+      else child.kill(signal);
+    } catch {
+      // The group is gone already.
+    }
+  };
+  started.set(child, kill);
   let out = "";
   child.stdout!.on("data", (d) => (out += d));
   child.stderr!.on("data", (d) => (out += d));
@@ -76,7 +99,7 @@ export function startBroker(
   }));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
-      child.kill("SIGKILL");
+      kill("SIGKILL");
       reject(new Error(`edgemq did not start within 15 s; it printed:\n${out}`));
     }, 15_000);
     const onData = () => {
@@ -95,8 +118,8 @@ export function startBroker(
         host, port, url: b ? `ws://${host}:${ports.ws}/mqtt` : `mqtt://${host}:${port}`, ports, process: child,
         output: () => out,
         stop: async (signal = "SIGTERM") => {
-          if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-          const t = setTimeout(() => child.kill("SIGKILL"), 5000);
+          if (child.exitCode === null && child.signalCode === null) kill(signal);
+          const t = setTimeout(() => kill("SIGKILL"), 5000);
           const code = await exited;
           clearTimeout(t);
           // The bridge goes last, so that what the broker sent on its way out arrives.

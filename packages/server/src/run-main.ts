@@ -11,6 +11,11 @@ export async function runMain(host: RuntimeHost): Promise<void> {
   try {
     config = resolveConfig(host.args, host.env, host.readFile);
   } catch (e) {
+    const explained = host.explainError?.(e);
+    if (explained !== undefined) {
+      host.error(`edgemq: ${explained}`);
+      return host.exit(2);
+    }
     if (e instanceof ConfigError) {
       host.error(`edgemq: ${e.message}`);
       return host.exit(2);
@@ -28,6 +33,12 @@ export async function runMain(host: RuntimeHost): Promise<void> {
   try {
     server = await serve(host, config, undefined, logger);
   } catch (e) {
+    // Before the generic message, which would blame the file system for what the runtime refused.
+    const explained = host.explainError?.(e);
+    if (explained !== undefined) {
+      logger.log("error", `edgemq: cannot start: ${explained}`);
+      return host.exit(1);
+    }
     if (e instanceof ConfigError) {
       host.error(`edgemq: ${e.message}`);
       return host.exit(2);

@@ -43,6 +43,8 @@ export interface RuntimeHost extends TokenDeliveryHost {
   exit(code: number): void;
   log(line: string): void;
   error(line: string): void;
+  /** One line for an error only this runtime can explain (Deno: a permission flag it was not given), or undefined. */
+  explainError?(error: unknown): string | undefined;
 }
 
 /** What the runtime's HTTP server knows of a request's peer; the admin API counts failed tokens by it. */

@@ -84,9 +84,9 @@ export class Broker implements BrokerContext {
   readonly store: Store;
   readonly features: FeaturePolicy;
   readonly limits: Limits;
-  readonly hooks = new HookChain();
+  readonly hooks: HookChain = new HookChain();
   readonly stats: BrokerStats = newStats();
-  readonly retained = new RetainedStore();
+  readonly retained: RetainedStore = new RetainedStore();
   readonly startedAt: number;
   readonly memoryBudget: MemoryBudget;
   allowAnonymous: boolean;

@@ -18,11 +18,11 @@ export class SessionRegistry implements OwnershipHandle {
   /** Every session, connected or not, by client id. */
   readonly sessions: Map<string, Session>;
   /** Every open socket, connected or not. */
-  readonly connections = new Set<BrokerConnection>();
+  readonly connections: Set<BrokerConnection> = new Set();
   /** Sessions without a connection, scanned by {@link expire} for wills and expiry. */
-  readonly offline = new Set<Session>();
+  readonly offline: Set<Session> = new Set();
   /** When each connection's CONNECT was accepted and with which Clean Start. */
-  readonly connectedAt = new WeakMap<BrokerConnection, { at: number; cleanStart: boolean }>();
+  readonly connectedAt: WeakMap<BrokerConnection, { at: number; cleanStart: boolean }> = new WeakMap();
   readonly #ctx: BrokerContext;
   readonly #subscriptions: Subscriptions;
   readonly #delivery: Delivery;

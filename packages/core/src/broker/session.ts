@@ -26,7 +26,7 @@ export class Session implements ConnectionSession {
   /** The live connection, if the client is connected. */
   connection: BrokerConnection | undefined;
   /** Subscriptions by the filter the client sent (`$share/…` included). */
-  readonly subscriptions = new Map<string, SubscriptionEntry>();
+  readonly subscriptions: Map<string, SubscriptionEntry> = new Map();
   /** Seconds the session lives after its connection closes. */
   expiryInterval = 0;
   /** When the session expires (ms), set while no connection is attached. */
@@ -34,13 +34,13 @@ export class Session implements ConnectionSession {
   /** When its last connection closed (ms), set while no connection is attached; expiry counts from it. */
   disconnectedAt: number | undefined;
   /** QoS 1 and 2 messages sent and not yet fully acknowledged, in send order. */
-  readonly inflight = new Map<number, OutgoingRecord>();
+  readonly inflight: Map<number, OutgoingRecord> = new Map();
   /** Messages waiting for the client's receive window or for the client to return. */
-  readonly queue = new RecordQueue();
+  readonly queue: RecordQueue = new RecordQueue();
   /** Payload bytes held in `queue`. */
   queuedBytes = 0;
   /** Inbound QoS 2 packet ids for which PUBREC was sent and PUBREL not yet received. */
-  readonly inboundQos2 = new Set<number>();
+  readonly inboundQos2: Set<number> = new Set();
   /** The will of the last connection, waiting for its delay to pass. */
   pendingWill: { will: Will; publishAt: number; client: ClientInfo } | undefined;
   /**

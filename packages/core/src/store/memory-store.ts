@@ -12,13 +12,13 @@ export class MemoryStore implements Store {
   readonly name = "memory";
   readonly durable = false;
   /** Session records, for inspection. */
-  readonly sessions = new Map<string, SessionRecord>();
+  readonly sessions: Map<string, SessionRecord> = new Map();
   /** Retained messages by topic, for inspection. */
-  readonly retained = new Map<string, Message>();
+  readonly retained: Map<string, Message> = new Map();
   /** Outgoing records per client, in the order first saved. */
-  readonly outgoing = new Map<string, Set<OutgoingRecord>>();
+  readonly outgoing: Map<string, Set<OutgoingRecord>> = new Map();
   /** Inbound QoS 2 packet ids per client. */
-  readonly inboundQos2 = new Map<string, Set<number>>();
+  readonly inboundQos2: Map<string, Set<number>> = new Map();
 
   saveSession(record: SessionRecord): void {
     this.sessions.set(record.clientId, record);
