@@ -42,13 +42,14 @@ describe("edgemq on Deno with --data", () => {
   it("says which permission is missing when the command lacks --allow-write, with exit code 1", async () => {
     const data = dataDir();
     const r = await run(join(BIN, "deno"), ["run", "--no-prompt", "--allow-net", "--allow-read", "--allow-env", "adapters/deno/src/main.ts", "--port", "0", "--data", data], { cwd: ROOT });
-    expect(r).toEqual({ code: 1, output: `edgemq: cannot start: Deno denied write access to "${data}": ${GRANTS}\n` });
+    // A log line: its time and level first.
+    expect({ code: r.code, output: r.output.replace(/^\S+ error /, "") }).toEqual({ code: 1, output: `edgemq: cannot start: Deno denied write access to "${data}": ${GRANTS}\n` });
   });
 
   it("says --allow-sys is missing when only it is (the store reads the user id and the host name)", async () => {
     const r = await run(join(BIN, "deno"), ["run", "--no-prompt", "--allow-net", "--allow-read", "--allow-env", "--allow-write", "adapters/deno/src/main.ts", "--port", "0", "--data", dataDir()], { cwd: ROOT });
     expect(r.code).toBe(1);
-    expect(r.output).toMatch(/^edgemq: cannot start: Deno denied sys access to "\w+": run with --allow-sys or use `deno task start`/);
+    expect(r.output.replace(/^\S+ error /, "")).toMatch(/^edgemq: cannot start: Deno denied sys access to "\w+": run with --allow-sys or use `deno task start`/);
   });
 
   it("says --allow-env is missing before anything else runs, with exit code 2", async () => {

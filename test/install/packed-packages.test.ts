@@ -76,7 +76,7 @@ describe("the packed packages", () => {
     for (const argv of commands) {
       const server = await startBroker([], {}, { command: { argv, cwd: app, env: cleanEnv() } });
       try {
-        expect(server.output()).toMatch(new RegExp(`^edgemq 0\\.1\\.0 on ${argv[0]!.endsWith("bun") ? "bun" : "deno"} `, "m"));
+        expect(server.output()).toMatch(new RegExp(`^(\\S+ info )?edgemq 0\\.1\\.0 on ${argv[0]!.endsWith("bun") ? "bun" : "deno"} `, "m"));
         expect(await mosquittoPub(["-p", String(server.port), "-t", "packed/runtime", "-m", "hi", "-q", "1", "-r"])).toEqual({ code: 0, output: "" });
         const sub = mosquittoSub(["-p", String(server.port), "-t", "packed/#", "-v", "-C", "1", "-W", "5"]);
         expect(await sub.exited).toBe(0);
@@ -90,7 +90,7 @@ describe("the packed packages", () => {
   it("start a broker with `npx edgemq serve` that mosquitto_pub and mosquitto_sub use, until Ctrl-C", async () => {
     const server = await startBroker([], {}, { command: { argv: ["npx", "edgemq", "serve"], cwd: app, env: cleanEnv(), group: true } });
     try {
-      expect(server.output()).toMatch(/^edgemq 0\.1\.0 on node 24\.\S+ listening on tcp:\/\/127\.0\.0\.1:\d+/m);
+      expect(server.output()).toMatch(/^(\S+ info )?edgemq 0\.1\.0 on node 24\.\S+ listening on tcp:\/\/127\.0\.0\.1:\d+/m);
       const pub = await mosquittoPub(["-p", String(server.port), "-t", "packed/hello", "-m", "hi", "-q", "1", "-r"]);
       expect(pub).toEqual({ code: 0, output: "" });
       const sub = mosquittoSub(["-p", String(server.port), "-t", "packed/#", "-v", "-C", "1", "-W", "5"]);

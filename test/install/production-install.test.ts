@@ -32,7 +32,7 @@ describe("a production install (npm ci --omit=dev)", () => {
   it("starts a broker with `npm start` that mosquitto_pub and mosquitto_sub use, until Ctrl-C", async () => {
     const server = await startBroker([], {}, { command: { argv: ["npm", "start", "--"], cwd: clone, env, group: true } });
     try {
-      expect(server.output()).toMatch(/^edgemq 0\.1\.0 on node 24\.\S+ listening on tcp:\/\/127\.0\.0\.1:\d+/m);
+      expect(server.output()).toMatch(/^(\S+ info )?edgemq 0\.1\.0 on node 24\.\S+ listening on tcp:\/\/127\.0\.0\.1:\d+/m);
       expect(await mosquittoPub(["-p", String(server.port), "-t", "prod/hello", "-m", "hi", "-q", "1", "-r"])).toEqual({ code: 0, output: "" });
       const sub = mosquittoSub(["-p", String(server.port), "-t", "prod/#", "-v", "-C", "1", "-W", "5"]);
       expect(await sub.exited).toBe(0);

@@ -25,12 +25,21 @@ export const DEFAULTS = {
    * Bytes held in partial packets and queues, all brokers together: a quarter
    * of the machine's memory, at most 1 GiB (raise it for large offline queues).
    */
-  memoryBudget: Math.min(2 ** 30, Math.floor(totalmem() / 4)),
+  memoryBudget: quarterOfMemory(),
   /** Sessions all brokers together may hold: ten brokers at their default `maximumSessions`. */
   maxSessionsTotal: 1_000_000,
   /** Anonymous clients are let in unless users are configured (and only on loopback; see exposure.ts). */
   allowAnonymous: true,
 } as const;
+
+// A quarter of the machine's memory, at most 1 GiB; 1 GiB where the runtime may not ask (Deno without --allow-sys).
+function quarterOfMemory(): number {
+  try {
+    return Math.min(2 ** 30, Math.floor(totalmem() / 4));
+  } catch {
+    return 2 ** 30;
+  }
+}
 
 /** The limits a preset starts from, before the config file's and the flags'. */
 export function presetLimits(preset: "full" | "cloudflare"): Limits {
