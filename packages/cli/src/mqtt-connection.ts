@@ -73,14 +73,17 @@ export function disconnectText(packet: { reasonCode?: number; properties?: { rea
   return `${reasonText(packet.reasonCode ?? 0)}${reason ? `: ${reason}` : ""}`;
 }
 
-/** Ends the connection politely (DISCONNECT), within the answer timeout even if the socket is stuck. */
-export async function closeMqtt(client: MqttClient): Promise<void> {
+/**
+ * Ends the connection: politely (DISCONNECT, after in-flight messages) within the answer timeout, or at
+ * once with `force`, after the broker refused or left, when nothing in flight will ever be answered.
+ */
+export async function closeMqtt(client: MqttClient, force = false): Promise<void> {
   client.removeAllListeners("close");
   client.removeAllListeners("disconnect");
   client.on("error", () => {});
   let timer: ReturnType<typeof setTimeout> | undefined;
   await Promise.race([
-    client.endAsync().catch(() => {}),
+    client.endAsync(force).catch(() => {}),
     new Promise<void>((r) => (timer = setTimeout(() => { client.end(true); r(); }, ANSWER_TIMEOUT_MS))),
   ]);
   clearTimeout(timer);

@@ -85,7 +85,7 @@ export const PUB_COMMAND: CommandSpec = {
     client.once("close", () => end(new CliError(`the broker at ${url} closed the connection before the message${source.kind === "lines" ? "s were" : " was"} ${qos === 0 ? "read" : "acknowledged"}`)));
     // Without a listener mqtt.js would throw a socket error as an uncaught exception.
     client.on("error", (e) => end(new CliError(`the connection to the broker at ${url} failed: ${e.message}`)));
-    let messages = 0, bytes = 0;
+    let messages = 0, bytes = 0, failed = true;
     try {
       const payloads = source.kind === "lines" ? stdinLines(io.stdin) : (async function* () { yield* source.payloads; })();
       for (;;) {
@@ -96,8 +96,9 @@ export const PUB_COMMAND: CommandSpec = {
         bytes += next.value.byteLength;
       }
       if (qos === 0) await Promise.race([roundTrip(client, url), ended]);
+      failed = false;
     } finally {
-      await closeMqtt(client);
+      await closeMqtt(client, failed);
     }
     const what = source.kind === "lines" ? `${plural(messages, "message")} (${plural(bytes, "byte")})` : plural(bytes, "byte");
     const how = `QoS ${qos}${retain ? ", retained" : ""}`;

@@ -53,7 +53,7 @@ export const SUB_COMMAND: CommandSpec = {
         clearTimeout(timer);
         clearTimeout(subackTimer);
         client.removeAllListeners("message");
-        void closeMqtt(client).then(() => (error ? reject(error) : resolve(0)));
+        void closeMqtt(client, error !== undefined).then(() => (error ? reject(error) : resolve(0)));
       };
       // -W counts from the connection, as mosquitto_sub's does; the SUBACK itself is awaited for a bounded time.
       const timer = timeout === undefined ? undefined : setTimeout(() => finish(count !== undefined
