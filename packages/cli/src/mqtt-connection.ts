@@ -19,7 +19,12 @@ function connectFailure(url: string, e: unknown, refusal: Omit<ConnectRefusal, "
     const hint = connackHint({ ...refusal, code });
     return `the broker at ${url} refused the connection: ${reasonText(code, true)}${refusal.reason ? ` (${refusal.reason})` : ""}${hint ? `; ${hint}` : ""}`;
   }
-  const message = (e as Error)?.message ?? String(e);
+  // OpenSSL's messages span lines and carry source paths; the reason is the part after its routine's name.
+  const raw = ((e as Error)?.message ?? String(e)).trim();
+  const message = /:SSL routines:[^:]*:([^:]+)/.exec(raw)?.[1] ?? raw.split("\n")[0]!;
+  if (/certificate required|alert (bad certificate|unknown ca)|certificate unknown/i.test(raw)) {
+    return `TLS with ${url} failed (${message}): the broker asks for a client certificate its CA signed; pass --cert <file> and --key <file>`;
+  }
   if (code === "ECONNREFUSED") return `cannot reach the MQTT broker at ${url} (connection refused): is edgemq running, and is this its --port (or --ws-port)? Check --url, -h/-p or EDGEMQ_MQTT_URL`;
   if (code === "ENOTFOUND" || code === "EAI_AGAIN") return `cannot reach the MQTT broker at ${url} (host not found): check the host in --url or -h`;
   if (/certificate|self.signed|SSL|TLS/i.test(`${String(code)} ${message}`)) return `TLS with ${url} failed (${message}): pass --cafile <file> with the server's CA, or --insecure`;
