@@ -1,7 +1,7 @@
 // `edgemq pub` and `edgemq sub` typed the way mosquitto_pub and mosquitto_sub
 // users type them: the real binary against a real server, side by side with
 // Debian's mosquitto clients where their behaviour can be compared.
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -15,7 +15,18 @@ let api: Record<string, string>;
 let at: string[]; // -h <host> -p <port>: the broker's TCP port (in WebSocket runs, the harness's bridge to it)
 
 const edgemq = (args: string[], env: Record<string, string> = {}, input?: string) => runCli(args, env, input);
-const mosquitto = (cmd: string, args: string[]) => spawnSync(cmd, args, { encoding: "utf8", timeout: 20_000 });
+// Runs a mosquitto client to its end; asynchronously, since in WebSocket runs the harness's bridge that carries it lives in this process.
+function mosquitto(cmd: string, args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "", stderr = "";
+  child.stdout.on("data", (d) => (stdout += d));
+  child.stderr.on("data", (d) => (stderr += d));
+  const kill = setTimeout(() => child.kill("SIGKILL"), 20_000);
+  return new Promise((resolve) => child.once("close", (status) => {
+    clearTimeout(kill);
+    resolve({ status, stdout, stderr });
+  }));
+}
 const subOf = (credential: string): string => JSON.parse(Buffer.from(credential.split(".")[1]!, "base64url").toString()).sub;
 
 async function closedPort(): Promise<number> {
@@ -87,7 +98,7 @@ describe("mosquitto's flags", () => {
   it("prints each packet with -d in the words of mosquitto's -d, on stderr", async () => {
     const ours = await edgemq(["pub", ...at, "-d", "-i", "dbg", "-t", "d/t", "-m", "hi", "-q", "1"]);
     expect(ours.code).toBe(0);
-    const theirs = mosquitto("mosquitto_pub", [...at, "-d", "-i", "dbg", "-t", "d/t", "-m", "hi", "-q", "1"]);
+    const theirs = await mosquitto("mosquitto_pub", [...at, "-d", "-i", "dbg", "-t", "d/t", "-m", "hi", "-q", "1"]);
     expect(theirs.status).toBe(0);
     // Message ids differ (mosquitto counts from 1), so compare with them blanked out.
     const shape = (text: string) => text.trim().split("\n").map((l) => l.replace(/\b(m|Mid: )\d+/g, "$1#").replace(/, RC:\d+/, ""));
@@ -121,7 +132,7 @@ describe("topics are checked before anything is sent", () => {
       const ours = await edgemq([command, "-p", port, ...args]);
       expect(ours.code, args.join(" ")).toBe(1);
       expect(ours.stderr, args.join(" ")).toMatch(message);
-      const theirs = mosquitto(`mosquitto_${command}`, ["-p", port, ...args]);
+      const theirs = await mosquitto(`mosquitto_${command}`, ["-p", port, ...args]);
       expect(theirs.status, `mosquitto_${command} ${args.join(" ")}`).toBe(1);
       expect(theirs.stderr).toMatch(/^Error: Invalid (publish|subscription) topic/);
     }
