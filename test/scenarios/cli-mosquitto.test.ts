@@ -115,6 +115,9 @@ describe("mosquitto's flags", () => {
     expect(both.stderr).toMatch(/^edgemq: give the broker with --url or with -h\/-p, not both/);
     const help = await edgemq(["sub", "--help"]);
     expect(help.stdout).toMatch(/^\s+-h, --host <host>/m);
+    const bareH = await edgemq(["sub", "-h"]);
+    expect(bareH).toMatchObject({ code: 2, stdout: "" });
+    expect(bareH.stderr).toMatch(/^edgemq: -h needs a value: -h <host>; for help, use --help/);
   });
 });
 

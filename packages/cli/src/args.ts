@@ -104,7 +104,9 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): ParsedArg
     // parseArgs takes the next word whatever it is; one that looks like a flag means the value was forgotten.
     const next = token.value;
     if (next === undefined || looksLikeFlag(next)) {
-      throw new UsageError(`${written} needs a value: ${written} ${flag.value}${next === undefined ? "" : ` (for a value that starts with "-", write ${written}=${next})`}`, command);
+      // Where -h is not help (pub and sub, as in mosquitto), a bare -h most likely wanted help.
+      const help = written === "-h" && next === undefined ? "; for help, use --help" : "";
+      throw new UsageError(`${written} needs a value: ${written} ${flag.value}${next === undefined ? "" : ` (for a value that starts with "-", write ${written}=${next})`}${help}`, command);
     }
     put(flag, written, next);
   }
