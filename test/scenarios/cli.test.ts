@@ -2,40 +2,12 @@
 // (node_modules/.bin/edgemq, linked by npm install) run as a process against a
 // real server with the admin API, through the whole lifecycle of a namespace
 // and its broker, with pub and sub over MQTT, and every kind of failure.
-import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GROUPS, SINGLE_COMMANDS } from "@edgemq/cli";
+import { adminTokenOf, runCli, startCli as start, until } from "../support/cli.ts";
 import { connect } from "../support/clients.ts";
 import { generatedAdminToken, type RunningBroker, startBroker } from "../support/server.ts";
-
-const ROOT = join(import.meta.dirname, "../..");
-const BIN = join(ROOT, "node_modules/.bin");
-const EDGEMQ = join(BIN, "edgemq");
-
-interface Result { code: number | null; stdout: string; stderr: string }
-
-// The CLI's environment: none of the caller's EDGEMQ_* settings, and the project's Node first on PATH (the bin's shebang is `env node`).
-function cliEnv(extra: Record<string, string>): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("EDGEMQ_")) env[k] = v;
-  return { ...env, PATH: `${BIN}:${process.env.PATH ?? ""}`, ...extra };
-}
-
-/** Starts the binary; `done` resolves with its exit code and output. */
-function start(args: string[], env: Record<string, string> = {}): { child: ChildProcess; done: Promise<Result>; stderr(): string; stdout(): string } {
-  const child = spawn(EDGEMQ, args, { cwd: ROOT, env: cliEnv(env), stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "", stderr = "";
-  child.stdout!.on("data", (d) => (stdout += d));
-  child.stderr!.on("data", (d) => (stderr += d));
-  const kill = setTimeout(() => child.kill("SIGKILL"), 30_000);
-  const done = new Promise<Result>((resolve) => child.once("close", (code) => {
-    clearTimeout(kill);
-    resolve({ code, stdout, stderr });
-  }));
-  return { child, done, stderr: () => stderr, stdout: () => stdout };
-}
 
 let server: RunningBroker;
 let api: Record<string, string>;
@@ -43,7 +15,7 @@ let adminToken: string;
 let mqttUrl: string;
 
 /** Runs `edgemq …` against the test server's admin API and waits for it to exit. */
-const edgemq = (args: string[], env: Record<string, string> = api) => start(args, env).done;
+const edgemq = (args: string[], env: Record<string, string> = api) => runCli(args, env);
 
 /** Runs `edgemq … --json`, expects exit 0, and parses what it printed. */
 async function json<T = any>(args: string[]): Promise<T> {
@@ -51,15 +23,6 @@ async function json<T = any>(args: string[]): Promise<T> {
   expect(r.stderr).toBe("");
   expect(r.code).toBe(0);
   return JSON.parse(r.stdout) as T;
-}
-
-/** Waits until `check` holds, polling, for at most `ms`. */
-async function until(check: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 const jtiOf = (credential: string): string => JSON.parse(Buffer.from(credential.split(".")[1]!, "base64url").toString()).jti;
@@ -260,7 +223,7 @@ describe("the lifecycle of a namespace and its broker", () => {
 
     const refused = await edgemq(["pub", "--url", mqttUrl, "--credential", publisherCredential, "-t", "sensors/room-1", "-m", "x"]);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/^edgemq: the broker at \S+ refused the connection: not authorized \(0x87\); the credential may be revoked/);
+    expect(refused.stderr).toMatch(/^edgemq: the broker at \S+ refused the connection: not authorized \(0x87\) \(the credential has been revoked\); issue a new credential \(edgemq broker issue\), or lift the revocation \(edgemq broker unrevoke\)/);
     expect(refused.stderr).not.toMatch(/\n\s+at /); // no stack trace
 
     const shown = await edgemq(["broker", "show-revocations", "sensors", "--namespace", "acme"]);
@@ -439,11 +402,12 @@ describe("errors", () => {
       [["namespace", "list", "--json=yes"], /^edgemq: --json is a switch and takes no value/],
       [["namespace", "list", "--url", "127.0.0.1 8080"], /^edgemq: --url "127\.0\.0\.1 8080" is not a URL/],
       [["namespace", "list", "--url", "mqtt://127.0.0.1:1883"], /^edgemq: --url "mqtt:\/\/127\.0\.0\.1:1883" is not an http:\/\/ or https:\/\/ URL/],
-      [["pub", "-t", "a"], /^edgemq: give the payload with -m <text> or -f <file>/],
+      [["pub", "-t", "a"], /^edgemq: no payload: give -m <text>, -f <file>, -n \(empty\), -l \(lines of standard input\) or -s/],
+      [["pub", "-t", "a", "-m", "b", "-n"], /^edgemq: only one payload source at a time, not -m, -n: give -m <text>/],
       [["pub", "-t", "a", "-m", "b", "-q", "3"], /^edgemq: -q must be one of 0, 1, 2, not "3"/],
       [["pub", "-t", "a", "-m", "b", "--url", "http://127.0.0.1:8080"], /^edgemq: --url "http:\/\/127\.0\.0\.1:8080" must start with mqtt:\/\/.*\(http:\/\/ is the admin API/],
       [["pub", "-t", "a", "-m", "b", "--credential", "not-a-jwt"], /^edgemq: --credential is not a credential/],
-      [["pub", "-t", "a", "-m", "b", "--credential", "a.b.c", "--password", "p"], /^edgemq: give --credential or --password, not both/],
+      [["pub", "-t", "a", "-m", "b", "--credential", "a.b.c", "--password", "p"], /^edgemq: give --credential or -P\/--password, not both/],
       [["sub"], /^edgemq: missing --topic <filter>/],
       [["sub", "-t", "a", "-x"], /^edgemq: unknown flag -x for "edgemq sub" \(its short flags: /],
       [["--json"], /^edgemq: no command given, only flags \(--json\)/],
@@ -494,7 +458,7 @@ describe("errors", () => {
     const port = await closedPort();
     const r = await edgemq(["pub", "--url", `mqtt://127.0.0.1:${port}`, "-t", "a", "-m", "b"], {});
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe(`edgemq: cannot reach the MQTT broker at mqtt://127.0.0.1:${port} (connection refused): is edgemq running, and is this its --port (or --ws-port)? Check --url or EDGEMQ_MQTT_URL\n`);
+    expect(r.stderr).toBe(`edgemq: cannot reach the MQTT broker at mqtt://127.0.0.1:${port} (connection refused): is edgemq running, and is this its --port (or --ws-port)? Check --url, -h/-p or EDGEMQ_MQTT_URL\n`);
   });
 
   it("stops edgemq sub cleanly with exit 0 on Ctrl-C (SIGINT)", async () => {

@@ -42,13 +42,9 @@ function tokenize(spec: CommandSpec, argv: readonly string[]): Token[] {
  */
 export function parseArgs(spec: CommandSpec, argv: readonly string[]): ParsedArgs {
   const command = spec.path.join(" ");
-  const long = new Map<string, FlagSpec>();
-  const short = new Map<string, FlagSpec>();
-  for (const f of spec.flags) {
-    long.set(f.name, f);
-    for (const a of f.aliases ?? []) long.set(a, f);
-    if (f.short !== undefined) short.set(f.short, f);
-  }
+  // Every long name and alias; parseArgs has already turned a known short letter into its flag's name.
+  const byName = new Map<string, FlagSpec>();
+  for (const f of spec.flags) for (const n of [f.name, ...(f.aliases ?? [])]) byName.set(n, f);
   const values = new Map<string, string[]>();
   const positionals: string[] = [];
 
@@ -66,7 +62,7 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): ParsedArg
     values.set(flag.name, list);
   };
 
-  // One word may come back as several tokens ("-yq" as -y and -q); the word is judged once, whole.
+  // One word may come back as several tokens ("-yq" as -y and -q); the word is judged once, by its first.
   let judged = -1;
   for (const token of tokenize(spec, argv)) {
     if (token.kind === "option-terminator") continue;
@@ -82,45 +78,37 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): ParsedArg
       positionals.push(word);
       continue;
     }
-    let flag: FlagSpec | undefined;
-    let written: string;
-    let inline: string | undefined;
-    if (word.startsWith("--")) {
-      const eq = word.indexOf("=");
-      const name = eq === -1 ? word.slice(2) : word.slice(2, eq);
-      inline = eq === -1 ? undefined : word.slice(eq + 1);
-      written = `--${name}`;
-      flag = long.get(name);
-      if (flag === undefined) {
+    const isLong = token.rawName.startsWith("--");
+    const written = token.rawName;
+    const flag = byName.get(token.name);
+    if (flag === undefined) {
+      if (isLong) {
         const names = spec.flags.flatMap((f) => [f.name, ...(f.aliases ?? [])]);
-        throw new UsageError(`unknown flag ${written} for "${commandName(spec)}"${didYouMean(name, names, "--")}`, command);
+        throw new UsageError(`unknown flag ${written} for "${commandName(spec)}"${didYouMean(token.name, names, "--")}`, command);
       }
-    } else {
-      // -t value, -tvalue, -t=value; a switch's letter is never grouped with others.
-      const letter = word[1]!;
-      written = `-${letter}`;
-      flag = short.get(letter);
-      if (flag === undefined) {
-        const letters = spec.flags.filter((f) => f.short !== undefined).map((f) => `-${f.short}`);
-        throw new UsageError(`unknown flag ${word} for "${commandName(spec)}"${letters.length > 0 ? ` (its short flags: ${letters.join(" ")})` : ""}`, command);
-      }
-      if (word.length > 2) inline = word[2] === "=" ? word.slice(3) : word.slice(2);
+      const letters = spec.flags.filter((f) => f.short !== undefined).map((f) => `-${f.short}`);
+      throw new UsageError(`unknown flag ${word} for "${commandName(spec)}"${letters.length > 0 ? ` (its short flags: ${letters.join(" ")})` : ""}`, command);
     }
+    // What follows the flag in the same word: "--json=yes", "-tvalue", "-t=value"; for a short
+    // switch, the letters grouped behind it ("-yq"), which are not taken as flags of their own.
+    const rest = isLong ? (token.inlineValue ? token.value : undefined) : word.length > 2 ? word.slice(2).replace(/^=/, "") : undefined;
     if (flag.value === undefined) {
-      if (inline !== undefined) throw new UsageError(`${written} is a switch and takes no value (remove "=${inline}")`, command);
+      if (rest !== undefined) throw new UsageError(`${written} is a switch and takes no value (remove "=${rest}")`, command);
       put(flag, written, "");
       continue;
     }
-    let value = inline;
-    if (value === undefined) {
-      // parseArgs takes the next word whatever it is; one that looks like a flag means the value was forgotten.
-      const next = token.value;
-      if (next === undefined || looksLikeFlag(next)) {
-        throw new UsageError(`${written} needs a value: ${written} ${flag.value}${next === undefined ? "" : ` (for a value that starts with "-", write ${written}=${next})`}`, command);
-      }
-      value = next;
+    if (rest !== undefined) {
+      put(flag, written, rest);
+      continue;
     }
-    put(flag, written, value);
+    // parseArgs takes the next word whatever it is; one that looks like a flag means the value was forgotten.
+    const next = token.value;
+    if (next === undefined || looksLikeFlag(next)) {
+      // Where -h is not help (pub and sub, as in mosquitto), a bare -h most likely wanted help.
+      const help = written === "-h" && next === undefined ? "; for help, use --help" : "";
+      throw new UsageError(`${written} needs a value: ${written} ${flag.value}${next === undefined ? "" : ` (for a value that starts with "-", write ${written}=${next})`}${help}`, command);
+    }
+    put(flag, written, next);
   }
 
   const args = spec.args ?? [];

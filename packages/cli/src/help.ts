@@ -69,6 +69,7 @@ export function topHelp(groups: readonly GroupSpec[], singles: readonly CommandS
     "Global flags (admin API commands):",
     ...columns(flagRows(globalFlags)),
     "",
+    "edgemq --version (or a lone -V) prints the version; after pub and sub, -h is the host and -V the MQTT version, as in mosquitto.",
     "Exit codes: 0 done, 1 the API, network or broker failed or refused, 2 the command line is wrong.",
     "Run \"edgemq <command> --help\" for more, e.g. edgemq broker issue --help.",
   ].join("\n");

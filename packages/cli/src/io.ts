@@ -7,6 +7,8 @@ export interface Io {
   out(text: string): void;
   /** Writes a line to standard error. */
   err(text: string): void;
+  /** Standard input, for `pub -l` and `pub -s`. */
+  stdin: NodeJS.ReadableStream;
   /** Whether a person is at a terminal to answer a question. */
   interactive: boolean;
   /** Asks a question on the terminal and resolves to the answer. */
@@ -21,6 +23,7 @@ export function processIo(): Io {
     env: process.env,
     out: (text) => void process.stdout.write(`${text}\n`),
     err: (text) => void process.stderr.write(`${text}\n`),
+    stdin: process.stdin,
     interactive: Boolean(process.stdin.isTTY && process.stderr.isTTY),
     async ask(question) {
       const rl = createInterface({ input: process.stdin, output: process.stderr });

@@ -43,9 +43,11 @@ function commandWords(argv: readonly string[], max: number): number[] {
   return found;
 }
 
-function wantsHelp(argv: readonly string[]): boolean {
+// "-h" asks for help except where, as in mosquitto_pub/sub, it is the host.
+function wantsHelp(argv: readonly string[], spec?: CommandSpec): boolean {
   const end = argv.indexOf("--");
-  return (end === -1 ? argv : argv.slice(0, end)).some((t) => t === "--help" || t === "-h");
+  const shortHelp = spec === undefined || spec.flags.some((f) => f.name === "help" && f.short === "h");
+  return (end === -1 ? argv : argv.slice(0, end)).some((t) => t === "--help" || (t === "-h" && shortHelp));
 }
 
 /**
@@ -67,7 +69,8 @@ async function dispatch(argv: readonly string[], io: Io): Promise<number> {
   const first = words[0] === undefined ? undefined : argv[words[0]]!;
 
   if (first === undefined) {
-    if (argv.includes("--version")) {
+    // -V is the program's version only here, alone: after pub and sub it is the MQTT version, as in mosquitto.
+    if (argv.includes("--version") || (argv.length === 1 && argv[0] === "-V")) {
       io.out(`edgemq ${VERSION}`);
       return EXIT_OK;
     }
@@ -117,7 +120,7 @@ async function dispatch(argv: readonly string[], io: Io): Promise<number> {
 }
 
 async function runCommand(spec: CommandSpec, rest: readonly string[], io: Io): Promise<number> {
-  if (wantsHelp(rest)) {
+  if (wantsHelp(rest, spec)) {
     io.out(commandHelp(spec));
     return EXIT_OK;
   }

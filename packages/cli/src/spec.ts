@@ -28,6 +28,8 @@ export interface ArgSpec {
   name: string;
   description: string;
   optional?: boolean;
+  /** The values it may take, for shell completion (e.g. the shells of `completion`). */
+  choices?: readonly string[];
 }
 
 /** One runnable command, e.g. `broker create`. */

@@ -1,5 +1,6 @@
 import type { CommandSpec, GroupSpec } from "../spec.ts";
 import { BROKER_GROUP } from "./broker.ts";
+import { completionCommand } from "./completion.ts";
 import { NAMESPACE_GROUP } from "./namespace.ts";
 import { PUB_COMMAND } from "./pub.ts";
 import { SERVE_COMMAND } from "./serve.ts";
@@ -10,4 +11,7 @@ import { TOKEN_GROUP } from "./token.ts";
 export const GROUPS: readonly GroupSpec[] = [NAMESPACE_GROUP, BROKER_GROUP, TOKEN_GROUP];
 
 /** The commands that stand alone, without a group word. */
-export const SINGLE_COMMANDS: readonly CommandSpec[] = [SERVE_COMMAND, PUB_COMMAND, SUB_COMMAND];
+export const SINGLE_COMMANDS: readonly CommandSpec[] = [
+  SERVE_COMMAND, PUB_COMMAND, SUB_COMMAND,
+  completionCommand(() => ({ groups: GROUPS, singles: SINGLE_COMMANDS })),
+];

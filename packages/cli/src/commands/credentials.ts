@@ -1,7 +1,8 @@
-import { apiFor } from "../api-client.ts";
+import { type ApiClient, apiFor } from "../api-client.ts";
 import { API_FLAGS } from "../api-flags.ts";
 import type { ParsedArgs } from "../parsed-args.ts";
 import { parseDuration } from "../duration.ts";
+import { API_GENERATED_ID_LENGTH, fittingClientIds, idBytes } from "../client-ids.ts";
 import { readClaims } from "../jwt.ts";
 import { emit } from "../output.ts";
 import type { CommandSpec } from "../spec.ts";
@@ -38,10 +39,31 @@ function issueExpiration(input: ParsedArgs): number | undefined {
   return seconds;
 }
 
+// MQTT 3.1.1 promises 23 bytes of client id to every client; a shorter id needs no look at the broker's limit.
+const PORTABLE_CLIENT_ID = 23;
+
+// The client ids to issue for: those given, each checked against the broker's max_client_id_length, or,
+// when the API's own ids (ULIDs) would be too long for that limit, ids generated to fit it.
+async function clientIdsFor(input: ParsedArgs, api: ApiClient, given: string[], number: number | undefined): Promise<string[]> {
+  const wanted = Math.max(number ?? 1, given.length);
+  if (wanted === given.length && given.every((id) => idBytes(id) <= PORTABLE_CLIENT_ID)) return given;
+  const broker = await api.result<{ limits?: { max_client_id_length?: number } }>("GET", brokerPath(input));
+  const max = broker.limits?.max_client_id_length;
+  if (max === undefined) return given;
+  const long = given.find((id) => idBytes(id) > max);
+  if (long !== undefined) {
+    throw input.usage(`--client-id "${long}" is ${idBytes(long)} bytes, but ${brokerLabel(input)} allows client ids of at most ${max} (its max_client_id_length limit), so the broker would refuse it (0x85); give a shorter one, or raise the limit with edgemq broker update --limit max_client_id_length=<n>`);
+  }
+  if (wanted === given.length || max >= API_GENERATED_ID_LENGTH) return given;
+  const ids = fittingClientIds(wanted - given.length, max)?.filter((id) => !given.includes(id));
+  if (ids === undefined) throw input.usage(`${brokerLabel(input)} allows client ids of at most ${max} (its max_client_id_length limit), too short to generate ${wanted - given.length} distinct ones; give --client-id for each`);
+  return [...given, ...ids];
+}
+
 const issue: CommandSpec = {
   path: ["broker", "issue"],
   summary: "issue credentials (JWTs used as the MQTT password) for clients",
-  details: "Calls GET /namespaces/<ns>/brokers/<name>/credentials. Prints each client id with its credential and the jti to revoke it by. Without --client-id, client ids are generated.",
+  details: "Calls GET /namespaces/<ns>/brokers/<name>/credentials. Prints each client id with its credential and the jti to revoke it by. Without --client-id, client ids are generated, no longer than the broker's max_client_id_length; a --client-id longer than that is refused before anything is issued.",
   args: [BROKER_NAME],
   flags: [
     NAMESPACE_FLAG,
@@ -57,9 +79,10 @@ const issue: CommandSpec = {
     "edgemq broker issue sensors --namespace acme -n 3 --topic-acl \"pub:sensors/#\" --json",
   ],
   async run(input, io) {
-    const clientIds = input.strings("client-id");
     const number = input.int("number", 1, 100);
-    const issued = await apiFor(input, io.env).result<Record<string, string>>("GET", brokerPath(input, "credentials"), {
+    const api = apiFor(input, io.env);
+    const clientIds = await clientIdsFor(input, api, input.strings("client-id"), number);
+    const issued = await api.result<Record<string, string>>("GET", brokerPath(input, "credentials"), {
       query: {
         type: input.string("type") ?? "TOKEN",
         number: number ?? (clientIds.length > 0 ? clientIds.length : undefined),

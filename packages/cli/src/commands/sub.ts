@@ -1,7 +1,9 @@
 import { CliError } from "../errors.ts";
-import { connectMqtt, disconnectText, MQTT_FLAGS } from "../mqtt-connection.ts";
+import { closeMqtt, connectMqtt, disconnectText } from "../mqtt-connection.ts";
+import { ANSWER_TIMEOUT_MS, MQTT_FLAGS } from "../mqtt-flags.ts";
 import { reasonText } from "../mqtt-reasons.ts";
 import type { CommandSpec } from "../spec.ts";
+import { checkSubscribeFilter } from "../topic-check.ts";
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
@@ -16,11 +18,11 @@ function jsonLine(topic: string, payload: Buffer, qos: number, retain: boolean):
   return JSON.stringify({ topic, ...(text !== undefined ? { payload: text } : { payload_base64: payload.toString("base64") }), qos, retain });
 }
 
-/** `edgemq sub`: subscribe and print messages, like mosquitto_sub, until -C messages, -W seconds or Ctrl-C. */
+/** `edgemq sub`: subscribe and print messages, with mosquitto_sub's flags, until -C messages, -W seconds or Ctrl-C. */
 export const SUB_COMMAND: CommandSpec = {
   path: ["sub"],
-  summary: "subscribe over MQTT and print the messages (a quick check with a credential)",
-  details: "Prints each payload on its own line (with -v, the topic first; with --json, one JSON object per line). Says on stderr once subscribed. Ends after -C messages, after -W seconds, or on Ctrl-C; a refused subscription or a DISCONNECT from the broker ends with exit 1.",
+  summary: "subscribe over MQTT and print the messages, with mosquitto_sub's flags (a quick check with a credential)",
+  details: "Prints each payload on its own line (with -v, the topic first; with --json, one JSON object per line). Says on stderr once subscribed. Ends after -C messages, after -W seconds, or on Ctrl-C; an invalid filter (refused before connecting), a refused subscription or a DISCONNECT from the broker ends with exit 1. Unlike mosquitto_sub the protocol is MQTT 5 unless -V 311 is given, and -W without -C ends with exit 0.",
   flags: [
     { name: "topic", short: "t", value: "<filter>", required: true, repeatable: true, description: "a topic filter such as sensors/# (repeatable)" },
     { name: "qos", short: "q", value: "<0|1|2>", choices: ["0", "1", "2"], description: "the QoS to subscribe with (default 0)" },
@@ -33,26 +35,31 @@ export const SUB_COMMAND: CommandSpec = {
   examples: [
     "edgemq sub -t 'sensors/#' -v",
     "edgemq sub --credential \"$CRED\" -t sensors/room-1 -C 1 -W 10",
+    "edgemq sub -h 127.0.0.1 -p 1883 -V mqttv311 -t 'sensors/+/temp' -t 'alerts/#' -d",
   ],
   async run(input, io) {
     const filters = input.strings("topic");
+    for (const f of filters) checkSubscribeFilter(f);
     const qos = Number(input.string("qos") ?? "0") as 0 | 1 | 2;
     const count = input.int("count", 1, 1_000_000_000);
     const timeout = input.int("timeout", 1, 86_400 * 365);
-    const { client, url } = await connectMqtt(input, io.env);
+    const { client, url } = await connectMqtt(input, io);
     let received = 0;
     return new Promise<number>((resolve, reject) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
       let done = false;
       const finish = (error?: CliError) => {
         if (done) return;
         done = true;
         clearTimeout(timer);
+        clearTimeout(subackTimer);
         client.removeAllListeners("message");
-        client.removeAllListeners("close");
-        client.removeAllListeners("disconnect");
-        void client.endAsync().catch(() => {}).then(() => (error ? reject(error) : resolve(0)));
+        void closeMqtt(client, error !== undefined).then(() => (error ? reject(error) : resolve(0)));
       };
+      // -W counts from the connection, as mosquitto_sub's does; the SUBACK itself is awaited for a bounded time.
+      const timer = timeout === undefined ? undefined : setTimeout(() => finish(count !== undefined
+        ? new CliError(`timed out after ${timeout} s with ${received} of ${count} message${count === 1 ? "" : "s"}`)
+        : undefined), timeout * 1000);
+      const subackTimer = setTimeout(() => finish(new CliError(`no answer (SUBACK) from the broker at ${url} within ${ANSWER_TIMEOUT_MS / 1000} s to the subscription`)), ANSWER_TIMEOUT_MS);
       client.on("message", (topic, payload, packet) => {
         if (count !== undefined && received >= count) return;
         received++;
@@ -67,21 +74,19 @@ export const SUB_COMMAND: CommandSpec = {
       client.on("error", (e) => finish(new CliError(`the connection to the broker at ${url} failed: ${e.message}`)));
       io.onInterrupt(() => finish());
       client.subscribe(filters, { qos }, (err, granted, packet) => {
+        clearTimeout(subackTimer);
         // On a refusal mqtt.js hands back the SUBACK only, whose codes follow the filters' order.
-        const codes = (packet as { granted?: number[] } | undefined)?.granted ?? (granted ?? []).map((g) => g.qos);
+        const suback = packet as { granted?: number[]; properties?: { reasonString?: string } } | undefined;
+        const codes = suback?.granted ?? (granted ?? []).map((g) => g.qos);
         const refused = filters.map((f, i) => ({ filter: f, code: codes[i] })).filter((r) => r.code !== undefined && r.code >= 0x80);
         if (err || refused.length > 0) {
           const code = refused[0]?.code;
           const which = (refused.length > 0 ? refused.map((r) => r.filter) : filters).map((f) => `"${f}"`).join(", ");
-          finish(new CliError(`the broker at ${url} refused the subscription to ${which}: ${code !== undefined ? reasonText(code) : err?.message}${code === 0x87 ? "; the credential's topic ACL may not allow subscribing there" : ""}`));
+          const reason = suback?.properties?.reasonString;
+          finish(new CliError(`the broker at ${url} refused the subscription to ${which}: ${code !== undefined ? reasonText(code) : err?.message}${reason ? `: ${reason}` : ""}${code === 0x87 ? "; the credential's topic ACL may not allow subscribing there" : ""}`));
           return;
         }
         io.err(`edgemq: subscribed to ${filters.join(", ")} on ${url} (granted QoS ${codes.join(", ")}); waiting for messages${count !== undefined ? ` (${count})` : ""}, Ctrl-C to stop`);
-        if (timeout !== undefined) {
-          timer = setTimeout(() => finish(count !== undefined
-            ? new CliError(`timed out after ${timeout} s with ${received} of ${count} message${count === 1 ? "" : "s"}`)
-            : undefined), timeout * 1000);
-        }
       });
     });
   },
