@@ -89,3 +89,22 @@ describe("the JWT authentication method", () => {
     expect(ack.reasonCode).toBe(0x86);
   });
 });
+
+describe("credentials a broker can use", () => {
+  it("are generated with client ids within the broker's max_client_id_length (23 under the cloudflare preset), and connect", async () => {
+    await admin.ok("POST", "/namespaces/life/brokers", { name: "strict", preset: "cloudflare" });
+    const issued = await admin.ok("GET", "/namespaces/life/brokers/strict/credentials?type=TOKEN&number=3");
+    const ids = Object.keys(issued);
+    expect(ids).toHaveLength(3);
+    for (const id of ids) expect(id.length).toBeLessThanOrEqual(23);
+    const raw = await RawClient.open(server.port, 5);
+    expect((await raw.connect("", { password: new TextEncoder().encode(issued[ids[0]!] as string) })).reasonCode).toBe(0);
+    raw.close();
+  });
+
+  it("refuse a client id longer than the broker allows with a 400 naming the limit, instead of a credential that could never connect", async () => {
+    const refused = await admin.call("GET", `/namespaces/life/brokers/strict/credentials?type=TOKEN&clientid=${"x".repeat(24)}`);
+    expect(refused.status).toBe(400);
+    expect(refused.json.errors[0]!.message).toMatch(/longer than broker "strict" allows \(max_client_id_length 23\)/);
+  });
+});

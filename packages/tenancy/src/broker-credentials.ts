@@ -1,5 +1,5 @@
 import { ReasonCode } from "@edgemq/core";
-import { type IssuedCredential, issueCredential, JTI_ATTRIBUTE, publicKeys, rotateKeySet } from "@edgemq/credentials";
+import { type IssuedCredential, issueCredential, JTI_ATTRIBUTE, publicKeys, rotateKeySet, ulid } from "@edgemq/credentials";
 import { TenancyError } from "./errors.ts";
 import { timestamp } from "./ids.ts";
 import type { BrokerRecord } from "./records.ts";
@@ -19,19 +19,24 @@ export async function rotateBrokerKeys(store: TenancyStore, state: BrokerState, 
 }
 
 /** Issues credentials (JWTs) for a TOKEN broker: one per given client id, plus generated ones up to `number`. */
-export async function issueBrokerCredentials(state: BrokerState, request: CredentialRequest, clock: () => number): Promise<IssuedCredential[]> {
+export async function issueBrokerCredentials(state: BrokerState, request: CredentialRequest, clock: () => number, maxClientIdLength = 65_535): Promise<IssuedCredential[]> {
   const { record } = state;
   if (record.authType === "MTLS") {
     throw new TenancyError("unsupported", `broker "${record.name}" authenticates clients by certificate only (auth type MTLS); it issues no tokens`);
   }
   const total = checkCredentialRequest(request);
   const clientIds = request.clientIds ?? [];
+  // A credential the broker would refuse at CONNECT (0x85) is not issued.
+  const long = clientIds.find((id) => new TextEncoder().encode(id).byteLength > maxClientIdLength);
+  if (long !== undefined) {
+    throw new TenancyError("invalid", `clientid "${long}" is longer than broker "${record.name}" allows (max_client_id_length ${maxClientIdLength}), so it could never connect: give a shorter one or raise that limit`);
+  }
   const now = clock();
   const audience = `${record.name}.${record.namespace}`;
   const out: IssuedCredential[] = [];
   for (let i = 0; i < total; i++) {
     out.push(await issueCredential(record.keys, {
-      clientId: clientIds[i], audience, brokerExpiration: record.expiration, expiration: request.expiration, topicAcl: request.topicAcl, now,
+      clientId: clientIds[i] ?? fittingClientId(now, maxClientIdLength), audience, brokerExpiration: record.expiration, expiration: request.expiration, topicAcl: request.topicAcl, now,
     }));
   }
   return out;
@@ -62,4 +67,13 @@ export async function unrevokeCredentials(store: TenancyStore, state: BrokerStat
   const present = checkJtis(jtis).filter((j) => state.revocations.has(j));
   if (present.length > 0) await store.deleteRevocations(state.record.namespace, state.record.name, present);
   for (const jti of present) state.revocations.delete(jti);
+}
+
+// A generated client id within the broker's limit: a ULID (26 characters), or, for a shorter limit
+// such as the cloudflare preset's 23, its last characters (all 16 random ones, then the newest of the time).
+function fittingClientId(now: number, max: number): string {
+  const id = ulid(now);
+  if (max >= id.length) return id;
+  if (max < 16) throw new TenancyError("invalid", `this broker's max_client_id_length (${max}) is too short for generated client ids (16 at least): give clientid for each credential`);
+  return id.slice(id.length - max);
 }

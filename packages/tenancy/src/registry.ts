@@ -282,7 +282,8 @@ export class Registry {
    * plus generated ones up to `number`; at most 100 in all.
    */
   async issueCredentials(namespace: string, name: string, request: CredentialRequest = {}): Promise<IssuedCredential[]> {
-    return issueBrokerCredentials(this.#state(namespace, name), request, this.now);
+    const state = this.#state(namespace, name);
+    return issueBrokerCredentials(state, request, this.now, this.effectiveLimits(state.record).maximumClientIdLength);
   }
 
   // ------------------------------------------------------------ revocations
