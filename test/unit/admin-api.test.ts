@@ -228,6 +228,26 @@ const ROUTES: Record<string, Route> = {
     method: "DELETE", path: () => `${SENSORS}/revocations?jti=J1`, need: "user", namespace: "acme",
     check: (result) => expect(result).toBeNull(),
   },
+  "GET /namespaces/:namespace/brokers/:broker/scram-users": {
+    method: "GET", path: () => `${SENSORS}/scram-users`, need: "any", namespace: "acme",
+    setup: (w) => w.registry.putScramUser("acme", "sensors", "meter-1", "long enough password").then(() => {}),
+    check: (result) => expect((result as { username: string }[]).map((u) => u.username)).toEqual(["meter-1"]),
+  },
+  "POST /namespaces/:namespace/brokers/:broker/scram-users": {
+    method: "POST", path: () => `${SENSORS}/scram-users`, body: { username: "meter-2", password: "long enough password" }, need: "user", namespace: "acme",
+    check: (result, w) => {
+      expect(result).toMatchObject({ username: "meter-2", iterations: 4096 });
+      expect(w.registry.scramUsers("acme", "sensors").map((u) => u.username)).toContain("meter-2");
+    },
+  },
+  "DELETE /namespaces/:namespace/brokers/:broker/scram-users/:username": {
+    method: "DELETE", path: () => `${SENSORS}/scram-users/meter-3`, need: "user", namespace: "acme",
+    setup: (w) => w.registry.putScramUser("acme", "sensors", "meter-3", "long enough password").then(() => {}),
+    check: (result, w) => {
+      expect(result).toBeNull();
+      expect(w.registry.scramUsers("acme", "sensors").map((u) => u.username)).not.toContain("meter-3");
+    },
+  },
   "GET /namespaces/:namespace/brokers/:broker/clients": {
     method: "GET", path: () => `${SENSORS}/clients`, need: "any", namespace: "acme",
     setup: (w) => online(w, "dev-1"),

@@ -12,6 +12,7 @@ import { DOCUMENT_PATHS, documentOf, documentRoute, registerShared } from "./ope
 import { brokerRoutes } from "./routes/brokers.ts";
 import { clientRoutes } from "./routes/clients.ts";
 import { credentialRoutes } from "./routes/credentials.ts";
+import { scramUserRoutes } from "./routes/scram-users.ts";
 import { messageRoutes } from "./routes/messages.ts";
 import { namespaceRoutes } from "./routes/namespaces.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
@@ -83,6 +84,7 @@ export function createAdminApp(registry: Registry, options: AdminOptions = {}): 
   namespaceRoutes(app, registry);
   brokerRoutes(app, registry, { port: options.endpointPort ?? 8883, scheme: options.endpointScheme ?? "mqtts" });
   credentialRoutes(app, registry);
+  scramUserRoutes(app, registry);
   clientRoutes(app, registry);
   messageRoutes(app, registry);
   tokenRoutes(app, registry);

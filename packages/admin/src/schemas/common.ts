@@ -64,6 +64,7 @@ export const PATH_PARAMS: Record<string, z.ZodString> = {
   broker: pathParam("broker", "A broker name (case-insensitive)."),
   client_id: pathParam("client_id", "A client id, percent-encoded (`/` as `%2F`)."),
   token_id: pathParam("token_id", "An API token's id (32 hex characters)."),
+  username: pathParam("username", "A SCRAM user's name, percent-encoded."),
 };
 
 /** An RFC 3339 date-time with its description. */
