@@ -14,7 +14,7 @@ async function run(args: string[]): Promise<{ code: number; out: string; err: st
   const io: Io = {
     env: {}, stdin: process.stdin, interactive: false,
     out: (t) => void (out += `${t}\n`), err: (t) => void (err += `${t}\n`),
-    ask: async () => "", onInterrupt: () => {},
+    ask: async () => "", askSecret: async () => "", onInterrupt: () => {},
   };
   const code = await main(args, io);
   return { code, out, err };

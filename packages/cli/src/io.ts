@@ -13,6 +13,8 @@ export interface Io {
   interactive: boolean;
   /** Asks a question on the terminal and resolves to the answer. */
   ask(question: string): Promise<string>;
+  /** Asks for a secret on the terminal without echoing what is typed. */
+  askSecret(question: string): Promise<string>;
   /** Calls `handler` once on SIGINT or SIGTERM (Ctrl-C ends `sub` cleanly). */
   onInterrupt(handler: () => void): void;
 }
@@ -33,9 +35,38 @@ export function processIo(): Io {
         rl.close();
       }
     },
+    askSecret: (question) => askHidden(question),
     onInterrupt(handler) {
       process.once("SIGINT", handler);
       process.once("SIGTERM", handler);
     },
   };
+}
+
+// Reads a line in raw mode, echoing nothing: Enter ends it, Backspace takes a character back, Ctrl-C gives up.
+function askHidden(question: string): Promise<string> {
+  process.stderr.write(question);
+  const stdin = process.stdin;
+  stdin.setRawMode(true);
+  stdin.resume();
+  return new Promise((resolve, reject) => {
+    let typed = "";
+    const done = (error?: Error) => {
+      stdin.off("data", onData);
+      stdin.setRawMode(false);
+      stdin.pause();
+      process.stderr.write("\n");
+      if (error) reject(error);
+      else resolve(typed);
+    };
+    const onData = (chunk: Buffer) => {
+      for (const ch of chunk.toString("utf8")) {
+        if (ch === "\r" || ch === "\n") return done();
+        if (ch === "\u0003") return done(new Error("cancelled"));
+        if (ch === "\u007f" || ch === "\b") typed = typed.slice(0, -1);
+        else typed += ch;
+      }
+    };
+    stdin.on("data", onData);
+  });
 }

@@ -10,6 +10,7 @@ import { BROKER_NAME, brokerLabel, brokerPath, NAMESPACE_FLAG } from "./broker-f
 import { BROKER_LIVE_COMMANDS } from "./broker-live.ts";
 import { LIMIT_FLAGS, limitFields, limitsTable } from "./broker-limits.ts";
 import { CREDENTIAL_COMMANDS } from "./credentials.ts";
+import { SCRAM_USER_COMMAND } from "./scram-users.ts";
 
 /** A broker as the API returns it. */
 export interface Broker {
@@ -171,5 +172,5 @@ export const BROKER_GROUP: GroupSpec = {
   name: "broker",
   aliases: ["brokers"],
   summary: "brokers, their credentials, revocations, keys and connected clients",
-  commands: [create, update, list, describe, remove, ...CREDENTIAL_COMMANDS, ...BROKER_LIVE_COMMANDS],
+  commands: [create, update, list, describe, remove, ...CREDENTIAL_COMMANDS, SCRAM_USER_COMMAND, ...BROKER_LIVE_COMMANDS],
 };
