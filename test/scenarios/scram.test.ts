@@ -3,7 +3,7 @@
 // sending it, and a wrong one is refused with CONNACK 0x87.
 import type { IAuthPacket } from "mqtt-packet";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connect } from "../support/clients.ts";
+import { connect, RawClient } from "../support/clients.ts";
 import { ScramClient } from "../support/scram-client.ts";
 import { ACCOUNT, Admin } from "../support/admin-api.ts";
 import { type RunningBroker, startBroker, writeConfig } from "../support/server.ts";
@@ -45,6 +45,22 @@ describe("SCRAM for the configured users", () => {
       await client.endAsync();
     });
   }
+
+  it("closes an exchange the client leaves unanswered once the connect timeout passes", async () => {
+    const slow = await startBroker(["--user", "alice:wonderland", "--sys-interval", "0", "--connect-timeout", "1"]);
+    try {
+      const raw = await RawClient.open(slow.port, 5);
+      const scram = new ScramClient("SCRAM-SHA-256", "alice", "wonderland");
+      raw.send({ type: "connect", protocolName: "MQTT", protocolVersion: 5, cleanStart: true, keepAlive: 60, clientId: "stalled", properties: { authenticationMethod: "SCRAM-SHA-256", authenticationData: scram.first() } });
+      expect(await raw.next("auth")).toMatchObject({ reasonCode: 0x18 });
+      const started = Date.now();
+      await raw.waitClosed(5000);
+      expect(Date.now() - started).toBeLessThan(4000);
+      expect(raw.received.some((p) => p.type === "connack" && p.reasonCode === 0)).toBe(false);
+    } finally {
+      await slow.stop();
+    }
+  }, 20_000);
 
   it("refuses a wrong password with CONNACK 0x87, and still takes the plain password", async () => {
     const mqtt = await import("mqtt");
