@@ -17,6 +17,8 @@ export class AuthExchange {
   step: AuthContinue | undefined;
   /** Whether the step belongs to a re-authentication (AUTH 0x19) rather than to the CONNECT. */
   reauthenticating = false;
+  /** When a re-authentication in progress must have finished (ms): the connect timeout bounds it as it bounds the first. */
+  reauthDeadline = 0;
   /** Authentication Data for the CONNACK, from the hook that allowed the client. */
   finalData: Uint8Array | undefined;
 

@@ -209,8 +209,11 @@ export abstract class ConnectHandshake<S extends ConnectionSession = ConnectionS
     // Another method is a Protocol Error: 0x8C Bad authentication method is not a DISCONNECT reason code (§3.14.2.1)
     if (p.properties?.authenticationMethod !== auth.method) return this.disconnect(ReasonCode.ProtocolError, "re-authentication must use the method of the CONNECT"); // [MQTT-4.12.1-1]
     let result: AuthResult | Promise<AuthResult>;
+    // One re-authentication at a time: a storm of 0x19 would run the hook without bound.
+    if (p.reasonCode === ReasonCode.ReAuthenticate && auth.reauthenticating) return this.disconnect(ReasonCode.ProtocolError, "a re-authentication is already in progress");
     if (p.reasonCode === ReasonCode.ReAuthenticate && auth.step === undefined) {
       auth.reauthenticating = true;
+      auth.reauthDeadline = this.host.now() + this.host.limits.connectTimeout * 1000;
       result = this.host.reauthenticate(this, { client: this.client, method: auth.method, data: p.properties?.authenticationData });
     } else {
       const step = auth.reauthenticating ? auth.answer(p) : ReasonCode.ProtocolError;

@@ -404,6 +404,11 @@ export abstract class ConnectionBase<S extends ConnectionSession = ConnectionSes
       this.disconnect(ReasonCode.KeepAliveTimeout, "no packet within 1.5 times the keep alive");
       return false;
     }
+    // A re-authentication the client (or the hook) leaves unfinished ends like an unfinished CONNECT.
+    if (this._auth?.reauthenticating === true && now > this._auth.reauthDeadline) {
+      this.disconnect(ReasonCode.NotAuthorized, "re-authentication did not finish within the connect timeout");
+      return false;
+    }
     // A session lasts no longer than the credential that opened it.
     if (this.credentialExpiresAt !== undefined && now >= this.credentialExpiresAt) {
       this.disconnect(ReasonCode.MaximumConnectTime, "the credential expired");
