@@ -12,8 +12,14 @@ export function short(n) {
 
 /** Draws points `{t, in, out}` (t in ms) over the `spanMs` before the last one. */
 export function drawChart(canvas, points, spanMs) {
+  // Drawn at the size shown, in device pixels, so text and lines stay sharp at any width.
+  const dpr = window.devicePixelRatio || 1;
+  const w = canvas.clientWidth || canvas.width;
+  const h = canvas.clientHeight || canvas.height;
+  if (canvas.width !== Math.round(w * dpr)) canvas.width = Math.round(w * dpr);
+  if (canvas.height !== Math.round(h * dpr)) canvas.height = Math.round(h * dpr);
   const ctx = canvas.getContext("2d");
-  const { width: w, height: h } = canvas;
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   const pad = { left: 44, right: 8, top: 8, bottom: 18 };
   ctx.clearRect(0, 0, w, h);
   const end = points.length > 0 ? points[points.length - 1].t : Date.now();
