@@ -7,9 +7,11 @@ import { startOverview } from "./overview.js";
 const $ = (id) => document.getElementById(id);
 let stop;
 
-function showError(id, e) {
+// Shows an error; `from` says what raised it, so that a later success of the same thing clears it.
+function showError(id, e, from = "") {
   const p = $(id);
   p.textContent = e.message;
+  p.dataset.from = from;
   p.hidden = false;
 }
 
@@ -26,7 +28,7 @@ function signedIn(stats) {
   const session = {
     account: stats.account_id ?? "default",
     role: stats.token.role,
-    error: (e) => (e.status === 401 ? signedOut(e.message) : showError("app-error", e)),
+    error: (e, from = "action") => (e.status === 401 ? signedOut(e.message) : showError("app-error", e, from)),
   };
   $("sign-in").hidden = true;
   $("sign-in-error").hidden = true;
@@ -47,9 +49,10 @@ function signedIn(stats) {
     };
   }
   stop = startOverview(() => {
-    $("app-error").hidden = true;
+    // A poll that works again clears the poll's own error, never one a user's action raised.
+    if ($("app-error").dataset.from === "poll") $("app-error").hidden = true;
     if (tab === "clients") void clients.refresh();
-  }, session.error);
+  }, (e) => session.error(e, "poll"));
 }
 
 // A token is checked with GET /stats, which also names its role and scope.
