@@ -87,6 +87,19 @@ describe("the dashboard in headless Chromium", () => {
     await tab.context().close();
   });
 
+  it("loads its first view from the server alone, in well under 300 kB", async () => {
+    const tab = await (await browser.newContext()).newPage();
+    const requests: string[] = [];
+    let bytes = 0;
+    tab.on("request", (r) => requests.push(r.url()));
+    tab.on("response", async (r) => (bytes += (await r.body().catch(() => Buffer.alloc(0))).length));
+    await tab.goto(root, { waitUntil: "networkidle" });
+    expect(requests.length).toBeGreaterThan(3);
+    expect(requests.filter((url) => !url.startsWith(root))).toEqual([]);
+    expect(bytes).toBeLessThan(300 * 1024);
+    await tab.context().close();
+  });
+
   it("shows the overview move when a client connects and publishes, lists it, and disconnects it with 0x98", async () => {
     const tab = await signedIn(admin.token);
     expect(await tab.textContent("#who")).toBe("Admin · all namespaces");
