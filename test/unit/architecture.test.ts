@@ -24,6 +24,7 @@ describe("the import check on this repository", () => {
     expect(manifests).toEqual([
       "adapters/bun/package.json", "adapters/deno/package.json", "adapters/node/package.json",
       "packages/admin/package.json", "packages/cli/package.json", "packages/cluster-nats/package.json", "packages/core/package.json", "packages/credentials/package.json",
+      "packages/dashboard/package.json",
       "packages/server/package.json", "packages/store-sqlite/package.json", "packages/tenancy/package.json",
     ]);
     expect([...tree.keys()].filter((p) => p.endsWith(".ts")).length).toBeGreaterThan(100);

@@ -66,7 +66,7 @@ describe("the server's option table", () => {
   });
 
   it("sends every option somewhere in the configuration: a property of its own, a limit, or a part built from several options", () => {
-    const built = ["listeners", "admin.listeners", "users", "allowAnonymous", "data", "tenantCeilings", "hookAllow", "cluster", "the config file", "help"];
+    const built = ["listeners", "admin.listeners", "users", "allowAnonymous", "admin.dashboard", "data", "tenantCeilings", "hookAllow", "cluster", "the config file", "help"];
     for (const o of SERVER_OPTIONS) {
       const limit = o.target.startsWith("limits.") ? o.target.slice("limits.".length) : undefined;
       if (limit !== undefined) expect(Object.keys(DEFAULT_LIMITS), o.name).toContain(limit);
@@ -163,7 +163,7 @@ describe("the server's option table", () => {
 
   it("refuses an unknown config file key at each level, naming its key path, the key likely meant and the known ones", () => {
     expect(failure([], {}, { listners: [] })).toMatch(/^edgemq\.json: listners is not a setting: did you mean "listeners"\? \(allowed here: listeners, /);
-    expect(failure([], {}, { admin: { tokn: "x" } })).toBe('edgemq.json: admin.tokn is not a setting: did you mean "token"? (allowed here: listeners, token, accountId, corsOrigins, metricsPublic)');
+    expect(failure([], {}, { admin: { tokn: "x" } })).toBe('edgemq.json: admin.tokn is not a setting: did you mean "token"? (allowed here: listeners, token, accountId, corsOrigins, dashboard, metricsPublic)');
     expect(failure([], {}, { data: { dri: "x" } })).toBe('edgemq.json: data.dri is not a setting: did you mean "dir"? (allowed here: dir, mode, windowMs)');
     expect(failure([], {}, { limits: { maxPacket: 1 } })).toMatch(/^edgemq\.json: limits\.maxPacket is not a setting: did you mean "maximumPacketSize"\?/);
     expect(failure([], {}, { features: { maxQos: 1 } })).toMatch(/^edgemq\.json: features\.maxQos is not a setting: did you mean "maximumQoS"\?/);
@@ -192,7 +192,7 @@ describe("the server's option table", () => {
       'unknown option "--prot" (did you mean --port?); run with --help to see the options',
       'edgemq.json: limits.receiveMaximum needs a whole number, got "7"',
       "edgemq.json: limits.maxQos is not a setting: remove it, or use one of maximumPacketSize, maximumConnectPacketSize, connectTimeout, maximumKeepAlive, receiveMaximum, maximumInflight, maximumQueuedMessages, maximumQueuedBytes, queueQos0, topicAliasMaximum, maximumSessionExpiryInterval, maximumClientIdLength, maximumTopicLevels, maximumTopicLength, maximumSubscriptionsPerClient, sysInterval, maximumPacketsPerSecond, maximumBytesPerSecond, maximumConnections, maximumSessions, maximumSubscribersPerTopic, maximumRetainedMessages, maximumRetainedBytes, minimumKeepAlive",
-      'edgemq.json: admin.tokn is not a setting: did you mean "token"? (allowed here: listeners, token, accountId, corsOrigins, metricsPublic)',
+      'edgemq.json: admin.tokn is not a setting: did you mean "token"? (allowed here: listeners, token, accountId, corsOrigins, dashboard, metricsPublic)',
       'EDGEMQ_PORT needs a whole number, got "abc"',
       '--log-format must be text or json, got "xml"',
     ]);
@@ -220,6 +220,19 @@ describe("the server's option table", () => {
     expect(c.admin.listeners[0]).toMatchObject({ cert: "/etc/edgemq/admin.crt", key: "/etc/edgemq/admin.key" });
     // A flag's path stays as it was typed: relative to where edgemq is started.
     expect(resolveConfig(["--config", "/etc/edgemq/edgemq.json", "--data", "here"], {}, () => "{}")).toMatchObject({ data: { dir: "here" } });
+  });
+
+  it("serves the dashboard unless --no-dashboard, EDGEMQ_NO_DASHBOARD or the file's admin.dashboard: false turns it off", () => {
+    expect(resolve([]).admin.dashboard).toBe(true);
+    expect(resolve(["--no-dashboard"]).admin.dashboard).toBe(false);
+    expect(resolve([], { EDGEMQ_NO_DASHBOARD: "1" }).admin.dashboard).toBe(false);
+    expect(resolve([], { EDGEMQ_NO_DASHBOARD: "false" }).admin.dashboard).toBe(true);
+    expect(resolve([], { EDGEMQ_DASHBOARD: "off" }).admin.dashboard).toBe(false);
+    expect(resolve(["--config", "f"], {}, { admin: { dashboard: false } }).admin.dashboard).toBe(false);
+    expect(resolve(["--config", "f", "--dashboard"], {}, { admin: { dashboard: false } }).admin.dashboard).toBe(true);
+    expect(resolve(["--config", "f", "--no-dashboard"], { EDGEMQ_DASHBOARD: "1" }, { admin: { dashboard: true } }).admin.dashboard).toBe(false);
+    expect(failure([], { EDGEMQ_NO_DASHBOARD: "maybe" })).toBe('EDGEMQ_NO_DASHBOARD must be true or false, got "maybe"');
+    expect(failure([], {}, { admin: { dashboard: "no" } })).toBe('edgemq.json: admin.dashboard must be true or false, got "no"');
   });
 
   it("takes the admin API's CORS origins from every --admin-cors-origin (each perhaps a comma list), else the variable, else the file", () => {

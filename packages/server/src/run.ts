@@ -1,5 +1,6 @@
 import { type Acceptor, type Broker, MemoryBudget, type OnPublishOptions } from "@edgemq/core";
 import { AuthFailureLimiter, bootstrap, createAdminApp } from "@edgemq/admin";
+import { createDashboardApp, DASHBOARD_PATHS } from "@edgemq/dashboard";
 import { type AuthType, type BrokerRecord, HookDestinations, Registry, TenancyError } from "@edgemq/tenancy";
 import { buildBroker, tenantBrokerOptions } from "./build-broker.ts";
 import { type AdminListenerConfig, ConfigError, type ServerConfig } from "./config.ts";
@@ -215,6 +216,8 @@ export async function serve(
     registry,
     metricsPublic: config.admin.metricsPublic,
     authFailures,
+    accountId: config.admin.accountId,
+    dashboard: config.admin.dashboard ? { app: createDashboardApp(), paths: DASHBOARD_PATHS } : undefined,
     ready: () => ready,
     metrics: {
       brokers: () => [broker, ...registry.instances()].map(meteredBroker),

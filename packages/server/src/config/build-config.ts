@@ -57,6 +57,11 @@ function buildAnonymous(values: OptionValues, users: UserConfig[]): Pick<ServerC
   return { allowAnonymous: DEFAULTS.allowAnonymous && users.length === 0, allowAnonymousExplicit: false };
 }
 
+// --no-dashboard (or its variable) over --dashboard, its variable and the file; on when unsaid.
+function buildDashboard(values: OptionValues): boolean {
+  return values.given<boolean>("no-dashboard") === true ? false : values.get<boolean>("dashboard");
+}
+
 // A store mode other than memory needs a directory; without one everything is in memory.
 function buildData(values: OptionValues): DataConfig {
   const dir = values.given<string>("data");
@@ -84,6 +89,7 @@ export function buildConfig(values: OptionValues, file: ConfigFile): ServerConfi
     if (s.target === "acl" || s.target === "features") setAt(config, s.target, fileValueAt(file, s.path) ?? s.default);
   }
   config.admin.listeners = step(() => buildAdminListeners(values, file)) ?? [];
+  config.admin.dashboard = buildDashboard(values);
   config.data = step(() => buildData(values))!;
   const ceilings = step(() => buildTenantCeilings(values, file));
   config.tenantCeilings = ceilings!;

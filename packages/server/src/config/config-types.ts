@@ -51,6 +51,8 @@ export interface AdminConfig {
   metricsPublic: boolean;
   /** Origins (`https://ops.example.com`, or `*` for any) whose browser pages may call the admin API; none when empty. */
   corsOrigins: string[];
+  /** Serve the web dashboard at `/` on the admin listener. */
+  dashboard: boolean;
 }
 
 /** How this node joins a cluster of edgemq nodes over NATS; absent, the server is one process as always. */
@@ -118,7 +120,7 @@ export interface ConfigFile {
   logLevel?: ServerConfig["logLevel"];
   logFormat?: ServerConfig["logFormat"];
   domain?: string;
-  admin?: { listeners?: Partial<AdminListenerConfig>[]; token?: string; accountId?: string; metricsPublic?: boolean; corsOrigins?: string[] };
+  admin?: { listeners?: Partial<AdminListenerConfig>[]; token?: string; accountId?: string; metricsPublic?: boolean; corsOrigins?: string[]; dashboard?: boolean };
   data?: Partial<DataConfig>;
   tenantCeilings?: Record<string, number>;
   hookAllow?: string[];

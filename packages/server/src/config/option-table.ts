@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ADMIN_CORS_OPTION } from "./admin-cors-option.ts";
+import { DASHBOARD_OPTIONS } from "./dashboard-option.ts";
 import { CLUSTER_OPTIONS } from "./cluster-options.ts";
 import { DEFAULTS } from "./defaults.ts";
 import { HOOK_ALLOW_OPTION } from "./hook-allow-option.ts";
@@ -95,6 +96,7 @@ export const SERVER_OPTIONS: readonly ServerOption[] = [
     help: ["tenant brokers are <broker>.<namespace>.<domain> by TLS SNI or WebSocket Host", `(default ${DEFAULTS.domain})`],
   },
   ADMIN_CORS_OPTION as ServerOption,
+  ...DASHBOARD_OPTIONS as ServerOption[],
   TENANT_CEILING_OPTION as ServerOption,
   // Access
   // The file's null is taken as it is (not allowing anonymous clients, explicitly): it always has been.

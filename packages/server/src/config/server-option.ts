@@ -20,7 +20,7 @@ export function isDirectTarget(target: string): target is DirectTarget {
 }
 
 /** A part of ServerConfig that several options (and the file) build together; see build-config.ts. */
-export type BuiltTarget = "limits" | "listeners" | "admin.listeners" | "users" | "allowAnonymous" | "data" | "tenantCeilings" | "hookAllow" | "cluster";
+export type BuiltTarget = "limits" | "listeners" | "admin.listeners" | "users" | "allowAnonymous" | "admin.dashboard" | "data" | "tenantCeilings" | "hookAllow" | "cluster";
 
 /** Where an option's value goes: a ServerConfig property, a part built from several options, or the file or help itself. */
 export type ConfigTarget = DirectTarget | BuiltTarget | `limits.${keyof Limits}` | "the config file" | "help";

@@ -1,0 +1,82 @@
+// The clients page: the connected clients of a tenant broker, from the admin
+// API's clients endpoint, searchable, with a disconnect button for roles that may.
+import { all, apiBase, call } from "./api.js";
+
+const $ = (id) => document.getElementById(id);
+
+/** Shows the clients page for a signed-in token: `session` has the account, the role and an error reporter. */
+export function clientsPage(session) {
+  const select = $("clients-broker");
+  const search = $("clients-search");
+  let clients = [];
+
+  const render = () => {
+    const q = search.value.trim().toLowerCase();
+    const shown = clients.filter((c) => q === "" || [c.client_id, c.username ?? "", c.remote_address].some((v) => v.toLowerCase().includes(q)));
+    const canDisconnect = session.role === "Admin" || session.role === "User";
+    $("clients-table").tBodies[0].replaceChildren(...shown.map((c) => {
+      const tr = document.createElement("tr");
+      tr.dataset.clientId = c.client_id;
+      const cells = [c.client_id, c.username ?? "", `${c.remote_address}:${c.remote_port}`, c.protocol_version, new Date(c.connected_at).toLocaleString(), String(c.inflight), String(c.queued)];
+      for (const text of cells) tr.appendChild(document.createElement("td")).textContent = text;
+      const action = tr.appendChild(document.createElement("td"));
+      if (canDisconnect) {
+        const button = action.appendChild(document.createElement("button"));
+        button.type = "button";
+        button.className = "disconnect";
+        button.textContent = "Disconnect";
+        button.setAttribute("aria-label", `Disconnect ${c.client_id}`);
+        button.addEventListener("click", () => disconnect(c.client_id));
+      }
+      return tr;
+    }));
+    $("clients-empty").hidden = shown.length > 0;
+  };
+
+  const brokerPath = () => {
+    const [ns, broker] = select.value.split("/");
+    return `${apiBase(session.account)}/namespaces/${encodeURIComponent(ns)}/brokers/${encodeURIComponent(broker)}`;
+  };
+
+  const load = async () => {
+    if (select.value === "") { clients = []; render(); return; }
+    try {
+      clients = await all(`${brokerPath()}/clients`);
+      render();
+    } catch (e) {
+      session.error(e);
+    }
+  };
+
+  async function disconnect(clientId) {
+    try {
+      await call("DELETE", `${brokerPath()}/clients/${encodeURIComponent(clientId)}`);
+      await load();
+    } catch (e) {
+      session.error(e);
+    }
+  }
+
+  // Tenant brokers only: the default broker has no path in the admin API.
+  const loadBrokers = async () => {
+    try {
+      const namespaces = await all(`${apiBase(session.account)}/namespaces`);
+      const options = [];
+      for (const ns of namespaces) {
+        for (const b of await all(`${apiBase(session.account)}/namespaces/${encodeURIComponent(ns.name)}/brokers`)) {
+          options.push(new Option(`${b.name}.${ns.name}`, `${ns.name}/${b.name}`));
+        }
+      }
+      const chosen = select.value;
+      select.replaceChildren(...options);
+      if (options.some((o) => o.value === chosen)) select.value = chosen;
+      await load();
+    } catch (e) {
+      session.error(e);
+    }
+  };
+
+  select.addEventListener("change", load);
+  search.addEventListener("input", render);
+  return { show: loadBrokers, refresh: load };
+}
