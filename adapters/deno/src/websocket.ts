@@ -15,7 +15,7 @@ class DenoRawWebSocket implements RawSocket {
 
   // Bytes go as a binary frame [MQTT-6.0.0-1]; bufferedAmount counts what has not gone yet.
   write(bytes: Uint8Array): boolean {
-    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(bytes);
+    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(bytes as Uint8Array<ArrayBuffer>); // the core writes over ArrayBuffers: no copy
     return true;
   }
 

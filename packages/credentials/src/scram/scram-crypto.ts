@@ -20,26 +20,28 @@ export interface ScramCredential {
 export const DEFAULT_SCRAM_ITERATIONS = 4096;
 
 const encoder = new TextEncoder();
+// WebCrypto takes bytes over an ArrayBuffer (never a SharedArrayBuffer): ours always are, so no copy is made.
+const own = (b: Uint8Array): Uint8Array<ArrayBuffer> => (b.buffer instanceof ArrayBuffer ? (b as Uint8Array<ArrayBuffer>) : new Uint8Array(b));
 const subtle = () => globalThis.crypto.subtle;
 const hashOf = (mechanism: ScramMechanism) => SCRAM_MECHANISMS[mechanism];
 
 /** HMAC(key, message) with the mechanism's hash. */
 export async function hmac(mechanism: ScramMechanism, key: Uint8Array, message: Uint8Array | string): Promise<Uint8Array> {
-  const k = await subtle().importKey("raw", key, { name: "HMAC", hash: hashOf(mechanism) }, false, ["sign"]);
+  const k = await subtle().importKey("raw", own(key), { name: "HMAC", hash: hashOf(mechanism) }, false, ["sign"]);
   const data = typeof message === "string" ? encoder.encode(message) : message;
-  return new Uint8Array(await subtle().sign("HMAC", k, data));
+  return new Uint8Array(await subtle().sign("HMAC", k, own(data)));
 }
 
 /** H(data) with the mechanism's hash. */
 export async function hash(mechanism: ScramMechanism, data: Uint8Array): Promise<Uint8Array> {
-  return new Uint8Array(await subtle().digest(hashOf(mechanism), data));
+  return new Uint8Array(await subtle().digest(hashOf(mechanism), own(data)));
 }
 
 /** Hi(password, salt, i): PBKDF2 with HMAC, one hash length of output. */
 export async function saltedPassword(mechanism: ScramMechanism, password: string, salt: Uint8Array, iterations: number): Promise<Uint8Array> {
   const key = await subtle().importKey("raw", encoder.encode(password), "PBKDF2", false, ["deriveBits"]);
   const bits = mechanism === "SCRAM-SHA-512" ? 512 : 256;
-  return new Uint8Array(await subtle().deriveBits({ name: "PBKDF2", hash: hashOf(mechanism), salt: salt, iterations }, key, bits));
+  return new Uint8Array(await subtle().deriveBits({ name: "PBKDF2", hash: hashOf(mechanism), salt: own(salt), iterations }, key, bits));
 }
 
 /** a XOR b (same length). */
