@@ -4,4 +4,5 @@
  */
 export * from "./scram-crypto.ts";
 export * from "./scram-hook.ts";
+export * from "./scram-client.ts";
 export { fromBase64, toBase64 } from "./scram-messages.ts";
