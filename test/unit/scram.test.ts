@@ -143,4 +143,58 @@ describe("the SCRAM hook", () => {
     peer.connect("plain");
     expect(await next(peer)).toMatchObject([{ type: "connack", reasonCode: 0 }]);
   });
+
+  it("refuses a replayed client-final (the nonce is new on every exchange) with 0x87", async () => {
+    const broker = await scramBroker();
+    const client = new ScramClient("SCRAM-SHA-256", "alice", "wonderland");
+    const first = new MemoryPeer(broker);
+    first.connect("r1", { properties: { authenticationMethod: "SCRAM-SHA-256", authenticationData: client.first() } });
+    const [challenge] = await next(first);
+    const final = await client.final((challenge as Extract<Packet, { type: "auth" }>).properties!.authenticationData!);
+    first.send({ type: "auth", reasonCode: ReasonCode.ContinueAuthentication, properties: { authenticationMethod: "SCRAM-SHA-256", authenticationData: final } });
+    expect(await next(first)).toMatchObject([{ type: "connack", reasonCode: 0 }]);
+    // A listener who saw both messages replays them on a new connection.
+    const replay = new MemoryPeer(broker);
+    replay.connect("r2", { properties: { authenticationMethod: "SCRAM-SHA-256", authenticationData: client.first() } });
+    await next(replay);
+    replay.send({ type: "auth", reasonCode: ReasonCode.ContinueAuthentication, properties: { authenticationMethod: "SCRAM-SHA-256", authenticationData: final } });
+    expect(await next(replay)).toMatchObject([{ type: "connack", reasonCode: ReasonCode.NotAuthorized }]);
+  });
+
+  it("refuses truncated and empty Authentication Data with 0x87, and closes on data past the CONNECT size limit", async () => {
+    const broker = await scramBroker();
+    for (const data of [enc.encode("n,,n=alice"), enc.encode(""), enc.encode("n,,")]) {
+      const peer = new MemoryPeer(broker);
+      peer.connect("t", { properties: { authenticationMethod: "SCRAM-SHA-256", authenticationData: data } });
+      expect(await next(peer)).toMatchObject([{ type: "connack", reasonCode: ReasonCode.NotAuthorized }]);
+    }
+    const big = new MemoryPeer(broker);
+    big.connect("big", { properties: { authenticationMethod: "SCRAM-SHA-256", authenticationData: new Uint8Array(broker.limits.maximumConnectPacketSize + 1) } });
+    await next(big);
+    expect(big.duplex.closed).toBe(true);
+  });
+
+  it("answers an AUTH before CONNECT by closing without a CONNACK, and an AUTH at 3.1.1 as a malformed packet", async () => {
+    const broker = await scramBroker();
+    const early = new MemoryPeer(broker);
+    early.send({ type: "auth", reasonCode: ReasonCode.ContinueAuthentication, properties: { authenticationMethod: "SCRAM-SHA-256" } });
+    expect(early.packets()).toEqual([]);
+    expect(early.duplex.closed).toBe(true); // the first packet must be CONNECT [MQTT-3.1.0-1]
+    broker.allowAnonymous = true;
+    const old = new MemoryPeer(broker, 4);
+    old.connect("v311");
+    expect(await next(old)).toMatchObject([{ type: "connack", reasonCode: 0 }]);
+    old.duplex.push(Uint8Array.from([0xf0, 0x00])); // packet type 15 is reserved in 3.1.1
+    expect(old.duplex.closed).toBe(true);
+  });
+
+  it("disconnects a client that starts a second re-authentication while one runs (a bounded storm)", async () => {
+    const broker = await scramBroker();
+    const { peer } = await login(broker, "SCRAM-SHA-256", "alice", "wonderland");
+    const again = new ScramClient("SCRAM-SHA-256", "alice", "wonderland");
+    for (let i = 0; i < 3; i++) peer.send({ type: "auth", reasonCode: ReasonCode.ReAuthenticate, properties: { authenticationMethod: "SCRAM-SHA-256", authenticationData: again.first() } });
+    const got = await next(peer);
+    expect(got.find((p) => p.type === "disconnect")).toMatchObject({ type: "disconnect", reasonCode: ReasonCode.ProtocolError });
+    expect(peer.duplex.closed).toBe(true);
+  });
 });
