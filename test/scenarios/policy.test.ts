@@ -467,3 +467,41 @@ describe("an embedded broker with hooks, over a real socket", () => {
     expect(events.some((e) => e.includes("b5"))).toBe(false);
   });
 });
+
+describe("the reason code an access rule refuses with", () => {
+  it("is the rule's own (0x80 here, for clients that only know it), the default's, or 0x87, at PUBACK and SUBACK", async () => {
+    const config = writeConfig({
+      acl: {
+        defaultEffect: "deny", defaultReasonCode: 0x97,
+        rules: [
+          { topics: ["open/#"], access: "all", effect: "allow" },
+          { topics: ["legacy/#"], access: "all", effect: "deny", reasonCode: 0x80 },
+          { topics: ["secret/#"], access: "all", effect: "deny" },
+        ],
+      },
+    });
+    const s = await startBroker(["--config", config, "--sys-interval", "0"]);
+    try {
+      const raw = await RawClient.open(s.port, 5);
+      expect((await raw.connect("coded")).reasonCode).toBe(0);
+      const codes: number[] = [];
+      for (const [i, topic] of ["open/a", "legacy/a", "secret/a", "elsewhere/a"].entries()) {
+        raw.send({ type: "publish", topic, payload: enc.encode("x"), qos: 1, packetId: i + 1, retain: false, dup: false });
+        codes.push((await raw.next("puback")).reasonCode);
+      }
+      expect(codes).toEqual([0x10, 0x80, 0x87, 0x97]); // 0x10: allowed, nobody subscribed
+      raw.send({ type: "subscribe", packetId: 9, subscriptions: ["open/#", "legacy/#", "secret/#", "elsewhere/#"].map((topicFilter) => ({ topicFilter, qos: 1 as const, noLocal: false, retainAsPublished: false, retainHandling: 0 as const })) });
+      expect((await raw.next("suback")).reasonCodes).toEqual([1, 0x80, 0x87, 0x97]);
+      raw.close();
+    } finally {
+      await s.stop();
+    }
+  });
+
+  it("must be one a PUBACK and a SUBACK can carry: another is refused at start, naming the choices", async () => {
+    const config = writeConfig({ acl: { defaultEffect: "allow", rules: [{ topics: ["a"], access: "all", effect: "deny", reasonCode: 0x8c }] } });
+    const { code, output } = await runBrokerExpectingExit(["--config", config]);
+    expect(code).toBe(2);
+    expect(output).toMatch(/acl\.rules\[0\]\.reasonCode must be one of 128 \(0x80\), 131 \(0x83\), 135 \(0x87\), 151 \(0x97\), got 140/);
+  });
+});

@@ -21,13 +21,27 @@ export interface AccessRule {
   access: "publish" | "subscribe" | "all";
   /** Whether the rule allows or denies; the first matching rule decides. */
   effect: "allow" | "deny";
+  /**
+   * The reason code a publish or subscription this deny rule refuses gets
+   * (PUBACK, PUBREC, SUBACK): one of {@link REFUSAL_REASON_CODES}; 0x87 Not authorized by default.
+   */
+  reasonCode?: number;
 }
 
 /** Rules evaluated in order; when none matches, `defaultEffect` decides. */
 export interface AccessRules {
   rules: AccessRule[];
   defaultEffect: "allow" | "deny";
+  /** The reason code of a refusal by `defaultEffect: "deny"`; 0x87 Not authorized by default. */
+  defaultReasonCode?: number;
 }
+
+/**
+ * Reason codes a rule may refuse with, each valid in PUBACK, PUBREC and
+ * SUBACK: 0x80 Unspecified error (for clients that only know it), 0x83
+ * Implementation specific error, 0x87 Not authorized, 0x97 Quota exceeded.
+ */
+export const REFUSAL_REASON_CODES: readonly number[] = [ReasonCode.UnspecifiedError, ReasonCode.ImplementationSpecificError, ReasonCode.NotAuthorized, ReasonCode.QuotaExceeded];
 
 function matchesName(pattern: string | undefined, value: string | undefined): boolean {
   if (pattern === undefined || pattern === "*") return true;
@@ -56,6 +70,12 @@ function expand(filter: string, client: ClientInfo): string | null | "unsafe" {
 
 /** Evaluates rules for a publish (a topic name) or a subscribe (a topic filter). */
 export function evaluateRules(rules: AccessRules, client: ClientInfo, right: "publish" | "subscribe", topicOrFilter: string, isFilter: boolean): "allow" | "deny" {
+  const rule = decidingRule(rules, client, right, topicOrFilter, isFilter);
+  return rule === null ? rules.defaultEffect : rule.effect;
+}
+
+/** The first rule that decides a publish or subscribe, or null when none does (`defaultEffect` then decides). */
+export function decidingRule(rules: AccessRules, client: ClientInfo, right: "publish" | "subscribe", topicOrFilter: string, isFilter: boolean): AccessRule | null {
   for (const rule of rules.rules) {
     if (rule.access !== "all" && rule.access !== right) continue;
     if (!matchesName(rule.clientId, client.clientId) || !matchesName(rule.username, client.username)) continue;
@@ -63,16 +83,16 @@ export function evaluateRules(rules: AccessRules, client: ClientInfo, right: "pu
       const filter = expand(raw, client);
       if (filter === null) continue;
       if (filter === "unsafe") {
-        if (rule.effect === "deny") return "deny";
+        if (rule.effect === "deny") return rule;
         continue;
       }
       // A subscription is covered only if every topic it can match is covered,
       // so `a/#` never grants `#`, `+/x` or `$share/g/#`.
       const hit = isFilter ? (rule.effect === "allow" ? filterCovers(filter, topicOrFilter) : filtersOverlap(filter, topicOrFilter)) : topicMatches(filter, topicOrFilter);
-      if (hit) return rule.effect;
+      if (hit) return rule;
     }
   }
-  return rules.defaultEffect;
+  return null;
 }
 
 // A deny rule applies to a subscription if the two filters can match a common topic.
@@ -121,18 +141,25 @@ export function clientRulesHook(name = "client-rules"): Hook {
 
 /** Turns access rules into a hook: checked at publish, subscribe and delivery. */
 export function rulesHook(rules: AccessRules, name = "rules"): Hook {
-  const deny: Decision = { deny: ReasonCode.NotAuthorized };
+  // One refusal per rule, made once: a refused packet allocates nothing.
+  const refusals = new Map<AccessRule | null, Decision>();
+  const decide = (rule: AccessRule | null): Decision => {
+    if ((rule === null ? rules.defaultEffect : rule.effect) === "allow") return "next";
+    let refusal = refusals.get(rule);
+    if (refusal === undefined) refusals.set(rule, refusal = { deny: (rule === null ? rules.defaultReasonCode : rule.reasonCode) ?? ReasonCode.NotAuthorized });
+    return refusal;
+  };
   return {
     name,
     authorizePublish(client: ClientInfo, message: Message): Decision {
-      return evaluateRules(rules, client, "publish", message.topic, false) === "allow" ? "next" : deny;
+      return decide(decidingRule(rules, client, "publish", message.topic, false));
     },
     authorizeSubscribe(client: ClientInfo, sub: SubscriptionEntry): Decision {
       const { filter } = parseSharedFilter(sub.topicFilter);
-      return evaluateRules(rules, client, "subscribe", filter, true) === "allow" ? "next" : deny;
+      return decide(decidingRule(rules, client, "subscribe", filter, true));
     },
     authorizeDelivery(client: ClientInfo, message: Message): Decision {
-      return evaluateRules(rules, client, "subscribe", message.topic, false) === "allow" ? "next" : deny;
+      return decide(decidingRule(rules, client, "subscribe", message.topic, false));
     },
   };
 }

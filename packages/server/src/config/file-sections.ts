@@ -1,4 +1,4 @@
-import { DEFAULT_LIMITS, FULL_FEATURES } from "@edgemq/core";
+import { DEFAULT_LIMITS, FULL_FEATURES, REFUSAL_REASON_CODES } from "@edgemq/core";
 import { z } from "zod";
 import { PORT, show } from "./value-types.ts";
 
@@ -56,6 +56,11 @@ const FEATURE: Record<string, z.ZodType> = {
 };
 const FEATURES = z.strictObject(Object.fromEntries(Object.keys(FULL_FEATURES).map((key) => [key, (FEATURE[key] ?? z.boolean()).optional()])));
 
+// What a deny rule may answer a refused PUBLISH or SUBSCRIBE with (valid in PUBACK, PUBREC and SUBACK).
+const REFUSAL = z.number().refine((n) => REFUSAL_REASON_CODES.includes(n), {
+  error: (i) => `must be one of ${REFUSAL_REASON_CODES.map((c) => `${c} (0x${c.toString(16)})`).join(", ")}, got ${show(i.input)}`,
+}).meta({ description: "the reason code of a refusal: 128 (0x80), 131 (0x83), 135 (0x87, the default) or 151 (0x97)" });
+
 // A malformed rule would otherwise fail at the first publish, or deny without saying why.
 const ACL = z.strictObject({
   rules: z.array(z.strictObject({
@@ -64,8 +69,10 @@ const ACL = z.strictObject({
     topics: z.array(z.string().min(1), { error: (i) => `must be a list of topic filters, got ${show(i.input)}` }),
     access: z.enum(["publish", "subscribe", "all"]),
     effect: z.enum(["allow", "deny"]),
+    reasonCode: REFUSAL.optional(),
   })),
   defaultEffect: z.enum(["allow", "deny"]),
+  defaultReasonCode: REFUSAL.optional(),
 });
 
 /** The config file's own settings, besides the options' keys (see option-table.ts). */
