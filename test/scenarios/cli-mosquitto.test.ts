@@ -7,8 +7,8 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { adminTokenOf, runCli, startCli, until } from "../support/cli.ts";
-import { type RunningBroker, startBroker } from "../support/server.ts";
+import { runCli, startCli, until } from "../support/cli.ts";
+import { generatedAdminToken, type RunningBroker, startBroker } from "../support/server.ts";
 
 let server: RunningBroker;
 let api: Record<string, string>;
@@ -46,7 +46,7 @@ async function issue(broker: string, args: string[]): Promise<Record<string, str
 
 beforeAll(async () => {
   server = await startBroker(["--admin-port", "0", "--sys-interval", "0"]);
-  api = { EDGEMQ_API_URL: `http://127.0.0.1:${server.ports.http}`, EDGEMQ_API_TOKEN: adminTokenOf(server.output()) };
+  api = { EDGEMQ_API_URL: `http://127.0.0.1:${server.ports.http}`, EDGEMQ_API_TOKEN: generatedAdminToken(server.output()) };
   at = ["-h", server.host, "-p", String(server.port)];
   for (const args of [["namespace", "create", "shop"], ["broker", "create", "main", "--namespace", "shop"], ["broker", "create", "cf", "--namespace", "shop", "--preset", "cloudflare"]]) {
     expect((await edgemq(args, api)).code, args.join(" ")).toBe(0);
@@ -202,8 +202,14 @@ describe("client ids fit the broker", () => {
     const refused = await edgemq(["broker", "issue", "cf", "--namespace", "shop", "--client-id", long], api);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/--client-id "a-client-id-of-thirty-bytes-x" is 29 bytes, but broker "cf" in namespace "shop" allows client ids of at most 23 \(its max_client_id_length limit\)/);
-    // The API itself still issues it (to a caller that does not check); the broker then refuses it, and says why.
-    const answer = await fetch(`${api.EDGEMQ_API_URL}/client/v4/accounts/default/pubsub/namespaces/shop/brokers/cf/credentials?clientid=${long}`, { headers: { authorization: `Bearer ${api.EDGEMQ_API_TOKEN}` } });
+    // The API refuses to issue it too (400); a credential issued before the limit was lowered is refused by the broker, which says why.
+    const base = `${api.EDGEMQ_API_URL}/client/v4/accounts/default/pubsub/namespaces/shop/brokers/cf`;
+    const headers = { authorization: `Bearer ${api.EDGEMQ_API_TOKEN}` };
+    expect((await fetch(`${base}/credentials?clientid=${long}`, { headers })).status).toBe(400);
+    const limit = (n: number | null) => fetch(base, { method: "PATCH", headers, body: JSON.stringify({ limits: { max_client_id_length: n } }) });
+    await limit(64);
+    const answer = await fetch(`${base}/credentials?clientid=${long}`, { headers });
+    await limit(null);
     const credential = ((await answer.json()) as { result: Record<string, string> }).result[long]!;
     const r = await edgemq(["pub", ...at, "--credential", credential, "-t", "t", "-m", "x"]);
     expect(r.code).toBe(1);

@@ -5,7 +5,7 @@
 import { createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GROUPS, SINGLE_COMMANDS } from "@edgemq/cli";
-import { adminTokenOf, runCli, startCli as start, until } from "../support/cli.ts";
+import { runCli, startCli as start, until } from "../support/cli.ts";
 import { connect } from "../support/clients.ts";
 import { generatedAdminToken, type RunningBroker, startBroker } from "../support/server.ts";
 

@@ -46,10 +46,3 @@ export async function until(check: () => boolean, what: string, ms = 10_000): Pr
     await new Promise((r) => setTimeout(r, 20));
   }
 }
-
-/** The admin API token a server prints the first time it starts. */
-export function adminTokenOf(output: string): string {
-  const m = /admin API token \(Admin, all namespaces; shown once, keep it\): (\S+)/.exec(output);
-  if (!m) throw new Error(`no admin token in the start-up output:\n${output}`);
-  return m[1]!;
-}
