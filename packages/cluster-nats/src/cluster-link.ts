@@ -2,6 +2,7 @@ import { hostname } from "node:os";
 import type { RoutingFactory } from "@edgemq/core";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { NatsRouting } from "./nats-routing.ts";
+import { ensureRetainedStream } from "./retained-sync.ts";
 import type { ClusterCounters, RoutingLink } from "./routing-link.ts";
 
 /** How a node joins the cluster. */
@@ -70,9 +71,13 @@ export class ClusterLink implements RoutingLink {
   /** A random number for this run: a restarted node's messages are never taken for its earlier run's. */
   readonly incarnation: number = crypto.getRandomValues(new Uint32Array(1))[0]!;
   readonly counters: ClusterCounters = { sent: 0, received: 0, notSent: 0, malformed: 0, handedOff: 0, unserved: 0 };
+  /** The JetStream stream of retained messages (undefined without JetStream: retained stay per node). */
+  retainedStream: string | undefined;
   /** This node's id; the server may settle it once its listener's port is known. */
   nodeId: string;
   readonly #log: NonNullable<ClusterOptions["log"]>;
+  // Each broker's first read of the retained messages.
+  readonly #reads: Promise<void>[] = [];
   // One round trip to NATS for every subscription made in one turn (one SUBSCRIBE's filters).
   #pendingFlush: Promise<void> | undefined;
   // False between a lost NATS server and the next one: nothing to wait for then.
@@ -113,7 +118,9 @@ export class ClusterLink implements RoutingLink {
       await nc.close();
       throw new ClusterConnectError(options.servers, e);
     }
-    return new ClusterLink(nc, shareNc, options);
+    const link = new ClusterLink(nc, shareNc, options);
+    link.retainedStream = await ensureRetainedStream(nc, link.root, (text) => link.report("warn", text));
+    return link;
   }
 
   /** The routing factory for one broker (`default`, or a tenant's `<broker>.<namespace>`): its own subjects. */
@@ -146,6 +153,16 @@ export class ClusterLink implements RoutingLink {
       });
     });
     return this.#pendingFlush;
+  }
+
+  /** Counts a broker's first read of the retained messages among what {@link caughtUp} waits for. */
+  track(ready: Promise<void>): void {
+    this.#reads.push(ready);
+  }
+
+  /** Resolves once every broker made so far has read the cluster's retained messages (each read is bounded). */
+  async caughtUp(): Promise<void> {
+    await Promise.all(this.#reads);
   }
 
   /** Says a problem once through the log. */

@@ -1,6 +1,7 @@
 import type { LocalRoute, Message, Routing, SubscriptionEntry } from "@edgemq/core";
 import type { Msg, Subscription } from "@nats-io/transport-node";
 import { encodeMessage, type Origin } from "./message-codec.ts";
+import { RetainedSync } from "./retained-sync.ts";
 import { readMessage, type RoutingLink } from "./routing-link.ts";
 import { ShareGroups } from "./share-groups.ts";
 import { filterToSubjects, MAX_SUBJECT_BYTES, messagePrefix, topicToSubject } from "./subject.ts";
@@ -33,6 +34,7 @@ export class NatsRouting implements Routing {
   // Each session's filter (by client id and filter as written), to count a replaced subscription once.
   readonly #filters = new Map<string, { filter: string; group: string | undefined }>();
   readonly #groups: ShareGroups;
+  readonly #retained: RetainedSync | undefined;
   // The last sequence seen from each origin run (`node\0incarnation`).
   readonly #seen = new Map<string, number>();
   #sequence = 0;
@@ -43,6 +45,10 @@ export class NatsRouting implements Routing {
     this.#local = local;
     this.#prefix = messagePrefix(link.root, broker);
     this.#groups = new ShareGroups(link, local, broker, this.#prefix);
+    if (link.retainedStream !== undefined) {
+      this.#retained = new RetainedSync(link, local, broker, link.retainedStream);
+      link.track(this.#retained.ready);
+    }
   }
 
   /**
@@ -114,9 +120,15 @@ export class NatsRouting implements Routing {
     }
   }
 
+  /** This broker kept or cleared a retained message: the cluster keeps it for every node ($SYS excepted). */
+  retained(message: Message): void {
+    if (!perNode(message.topic)) this.#retained?.put(message);
+  }
+
   /** The broker is closing: no more messages from the other nodes. */
   close(): void {
     this.#closed = true;
+    this.#retained?.close();
     for (const { sub } of this.#interest.values()) sub.unsubscribe();
     this.#interest.clear();
     this.#groups.close();

@@ -19,6 +19,10 @@ export interface RoutingLink {
   report(level: "warn" | "error", text: string): void;
   /** Resolves once the NATS server has every subscription made so far (or after a bound wait, when it cannot say). */
   interestReady(): Promise<void>;
+  /** The JetStream stream that keeps retained messages, or undefined when the NATS server has no JetStream. */
+  readonly retainedStream: string | undefined;
+  /** Counts a broker's first read of the retained messages among what the node waits for before it listens. */
+  track(ready: Promise<void>): void;
 }
 
 /** Messages over NATS since the node started, every broker together. */

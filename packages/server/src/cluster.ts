@@ -13,6 +13,8 @@ export interface ClusterNode {
   describe(): string;
   /** The NATS link, with its counters of messages over NATS (every broker together). */
   readonly link: ClusterLink;
+  /** Resolves once every broker built so far has read the cluster's retained messages (bounded). */
+  caughtUp(): Promise<void>;
   /** Leaves the cluster (after the brokers closed). */
   close(): Promise<void>;
 }
@@ -33,6 +35,7 @@ export async function joinCluster(config: ClusterConfig, port: number, logger: L
       if (config.nodeId === undefined) link.nodeId = defaultNodeId(bound);
     },
     describe: () => `${redactServers(config.servers)} as node ${link.nodeId}`,
+    caughtUp: () => link.caughtUp(),
     close: () => link.close(),
   };
 }

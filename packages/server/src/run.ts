@@ -177,6 +177,8 @@ export async function serve(
       throw e;
     }
   }
+  // A clustered node reads the cluster's retained messages before clients can subscribe (issue 12).
+  await cluster?.caughtUp();
   const routers: Router[] = [];
   const listeners: BoundListener[] = [];
   const closeAll = async () => {

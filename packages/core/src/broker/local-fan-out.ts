@@ -126,6 +126,14 @@ export class LocalFanOut implements LocalRoute {
     return count;
   }
 
+  /** Keeps a retained message from elsewhere, here and in the store; delivers nothing. */
+  retain(message: Message): void {
+    this.#ctx.retained.set(message); // an empty payload clears [MQTT-3.3.1-6]
+    // Nobody waits: the node that accepted it answered its publisher; the store reports its failures.
+    const c = this.#ctx.store.saveRetained(message);
+    if (c) c.catch(() => {});
+  }
+
   #deliverTo(session: Session, subQos: QoS, retainAsPublished: boolean, ids: number[] | undefined, message: Message, now: number, checkDelivery: boolean, commits: Promise<unknown>[]): void {
     // Offline deliveries are judged by the last connection's identity, so by the same rights.
     if (checkDelivery && !this.#ctx.hooks.authorizeDelivery(session.connection?.client ?? session.client ?? anonymousClient(session.clientId), message)) {

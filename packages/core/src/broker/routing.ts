@@ -38,6 +38,12 @@ export interface LocalRoute {
    * Returns how many sessions got it.
    */
   route(message: Message, commits: Promise<unknown>[], scope: RouteScope, only?: ShareGroupRef): number;
+  /**
+   * Keeps a retained message another node accepted (issue 12): it replaces
+   * this topic's retained message, or clears it when the payload is empty,
+   * here and in the store, without delivering it to anyone.
+   */
+  retain(message: Message): void;
 }
 
 /**
@@ -65,6 +71,13 @@ export interface Routing {
   subscribed(entry: SubscriptionEntry): void | Promise<unknown>;
   /** A local session's subscription ended (unsubscribed, or its session ended). */
   unsubscribed(entry: SubscriptionEntry): void;
+  /**
+   * This broker kept (or cleared, with an empty payload) a client's retained
+   * message, from a PUBLISH, a will, an embedder or the admin API's clear, so
+   * that a cluster can keep it for the other nodes (issue 12). Not called for
+   * $SYS values.
+   */
+  retained?(message: Message): void;
   /** The broker is closing: stop receiving from elsewhere. */
   close?(): void | Promise<void>;
 }
