@@ -80,4 +80,26 @@ describe("edgemq nodes on a three-server NATS cluster", () => {
     for (const g of [got0, got2]) expect(g.map((m) => Number(m.payload))).toEqual(g.map((m) => Number(m.payload)).sort((x, y) => x - y));
     await Promise.all([m0.endAsync(), m2.endAsync(), pub.endAsync()]);
   });
+
+  it("gives a new subscriber on nodes 0 (Node) and 2 (Deno) the retained message set on node 1 (Bun), and its clearing", async () => {
+    const pub = await connect(nodes[1]!.url, { clientId: "nc-ret-pub" });
+    await pub.publishAsync("ncr/t", "kept", { qos: 1, retain: true });
+    // Asks again until a new subscriber's retained messages are `want` (other nodes follow the stream within moments).
+    const retainedOn = async (i: number, want: string[]): Promise<string[]> => {
+      for (let tries = 0; ; tries++) {
+        const c = await connect(nodes[i]!.url, { clientId: `nc-ret-${i}-${tries}` });
+        const got = collect(c);
+        await c.subscribeAsync("ncr/#", { qos: 1 });
+        await sleep(150);
+        await c.endAsync();
+        const payloads = got.filter((m) => m.packet.retain).map((m) => m.payload);
+        if (JSON.stringify(payloads) === JSON.stringify(want) || tries === 20) return payloads;
+      }
+    };
+    expect(await retainedOn(0, ["kept"])).toEqual(["kept"]);
+    expect(await retainedOn(2, ["kept"])).toEqual(["kept"]);
+    await pub.publishAsync("ncr/t", "", { qos: 1, retain: true });
+    expect(await retainedOn(2, [])).toEqual([]);
+    await pub.endAsync();
+  });
 });

@@ -32,10 +32,15 @@ export async function ensureRetainedStream(nc: NatsConnection, root: string, rep
     try {
       await jsm.streams.info(name);
     } catch {
-      await jsm.streams.add({
-        name, subjects: [`${root}.*.retained.>`], max_msgs_per_subject: 1,
-        storage: StorageType.File, discard: DiscardPolicy.Old, num_replicas: 1,
-      });
+      try {
+        await jsm.streams.add({
+          name, subjects: [`${root}.*.retained.>`], max_msgs_per_subject: 1,
+          storage: StorageType.File, discard: DiscardPolicy.Old, num_replicas: 1,
+        });
+      } catch (e) {
+        // Another node starting at the same moment may have made it first.
+        await jsm.streams.info(name).catch(() => Promise.reject(e));
+      }
     }
     return name;
   } catch (e) {
