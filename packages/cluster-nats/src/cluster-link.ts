@@ -91,6 +91,8 @@ export class ClusterLink implements RoutingLink {
     this.root = options.root ?? "edgemq";
     this.now = options.now ?? Date.now;
     this.#log = options.log ?? (() => {});
+    // Every node answers a roll call with its id (the connection does not echo: never its own).
+    nc.subscribe(`${this.root}.nodes.rollcall`, { callback: (err, msg) => void (err === null && msg.respond(new TextEncoder().encode(this.nodeId))) });
     void this.#watch(nc, true);
     void this.#watch(shareNc, false);
   }
@@ -163,6 +165,21 @@ export class ClusterLink implements RoutingLink {
   /** Resolves once every broker made so far has read the cluster's retained messages (each read is bounded). */
   async caughtUp(): Promise<void> {
     await Promise.all(this.#reads);
+  }
+
+  /**
+   * How many nodes answer a roll call within `ms` (this one included): the
+   * nodes of the cluster that are up now, for the start-up line.
+   */
+  async rollCall(ms = 200): Promise<number> {
+    const seen = new Set<string>([this.nodeId]);
+    try {
+      const answers = await this.nc.requestMany(`${this.root}.nodes.rollcall`, undefined, { strategy: "timer", maxWait: ms });
+      for await (const answer of answers) seen.add(answer.string());
+    } catch {
+      // No answer at all (no other node, or NATS away): this node alone.
+    }
+    return seen.size;
   }
 
   /** Says a problem once through the log. */

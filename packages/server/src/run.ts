@@ -250,6 +250,8 @@ export async function serve(
     events.flush();
   };
   if (listeners[0] !== undefined) cluster?.settle(listeners[0].port);
+  // The start-up line says how many nodes answered (issue 12).
+  await cluster?.countNodes();
   const stopTicking = host.every(250, tick);
   tick();
   ready = true;
