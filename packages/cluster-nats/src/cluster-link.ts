@@ -130,6 +130,11 @@ export class ClusterLink implements RoutingLink {
     return (local) => new NatsRouting(this, local, broker);
   }
 
+  /** False between a lost NATS server and the next one. */
+  get connected(): boolean {
+    return this.#connected;
+  }
+
   /** The NATS server this node is connected to now, if any. */
   get server(): string | undefined {
     return this.nc.isClosed() ? undefined : this.nc.getServer();

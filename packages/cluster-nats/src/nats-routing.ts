@@ -66,9 +66,13 @@ export class NatsRouting implements Routing {
       link.counters.notSent++;
       return this.#local.route(message, commits, "all");
     }
-    const matched = this.#local.route(message, commits, "non-shared");
+    let matched = this.#local.route(message, commits, "non-shared");
+    // While NATS is away NATS cannot pick: the local share groups are served here at once,
+    // and the message, published once NATS is back, says so, so no group gets it twice.
+    let served = 0;
+    if (!link.connected) matched += served = this.#local.route(message, commits, "shared");
     const origin: Origin = { node: link.nodeId, incarnation: link.incarnation, sequence: ++this.#sequence };
-    link.nc.publish(subject, encodeMessage(message, origin, link.now()));
+    link.nc.publish(subject, encodeMessage(message, origin, link.now(), served > 0));
     link.counters.sent++;
     return matched === 0 ? 1 : matched;
   }

@@ -15,6 +15,8 @@ export interface RoutingLink {
   readonly root: string;
   readonly now: () => number;
   readonly counters: ClusterCounters;
+  /** False between a lost NATS server and the next one (what is published then waits in the client's buffer). */
+  readonly connected: boolean;
   /** Tells the operator something once (a topic too long for NATS, a message that does not decode). */
   report(level: "warn" | "error", text: string): void;
   /** Resolves once the NATS server has every subscription made so far (or after a bound wait, when it cannot say). */

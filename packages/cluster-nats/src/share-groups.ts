@@ -95,8 +95,10 @@ export class ShareGroups {
     return (err, msg) => {
       if (err !== null || this.#closed) return;
       const link = this.#link;
-      const message = readMessage(link, msg, prefix)?.message;
-      if (message === undefined) return;
+      const decoded = readMessage(link, msg, prefix);
+      // Published while its node was cut off from NATS: that node served its share groups then.
+      if (decoded === undefined || decoded.sharesServed) return;
+      const message = decoded.message;
       link.counters.received++;
       const commits: Promise<unknown>[] = [];
       if (this.#local.route(message, commits, "shared", ref) > 0) {
