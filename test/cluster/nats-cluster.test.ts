@@ -55,4 +55,51 @@ describe("edgemq nodes on a three-server NATS cluster", () => {
     expect(got0.every((m) => m.packet.qos === 1) && got2.every((m) => m.packet.qos === 0)).toBe(true);
     await Promise.all([sub0.endAsync(), sub2.endAsync(), pub.endAsync()]);
   });
+
+  it("gives a share group with members on nodes 0 (Node) and 2 (Deno) each message of a publisher on node 1 (Bun) once in all", async () => {
+    const m0 = await connect(nodes[0]!.url, { clientId: "nc-m0" });
+    const m2 = await connect(nodes[2]!.url, { clientId: "nc-m2" });
+    const got0 = collect(m0), got2 = collect(m2);
+    await m0.subscribeAsync("$share/nc/ncs/+", { qos: 1 });
+    await m2.subscribeAsync("$share/nc/ncs/+", { qos: 1 });
+    const pub = await connect(nodes[1]!.url, { clientId: "nc-share-pub" });
+    // A probe reaches one member: wait until the group's interest from both nodes crossed the routes.
+    for (let i = 0; i < 300 && (got0.length === 0 || got2.length === 0); i++) {
+      await pub.publishAsync("ncs/t", "probe", { qos: 0 });
+      await sleep(20);
+    }
+    await sleep(100);
+    got0.length = 0;
+    got2.length = 0;
+    const sent = Array.from({ length: 300 }, (_, i) => i);
+    await Promise.all(sent.map((n) => pub.publishAsync("ncs/t", String(n), { qos: 1 })));
+    await waitFor(() => got0.length + got2.length >= 300, 10_000, "300 messages to the group");
+    await sleep(300);
+    const numbers = [...got0, ...got2].map((m) => Number(m.payload));
+    expect(numbers.sort((x, y) => x - y)).toEqual(sent);
+    for (const g of [got0, got2]) expect(g.map((m) => Number(m.payload))).toEqual(g.map((m) => Number(m.payload)).sort((x, y) => x - y));
+    await Promise.all([m0.endAsync(), m2.endAsync(), pub.endAsync()]);
+  });
+
+  it("gives a new subscriber on nodes 0 (Node) and 2 (Deno) the retained message set on node 1 (Bun), and its clearing", async () => {
+    const pub = await connect(nodes[1]!.url, { clientId: "nc-ret-pub" });
+    await pub.publishAsync("ncr/t", "kept", { qos: 1, retain: true });
+    // Asks again until a new subscriber's retained messages are `want` (other nodes follow the stream within moments).
+    const retainedOn = async (i: number, want: string[]): Promise<string[]> => {
+      for (let tries = 0; ; tries++) {
+        const c = await connect(nodes[i]!.url, { clientId: `nc-ret-${i}-${tries}` });
+        const got = collect(c);
+        await c.subscribeAsync("ncr/#", { qos: 1 });
+        await sleep(150);
+        await c.endAsync();
+        const payloads = got.filter((m) => m.packet.retain).map((m) => m.payload);
+        if (JSON.stringify(payloads) === JSON.stringify(want) || tries === 20) return payloads;
+      }
+    };
+    expect(await retainedOn(0, ["kept"])).toEqual(["kept"]);
+    expect(await retainedOn(2, ["kept"])).toEqual(["kept"]);
+    await pub.publishAsync("ncr/t", "", { qos: 1, retain: true });
+    expect(await retainedOn(2, [])).toEqual([]);
+    await pub.endAsync();
+  });
 });

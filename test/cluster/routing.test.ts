@@ -53,9 +53,13 @@ async function routeReady(from: RawClient, to: RawClient, topic: string): Promis
 }
 
 describe("messages across nodes", () => {
-  it("prints the cluster and the node id on the start-up line", () => {
-    expect(a.output()).toContain(`cluster: ${nats.url} as node node-a`);
-    expect(b.output()).toContain(`cluster: ${nats.url} as node node-b`);
+  it("prints the cluster, the node id and the nodes that answered on the start-up line", async () => {
+    // A and B started together: each may or may not have heard the other yet.
+    expect(a.output()).toMatch(new RegExp(`cluster: ${nats.url} as node node-a, [12] nodes? seen`));
+    expect(b.output()).toMatch(new RegExp(`cluster: ${nats.url} as node node-b, [12] nodes? seen`));
+    const c = await startBroker(["--cluster", nats.url, "--node-id", "node-c", "--sys-interval", "0"]);
+    expect(c.output()).toContain(`cluster: ${nats.url} as node node-c, 3 nodes seen`);
+    await c.stop();
   });
 
   it("delivers a PUBLISH from node B to a subscriber on node A once, at QoS 0, 1 and 2, with every MQTT 5 property", async () => {

@@ -60,4 +60,25 @@ describe("tenant brokers across nodes", () => {
     expect(gotOther).toEqual([]);
     await Promise.all([tenantSub, otherSub, defaultSub, pub, anonPub].map((c) => c.endAsync()));
   });
+
+  it("keeps a tenant broker's retained message for that broker on the other node, and the admin API's clear on one node clears it on both", async () => {
+    const pub = await tenantClient(1, "sensors", "tr-pub");
+    await pub.publishAsync("cfg/t", "tenant-retained", { qos: 1, retain: true });
+    await pub.endAsync();
+    // Listed through node 0's admin API once node 0 has followed the stream; never on the other brokers.
+    const listed = async (i: number, broker: string) =>
+      ((await admins[i]!.ok("GET", `/namespaces/acme/brokers/${broker}/retained`)) as { topic: string }[]).map((m) => m.topic);
+    for (let i = 0; i < 50 && (await listed(0, "sensors")).length === 0; i++) await sleep(50);
+    expect(await listed(0, "sensors")).toEqual(["cfg/t"]);
+    expect(await listed(0, "billing")).toEqual([]);
+    const sub = await tenantClient(0, "sensors", "tr-sub");
+    const got = collect(sub);
+    await sub.subscribeAsync("cfg/#", { qos: 1 });
+    await waitFor(() => got.length === 1, 3000, "the retained message on node 0");
+    expect(got.map((m) => [m.payload, m.packet.retain])).toEqual([["tenant-retained", true]]);
+    await sub.endAsync();
+    expect(await admins[0]!.ok("DELETE", "/namespaces/acme/brokers/sensors/retained?topic=cfg/%23")).toEqual({ deleted: 1 });
+    for (let i = 0; i < 50 && (await listed(1, "sensors")).length > 0; i++) await sleep(50);
+    expect(await listed(1, "sensors")).toEqual([]);
+  });
 });

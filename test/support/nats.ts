@@ -76,9 +76,9 @@ function runNats(args: string[], port: number, monitorPort: number, dir: string)
   });
 }
 
-/** Starts one nats-server with JetStream (and any further flags, such as --user and --pass). */
-export async function startNats(args: string[] = []): Promise<RunningNats> {
-  return runNats(args, await freePort(), await freePort(), mkdtempSync(join(tmpdir(), "edgemq-nats-")));
+/** Starts one nats-server with JetStream (and any further flags, such as --user and --pass), on `port` when given (a server started again where one was stopped). */
+export async function startNats(args: string[] = [], port?: number): Promise<RunningNats> {
+  return runNats(args, port ?? (await freePort()), await freePort(), mkdtempSync(join(tmpdir(), "edgemq-nats-")));
 }
 
 /** Starts `size` nats-servers with JetStream joined as one NATS cluster (routes between all of them). */

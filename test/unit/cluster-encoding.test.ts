@@ -117,6 +117,13 @@ describe("a message as one NATS message", () => {
     expect(back.qos).toBe(0);
   });
 
+  it("says whether the origin served its share groups itself, beside QoS and RETAIN", () => {
+    const m: Message = { topic: "x", payload: new Uint8Array(1), qos: 2, retain: true, senderId: "c", receivedAt: 0, expiresAt: undefined, properties: undefined };
+    const served = decodeMessage(encodeMessage(m, { node: "n", incarnation: 1, sequence: 1 }, 0, true), "x", 0);
+    expect([served.sharesServed, served.message.qos, served.message.retain]).toEqual([true, 2, true]);
+    expect(decodeMessage(encodeMessage(m, { node: "n", incarnation: 1, sequence: 2 }, 0), "x", 0).sharesServed).toBe(false);
+  });
+
   it("refuses bytes that are not a cluster message", () => {
     expect(() => decodeMessage(new Uint8Array([9, 0, 0]), "x", 0)).toThrow(/version/);
     expect(() => decodeMessage(new Uint8Array([1, 0, 0, 0, 200]), "x", 0)).toThrow();

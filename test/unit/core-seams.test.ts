@@ -262,6 +262,22 @@ describe("the routing seam carries accepted messages to another broker", () => {
     await flush();
     expect(publishes(m1.packets()).length + publishes(m2.packets()).length).toBe(1);
   });
+
+  it("serves only the named share group when a shared pass is narrowed to one group and filter", async () => {
+    let local!: LocalRoute;
+    const b = broker({ routing: (l) => ((local = l), { route: (m, c) => l.route(m, c, "non-shared"), subscribed: () => {}, unsubscribed: () => {} }) });
+    const g = await connected(b, "g", [["$share/g/x/+", 0]]);
+    const gOther = await connected(b, "g-other-filter", [["$share/g/x/#", 0]]);
+    const h = await connected(b, "h", [["$share/h/x/+", 0]]);
+    const plain = await connected(b, "plain", [["x/+", 0]]);
+    const message: Message = { topic: "x/y", payload: enc.encode("m"), qos: 0, retain: false, properties: undefined, expiresAt: undefined, senderId: "elsewhere", receivedAt: Date.now() };
+    expect(local.route(message, [], "shared", { group: "g", filter: "x/+" })).toBe(1);
+    expect(local.route(message, [], "shared", { group: "g", filter: "x/y" })).toBe(0);
+    await flush();
+    expect([g, gOther, h, plain].map((p) => publishes(p.packets()).length)).toEqual([1, 0, 0, 0]);
+    // Not narrowed, a shared pass serves every group (one member each) and no plain subscriber.
+    expect(local.route(message, [], "shared")).toBe(3);
+  });
 });
 
 // An ownership that claims asynchronously and records what it was told.

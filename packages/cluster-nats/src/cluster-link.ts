@@ -1,7 +1,9 @@
 import { hostname } from "node:os";
 import type { RoutingFactory } from "@edgemq/core";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { type ClusterCounters, NatsRouting, type RoutingLink } from "./nats-routing.ts";
+import { NatsRouting } from "./nats-routing.ts";
+import { ensureRetainedStream } from "./retained-sync.ts";
+import type { ClusterCounters, RoutingLink } from "./routing-link.ts";
 
 /** How a node joins the cluster. */
 export interface ClusterOptions {
@@ -57,53 +59,80 @@ export class ClusterConnectError extends Error {
  */
 export class ClusterLink implements RoutingLink {
   readonly nc: NatsConnection;
+  /**
+   * A second connection that holds the share groups' queue subscriptions
+   * only. A message published on `nc` (no echo) still reaches this node's own
+   * queue subscriptions here, so NATS can choose this node's member too.
+   */
+  readonly shareNc: NatsConnection;
   readonly servers: readonly string[];
   readonly root: string;
   readonly now: () => number;
   /** A random number for this run: a restarted node's messages are never taken for its earlier run's. */
   readonly incarnation: number = crypto.getRandomValues(new Uint32Array(1))[0]!;
-  readonly counters: ClusterCounters = { sent: 0, received: 0, notSent: 0, malformed: 0 };
+  readonly counters: ClusterCounters = { sent: 0, received: 0, notSent: 0, malformed: 0, handedOff: 0, unserved: 0 };
+  /** The JetStream stream of retained messages (undefined without JetStream: retained stay per node). */
+  retainedStream: string | undefined;
   /** This node's id; the server may settle it once its listener's port is known. */
   nodeId: string;
   readonly #log: NonNullable<ClusterOptions["log"]>;
+  // Each broker's first read of the retained messages.
+  readonly #reads: Promise<void>[] = [];
   // One round trip to NATS for every subscription made in one turn (one SUBSCRIBE's filters).
   #pendingFlush: Promise<void> | undefined;
   // False between a lost NATS server and the next one: nothing to wait for then.
   #connected = true;
 
-  private constructor(nc: NatsConnection, options: ClusterOptions) {
+  private constructor(nc: NatsConnection, shareNc: NatsConnection, options: ClusterOptions) {
     this.nc = nc;
+    this.shareNc = shareNc;
     this.servers = options.servers;
     this.nodeId = options.nodeId;
     this.root = options.root ?? "edgemq";
     this.now = options.now ?? Date.now;
     this.#log = options.log ?? (() => {});
-    void this.#watch();
+    // Every node answers a roll call with its id (the connection does not echo: never its own).
+    nc.subscribe(`${this.root}.nodes.rollcall`, { callback: (err, msg) => void (err === null && msg.respond(new TextEncoder().encode(this.nodeId))) });
+    void this.#watch(nc, true);
+    void this.#watch(shareNc, false);
   }
 
   /** Connects to the first NATS server that answers; rejects with {@link ClusterConnectError} when none does. */
   static async connect(options: ClusterOptions): Promise<ClusterLink> {
+    const settings = {
+      ...splitCredentials(options.servers),
+      // Once joined, a node keeps trying for as long as it runs (logged below).
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 1000,
+      timeout: 5000,
+    };
     let nc: NatsConnection;
     try {
-      nc = await connect({
-        ...splitCredentials(options.servers),
-        name: `edgemq ${options.nodeId}`,
-        // A node fans its own messages out itself: NATS need not send them back.
-        noEcho: true,
-        // Once joined, a node keeps trying for as long as it runs (logged below).
-        maxReconnectAttempts: -1,
-        reconnectTimeWait: 1000,
-        timeout: 5000,
-      });
+      // A node fans its own messages out itself: NATS need not send them back.
+      nc = await connect({ ...settings, name: `edgemq ${options.nodeId}`, noEcho: true });
     } catch (e) {
       throw new ClusterConnectError(options.servers, e);
     }
-    return new ClusterLink(nc, options);
+    let shareNc: NatsConnection;
+    try {
+      shareNc = await connect({ ...settings, name: `edgemq ${options.nodeId} shares`, noEcho: true });
+    } catch (e) {
+      await nc.close();
+      throw new ClusterConnectError(options.servers, e);
+    }
+    const link = new ClusterLink(nc, shareNc, options);
+    link.retainedStream = await ensureRetainedStream(nc, link.root, (text) => link.report("warn", text));
+    return link;
   }
 
   /** The routing factory for one broker (`default`, or a tenant's `<broker>.<namespace>`): its own subjects. */
   routing(broker: string): RoutingFactory {
     return (local) => new NatsRouting(this, local, broker);
+  }
+
+  /** False between a lost NATS server and the next one. */
+  get connected(): boolean {
+    return this.#connected;
   }
 
   /** The NATS server this node is connected to now, if any. */
@@ -124,13 +153,38 @@ export class ClusterLink implements RoutingLink {
       queueMicrotask(() => {
         this.#pendingFlush = undefined;
         const timer = setTimeout(resolve, 2000);
-        void this.nc.flush().catch(() => {}).then(() => {
+        void Promise.all([this.nc.flush().catch(() => {}), this.shareNc.flush().catch(() => {})]).then(() => {
           clearTimeout(timer);
           resolve();
         });
       });
     });
     return this.#pendingFlush;
+  }
+
+  /** Counts a broker's first read of the retained messages among what {@link caughtUp} waits for. */
+  track(ready: Promise<void>): void {
+    this.#reads.push(ready);
+  }
+
+  /** Resolves once every broker made so far has read the cluster's retained messages (each read is bounded). */
+  async caughtUp(): Promise<void> {
+    await Promise.all(this.#reads);
+  }
+
+  /**
+   * How many nodes answer a roll call within `ms` (this one included): the
+   * nodes of the cluster that are up now, for the start-up line.
+   */
+  async rollCall(ms = 200): Promise<number> {
+    const seen = new Set<string>([this.nodeId]);
+    try {
+      const answers = await this.nc.requestMany(`${this.root}.nodes.rollcall`, undefined, { strategy: "timer", maxWait: ms });
+      for await (const answer of answers) seen.add(answer.string());
+    } catch {
+      // No answer at all (no other node, or NATS away): this node alone.
+    }
+    return seen.size;
   }
 
   /** Says a problem once through the log. */
@@ -140,13 +194,16 @@ export class ClusterLink implements RoutingLink {
 
   /** Leaves the cluster: what was published is flushed, then the connection closes. */
   async close(): Promise<void> {
-    if (this.nc.isClosed()) return;
-    await this.nc.drain().catch(() => this.nc.close());
+    await Promise.all([this.nc, this.shareNc].map(async (c) => {
+      if (!c.isClosed()) await c.drain().catch(() => c.close());
+    }));
   }
 
-  // Connection changes go to the log: while NATS is away, messages cross no nodes.
-  async #watch(): Promise<void> {
-    for await (const s of this.nc.status()) {
+  // Connection changes go to the log (the messages connection's only; the shares
+  // connection follows the same servers): while NATS is away, messages cross no nodes.
+  async #watch(nc: NatsConnection, tell: boolean): Promise<void> {
+    for await (const s of nc.status()) {
+      if (!tell && s.type !== "slowConsumer") continue;
       switch (s.type) {
         case "disconnect":
           this.#connected = false;

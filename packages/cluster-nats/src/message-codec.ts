@@ -6,7 +6,8 @@ import type { Message, PublishProperties, QoS } from "@edgemq/core";
 // subject's (see subject.ts), so it is not repeated here.
 //
 //   u8  version (1)
-//   u8  flags: QoS in bits 0-1, RETAIN in bit 2
+//   u8  flags: QoS in bits 0-1, RETAIN in bit 2, bit 3 when the origin node
+//       gave it to its own share groups (NATS was away), so no other node does
 //   u8  which properties follow: 1 payload format, 2 expiry, 4 content type,
 //       8 response topic, 16 correlation data, 32 user properties
 //   str origin node id, u32 origin incarnation, f64 origin sequence
@@ -35,10 +36,12 @@ export interface Origin {
 export interface Decoded {
   origin: Origin;
   message: Message;
+  /** The origin served its share groups itself: share groups elsewhere must not get it again. */
+  sharesServed: boolean;
 }
 
-/** The bytes for `message` from `origin`; its remaining lifetime counted at `now`. */
-export function encodeMessage(message: Message, origin: Origin, now: number): Uint8Array {
+/** The bytes for `message` from `origin`; its remaining lifetime counted at `now`; `sharesServed` when the origin served its share groups. */
+export function encodeMessage(message: Message, origin: Origin, now: number, sharesServed = false): Uint8Array {
   const p = message.properties;
   const node = enc.encode(origin.node);
   const sender = enc.encode(message.senderId);
@@ -67,7 +70,7 @@ export function encodeMessage(message: Message, origin: Origin, now: number): Ui
     at += 2 + b.length;
   };
   out[at++] = VERSION;
-  out[at++] = message.qos | (message.retain ? 4 : 0);
+  out[at++] = message.qos | (message.retain ? 4 : 0) | (sharesServed ? 8 : 0);
   out[at++] = mask;
   bytes(node);
   view.setUint32(at, origin.incarnation >>> 0);
@@ -130,5 +133,5 @@ export function decodeMessage(data: Uint8Array, topic: string, now: number): Dec
     topic, payload: data.subarray(at), qos: (flags & 3) as QoS, retain: (flags & 4) !== 0,
     properties, expiresAt, senderId, receivedAt: now,
   };
-  return { origin, message };
+  return { origin, message, sharesServed: (flags & 8) !== 0 };
 }

@@ -1,46 +1,23 @@
 import type { LocalRoute, Message, Routing, SubscriptionEntry } from "@edgemq/core";
-import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
-import { decodeMessage, encodeMessage, type Origin } from "./message-codec.ts";
-import { filterToSubjects, MAX_SUBJECT_BYTES, messagePrefix, subjectToTopic, topicToSubject } from "./subject.ts";
-
-/** What one broker's NatsRouting needs of the node's NATS link. */
-export interface RoutingLink {
-  readonly nc: NatsConnection;
-  /** This node's id, carried by every message it sends. */
-  readonly nodeId: string;
-  /** This run of the node: a restarted node starts its sequence again under a new one. */
-  readonly incarnation: number;
-  /** The first subject token of every edgemq subject (`edgemq`). */
-  readonly root: string;
-  readonly now: () => number;
-  readonly counters: ClusterCounters;
-  /** Tells the operator something once (a topic too long for NATS, a message that does not decode). */
-  report(level: "warn" | "error", text: string): void;
-  /** Resolves once the NATS server has every subscription made so far (or after a bound wait, when it cannot say). */
-  interestReady(): Promise<void>;
-}
-
-/** Messages over NATS since the node started, every broker together. */
-export interface ClusterCounters {
-  /** Messages published to NATS. */
-  sent: number;
-  /** Messages from other nodes handed to local sessions (duplicates excluded). */
-  received: number;
-  /** Messages delivered here only: topic too long for a NATS subject, or the NATS connection closed. */
-  notSent: number;
-  /** Messages from NATS that did not decode (another version, or not edgemq's). */
-  malformed: number;
-}
+import type { Msg, Subscription } from "@nats-io/transport-node";
+import { encodeMessage, type Origin } from "./message-codec.ts";
+import { RetainedSync } from "./retained-sync.ts";
+import { readMessage, type RoutingLink } from "./routing-link.ts";
+import { ShareGroups } from "./share-groups.ts";
+import { filterToSubjects, MAX_SUBJECT_BYTES, messagePrefix, topicToSubject } from "./subject.ts";
 
 // The topics every node has of its own and never sends: $SYS is per node.
 const perNode = (topicOrFilter: string) => topicOrFilter.startsWith("$SYS");
 
 /**
- * One broker's routing over NATS. An accepted message goes to every local
- * match (scope "all", share groups included) and is published once on its
- * topic's subject; a message another node published is handed to every local
- * match too (scope "all"). Until share groups are served cluster-wide, a
- * group with members on several nodes gets one copy per such node.
+ * One broker's routing over NATS. An accepted message goes to the local
+ * non-shared matches (scope "non-shared") and is published once on its
+ * topic's subject; a message another node published is handed to the local
+ * non-shared matches too.
+ *
+ * Share groups are served cluster-wide by NATS queue groups (see
+ * {@link ShareGroups}): the one published message also reaches one node per
+ * group, this one included, which gives it to one of its members.
  *
  * Interest follows the local subscriptions: one NATS subscription per
  * distinct subject in use (reference counted over every session's filters),
@@ -55,7 +32,9 @@ export class NatsRouting implements Routing {
   // NATS subscriptions by subject, with how many local filters use each.
   readonly #interest = new Map<string, { sub: Subscription; refs: number }>();
   // Each session's filter (by client id and filter as written), to count a replaced subscription once.
-  readonly #filters = new Map<string, string>();
+  readonly #filters = new Map<string, { filter: string; group: string | undefined }>();
+  readonly #groups: ShareGroups;
+  readonly #retained: RetainedSync | undefined;
   // The last sequence seen from each origin run (`node\0incarnation`).
   readonly #seen = new Map<string, number>();
   #sequence = 0;
@@ -65,6 +44,11 @@ export class NatsRouting implements Routing {
     this.#link = link;
     this.#local = local;
     this.#prefix = messagePrefix(link.root, broker);
+    this.#groups = new ShareGroups(link, local, broker, this.#prefix);
+    if (link.retainedStream !== undefined) {
+      this.#retained = new RetainedSync(link, local, broker, link.retainedStream);
+      link.track(this.#retained.ready);
+    }
   }
 
   /**
@@ -74,9 +58,23 @@ export class NatsRouting implements Routing {
    * a server that knows there are none).
    */
   route(message: Message, commits: Promise<unknown>[]): number {
-    const matched = this.#local.route(message, commits, "all");
-    if (perNode(message.topic)) return matched;
-    return this.#send(message) && matched === 0 ? 1 : matched;
+    const link = this.#link;
+    if (perNode(message.topic)) return this.#local.route(message, commits, "all");
+    const subject = topicToSubject(this.#prefix, message.topic);
+    if (subject.length > MAX_SUBJECT_BYTES || link.nc.isClosed()) {
+      // It stays here: this node serves its own share groups too.
+      link.counters.notSent++;
+      return this.#local.route(message, commits, "all");
+    }
+    let matched = this.#local.route(message, commits, "non-shared");
+    // While NATS is away NATS cannot pick: the local share groups are served here at once,
+    // and the message, published once NATS is back, says so, so no group gets it twice.
+    let served = 0;
+    if (!link.connected) matched += served = this.#local.route(message, commits, "shared");
+    const origin: Origin = { node: link.nodeId, incarnation: link.incarnation, sequence: ++this.#sequence };
+    link.nc.publish(subject, encodeMessage(message, origin, link.now(), served > 0));
+    link.counters.sent++;
+    return matched === 0 ? 1 : matched;
   }
 
   /**
@@ -89,8 +87,9 @@ export class NatsRouting implements Routing {
   subscribed(entry: SubscriptionEntry): void | Promise<unknown> {
     const key = `${entry.clientId}\0${entry.topicFilter}`;
     if (this.#filters.has(key) || this.#closed) return; // new options on a filter already counted
-    this.#filters.set(key, entry.filter);
+    this.#filters.set(key, { filter: entry.filter, group: entry.shareGroup });
     if (perNode(entry.filter)) return;
+    if (entry.shareGroup !== undefined) return this.#groups.join(entry.shareGroup, entry.filter);
     let added = false;
     for (const subject of filterToSubjects(this.#prefix, entry.filter)) {
       const held = this.#interest.get(subject);
@@ -111,10 +110,12 @@ export class NatsRouting implements Routing {
   /** A local subscription ended: the subjects no local filter uses any more are unsubscribed. */
   unsubscribed(entry: SubscriptionEntry): void {
     const key = `${entry.clientId}\0${entry.topicFilter}`;
-    const filter = this.#filters.get(key);
-    if (filter === undefined) return;
+    const held = this.#filters.get(key);
+    if (held === undefined) return;
     this.#filters.delete(key);
+    const { filter, group } = held;
     if (perNode(filter)) return;
+    if (group !== undefined) return this.#groups.leave(group, filter);
     for (const subject of filterToSubjects(this.#prefix, filter)) {
       const held = this.#interest.get(subject);
       if (held === undefined || --held.refs > 0) continue;
@@ -123,38 +124,26 @@ export class NatsRouting implements Routing {
     }
   }
 
+  /** This broker kept or cleared a retained message: the cluster keeps it for every node ($SYS excepted). */
+  retained(message: Message): void {
+    if (!perNode(message.topic)) this.#retained?.put(message);
+  }
+
   /** The broker is closing: no more messages from the other nodes. */
   close(): void {
     this.#closed = true;
+    this.#retained?.close();
     for (const { sub } of this.#interest.values()) sub.unsubscribe();
     this.#interest.clear();
+    this.#groups.close();
     this.#filters.clear();
-  }
-
-  // Publishes one message on its topic's subject; false when it stays local.
-  #send(message: Message): boolean {
-    const link = this.#link;
-    const subject = topicToSubject(this.#prefix, message.topic);
-    if (subject.length > MAX_SUBJECT_BYTES || link.nc.isClosed()) {
-      link.counters.notSent++;
-      return false;
-    }
-    const origin: Origin = { node: link.nodeId, incarnation: link.incarnation, sequence: ++this.#sequence };
-    link.nc.publish(subject, encodeMessage(message, origin, link.now()));
-    link.counters.sent++;
-    return true;
   }
 
   readonly #receive = (err: Error | null, msg: Msg): void => {
     if (err !== null || this.#closed) return;
     const link = this.#link;
-    let decoded;
-    try {
-      decoded = decodeMessage(msg.data, subjectToTopic(this.#prefix, msg.subject), link.now());
-    } catch (e) {
-      if (link.counters.malformed++ === 0) link.report("warn", `cluster: a message on ${msg.subject} is not an edgemq message (${(e as Error).message}); ignored`);
-      return;
-    }
+    const decoded = readMessage(link, msg, this.#prefix);
+    if (decoded === undefined) return;
     const { origin, message } = decoded;
     // The connection does not echo, but a second connection with this node's id must not either.
     if (origin.node === link.nodeId) return;
@@ -163,7 +152,7 @@ export class NatsRouting implements Routing {
     this.#seen.set(run, origin.sequence);
     link.counters.received++;
     const commits: Promise<unknown>[] = [];
-    this.#local.route(message, commits, "all");
+    this.#local.route(message, commits, "non-shared");
     // Nobody waits for these writes (the publisher was answered by its own node); the store reports its failures.
     if (commits.length > 0) Promise.all(commits).catch(() => {});
   };

@@ -9,10 +9,14 @@ export interface ClusterNode {
   routing(broker: string): RoutingFactory;
   /** Names the node after its MQTT port once it is bound, unless --node-id named it. */
   settle(port: number): void;
-  /** For the start-up line: `nats://… as node <id>`. */
+  /** Counts the nodes that answer a roll call (a moment's wait), for {@link describe}. */
+  countNodes(): Promise<void>;
+  /** For the start-up line: `nats://… as node <id>, <n> nodes seen`. */
   describe(): string;
   /** The NATS link, with its counters of messages over NATS (every broker together). */
   readonly link: ClusterLink;
+  /** Resolves once every broker built so far has read the cluster's retained messages (bounded). */
+  caughtUp(): Promise<void>;
   /** Leaves the cluster (after the brokers closed). */
   close(): Promise<void>;
 }
@@ -26,13 +30,18 @@ export async function joinCluster(config: ClusterConfig, port: number, logger: L
     nodeId: config.nodeId ?? defaultNodeId(port),
     log: (level, text) => logger.log(level, `edgemq: ${text}`),
   });
+  let seen: number | undefined;
   return {
     link,
     routing: (broker) => link.routing(broker),
     settle(bound) {
       if (config.nodeId === undefined) link.nodeId = defaultNodeId(bound);
     },
-    describe: () => `${redactServers(config.servers)} as node ${link.nodeId}`,
+    async countNodes() {
+      seen = await link.rollCall();
+    },
+    describe: () => `${redactServers(config.servers)} as node ${link.nodeId}${seen === undefined ? "" : `, ${seen} ${seen === 1 ? "node" : "nodes"} seen`}`,
+    caughtUp: () => link.caughtUp(),
     close: () => link.close(),
   };
 }

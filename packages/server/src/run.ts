@@ -177,6 +177,8 @@ export async function serve(
       throw e;
     }
   }
+  // A clustered node reads the cluster's retained messages before clients can subscribe (issue 12).
+  await cluster?.caughtUp();
   const routers: Router[] = [];
   const listeners: BoundListener[] = [];
   const closeAll = async () => {
@@ -248,6 +250,8 @@ export async function serve(
     events.flush();
   };
   if (listeners[0] !== undefined) cluster?.settle(listeners[0].port);
+  // The start-up line says how many nodes answered (issue 12).
+  await cluster?.countNodes();
   const stopTicking = host.every(250, tick);
   tick();
   ready = true;

@@ -300,6 +300,7 @@ export class Broker implements BrokerContext {
       this.retained.set(empty);
       const c = this.store.saveRetained(empty);
       if (c) commits.push(c);
+      this.#routing.retained?.(empty); // cleared on every node of a cluster (issue 12)
     }
     return { cleared: matches.length, committed: commits.length === 0 ? undefined : Promise.all(commits) };
   }

@@ -3,7 +3,7 @@ import type { Message } from "../model/message.ts";
 import type { SubscriptionEntry } from "../model/subscription.ts";
 import { anonymousClient, type BrokerContext } from "./context.ts";
 import type { Delivery } from "./delivery.ts";
-import type { LocalRoute, RouteScope } from "./routing.ts";
+import type { LocalRoute, RouteScope, ShareGroupRef } from "./routing.ts";
 import type { Session } from "./session.ts";
 import type { TopicTree } from "./topic-tree.ts";
 
@@ -31,6 +31,8 @@ export class LocalFanOut implements LocalRoute {
   #matched: Session[] = [];
   #shared: Target[] = [];
   #routing: Message | undefined;
+  // The one share group a "shared" pass serves, when a cluster names it (issue 12).
+  #only: ShareGroupRef | undefined;
 
   constructor(ctx: BrokerContext, tree: TopicTree, sessions: ReadonlyMap<string, Session>, delivery: Delivery) {
     this.#ctx = ctx;
@@ -59,7 +61,10 @@ export class LocalFanOut implements LocalRoute {
     if (id !== undefined) (session.routeIds ??= []).push(id);
   };
 
-  readonly #visitGroup = (_group: string, members: Map<string, SubscriptionEntry>): void => {
+  readonly #visitGroup = (group: string, members: Map<string, SubscriptionEntry>): void => {
+    const only = this.#only;
+    // Every member holds the group's filter; the iterator is made only on a cluster's narrowed pass.
+    if (only !== undefined && (group !== only.group || members.values().next().value!.filter !== only.filter)) return;
     // One member of each share group gets the message, in turn, preferring connected
     // ones [MQTT-4.8.2-3]; the turn is an index into the group's insertion order.
     const size = members.size;
@@ -94,13 +99,15 @@ export class LocalFanOut implements LocalRoute {
   };
 
   /** Delivers `message` to the matching local sessions within `scope`; returns how many. */
-  route(message: Message, commits: Promise<unknown>[], scope: RouteScope): number {
+  route(message: Message, commits: Promise<unknown>[], scope: RouteScope, only?: ShareGroupRef): number {
     const matched = this.#matched;
     const shared = this.#shared;
     this.#generation++;
     this.#routing = message;
+    this.#only = scope === "shared" ? only : undefined;
     this.#tree.match(message.topic, scope === "shared" ? ignoreEntry : this.#visit, scope === "non-shared" ? ignoreGroup : this.#visitGroup);
     this.#routing = undefined;
+    this.#only = undefined;
     const count = matched.length + shared.length;
     if (count === 0) return 0;
     // Fan-out happens at the moment of receipt: measuring expiry from a clock read a
@@ -117,6 +124,14 @@ export class LocalFanOut implements LocalRoute {
     matched.length = 0;
     shared.length = 0;
     return count;
+  }
+
+  /** Keeps a retained message from elsewhere, here and in the store; delivers nothing. */
+  retain(message: Message): void {
+    this.#ctx.retained.set(message); // an empty payload clears [MQTT-3.3.1-6]
+    // Nobody waits: the node that accepted it answered its publisher; the store reports its failures.
+    const c = this.#ctx.store.saveRetained(message);
+    if (c) c.catch(() => {});
   }
 
   #deliverTo(session: Session, subQos: QoS, retainAsPublished: boolean, ids: number[] | undefined, message: Message, now: number, checkDelivery: boolean, commits: Promise<unknown>[]): void {

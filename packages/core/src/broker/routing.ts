@@ -19,16 +19,31 @@ export type RouteScope =
   /** Only the share groups, one member each: this node was chosen to serve the groups. */
   | "shared";
 
+/** One shared subscription (issue 12): a share group on one filter, as `$share/<group>/<filter>` names it. */
+export interface ShareGroupRef {
+  readonly group: string;
+  /** The filter without its `$share/<group>/` prefix. */
+  readonly filter: string;
+}
+
 /** Fans one message out to the matching local sessions. */
 export interface LocalRoute {
   /**
    * Delivers `message` to the local sessions its topic matches within
    * `scope`: overlapping subscriptions of one session merge into one
    * delivery at the highest QoS with every identifier [MQTT-3.3.4-2], each
-   * share group gives it to one member [MQTT-4.8.2-3]. Store commits the
-   * deliveries made go into `commits`. Returns how many sessions got it.
+   * share group gives it to one member [MQTT-4.8.2-3]. With scope "shared",
+   * `only` narrows the groups to one (a cluster chose this node for that
+   * group alone). Store commits the deliveries made go into `commits`.
+   * Returns how many sessions got it.
    */
-  route(message: Message, commits: Promise<unknown>[], scope: RouteScope): number;
+  route(message: Message, commits: Promise<unknown>[], scope: RouteScope, only?: ShareGroupRef): number;
+  /**
+   * Keeps a retained message another node accepted (issue 12): it replaces
+   * this topic's retained message, or clears it when the payload is empty,
+   * here and in the store, without delivering it to anyone.
+   */
+  retain(message: Message): void;
 }
 
 /**
@@ -56,6 +71,13 @@ export interface Routing {
   subscribed(entry: SubscriptionEntry): void | Promise<unknown>;
   /** A local session's subscription ended (unsubscribed, or its session ended). */
   unsubscribed(entry: SubscriptionEntry): void;
+  /**
+   * This broker kept (or cleared, with an empty payload) a client's retained
+   * message, from a PUBLISH, a will, an embedder or the admin API's clear, so
+   * that a cluster can keep it for the other nodes (issue 12). Not called for
+   * $SYS values.
+   */
+  retained?(message: Message): void;
   /** The broker is closing: stop receiving from elsewhere. */
   close?(): void | Promise<void>;
 }

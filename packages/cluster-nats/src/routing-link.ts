@@ -1,0 +1,54 @@
+import type { Msg, NatsConnection } from "@nats-io/transport-node";
+import { decodeMessage, type Decoded } from "./message-codec.ts";
+import { subjectToTopic } from "./subject.ts";
+
+/** What one broker's routing (NatsRouting, ShareGroups) needs of the node's NATS link. */
+export interface RoutingLink {
+  readonly nc: NatsConnection;
+  /** The connection of the share groups' queue subscriptions: not the one messages are published on, so NATS may choose this node. */
+  readonly shareNc: NatsConnection;
+  /** This node's id, carried by every message it sends. */
+  readonly nodeId: string;
+  /** This run of the node: a restarted node starts its sequence again under a new one. */
+  readonly incarnation: number;
+  /** The first subject token of every edgemq subject (`edgemq`). */
+  readonly root: string;
+  readonly now: () => number;
+  readonly counters: ClusterCounters;
+  /** False between a lost NATS server and the next one (what is published then waits in the client's buffer). */
+  readonly connected: boolean;
+  /** Tells the operator something once (a topic too long for NATS, a message that does not decode). */
+  report(level: "warn" | "error", text: string): void;
+  /** Resolves once the NATS server has every subscription made so far (or after a bound wait, when it cannot say). */
+  interestReady(): Promise<void>;
+  /** The JetStream stream that keeps retained messages, or undefined when the NATS server has no JetStream. */
+  readonly retainedStream: string | undefined;
+  /** Counts a broker's first read of the retained messages among what the node waits for before it listens. */
+  track(ready: Promise<void>): void;
+}
+
+/** Messages over NATS since the node started, every broker together. */
+export interface ClusterCounters {
+  /** Messages published to NATS. */
+  sent: number;
+  /** Messages from other nodes handed to local sessions (duplicates excluded). */
+  received: number;
+  /** Messages delivered here only: topic too long for a NATS subject, or the NATS connection closed. */
+  notSent: number;
+  /** Messages from NATS that did not decode (another version, or not edgemq's). */
+  malformed: number;
+  /** Share group messages NATS gave this node after its last member of the group had left, sent on to the group's other nodes. */
+  handedOff: number;
+  /** Share group messages no member here could take and that could not be handed off (lost). */
+  unserved: number;
+}
+
+/** The message in a NATS message published under `prefix`, or undefined (counted, and said once) when it is not one. */
+export function readMessage(link: RoutingLink, msg: Msg, prefix: string): Decoded | undefined {
+  try {
+    return decodeMessage(msg.data, subjectToTopic(prefix, msg.subject), link.now());
+  } catch (e) {
+    if (link.counters.malformed++ === 0) link.report("warn", `cluster: a message on ${msg.subject} is not an edgemq message (${(e as Error).message}); ignored`);
+    return undefined;
+  }
+}
