@@ -145,7 +145,7 @@ export function runBrokerExpectingExit(args: string[], env: Record<string, strin
   child.stdout!.on("data", (d) => (out += d));
   child.stderr!.on("data", (d) => (out += d));
   return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+    const timer = setTimeout(() => child.kill("SIGKILL"), 20_000); // a bound, not a wait: a loaded machine starts slowly
     child.once("close", (code) => {
       clearTimeout(timer);
       resolve({ code, output: out });
