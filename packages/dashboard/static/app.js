@@ -3,6 +3,7 @@
 import { call, forgetToken, keepToken, token } from "./api.js";
 import { clientsPage } from "./clients.js";
 import { startOverview } from "./overview.js";
+import { tenantsPage } from "./tenants.js";
 
 const $ = (id) => document.getElementById(id);
 let stop;
@@ -38,14 +39,15 @@ function signedIn(stats) {
   $("who").textContent = `${session.role} · ${scope}`;
   $("who").hidden = $("sign-out").hidden = false;
   const clients = clientsPage(session);
+  const tenants = tenantsPage(session);
   let tab = "overview";
   for (const button of document.querySelectorAll("nav button")) {
     button.onclick = () => {
       tab = button.dataset.tab;
       for (const b of document.querySelectorAll("nav button")) b.toggleAttribute("aria-current", b === button);
-      $("overview").hidden = tab !== "overview";
-      $("clients").hidden = tab !== "clients";
+      for (const id of ["overview", "clients", "tenants"]) $(id).hidden = tab !== id;
       if (tab === "clients") void clients.show();
+      if (tab === "tenants") void tenants.show();
     };
   }
   stop = startOverview(() => {
