@@ -1,6 +1,7 @@
 // The clients page: the connected clients of a tenant broker, from the admin
 // API's clients endpoint, searchable, with a disconnect button for roles that may.
 import { all, apiBase, call } from "./api.js";
+import { clientDetail } from "./client-detail.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -9,6 +10,7 @@ export function clientsPage(session) {
   const select = $("clients-broker");
   const search = $("clients-search");
   let clients = [];
+  const detail = clientDetail(session);
 
   const render = () => {
     const q = search.value.trim().toLowerCase();
@@ -20,6 +22,12 @@ export function clientsPage(session) {
       const cells = [c.client_id, c.username ?? "", `${c.remote_address}:${c.remote_port}`, c.protocol_version, new Date(c.connected_at).toLocaleString(), String(c.inflight), String(c.queued)];
       for (const text of cells) tr.appendChild(document.createElement("td")).textContent = text;
       const action = tr.appendChild(document.createElement("td"));
+      const details = action.appendChild(document.createElement("button"));
+      details.type = "button";
+      details.className = "details";
+      details.textContent = "Details";
+      details.setAttribute("aria-label", `Details of ${c.client_id}`);
+      details.addEventListener("click", () => detail.open(brokerPath(), c).catch(session.error));
       if (canDisconnect) {
         const button = action.appendChild(document.createElement("button"));
         button.type = "button";
@@ -76,7 +84,7 @@ export function clientsPage(session) {
     }
   };
 
-  select.addEventListener("change", load);
+  select.addEventListener("change", () => { detail.close(); void load(); });
   search.addEventListener("input", render);
   return { show: loadBrokers, refresh: load };
 }
