@@ -46,7 +46,7 @@ export async function call(method, path, t = token(), body = undefined) {
 export const send = (method, path, body) => call(method, path, token(), body);
 
 /** What a role may change, as the admin API's roles decide (the API refuses the rest anyway). */
-export const may = (role) => ({ namespaces: role === "Admin", brokers: role === "Admin" || role === "User" });
+export const may = (role) => ({ namespaces: role === "Admin", brokers: role === "Admin" || role === "User", retained: role === "Admin" || role === "User" });
 
 /** The admin API's base path for an account. */
 export const apiBase = (account) => `/client/v4/accounts/${encodeURIComponent(account)}/pubsub`;

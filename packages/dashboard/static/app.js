@@ -3,6 +3,7 @@
 import { call, forgetToken, keepToken, token } from "./api.js";
 import { clientsPage } from "./clients.js";
 import { startOverview } from "./overview.js";
+import { retainedPage } from "./retained.js";
 import { tenantsPage } from "./tenants.js";
 
 const $ = (id) => document.getElementById(id);
@@ -40,12 +41,14 @@ function signedIn(stats) {
   $("who").hidden = $("sign-out").hidden = false;
   const clients = clientsPage(session);
   const tenants = tenantsPage(session);
+  const retained = retainedPage(session);
   let tab = "overview";
   for (const button of document.querySelectorAll("nav button")) {
     button.onclick = () => {
       tab = button.dataset.tab;
       for (const b of document.querySelectorAll("nav button")) b.toggleAttribute("aria-current", b === button);
-      for (const id of ["overview", "clients", "tenants"]) $(id).hidden = tab !== id;
+      for (const id of ["overview", "clients", "retained", "tenants"]) $(id).hidden = tab !== id;
+      if (tab === "retained") void retained.show();
       if (tab === "clients") void clients.show();
       if (tab === "tenants") void tenants.show();
     };

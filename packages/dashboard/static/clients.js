@@ -1,6 +1,7 @@
 // The clients page: the connected clients of a tenant broker, from the admin
 // API's clients endpoint, searchable, with a disconnect button for roles that may.
-import { all, apiBase, call } from "./api.js";
+import { all, call } from "./api.js";
+import { fillBrokerSelect, selectedBrokerPath } from "./broker-select.js";
 import { clientDetail } from "./client-detail.js";
 
 const $ = (id) => document.getElementById(id);
@@ -41,10 +42,7 @@ export function clientsPage(session) {
     $("clients-empty").hidden = shown.length > 0;
   };
 
-  const brokerPath = () => {
-    const [ns, broker] = select.value.split("/");
-    return `${apiBase(session.account)}/namespaces/${encodeURIComponent(ns)}/brokers/${encodeURIComponent(broker)}`;
-  };
+  const brokerPath = () => selectedBrokerPath(select, session.account);
 
   const load = async () => {
     if (select.value === "") { clients = []; render(); return; }
@@ -65,19 +63,9 @@ export function clientsPage(session) {
     }
   }
 
-  // Tenant brokers only: the default broker has no path in the admin API.
   const loadBrokers = async () => {
     try {
-      const namespaces = await all(`${apiBase(session.account)}/namespaces`);
-      const options = [];
-      for (const ns of namespaces) {
-        for (const b of await all(`${apiBase(session.account)}/namespaces/${encodeURIComponent(ns.name)}/brokers`)) {
-          options.push(new Option(`${b.name}.${ns.name}`, `${ns.name}/${b.name}`));
-        }
-      }
-      const chosen = select.value;
-      select.replaceChildren(...options);
-      if (options.some((o) => o.value === chosen)) select.value = chosen;
+      await fillBrokerSelect(select, session.account);
       await load();
     } catch (e) {
       session.error(e);

@@ -1,0 +1,111 @@
+// The dashboard's retained messages page in headless Chromium against a real
+// server: messages retained by mosquitto_pub and mqtt.js with issued credentials
+// are browsed by filter, shown as text, pretty JSON and hex, and cleared (one
+// topic, then a filter); a Viewer browses without clear buttons.
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { MqttClient } from "mqtt";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Admin } from "../support/admin-api.ts";
+import { countUntil, launchChromium, textUntil } from "../support/chromium.ts";
+import { connect, mosquittoPub } from "../support/clients.ts";
+import { type RunningBroker, startBroker } from "../support/server.ts";
+
+const SHOTS = join(import.meta.dirname, "../../test-results/dashboard");
+
+let server: RunningBroker;
+let admin: Admin;
+let root: string;
+let browser: Browser;
+const clients: MqttClient[] = [];
+
+beforeAll(async () => {
+  server = await startBroker(["--admin-port", "0", "--sys-interval", "0"]);
+  admin = new Admin(server);
+  root = `http://127.0.0.1:${server.ports.http}/`;
+  await admin.ok("POST", "/namespaces", { name: "works" });
+  await admin.ok("POST", "/namespaces/works/brokers", { name: "plant" });
+  mkdirSync(SHOTS, { recursive: true });
+  browser = await launchChromium();
+}, 30_000);
+
+afterAll(async () => {
+  for (const c of clients) c.end(true);
+  await browser?.close();
+  await server?.stop();
+});
+
+// A fresh tab signed in with a token, on a page of the nav; confirm() dialogs are accepted.
+async function onPage(token: string, page: string): Promise<Page> {
+  const tab = await (await browser.newContext()).newPage();
+  tab.on("dialog", (d) => void d.accept());
+  await tab.goto(root);
+  await tab.fill("#token", token);
+  await tab.click("#sign-in button[type=submit]");
+  await tab.waitForSelector("#app", { state: "visible", timeout: 10_000 });
+  await tab.click(`nav button[data-tab="${page}"]`);
+  await tab.waitForSelector(`#${page}`, { state: "visible", timeout: 10_000 });
+  return tab;
+}
+
+async function browse(tab: Page, filter: string): Promise<void> {
+  await tab.waitForSelector('#retained-broker option[value="works/plant"]', { state: "attached", timeout: 10_000 });
+  await tab.fill("#retained-filter", filter);
+  await tab.click("#retained-browse button[type=submit]");
+}
+
+describe("the dashboard's retained messages page in headless Chromium", () => {
+  beforeAll(async () => {
+    const token = await admin.credential("works", "plant", "dash-retainer-1");
+    const pub = await mosquittoPub(["-h", "127.0.0.1", "-p", String(server.port), "-V", "mqttv5", "-i", "dash-retainer-1", "-u", "x", "-P", token,
+      "-t", "line1/state", "-r", "-q", "1", "-m", '{"on":true,"speed":3}']);
+    expect(pub, pub.output).toMatchObject({ code: 0 });
+    const device = await connect(server.url, { clientId: "dash-retainer-2", username: "x", password: await admin.credential("works", "plant", "dash-retainer-2") });
+    clients.push(device);
+    await device.publishAsync("line1/raw", Buffer.from([0x00, 0x01, 0x02, 0xff]), { qos: 1, retain: true });
+    await device.publishAsync("line2/state", "idle", { qos: 1, retain: true });
+  });
+
+  it("shows a Viewer the matching messages and payloads, without a clear button", async () => {
+    const tab = await onPage(await admin.apiToken("Viewer", ["works"]), "retained");
+    await browse(tab, "line1/#");
+    await countUntil(tab, "#retained-table tbody tr", 2);
+    expect(await tab.$$eval("#retained-table tbody td:first-child", (tds) => tds.map((td) => td.textContent))).toEqual(["line1/raw", "line1/state"]);
+    expect(await tab.$$("#retained-clear, button.clear")).toHaveLength(0);
+    await tab.click('#retained-table tr[data-topic="line1/state"] button.view');
+    expect(await textUntil(tab, "#retained-payload", (t) => t !== "")).toBe('{"on":true,"speed":3}');
+    await tab.context().close();
+  }, 60_000);
+
+  it("browses by filter, shows a payload as text, JSON and hex, and clears one topic, then a filter", async () => {
+    const tab = await onPage(admin.token, "retained");
+    await browse(tab, "#");
+    await countUntil(tab, "#retained-table tbody tr", 3);
+
+    await tab.click('#retained-table tr[data-topic="line1/state"] button.view');
+    await tab.selectOption("#retained-format", "json");
+    expect(await textUntil(tab, "#retained-payload", (t) => t.includes("\n"))).toBe('{\n  "on": true,\n  "speed": 3\n}');
+    await tab.screenshot({ path: join(SHOTS, "retained.png"), fullPage: true });
+    await tab.click('#retained-table tr[data-topic="line1/raw"] button.view');
+    // Not UTF-8, so neither JSON nor text: the page says so and points to hex.
+    expect(await textUntil(tab, "#retained-payload", (t) => t.includes("not UTF-8"))).toBe("(the payload is not UTF-8 text: show it as hex)");
+    await tab.selectOption("#retained-format", "text");
+    expect(await tab.textContent("#retained-payload")).toBe("(the payload is not UTF-8 text: show it as hex)");
+    await tab.selectOption("#retained-format", "hex");
+    expect(await textUntil(tab, "#retained-payload", (t) => t.startsWith("0000"))).toBe("00000000  00 01 02 ff");
+
+    await tab.click('#retained-table tr[data-topic="line1/raw"] button.clear');
+    await tab.waitForSelector('#retained-table tr[data-topic="line1/raw"]', { state: "detached", timeout: 10_000 });
+    expect(await textUntil(tab, "#retained-done", (t) => t !== "")).toBe("Cleared 1 retained message (line1/raw).");
+    expect(await tab.isVisible("#retained-view")).toBe(false);
+
+    await tab.fill("#retained-filter", "line1/#");
+    await tab.click("#retained-clear");
+    expect(await textUntil(tab, "#retained-done", (t) => t.includes("line1/#"))).toBe("Cleared 1 retained message (line1/#).");
+    await countUntil(tab, "#retained-table tbody tr", 0);
+    // What the page cleared is gone from the broker; what the filter did not match stays.
+    expect((await admin.ok("GET", "/namespaces/works/brokers/plant/retained?topic=%23")).map((m: { topic: string }) => m.topic)).toEqual(["line2/state"]);
+    await tab.context().close();
+  }, 60_000);
+});
