@@ -1,7 +1,9 @@
 // The dashboard's retained messages page in headless Chromium against a real
 // server: messages retained by mosquitto_pub and mqtt.js with issued credentials
 // are browsed by filter, shown as text, pretty JSON and hex, and cleared (one
-// topic, then a filter); a Viewer browses without clear buttons.
+// topic, then a filter); a Viewer browses without clear buttons. The "Try it"
+// client connects over the broker's WebSocket listener with an issued
+// credential, publishes to an mqtt.js subscriber and receives from it.
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { MqttClient } from "mqtt";
@@ -9,8 +11,8 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Admin } from "../support/admin-api.ts";
 import { countUntil, launchChromium, textUntil } from "../support/chromium.ts";
-import { connect, mosquittoPub } from "../support/clients.ts";
-import { type RunningBroker, startBroker } from "../support/server.ts";
+import { collect, connect, mosquittoPub, waitFor } from "../support/clients.ts";
+import { type RunningBroker, startBroker, TRANSPORT } from "../support/server.ts";
 
 const SHOTS = join(import.meta.dirname, "../../test-results/dashboard");
 
@@ -21,7 +23,8 @@ let browser: Browser;
 const clients: MqttClient[] = [];
 
 beforeAll(async () => {
-  server = await startBroker(["--admin-port", "0", "--sys-interval", "0"]);
+  // A WebSocket listener for the Try it client (the ws transport run has one already).
+  server = await startBroker(["--admin-port", "0", "--sys-interval", "0", ...(TRANSPORT === "ws" ? [] : ["--ws-port", "0"])]);
   admin = new Admin(server);
   root = `http://127.0.0.1:${server.ports.http}/`;
   await admin.ok("POST", "/namespaces", { name: "works" });
@@ -55,7 +58,7 @@ async function browse(tab: Page, filter: string): Promise<void> {
   await tab.click("#retained-browse button[type=submit]");
 }
 
-describe("the dashboard's retained messages page in headless Chromium", () => {
+describe("the dashboard's message pages in headless Chromium", () => {
   beforeAll(async () => {
     const token = await admin.credential("works", "plant", "dash-retainer-1");
     const pub = await mosquittoPub(["-h", "127.0.0.1", "-p", String(server.port), "-V", "mqttv5", "-i", "dash-retainer-1", "-u", "x", "-P", token,
@@ -106,6 +109,38 @@ describe("the dashboard's retained messages page in headless Chromium", () => {
     await countUntil(tab, "#retained-table tbody tr", 0);
     // What the page cleared is gone from the broker; what the filter did not match stays.
     expect((await admin.ok("GET", "/namespaces/works/brokers/plant/retained?topic=%23")).map((m: { topic: string }) => m.topic)).toEqual(["line2/state"]);
+    await tab.context().close();
+  }, 60_000);
+
+  it("connects the Try it client over WebSocket with an issued credential, publishes to an mqtt.js subscriber and receives from it", async () => {
+    const listener = await connect(server.url, { clientId: "dash-listener-1", username: "x", password: await admin.credential("works", "plant", "dash-listener-1") });
+    clients.push(listener);
+    await listener.subscribeAsync("tryit/#", { qos: 1 });
+    const heard = collect(listener);
+    const tab = await onPage(admin.token, "try-it");
+    expect(await tab.$$('script[src="/dashboard/mqtt.min.js"]')).toHaveLength(0); // loaded only when used
+    await tab.fill("#tryit-url", `ws://127.0.0.1:${server.ports.ws}/mqtt`);
+    await tab.fill("#tryit-client-id", "dash-tryit-1");
+    await tab.fill("#tryit-password", await admin.credential("works", "plant", "dash-tryit-1"));
+    await tab.click("#tryit-connect button[type=submit]");
+    await textUntil(tab, "#tryit-status", (t) => t.startsWith("Connected"), 15_000);
+    expect((await admin.ok("GET", "/namespaces/works/brokers/plant/clients?client_id=dash-tryit-1"))[0]).toMatchObject({ transport: expect.stringMatching(/^ws/) });
+
+    await tab.fill("#tryit-filter", "tryit/+/down");
+    await tab.click("#tryit-subscribe button[type=submit]");
+    expect(await textUntil(tab, "#tryit-status", (t) => t.startsWith("Subscribed"))).toBe("Subscribed to tryit/+/down (QoS 1).");
+    await tab.fill("#tryit-topic", "tryit/page/up");
+    await tab.fill("#tryit-payload", "hello from the page");
+    await tab.click("#tryit-publish button[type=submit]");
+    await waitFor(() => heard.some((m) => m.topic === "tryit/page/up"), 10_000, "the page's message at the mqtt.js subscriber");
+    expect(heard.find((m) => m.topic === "tryit/page/up")!.payload).toBe("hello from the page");
+
+    await listener.publishAsync("tryit/page/down", "hello to the page", { qos: 1 });
+    await tab.waitForSelector('#tryit-messages tr[data-topic="tryit/page/down"]', { timeout: 10_000 });
+    expect(await tab.$$eval('#tryit-messages tr[data-topic="tryit/page/down"] td', (tds) => tds.slice(1).map((td) => td.textContent))).toEqual(["tryit/page/down", "1", "hello to the page"]);
+    await tab.screenshot({ path: join(SHOTS, "try-it.png"), fullPage: true });
+    await tab.click("#tryit-disconnect");
+    await textUntil(tab, "#tryit-status", (t) => t === "Not connected.");
     await tab.context().close();
   }, 60_000);
 });

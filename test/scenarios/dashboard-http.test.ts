@@ -27,7 +27,7 @@ describe("the dashboard on the admin port", () => {
     expect(page.headers.get("content-type")).toBe("text/html; charset=utf-8");
     const html = await page.text();
     expect(html).toContain('<script type="module" src="/dashboard/app.js"></script>');
-    for (const [path, type] of [["/dashboard/app.js", "text/javascript"], ["/dashboard/chart.js", "text/javascript"], ["/dashboard/style.css", "text/css"]]) {
+    for (const [path, type] of [["/dashboard/app.js", "text/javascript"], ["/dashboard/chart.js", "text/javascript"], ["/dashboard/style.css", "text/css"], ["/dashboard/mqtt.min.js", "text/javascript"]]) {
       const res = await fetch(`${root}${path}`);
       expect(res.status, path).toBe(200);
       expect(res.headers.get("content-type"), path).toContain(type);
@@ -38,7 +38,7 @@ describe("the dashboard on the admin port", () => {
     await missing.arrayBuffer();
   });
 
-  it("answers with security headers and a Content-Security-Policy that allows only the server itself", async () => {
+  it("answers with security headers and a Content-Security-Policy that allows only the server itself, and WebSockets for the Try it client", async () => {
     const res = await fetch(`${root}/`);
     await res.arrayBuffer();
     expect(res.headers.get("x-content-type-options")).toBe("nosniff");
@@ -50,6 +50,8 @@ describe("the dashboard on the admin port", () => {
     expect(csp).toContain("frame-ancestors 'none'");
     // Only 'self' and 'none' are ever named: no other origin, no inline code.
     expect(csp.match(/'[^']+'|\S+:\/\/\S+/g)!.every((source) => source === "'self'" || source === "'none'")).toBe(true);
+    // But for WebSockets to any host: the Try it client connects to the broker's WebSocket URL the user gives.
+    expect(csp).toContain("connect-src 'self' ws: wss:");
     // The API keeps its own, stricter policy.
     const healthz = await fetch(`${root}/healthz`);
     await healthz.arrayBuffer();

@@ -5,6 +5,7 @@ import { clientsPage } from "./clients.js";
 import { startOverview } from "./overview.js";
 import { retainedPage } from "./retained.js";
 import { tenantsPage } from "./tenants.js";
+import { tryItPage } from "./try-it.js";
 
 const $ = (id) => document.getElementById(id);
 let stop;
@@ -42,12 +43,13 @@ function signedIn(stats) {
   const clients = clientsPage(session);
   const tenants = tenantsPage(session);
   const retained = retainedPage(session);
+  tryItPage();
   let tab = "overview";
   for (const button of document.querySelectorAll("nav button")) {
     button.onclick = () => {
       tab = button.dataset.tab;
       for (const b of document.querySelectorAll("nav button")) b.toggleAttribute("aria-current", b === button);
-      for (const id of ["overview", "clients", "retained", "tenants"]) $(id).hidden = tab !== id;
+      for (const id of ["overview", "clients", "retained", "tenants", "try-it"]) $(id).hidden = tab !== id;
       if (tab === "retained") void retained.show();
       if (tab === "clients") void clients.show();
       if (tab === "tenants") void tenants.show();
