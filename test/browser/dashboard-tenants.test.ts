@@ -1,6 +1,7 @@
 // The dashboard's tenants page in headless Chromium against a real server:
 // create a namespace and a broker from the page, edit the broker (the API's
-// problems listed next to the form), issue a credential and connect with it,
+// problems listed next to the form), issue a credential, copy it with the
+// page's button and connect with it,
 // rotate keys, revoke and unrevoke the credential, delete what was made; a
 // scoped Viewer sees only its namespace and is offered no control that writes.
 import { mkdirSync } from "node:fs";
@@ -33,8 +34,8 @@ afterAll(async () => {
 });
 
 // A fresh tab signed in with a token, on the tenants page; confirm() dialogs are accepted.
-async function tenantsTab(token: string): Promise<Page> {
-  const tab = await (await browser.newContext()).newPage();
+async function tenantsTab(token: string, permissions: string[] = []): Promise<Page> {
+  const tab = await (await browser.newContext({ permissions })).newPage();
   tab.on("dialog", (d) => void d.accept());
   await tab.goto(root);
   await tab.fill("#token", token);
@@ -49,7 +50,7 @@ const texts = (tab: Page, selector: string) => tab.$$eval(selector, (els) => els
 
 describe("the dashboard's tenants page in headless Chromium", () => {
   it("creates a namespace and a broker, edits it, issues a credential that connects, rotates keys, revokes and unrevokes, and deletes them", async () => {
-    const tab = await tenantsTab(admin.token);
+    const tab = await tenantsTab(admin.token, ["clipboard-read", "clipboard-write"]);
     await tab.fill("#namespace-name", "Dash-Tenant");
     await tab.fill("#namespace-description", "made in the browser");
     await tab.click("#namespace-create button[type=submit]");
@@ -87,6 +88,14 @@ describe("the dashboard's tenants page in headless Chromium", () => {
     const edited = await admin.ok("GET", "/namespaces/dash-tenant/brokers/devices");
     expect(edited).toMatchObject({ description: "edited in the browser", expiration: 3600, on_publish: { url: "http://127.0.0.1:9/hook", fail_open: true } });
     expect(edited.limits.max_message_size).toBe(65536);
+    // An emptied hook URL removes the hook; the other fields, unchanged, are not sent and stay.
+    await tab.fill("#edit-hook", "");
+    await tab.click("#broker-edit button[type=submit]");
+    // The saved broker, shown again, has no hook: its fail-open box is cleared with it.
+    await countUntil(tab, "#edit-fail-open:checked", 0);
+    const unhooked = await admin.ok("GET", "/namespaces/dash-tenant/brokers/devices");
+    expect(unhooked).toMatchObject({ description: "edited in the browser", expiration: 3600 });
+    expect(unhooked).not.toHaveProperty("on_publish");
 
     // The token is shown once, in the page; it connects.
     await tab.fill("#issue-client-ids", "dash-cred-1");
@@ -94,7 +103,13 @@ describe("the dashboard's tenants page in headless Chromium", () => {
     await tab.click("#credential-issue button[type=submit]");
     const token = await textUntil(tab, '#issued-table tr[data-client-id="dash-cred-1"] code', (t) => t.startsWith("ey"));
     expect(claimsOf(token)).toMatchObject({ sub: "dash-cred-1" });
+    await tab.click('#issued-table tr[data-client-id="dash-cred-1"] button.copy');
+    await textUntil(tab, '#issued-table tr[data-client-id="dash-cred-1"] button.copy', (t) => t === "Copied");
+    expect(await tab.evaluate("navigator.clipboard.readText()")).toBe(token);
     await tab.screenshot({ path: join(SHOTS, "tenants-broker.png"), fullPage: true });
+    await tab.setViewportSize({ width: 390, height: 844 });
+    await tab.screenshot({ path: join(SHOTS, "tenants-broker-phone.png"), fullPage: true });
+    await tab.setViewportSize({ width: 1280, height: 720 });
     const device = await connect(server.url, { clientId: "dash-cred-1", username: "x", password: token, reconnectPeriod: 0 });
 
     await tab.click("#keys-rotate");
