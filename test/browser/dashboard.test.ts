@@ -1,6 +1,7 @@
 // The web dashboard in headless Chromium against a real server: sign in with
 // an admin API token, watch the overview move while an mqtt.js client works,
-// find the client in the list and disconnect it (the client gets 0x98); a
+// find the client in the list and disconnect it (the client gets 0x98), see its
+// details and offline sessions, end a session and revoke a credential; a
 // Viewer is offered no disconnect, and a wrong token is refused with a clear error.
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -157,6 +158,25 @@ describe("the dashboard in headless Chromium", () => {
     await tab.context().close();
   }, 60_000);
 
+  it("lists a broker's offline sessions with what they keep, and ends one", async () => {
+    for (const id of ["dash-offline-1", "dash-offline-2"]) {
+      const c = await connect(server.url, { clientId: id, username: "x", password: await admin.credential("acme", "sensors", id), clean: false, properties: { sessionExpiryInterval: 3600 } });
+      await c.subscribeAsync(`alerts/${id}/#`, { qos: 1 });
+      await c.endAsync();
+    }
+    const tab = await signedIn(admin.token);
+    await clientsTab(tab, "dash-offline");
+    const row = '#sessions-table tr[data-client-id="dash-offline-1"]';
+    await tab.waitForSelector(row, { timeout: 10_000 });
+    expect((await tab.$$eval(`${row} td`, (tds) => tds.map((td) => td.textContent))).slice(0, 3)).toEqual(["dash-offline-1", "alerts/dash-offline-1/#", "0 (0 bytes)"]);
+    await tab.screenshot({ path: join(SHOTS, "sessions.png"), fullPage: true });
+    await tab.click(`${row} button.end-session`);
+    await tab.waitForSelector(row, { state: "detached", timeout: 10_000 });
+    expect(await admin.ok("GET", "/namespaces/acme/brokers/sensors/sessions?client_id=dash-offline-1")).toEqual([]);
+    expect(await tab.$$('#sessions-table tr[data-client-id="dash-offline-2"]')).toHaveLength(1);
+    await tab.context().close();
+  }, 60_000);
+
   it("offers a Viewer no disconnect button, and shows it only its namespaces' brokers", async () => {
     await tenantClient("dash-viewed-1");
     const tab = await signedIn(await admin.apiToken("Viewer", ["acme"]));
@@ -166,6 +186,10 @@ describe("the dashboard in headless Chromium", () => {
     await clientsTab(tab, "dash-viewed");
     await tab.waitForSelector('tr[data-client-id="dash-viewed-1"]', { timeout: 10_000 });
     expect(await tab.$$("button.disconnect")).toHaveLength(0);
+    await tab.fill("#clients-search", "dash-");
+    await tab.waitForSelector('#sessions-table tr[data-client-id="dash-offline-2"]', { timeout: 10_000 });
+    expect(await tab.$$("button.end-session")).toHaveLength(0);
+    await tab.fill("#clients-search", "dash-viewed");
     await tab.click('tr[data-client-id="dash-viewed-1"] button.details');
     await tab.waitForSelector("#client-detail", { state: "visible", timeout: 10_000 });
     expect(await tab.$$("#client-end-session, #client-revoke")).toHaveLength(0);

@@ -3,6 +3,7 @@
 import { all, call } from "./api.js";
 import { fillBrokerSelect, selectedBrokerPath } from "./broker-select.js";
 import { clientDetail } from "./client-detail.js";
+import { offlineSessions } from "./sessions.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -12,6 +13,7 @@ export function clientsPage(session) {
   const search = $("clients-search");
   let clients = [];
   const detail = clientDetail(session);
+  const offline = offlineSessions(session);
 
   const render = () => {
     const q = search.value.trim().toLowerCase();
@@ -40,14 +42,16 @@ export function clientsPage(session) {
       return tr;
     }));
     $("clients-empty").hidden = shown.length > 0;
+    offline.render(search.value);
   };
 
   const brokerPath = () => selectedBrokerPath(select, session.account);
 
   const load = async () => {
-    if (select.value === "") { clients = []; render(); return; }
+    if (select.value === "") { clients = []; await offline.load(undefined, ""); render(); return; }
     try {
       clients = await all(`${brokerPath()}/clients`);
+      await offline.load(brokerPath(), search.value);
       render();
     } catch (e) {
       session.error(e);
