@@ -4,7 +4,9 @@
 // page's button and connect with it,
 // rotate keys, revoke and unrevoke the credential, delete what was made; a
 // scoped Viewer sees only its namespace and is offered no control that writes.
+// The overview shows each on-publish hook's health and the store's state.
 import { mkdirSync } from "node:fs";
+import { type AddressInfo, createServer } from "node:net";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -153,6 +155,41 @@ describe("the dashboard's tenants page in headless Chromium", () => {
     expect(await tab.isDisabled("#edit-description")).toBe(true);
     expect(await texts(tab, "#keys-list li")).toHaveLength(1);
     await tab.screenshot({ path: join(SHOTS, "tenants-viewer.png"), fullPage: true });
+    await tab.context().close();
+  }, 60_000);
+
+  it("shows on the overview each on-publish hook's calls and failures, and that the store is memory only", async () => {
+    // A port nothing listens on: every hook call fails, and fail-open delivers the batch anyway.
+    const closed = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, "127.0.0.1", () => {
+        const { port } = probe.address() as AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    });
+    await admin.ok("POST", "/namespaces", { name: "hooked" });
+    await admin.ok("POST", "/namespaces/hooked/brokers", { name: "line", on_publish: { url: `http://127.0.0.1:${closed}/hook`, fail_open: true } });
+    const device = await connect(server.url, { clientId: "dash-hooked-1", username: "x", password: await admin.credential("hooked", "line", "dash-hooked-1") });
+    for (let i = 0; i < 3; i++) await device.publishAsync("line/temp", String(i), { qos: 1 });
+    device.end(true);
+
+    const tab = await (await browser.newContext()).newPage();
+    await tab.goto(root);
+    await tab.fill("#token", admin.token);
+    await tab.click("#sign-in button[type=submit]");
+    const row = '#hooks tr[data-broker="line.hooked"]';
+    await tab.waitForSelector(row, { timeout: 10_000 });
+    const cells = async () => (await tab.$$eval(`${row} td`, (tds) => tds.map((td) => td.textContent ?? "")));
+    for (let i = 0; i < 100 && Number((await cells())[6]) < 1; i++) await tab.waitForTimeout(100);
+    const [broker, calls, , , dropped, failed, failedOpen, mean] = await cells();
+    expect(broker).toBe("line.hooked");
+    expect(Number(calls)).toBeGreaterThanOrEqual(1);
+    // Failed open: counted as such, not as failed (which drops the batch).
+    expect(failed).toBe("0");
+    expect(Number(failedOpen)).toBe(Number(calls));
+    expect(dropped).toBe("0");
+    expect(mean).toMatch(/^\d+\.\d ms$/);
+    expect(await textUntil(tab, "#store", (t) => t !== "")).toMatch(/^Store: memory only/);
+    await tab.screenshot({ path: join(SHOTS, "overview-hooks.png"), fullPage: true });
     await tab.context().close();
   }, 60_000);
 });

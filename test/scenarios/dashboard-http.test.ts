@@ -69,17 +69,21 @@ describe("the dashboard on the admin port", () => {
     const stats = async (token: string) => {
       const res = await fetch(`${root}/stats`, { headers: { authorization: `Bearer ${token}` } });
       expect(res.status).toBe(200);
-      return await res.json() as { token: { role: string }; brokers: { namespace: string; broker: string; connections: number }[] };
+      return await res.json() as { token: { role: string }; brokers: { namespace: string; broker: string; connections: number; hook: unknown }[]; store: unknown };
     };
     const all = await stats(admin.token);
     expect(all.token.role).toBe("Admin");
     expect(all.brokers.map((b) => [b.namespace, b.broker])).toEqual([["", "default"], ["acme", "sensors"]]);
     expect(all.brokers.find((b) => b.namespace === "acme")!.connections).toBe(1);
+    // No hook on these brokers; the store (memory only here) is shown to a token that sees the whole server.
+    expect(all.brokers.map((b) => b.hook)).toEqual([null, null]);
+    expect(all.store).toEqual({ durable: false, commits: 0, commit_ms_mean: null });
     const viewerOfOther = await stats(await admin.apiToken("Viewer", ["other"]));
     expect(viewerOfOther.token.role).toBe("Viewer");
     expect(viewerOfOther.brokers).toEqual([]);
     const viewerOfAcme = await stats(await admin.apiToken("Viewer", ["acme"]));
     expect(viewerOfAcme.brokers.map((b) => b.namespace)).toEqual(["acme"]);
+    expect(viewerOfAcme.store).toBeNull();
     client.end();
   });
 });

@@ -17,7 +17,7 @@ const TYPES: Record<string, string> = {
 };
 
 /** The files under static/, by name, that the dashboard serves (read once, when the app is made). */
-export const ASSET_NAMES = ["index.html", "app.js", "api.js", "chart.js", "overview.js", "clients.js", "tenants.js", "broker.js", "client-detail.js", "broker-select.js", "retained.js", "sessions.js", "try-it.js", "dom.js", "style.css"] as const;
+export const ASSET_NAMES = ["index.html", "app.js", "api.js", "chart.js", "overview.js", "clients.js", "tenants.js", "broker.js", "client-detail.js", "broker-select.js", "retained.js", "sessions.js", "health.js", "try-it.js", "dom.js", "style.css"] as const;
 
 /** Reads the dashboard's files from the package's static/ folder: plain files, no build step. */
 export function readAssets(): Map<string, Asset> {
