@@ -3,7 +3,8 @@
 // are browsed by filter, shown as text, pretty JSON and hex, and cleared (one
 // topic, then a filter); a Viewer browses without clear buttons. The "Try it"
 // client connects over the broker's WebSocket listener with an issued
-// credential, publishes to an mqtt.js subscriber and receives from it.
+// credential, publishes to mqtt.js and mosquitto_sub subscribers and receives
+// from mqtt.js.
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { MqttClient } from "mqtt";
@@ -11,7 +12,7 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Admin } from "../support/admin-api.ts";
 import { countUntil, launchChromium, textUntil } from "../support/chromium.ts";
-import { collect, connect, mosquittoPub, waitFor } from "../support/clients.ts";
+import { collect, connect, mosquittoPub, mosquittoSub, sleep, waitFor } from "../support/clients.ts";
 import { type RunningBroker, startBroker, TRANSPORT } from "../support/server.ts";
 
 const SHOTS = join(import.meta.dirname, "../../test-results/dashboard");
@@ -112,11 +113,15 @@ describe("the dashboard's message pages in headless Chromium", () => {
     await tab.context().close();
   }, 60_000);
 
-  it("connects the Try it client over WebSocket with an issued credential, publishes to an mqtt.js subscriber and receives from it", async () => {
+  it("connects the Try it client over WebSocket with an issued credential, publishes to mqtt.js and mosquitto_sub subscribers and receives from mqtt.js", async () => {
     const listener = await connect(server.url, { clientId: "dash-listener-1", username: "x", password: await admin.credential("works", "plant", "dash-listener-1") });
     clients.push(listener);
     await listener.subscribeAsync("tryit/#", { qos: 1 });
     const heard = collect(listener);
+    // And mosquitto_sub, as a user without Node would check it; subscribed once the broker lists its subscription.
+    const sub = mosquittoSub(["-h", "127.0.0.1", "-p", String(server.port), "-V", "mqttv5", "-i", "dash-mosquitto-1", "-u", "x",
+      "-P", await admin.credential("works", "plant", "dash-mosquitto-1"), "-t", "tryit/#", "-v"]);
+    for (let i = 0; i < 100 && (await admin.ok("GET", "/namespaces/works/brokers/plant/subscriptions?client_id=dash-mosquitto-1")).length === 0; i++) await sleep(100);
     const tab = await onPage(admin.token, "try-it");
     expect(await tab.$$('script[src="/dashboard/mqtt.min.js"]')).toHaveLength(0); // loaded only when used
     await tab.fill("#tryit-url", `ws://127.0.0.1:${server.ports.ws}/mqtt`);
@@ -134,6 +139,8 @@ describe("the dashboard's message pages in headless Chromium", () => {
     await tab.click("#tryit-publish button[type=submit]");
     await waitFor(() => heard.some((m) => m.topic === "tryit/page/up"), 10_000, "the page's message at the mqtt.js subscriber");
     expect(heard.find((m) => m.topic === "tryit/page/up")!.payload).toBe("hello from the page");
+    await waitFor(() => sub.lines().includes("tryit/page/up hello from the page"), 10_000, "the page's message at mosquitto_sub");
+    await sub.stop();
 
     await listener.publishAsync("tryit/page/down", "hello to the page", { qos: 1 });
     await tab.waitForSelector('#tryit-messages tr[data-topic="tryit/page/down"]', { timeout: 10_000 });
