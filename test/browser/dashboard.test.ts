@@ -1,13 +1,14 @@
 // The web dashboard in headless Chromium against a real server: sign in with
 // an admin API token, watch the overview move while an mqtt.js client works,
-// find the client in the list and disconnect it (the client gets 0x98); a
+// find the client in the list and disconnect it (the client gets 0x98), see its
+// details and offline sessions, end a session and revoke a credential; a
 // Viewer is offered no disconnect, and a wrong token is refused with a clear error.
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { MqttClient } from "mqtt";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Admin } from "../support/admin-api.ts";
+import { Admin, claimsOf } from "../support/admin-api.ts";
 import { launchChromium, textUntil } from "../support/chromium.ts";
 import { connect } from "../support/clients.ts";
 import { type RunningBroker, startBroker } from "../support/server.ts";
@@ -124,6 +125,58 @@ describe("the dashboard in headless Chromium", () => {
     await tab.context().close();
   });
 
+  it("shows a client's subscriptions, ends its session, and revokes its credential (0x98 each time)", async () => {
+    const password = await admin.credential("acme", "sensors", "dash-detail-1");
+    const device = await connect(server.url, { clientId: "dash-detail-1", username: "x", password, clean: false, properties: { sessionExpiryInterval: 3600 }, reconnectPeriod: 0 });
+    clients.push(device);
+    await device.subscribeAsync({ "sensors/+/temp": { qos: 1 }, "cmd/dash-detail-1": { qos: 0 } });
+    const tab = await signedIn(admin.token);
+    tab.on("dialog", (d) => void d.accept());
+    await clientsTab(tab, "dash-detail");
+    await tab.click('tr[data-client-id="dash-detail-1"] button.details');
+    await tab.waitForSelector('#client-subscriptions tr[data-filter="sensors/+/temp"]', { timeout: 10_000 });
+    expect(await tab.$$eval("#client-subscriptions tbody tr td:first-child", (tds) => tds.map((td) => td.textContent))).toEqual(["cmd/dash-detail-1", "sensors/+/temp"]);
+    expect(await tab.textContent("#client-detail-facts")).toContain(String(claimsOf(password).jti));
+    await tab.screenshot({ path: join(SHOTS, "client-detail.png"), fullPage: true });
+
+    let ended = new Promise<number | undefined>((resolve) => device.once("disconnect", (p) => resolve(p.reasonCode)));
+    await tab.click("#client-end-session");
+    expect(await ended).toBe(0x98);
+    await textUntil(tab, "#client-detail-done", (t) => t.includes("is ended"));
+    expect(await admin.ok("GET", "/namespaces/acme/brokers/sensors/sessions?client_id=dash-detail-1")).toEqual([]);
+
+    // Connected again with the same credential, then revoked from the page: disconnected, and refused after.
+    const again = await connect(server.url, { clientId: "dash-detail-1", username: "x", password, reconnectPeriod: 0 });
+    clients.push(again);
+    await tab.fill("#clients-search", "dash-detail-1");
+    await tab.click('tr[data-client-id="dash-detail-1"] button.details');
+    ended = new Promise<number | undefined>((resolve) => again.once("disconnect", (p) => resolve(p.reasonCode)));
+    await tab.click("#client-revoke");
+    expect(await ended).toBe(0x98);
+    await textUntil(tab, "#client-detail-done", (t) => t.includes("is revoked"));
+    expect(await admin.ok("GET", "/namespaces/acme/brokers/sensors/revocations")).toContain(claimsOf(password).jti);
+    await tab.context().close();
+  }, 60_000);
+
+  it("lists a broker's offline sessions with what they keep, and ends one", async () => {
+    for (const id of ["dash-offline-1", "dash-offline-2"]) {
+      const c = await connect(server.url, { clientId: id, username: "x", password: await admin.credential("acme", "sensors", id), clean: false, properties: { sessionExpiryInterval: 3600 } });
+      await c.subscribeAsync(`alerts/${id}/#`, { qos: 1 });
+      await c.endAsync();
+    }
+    const tab = await signedIn(admin.token);
+    await clientsTab(tab, "dash-offline");
+    const row = '#sessions-table tr[data-client-id="dash-offline-1"]';
+    await tab.waitForSelector(row, { timeout: 10_000 });
+    expect((await tab.$$eval(`${row} td`, (tds) => tds.map((td) => td.textContent))).slice(0, 3)).toEqual(["dash-offline-1", "alerts/dash-offline-1/#", "0 (0 bytes)"]);
+    await tab.screenshot({ path: join(SHOTS, "sessions.png"), fullPage: true });
+    await tab.click(`${row} button.end-session`);
+    await tab.waitForSelector(row, { state: "detached", timeout: 10_000 });
+    expect(await admin.ok("GET", "/namespaces/acme/brokers/sensors/sessions?client_id=dash-offline-1")).toEqual([]);
+    expect(await tab.$$('#sessions-table tr[data-client-id="dash-offline-2"]')).toHaveLength(1);
+    await tab.context().close();
+  }, 60_000);
+
   it("offers a Viewer no disconnect button, and shows it only its namespaces' brokers", async () => {
     await tenantClient("dash-viewed-1");
     const tab = await signedIn(await admin.apiToken("Viewer", ["acme"]));
@@ -133,6 +186,13 @@ describe("the dashboard in headless Chromium", () => {
     await clientsTab(tab, "dash-viewed");
     await tab.waitForSelector('tr[data-client-id="dash-viewed-1"]', { timeout: 10_000 });
     expect(await tab.$$("button.disconnect")).toHaveLength(0);
+    await tab.fill("#clients-search", "dash-");
+    await tab.waitForSelector('#sessions-table tr[data-client-id="dash-offline-2"]', { timeout: 10_000 });
+    expect(await tab.$$("button.end-session")).toHaveLength(0);
+    await tab.fill("#clients-search", "dash-viewed");
+    await tab.click('tr[data-client-id="dash-viewed-1"] button.details');
+    await tab.waitForSelector("#client-detail", { state: "visible", timeout: 10_000 });
+    expect(await tab.$$("#client-end-session, #client-revoke")).toHaveLength(0);
     await tab.screenshot({ path: join(SHOTS, "clients-viewer.png"), fullPage: true });
     await tab.context().close();
   });

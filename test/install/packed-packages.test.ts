@@ -39,6 +39,9 @@ describe("the packed packages", () => {
     const core = await mustRun("tar", ["tzf", tarballs.find((t) => t.includes("edgemq-core-"))!], { cwd: app });
     expect(core).toContain("package/dist/mod.js");
     expect(core).toContain("package/dist/mod.d.ts");
+    // The dashboard's Try it page loads mqtt.js's browser bundle from the server: prepack puts it in the tarball.
+    const dashboard = await mustRun("tar", ["tzf", tarballs.find((t) => t.includes("edgemq-dashboard-"))!], { cwd: app });
+    expect(dashboard).toContain("package/static/mqtt.min.js");
   });
 
   it("point their exports at dist/ once installed, with types beside the code", () => {

@@ -27,7 +27,7 @@ describe("the dashboard on the admin port", () => {
     expect(page.headers.get("content-type")).toBe("text/html; charset=utf-8");
     const html = await page.text();
     expect(html).toContain('<script type="module" src="/dashboard/app.js"></script>');
-    for (const [path, type] of [["/dashboard/app.js", "text/javascript"], ["/dashboard/chart.js", "text/javascript"], ["/dashboard/style.css", "text/css"]]) {
+    for (const [path, type] of [["/dashboard/app.js", "text/javascript"], ["/dashboard/chart.js", "text/javascript"], ["/dashboard/style.css", "text/css"], ["/dashboard/mqtt.min.js", "text/javascript"]]) {
       const res = await fetch(`${root}${path}`);
       expect(res.status, path).toBe(200);
       expect(res.headers.get("content-type"), path).toContain(type);
@@ -38,7 +38,7 @@ describe("the dashboard on the admin port", () => {
     await missing.arrayBuffer();
   });
 
-  it("answers with security headers and a Content-Security-Policy that allows only the server itself", async () => {
+  it("answers with security headers and a Content-Security-Policy that allows only the server itself, and WebSockets for the Try it client", async () => {
     const res = await fetch(`${root}/`);
     await res.arrayBuffer();
     expect(res.headers.get("x-content-type-options")).toBe("nosniff");
@@ -50,6 +50,8 @@ describe("the dashboard on the admin port", () => {
     expect(csp).toContain("frame-ancestors 'none'");
     // Only 'self' and 'none' are ever named: no other origin, no inline code.
     expect(csp.match(/'[^']+'|\S+:\/\/\S+/g)!.every((source) => source === "'self'" || source === "'none'")).toBe(true);
+    // But for WebSockets to any host: the Try it client connects to the broker's WebSocket URL the user gives.
+    expect(csp).toContain("connect-src 'self' ws: wss:");
     // The API keeps its own, stricter policy.
     const healthz = await fetch(`${root}/healthz`);
     await healthz.arrayBuffer();
@@ -67,17 +69,21 @@ describe("the dashboard on the admin port", () => {
     const stats = async (token: string) => {
       const res = await fetch(`${root}/stats`, { headers: { authorization: `Bearer ${token}` } });
       expect(res.status).toBe(200);
-      return await res.json() as { token: { role: string }; brokers: { namespace: string; broker: string; connections: number }[] };
+      return await res.json() as { token: { role: string }; brokers: { namespace: string; broker: string; connections: number; hook: unknown }[]; store: unknown };
     };
     const all = await stats(admin.token);
     expect(all.token.role).toBe("Admin");
     expect(all.brokers.map((b) => [b.namespace, b.broker])).toEqual([["", "default"], ["acme", "sensors"]]);
     expect(all.brokers.find((b) => b.namespace === "acme")!.connections).toBe(1);
+    // No hook on these brokers; the store (memory only here) is shown to a token that sees the whole server.
+    expect(all.brokers.map((b) => b.hook)).toEqual([null, null]);
+    expect(all.store).toEqual({ durable: false, commits: 0, commit_ms_mean: null });
     const viewerOfOther = await stats(await admin.apiToken("Viewer", ["other"]));
     expect(viewerOfOther.token.role).toBe("Viewer");
     expect(viewerOfOther.brokers).toEqual([]);
     const viewerOfAcme = await stats(await admin.apiToken("Viewer", ["acme"]));
     expect(viewerOfAcme.brokers.map((b) => b.namespace)).toEqual(["acme"]);
+    expect(viewerOfAcme.store).toBeNull();
     client.end();
   });
 });

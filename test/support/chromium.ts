@@ -26,3 +26,14 @@ export async function textUntil(tab: Page, selector: string, ok: (text: string) 
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** Waits (bounded) until `selector` matches exactly `count` elements, polled from the test as textUntil is. */
+export async function countUntil(tab: Page, selector: string, count: number, ms = 10_000): Promise<void> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const n = (await tab.$$(selector)).length;
+    if (n === count) return;
+    if (Date.now() > until) throw new Error(`timed out after ${ms} ms waiting for ${count} of ${selector}; there are ${n}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -14,13 +14,16 @@ export const DASHBOARD_PATHS = ["/", "/dashboard/*"] as const;
 export function createDashboardApp(): Hono {
   const assets = readAssets();
   const app = new Hono();
-  // Only the server's own files: no inline script or style, no other origin, no framing.
+  // Only the server's own files: no inline script or style, no other origin, no framing. The one
+  // exception is WebSockets, to any host: the "Try it" client connects to a broker's WebSocket
+  // listener at a URL the user types, which may sit behind another host name or a proxy. That lets
+  // a script send data out only over ws:/wss:, and only a script of this server runs here.
   app.use("*", secureHeaders({
     xFrameOptions: "DENY",
     referrerPolicy: "no-referrer",
     xContentTypeOptions: true,
     contentSecurityPolicy: {
-      defaultSrc: ["'self'"], scriptSrc: ["'self'"], styleSrc: ["'self'"], imgSrc: ["'self'"], connectSrc: ["'self'"],
+      defaultSrc: ["'self'"], scriptSrc: ["'self'"], styleSrc: ["'self'"], imgSrc: ["'self'"], connectSrc: ["'self'", "ws:", "wss:"],
       objectSrc: ["'none'"], frameAncestors: ["'none'"], baseUri: ["'none'"], formAction: ["'none'"],
     },
   }));

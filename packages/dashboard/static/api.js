@@ -25,18 +25,28 @@ function explain(status, body, retryAfter) {
   return `${status}: ${body}`;
 }
 
-/** Sends a request with the token; resolves to the parsed JSON, or throws an ApiError. */
-export async function call(method, path, t = token()) {
-  const res = await fetch(path, { method, headers: { authorization: `Bearer ${t}` }, cache: "no-store" });
+/** Sends a request with the token (and a JSON body, if given); resolves to the parsed JSON, or throws an ApiError. */
+export async function call(method, path, t = token(), body = undefined) {
+  const headers = { authorization: `Bearer ${t}`, ...(body === undefined ? {} : { "content-type": "application/json" }) };
+  const res = await fetch(path, { method, headers, cache: "no-store", body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await res.text();
   let json;
   try { json = JSON.parse(text); } catch { json = undefined; }
   if (!res.ok) {
     const said = json?.errors?.map((e) => e.message).join("; ") ?? text.trim();
-    throw new ApiError(res.status, explain(res.status, said, res.headers.get("retry-after")));
+    const error = new ApiError(res.status, explain(res.status, said, res.headers.get("retry-after")));
+    // Every problem the API found, one by one, for a form to list next to itself.
+    error.problems = json?.errors?.map((e) => e.message) ?? [];
+    throw error;
   }
   return json;
 }
+
+/** Sends a JSON body with the signed-in token. */
+export const send = (method, path, body) => call(method, path, token(), body);
+
+/** What a role may change, as the admin API's roles decide (the API refuses the rest anyway). */
+export const may = (role) => ({ namespaces: role === "Admin", brokers: role === "Admin" || role === "User", retained: role === "Admin" || role === "User" });
 
 /** The admin API's base path for an account. */
 export const apiBase = (account) => `/client/v4/accounts/${encodeURIComponent(account)}/pubsub`;

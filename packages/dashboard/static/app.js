@@ -3,6 +3,9 @@
 import { call, forgetToken, keepToken, token } from "./api.js";
 import { clientsPage } from "./clients.js";
 import { startOverview } from "./overview.js";
+import { retainedPage } from "./retained.js";
+import { tenantsPage } from "./tenants.js";
+import { tryItPage } from "./try-it.js";
 
 const $ = (id) => document.getElementById(id);
 let stop;
@@ -38,14 +41,18 @@ function signedIn(stats) {
   $("who").textContent = `${session.role} · ${scope}`;
   $("who").hidden = $("sign-out").hidden = false;
   const clients = clientsPage(session);
+  const tenants = tenantsPage(session);
+  const retained = retainedPage(session);
+  tryItPage();
   let tab = "overview";
   for (const button of document.querySelectorAll("nav button")) {
     button.onclick = () => {
       tab = button.dataset.tab;
       for (const b of document.querySelectorAll("nav button")) b.toggleAttribute("aria-current", b === button);
-      $("overview").hidden = tab !== "overview";
-      $("clients").hidden = tab !== "clients";
+      for (const id of ["overview", "clients", "retained", "tenants", "try-it"]) $(id).hidden = tab !== id;
+      if (tab === "retained") void retained.show();
       if (tab === "clients") void clients.show();
+      if (tab === "tenants") void tenants.show();
     };
   }
   stop = startOverview(() => {

@@ -1,6 +1,9 @@
 // The clients page: the connected clients of a tenant broker, from the admin
 // API's clients endpoint, searchable, with a disconnect button for roles that may.
-import { all, apiBase, call } from "./api.js";
+import { all, call } from "./api.js";
+import { fillBrokerSelect, selectedBrokerPath } from "./broker-select.js";
+import { clientDetail } from "./client-detail.js";
+import { offlineSessions } from "./sessions.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -9,6 +12,8 @@ export function clientsPage(session) {
   const select = $("clients-broker");
   const search = $("clients-search");
   let clients = [];
+  const detail = clientDetail(session);
+  const offline = offlineSessions(session);
 
   const render = () => {
     const q = search.value.trim().toLowerCase();
@@ -20,6 +25,12 @@ export function clientsPage(session) {
       const cells = [c.client_id, c.username ?? "", `${c.remote_address}:${c.remote_port}`, c.protocol_version, new Date(c.connected_at).toLocaleString(), String(c.inflight), String(c.queued)];
       for (const text of cells) tr.appendChild(document.createElement("td")).textContent = text;
       const action = tr.appendChild(document.createElement("td"));
+      const details = action.appendChild(document.createElement("button"));
+      details.type = "button";
+      details.className = "details";
+      details.textContent = "Details";
+      details.setAttribute("aria-label", `Details of ${c.client_id}`);
+      details.addEventListener("click", () => detail.open(brokerPath(), c).catch(session.error));
       if (canDisconnect) {
         const button = action.appendChild(document.createElement("button"));
         button.type = "button";
@@ -31,17 +42,16 @@ export function clientsPage(session) {
       return tr;
     }));
     $("clients-empty").hidden = shown.length > 0;
+    offline.render(search.value);
   };
 
-  const brokerPath = () => {
-    const [ns, broker] = select.value.split("/");
-    return `${apiBase(session.account)}/namespaces/${encodeURIComponent(ns)}/brokers/${encodeURIComponent(broker)}`;
-  };
+  const brokerPath = () => selectedBrokerPath(select, session.account);
 
   const load = async () => {
-    if (select.value === "") { clients = []; render(); return; }
+    if (select.value === "") { clients = []; await offline.load(undefined, ""); render(); return; }
     try {
       clients = await all(`${brokerPath()}/clients`);
+      await offline.load(brokerPath(), search.value);
       render();
     } catch (e) {
       session.error(e);
@@ -57,26 +67,16 @@ export function clientsPage(session) {
     }
   }
 
-  // Tenant brokers only: the default broker has no path in the admin API.
   const loadBrokers = async () => {
     try {
-      const namespaces = await all(`${apiBase(session.account)}/namespaces`);
-      const options = [];
-      for (const ns of namespaces) {
-        for (const b of await all(`${apiBase(session.account)}/namespaces/${encodeURIComponent(ns.name)}/brokers`)) {
-          options.push(new Option(`${b.name}.${ns.name}`, `${ns.name}/${b.name}`));
-        }
-      }
-      const chosen = select.value;
-      select.replaceChildren(...options);
-      if (options.some((o) => o.value === chosen)) select.value = chosen;
+      await fillBrokerSelect(select, session.account);
       await load();
     } catch (e) {
       session.error(e);
     }
   };
 
-  select.addEventListener("change", load);
+  select.addEventListener("change", () => { detail.close(); void load(); });
   search.addEventListener("input", render);
   return { show: loadBrokers, refresh: load };
 }

@@ -2,6 +2,7 @@
 // brokers the token may see (or all of them together), with rates as charts.
 import { call } from "./api.js";
 import { drawChart } from "./chart.js";
+import { showHealth } from "./health.js";
 
 const SPAN_MS = 5 * 60_000;
 const $ = (id) => document.getElementById(id);
@@ -26,7 +27,9 @@ export function startOverview(onStats, onError) {
   const history = new Map(); // scope key → [{t, figures}]
   const select = $("scope");
   let timer;
+  let lastStats;
   const show = () => {
+    if (lastStats !== undefined) showHealth(lastStats, select.value);
     const points = history.get(select.value) ?? [];
     const last = points[points.length - 1];
     if (last === undefined) return;
@@ -66,6 +69,7 @@ export function startOverview(onStats, onError) {
         select.replaceChildren(...keys.map((k) => new Option(k === "*" ? "all brokers this token sees" : k, k)));
         select.value = keys.includes(chosen) ? chosen : "*";
       }
+      lastStats = stats;
       onStats(stats);
       show();
     } catch (e) {

@@ -1,5 +1,5 @@
 import type { ApiTokenRecord } from "@edgemq/tenancy";
-import type { MeteredBroker, MetricsScope, MetricsSources } from "./metrics.ts";
+import type { Histogram, MeteredBroker, MetricsScope, MetricsSources } from "./metrics.ts";
 
 /** One broker's figures as `GET /stats` answers them: gauges now, counters since start. */
 export interface BrokerFigures {
@@ -15,6 +15,26 @@ export interface BrokerFigures {
   bytes_sent: number;
   /** Messages and connections refused or dropped, by reason (counters). */
   drops: Record<string, number>;
+  /** The on-publish hook's health, for a broker that has one: counters since start, mean call time. */
+  hook: HookFigures | null;
+}
+
+/** An on-publish hook's calls and verdicts since start, and its mean call duration (null before the first). */
+export interface HookFigures {
+  calls: number;
+  delivered: number;
+  modified: number;
+  dropped: number;
+  failed: number;
+  failed_open: number;
+  latency_ms_mean: number | null;
+}
+
+/** The store, for a token that sees the whole server: commits since start and their mean duration. */
+export interface StoreFigures {
+  durable: boolean;
+  commits: number;
+  commit_ms_mean: number | null;
 }
 
 /** What `GET /stats` answers: the time, the token's role and scope, and each broker it may see. */
@@ -24,12 +44,18 @@ export interface StatsAnswer {
   account_id: string | null;
   token: { role: ApiTokenRecord["role"]; namespaces: "*" | string[] };
   brokers: BrokerFigures[];
+  /** The store; null for a token scoped to namespaces (the store belongs to no tenant). */
+  store: StoreFigures | null;
 }
 
-function figures(m: MeteredBroker): BrokerFigures {
+const meanMs = (h: Histogram | undefined) => (h === undefined || h.count === 0 ? null : (h.sum * 1000) / h.count);
+
+function figures(m: MeteredBroker, src: MetricsSources): BrokerFigures {
   const b = m.broker;
   const s = b.stats;
   const hook = b.publishHook?.stats;
+  // The hook latency histograms are keyed as /metrics names brokers.
+  const latency = src.hookLatency?.get(m.namespace === "" ? m.name : `${m.name}.${m.namespace}`);
   return {
     namespace: m.namespace, broker: m.name,
     connections: s.connectionsCurrent, sessions: b.sessionCount, subscriptions: b.subscriptionCount, retained: b.retainedCount,
@@ -37,6 +63,10 @@ function figures(m: MeteredBroker): BrokerFigures {
     drops: {
       queue_full_or_too_large: s.messagesDropped, denied: s.denied, rate_limited: s.rateLimited, quota: s.quotaExceeded,
       protocol_error: s.protocolErrors, hook_dropped: hook?.dropped ?? 0, hook_failed: hook?.failed ?? 0,
+    },
+    hook: hook === undefined ? null : {
+      calls: hook.calls, delivered: hook.delivered, modified: hook.modified, dropped: hook.dropped, failed: hook.failed,
+      failed_open: hook.failedOpen, latency_ms_mean: meanMs(latency),
     },
   };
 }
@@ -50,5 +80,6 @@ export function brokerStats(src: MetricsSources, token: Pick<ApiTokenRecord, "ro
   const scope: MetricsScope = token.namespaces;
   const all = scope === "*";
   const brokers = [...src.brokers()].filter((b) => all || (b.namespace !== "" && scope.includes(b.namespace)));
-  return { time: now, account_id: accountId ?? null, token: { role: token.role, namespaces: token.namespaces }, brokers: brokers.map(figures) };
+  const store = all ? { durable: src.commits !== undefined, commits: src.commits?.count ?? 0, commit_ms_mean: meanMs(src.commits) } : null;
+  return { time: now, account_id: accountId ?? null, token: { role: token.role, namespaces: token.namespaces }, brokers: brokers.map((b) => figures(b, src)), store };
 }

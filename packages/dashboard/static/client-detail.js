@@ -1,0 +1,60 @@
+// A connected client's detail on the clients page: its connection facts, its
+// subscriptions (GET …/subscriptions?client_id=), and, for roles that may,
+// End session (DELETE …/sessions/{client_id}) and Revoke its credential (its jti).
+import { all, call, may } from "./api.js";
+import { $, acting, dropControls, row } from "./dom.js";
+
+/** Sets up the detail panel; `open(brokerPath, client)` shows a client from the clients list. */
+export function clientDetail(session) {
+  const act = acting(session);
+  dropControls($("client-detail"), may(session.role));
+  let shown; // [brokerPath, client]
+
+  const done = (text) => {
+    $("client-detail-done").textContent = text;
+    $("client-detail-done").hidden = false;
+  };
+
+  const facts = (c) => {
+    const items = [
+      ["user", c.username ?? "(none)"], ["address", `${c.remote_address}:${c.remote_port}`], ["transport", c.transport],
+      ["protocol", c.protocol_version], ["keep alive", `${c.keep_alive} s`], ["clean start", String(c.clean_start)],
+      ["session expiry", `${c.session_expiry_interval} s`], ["credential id (jti)", c.jti ?? "(none)"],
+      ["credential expires", c.credential_expires_at ?? "never"], ["in flight / queued", `${c.inflight} / ${c.queued} (${c.queued_bytes} bytes)`],
+    ];
+    $("client-detail-facts").replaceChildren(...items.flatMap(([k, v]) => [
+      Object.assign(document.createElement("dt"), { textContent: k }), Object.assign(document.createElement("dd"), { textContent: v }),
+    ]));
+  };
+
+  const open = async (brokerPath, client) => {
+    shown = [brokerPath, client];
+    $("client-detail-id").textContent = client.client_id;
+    $("client-detail-done").hidden = true;
+    facts(client);
+    const subs = await all(`${brokerPath}/subscriptions?client_id=${encodeURIComponent(client.client_id)}`);
+    $("client-subscriptions").tBodies[0].replaceChildren(...subs.map((s) => row(
+      [s.topic_filter, String(s.qos), s.share_group ?? "", String(s.no_local), String(s.retain_as_published), String(s.retain_handling)],
+      { filter: s.topic_filter },
+    )));
+    $("client-subscriptions-empty").hidden = subs.length > 0;
+    if ($("client-revoke")) $("client-revoke").hidden = client.jti === null;
+    $("client-detail").hidden = false;
+  };
+
+  $("client-end-session")?.addEventListener("click", () => act(async () => {
+    const [path, c] = shown;
+    if (!confirm(`End the session of ${c.client_id}? Its subscriptions and queued messages go, and it is disconnected.`)) return;
+    await call("DELETE", `${path}/sessions/${encodeURIComponent(c.client_id)}`);
+    done(`The session of ${c.client_id} is ended.`);
+  }));
+
+  $("client-revoke")?.addEventListener("click", () => act(async () => {
+    const [path, c] = shown;
+    if (!confirm(`Revoke the credential ${c.jti}? Every client using it is disconnected and refused from now on.`)) return;
+    await call("POST", `${path}/revocations?jti=${encodeURIComponent(c.jti)}`);
+    done(`Credential ${c.jti} is revoked; take it back on the tenants page.`);
+  }));
+
+  return { open, close: () => { shown = undefined; $("client-detail").hidden = true; } };
+}
