@@ -57,12 +57,13 @@ async function runClientBlocks(box: ReadmeSandbox, blocks: ReadmeBlock[], ports:
 describe("the README", () => {
   it("marks the walkthroughs it promises to run", () => {
     const roles = (name: string) => blocksOf(name).map((b) => b.role);
-    expect(new Set(BLOCKS.map((b) => b.walkthrough))).toEqual(new Set(["two-commands", "tenants-walkthrough", "cli-session", "data-example"]));
+    expect(new Set(BLOCKS.map((b) => b.walkthrough))).toEqual(new Set(["two-commands", "tenants-walkthrough", "cli-session", "data-example", "cluster"]));
     expect(roles("two-commands")).toEqual(["server", "client"]);
     // The walkthrough itself, the live state, the on-publish hook, the limits.
     expect(roles("tenants-walkthrough")).toEqual(["server", "client", "client", "client", "client"]);
     expect(roles("cli-session")).toEqual(["server", "transcript"]);
     expect(roles("data-example")).toEqual(["client"]);
+    expect(roles("cluster")).toEqual(["server", "client"]);
   });
 
   it("runs the two commands: npm start, then mosquitto_sub and mosquitto_pub", async () => {
@@ -75,6 +76,10 @@ describe("the README", () => {
 
   it("runs the data directory example: a lasting session's queued message survives SIGKILL", async () => {
     await walkthrough("data-example", (box, blocks, ports) => runClientBlocks(box, blocks, ports));
+  }, 300_000);
+
+  it("runs the several-nodes walkthrough: a NATS server, two nodes, a message and a retained message across them", async () => {
+    await walkthrough("cluster", (box, blocks, ports) => runClientBlocks(box, blocks, ports));
   }, 300_000);
 
   it("runs the command line session and prints what the transcript shows", async () => {

@@ -26,7 +26,7 @@ export interface ReadmeBlock {
 }
 
 /** The example port numbers the README uses; each becomes a free port. */
-export const README_PORTS = [1883, 8080, 18830, 18080] as const;
+export const README_PORTS = [1883, 8080, 18830, 18080, 4222, 1884, 1885] as const;
 
 const MARKER = /^<!-- readme-test: (\S+) (server|client|transcript) -->$/;
 
