@@ -3,12 +3,12 @@
 // Debian's mosquitto clients where their behaviour can be compared.
 import { spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli, startCli, until } from "../support/cli.ts";
 import { generatedAdminToken, type RunningBroker, startBroker } from "../support/server.ts";
+import { freePort } from "../support/ports.ts";
 
 let server: RunningBroker;
 let api: Record<string, string>;
@@ -29,13 +29,6 @@ function mosquitto(cmd: string, args: string[]): Promise<{ status: number | null
 }
 const subOf = (credential: string): string => JSON.parse(Buffer.from(credential.split(".")[1]!, "base64url").toString()).sub;
 
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 // Issues credentials on a broker of namespace "shop" through the CLI.
 async function issue(broker: string, args: string[]): Promise<Record<string, string>> {
@@ -124,7 +117,7 @@ describe("mosquitto's flags", () => {
 describe("topics are checked before anything is sent", () => {
   it("refuses a wildcard in a publish topic and an invalid filter with exit 1, like mosquitto_pub and mosquitto_sub", async () => {
     // Nothing listens on the port: a message about the topic, not the connection, shows nothing was tried.
-    const port = String(await closedPort());
+    const port = String(await freePort());
     const cases: [string, string[], RegExp][] = [
       ["pub", ["-t", "a/#", "-m", "x"], /^edgemq: invalid publish topic "a\/#": it contains the wildcard \+ or #, which only a subscription may use/],
       ["pub", ["-t", "a/+/c", "-m", "x"], /^edgemq: invalid publish topic "a\/\+\/c"/],

@@ -2,12 +2,12 @@
 // (node_modules/.bin/edgemq, linked by npm install) run as a process against a
 // real server with the admin API, through the whole lifecycle of a namespace
 // and its broker, with pub and sub over MQTT, and every kind of failure.
-import { createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GROUPS, SINGLE_COMMANDS } from "@edgemq/cli";
 import { runCli, startCli as start, until } from "../support/cli.ts";
 import { connect } from "../support/clients.ts";
 import { generatedAdminToken, type RunningBroker, startBroker } from "../support/server.ts";
+import { freePort } from "../support/ports.ts";
 
 let server: RunningBroker;
 let api: Record<string, string>;
@@ -27,14 +27,6 @@ async function json<T = any>(args: string[]): Promise<T> {
 
 const jtiOf = (credential: string): string => JSON.parse(Buffer.from(credential.split(".")[1]!, "base64url").toString()).jti;
 
-/** A TCP port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 beforeAll(async () => {
   server = await startBroker(["--admin-port", "0", "--sys-interval", "0"]);
@@ -424,7 +416,7 @@ describe("errors", () => {
   });
 
   it("asks whether the server runs with --admin-port when the admin API cannot be reached, with exit 1", async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const r = await edgemq(["namespace", "list"], { ...api, EDGEMQ_API_URL: `http://127.0.0.1:${port}` });
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(`edgemq: cannot reach the admin API at http://127.0.0.1:${port} (connection refused): is the server running with --admin-port ${port}? Check --url or EDGEMQ_API_URL\n`);
@@ -455,7 +447,7 @@ describe("errors", () => {
   });
 
   it("reports an MQTT broker that cannot be reached, with exit 1", async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const r = await edgemq(["pub", "--url", `mqtt://127.0.0.1:${port}`, "-t", "a", "-m", "b"], {});
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(`edgemq: cannot reach the MQTT broker at mqtt://127.0.0.1:${port} (connection refused): is edgemq running, and is this its --port (or --ws-port)? Check --url, -h/-p or EDGEMQ_MQTT_URL\n`);

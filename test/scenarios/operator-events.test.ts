@@ -3,11 +3,11 @@
 // failing hook and slow consumer's drop, with client id, address and reason
 // code, at most 10 a second per kind and a summary of the rest. Checked on a
 // running server with real clients.
-import { createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Admin } from "../support/admin-api.ts";
 import { connect, mosquittoPub, RawClient, waitFor } from "../support/clients.ts";
 import { type RunningBroker, startBroker, writeConfig } from "../support/server.ts";
+import { freePort } from "../support/ports.ts";
 
 const enc = new TextEncoder();
 let server: RunningBroker;
@@ -110,7 +110,7 @@ describe("the log's record of failures and drops", () => {
 
   it("records an on-publish hook that fails, with the broker and the publisher", async () => {
     const admin = new Admin(server);
-    const port = await closedPort();
+    const port = await freePort();
     await admin.ok("POST", "/namespaces", { name: "ev" });
     await admin.ok("POST", "/namespaces/ev/brokers", { name: "hooked", on_publish: { url: `http://127.0.0.1:${port}/hook` } });
     const c = await connect(server.url, { clientId: "pub-1", username: "x", password: await admin.credential("ev", "hooked", "pub-1"), protocolVersion: 5 });
@@ -138,11 +138,3 @@ describe("text logs", () => {
   });
 });
 
-/** A TCP port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}

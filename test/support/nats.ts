@@ -3,7 +3,6 @@
 // cluster of several joined by routes, and stops them after the test file.
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -23,17 +22,9 @@ process.once("exit", () => {
   for (const child of started) if (child.exitCode === null) child.kill("SIGKILL");
 });
 
-/** A TCP port free on 127.0.0.1 right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from "./ports.ts";
+
+export { freePort };
 
 function runNats(args: string[], port: number, monitorPort: number, dir: string): Promise<RunningNats> {
   const child = spawn("nats-server", ["-a", "127.0.0.1", "-p", String(port), "-m", String(monitorPort), "-js", "-sd", dir, ...args], { stdio: ["ignore", "pipe", "pipe"] });

@@ -6,24 +6,16 @@
 // clients in another shell. Everything started is killed at the end.
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { connect, createServer } from "node:net";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { README_PORTS } from "./readme-blocks.ts";
 
 const ROOT = join(import.meta.dirname, "../..");
 
-/** A free TCP port on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from "./ports.ts";
+
+export { freePort };
 
 /** A process started by a walkthrough, with everything it printed. */
 interface Started { child: ChildProcess; output: () => string; exited: Promise<number | null> }
