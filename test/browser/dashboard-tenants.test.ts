@@ -188,7 +188,7 @@ describe("the dashboard's tenants page in headless Chromium", () => {
     expect(Number(failedOpen)).toBe(Number(calls));
     expect(dropped).toBe("0");
     expect(mean).toMatch(/^\d+\.\d ms$/);
-    expect(await textUntil(tab, "#store", (t) => t !== "")).toMatch(/^Store: memory only/);
+    expect(await textUntil(tab, "#store", (t) => t !== "")).toMatch(/^Store: memory \(not durable\): sessions and retained messages do not outlive a restart/);
     await tab.screenshot({ path: join(SHOTS, "overview-hooks.png"), fullPage: true });
     await tab.context().close();
   }, 60_000);

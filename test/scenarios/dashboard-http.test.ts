@@ -1,6 +1,9 @@
 // The web dashboard over real HTTP: served at / on the admin port with a CSP
 // that allows only the server's own files, turned off by --no-dashboard, and
 // its /stats endpoint, which follows /metrics' rule on what a token may see.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Admin } from "../support/admin-api.ts";
 import { connect } from "../support/clients.ts";
@@ -69,7 +72,7 @@ describe("the dashboard on the admin port", () => {
     const stats = async (token: string) => {
       const res = await fetch(`${root}/stats`, { headers: { authorization: `Bearer ${token}` } });
       expect(res.status).toBe(200);
-      return await res.json() as { token: { role: string }; brokers: { namespace: string; broker: string; connections: number; hook: unknown }[]; store: unknown };
+      return await res.json() as { token: { role: string }; brokers: { namespace: string; broker: string; connections: number; hook: unknown }[]; store: unknown; cluster: unknown };
     };
     const all = await stats(admin.token);
     expect(all.token.role).toBe("Admin");
@@ -77,15 +80,33 @@ describe("the dashboard on the admin port", () => {
     expect(all.brokers.find((b) => b.namespace === "acme")!.connections).toBe(1);
     // No hook on these brokers; the store (memory only here) is shown to a token that sees the whole server.
     expect(all.brokers.map((b) => b.hook)).toEqual([null, null]);
-    expect(all.store).toEqual({ durable: false, commits: 0, commit_ms_mean: null });
+    expect(all.store).toEqual({ mode: "memory (not durable)", durable: false, commits: 0, commit_ms_mean: null });
+    // Not clustered: no cluster to show.
+    expect(all.cluster).toBeNull();
     const viewerOfOther = await stats(await admin.apiToken("Viewer", ["other"]));
     expect(viewerOfOther.token.role).toBe("Viewer");
     expect(viewerOfOther.brokers).toEqual([]);
     const viewerOfAcme = await stats(await admin.apiToken("Viewer", ["acme"]));
     expect(viewerOfAcme.brokers.map((b) => b.namespace)).toEqual(["acme"]);
     expect(viewerOfAcme.store).toBeNull();
+    expect(viewerOfAcme.cluster).toBeNull();
     client.end();
   });
+
+  it("names a durable store's mode in /stats without its data path", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "edgemq-stats-"));
+    const durable = await startBroker(["--admin-port", "0", "--sys-interval", "0", "--data", dir]);
+    try {
+      const res = await fetch(`http://127.0.0.1:${durable.ports.http}/stats`, { headers: { authorization: `Bearer ${new Admin(durable).token}` } });
+      const { store } = await res.json() as { store: { mode: string; durable: boolean } };
+      expect(store.durable).toBe(true);
+      expect(store.mode).toMatch(/^sqlite \((fsync|batched \d+ ms)\)$/);
+      expect(store.mode).not.toContain(dir);
+    } finally {
+      await durable.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 });
 
 describe("--no-dashboard", () => {

@@ -11,6 +11,8 @@ export interface ClusterNode {
   settle(port: number): void;
   /** Counts the nodes that answer a roll call (a moment's wait), for {@link describe}. */
   countNodes(): Promise<void>;
+  /** How many nodes answered the start-up roll call (this one included); undefined before it. */
+  nodesSeen(): number | undefined;
   /** For the start-up line: `nats://… as node <id>, <n> nodes seen`. */
   describe(): string;
   /** The NATS link, with its counters of messages over NATS (every broker together). */
@@ -40,6 +42,7 @@ export async function joinCluster(config: ClusterConfig, port: number, logger: L
     async countNodes() {
       seen = await link.rollCall();
     },
+    nodesSeen: () => seen,
     describe: () => `${redactServers(config.servers)} as node ${link.nodeId}${seen === undefined ? "" : `, ${seen} ${seen === 1 ? "node" : "nodes"} seen`}`,
     caughtUp: () => link.caughtUp(),
     close: () => link.close(),

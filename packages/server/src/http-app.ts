@@ -2,7 +2,7 @@ import { type Context, Hono } from "hono";
 import { type AdminBindings, adminSecurityHeaders, authenticateApiToken, AuthFailureLimiter, ErrorCode, failure } from "@edgemq/admin";
 import type { ApiTokenRecord, Registry } from "@edgemq/tenancy";
 import { type MetricsScope, type MetricsSources, renderMetrics } from "./metrics.ts";
-import { brokerStats } from "./stats.ts";
+import { brokerStats, type ServerFacts } from "./stats.ts";
 
 /** A web app served on the admin listener, as hono apps are: a fetch function. */
 export interface FetchApp {
@@ -21,6 +21,8 @@ export interface HttpAppOptions {
   authFailures?: AuthFailureLimiter;
   /** The only account id the admin API serves, if one is configured (the dashboard's API paths use it). */
   accountId?: string;
+  /** The store's mode and the cluster, for /stats. */
+  facts?: ServerFacts;
   /** The web dashboard, served at `/` and `/dashboard/*` (none: those paths are the API's 404s). */
   dashboard?: { app: FetchApp; paths: readonly string[] };
 }
@@ -67,7 +69,7 @@ export function createHttpApp(admin: FetchApp, options: HttpAppOptions): Hono<Ht
   // Always behind a token, --metrics-public or not: the answer names the token's role for the dashboard.
   app.get("/stats", async (c) => {
     const token = await tokenOf(c, "stats");
-    return token instanceof Response ? token : c.json(brokerStats(options.metrics, token, options.accountId), 200, { "cache-control": "no-store" });
+    return token instanceof Response ? token : c.json(brokerStats(options.metrics, token, options.accountId, Date.now(), options.facts), 200, { "cache-control": "no-store" });
   });
   // The runtime's peer address goes on as the admin app's env, never as a header a client could send.
   app.all("*", (c) => admin.fetch(c.req.raw, c.env));

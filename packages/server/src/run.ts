@@ -207,6 +207,8 @@ export async function serve(
   // A broker's `endpoint` names the first TLS listener (as Cloudflare's did), else the first plain one.
   const endpoint = listeners.find((l) => l.protocol === "tls") ?? listeners[0];
   const authFailures = new AuthFailureLimiter();
+  // The store's words without its path, for /stats (the start-up line adds the path).
+  const storeMode = storage === undefined ? "memory (not durable)" : `sqlite (${storage.mode}${storage.mode === "batched" ? ` ${storage.windowMs} ms` : ""})`;
   const app = createAdminApp(registry, {
     authFailures,
     accountId: config.admin.accountId,
@@ -219,6 +221,11 @@ export async function serve(
     metricsPublic: config.admin.metricsPublic,
     authFailures,
     accountId: config.admin.accountId,
+    facts: {
+      storeMode,
+      // nodes_seen is the start-up roll call's figure for now.
+      cluster: cluster && (() => ({ node_id: cluster.link.nodeId, connected: cluster.link.connected, nats_server: cluster.link.server ?? null, nodes_seen: cluster.nodesSeen() ?? null })),
+    },
     dashboard: config.admin.dashboard ? { app: createDashboardApp(), paths: DASHBOARD_PATHS } : undefined,
     ready: () => ready,
     metrics: {
@@ -256,9 +263,7 @@ export async function serve(
   tick();
   ready = true;
   let closing: Promise<void> | undefined;
-  const storeDescription = storage === undefined
-    ? "memory (not durable)"
-    : `sqlite (${storage.mode}${storage.mode === "batched" ? ` ${storage.windowMs} ms` : ""}) at ${storage.path}`;
+  const storeDescription = storage === undefined ? storeMode : `${storeMode} at ${storage.path}`;
   return {
     broker,
     registry,

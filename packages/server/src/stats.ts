@@ -30,11 +30,30 @@ export interface HookFigures {
   latency_ms_mean: number | null;
 }
 
-/** The store, for a token that sees the whole server: commits since start and their mean duration. */
+/** The store, for a token that sees the whole server: its mode, commits since start and their mean duration. */
 export interface StoreFigures {
+  /** `memory (not durable)` or `sqlite (fsync)`, `sqlite (batched 5 ms)`…: the start-up line's words without the data path. */
+  mode: string;
   durable: boolean;
   commits: number;
   commit_ms_mean: number | null;
+}
+
+/** This node's place in the cluster (--cluster), for a token that sees the whole server. */
+export interface ClusterFigures {
+  node_id: string;
+  /** False while the NATS server is away (messages do not cross nodes then). */
+  connected: boolean;
+  /** The NATS server this node is connected to now (`host:port`), or null. */
+  nats_server: string | null;
+  /** How many nodes answered the roll call (this one included), or null before one. */
+  nodes_seen: number | null;
+}
+
+/** What the server tells `GET /stats` besides the metrics: the store's mode and the cluster, if any. */
+export interface ServerFacts {
+  storeMode: string;
+  cluster?(): ClusterFigures;
 }
 
 /** What `GET /stats` answers: the time, the token's role and scope, and each broker it may see. */
@@ -46,6 +65,8 @@ export interface StatsAnswer {
   brokers: BrokerFigures[];
   /** The store; null for a token scoped to namespaces (the store belongs to no tenant). */
   store: StoreFigures | null;
+  /** The cluster; null when not clustered, or for a token scoped to namespaces. */
+  cluster: ClusterFigures | null;
 }
 
 const meanMs = (h: Histogram | undefined) => (h === undefined || h.count === 0 ? null : (h.sum * 1000) / h.count);
@@ -74,12 +95,18 @@ function figures(m: MeteredBroker, src: MetricsSources): BrokerFigures {
 /**
  * The brokers' figures for the dashboard, as JSON: the same numbers /metrics
  * shows, under the same rule (a token scoped to some namespaces sees only
- * their brokers; the default broker belongs to no tenant).
+ * their brokers; the default broker, the store and the cluster belong to no tenant).
  */
-export function brokerStats(src: MetricsSources, token: Pick<ApiTokenRecord, "role" | "namespaces">, accountId?: string, now = Date.now()): StatsAnswer {
+export function brokerStats(
+  src: MetricsSources, token: Pick<ApiTokenRecord, "role" | "namespaces">, accountId?: string, now = Date.now(), facts?: ServerFacts,
+): StatsAnswer {
   const scope: MetricsScope = token.namespaces;
   const all = scope === "*";
   const brokers = [...src.brokers()].filter((b) => all || (b.namespace !== "" && scope.includes(b.namespace)));
-  const store = all ? { durable: src.commits !== undefined, commits: src.commits?.count ?? 0, commit_ms_mean: meanMs(src.commits) } : null;
-  return { time: now, account_id: accountId ?? null, token: { role: token.role, namespaces: token.namespaces }, brokers: brokers.map((b) => figures(b, src)), store };
+  const durable = src.commits !== undefined;
+  const store = all
+    ? { mode: facts?.storeMode ?? (durable ? "sqlite" : "memory (not durable)"), durable, commits: src.commits?.count ?? 0, commit_ms_mean: meanMs(src.commits) }
+    : null;
+  const cluster = all ? facts?.cluster?.() ?? null : null;
+  return { time: now, account_id: accountId ?? null, token: { role: token.role, namespaces: token.namespaces }, brokers: brokers.map((b) => figures(b, src)), store, cluster };
 }

@@ -1,0 +1,59 @@
+// The dashboard of a clustered node (--cluster): GET /stats names the node,
+// its NATS server and the nodes seen, to a token that sees the whole server,
+// and the overview shows them in headless Chromium.
+import { join } from "node:path";
+import { mkdirSync } from "node:fs";
+import type { Browser } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Admin } from "../support/admin-api.ts";
+import { launchChromium, textUntil } from "../support/chromium.ts";
+import { type RunningNats, startNats } from "../support/nats.ts";
+import { type RunningBroker, startBroker } from "../support/server.ts";
+
+const SHOTS = join(import.meta.dirname, "../../test-results/dashboard");
+
+let nats: RunningNats;
+let first: RunningBroker;
+let second: RunningBroker;
+let browser: Browser;
+
+beforeAll(async () => {
+  nats = await startNats();
+  first = await startBroker(["--cluster", nats.url, "--node-id", "dash-a", "--admin-port", "0", "--sys-interval", "0"]);
+  // Started second, so its start-up roll call finds the first.
+  second = await startBroker(["--cluster", nats.url, "--node-id", "dash-b", "--admin-port", "0", "--sys-interval", "0"]);
+  mkdirSync(SHOTS, { recursive: true });
+  browser = await launchChromium();
+}, 30_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await Promise.all([first?.stop(), second?.stop()]);
+  await nats?.stop();
+});
+
+async function stats(node: RunningBroker, token: string): Promise<{ cluster: unknown }> {
+  const res = await fetch(`http://127.0.0.1:${node.ports.http}/stats`, { headers: { authorization: `Bearer ${token}` } });
+  expect(res.status).toBe(200);
+  return await res.json() as { cluster: unknown };
+}
+
+describe("a clustered node's dashboard", () => {
+  it("answers /stats with the node id, its NATS server and the nodes seen, and null to a namespace-scoped token", async () => {
+    const admin = new Admin(second);
+    expect((await stats(second, admin.token)).cluster).toEqual({ node_id: "dash-b", connected: true, nats_server: `127.0.0.1:${nats.port}`, nodes_seen: 2 });
+    expect((await stats(first, new Admin(first).token)).cluster).toMatchObject({ node_id: "dash-a", connected: true, nodes_seen: 1 });
+    expect((await stats(second, await admin.apiToken("Admin", ["acme"]))).cluster).toBeNull();
+  });
+
+  it("shows the cluster on the overview", async () => {
+    const tab = await (await browser.newContext()).newPage();
+    await tab.goto(`http://127.0.0.1:${second.ports.http}/`);
+    await tab.fill("#token", new Admin(second).token);
+    await tab.press("#token", "Enter");
+    const line = await textUntil(tab, "#cluster", (t) => t !== "");
+    expect(line).toBe(`Cluster: node dash-b, connected to NATS at 127.0.0.1:${nats.port}; 2 nodes seen.`);
+    await tab.screenshot({ path: join(SHOTS, "overview-cluster.png"), fullPage: true });
+    await tab.context().close();
+  });
+});
