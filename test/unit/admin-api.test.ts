@@ -8,7 +8,7 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it, vi } from "vitest";
 import {
-  type Broker, type ConnectPacket, encodePacket, FrameDecoder, MemoryStore, type Message, type Packet, type ProtocolVersion,
+  Broker, type ConnectPacket, encodePacket, FrameDecoder, MemoryStore, type Message, type Packet, type ProtocolVersion,
 } from "@edgemq/core";
 import { MemoryDuplex } from "@edgemq/core/testing";
 import { isRefusal, JTI_ATTRIBUTE, verifyCredential } from "@edgemq/credentials";
@@ -66,8 +66,10 @@ async function world(options: { registry?: RegistryOptions; admin?: AdminOptions
   const [credential] = await registry.issueCredentials("acme", "sensors", { clientIds: ["dev-1"] });
   const deleted = await make("deleted", "Admin", "*");
   await registry.deleteApiToken(registry.apiTokens().find((x) => x.name === "deleted")!.id);
-  const app = createAdminApp(registry, options.admin);
-  return { registry, app, tokens, viewerId, credential: credential!, deleted, advance: (ms: number) => (t += ms), peers: new Map<string, Peer>() };
+  // The server's default broker: connections no tenant broker claims.
+  const defaultBroker = new Broker();
+  const app = createAdminApp(registry, { defaultBroker, ...options.admin });
+  return { registry, app, tokens, viewerId, credential: credential!, deleted, defaultBroker, advance: (ms: number) => (t += ms), peers: new Map<string, Peer>() };
 }
 
 type World = Awaited<ReturnType<typeof world>>;
@@ -308,6 +310,68 @@ const ROUTES: Record<string, Route> = {
     },
     unchanged: (w) => expect(sensors(w).retainedMessages()).toEqual([]),
   },
+  "GET /default/clients": {
+    method: "GET", path: () => "default/clients", need: "superadmin",
+    setup: (w) => onDefault(w, "plain-1"),
+    check: (result) => expect((result as { client_id: string }[]).map((c) => c.client_id)).toEqual(["plain-1"]),
+  },
+  "DELETE /default/clients/:client_id": {
+    method: "DELETE", path: () => "default/clients/plain-1", need: "superadmin",
+    setup: (w) => onDefault(w, "plain-1"),
+    check: async (result, w) => {
+      expect(result).toEqual({ client_id: "plain-1", reason_code: 0x98, session: "kept" });
+      expect(await w.peers.get("plain-1")!.next("disconnect")).toMatchObject({ reasonCode: 0x98 });
+      expect(w.defaultBroker.clients()).toEqual([]);
+    },
+    unchanged: (w) => expect(w.defaultBroker.clients().map((c) => c.clientId)).toEqual(["plain-1"]),
+  },
+  "GET /default/sessions": {
+    method: "GET", path: () => "default/sessions", need: "superadmin",
+    setup: (w) => onDefault(w, "plain-1"),
+    check: (result) => expect(result).toMatchObject([{ client_id: "plain-1", connected: true }]),
+  },
+  "DELETE /default/sessions/:client_id": {
+    method: "DELETE", path: () => "default/sessions/plain-1", need: "superadmin",
+    setup: async (w) => {
+      (await onDefault(w, "plain-1", { properties: { sessionExpiryInterval: 90 } })).duplex.close();
+    },
+    check: (result, w) => {
+      expect(result).toEqual({ client_id: "plain-1", was_connected: false, session: "discarded" });
+      expect(w.defaultBroker.sessions()).toEqual([]);
+    },
+    unchanged: (w) => expect(w.defaultBroker.sessions().map((s) => s.clientId)).toEqual(["plain-1"]),
+  },
+  "GET /default/subscriptions": {
+    method: "GET", path: () => "default/subscriptions", need: "superadmin",
+    setup: async (w) => {
+      await (await onDefault(w, "plain-1")).subscribe("a/#", 1);
+    },
+    check: (result) => expect(result).toMatchObject([{ client_id: "plain-1", topic_filter: "a/#", qos: 1 }]),
+  },
+  "GET /default/retained": {
+    method: "GET", path: () => "default/retained", need: "superadmin",
+    setup: (w) => retain(w, "a/b", "v", {}, w.defaultBroker),
+    check: (result) => expect(result).toMatchObject([{ topic: "a/b", payload_utf8: "v" }]),
+  },
+  "DELETE /default/retained": {
+    method: "DELETE", path: () => "default/retained?topic=%23", need: "superadmin",
+    setup: (w) => retain(w, "a/b", "v", {}, w.defaultBroker),
+    check: (result, w) => {
+      expect(result).toEqual({ deleted: 1 });
+      expect(w.defaultBroker.retainedMessages()).toEqual([]);
+    },
+    unchanged: (w) => expect(w.defaultBroker.retainedMessages()).toHaveLength(1),
+  },
+  "POST /default/publish": {
+    method: "POST", path: () => "default/publish", body: { topic: "a/b", payload: "hi", retain: true }, need: "superadmin",
+    check: (result, w) => {
+      expect(result).toEqual({ matched: 0 });
+      expect(w.defaultBroker.retainedMessages().map((m) => m.topic)).toEqual(["a/b"]);
+      // The tenant brokers are another matter.
+      expect(sensors(w).retainedMessages()).toEqual([]);
+    },
+    unchanged: (w) => expect(w.defaultBroker.retainedMessages()).toEqual([]),
+  },
   "GET /tokens": {
     method: "GET", path: () => "tokens", need: "superadmin",
     check: (result) => expect((result as { name: string }[]).map((t) => t.name)).toEqual(["admin (generated at first start)", "other admin", "other user", "user", "viewer"]), // created together: by name,
@@ -359,6 +423,19 @@ describe("every route for every role, no token, an MQTT credential and a token o
     expectFailure(await call(w.app, "GET", "namespaces", {}), 401, 10000, /Authorization: Bearer <token>/);
     expectFailure(await call(w.app, "GET", "namespaces", { token: w.credential.token }), 401, 10000, /MQTT credentials are not API tokens/);
     expectFailure(await call(w.app, "GET", "namespaces", { auth: "Basic abc" }), 401, 10000, /must be "Bearer <API token>"/);
+  });
+
+  it("keeps the default broker to an Admin of every namespace, and says so when the server has none", async () => {
+    const w = await world();
+    expectFailure(await call(w.app, "GET", "default/clients", { token: w.tokens.otherAdmin }), 403, 10001,
+      /^only an Admin token for every namespace can view or act on the default broker: it belongs to no tenant$/);
+    expectFailure(await call(w.app, "GET", "default/retained", { token: w.tokens.viewer }), 403, 10001, /^a Viewer token cannot view or act on the default broker$/);
+    expectFailure(await call(w.app, "DELETE", "default/clients/nobody", { token: w.tokens.admin }), 404, 1004, /no client "nobody" is connected to the default broker/);
+    const bare = createAdminApp(w.registry);
+    for (const [method, path] of [["GET", "default/clients"], ["DELETE", "default/retained?topic=%23"], ["POST", "default/publish"]] as const) {
+      expectFailure(await call(bare, method, path, { token: w.tokens.admin, body: method === "POST" ? { topic: "a", payload: "b" } : undefined }), 404, 1004,
+        /has no default broker: use a tenant broker's paths, \/namespaces\/\{namespace\}\/brokers\/\{broker\}/);
+    }
   });
 
   it("lets a scoped Admin manage its own namespaces, brokers and credentials, and nothing elsewhere", async () => {
@@ -785,11 +862,19 @@ async function online(w: World, clientId: string, options: { version?: ProtocolV
 }
 
 /** Stores a retained message on acme/sensors, as if a client had published it. */
-function retain(w: World, topic: string, payload: string | Uint8Array, extra: Partial<Message> = {}): void {
-  sensors(w).publish({
+function retain(w: World, topic: string, payload: string | Uint8Array, extra: Partial<Message> = {}, broker = sensors(w)): void {
+  broker.publish({
     topic, payload: typeof payload === "string" ? enc.encode(payload) : payload, qos: 0, retain: true, properties: undefined,
-    expiresAt: undefined, senderId: "someone", receivedAt: sensors(w).now(), ...extra,
+    expiresAt: undefined, senderId: "someone", receivedAt: broker.now(), ...extra,
   });
+}
+
+/** Connects a plain client (no credential) to the world's default broker. */
+async function onDefault(w: World, clientId: string, connect: Partial<ConnectPacket> = {}): Promise<Peer> {
+  const peer = new Peer(w.defaultBroker, 5);
+  expect((await peer.connect(clientId, "", { password: undefined, ...connect })).reasonCode).toBe(0);
+  w.peers.set(clientId, peer);
+  return peer;
 }
 
 describe("revocations", () => {

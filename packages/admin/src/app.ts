@@ -1,6 +1,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
+import type { Broker } from "@edgemq/core";
 import { type Registry, TenancyError, type TenancyErrorKind } from "@edgemq/tenancy";
 import { AuthFailureLimiter } from "./auth-failures.ts";
 import { type AdminEnv, authenticate } from "./auth.ts";
@@ -12,6 +13,7 @@ import { DOCUMENT_PATHS, documentOf, documentRoute, registerShared } from "./ope
 import { brokerRoutes } from "./routes/brokers.ts";
 import { clientRoutes } from "./routes/clients.ts";
 import { credentialRoutes } from "./routes/credentials.ts";
+import { defaultBrokerRoutes } from "./routes/default-broker.ts";
 import { scramUserRoutes } from "./routes/scram-users.ts";
 import { messageRoutes } from "./routes/messages.ts";
 import { namespaceRoutes } from "./routes/namespaces.ts";
@@ -41,6 +43,8 @@ export interface AdminOptions {
   authFailures?: AuthFailureLimiter;
   /** Browser origins allowed by CORS (`https://console.example.com`, or `*` for any); none, no CORS headers at all. */
   corsOrigins?: string[];
+  /** The server's default broker (connections no tenant broker claims), served under `/default/…`; without one those paths answer 404. */
+  defaultBroker?: Broker;
 }
 
 const STATUS: Record<TenancyErrorKind, [400 | 404 | 409, number]> = {
@@ -87,6 +91,7 @@ export function createAdminApp(registry: Registry, options: AdminOptions = {}): 
   scramUserRoutes(app, registry);
   clientRoutes(app, registry);
   messageRoutes(app, registry);
+  defaultBrokerRoutes(app, registry, options.defaultBroker);
   tokenRoutes(app, registry);
 
   app.notFound((c) => {

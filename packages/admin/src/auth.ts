@@ -62,6 +62,9 @@ export function guard(permission: Permission): MiddlewareHandler<AdminEnv> {
     if (permission === "tokens:manage" && token.namespaces !== "*") {
       throw new ApiError(403, ErrorCode.Forbidden, "only an Admin token for every namespace can manage API tokens");
     }
+    if (permission === "default:manage" && token.namespaces !== "*") {
+      throw new ApiError(403, ErrorCode.Forbidden, "only an Admin token for every namespace can view or act on the default broker: it belongs to no tenant");
+    }
     const ns = (c.req.param() as Record<string, string | undefined>).namespace;
     if (ns !== undefined && !inScope(token, ns)) {
       throw new ApiError(403, ErrorCode.Forbidden, `this API token is not allowed in namespace "${ns}"`);

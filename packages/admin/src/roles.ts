@@ -11,7 +11,8 @@ export type Permission =
   | "clients:disconnect"
   | "retained:delete"
   | "messages:publish"
-  | "tokens:manage";
+  | "tokens:manage"
+  | "default:manage";
 
 /**
  * The roles Cloudflare planned: Admin may do everything; User may view
@@ -24,11 +25,15 @@ export type Permission =
  * may also disconnect clients, delete retained messages and publish, since
  * those change what the broker's clients see. As everywhere, only within the
  * token's namespaces.
+ *
+ * The default broker (connections no tenant broker claims) belongs to no
+ * tenant: only an Admin token for every namespace may view or act on it.
  */
 export const ROLE_PERMISSIONS: Record<ApiRole, ReadonlySet<Permission>> = {
   Admin: new Set([
     "namespaces:read", "namespaces:write", "brokers:read", "brokers:write", "credentials:issue",
     "clients:read", "clients:disconnect", "retained:delete", "messages:publish", "tokens:manage",
+    "default:manage",
   ]),
   User: new Set([
     "namespaces:read", "brokers:read", "brokers:write", "credentials:issue",
@@ -49,6 +54,7 @@ export const PERMISSION_WORDS: Record<Permission, string> = {
   "retained:delete": "delete retained messages",
   "messages:publish": "publish messages",
   "tokens:manage": "manage API tokens",
+  "default:manage": "view or act on the default broker",
 };
 
 /** Whether a token may act on a namespace (names are compared lower-cased). */

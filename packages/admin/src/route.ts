@@ -56,7 +56,7 @@ export type RouteHandler<Q extends z.ZodObject | undefined, B extends z.ZodType 
 /** The roles a permission is granted to, as the document lists them (`x-edgemq-roles`). */
 export function rolesFor(needs: Needs): string[] {
   if (needs === "none") return [];
-  if (needs === "tokens:manage") return ["Admin (every namespace)"];
+  if (needs === "tokens:manage" || needs === "default:manage") return ["Admin (every namespace)"];
   return API_ROLES.filter((r) => ROLE_PERMISSIONS[r].has(needs));
 }
 

@@ -213,6 +213,7 @@ export async function serve(
     authFailures,
     accountId: config.admin.accountId,
     corsOrigins: config.admin.corsOrigins,
+    defaultBroker: broker,
     endpointPort: endpoint?.port,
     endpointScheme: endpoint?.protocol === "tls" ? "mqtts" : endpoint?.protocol === "tcp" ? "mqtt" : endpoint?.protocol,
   });

@@ -5,7 +5,9 @@ import { rule } from "../issues.ts";
 import { bool, int, PAGE_QUERY, str, time } from "./common.ts";
 
 const clientIdQuery = z.string().optional().openapi({ description: "Only this client (exact client id)." });
-const qos = z.literal([0, 1, 2]);
+// The document names every value: the generator would otherwise write a literal list as its first value alone (enum [0]).
+const oneOf = <const T extends number[]>(...values: T) => z.literal(values).openapi({ type: "integer", enum: values });
+const qos = oneOf(0, 1, 2);
 
 /** `GET …/clients`. */
 export const ClientsQuery = z.object({ client_id: clientIdQuery, ...PAGE_QUERY });
@@ -73,7 +75,7 @@ export const SessionSchema = z.strictObject({
 export const SubscriptionSchema = z.strictObject({
   client_id: str(""), topic_filter: str("As the client sent it, `$share/<group>/` included."), filter: str("Without `$share/<group>/`."),
   share_group: str("The share group of a shared subscription.").nullable(), qos,
-  no_local: bool(""), retain_as_published: bool(""), retain_handling: z.literal([0, 1, 2]),
+  no_local: bool(""), retain_as_published: bool(""), retain_handling: oneOf(0, 1, 2),
   subscription_identifier: int("").nullable(),
 }).openapi("Subscription");
 
@@ -82,7 +84,7 @@ const U32 = 0xffffffff;
 /** MQTT 5.0 PUBLISH properties, as a message shows and takes them. */
 export const MessagePropertiesSchema = rule(z.strictObject({
   contentType: rule(z.string().openapi({ description: "A MIME type, such as `application/json`." }), `a MIME type string such as "application/json"`).optional(),
-  payloadFormatIndicator: z.literal([0, 1]).optional().openapi({ description: "1: the payload is UTF-8 text (checked); 0: bytes." }),
+  payloadFormatIndicator: oneOf(0, 1).optional().openapi({ description: "1: the payload is UTF-8 text (checked); 0: bytes." }),
   messageExpiryInterval: rule(z.int().min(0).max(U32).openapi({ description: "Seconds the message lives; in a listed retained message, the seconds left." }), `a whole number from 0 to ${U32}`).optional(),
   responseTopic: rule(z.string().openapi({ description: "A topic name for a reply (no wildcards)." }), "a topic name").optional(),
   correlationData: rule(z.string().openapi({ description: "Bytes, as base64." }), "base64 bytes").optional(),
