@@ -31,6 +31,7 @@ function signedIn(stats) {
   const session = {
     account: stats.account_id ?? "default",
     role: stats.token.role,
+    allNamespaces: stats.token.namespaces === "*",
     error: (e, from = "action") => (e.status === 401 ? signedOut(e.message) : showError("app-error", e, from)),
   };
   $("sign-in").hidden = true;

@@ -1,4 +1,4 @@
-// The clients page: the connected clients of a tenant broker, from the admin
+// The clients page: the connected clients of a broker (a tenant's or the default), from the admin
 // API's clients endpoint, searchable, with a disconnect button for roles that may.
 import { all, call } from "./api.js";
 import { fillBrokerSelect, selectedBrokerPath } from "./broker-select.js";
@@ -69,7 +69,7 @@ export function clientsPage(session) {
 
   const loadBrokers = async () => {
     try {
-      await fillBrokerSelect(select, session.account);
+      await fillBrokerSelect(select, session);
       await load();
     } catch (e) {
       session.error(e);

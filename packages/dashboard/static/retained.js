@@ -1,4 +1,4 @@
-// The retained messages page: a tenant broker's retained messages matching a
+// The retained messages page: a broker's (a tenant's or the default) retained messages matching a
 // topic or filter (GET …/retained?topic=), a payload shown as text, pretty
 // JSON or hex, and clearing (DELETE …/retained?topic=) for roles that may.
 import { all, call, may } from "./api.js";
@@ -80,5 +80,5 @@ export function retainedPage(session) {
   $("retained-format").addEventListener("change", () => viewed && view(viewed));
   select.addEventListener("change", () => act(browse));
 
-  return { show: () => act(async () => { await fillBrokerSelect(select, session.account); await browse(); }) };
+  return { show: () => act(async () => { await fillBrokerSelect(select, session); await browse(); }) };
 }

@@ -1,4 +1,4 @@
-// The offline sessions of a tenant broker on the clients page (GET …/sessions?connected=false):
+// The offline sessions of a broker on the clients page (GET …/sessions?connected=false):
 // what a disconnected client left behind (subscriptions, queued messages), with End session
 // (DELETE …/sessions/{client_id}) for roles that may.
 import { all, call, may } from "./api.js";
