@@ -11,7 +11,7 @@ import type { MqttClient } from "mqtt";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Admin } from "../support/admin-api.ts";
-import { countUntil, launchChromium, textUntil } from "../support/chromium.ts";
+import { confirmAsked, countUntil, launchChromium, textUntil } from "../support/chromium.ts";
 import { collect, connect, mosquittoPub, mosquittoSub, sleep, waitFor } from "../support/clients.ts";
 import { type RunningBroker, startBroker, TRANSPORT } from "../support/server.ts";
 
@@ -40,10 +40,9 @@ afterAll(async () => {
   await server?.stop();
 });
 
-// A fresh tab signed in with a token, on a page of the nav; confirm() dialogs are accepted.
+// A fresh tab signed in with a token, on a page of the nav.
 async function onPage(token: string, page: string): Promise<Page> {
   const tab = await (await browser.newContext()).newPage();
-  tab.on("dialog", (d) => void d.accept());
   await tab.goto(root);
   await tab.fill("#token", token);
   await tab.click("#sign-in button[type=submit]");
@@ -106,6 +105,7 @@ describe("the dashboard's message pages in headless Chromium", () => {
 
     await tab.fill("#retained-filter", "line1/#");
     await tab.click("#retained-clear");
+    await confirmAsked(tab);
     expect(await textUntil(tab, "#retained-done", (t) => t.includes("line1/#"))).toBe("Cleared 1 retained message (line1/#).");
     await countUntil(tab, "#retained-table tbody tr", 0);
     // What the page cleared is gone from the broker; what the filter did not match stays.

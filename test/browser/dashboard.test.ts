@@ -9,7 +9,7 @@ import type { MqttClient } from "mqtt";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Admin, claimsOf } from "../support/admin-api.ts";
-import { launchChromium, textUntil } from "../support/chromium.ts";
+import { confirmAsked, launchChromium, textUntil } from "../support/chromium.ts";
 import { connect } from "../support/clients.ts";
 import { type RunningBroker, startBroker } from "../support/server.ts";
 
@@ -131,7 +131,6 @@ describe("the dashboard in headless Chromium", () => {
     clients.push(device);
     await device.subscribeAsync({ "sensors/+/temp": { qos: 1 }, "cmd/dash-detail-1": { qos: 0 } });
     const tab = await signedIn(admin.token);
-    tab.on("dialog", (d) => void d.accept());
     await clientsTab(tab, "dash-detail");
     await tab.click('tr[data-client-id="dash-detail-1"] button.details');
     await tab.waitForSelector('#client-subscriptions tr[data-filter="sensors/+/temp"]', { timeout: 10_000 });
@@ -141,6 +140,7 @@ describe("the dashboard in headless Chromium", () => {
 
     let ended = new Promise<number | undefined>((resolve) => device.once("disconnect", (p) => resolve(p.reasonCode)));
     await tab.click("#client-end-session");
+    await confirmAsked(tab);
     expect(await ended).toBe(0x98);
     await textUntil(tab, "#client-detail-done", (t) => t.includes("is ended"));
     expect(await admin.ok("GET", "/namespaces/acme/brokers/sensors/sessions?client_id=dash-detail-1")).toEqual([]);
@@ -152,6 +152,7 @@ describe("the dashboard in headless Chromium", () => {
     await tab.click('tr[data-client-id="dash-detail-1"] button.details');
     ended = new Promise<number | undefined>((resolve) => again.once("disconnect", (p) => resolve(p.reasonCode)));
     await tab.click("#client-revoke");
+    await confirmAsked(tab);
     expect(await ended).toBe(0x98);
     await textUntil(tab, "#client-detail-done", (t) => t.includes("is revoked"));
     expect(await admin.ok("GET", "/namespaces/acme/brokers/sensors/revocations")).toContain(claimsOf(password).jti);

@@ -37,3 +37,27 @@ export async function countUntil(tab: Page, selector: string, count: number, ms 
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** Chooses the action in the dashboard's dialog that asks before an action (#ask), once it is open. */
+export async function confirmAsked(tab: Page): Promise<void> {
+  await tab.waitForSelector("dialog#ask[open]", { timeout: 10_000 });
+  await tab.click("#ask-yes");
+}
+
+/** Whether the focused element matches `selector`. */
+export function focusIs(tab: Page, selector: string): Promise<boolean> {
+  // A string, run as the page's own code would be (this file has no DOM types).
+  return tab.evaluate(`document.activeElement?.matches(${JSON.stringify(selector)}) ?? false`);
+}
+
+/** Presses Tab (Shift+Tab if `back`) until the focused element matches `selector`, at most `max` times; throws if it never does. */
+export async function tabTo(tab: Page, selector: string, options: { back?: boolean; max?: number } = {}): Promise<void> {
+  for (let i = 0; i < (options.max ?? 40); i++) {
+    if (await focusIs(tab, selector)) return;
+    await tab.keyboard.press(options.back ? "Shift+Tab" : "Tab");
+  }
+  if (!(await focusIs(tab, selector))) {
+    const at = await tab.evaluate(`document.activeElement?.outerHTML.slice(0, 120) ?? "nothing"`);
+    throw new Error(`Tab never reached ${selector}; the focus is on ${at}`);
+  }
+}

@@ -24,6 +24,7 @@ function signedOut(message) {
   $("app").hidden = true;
   $("who").hidden = $("sign-out").hidden = true;
   $("sign-in").hidden = false;
+  $("token").focus();
   if (message) showError("sign-in-error", { message });
 }
 
@@ -41,6 +42,8 @@ function signedIn(stats) {
   const scope = stats.token.namespaces === "*" ? "all namespaces" : stats.token.namespaces.join(", ");
   $("who").textContent = `${session.role} · ${scope}`;
   $("who").hidden = $("sign-out").hidden = false;
+  // The keyboard goes on from the nav, not from the hidden sign-in form.
+  document.querySelector("nav button").focus();
   const clients = clientsPage(session);
   const tenants = tenantsPage(session);
   const retained = retainedPage(session);

@@ -2,7 +2,7 @@
 // next to the form, all at once), its public keys and rotation, credentials
 // issued and shown once with a copy button, and its revocations.
 import { all, apiBase, call, may, send } from "./api.js";
-import { $, acting, button, row } from "./dom.js";
+import { $, acting, ask, button, openPanel, replaceRows, row } from "./dom.js";
 
 // An input's number, or null when it is empty; text that is no number goes as it is, for the API to name.
 const numberOr = (text) => (text.trim() === "" ? null : /^-?\d+$/.test(text.trim()) ? Number(text.trim()) : text.trim());
@@ -50,7 +50,7 @@ export function brokerPanel(session) {
 
   const showRevocations = async () => {
     const jtis = await all(`${path()}/revocations`);
-    $("revocations-table").tBodies[0].replaceChildren(...jtis.map((jti) => {
+    replaceRows($("revocations-table").tBodies[0], jtis.map((jti) => {
       const tr = row([jti], { jti });
       const cell = tr.appendChild(document.createElement("td"));
       if (allowed.brokers) cell.appendChild(button("unrevoke", "Unrevoke", `Take back the revocation of ${jti}`, () => act(() => unrevoke(jti))));
@@ -104,7 +104,7 @@ export function brokerPanel(session) {
   });
 
   $("keys-rotate")?.addEventListener("click", () => act(async () => {
-    if (!confirm("Rotate this broker's keys? Credentials signed by the key before the current one stop working.")) return;
+    if (!await ask("Rotate this broker's keys? Credentials signed by the key before the current one stop working.", "Rotate keys")) return;
     await call("POST", `${path()}/keys/rotate`);
     await showKeys();
   }));
@@ -153,20 +153,22 @@ export function brokerPanel(session) {
   });
 
 
+  const close = () => {
+    at = undefined;
+    showIssued({});
+    $("broker-panel").hidden = true;
+  };
+
   return {
     broker: () => at?.[1],
-    open: async (namespace, broker) => {
+    open: async (namespace, broker, opener) => {
       if (at?.[0] !== namespace || at?.[1] !== broker) showIssued({});
       at = [namespace, broker];
       showErrors([]);
       fill((await call("GET", path())).result);
       await Promise.all([showKeys(), showRevocations()]);
-      $("broker-panel").hidden = false;
+      openPanel($("broker-panel"), opener, close);
     },
-    close: () => {
-      at = undefined;
-      showIssued({});
-      $("broker-panel").hidden = true;
-    },
+    close,
   };
 }

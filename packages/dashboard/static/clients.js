@@ -3,6 +3,7 @@
 import { all, call } from "./api.js";
 import { fillBrokerSelect, selectedBrokerPath } from "./broker-select.js";
 import { clientDetail } from "./client-detail.js";
+import { replaceRows } from "./dom.js";
 import { offlineSessions } from "./sessions.js";
 
 const $ = (id) => document.getElementById(id);
@@ -19,7 +20,7 @@ export function clientsPage(session) {
     const q = search.value.trim().toLowerCase();
     const shown = clients.filter((c) => q === "" || [c.client_id, c.username ?? "", c.remote_address].some((v) => v.toLowerCase().includes(q)));
     const canDisconnect = session.role === "Admin" || session.role === "User";
-    $("clients-table").tBodies[0].replaceChildren(...shown.map((c) => {
+    replaceRows($("clients-table").tBodies[0], shown.map((c) => {
       const tr = document.createElement("tr");
       tr.dataset.clientId = c.client_id;
       const cells = [c.client_id, c.username ?? "", `${c.remote_address}:${c.remote_port}`, c.protocol_version, new Date(c.connected_at).toLocaleString(), String(c.inflight), String(c.queued)];
@@ -30,7 +31,8 @@ export function clientsPage(session) {
       details.className = "details";
       details.textContent = "Details";
       details.setAttribute("aria-label", `Details of ${c.client_id}`);
-      details.addEventListener("click", () => detail.open(brokerPath(), c).catch(session.error));
+      const opener = () => document.querySelector(`#clients-table tr[data-client-id="${CSS.escape(c.client_id)}"] button.details`);
+      details.addEventListener("click", () => detail.open(brokerPath(), c, opener).catch(session.error));
       if (canDisconnect) {
         const button = action.appendChild(document.createElement("button"));
         button.type = "button";

@@ -1,5 +1,7 @@
-// Small DOM helpers the pages share: rows of text cells, buttons, and
-// write controls a role may not use taken out of the page.
+// Small DOM helpers the pages share: rows of text cells, buttons, write
+// controls a role may not use taken out of the page, and what keeps the page
+// usable from the keyboard (focus kept across a table's refresh, panels that
+// take focus and close on Escape, a dialog that asks before an action).
 
 /** The element with an id. */
 export const $ = (id) => document.getElementById(id);
@@ -39,3 +41,55 @@ export const acting = (session) => async (action) => {
     session.error(e);
   }
 };
+
+/**
+ * Replaces a table body's rows, keeping the keyboard focus: on the same button
+ * of the same row (same data attributes) if it is still there, else on the
+ * table, so that the next Tab goes on from where the user was, not from the top.
+ */
+export function replaceRows(tbody, rows) {
+  const active = document.activeElement;
+  const tr = active !== null && tbody.contains(active) ? active.closest("tr") : null;
+  tbody.replaceChildren(...rows);
+  if (tr === null) return;
+  const key = JSON.stringify(tr.dataset);
+  const again = rows.find((r) => JSON.stringify(r.dataset) === key);
+  const same = again && [...again.querySelectorAll("button")].find((b) => b.className === active.className);
+  if (same) return same.focus();
+  const table = tbody.closest("table");
+  table.tabIndex = -1;
+  table.focus();
+}
+
+/**
+ * Shows a panel opened by `opener` (a button, or a function that finds it) and moves the
+ * focus to its first usable control; Escape in it calls `close` and gives the focus back to the opener.
+ */
+export function openPanel(panel, opener, close) {
+  panel.hidden = false;
+  const first = [...panel.querySelectorAll("button, select, input, textarea, summary")].find((el) => !el.matches(":disabled") && el.offsetParent !== null);
+  (first ?? Object.assign(panel, { tabIndex: -1 })).focus();
+  panel.onkeydown = (event) => {
+    if (event.key !== "Escape") return;
+    event.preventDefault();
+    close();
+    // The opener may have been drawn again meanwhile (a list refreshes): a function finds it anew.
+    const back = typeof opener === "function" ? opener() : opener;
+    if (back?.isConnected) back.focus();
+  };
+}
+
+/** Asks before an action (a modal dialog: focus starts on Cancel, Escape cancels); resolves to whether the user chose `action`. */
+export function ask(question, action) {
+  const dialog = $("ask");
+  $("ask-text").textContent = question;
+  $("ask-yes").textContent = action;
+  dialog.returnValue = "";
+  const before = document.activeElement;
+  dialog.showModal();
+  return new Promise((resolve) => dialog.addEventListener("close", () => {
+    // Back to the control that asked, whatever the browser does with the focus of a closed dialog.
+    if (before?.isConnected) before.focus();
+    resolve(dialog.returnValue === "yes");
+  }, { once: true }));
+}

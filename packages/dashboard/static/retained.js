@@ -3,7 +3,7 @@
 // JSON or hex, and clearing (DELETE …/retained?topic=) for roles that may.
 import { all, call, may } from "./api.js";
 import { fillBrokerSelect, selectedBrokerPath } from "./broker-select.js";
-import { $, acting, button, dropControls, row } from "./dom.js";
+import { $, acting, ask, button, dropControls, openPanel, replaceRows, row } from "./dom.js";
 
 const bytesOf = (base64) => Uint8Array.from(atob(base64), (ch) => ch.charCodeAt(0));
 
@@ -40,22 +40,22 @@ export function retainedPage(session) {
   const done = (text) => Object.assign($("retained-done"), { textContent: text, hidden: text === "" });
   const path = () => selectedBrokerPath(select, session.account);
 
-  const view = (m) => {
+  const view = (m, opener) => {
     viewed = m;
     $("retained-view-topic").textContent = m.topic;
     $("retained-payload").textContent = formatPayload(m, $("retained-format").value);
     const p = Object.entries(m.properties).map(([k, v]) => `${k}: ${JSON.stringify(v)}`);
     $("retained-properties").textContent = [`QoS ${m.qos}`, `stored ${m.stored_at}`, m.expires_at ? `expires ${m.expires_at}` : "never expires", ...p].join(" · ");
-    $("retained-view").hidden = false;
+    if (opener !== undefined) openPanel($("retained-view"), opener, () => { $("retained-view").hidden = true; });
   };
 
   const browse = async () => {
     if (select.value === "") return;
     const messages = await all(`${path()}/retained?topic=${encodeURIComponent($("retained-filter").value.trim())}`);
-    $("retained-table").tBodies[0].replaceChildren(...messages.map((m) => {
+    replaceRows($("retained-table").tBodies[0], messages.map((m) => {
       const tr = row([m.topic, String(m.qos), String(bytesOf(m.payload).length), new Date(m.stored_at).toLocaleString()], { topic: m.topic });
       const cell = tr.appendChild(document.createElement("td"));
-      cell.appendChild(button("view", "View", `View the payload of ${m.topic}`, () => view(m)));
+      cell.appendChild(button("view", "View", `View the payload of ${m.topic}`, (event) => view(m, event.currentTarget)));
       if (allowed.retained) cell.appendChild(button("clear", "Clear", `Clear the retained message of ${m.topic}`, () => act(() => clear(m.topic))));
       return tr;
     }));
@@ -65,7 +65,7 @@ export function retainedPage(session) {
 
   // A topic with a wildcard clears every message it matches: asked once more, with the filter named.
   async function clear(topic) {
-    if (/[#+]/.test(topic) && !confirm(`Clear every retained message matching ${topic}?`)) return;
+    if (/[#+]/.test(topic) && !await ask(`Clear every retained message matching ${topic}?`, "Clear")) return;
     const { deleted } = (await call("DELETE", `${path()}/retained?topic=${encodeURIComponent(topic)}`)).result;
     done(`Cleared ${deleted} retained message${deleted === 1 ? "" : "s"} (${topic}).`);
     await browse();

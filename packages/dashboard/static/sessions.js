@@ -2,7 +2,7 @@
 // what a disconnected client left behind (subscriptions, queued messages), with End session
 // (DELETE …/sessions/{client_id}) for roles that may.
 import { all, call, may } from "./api.js";
-import { $, button, row } from "./dom.js";
+import { $, button, replaceRows, row } from "./dom.js";
 
 /** Sets up the offline sessions table; `load(brokerPath)` fills it, `search` filters it by client id. */
 export function offlineSessions(session) {
@@ -13,7 +13,7 @@ export function offlineSessions(session) {
   const render = (search) => {
     const q = search.trim().toLowerCase();
     const shown = sessions.filter((s) => q === "" || s.client_id.toLowerCase().includes(q));
-    $("sessions-table").tBodies[0].replaceChildren(...shown.map((s) => {
+    replaceRows($("sessions-table").tBodies[0], shown.map((s) => {
       const expires = s.never_expires ? "never" : s.expires_at === null ? "" : new Date(s.expires_at).toLocaleString();
       const tr = row([s.client_id, s.topic_filters.join(", "), `${s.queued} (${s.queued_bytes} bytes)`, expires, s.will_pending ? "yes" : "no"], { clientId: s.client_id });
       const cell = tr.appendChild(document.createElement("td"));

@@ -3,7 +3,7 @@
 // broker.js's panel.
 import { all, apiBase, call, may, send } from "./api.js";
 import { brokerPanel } from "./broker.js";
-import { $, acting, button, dropControls, row } from "./dom.js";
+import { $, acting, ask, button, dropControls, replaceRows, row } from "./dom.js";
 
 /** Sets up the tenants page for a signed-in token (`session`: account, role, error reporter); returns its show(). */
 export function tenantsPage(session) {
@@ -16,7 +16,7 @@ export function tenantsPage(session) {
 
   const showNamespaces = async () => {
     const namespaces = await all(`${base}/namespaces`);
-    $("namespaces-table").tBodies[0].replaceChildren(...namespaces.map((n) => {
+    replaceRows($("namespaces-table").tBodies[0], namespaces.map((n) => {
       const tr = row([n.name, n.description, new Date(n.created_on).toLocaleString()], { namespace: n.name });
       const cell = tr.appendChild(document.createElement("td"));
       cell.appendChild(button("open", "Brokers", `Show the brokers of ${n.name}`, () => act(() => openNamespace(n.name))));
@@ -38,10 +38,10 @@ export function tenantsPage(session) {
     $("brokers-panel").hidden = false;
     const path = `${base}/namespaces/${encodeURIComponent(name)}/brokers`;
     const brokers = await all(path);
-    $("brokers-table").tBodies[0].replaceChildren(...brokers.map((b) => {
+    replaceRows($("brokers-table").tBodies[0], brokers.map((b) => {
       const tr = row([b.name, b.description, b.preset, b.endpoint], { broker: b.name });
       const cell = tr.appendChild(document.createElement("td"));
-      cell.appendChild(button("open", "Open", `Open broker ${b.name}`, () => act(() => panel.open(name, b.name))));
+      cell.appendChild(button("open", "Open", `Open broker ${b.name}`, (event) => act(() => panel.open(name, b.name, event.currentTarget))));
       if (allowed.brokers) cell.appendChild(button("delete", "Delete", `Delete broker ${b.name}`, () => act(() => deleteBroker(b.name))));
       return tr;
     }));
@@ -49,13 +49,13 @@ export function tenantsPage(session) {
   }
 
   async function deleteNamespace(name) {
-    if (!confirm(`Delete namespace ${name}? Only an empty namespace can be deleted.`)) return;
+    if (!await ask(`Delete namespace ${name}? Only an empty namespace can be deleted.`, "Delete namespace")) return;
     await call("DELETE", `${base}/namespaces/${encodeURIComponent(name)}`);
     await showNamespaces();
   }
 
   async function deleteBroker(name) {
-    if (!confirm(`Delete broker ${name}.${namespace}? Its connected clients are disconnected.`)) return;
+    if (!await ask(`Delete broker ${name}.${namespace}? Its connected clients are disconnected.`, "Delete broker")) return;
     await call("DELETE", `${base}/namespaces/${encodeURIComponent(namespace)}/brokers/${encodeURIComponent(name)}`);
     await openNamespace(namespace);
   }
