@@ -30,6 +30,7 @@ const TAGS = [
   { name: "Brokers", description: "MQTT brokers (Cloudflare's)." },
   { name: "Credentials", description: "Client credentials, keys and revocations (Cloudflare's, plus key rotation)." },
   { name: "Live state", description: "A broker's clients, sessions, subscriptions and retained messages, and publishing (edgemq's)." },
+  { name: "Default broker", description: "The live state of the default broker, the connections no tenant broker claims; for an Admin token of every namespace (edgemq's)." },
   { name: "API tokens", description: "Tokens for this API (edgemq's)." },
   { name: "Documentation", description: "This document." },
 ];
