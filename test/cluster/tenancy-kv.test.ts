@@ -1,0 +1,145 @@
+// Tenancy across nodes (issue 12): namespaces, brokers (keys, limits, presets,
+// hooks), revocations and admin API tokens live in a JetStream KV bucket that
+// every node watches, so a change made through node A's admin API takes effect
+// on node B within a second. A on Node, B on Bun, one nats-server.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import mqtt, { type IConnackPacket } from "mqtt";
+import { Admin, claimsOf } from "../support/admin-api.ts";
+import { connect, sleep } from "../support/clients.ts";
+import { type RunningNats, startNats } from "../support/nats.ts";
+import { type RunningBroker, startBroker } from "../support/server.ts";
+
+let nats: RunningNats;
+let a: RunningBroker;
+let b: RunningBroker;
+let adminA: Admin;
+let adminB: Admin;
+const nodeArgs = (id: string, url = nats.url) => ["--cluster", url, "--node-id", id, "--admin-port", "0", "--sys-interval", "0"];
+beforeAll(async () => {
+  nats = await startNats();
+  a = await startBroker(nodeArgs("kv-a"), {}, { runtime: "node" });
+  adminA = new Admin(a);
+  // B starts once A has put its generated Admin token in the bucket: B finds it and generates none.
+  b = await startBroker(nodeArgs("kv-b"), {}, { runtime: "bun" });
+  adminB = new Admin(b, adminA.token);
+  await adminA.ok("POST", "/namespaces", { name: "kv" });
+}, 40_000);
+afterAll(async () => {
+  await Promise.all([a?.stop(), b?.stop()]);
+  await nats?.stop();
+});
+
+// Polls `check` until it holds, for at most a second after `since` (the admin API's answer on A); resolves to the time taken.
+async function withinASecond(since: number, what: string, check: () => boolean | Promise<boolean>): Promise<number> {
+  while (!(await check())) {
+    if (Date.now() - since > 1000) throw new Error(`${what}: not within 1 s of the admin API's answer on node A`);
+    await sleep(20);
+  }
+  return Date.now() - since;
+}
+
+// The CONNACK a client gets on `node` with a credential: its reason code (0 accepted) and properties.
+function connack(node: RunningBroker, clientId: string, password: string): Promise<{ code: number; packet?: IConnackPacket }> {
+  const client = mqtt.connect(node.url, { clientId, username: "x", password, protocolVersion: 5, reconnectPeriod: 0, connectTimeout: 1000 });
+  return new Promise((resolve) => {
+    client.once("connect", (packet) => {
+      resolve({ code: 0, packet });
+      client.end();
+    });
+    client.once("error", (e) => (client.end(true), resolve({ code: (e as { code?: number }).code ?? -1 })));
+    client.once("close", () => resolve({ code: -1 }));
+  });
+}
+const accepted = async (node: RunningBroker, clientId: string, password: string) => (await connack(node, clientId, password)).code === 0;
+
+// A connected client of a tenant broker that records the DISCONNECT it gets.
+async function liveClient(node: RunningBroker, broker: string, clientId: string) {
+  const password = await adminA.credential("kv", broker, clientId);
+  const client = await connect(node.url, { clientId, username: "x", password });
+  const got: { reason?: number } = {};
+  client.on("disconnect", (p) => (got.reason = p.reasonCode));
+  return { client, password, got };
+}
+
+describe("tenancy across nodes, in JetStream KV", () => {
+  it("lets a broker created through node A's admin API accept clients on node B within a second", async () => {
+    await adminA.ok("POST", "/namespaces/kv/brokers", { name: "made", authType: "TOKEN" });
+    const answered = Date.now();
+    const password = await adminA.credential("kv", "made", "made-1");
+    expect(await withinASecond(answered, "a client of the new broker on B", () => accepted(b, "made-1", password))).toBeLessThanOrEqual(1000);
+    expect((await adminB.ok("GET", "/namespaces/kv/brokers/made")).id).toBe((await adminA.ok("GET", "/namespaces/kv/brokers/made")).id);
+  });
+
+  it("disconnects a revoked credential's holder on node B with 0x98 within a second, refuses it there after, and takes it back", async () => {
+    const { client, password, got } = await liveClient(b, "made", "rev-1");
+    const jti = claimsOf(password).jti as string;
+    await adminA.ok("POST", `/namespaces/kv/brokers/made/revocations?jti=${jti}`);
+    await withinASecond(Date.now(), "the DISCONNECT on B", () => got.reason !== undefined);
+    expect(got.reason).toBe(0x98);
+    expect((await connack(b, "rev-1", password)).code).toBe((await connack(a, "rev-1", password)).code);
+    expect((await connack(b, "rev-1", password)).code).not.toBe(0);
+    expect(await adminB.ok("GET", "/namespaces/kv/brokers/made/revocations")).toEqual([jti]);
+    await adminA.ok("DELETE", `/namespaces/kv/brokers/made/revocations?jti=${jti}`);
+    await withinASecond(Date.now(), "the credential taken back on B", () => accepted(b, "rev-1", password));
+    client.end(true);
+  });
+
+  it("verifies on node B with the key set rotated on node A: a credential signed by the dropped key is refused", async () => {
+    const old = await adminA.credential("kv", "made", "rot-old");
+    expect(await accepted(b, "rot-old", old)).toBe(true);
+    // Twice: the first rotation keeps the old key for verifying, the second drops it.
+    await adminA.ok("POST", "/namespaces/kv/brokers/made/keys/rotate");
+    await adminA.ok("POST", "/namespaces/kv/brokers/made/keys/rotate");
+    const answered = Date.now();
+    const fresh = await adminA.credential("kv", "made", "rot-new");
+    await withinASecond(answered, "the new key set on B", async () => !(await accepted(b, "rot-old", old)) && (await accepted(b, "rot-new", fresh)));
+    expect(await adminB.ok("GET", "/namespaces/kv/brokers/made/publickeys")).toEqual(await adminA.ok("GET", "/namespaces/kv/brokers/made/publickeys"));
+  });
+
+  it("applies limits and a preset changed on node A to node B's live broker within a second", async () => {
+    const { client, password } = await liveClient(b, "made", "lim-1");
+    expect((await client.subscribeAsync("l/a/b/c", { qos: 0 }))[0]!.qos).toBe(0);
+    await adminA.ok("PATCH", "/namespaces/kv/brokers/made", { limits: { max_topic_levels: 3 } });
+    // The same connected client: SUBACK 0x8F (Topic Filter invalid) once B's broker has the new limit.
+    await withinASecond(Date.now(), "the new limit on B's live broker", () => client.subscribeAsync("l/a/b/d", { qos: 0 }).then(() => false, (e: Error) => /Topic Filter invalid/.test(e.message)));
+    expect((await connack(b, "lim-1", password)).packet?.properties?.retainAvailable).not.toBe(false);
+    await adminA.ok("PATCH", "/namespaces/kv/brokers/made", { preset: "cloudflare" });
+    await withinASecond(Date.now(), "the cloudflare preset on B", async () => (await connack(b, "lim-1", password)).packet?.properties?.retainAvailable === false);
+    client.end(true);
+  });
+
+  it("disconnects a deleted broker's clients on node B with 0x98 and closes it there; a namespace deleted on A goes from B too", async () => {
+    await adminA.ok("POST", "/namespaces", { name: "gone" });
+    await adminA.ok("POST", "/namespaces/gone/brokers", { name: "soon", authType: "TOKEN" });
+    const password = await adminA.credential("gone", "soon", "del-1");
+    await withinASecond(Date.now(), "the broker on B", () => accepted(b, "del-1", password));
+    const client = await connect(b.url, { clientId: "del-1", username: "x", password });
+    let reason: number | undefined;
+    client.on("disconnect", (p) => (reason = p.reasonCode));
+    await adminA.ok("DELETE", "/namespaces/gone/brokers/soon");
+    await withinASecond(Date.now(), "the DISCONNECT on B", () => reason !== undefined);
+    expect(reason).toBe(0x98);
+    expect(await accepted(b, "del-1", password)).toBe(false);
+    expect((await adminB.call("GET", "/namespaces/gone/brokers/soon")).status).toBe(404);
+    await adminA.ok("DELETE", "/namespaces/gone");
+    await withinASecond(Date.now(), "the namespace gone from B", async () => (await adminB.call("GET", "/namespaces/gone")).status === 404);
+    expect((await adminB.ok("GET", "/namespaces")).map((n: { name: string }) => n.name)).toEqual(["kv"]);
+  });
+
+  it("lets an admin API token created on node A work on node B within a second, and stops it there once deleted", async () => {
+    const { id, value } = await adminA.ok("POST", "/tokens", { name: "viewer across nodes", role: "Viewer", namespaces: "*" });
+    await withinASecond(Date.now(), "the token on B", async () => (await adminB.call("GET", "/namespaces", undefined, value)).status === 200);
+    await adminA.ok("DELETE", `/tokens/${id}`);
+    await withinASecond(Date.now(), "the token refused on B", async () => (await adminB.call("GET", "/namespaces", undefined, value)).status === 401);
+  });
+
+  it("loads the cluster's tenancy when a node restarts", async () => {
+    const password = await adminA.credential("kv", "made", "restart-1");
+    await b.stop();
+    b = await startBroker(nodeArgs("kv-b"), {}, { runtime: "bun" });
+    adminB = new Admin(b, adminA.token);
+    // Asked once, at once: the node read the bucket before it listened.
+    expect(await accepted(b, "restart-1", password)).toBe(true);
+    expect((await adminB.ok("GET", "/namespaces/kv/brokers/made")).preset).toBe("cloudflare");
+  });
+});
