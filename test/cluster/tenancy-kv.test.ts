@@ -2,6 +2,9 @@
 // hooks), revocations and admin API tokens live in a JetStream KV bucket that
 // every node watches, so a change made through node A's admin API takes effect
 // on node B within a second. A on Node, B on Bun, one nats-server.
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import mqtt, { type IConnackPacket } from "mqtt";
 import { Admin, claimsOf } from "../support/admin-api.ts";
@@ -142,4 +145,39 @@ describe("tenancy across nodes, in JetStream KV", () => {
     expect(await accepted(b, "restart-1", password)).toBe(true);
     expect((await adminB.ok("GET", "/namespaces/kv/brokers/made")).preset).toBe("cloudflare");
   });
+});
+
+describe("a single node's tenancy moving into a cluster", () => {
+  it("seeds an empty bucket once from the first node's SQLite tenancy, and says so; a node joining later with its own says that is not used", async () => {
+    const own = mkdtempSync(join(tmpdir(), "edgemq-kv-seed-"));
+    const single = await startBroker(["--data", own, "--admin-port", "0"], {}, { runtime: "node" });
+    const api = new Admin(single);
+    await api.ok("POST", "/namespaces", { name: "seed" });
+    await api.ok("POST", "/namespaces/seed/brokers", { name: "old", authType: "TOKEN" });
+    const kept = await api.credential("seed", "old", "seed-kept");
+    const revoked = await api.credential("seed", "old", "seed-revoked");
+    await api.ok("POST", `/namespaces/seed/brokers/old/revocations?jti=${claimsOf(revoked).jti}`);
+    await single.stop();
+    const other = mkdtempSync(join(tmpdir(), "edgemq-kv-other-"));
+    const lone = await startBroker(["--data", other, "--admin-port", "0"], {}, { runtime: "node" });
+    await lone.stop();
+
+    const fresh = await startNats();
+    const nodes: RunningBroker[] = [];
+    try {
+      nodes.push(await startBroker(["--data", own, ...nodeArgs("seed-a", fresh.url)], {}, { runtime: "node" }));
+      expect(nodes[0]!.output()).toMatch(/cluster: the cluster's tenancy \(KV bucket EDGEMQ_TENANCY\) was empty: seeded it from this node's sqlite store \(1 namespace, 1 broker, 1 revocation, 1 API token\)/);
+      nodes.push(await startBroker(nodeArgs("seed-b", fresh.url), {}, { runtime: "bun" }));
+      // The other node has the seeded broker, its keys and its revocation, and the single node's Admin token works there.
+      expect(await accepted(nodes[1]!, "seed-kept", kept)).toBe(true);
+      expect(await accepted(nodes[1]!, "seed-revoked", revoked)).toBe(false);
+      expect(await new Admin(nodes[1]!, api.token).ok("GET", "/namespaces/seed/brokers/old/revocations")).toEqual([claimsOf(revoked).jti]);
+      nodes.push(await startBroker(["--data", other, ...nodeArgs("seed-c", fresh.url)], {}, { runtime: "node" }));
+      expect(nodes[2]!.output()).toMatch(/cluster: this node's own sqlite tenancy \(1 API token\) is not used while clustered: the cluster's \(KV bucket EDGEMQ_TENANCY\) is/);
+      expect(nodes[2]!.output()).not.toMatch(/seeded/);
+    } finally {
+      await Promise.all(nodes.map((n) => n.stop()));
+      await fresh.stop();
+    }
+  }, 40_000);
 });
