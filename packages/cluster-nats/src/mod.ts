@@ -3,8 +3,9 @@
  * edgemq's cluster over NATS (issue 12), in progress: messages routed across
  * nodes over core NATS subjects, one NATS subscription per distinct filter
  * in use; share groups served once cluster-wide over NATS queue groups;
- * retained messages kept in a JetStream stream that every node follows.
- * Sessions and tenancy are still each node's own.
+ * retained messages kept in a JetStream stream that every node follows;
+ * tenancy in a JetStream KV bucket that every node watches.
+ * Sessions are still each node's own.
  */
 export { ClusterConnectError, ClusterLink, type ClusterOptions, defaultNodeId, redactServers } from "./cluster-link.ts";
 export { NatsRouting } from "./nats-routing.ts";

@@ -143,15 +143,20 @@ export class KvTenancyStore implements TenancyStore {
   }
 
   async #put(key: string, value: string): Promise<void> {
-    this.#wrote(key, await this.#kv.put(key, encoder.encode(value)));
+    this.#wrote(key, await this.#kv.put(key, encoder.encode(value)).catch((e) => this.#failed(key, e)));
   }
 
   // A delete marker as KV writes one, published here to learn its revision.
   async #delete(key: string): Promise<void> {
     const h = headers();
     h.set("KV-Operation", "DEL");
-    const ack = await this.#js.publish(`$KV.${this.bucket}.${key}`, undefined, { headers: h });
+    const ack = await this.#js.publish(`$KV.${this.bucket}.${key}`, undefined, { headers: h }).catch((e) => this.#failed(key, e));
     this.#wrote(key, ack.seq);
+  }
+
+  // A change JetStream did not take is not made: the registry applies it only once written.
+  #failed(key: string, e: unknown): never {
+    throw new Error(`the cluster's tenancy (JetStream KV ${this.bucket}) did not take the change to ${key} (${(e as Error).message}); nothing was changed: check that the NATS servers are reachable, then try again`);
   }
 
   #wrote(key: string, revision: number): void {
