@@ -3,6 +3,8 @@
 // every node watches, so a change made through node A's admin API takes effect
 // on node B within a second. A on Node, B on Bun, one nats-server.
 import { mkdtempSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,7 +19,8 @@ let a: RunningBroker;
 let b: RunningBroker;
 let adminA: Admin;
 let adminB: Admin;
-const nodeArgs = (id: string, url = nats.url) => ["--cluster", url, "--node-id", id, "--admin-port", "0", "--sys-interval", "0"];
+// Hooks on loopback are allowed, for the on-publish test's receiver.
+const nodeArgs = (id: string, url = nats.url) => ["--cluster", url, "--node-id", id, "--admin-port", "0", "--sys-interval", "0", "--hook-allow", "127.0.0.1"];
 beforeAll(async () => {
   nats = await startNats();
   a = await startBroker(nodeArgs("kv-a"), {}, { runtime: "node" });
@@ -109,6 +112,33 @@ describe("tenancy across nodes, in JetStream KV", () => {
     await adminA.ok("PATCH", "/namespaces/kv/brokers/made", { preset: "cloudflare" });
     await withinASecond(Date.now(), "the cloudflare preset on B", async () => (await connack(b, "lim-1", password)).packet?.properties?.retainAvailable === false);
     client.end(true);
+  });
+
+  it("posts the messages of node B's clients to the on-publish hook set on node A, and B lists the SCRAM users added on A", async () => {
+    const posts: string[] = [];
+    const receiver = createServer((req, res) => {
+      let body = "";
+      req.on("data", (d) => (body += d));
+      req.on("end", () => (posts.push(body), res.writeHead(200, { "content-type": "application/json" }), res.end(body)));
+    });
+    await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r));
+    try {
+      const { client } = await liveClient(b, "made", "hook-1");
+      await adminA.ok("PATCH", "/namespaces/kv/brokers/made", { on_publish: { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook` } });
+      const answered = Date.now();
+      // The same connected client publishes until B's broker posts to the hook.
+      await withinASecond(answered, "B's broker posting to the hook", async () => {
+        await client.publishAsync("hook/x", "via b", { qos: 0 });
+        await sleep(30);
+        return posts.some((p) => p.includes("hook/x"));
+      });
+      client.end(true);
+    } finally {
+      receiver.close();
+    }
+    await adminA.ok("POST", "/namespaces/kv/brokers/made/scram-users", { username: "alice", password: "wonderland-123" });
+    await withinASecond(Date.now(), "the SCRAM user listed on B", async () => JSON.stringify(await adminB.ok("GET", "/namespaces/kv/brokers/made/scram-users")).includes("alice"));
+    expect(await adminB.ok("GET", "/namespaces/kv/brokers/made/scram-users")).toEqual(await adminA.ok("GET", "/namespaces/kv/brokers/made/scram-users"));
   });
 
   it("disconnects a deleted broker's clients on node B with 0x98 and closes it there; a namespace deleted on A goes from B too", async () => {
