@@ -69,13 +69,17 @@ export class KvTenancyStore implements TenancyStore {
     const ready = new Promise<void>((resolve) => (caughtUp = resolve));
     if (loaded) caughtUp();
     void (async () => {
-      for await (const entry of watcher) {
-        if (loaded) this.#emit(entry);
-        else {
-          initial.set(entry.key, entry);
-          // No message left behind this one: the last record of the bucket's state at the start.
-          if (entry.delta === 0) (loaded = true, caughtUp());
+      try {
+        for await (const entry of watcher) {
+          if (loaded) this.#emit(entry);
+          else {
+            initial.set(entry.key, entry);
+            // No message left behind this one: the last record of the bucket's state at the start.
+            if (entry.delta === 0) (loaded = true, caughtUp());
+          }
         }
+      } catch (e) {
+        this.#log(`cluster: stopped watching the tenancy bucket ${this.bucket} (${(e as Error).message}); changes made on other nodes no longer reach this one: restart it`);
       }
     })();
     let timer: ReturnType<typeof setTimeout> | undefined;
