@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import mqtt, { type IConnackPacket } from "mqtt";
 import { Admin, claimsOf } from "../support/admin-api.ts";
 import { connect, sleep } from "../support/clients.ts";
-import { type RunningNats, startNats } from "../support/nats.ts";
+import { type RunningNats, startNats, startNatsCluster } from "../support/nats.ts";
 import { type RunningBroker, startBroker } from "../support/server.ts";
 
 let nats: RunningNats;
@@ -210,4 +210,32 @@ describe("a single node's tenancy moving into a cluster", () => {
       await fresh.stop();
     }
   }, 40_000);
+});
+
+describe("a node whose NATS server dies", () => {
+  it("gets the tenancy changes made meanwhile once its NATS client has moved to another server of the NATS cluster", async () => {
+    const servers = await startNatsCluster(3);
+    const nodes: RunningBroker[] = [];
+    try {
+      nodes.push(await startBroker(nodeArgs("die-a", servers[0]!.url), {}, { runtime: "node" }));
+      nodes.push(await startBroker(nodeArgs("die-b", servers[2]!.url), {}, { runtime: "bun" }));
+      const [apiA, apiB] = [new Admin(nodes[0]!), new Admin(nodes[1]!, new Admin(nodes[0]!).token)];
+      await apiA.ok("POST", "/namespaces", { name: "die" });
+      await withinASecond(Date.now(), "the namespace on B", async () => (await apiB.call("GET", "/namespaces/die")).status === 200);
+      await servers[2]!.stop();
+      // The bucket has three replicas: two servers still take the change.
+      await apiA.ok("POST", "/namespaces/die/brokers", { name: "after", authType: "TOKEN" });
+      // Bounded: JetStream first chooses new leaders for what the dead server led.
+      const until = Date.now() + 15_000;
+      while ((await apiB.call("GET", "/namespaces/die/brokers/after")).status !== 200) {
+        if (Date.now() > until) throw new Error(`node B never saw the broker made while its NATS server was down; it printed:\n${nodes[1]!.output()}`);
+        await sleep(100);
+      }
+      const password = await apiA.credential("die", "after", "die-1");
+      expect(await accepted(nodes[1]!, "die-1", password)).toBe(true);
+    } finally {
+      await Promise.all(nodes.map((n) => n.stop()));
+      await Promise.all(servers.map((s) => s.stop()));
+    }
+  }, 60_000);
 });
