@@ -1,8 +1,8 @@
 // Tenant brokers across nodes: each broker's messages travel under its own
 // NATS subjects, so a tenant's messages reach that tenant on the other node
-// and nobody else. Tenancy itself is still each node's own (issue 12 goes on):
-// the namespace and brokers are created on both nodes' admin APIs, and each
-// client holds a credential of the node it connects to.
+// and nobody else. The namespace and brokers are created once, on node 0's
+// admin API (tenancy is the cluster's: tenancy-kv.test.ts), and each client
+// holds a credential of the node it connects to.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MqttClient } from "mqtt";
 import { Admin } from "../support/admin-api.ts";
@@ -15,13 +15,16 @@ let nodes: RunningBroker[];
 let admins: Admin[];
 beforeAll(async () => {
   nats = await startNats();
-  nodes = await Promise.all(["t-a", "t-b"].map((id) => startBroker(["--cluster", nats.url, "--node-id", id, "--admin-port", "0", "--sys-interval", "0"])));
-  admins = nodes.map((n) => new Admin(n));
-  for (const admin of admins) {
-    await admin.ok("POST", "/namespaces", { name: "acme" });
-    await admin.ok("POST", "/namespaces/acme/brokers", { name: "sensors", authType: "TOKEN" });
-    await admin.ok("POST", "/namespaces/acme/brokers", { name: "billing", authType: "TOKEN" });
-  }
+  // One after the other: node 1 finds the Admin token node 0 generated in the cluster's tenancy, and generates none.
+  nodes = [];
+  for (const id of ["t-a", "t-b"]) nodes.push(await startBroker(["--cluster", nats.url, "--node-id", id, "--admin-port", "0", "--sys-interval", "0"]));
+  const token = new Admin(nodes[0]!).token;
+  admins = nodes.map((n) => new Admin(n, token));
+  await admins[0]!.ok("POST", "/namespaces", { name: "acme" });
+  await admins[0]!.ok("POST", "/namespaces/acme/brokers", { name: "sensors", authType: "TOKEN" });
+  await admins[0]!.ok("POST", "/namespaces/acme/brokers", { name: "billing", authType: "TOKEN" });
+  // Node 1 has them moments later.
+  for (let i = 0; i < 50 && (await admins[1]!.call("GET", "/namespaces/acme/brokers/billing")).status !== 200; i++) await sleep(20);
 }, 30_000);
 afterAll(async () => {
   await Promise.all((nodes ?? []).map((n) => n.stop()));

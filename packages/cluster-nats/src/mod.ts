@@ -3,13 +3,16 @@
  * edgemq's cluster over NATS (issue 12), in progress: messages routed across
  * nodes over core NATS subjects, one NATS subscription per distinct filter
  * in use; share groups served once cluster-wide over NATS queue groups;
- * retained messages kept in a JetStream stream that every node follows.
- * Sessions and tenancy are still each node's own.
+ * retained messages kept in a JetStream stream that every node follows;
+ * tenancy in a JetStream KV bucket that every node watches.
+ * Sessions are still each node's own.
  */
 export { ClusterConnectError, ClusterLink, type ClusterOptions, defaultNodeId, redactServers } from "./cluster-link.ts";
 export { NatsRouting } from "./nats-routing.ts";
 export type { ClusterCounters, RoutingLink } from "./routing-link.ts";
 export { ShareGroups } from "./share-groups.ts";
 export { ensureRetainedStream, RetainedSync, retainedStreamName } from "./retained-sync.ts";
+export { KvTenancyStore, tenancyBucketName, tenancyReplicas } from "./tenancy-kv.ts";
+export { decodeKeyToken, encodeKeyToken, parseTenancyKey, tenancyKey, type TenancyKey } from "./tenancy-keys.ts";
 export { decodeMessage, type Decoded, encodeMessage, type Origin } from "./message-codec.ts";
 export { escapeToken, filterToSubjects, MAX_SUBJECT_BYTES, messagePrefix, subjectToTopic, topicToSubject, unescapeToken } from "./subject.ts";

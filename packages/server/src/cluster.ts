@@ -1,5 +1,7 @@
 import type { RoutingFactory } from "@edgemq/core";
 import type { ClusterLink } from "@edgemq/cluster-nats";
+import type { TenancyStore } from "@edgemq/tenancy";
+import { clusterTenancy } from "./cluster-tenancy.ts";
 import type { ClusterConfig } from "./config.ts";
 import type { Logger } from "./logger.ts";
 
@@ -15,6 +17,8 @@ export interface ClusterNode {
   nodesSeen(): number | undefined;
   /** For the start-up line: `nats://… as node <id>, <n> nodes seen`. */
   describe(): string;
+  /** Where the registry keeps tenancy: the cluster's KV bucket (or, without JetStream, the node's own store). */
+  readonly tenancy: TenancyStore | undefined;
   /** The NATS link, with its counters of messages over NATS (every broker together). */
   readonly link: ClusterLink;
   /** Resolves once every broker built so far has read the cluster's retained messages (bounded). */
@@ -23,8 +27,8 @@ export interface ClusterNode {
   close(): Promise<void>;
 }
 
-/** Connects this node to the NATS servers of `config`; rejects with the package's ClusterConnectError when none answers. */
-export async function joinCluster(config: ClusterConfig, port: number, logger: Logger): Promise<ClusterNode> {
+/** Connects this node to the NATS servers of `config` (seeding the cluster's tenancy from `local` when it is empty); rejects with the package's ClusterConnectError when none answers. */
+export async function joinCluster(config: ClusterConfig, port: number, logger: Logger, local?: TenancyStore): Promise<ClusterNode> {
   // Loaded only here: a server without --cluster never loads the NATS client.
   const { ClusterLink, defaultNodeId, redactServers } = await import("@edgemq/cluster-nats");
   const link = await ClusterLink.connect({
@@ -32,9 +36,11 @@ export async function joinCluster(config: ClusterConfig, port: number, logger: L
     nodeId: config.nodeId ?? defaultNodeId(port),
     log: (level, text) => logger.log(level, `edgemq: ${text}`),
   });
+  const tenancy = await clusterTenancy(link, local, logger);
   let seen: number | undefined;
   return {
     link,
+    tenancy,
     routing: (broker) => link.routing(broker),
     settle(bound) {
       if (config.nodeId === undefined) link.nodeId = defaultNodeId(bound);

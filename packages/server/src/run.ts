@@ -95,7 +95,7 @@ export async function serve(
   // One budget for the bytes every broker holds for clients; an embedder's broker brings its own.
   const memoryBudget = givenBroker?.memoryBudget ?? new MemoryBudget(config.memoryBudget, config.maxSessionsTotal);
   // Every broker this server builds, default and tenants, routes over the cluster when there is one (an embedder's broker brings its own routing).
-  const cluster = config.cluster !== undefined ? await joinCluster(config.cluster, config.listeners[0]?.port ?? 0, logger) : undefined;
+  const cluster = config.cluster !== undefined ? await joinCluster(config.cluster, config.listeners[0]?.port ?? 0, logger, storage?.tenancy) : undefined;
   const broker = givenBroker ?? buildBroker(config, Date.now, storage?.forBroker("default"), memoryBudget, cluster?.routing("default"));
   // On-publish hook call durations, by broker name, for /metrics.
   const hookLatency = new Map<string, Histogram>();
@@ -143,7 +143,8 @@ export async function serve(
   const registry: Registry = await Registry.open({
     domain: config.domain,
     authTypes,
-    store: storage?.tenancy,
+    // Clustered, the cluster's tenancy (JetStream KV, watched); else this node's own.
+    store: cluster !== undefined ? cluster.tenancy : storage?.tenancy,
     defaults: { limits: config.limits, features: tenantBrokerOptions(config).features },
     ceilings: config.tenantCeilings,
     hookDestinations,

@@ -1,5 +1,6 @@
 import { TenancyError } from "./errors.ts";
 import { byCreation, copyToken } from "./record-copies.ts";
+import { sameRecord } from "./store-changes.ts";
 import type { ApiTokenRecord } from "./records.ts";
 import type { TenancyStore } from "./store.ts";
 
@@ -44,8 +45,7 @@ export class ApiTokens {
       const other = this.#idByHash.get(record.hash);
       if (other !== undefined && other !== record.id) throw new TenancyError("conflict", "another API token has the same secret");
       await this.#store.putApiToken(record);
-      const old = this.#tokens.get(record.id);
-      if (old) this.#idByHash.delete(old.hash);
+      this.#remove(record.id);
       this.#add(copyToken(record));
     });
   }
@@ -59,9 +59,30 @@ export class ApiTokens {
         throw new TenancyError("conflict", `API token "${t.name}" is the last of its kind (an Admin for every namespace); create another before deleting it`);
       }
       await this.#store.deleteApiToken(id);
-      this.#tokens.delete(id);
-      this.#idByHash.delete(t.hash);
+      this.#remove(id);
     });
+  }
+
+  /**
+   * Takes a change another process made (null: deleted) without writing it:
+   * an identical record changes nothing. Two nodes given the same configured
+   * token at once may each have written it under its own id: both are kept.
+   */
+  apply(id: string, record: ApiTokenRecord | null): void {
+    const old = this.#tokens.get(id);
+    if (record === null ? old === undefined : old !== undefined && sameRecord(old, record)) return;
+    this.#remove(id);
+    if (record !== null) this.#add(copyToken(record));
+  }
+
+  // Forgets a token; its secret's hash then names another token with the same secret, if any.
+  #remove(id: string): void {
+    const t = this.#tokens.get(id);
+    if (t === undefined) return;
+    this.#tokens.delete(id);
+    if (this.#idByHash.get(t.hash) !== id) return;
+    this.#idByHash.delete(t.hash);
+    for (const other of this.#tokens.values()) if (other.hash === t.hash) this.#idByHash.set(t.hash, other.id);
   }
 
   #add(t: ApiTokenRecord): void {

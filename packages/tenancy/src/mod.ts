@@ -9,6 +9,7 @@ export * from "./names.ts";
 export * from "./ids.ts";
 export * from "./records.ts";
 export * from "./store.ts";
+export { sameRecord, type TenancyChange } from "./store-changes.ts";
 export * from "./registry.ts";
 export { type LimitField, LIMIT_FIELDS, limitsJson } from "./broker-limits.ts";
 export { aboveCeiling, checkCeilings, DEFAULT_LIMIT_CEILINGS, type LimitCeilings } from "./broker-ceilings.ts";

@@ -12,6 +12,8 @@ import { byCreation, copyBroker as copy } from "./record-copies.ts";
 import type { ApiTokenRecord, AuthType, BrokerRecord, NamespaceRecord, Revocation } from "./records.ts";
 import type { BrokerAddress, BrokerState, BrokerUpdate, CredentialRequest, NewBroker, NewNamespace, PublicJwk, RegistryOptions } from "./registry-types.ts";
 import { MemoryTenancyStore, type TenancySnapshot, type TenancyStore } from "./store.ts";
+import type { TenancyChange } from "./store-changes.ts";
+import { applyRemoteChange } from "./remote-changes.ts";
 import { HookDestinations } from "./hook-destinations.ts";
 import { deleteScramUser, putScramUser, type ScramUserInfo, scramUserInfo } from "./scram-users.ts";
 import { checkAuthType, checkAuthTypes, checkDescription, checkDomain, checkExpiration, checkOnPublish, mergeOnPublish } from "./validate.ts";
@@ -55,10 +57,12 @@ export class Registry {
     for (const r of snapshot.revocations) this.#brokers.get(key(r.namespace, r.broker))?.revocations.set(r.jti, r.revoked_at);
   }
 
-  /** Loads a registry from its store (an empty in-memory one when none is given). */
+  /** Loads a registry from its store (an empty in-memory one when none is given); a shared store's later changes apply as they come. */
   static async open(options: RegistryOptions = {}): Promise<Registry> {
-    const store = options.store ?? new MemoryTenancyStore();
-    return new Registry({ ...options, store }, await store.load());
+    const store: TenancyStore = options.store ?? new MemoryTenancyStore();
+    const registry = new Registry({ ...options, store }, await store.load());
+    store.watch?.((change) => registry.#applyRemote(change));
+    return registry;
   }
 
   // ------------------------------------------------------------ namespaces
@@ -371,6 +375,12 @@ export class Registry {
   }
 
   // ---------------------------------------------------------------- private
+
+  // A change from the shared store (another node's, or this one's handed back), after this registry's own changes before it.
+  #applyRemote(change: TenancyChange): void {
+    const target = { namespaces: this.#namespaces, brokers: this.#brokers, tokens: this.#tokens, options: this.#options, effectiveLimits: (r: BrokerRecord) => this.effectiveLimits(r) };
+    void this.#serial(() => applyRemoteChange(target, change)).catch(() => {});
+  }
 
   // A broker's own limits from a request, refused (and counted) above the operator's ceilings.
   #refuseAboveCeilings(given: Record<string, number>): void {

@@ -1,4 +1,5 @@
 import type { ApiTokenRecord, BrokerRecord, NamespaceRecord, Revocation } from "./records.ts";
+import type { TenancyChange } from "./store-changes.ts";
 
 /** A revocation with the broker it belongs to, as a store lists it. */
 export interface StoredRevocation extends Revocation {
@@ -44,6 +45,13 @@ export interface TenancyStore {
   /** Creates or replaces an API token (keyed by id). */
   putApiToken(record: ApiTokenRecord): void | Promise<void>;
   deleteApiToken(id: string): void | Promise<void>;
+  /**
+   * For a store shared by several processes (a cluster's): calls `onChange`
+   * with each change made after {@link load}, by any process, this one's
+   * own writes included, in the order the store took them. Absent when only
+   * this process writes.
+   */
+  watch?(onChange: (change: TenancyChange) => void): void;
   close(): void | Promise<void>;
 }
 
