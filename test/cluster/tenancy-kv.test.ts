@@ -239,3 +239,21 @@ describe("a node whose NATS server dies", () => {
     }
   }, 60_000);
 });
+
+describe("a tenancy change while NATS is unreachable", () => {
+  it("is refused with 503 and a message naming NATS, and nothing is changed", async () => {
+    const alone = await startNats();
+    let node: RunningBroker | undefined;
+    try {
+      node = await startBroker(nodeArgs("away-kv", alone.url), {}, { runtime: "node" });
+      const api = new Admin(node);
+      await alone.stop();
+      const answer = await api.call("POST", "/namespaces", { name: "never" });
+      expect(answer.status).toBe(503);
+      expect(JSON.stringify(answer.json)).toMatch(/did not take the change.*check that the NATS servers are reachable/);
+      expect((await api.call("GET", "/namespaces/never")).status).toBe(404);
+    } finally {
+      await node?.stop();
+    }
+  }, 30_000);
+});

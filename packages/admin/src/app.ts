@@ -47,13 +47,14 @@ export interface AdminOptions {
   defaultBroker?: Broker;
 }
 
-const STATUS: Record<TenancyErrorKind, [400 | 404 | 409, number]> = {
+const STATUS: Record<TenancyErrorKind, [400 | 404 | 409 | 503, number]> = {
   invalid: [400, ErrorCode.Invalid],
   not_found: [404, ErrorCode.NotFound],
   conflict: [400, ErrorCode.Conflict],
   not_empty: [409, ErrorCode.NotEmpty],
   limit: [400, ErrorCode.Limit],
   unsupported: [400, ErrorCode.Unsupported],
+  unavailable: [503, ErrorCode.Unavailable],
 };
 
 /**

@@ -50,6 +50,8 @@ export const ErrorCode = {
   TooLarge: 1013,
   /** 400: a limit is reached (namespaces, brokers, revocations). */
   Limit: 1029,
+  /** 503: the tenancy store cannot take a change now (a clustered node cut off from NATS); try again. */
+  Unavailable: 1503,
   /** 404: no route for that path. */
   NoRoute: 7000,
   /** 405: the path exists, but not with that method (the `Allow` header lists those it takes). */

@@ -1,4 +1,4 @@
-import type { ApiTokenRecord, BrokerRecord, NamespaceRecord, Revocation, TenancyChange, TenancySnapshot, TenancyStore } from "@edgemq/tenancy";
+import { type ApiTokenRecord, type BrokerRecord, type NamespaceRecord, type Revocation, type TenancyChange, type TenancySnapshot, type TenancyStore, TenancyError } from "@edgemq/tenancy";
 import { jetstream, type JetStreamClient } from "@nats-io/jetstream";
 import { type KV, type KvEntry, type KvWatchEntry, Kvm } from "@nats-io/kv";
 import { headers, type NatsConnection, type QueuedIterator } from "@nats-io/transport-node";
@@ -204,7 +204,7 @@ export class KvTenancyStore implements TenancyStore {
 
   // A change JetStream did not take is not made: the registry applies it only once written.
   #failed(key: string, e: unknown): never {
-    throw new Error(`the cluster's tenancy (JetStream KV ${this.bucket}) did not take the change to ${key} (${(e as Error).message}); nothing was changed: check that the NATS servers are reachable, then try again`);
+    throw new TenancyError("unavailable", `the cluster's tenancy (JetStream KV ${this.bucket}) did not take the change to ${key} (${(e as Error).message}); nothing was changed: check that the NATS servers are reachable, then try again`);
   }
 
   #wrote(key: string, revision: number): void {
