@@ -7,6 +7,8 @@
  * Sessions and tenancy are still each node's own.
  */
 export { ClusterConnectError, ClusterLink, type ClusterOptions, defaultNodeId, redactServers } from "./cluster-link.ts";
+export type { ClusterStatus } from "./cluster-link.ts";
+export { Presence, PRESENCE_INTERVAL_MS } from "./presence.ts";
 export { NatsRouting } from "./nats-routing.ts";
 export type { ClusterCounters, RoutingLink } from "./routing-link.ts";
 export { ShareGroups } from "./share-groups.ts";

@@ -1,5 +1,6 @@
 import type { RoutingFactory } from "@edgemq/core";
 import type { ClusterLink } from "@edgemq/cluster-nats";
+import { readClusterFiles } from "./cluster-files.ts";
 import type { ClusterConfig } from "./config.ts";
 import type { Logger } from "./logger.ts";
 
@@ -17,6 +18,8 @@ export interface ClusterNode {
   readonly link: ClusterLink;
   /** Resolves once every broker built so far has read the cluster's retained messages (bounded). */
   caughtUp(): Promise<void>;
+  /** Why the node takes no traffic now (cut off from NATS), for /readyz; undefined while connected. */
+  unready(): string | undefined;
   /** Leaves the cluster (after the brokers closed). */
   close(): Promise<void>;
 }
@@ -25,7 +28,10 @@ export interface ClusterNode {
 export async function joinCluster(config: ClusterConfig, port: number, logger: Logger): Promise<ClusterNode> {
   // Loaded only here: a server without --cluster never loads the NATS client.
   const { ClusterLink, defaultNodeId, redactServers } = await import("@edgemq/cluster-nats");
+  // Read before connecting: a missing or wrong file is a configuration error naming its flag.
+  const files = readClusterFiles(config);
   const link = await ClusterLink.connect({
+    ...files,
     servers: config.servers,
     nodeId: config.nodeId ?? defaultNodeId(port),
     log: (level, text) => logger.log(level, `edgemq: ${text}`),
@@ -42,6 +48,7 @@ export async function joinCluster(config: ClusterConfig, port: number, logger: L
     },
     describe: () => `${redactServers(config.servers)} as node ${link.nodeId}${seen === undefined ? "" : `, ${seen} ${seen === 1 ? "node" : "nodes"} seen`}`,
     caughtUp: () => link.caughtUp(),
+    unready: () => (link.connected ? undefined : `cut off from NATS (${redactServers(config.servers)}): reconnecting; QoS 1 and 2 PUBLISH are refused until then`),
     close: () => link.close(),
   };
 }

@@ -221,6 +221,7 @@ export async function serve(
     accountId: config.admin.accountId,
     dashboard: config.admin.dashboard ? { app: createDashboardApp(), paths: DASHBOARD_PATHS } : undefined,
     ready: () => ready,
+    unready: () => cluster?.unready(),
     metrics: {
       brokers: () => [broker, ...registry.instances()].map(meteredBroker),
       lag,
@@ -231,6 +232,7 @@ export async function serve(
       ceilingRefusals: () => registry.ceilingRefusals(),
       adminAuth: () => authFailures,
       memoryBudget,
+      cluster: cluster?.link,
     },
   });
   for (const l of config.admin.listeners) {
