@@ -1,7 +1,8 @@
 // A node joining NATS servers that want TLS (with a private CA, and client
-// certificates) or an nkey user (issue 12): --cluster-tls-ca,
-// --cluster-tls-cert/--cluster-tls-key and --cluster-nkey, from flags, the
-// environment and the config file; without them the node says which flag to give.
+// certificates), an nkey user or operator credentials (issue 12):
+// --cluster-tls-ca, --cluster-tls-cert/--cluster-tls-key, --cluster-nkey and
+// --cluster-creds, from flags, the environment and the config file, on Node
+// and on Bun or Deno; without them the node says which flag to give.
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createUser } from "@nats-io/nkeys";
 import { mosquittoPub, mosquittoSub, waitFor } from "../support/clients.ts";
 import { type Certificates, makeCertificates } from "../support/certs.ts";
+import { makeOperatorAuth } from "../support/nats-creds.ts";
 import { type RunningNats, startNats } from "../support/nats.ts";
 import { type RunningBroker, runBrokerExpectingExit, startBroker, writeConfig } from "../support/server.ts";
 
@@ -43,9 +45,9 @@ describe("a NATS server that wants TLS", () => {
     await nats?.stop();
   });
 
-  it("is joined with --cluster-tls-ca (or EDGEMQ_CLUSTER_TLS_CA), and messages cross over it", async () => {
+  it("is joined with --cluster-tls-ca (or EDGEMQ_CLUSTER_TLS_CA, on Bun), and messages cross over it", async () => {
     const a = await startBroker(["--cluster", nats.url, "--node-id", "tls-a", "--cluster-tls-ca", certs.caCert, "--sys-interval", "0"]);
-    const b = await startBroker(["--cluster", nats.url, "--node-id", "tls-b", "--sys-interval", "0"], { EDGEMQ_CLUSTER_TLS_CA: certs.caCert });
+    const b = await startBroker(["--cluster", nats.url, "--node-id", "tls-b", "--sys-interval", "0"], { EDGEMQ_CLUSTER_TLS_CA: certs.caCert }, { runtime: "bun" });
     try {
       expect(a.output()).toContain(`cluster: ${nats.url} as node tls-a`);
       await crosses(a, b, "tls/t");
@@ -82,10 +84,10 @@ describe("a NATS server that verifies client certificates", () => {
     await nats?.stop();
   });
 
-  it("is joined with --cluster-tls-cert and --cluster-tls-key (or the config file's cluster.tls), and not without a certificate", async () => {
+  it("is joined with --cluster-tls-cert and --cluster-tls-key (or the config file's cluster.tls, on Deno), and not without a certificate", async () => {
     const a = await startBroker(["--cluster", nats.url, "--node-id", "mtls-a", "--cluster-tls-ca", certs.caCert, "--cluster-tls-cert", certs.clientCert, "--cluster-tls-key", certs.clientKey, "--sys-interval", "0"]);
     const config = writeConfig({ cluster: { servers: [nats.url], nodeId: "mtls-b", tls: { ca: certs.caCert, cert: certs.clientCert, key: certs.clientKey } } });
-    const b = await startBroker(["--config", config, "--sys-interval", "0"]);
+    const b = await startBroker(["--config", config, "--sys-interval", "0"], {}, { runtime: "deno" });
     try {
       await crosses(b, a, "mtls/t");
     } finally {
@@ -135,5 +137,34 @@ describe("a NATS server whose users are nkeys", () => {
     const bad = await runBrokerExpectingExit(["--port", "0", "--cluster", nats.url, "--cluster-nkey", notSeed]);
     expect(bad.code).toBe(2);
     expect(bad.output).toContain(`--cluster-nkey ${notSeed} holds no user nkey seed`);
+  });
+});
+
+describe("a NATS server run with an operator (JWT users)", () => {
+  let nats: RunningNats;
+  let creds: string;
+  beforeAll(async () => {
+    const auth = makeOperatorAuth(dir);
+    creds = auth.creds;
+    nats = await startNats(["-c", auth.serverConfig]);
+  });
+  afterAll(async () => {
+    await nats?.stop();
+  });
+
+  it("is joined with --cluster-creds (or EDGEMQ_CLUSTER_CREDS, on Bun), and messages cross", async () => {
+    const a = await startBroker(["--cluster", nats.url, "--node-id", "creds-a", "--cluster-creds", creds, "--sys-interval", "0"]);
+    const b = await startBroker(["--cluster", nats.url, "--node-id", "creds-b", "--sys-interval", "0"], { EDGEMQ_CLUSTER_CREDS: creds }, { runtime: "bun" });
+    try {
+      await crosses(b, a, "creds/t");
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+
+  it("refuses a file that is not a credentials file, naming the flag (status 2)", async () => {
+    const bad = await runBrokerExpectingExit(["--port", "0", "--cluster", nats.url, "--cluster-creds", certs.caCert]);
+    expect(bad.code).toBe(2);
+    expect(bad.output).toContain(`--cluster-creds ${certs.caCert} is not a NATS credentials file`);
   });
 });
