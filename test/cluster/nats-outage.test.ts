@@ -3,6 +3,7 @@
 // keep crossing; every server down, each node serves QoS 0 locally, refuses
 // QoS 1 and 2 (5.0: PUBACK 0x83; 3.1.1: connection closed), says not ready
 // on /readyz and disconnected on /metrics; the servers back, all is as before.
+// Node a runs on Node, node b on Deno.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MqttClient } from "mqtt";
 import { collect, connect, mosquittoPub, mosquittoSub, sleep, waitFor } from "../support/clients.ts";
@@ -16,8 +17,8 @@ let b: RunningBroker;
 beforeAll(async () => {
   nats = await startNatsCluster(3);
   const servers = nats.map((n) => n.url).join(",");
-  const node = (id: string) => startBroker(["--cluster", servers, "--node-id", id, "--sys-interval", "0", "--admin-port", "0", "--metrics-public"]);
-  [a, b] = await Promise.all([node("outage-a"), node("outage-b")]);
+  const node = (id: string, runtime: "node" | "deno") => startBroker(["--cluster", servers, "--node-id", id, "--sys-interval", "0", "--admin-port", "0", "--metrics-public"], {}, { runtime });
+  [a, b] = await Promise.all([node("outage-a", "node"), node("outage-b", "deno")]);
 });
 afterAll(async () => {
   await Promise.all([a?.stop(), b?.stop()]);
