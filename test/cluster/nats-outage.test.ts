@@ -5,7 +5,7 @@
 // on /readyz and disconnected on /metrics; the servers back, all is as before.
 // Node a runs on Node, node b on Deno.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { MqttClient } from "mqtt";
+import mqtt, { type MqttClient } from "mqtt";
 import { collect, connect, mosquittoPub, mosquittoSub, sleep, waitFor } from "../support/clients.ts";
 import { parseExposition, valueOf } from "../support/exposition.ts";
 import { type RunningNats, startNatsCluster } from "../support/nats.ts";
@@ -164,11 +164,19 @@ describe("edgemq nodes while NATS servers die", () => {
     // QoS 1 at 3.1.1: no negative acknowledgement exists, so the connection is closed unacknowledged.
     const v311 = await mosquittoPub(["-p", String(a.port), "-t", "down/t", "-m", "durable-311", "-q", "1", "-V", "mqttv311"]);
     expect(v311.code).not.toBe(0);
+    // An mqtt.js 3.1.1 client with a lasting session keeps the message, reconnecting, until it is taken (below).
+    const v311Client = mqtt.connect(a.url, { protocolVersion: 4, clean: false, clientId: "down-311", reconnectPeriod: 300, connectTimeout: 5000 });
+    await new Promise((r) => v311Client.once("connect", r));
+    let closes = 0;
+    v311Client.on("close", () => closes++);
+    const resent = v311Client.publishAsync("down/t", "resent-311", { qos: 1 });
+    await waitFor(() => closes >= 1, 3000, "the 3.1.1 connection closed");
     // mosquitto_pub at 5.0 is told the reason.
     const v5 = await mosquittoPub(["-p", String(a.port), "-t", "down/t", "-m", "durable-5", "-q", "1", "-V", "mqttv5"]);
     expect(v5.output).toMatch(/Implementation specific error/i);
     await sleep(200);
     expect(gotLocal.map((m) => m.payload)).toEqual(["local-zero", "mosquitto-zero"]);
+    gotLocal.length = 0;
     const m = await metrics(a);
     expect(valueOf(m, "edgemq_unavailable_refusals_total", { namespace: "", broker: "default" })).toBeGreaterThanOrEqual(4);
     expect(a.output().match(/QoS 1 and 2 PUBLISH are refused/g)?.length).toBe(lost(a));
@@ -178,6 +186,11 @@ describe("edgemq nodes while NATS servers die", () => {
     await waitFor(() => /cluster: reconnected/.test(a.output().slice(a.output().lastIndexOf("cluster: lost"))), 15_000, "node a back on NATS");
     await waitFor(() => /cluster: reconnected/.test(b.output().slice(b.output().lastIndexOf("cluster: lost"))), 15_000, "node b back on NATS");
     expect(await readyz(a)).toEqual({ status: 200, body: { status: "ready" } });
+    // The 3.1.1 client's message, sent again on a reconnection, is taken now: once, on node a's subscriber.
+    await resent;
+    await waitFor(() => gotLocal.some((m) => m.payload === "resent-311"), 3000, "the 3.1.1 message sent again");
+    expect(gotLocal.filter((m) => m.payload === "resent-311")).toHaveLength(1);
+    await v311Client.endAsync();
     expect(valueOf(await metrics(a), "edgemq_cluster_nats_connected", { server: (await natsServerOf(a))! })).toBe(1);
     gotRemote.length = 0;
     await crossing(pub, "down/t", gotRemote);
