@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import mqtt, { type MqttClient } from "mqtt";
 import { collect, connect, mosquittoPub, mosquittoSub, sleep, waitFor } from "../support/clients.ts";
-import { parseExposition, valueOf } from "../support/exposition.ts";
+import { namingProblems, parseExposition, valueOf } from "../support/exposition.ts";
 import { type RunningNats, startNatsCluster } from "../support/nats.ts";
 import { type RunningBroker, startBroker } from "../support/server.ts";
 
@@ -36,9 +36,9 @@ const natsServerOf = async (node: RunningBroker) => {
   return sample?.value === 1 ? sample.labels.server : undefined;
 };
 
-// Publishes QoS 0 probes on `pub` until `got` has one: the interest has crossed the NATS routes.
-async function crossing(pub: MqttClient, topic: string, got: { payload: string }[]): Promise<void> {
-  for (let i = 0; i < 300 && !got.some((m) => m.payload === "probe"); i++) {
+// Publishes QoS 0 probes on `pub` until `got` has one (and `also` holds): the interest has crossed the NATS routes.
+async function crossing(pub: MqttClient, topic: string, got: { payload: string }[], also = () => true): Promise<void> {
+  for (let i = 0; i < 300 && !(got.some((m) => m.payload === "probe") && also()); i++) {
     await pub.publishAsync(topic, "probe", { qos: 0 });
     await sleep(20);
   }
@@ -54,6 +54,7 @@ describe("edgemq nodes while NATS servers die", () => {
       for (let i = 0; i < 50 && valueOf(await metrics(node), "edgemq_cluster_nodes") !== 2; i++) await sleep(100);
       const m = await metrics(node);
       expect(valueOf(m, "edgemq_cluster_nodes")).toBe(2);
+      expect(namingProblems(m)).toEqual([]);
       expect(await natsServerOf(node)).toMatch(/^127\.0\.0\.1:\d+$/);
       for (const name of ["edgemq_cluster_messages_sent_total", "edgemq_cluster_messages_received_total", "edgemq_cluster_reconnects_total", "edgemq_cluster_slow_consumer_events_total"]) {
         expect(valueOf(m, name), name).toBe(0);
@@ -62,14 +63,25 @@ describe("edgemq nodes while NATS servers die", () => {
     }
   });
 
+  it("counts a node that joins, and stops counting it as soon as it leaves", async () => {
+    const c = await startBroker(["--cluster", nats.map((n) => n.url).join(","), "--node-id", "outage-c", "--sys-interval", "0"]);
+    const nodes = async () => valueOf(await metrics(a), "edgemq_cluster_nodes");
+    for (let i = 0; i < 50 && (await nodes()) !== 3; i++) await sleep(100);
+    expect(await nodes()).toBe(3);
+    await c.stop();
+    // Its "left" message, not three silent rounds (6 s): well within a second.
+    for (let i = 0; i < 10 && (await nodes()) !== 2; i++) await sleep(100);
+    expect(await nodes()).toBe(2);
+  });
+
   it("moves a node whose NATS server is killed to another, refusing QoS 1 only while it moves, and every QoS 1 message acknowledged outside that moment crosses", async () => {
     const sub = await connect(b.url, { clientId: "outage-sub" });
     const got = collect(sub);
     await sub.subscribeAsync("kill/#", { qos: 1 });
     const moSub = mosquittoSub(["-p", String(b.port), "-t", "kill/#", "-q", "1", "-V", "mqttv311"]);
     const pub = await connect(a.url, { clientId: "outage-pub" });
-    await crossing(pub, "kill/t", got);
-    await waitFor(() => moSub.lines().includes("probe"), 3000, "mosquitto_sub's probe");
+    await crossing(pub, "kill/t", got, () => moSub.lines().includes("probe"));
+    expect(moSub.lines()).toContain("probe");
 
     // A publisher keeps sending QoS 1 while its node's NATS server dies.
     const acked: string[] = [];
@@ -200,4 +212,5 @@ describe("edgemq nodes while NATS servers die", () => {
     expect(gotRemote.map((m) => m.payload)).toEqual(["back-1", "back-2"]);
     await Promise.all([local, remote, pub].map((c) => c.endAsync()));
   });
+
 });
