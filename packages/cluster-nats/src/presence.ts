@@ -18,6 +18,8 @@ export class Presence {
   // Other nodes by id, with when each was last heard.
   readonly #heard = new Map<string, number>();
   readonly #timer: ReturnType<typeof setInterval>;
+  // The id this node last said it was up under.
+  #said: string | undefined;
 
   constructor(nc: NatsConnection, root: string, nodeId: () => string, now: () => number) {
     this.#nc = nc;
@@ -29,6 +31,11 @@ export class Presence {
     nc.subscribe(`${root}.nodes.presence`, { callback: (err, msg) => void (err === null && this.heard(decode(msg.data))) });
     nc.subscribe(`${root}.nodes.left`, { callback: (err, msg) => void (err === null && this.#heard.delete(decode(msg.data))) });
     this.#timer = setInterval(() => this.#say("presence"), PRESENCE_INTERVAL_MS);
+    this.#say("presence");
+  }
+
+  /** Says at once that this node is up, under its id now: the server names a node after its port once bound. */
+  renamed(): void {
     this.#say("presence");
   }
 
@@ -56,6 +63,11 @@ export class Presence {
 
   #say(what: "presence" | "left"): void {
     // While NATS is away the client buffers it; a closed connection cannot take it.
-    if (!this.#nc.isClosed()) this.#nc.publish(`${this.#root}.nodes.${what}`, new TextEncoder().encode(this.#nodeId()));
+    if (this.#nc.isClosed()) return;
+    const id = this.#nodeId();
+    // A node renamed once its port is known: the others stop counting its first name at once.
+    if (this.#said !== undefined && this.#said !== id) this.#nc.publish(`${this.#root}.nodes.left`, new TextEncoder().encode(this.#said));
+    this.#said = id;
+    this.#nc.publish(`${this.#root}.nodes.${what}`, new TextEncoder().encode(id));
   }
 }

@@ -41,7 +41,10 @@ export async function joinCluster(config: ClusterConfig, port: number, logger: L
     link,
     routing: (broker) => link.routing(broker),
     settle(bound) {
-      if (config.nodeId === undefined) link.nodeId = defaultNodeId(bound);
+      if (config.nodeId === undefined && link.nodeId !== defaultNodeId(bound)) {
+        link.nodeId = defaultNodeId(bound);
+        link.presence.renamed();
+      }
     },
     async countNodes() {
       seen = await link.rollCall();
