@@ -130,6 +130,7 @@ describe("edgemq nodes while NATS servers die", () => {
     expect(acked.filter((p) => !arrived(p)).every((p) => acked.indexOf(p) >= settled && acked.indexOf(p) < moved)).toBe(true);
     expect(new Set(received).size).toBe(received.length);
     expect(await natsServerOf(a)).not.toBe(before);
+    expect(await natsServerOf(a)).toMatch(/^127\.0\.0\.1:\d+$/);
     expect(valueOf(await metrics(a), "edgemq_cluster_reconnects_total")).toBeGreaterThanOrEqual(1);
     expect(valueOf(await metrics(a), "edgemq_cluster_messages_sent_total")).toBeGreaterThanOrEqual(acked.length);
     expect(valueOf(await metrics(b), "edgemq_cluster_messages_received_total")).toBeGreaterThanOrEqual(after.length);

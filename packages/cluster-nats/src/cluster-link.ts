@@ -4,10 +4,10 @@ import { connect, credsAuthenticator, type NatsConnection, nkeyAuthenticator } f
 import { NatsRouting } from "./nats-routing.ts";
 import { Presence } from "./presence.ts";
 import { ClusterConnectError } from "./connect-error.ts";
-
-export { ClusterConnectError, redactServers } from "./connect-error.ts";
 import { ensureRetainedStream } from "./retained-sync.ts";
 import type { ClusterCounters, RoutingLink } from "./routing-link.ts";
+
+export { ClusterConnectError, redactServers } from "./connect-error.ts";
 
 /** How a node joins the cluster. */
 export interface ClusterOptions {
