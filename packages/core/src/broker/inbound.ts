@@ -54,7 +54,7 @@ export class Inbound {
     const ctx = this.#ctx;
     outcome.committed = undefined;
     // What cannot be made durable now (a cluster node cut off from NATS) is refused, not acknowledged:
-    // the connection turns 0x89 into what each protocol level can say (PublishFlow's _acknowledge).
+    // the connection turns 0x89 into what each protocol level can say (ConnectionBase._refuseUndurable).
     if (message.qos > 0 && !this.#publisher.acceptsDurable) {
       ctx.stats.unavailable++;
       outcome.reasonCode = ReasonCode.ServerBusy;
