@@ -19,7 +19,7 @@ beforeAll(async () => {
   const servers = nats.map((n) => n.url).join(",");
   const node = (id: string, runtime: "node" | "deno") => startBroker(["--cluster", servers, "--node-id", id, "--sys-interval", "0", "--admin-port", "0", "--metrics-public"], {}, { runtime });
   [a, b] = await Promise.all([node("outage-a", "node"), node("outage-b", "deno")]);
-});
+}, 30_000); // a NATS cluster and a Deno node, on a loaded machine
 afterAll(async () => {
   await Promise.all([a?.stop(), b?.stop()]);
   await Promise.all((nats ?? []).map((n) => n.stop()));
