@@ -5,7 +5,7 @@ import { NatsRouting } from "./nats-routing.ts";
 import { Presence } from "./presence.ts";
 import { ClusterConnectError } from "./connect-error.ts";
 import { ensureRetainedStream } from "./retained-sync.ts";
-import type { ClusterCounters, RoutingLink } from "./routing-link.ts";
+import type { ClusterCounters, ClusterStatus, RoutingLink } from "./routing-link.ts";
 
 export { ClusterConnectError, redactServers } from "./connect-error.ts";
 
@@ -27,14 +27,6 @@ export interface ClusterOptions {
   nkeySeed?: Uint8Array;
   /** PEM texts: the CA that signed the NATS servers' certificates, and this node's client certificate and key. */
   tls?: { ca?: string; cert?: string; key?: string };
-}
-
-/** The connection's state and events since the node started, for /metrics. */
-export interface ClusterStatus {
-  /** Times a lost NATS server was replaced by another (or the same, back). */
-  reconnects: number;
-  /** Times the NATS client said this node reads too slowly (the NATS server may drop its messages). */
-  slowConsumers: number;
 }
 
 // The NATS client takes no credentials from a URL: `nats://user:pass@host` becomes user and pass
