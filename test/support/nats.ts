@@ -15,6 +15,10 @@ export interface RunningNats {
   monitorPort: number;
   output(): string;
   stop(): Promise<void>;
+  /** Kills it with `signal` (SIGKILL: it dies as a crashed server does), keeping its JetStream store for {@link restart}. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Starts it again, killed, on the same ports, routes and store; resolves once it is ready. */
+  restart(): Promise<RunningNats>;
 }
 
 const started = new Set<ChildProcess>();
@@ -32,9 +36,10 @@ function runNats(args: string[], port: number, monitorPort: number, dir: string)
   let out = "";
   child.stdout!.on("data", (d) => (out += d));
   child.stderr!.on("data", (d) => (out += d));
+  let keep = false;
   const exited = new Promise<void>((r) => child.once("close", () => {
     started.delete(child);
-    rmSync(dir, { recursive: true, force: true });
+    if (!keep) rmSync(dir, { recursive: true, force: true });
     r();
   }));
   return new Promise((resolve, reject) => {
@@ -52,6 +57,12 @@ function runNats(args: string[], port: number, monitorPort: number, dir: string)
           if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
           await exited;
         },
+        kill: async (signal = "SIGKILL") => {
+          keep = true;
+          if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+          await exited;
+        },
+        restart: () => runNats(args, port, monitorPort, dir),
       });
     };
     child.stdout!.on("data", onData);

@@ -280,6 +280,47 @@ describe("the routing seam carries accepted messages to another broker", () => {
   });
 });
 
+describe("a routing that cannot make messages durable now (a cluster node cut off from NATS)", () => {
+  function outage(): { b: Broker; routing: { acceptsDurable: boolean } } {
+    const routing = { acceptsDurable: false };
+    const b = broker({ routing: (l) => Object.assign(routing, { route: (m: Message, c: Promise<unknown>[]) => l.route(m, c, "all"), subscribed: () => {}, unsubscribed: () => {} }) });
+    return { b, routing };
+  }
+
+  it("refuses a 5.0 QoS 1 and 2 PUBLISH with PUBACK and PUBREC 0x83 and a reason string, delivers QoS 0, and accepts again once it can", async () => {
+    const { b, routing } = outage();
+    const sub = await connected(b, "sub", [["x", 2]]);
+    const pub = await connected(b, "pub");
+    pub.send({ type: "publish", topic: "x", payload: enc.encode("one"), qos: 1, retain: false, dup: false, packetId: 1 });
+    pub.send({ type: "publish", topic: "x", payload: enc.encode("two"), qos: 2, retain: false, dup: false, packetId: 2 });
+    pub.send({ type: "publish", topic: "x", payload: enc.encode("zero"), qos: 0, retain: false, dup: false });
+    await flush();
+    expect(pub.packets()).toMatchObject([
+      { type: "puback", packetId: 1, reasonCode: 0x83, properties: { reasonString: expect.stringMatching(/NATS\) is unreachable/) } },
+      { type: "pubrec", packetId: 2, reasonCode: 0x83 },
+    ]);
+    expect(publishes(sub.packets()).map((p) => dec.decode(p.payload))).toEqual(["zero"]);
+    expect(b.stats.unavailable).toBe(2);
+    routing.acceptsDurable = true;
+    pub.send({ type: "publish", topic: "x", payload: enc.encode("one"), qos: 1, retain: false, dup: false, packetId: 1 });
+    await flush();
+    expect(pub.packets()).toMatchObject([{ type: "puback", packetId: 1, reasonCode: 0 }]);
+    expect(publishes(sub.packets()).map((p) => dec.decode(p.payload))).toEqual(["one"]);
+  });
+
+  it("closes a 3.1.1 connection without acknowledging a QoS 1 PUBLISH, which it has no negative acknowledgement for", async () => {
+    const { b } = outage();
+    const pub = new MemoryPeer(b, 4);
+    pub.connect("pub311");
+    await flush();
+    pub.packets();
+    pub.send({ type: "publish", topic: "x", payload: enc.encode("one"), qos: 1, retain: false, dup: false, packetId: 1 });
+    await flush();
+    expect(pub.packets()).toEqual([]);
+    expect(pub.duplex.closed).toBe(true);
+  });
+});
+
 // An ownership that claims asynchronously and records what it was told.
 class SlowOwnership implements SessionOwnership {
   handle: OwnershipHandle | undefined;

@@ -31,7 +31,10 @@ const SAMPLES: Record<string, string> = {
   "admin-token": "0123456789abcdef0123", "account-id": "acct_1", domain: "mq.example.com", user: "u:p", preset: "cloudflare", config: "edgemq.json",
   "log-level": "debug", "hook-timeout": "3000", "log-format": "json", "connect-timeout": "30", "session-takeover": "any",
   "memory-budget": "50000000", "max-sessions-total": "5000", "admin-cors-origin": "https://ops.example.com", cluster: "nats://127.0.0.1:4222", "node-id": "node-1",
+  "cluster-creds": "edgemq.creds", "cluster-nkey": "edgemq.nk", "cluster-tls-ca": "nats-ca.pem", "cluster-tls-cert": "node.pem", "cluster-tls-key": "node-key.pem",
 };
+// A client certificate comes with its key, and the key with its certificate.
+const clusterPair = (name: string) => (name === "cluster-tls-cert" ? ["--cluster-tls-key", "k.pem"] : name === "cluster-tls-key" ? ["--cluster-tls-cert", "c.pem"] : []);
 // Options that are only flags: switches, ones that refine another flag, and the limits (set in the file under "limits").
 const FLAG_ONLY = ["tls-client-auth", "ws-path", "store-window", "admin-host", "no-anonymous", "user", "preset", "metrics-public", "help", "tenant-ceiling", "hook-allow"];
 
@@ -88,7 +91,7 @@ describe("the server's option table", () => {
       const text = o.type.kind === "switch" ? "true" : SAMPLES[o.name]!;
       // Options that need a companion (a TLS port needs a certificate and a key) get it by flag, in both runs.
       const companions = o.name === "tls-port" || o.name === "wss-port" ? ["--tls-cert", "c.pem", "--tls-key", "k.pem"] 
-        : o.name === "store-mode" ? ["--data", "/tmp/d"] : o.name === "node-id" ? ["--cluster", "nats://127.0.0.1:4222"] : [];
+        : o.name === "store-mode" ? ["--data", "/tmp/d"] : o.name === "node-id" || o.name.startsWith("cluster-") ? ["--cluster", "nats://127.0.0.1:4222", ...clusterPair(o.name)] : [];
       const byFlag = resolve([...companions, ...(o.type.kind === "switch" ? [flagOf(o)] : [flagOf(o), text])]);
       const byEnv = resolve(companions, { [o.env!]: text });
       expect(byEnv, o.name).toEqual(byFlag);
@@ -120,7 +123,17 @@ describe("the server's option table", () => {
     expect(failure(["--node-id", "n1"])).toMatch(/^--node-id names this node in a cluster: add --cluster/);
     expect(failure(["--cluster", "nats://a:1", "--node-id", "has space"])).toMatch(/^--node-id must be 1 to 128 printable characters without spaces/);
     expect(failure([], {}, { cluster: { servers: 4222 } })).toMatch(/cluster\.servers must be a list, got 4222/);
-    expect(failure([], {}, { cluster: { server: "nats://a:1" } })).toMatch(/cluster\.server is not a setting: did you mean "servers"\? \(allowed here: servers, nodeId\)/);
+    expect(failure([], {}, { cluster: { server: "nats://a:1" } })).toMatch(/cluster\.server is not a setting: did you mean "servers"\? \(allowed here: tls, servers, nodeId, creds, nkey\)/);
+  });
+
+  it("takes the NATS credentials and TLS files from flags, variables or the file's cluster section, and refuses them without --cluster or half a pair", () => {
+    const c = resolve(["--cluster", "nats://a:1", "--cluster-creds", "/k/n.creds", "--cluster-tls-ca", "/k/ca.pem"], { EDGEMQ_CLUSTER_TLS_CERT: "/k/c.pem", EDGEMQ_CLUSTER_TLS_KEY: "/k/k.pem" }).cluster;
+    expect(c).toEqual({ servers: ["nats://a:1"], nodeId: undefined, creds: "/k/n.creds", tlsCa: "/k/ca.pem", tlsCert: "/k/c.pem", tlsKey: "/k/k.pem" });
+    const fromFile = resolve(["--config", "/etc/edgemq/edgemq.json"], {}, { cluster: { servers: ["tls://a:1"], nkey: "node.nk", tls: { ca: "/pki/ca.pem" } } }).cluster;
+    expect([fromFile?.nkey, fromFile?.tlsCa]).toEqual(["/etc/edgemq/node.nk", "/pki/ca.pem"]);
+    expect(failure(["--cluster-tls-ca", "ca.pem"])).toMatch(/^--cluster-tls-ca is for joining a cluster: add --cluster nats:\/\/host:port/);
+    expect(failure(["--cluster", "nats://a:1", "--cluster-tls-cert", "c.pem"])).toMatch(/^--cluster-tls-cert needs its key: add --cluster-tls-key <file>/);
+    expect(failure(["--cluster", "nats://a:1", "--cluster-creds", "a", "--cluster-nkey", "b"])).toMatch(/give one of them/);
   });
 
   it("takes tenant ceilings from the defaults, then the file, then --tenant-ceiling, and refuses server limits above them", () => {

@@ -1,9 +1,13 @@
 import { hostname } from "node:os";
 import type { RoutingFactory } from "@edgemq/core";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { connect, credsAuthenticator, type NatsConnection, nkeyAuthenticator } from "@nats-io/transport-node";
 import { NatsRouting } from "./nats-routing.ts";
+import { Presence } from "./presence.ts";
+import { ClusterConnectError } from "./connect-error.ts";
 import { ensureRetainedStream } from "./retained-sync.ts";
-import type { ClusterCounters, RoutingLink } from "./routing-link.ts";
+import type { ClusterCounters, ClusterStatus, RoutingLink } from "./routing-link.ts";
+
+export { ClusterConnectError, redactServers } from "./connect-error.ts";
 
 /** How a node joins the cluster. */
 export interface ClusterOptions {
@@ -17,11 +21,12 @@ export interface ClusterOptions {
   now?: () => number;
   /** Where connection changes and problems are told (default: nowhere). */
   log?: (level: "info" | "warn" | "error", text: string) => void;
-}
-
-/** The servers as logs may show them: a password in a URL (`nats://user:pass@host`) is masked. */
-export function redactServers(servers: readonly string[]): string {
-  return servers.map((url) => url.replace(/\/\/([^:@/]*):[^@/]*@/, "//$1:***@")).join(",");
+  /** A NATS credentials file's contents (a user JWT and its nkey seed), for NATS servers run with an operator. */
+  creds?: Uint8Array;
+  /** A user nkey seed (`SU…`), for NATS servers whose users are nkeys. */
+  nkeySeed?: Uint8Array;
+  /** PEM texts: the CA that signed the NATS servers' certificates, and this node's client certificate and key. */
+  tls?: { ca?: string; cert?: string; key?: string };
 }
 
 // The NATS client takes no credentials from a URL: `nats://user:pass@host` becomes user and pass
@@ -45,14 +50,6 @@ export function defaultNodeId(port: number): string {
   return `${hostname()}:${port}`;
 }
 
-/** A start that could not reach any NATS server: what was tried, and what to do. */
-export class ClusterConnectError extends Error {
-  constructor(servers: readonly string[], cause: unknown) {
-    super(`cannot reach the NATS cluster at ${redactServers(servers)} (${(cause as Error)?.message ?? cause}): start nats-server (nats-server -js) there, or fix --cluster`);
-    this.name = "ClusterConnectError";
-  }
-}
-
 /**
  * This node's link to the cluster: one NATS connection shared by every
  * broker of the process, each broker routing over it with {@link routing}.
@@ -71,6 +68,10 @@ export class ClusterLink implements RoutingLink {
   /** A random number for this run: a restarted node's messages are never taken for its earlier run's. */
   readonly incarnation: number = crypto.getRandomValues(new Uint32Array(1))[0]!;
   readonly counters: ClusterCounters = { sent: 0, received: 0, notSent: 0, malformed: 0, handedOff: 0, unserved: 0 };
+  /** Reconnections and slow-consumer events since the node started. */
+  readonly status: ClusterStatus = { reconnects: 0, slowConsumers: 0 };
+  /** The nodes up now, as their presence messages say. */
+  readonly presence: Presence;
   /** The JetStream stream of retained messages (undefined without JetStream: retained stay per node). */
   retainedStream: string | undefined;
   /** This node's id; the server may settle it once its listener's port is known. */
@@ -82,17 +83,21 @@ export class ClusterLink implements RoutingLink {
   #pendingFlush: Promise<void> | undefined;
   // False between a lost NATS server and the next one: nothing to wait for then.
   #connected = true;
+  // The NATS server of the last (re)connection.
+  #server: string;
 
   private constructor(nc: NatsConnection, shareNc: NatsConnection, options: ClusterOptions) {
     this.nc = nc;
     this.shareNc = shareNc;
     this.servers = options.servers;
     this.nodeId = options.nodeId;
+    this.#server = nc.getServer();
     this.root = options.root ?? "edgemq";
     this.now = options.now ?? Date.now;
     this.#log = options.log ?? (() => {});
     // Every node answers a roll call with its id (the connection does not echo: never its own).
     nc.subscribe(`${this.root}.nodes.rollcall`, { callback: (err, msg) => void (err === null && msg.respond(new TextEncoder().encode(this.nodeId))) });
+    this.presence = new Presence(nc, this.root, () => this.nodeId, this.now);
     void this.#watch(nc, true);
     void this.#watch(shareNc, false);
   }
@@ -105,6 +110,9 @@ export class ClusterLink implements RoutingLink {
       maxReconnectAttempts: -1,
       reconnectTimeWait: 1000,
       timeout: 5000,
+      ...(options.creds !== undefined ? { authenticator: credsAuthenticator(options.creds) } : {}),
+      ...(options.nkeySeed !== undefined ? { authenticator: nkeyAuthenticator(options.nkeySeed) } : {}),
+      ...(options.tls !== undefined ? { tls: options.tls } : {}),
     };
     let nc: NatsConnection;
     try {
@@ -135,9 +143,9 @@ export class ClusterLink implements RoutingLink {
     return this.#connected;
   }
 
-  /** The NATS server this node is connected to now, if any. */
+  /** The NATS server this node is connected to now, or was last while it reconnects (the client tries others meanwhile). */
   get server(): string | undefined {
-    return this.nc.isClosed() ? undefined : this.nc.getServer();
+    return this.nc.isClosed() ? undefined : this.#server;
   }
 
   /**
@@ -180,7 +188,10 @@ export class ClusterLink implements RoutingLink {
     const seen = new Set<string>([this.nodeId]);
     try {
       const answers = await this.nc.requestMany(`${this.root}.nodes.rollcall`, undefined, { strategy: "timer", maxWait: ms });
-      for await (const answer of answers) seen.add(answer.string());
+      for await (const answer of answers) {
+        seen.add(answer.string());
+        this.presence.heard(answer.string());
+      }
     } catch {
       // No answer at all (no other node, or NATS away): this node alone.
     }
@@ -194,6 +205,7 @@ export class ClusterLink implements RoutingLink {
 
   /** Leaves the cluster: what was published is flushed, then the connection closes. */
   async close(): Promise<void> {
+    this.presence.close();
     await Promise.all([this.nc, this.shareNc].map(async (c) => {
       if (!c.isClosed()) await c.drain().catch(() => c.close());
     }));
@@ -207,16 +219,20 @@ export class ClusterLink implements RoutingLink {
       switch (s.type) {
         case "disconnect":
           this.#connected = false;
-          this.#log("warn", `cluster: lost the NATS server ${s.server}; reconnecting (messages do not cross nodes until then)`);
+          // Said once per outage: the client's further attempts are "reconnecting" events, not told.
+          this.#log("warn", `cluster: lost the NATS server ${s.server}; reconnecting (messages do not cross nodes, and QoS 1 and 2 PUBLISH are refused, until then)`);
           break;
         case "reconnect":
           this.#connected = true;
+          this.status.reconnects++;
+          this.#server = s.server;
           this.#log("info", `cluster: reconnected to the NATS server ${s.server}`);
           break;
         case "error":
           this.#log("warn", `cluster: NATS error: ${s.error.message}`);
           break;
         case "slowConsumer":
+          this.status.slowConsumers++;
           this.#log("warn", `cluster: this node reads NATS too slowly (${s.pending} messages pending on ${s.sub.getSubject()})`);
           break;
         case "ldm":

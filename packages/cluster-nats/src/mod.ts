@@ -8,8 +8,9 @@
  * Sessions are still each node's own.
  */
 export { ClusterConnectError, ClusterLink, type ClusterOptions, defaultNodeId, redactServers } from "./cluster-link.ts";
+export { Presence, PRESENCE_INTERVAL_MS } from "./presence.ts";
 export { NatsRouting } from "./nats-routing.ts";
-export type { ClusterCounters, RoutingLink } from "./routing-link.ts";
+export type { ClusterCounters, ClusterStatus, RoutingLink } from "./routing-link.ts";
 export { ShareGroups } from "./share-groups.ts";
 export { ensureRetainedStream, RetainedSync, retainedStreamName } from "./retained-sync.ts";
 export { KvTenancyStore, tenancyBucketName, tenancyReplicas } from "./tenancy-kv.ts";

@@ -51,6 +51,11 @@ export class NatsRouting implements Routing {
     }
   }
 
+  /** False while NATS is away: a QoS 1 or 2 message could reach no other node and no JetStream (the broker refuses it). */
+  get acceptsDurable(): boolean {
+    return this.#link.connected;
+  }
+
   /**
    * Delivers to the local matches and publishes to the other nodes. The count
    * is the local one, except that a message sent on is said to match: this

@@ -43,6 +43,14 @@ export interface ClusterCounters {
   unserved: number;
 }
 
+/** The NATS connection's events since the node started, for /metrics. */
+export interface ClusterStatus {
+  /** Times a lost NATS server was replaced by another (or the same, back). */
+  reconnects: number;
+  /** Times the NATS client said this node reads too slowly (the NATS server may drop its messages). */
+  slowConsumers: number;
+}
+
 /** The message in a NATS message published under `prefix`, or undefined (counted, and said once) when it is not one. */
 export function readMessage(link: RoutingLink, msg: Msg, prefix: string): Decoded | undefined {
   try {

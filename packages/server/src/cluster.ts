@@ -1,6 +1,7 @@
 import type { RoutingFactory } from "@edgemq/core";
 import type { ClusterLink } from "@edgemq/cluster-nats";
 import type { TenancyStore } from "@edgemq/tenancy";
+import { readClusterFiles } from "./cluster-files.ts";
 import { clusterTenancy } from "./cluster-tenancy.ts";
 import type { ClusterConfig } from "./config.ts";
 import type { Logger } from "./logger.ts";
@@ -13,7 +14,7 @@ export interface ClusterNode {
   settle(port: number): void;
   /** Counts the nodes that answer a roll call (a moment's wait), for {@link describe}. */
   countNodes(): Promise<void>;
-  /** How many nodes answered the start-up roll call (this one included); undefined before it. */
+  /** How many nodes are up now (this one included), kept current by their presence messages. */
   nodesSeen(): number | undefined;
   /** For the start-up line: `nats://… as node <id>, <n> nodes seen`. */
   describe(): string;
@@ -23,6 +24,8 @@ export interface ClusterNode {
   readonly link: ClusterLink;
   /** Resolves once every broker built so far has read the cluster's retained messages (bounded). */
   caughtUp(): Promise<void>;
+  /** Why the node takes no traffic now (cut off from NATS), for /readyz; undefined while connected. */
+  unready(): string | undefined;
   /** Leaves the cluster (after the brokers closed). */
   close(): Promise<void>;
 }
@@ -31,7 +34,10 @@ export interface ClusterNode {
 export async function joinCluster(config: ClusterConfig, port: number, logger: Logger, local?: TenancyStore): Promise<ClusterNode> {
   // Loaded only here: a server without --cluster never loads the NATS client.
   const { ClusterLink, defaultNodeId, redactServers } = await import("@edgemq/cluster-nats");
+  // Read before connecting: a missing or wrong file is a configuration error naming its flag.
+  const files = readClusterFiles(config);
   const link = await ClusterLink.connect({
+    ...files,
     servers: config.servers,
     nodeId: config.nodeId ?? defaultNodeId(port),
     log: (level, text) => logger.log(level, `edgemq: ${text}`),
@@ -43,14 +49,19 @@ export async function joinCluster(config: ClusterConfig, port: number, logger: L
     tenancy,
     routing: (broker) => link.routing(broker),
     settle(bound) {
-      if (config.nodeId === undefined) link.nodeId = defaultNodeId(bound);
+      if (config.nodeId === undefined && link.nodeId !== defaultNodeId(bound)) {
+        link.nodeId = defaultNodeId(bound);
+        link.presence.renamed();
+      }
     },
     async countNodes() {
       seen = await link.rollCall();
     },
-    nodesSeen: () => seen,
+    // Kept current by the nodes' presence messages (the start-up roll call's answers count as heard).
+    nodesSeen: () => link.presence.count(),
     describe: () => `${redactServers(config.servers)} as node ${link.nodeId}${seen === undefined ? "" : `, ${seen} ${seen === 1 ? "node" : "nodes"} seen`}`,
     caughtUp: () => link.caughtUp(),
+    unready: () => (link.connected ? undefined : `cut off from NATS (${redactServers(config.servers)}): reconnecting; QoS 1 and 2 PUBLISH are refused until then`),
     close: () => link.close(),
   };
 }

@@ -15,6 +15,8 @@ export interface HttpAppOptions {
   metrics: MetricsSources;
   /** Whether the server takes traffic: listeners bound, store open, not shutting down. */
   ready(): boolean;
+  /** Why the server, up, takes no traffic now (a clustered node cut off from NATS); undefined when it does. */
+  unready?(): string | undefined;
   /** Serve /metrics without an API token (for a scraper on a private network). */
   metricsPublic: boolean;
   /** Failed token checks per client address, shared with the admin API. */
@@ -31,7 +33,8 @@ type HttpEnv = { Bindings: AdminBindings | undefined };
 
 /**
  * The admin listener's whole HTTP surface: `/healthz` (the process answers),
- * `/readyz` (it takes traffic; 503 while starting or shutting down),
+ * `/readyz` (it takes traffic; 503 while starting or shutting down, or,
+ * with a reason, while a clustered node is cut off from NATS),
  * `/metrics` (Prometheus text, behind any API token: one scoped to some
  * namespaces sees only their brokers' series; the default broker, the
  * process and the server are shown to all-namespace tokens only), `/stats`
@@ -56,7 +59,11 @@ export function createHttpApp(admin: FetchApp, options: HttpAppOptions): Hono<Ht
     return c.text(`${what} need an API token: send Authorization: Bearer <token> (any role)${what === "metrics" ? ", or start edgemq with --metrics-public" : ""}\n`, 401);
   };
   app.get("/healthz", (c) => c.json({ status: "ok" }, 200));
-  app.get("/readyz", (c) => (options.ready() ? c.json({ status: "ready" }, 200) : c.json({ status: "not ready" }, 503)));
+  app.get("/readyz", (c) => {
+    if (!options.ready()) return c.json({ status: "not ready" }, 503);
+    const reason = options.unready?.();
+    return reason === undefined ? c.json({ status: "ready" }, 200) : c.json({ status: "not ready", reason }, 503);
+  });
   app.get("/metrics", async (c) => {
     let scope: MetricsScope = "*";
     if (!options.metricsPublic) {

@@ -1,4 +1,5 @@
 import type { Broker, MemoryBudget } from "@edgemq/core";
+import { type ClusterFigures, renderClusterMetrics } from "./cluster-metrics.ts";
 import type { Histogram } from "./histogram.ts";
 import { type EventLoopLag, type GcPauses, processFigures } from "./process-metrics.ts";
 
@@ -30,6 +31,8 @@ export interface MetricsSources {
   adminAuth?(): { failures: number; rateLimited: number };
   /** The process-wide budget for bytes held in partial packets and queues. */
   memoryBudget?: MemoryBudget;
+  /** This node's link to the cluster (--cluster), if any. */
+  cluster?: ClusterFigures;
 }
 
 /**
@@ -52,6 +55,7 @@ const COUNTERS: [key: keyof Broker["stats"], name: string, help: string][] = [
   ["protocolErrors", "edgemq_protocol_errors_total", "Connections closed for a malformed packet or a protocol error."],
   ["rateLimited", "edgemq_rate_limit_disconnects_total", "Connections closed for sending too many packets or bytes per second (0x96)."],
   ["quotaExceeded", "edgemq_quota_refusals_total", "Connections, subscriptions and retained messages refused by a quota (0x97)."],
+  ["unavailable", "edgemq_unavailable_refusals_total", "QoS 1 and 2 PUBLISH refused while this node was cut off from NATS (5.0: PUBACK/PUBREC 0x83; 3.1.1: connection closed)."],
 ];
 
 // A label value as the exposition format wants it: backslash, quote and newline escaped.
@@ -135,6 +139,7 @@ function renderServerWide(src: MetricsSources, family: (name: string, type: "gau
     family("edgemq_sessions_limit", "gauge", "Sessions all brokers together may hold (--max-sessions-total; 0: no cap).");
     out.push(`edgemq_sessions_limit ${budget.sessionLimit}`);
   }
+  if (src.cluster !== undefined) renderClusterMetrics(src.cluster, family, out);
   const p = processFigures();
   const single = (name: string, type: "gauge" | "counter", help: string, value: number | undefined) => {
     if (value === undefined) return;

@@ -230,6 +230,7 @@ export async function serve(
     },
     dashboard: config.admin.dashboard ? { app: createDashboardApp(), paths: DASHBOARD_PATHS } : undefined,
     ready: () => ready,
+    unready: () => cluster?.unready(),
     metrics: {
       brokers: () => [broker, ...registry.instances()].map(meteredBroker),
       lag,
@@ -240,6 +241,7 @@ export async function serve(
       ceilingRefusals: () => registry.ceilingRefusals(),
       adminAuth: () => authFailures,
       memoryBudget,
+      cluster: cluster?.link,
     },
   });
   for (const l of config.admin.listeners) {

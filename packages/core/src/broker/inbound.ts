@@ -53,6 +53,13 @@ export class Inbound {
   accept(conn: BrokerConnection, message: Message, qos2PacketId: number | undefined, outcome: PublishOutcome): void {
     const ctx = this.#ctx;
     outcome.committed = undefined;
+    // What cannot be made durable now (a cluster node cut off from NATS) is refused, not acknowledged:
+    // the connection turns 0x89 into what each protocol level can say (ConnectionBase._refuseUndurable).
+    if (message.qos > 0 && !this.#publisher.acceptsDurable) {
+      ctx.stats.unavailable++;
+      outcome.reasonCode = ReasonCode.ServerBusy;
+      return;
+    }
     // Checked here, after the hook, which may have changed the payload's size.
     if (message.retain && message.payload.byteLength > 0 && !retainedFits(ctx, this.#publisher.sys, message)) {
       ctx.stats.quotaExceeded++;

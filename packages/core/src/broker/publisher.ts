@@ -21,6 +21,11 @@ export class Publisher {
     this.#routing = routing;
   }
 
+  /** False while the routing cannot make a QoS 1 or 2 message durable (a cluster node cut off from NATS). */
+  get acceptsDurable(): boolean {
+    return this.#routing.acceptsDurable !== false;
+  }
+
   /**
    * Retains (when RETAIN is set) and routes a message; returns how many
    * sessions it matched, and the store commit covering every write it made

@@ -80,6 +80,13 @@ export interface Routing {
   retained?(message: Message): void;
   /** The broker is closing: stop receiving from elsewhere. */
   close?(): void | Promise<void>;
+  /**
+   * False while this routing cannot make a QoS 1 or 2 message durable (issue
+   * 12: a cluster node cut off from NATS); the broker then refuses a client's
+   * QoS 1 and 2 PUBLISH as Server busy, and QoS 0 goes on. Read once per QoS
+   * 1 or 2 PUBLISH, so it must be a plain field or a trivial getter. Absent: always true.
+   */
+  readonly acceptsDurable?: boolean;
 }
 
 /** Builds the Routing a broker uses from its local fan-out (see {@link BrokerOptions.routing}). */

@@ -267,6 +267,7 @@ export abstract class ConnectionBase<S extends ConnectionSession = ConnectionSes
 
   protected _acknowledge(qos: QoS, packetId: number, reasonCode: number): void {
     if (this.state !== "connected") return;
+    if (reasonCode === ReasonCode.ServerBusy) return this._refuseUndurable(qos, packetId);
     const code = this.version === 5 ? reasonCode : 0;
     if (code === 0) {
       // The common case, PUBACK or PUBREC with Success, is four fixed bytes.
@@ -279,6 +280,21 @@ export abstract class ConnectionBase<S extends ConnectionSession = ConnectionSes
       return;
     }
     this._send({ type: qos === 1 ? "puback" : "pubrec", packetId, reasonCode: code });
+  }
+
+  // A QoS 1 or 2 PUBLISH the broker could not make durable (a cluster node cut off from NATS, issue 12).
+  // 0x89 Server busy is not a PUBACK or PUBREC reason code [MQTT-3.4.2-1] [MQTT-3.5.2-1], so a 5.0 client gets
+  // 0x83 Implementation specific error, "valid but the receiver is not willing to accept it" (§3.4.2.1),
+  // with a reason string, and may send it again later; its QoS 0 messages go on. 3.1.1 has no negative
+  // acknowledgement and a positive one would lose the message, so the network connection is closed
+  // unacknowledged [MQTT-3.3.5-2] (3.1.1): the client sends it again once reconnected [MQTT-4.4.0-1].
+  protected _refuseUndurable(qos: QoS, packetId: number): void {
+    const reason = "the cluster (NATS) is unreachable: QoS 1 and 2 messages cannot be made durable now; send again later";
+    if (this.version < 5) return this._disconnectNow(ReasonCode.ServerBusy, reason);
+    this._send({
+      type: qos === 1 ? "puback" : "pubrec", packetId, reasonCode: ReasonCode.ImplementationSpecificError,
+      properties: this.requestProblemInformation ? { reasonString: reason } : undefined,
+    });
   }
 
   /**

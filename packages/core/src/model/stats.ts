@@ -36,6 +36,8 @@ export interface BrokerStats {
   rateLimited: number;
   /** Connections, subscriptions and retained messages refused by a quota (0x97). */
   quotaExceeded: number;
+  /** QoS 1 and 2 PUBLISH refused because the routing could not make them durable: a cluster node cut off from NATS. */
+  unavailable: number;
 }
 
 /** A zeroed set of counters. */
@@ -43,6 +45,6 @@ export function newStats(): BrokerStats {
   return {
     connectionsCurrent: 0, connectionsTotal: 0, messagesReceived: 0, messagesSent: 0, bytesReceived: 0,
     bytesSent: 0, packetsReceived: 0, packetsSent: 0, messagesDropped: 0, denied: 0, protocolErrors: 0,
-    rateLimited: 0, quotaExceeded: 0,
+    rateLimited: 0, quotaExceeded: 0, unavailable: 0,
   };
 }

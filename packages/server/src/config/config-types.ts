@@ -61,6 +61,14 @@ export interface ClusterConfig {
   servers: string[];
   /** This node's name; absent, the host name and the MQTT port. */
   nodeId: string | undefined;
+  /** A NATS credentials file (`--cluster-creds`). */
+  creds?: string;
+  /** A file holding a NATS user nkey seed (`--cluster-nkey`). */
+  nkey?: string;
+  /** PEM files for TLS to NATS: the servers' CA, and this node's client certificate and key (`--cluster-tls-*`). */
+  tlsCa?: string;
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 /** A user for password authentication. */
@@ -126,5 +134,5 @@ export interface ConfigFile {
   hookAllow?: string[];
   memoryBudget?: number;
   maxSessionsTotal?: number;
-  cluster?: { servers?: string | string[]; nodeId?: string };
+  cluster?: { servers?: string | string[]; nodeId?: string; creds?: string; nkey?: string; tls?: { ca?: string; cert?: string; key?: string } };
 }

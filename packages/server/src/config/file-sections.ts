@@ -85,4 +85,5 @@ export const FILE_SECTIONS: readonly FileSection[] = [
   { path: "admin.listeners", schema: z.array(ADMIN_LISTENER), target: "admin.listeners", description: "where the admin API listens (unless --admin-port is given)" },
   { path: "data", object: true, description: "where data lives" },
   { path: "cluster", object: true, description: "joining other edgemq nodes over NATS (preview)" },
+  { path: "cluster.tls", object: true, description: "TLS to the NATS servers: PEM files ca, cert and key" },
 ];
