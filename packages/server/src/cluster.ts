@@ -1,3 +1,4 @@
+import type { ClusterView, NodeAnswer, NodeQuery } from "@edgemq/admin";
 import type { RoutingFactory } from "@edgemq/core";
 import type { ClusterLink } from "@edgemq/cluster-nats";
 import type { ClusterConfig } from "./config.ts";
@@ -15,6 +16,11 @@ export interface ClusterNode {
   describe(): string;
   /** The NATS link, with its counters of messages over NATS (every broker together). */
   readonly link: ClusterLink;
+  /**
+   * The cluster as the admin API sees it; this node answers the other nodes'
+   * questions with `answer` (its own clients and sessions).
+   */
+  adminView(answer: (query: NodeQuery) => NodeAnswer): ClusterView;
   /** Resolves once every broker built so far has read the cluster's retained messages (bounded). */
   caughtUp(): Promise<void>;
   /** Leaves the cluster (after the brokers closed). */
@@ -24,13 +30,14 @@ export interface ClusterNode {
 /** Connects this node to the NATS servers of `config`; rejects with the package's ClusterConnectError when none answers. */
 export async function joinCluster(config: ClusterConfig, port: number, logger: Logger): Promise<ClusterNode> {
   // Loaded only here: a server without --cluster never loads the NATS client.
-  const { ClusterLink, defaultNodeId, redactServers } = await import("@edgemq/cluster-nats");
+  const { ClusterLink, defaultNodeId, NodeQueries, redactServers } = await import("@edgemq/cluster-nats");
   const link = await ClusterLink.connect({
     servers: config.servers,
     nodeId: config.nodeId ?? defaultNodeId(port),
     log: (level, text) => logger.log(level, `edgemq: ${text}`),
   });
   let seen: number | undefined;
+  const queries = new NodeQueries(link.nc, link.root);
   return {
     link,
     routing: (broker) => link.routing(broker),
@@ -41,7 +48,20 @@ export async function joinCluster(config: ClusterConfig, port: number, logger: L
       seen = await link.rollCall();
     },
     describe: () => `${redactServers(config.servers)} as node ${link.nodeId}${seen === undefined ? "" : `, ${seen} ${seen === 1 ? "node" : "nodes"} seen`}`,
+    adminView(answer) {
+      // The op names the subject; the query says it again, and is what is answered.
+      queries.serve((_op, query) => answer(query as NodeQuery), (text) => logger.log("warn", `edgemq: ${text}`));
+      return {
+        get nodeId() {
+          return link.nodeId;
+        },
+        ask: async (query) => (await queries.ask(query.op, query)) as NodeAnswer[],
+      };
+    },
     caughtUp: () => link.caughtUp(),
-    close: () => link.close(),
+    close: () => {
+      queries.close();
+      return link.close();
+    },
   };
 }
