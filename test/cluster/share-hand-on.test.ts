@@ -1,8 +1,8 @@
-// A share group member that leaves with QoS 1 messages it never acknowledged
+// A share group member that leaves with QoS 1/2 messages it never acknowledged
 // (in flight, or queued behind its Receive Maximum): the group gives them to
 // another member [MQTT-4.8.2-3], on the same node or across nodes (issue 12).
 // Two nodes on two runtimes; the leaving member is a raw client that never
-// sends PUBACK, the one that stays is mqtt.js.
+// sends PUBACK or PUBREC, the one that stays is mqtt.js.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MqttClient } from "mqtt";
 import { collect, connect, RawClient, sleep, waitFor } from "../support/clients.ts";
@@ -26,10 +26,10 @@ afterAll(async () => {
 });
 
 // A member that takes at most 3 messages at a time and acknowledges none: the rest wait in its session's queue.
-async function silentMember(node: number, clientId: string, filter: string): Promise<RawClient> {
+async function silentMember(node: number, clientId: string, filter: string, qos: 1 | 2 = 1): Promise<RawClient> {
   const raw = await RawClient.open(nodes[node]!.port, 5);
   await raw.connect(clientId, { properties: { receiveMaximum: 3 } });
-  raw.send({ type: "subscribe", packetId: 1, subscriptions: [{ topicFilter: filter, qos: 1, noLocal: false, retainAsPublished: false, retainHandling: 0 }] });
+  raw.send({ type: "subscribe", packetId: 1, subscriptions: [{ topicFilter: filter, qos, noLocal: false, retainAsPublished: false, retainHandling: 0 }] });
   await raw.next("suback");
   return raw;
 }
@@ -48,11 +48,11 @@ async function probeUntil(pub: MqttClient, topic: string, got: Got, raw: RawClie
   raw.received.length = 0;
 }
 
-// Publishes 0..29 at QoS 1, waits until the silent member holds its 3, then it leaves
+// Publishes 0..29 at `qos`, waits until the silent member holds its 3, then it leaves
 // (its session ends with the connection); the other member must end up with all 30, once each.
-async function leaveAndCheck(pub: MqttClient, topic: string, stays: Got, leaves: RawClient): Promise<void> {
+async function leaveAndCheck(pub: MqttClient, topic: string, stays: Got, leaves: RawClient, qos: 1 | 2 = 1): Promise<void> {
   const sent = Array.from({ length: 30 }, (_, i) => String(i));
-  for (const n of sent) await pub.publishAsync(topic, n, { qos: 1 });
+  for (const n of sent) await pub.publishAsync(topic, n, { qos });
   await waitFor(() => publishes(leaves).length >= 3, 3000, "the silent member's 3 messages in flight");
   await sleep(300); // the rest settle: delivered to the other member, or queued for the silent one
   const heldBack = publishes(leaves).length;
@@ -62,6 +62,7 @@ async function leaveAndCheck(pub: MqttClient, topic: string, stays: Got, leaves:
   await waitFor(() => stays.length >= 30, 5000, "all 30 messages at the member that stayed");
   await sleep(300); // time for a second copy to show
   expect(stays.map((m) => m.payload).sort((a, b) => Number(a) - Number(b))).toEqual(sent);
+  expect(stays.every((m) => m.packet.qos === qos)).toBe(true);
 }
 
 describe("a share group member that leaves", () => {
@@ -84,6 +85,17 @@ describe("a share group member that leaves", () => {
     const pub = await connect(nodes[0]!.url, { clientId: "ho-cross-pub" });
     await probeUntil(pub, "ho-cross/job", got, leaves);
     await leaveAndCheck(pub, "ho-cross/job", got, leaves);
+    await Promise.all([stays.endAsync(), pub.endAsync()]);
+  });
+
+  it("hands on QoS 2 messages it never answered with PUBREC across nodes too", async () => {
+    const stays = await connect(nodes[1]!.url, { clientId: "ho-two-stays" });
+    const got = collect(stays);
+    await stays.subscribeAsync("$share/two/ho-two/#", { qos: 2 });
+    const leaves = await silentMember(0, "ho-two-leaves", "$share/two/ho-two/#", 2);
+    const pub = await connect(nodes[1]!.url, { clientId: "ho-two-pub" });
+    await probeUntil(pub, "ho-two/job", got, leaves);
+    await leaveAndCheck(pub, "ho-two/job", got, leaves, 2);
     await Promise.all([stays.endAsync(), pub.endAsync()]);
   });
 });
