@@ -1,7 +1,12 @@
 // The admin API and the CLI across nodes (issue 12): either node's API lists
 // the clients and sessions of the whole cluster, each with the node it is on,
 // and disconnects a client or ends a session on the node that holds it.
-// Two nodes on two runtimes, one real nats-server, real mqtt.js clients.
+// Two nodes on two runtimes, one real nats-server, real mqtt.js clients. The
+// NATS server takes messages of at most 4 KiB, so that a node's answer with a
+// dozen clients has to travel in parts.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MqttClient } from "mqtt";
 import { Admin, documentedAnswer } from "../support/admin-api.ts";
@@ -17,7 +22,9 @@ let nats: RunningNats;
 let nodes: RunningBroker[];
 let admins: Admin[];
 beforeAll(async () => {
-  nats = await startNats();
+  const config = join(mkdtempSync(join(tmpdir(), "edgemq-nats-conf-")), "nats.conf");
+  writeFileSync(config, "max_payload: 4096\n");
+  nats = await startNats(["-c", config]);
   nodes = await Promise.all(NODES.map((id, i) => startBroker(
     ["--cluster", nats.url, "--node-id", id, "--admin-port", "0", "--sys-interval", "0"], {}, { runtime: i === 0 ? "node" : "deno" },
   )));
@@ -109,5 +116,18 @@ describe("the admin API across nodes", () => {
     expect(missing.status).toBe(404);
     expect(missing.json.errors[0]!.message).toBe('no client "av-nobody" is connected to broker "sensors"');
     expect((await admins[1]!.call("DELETE", `${B}/sessions/av-nobody`)).status).toBe(404);
+  });
+
+  it("gathers a node's answer that is larger than one NATS message, in parts", async () => {
+    const many = await Promise.all(Array.from({ length: 12 }, (_, i) => client(1, `av-many-${String(i).padStart(2, "0")}`)));
+    try {
+      const listed = await admins[0]!.ok("GET", `${B}/clients`);
+      const fromB = listed.filter((c: any) => c.client_id.startsWith("av-many-"));
+      expect(fromB.map((c: any) => c.client_id)).toEqual(many.map((_, i) => `av-many-${String(i).padStart(2, "0")}`));
+      expect(fromB.every((c: any) => c.node === "av-b")).toBe(true);
+      expect(JSON.stringify(fromB).length).toBeGreaterThan(4096);
+    } finally {
+      await Promise.all(many.map((c) => c.endAsync()));
+    }
   });
 });
