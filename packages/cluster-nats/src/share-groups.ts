@@ -86,7 +86,13 @@ export class ShareGroups {
       link.counters.unserved++;
       return false;
     }
-    link.nc.publish(subject, data);
+    try {
+      link.nc.publish(subject, data);
+    } catch {
+      // The connection is draining (the node is stopping): nobody else can be told.
+      link.counters.unserved++;
+      return false;
+    }
     link.counters.handedOff++;
     return true;
   }
