@@ -54,6 +54,7 @@ describe("the admin API across nodes", () => {
   let here: MqttClient, there: MqttClient;
   beforeAll(async () => {
     here = await client(0, "av-1");
+    await here.subscribeAsync(["sensors/+", "other/#"], { qos: 0 });
     there = await client(1, "av-2");
     // An offline session kept on node B.
     const kept = await client(1, "av-3", { clean: false, properties: { sessionExpiryInterval: 300 } });
@@ -83,16 +84,18 @@ describe("the admin API across nodes", () => {
     expect(pairs(await admins[0]!.ok("GET", `${B}/clients?client_id=av-2`))).toEqual([["av-2", "av-b"]]);
   });
 
-  it("lists every node's sessions, connected and offline, with their node", async () => {
+  it("lists every node's sessions, connected and offline, and subscriptions, with their node", async () => {
     for (const admin of admins) {
       const sessions = await admin.ok("GET", `${B}/sessions`);
       expect(sessions.map((s: any) => [s.client_id, s.node, s.connected])).toEqual([["av-1", "av-a", true], ["av-2", "av-b", true], ["av-3", "av-b", false]]);
       expect(sessions[2].topic_filters).toEqual(["sensors/#"]);
       expect(pairs(await admin.ok("GET", `${B}/sessions?connected=false`))).toEqual([["av-3", "av-b"]]);
+      const subs = await admin.ok("GET", `${B}/subscriptions?topic=sensors/room-1`);
+      expect(subs.map((s: any) => [s.client_id, s.topic_filter, s.node])).toEqual([["av-1", "sensors/+", "av-a"], ["av-3", "sensors/#", "av-b"]]);
     }
   });
 
-  it("shows a NODE column in the CLI's clients and sessions tables", async () => {
+  it("shows a NODE column in the CLI's clients, sessions and subscriptions tables", async () => {
     const env = { EDGEMQ_API_URL: `http://127.0.0.1:${nodes[0]!.ports.http}`, EDGEMQ_API_TOKEN: admins[0]!.token };
     const clients = await runCli(["broker", "clients", "sensors", "--namespace", "acme"], env);
     expect(clients.stderr).toBe("");
@@ -102,6 +105,9 @@ describe("the admin API across nodes", () => {
     const sessions = await runCli(["broker", "sessions", "sensors", "--namespace", "acme"], env);
     expect(sessions.stdout).toMatch(/^CLIENT ID\s+NODE\s+CONNECTED/);
     expect(sessions.stdout).toMatch(/\nav-3\s+av-b\s+no\s/);
+    const subs = await runCli(["broker", "subscriptions", "sensors", "--namespace", "acme"], env);
+    expect(subs.stdout).toMatch(/^CLIENT ID\s+NODE\s+TOPIC FILTER/);
+    expect(subs.stdout).toMatch(/\nav-3\s+av-b\s+sensors\/#\s/);
   });
 
   it("disconnects a client and ends a session that another node holds, and says 404 for one no node has", async () => {

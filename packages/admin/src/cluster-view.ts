@@ -4,9 +4,10 @@
 // package knows no NATS: the server gives it a ClusterView that carries
 // NodeQuery and NodeAnswer (plain JSON) to the other nodes, and each node
 // answers with answerNodeQuery.
+import { topicMatches } from "@edgemq/core";
 import { ReasonCode } from "@edgemq/core/codec";
 import type { Registry } from "@edgemq/tenancy";
-import { byString, clientJson, sessionJson } from "./broker-data.ts";
+import { byString, clientJson, sessionJson, subscriptionJson } from "./broker-data.ts";
 
 /** A question about one broker's live state that every node answers for itself. */
 export type NodeQuery =
@@ -14,6 +15,8 @@ export type NodeQuery =
   | { op: "clients"; namespace: string; broker: string; clientId?: string; upTo: number }
   /** Its sessions likewise, connected or offline. */
   | { op: "sessions"; namespace: string; broker: string; clientId?: string; connected?: boolean; upTo: number }
+  /** Its subscriptions, sorted by client id and filter, only those a message on `topic` reaches, or on exactly `topicFilter`, when given. */
+  | { op: "subscriptions"; namespace: string; broker: string; clientId?: string; topic?: string; topicFilter?: string; upTo: number }
   /** Disconnect this client if it is connected here (0x98), ending its session with `discard`. */
   | { op: "disconnect"; namespace: string; broker: string; clientId: string; discard: boolean }
   /** End this client's session if it is here. */
@@ -59,6 +62,13 @@ export function answerNodeQuery(registry: Registry, nodeId: string, query: NodeQ
       const items = sessions.slice(0, query.upTo).map((s) => sessionJson(s, broker.subscriptions(s.clientId).map((e) => e.topicFilter).sort(byString)));
       return { node: nodeId, total: sessions.length, items };
     }
+    case "subscriptions": {
+      const { topic, topicFilter } = query;
+      const subs = broker.subscriptions(id)
+        .filter((e) => (typeof topic !== "string" || topicMatches(e.filter, topic)) && (typeof topicFilter !== "string" || e.topicFilter === topicFilter))
+        .sort((a, b) => byString(a.clientId, b.clientId) || byString(a.topicFilter, b.topicFilter));
+      return { node: nodeId, total: subs.length, items: subs.slice(0, query.upTo).map(subscriptionJson) };
+    }
     case "disconnect": {
       const done = broker.disconnectClient(query.clientId, ReasonCode.AdministrativeAction, {
         reason: "an administrator disconnected the client", discardSession: query.discard === true,
@@ -77,7 +87,7 @@ export function answerNodeQuery(registry: Registry, nodeId: string, query: NodeQ
 
 /**
  * One list of the whole cluster: this node's items and the others', each with
- * its `node`, sorted by client id; `total` counts every node's matches (each
+ * its `node`, sorted by client id (and a subscription's filter); `total` counts every node's matches (each
  * node sent only its first `upTo`, which is all a page up to `upTo` needs).
  */
 export function mergeListings(own: NodeAnswer, others: readonly NodeAnswer[]): { items: Record<string, unknown>[]; total: number } {
@@ -87,6 +97,7 @@ export function mergeListings(own: NodeAnswer, others: readonly NodeAnswer[]): {
     total += answer.total ?? 0;
     for (const item of answer.items ?? []) items.push({ ...item, node: answer.node });
   }
-  items.sort((a, b) => byString(String(a.client_id), String(b.client_id)) || byString(String(a.node), String(b.node)));
+  const text = (v: unknown) => (typeof v === "string" ? v : "");
+  items.sort((a, b) => byString(text(a.client_id), text(b.client_id)) || byString(text(a.topic_filter), text(b.topic_filter)) || byString(text(a.node), text(b.node)));
   return { items, total };
 }

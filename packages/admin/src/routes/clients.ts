@@ -1,15 +1,14 @@
 // A broker's connected clients, sessions and subscriptions (edgemq's).
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { topicMatches } from "@edgemq/core";
 import { ReasonCode } from "@edgemq/core/codec";
 import type { Registry } from "@edgemq/tenancy";
 import { type AdminEnv, pathParam } from "../auth.ts";
-import { byString, checkQueryTopic, subscriptionJson } from "../broker-data.ts";
+import { checkQueryTopic } from "../broker-data.ts";
 import { answerNodeQuery, type ClusterView, mergeListings, type NodeAnswer, type NodeQuery } from "../cluster-view.ts";
 import { ApiError, ErrorCode } from "../envelope.ts";
 import { paginate } from "../query.ts";
-import { ok, page, route } from "../route.ts";
+import { ok, route } from "../route.ts";
 import {
   ClientSchema, ClientsQuery, DisconnectQuery, DisconnectResultSchema, EndSessionResultSchema, SessionSchema, SessionsQuery,
   SubscriptionSchema, SubscriptionsQuery,
@@ -17,24 +16,20 @@ import {
 
 /**
  * Mounts the routes of a broker's clients, sessions and subscriptions. With
- * a cluster, clients and sessions are every node's, each with its `node`, and
+ * a cluster, they are every node's, each with its `node`, and
  * a client is disconnected (a session ended) on the node that holds it.
  */
 export function clientRoutes(app: OpenAPIHono<AdminEnv>, registry: Registry, cluster?: ClusterView): void {
   const tag = "Live state";
   const B = "/namespaces/{namespace}/brokers/{broker}";
-  const mqtt = (c: Context<AdminEnv>) => registry.broker(pathParam(c, "namespace"), pathParam(c, "broker"));
   const id = (s: string | undefined) => (s === "" ? undefined : s);
   const where = (c: Context<AdminEnv>) => ({ namespace: pathParam(c, "namespace"), broker: pathParam(c, "broker") });
   const here = (q: NodeQuery): NodeAnswer => answerNodeQuery(registry, cluster?.nodeId ?? "", q);
   // A list of this node's items, or, clustered, of every node's, paginated once merged.
-  const listing = async (c: Context<AdminEnv>, q: NodeQuery & { op: "clients" | "sessions" }, params: { page: number; per_page: number }) => {
+  const listing = async (c: Context<AdminEnv>, q: NodeQuery & { op: "clients" | "sessions" | "subscriptions" }, params: { page: number; per_page: number }) => {
     const own = here(q);
-    if (cluster === undefined) {
-      const { items, result_info } = paginate(own.items!, params);
-      return ok(c, items, { ...result_info, total_count: own.total!, total_pages: Math.ceil(own.total! / params.per_page) });
-    }
-    const { items, total } = mergeListings(own, await cluster.ask(q));
+    // One node's answer holds its first page × per_page items only: the count is its total.
+    const { items, total } = cluster === undefined ? { items: own.items!, total: own.total! } : mergeListings(own, await cluster.ask(q));
     const { items: slice, result_info } = paginate(items, params);
     return ok(c, slice, { ...result_info, total_count: total, total_pages: Math.ceil(total / params.per_page) });
   };
@@ -85,9 +80,6 @@ export function clientRoutes(app: OpenAPIHono<AdminEnv>, registry: Registry, clu
   }, (c, { query }) => {
     const topic = query.topic;
     if (topic !== undefined) checkQueryTopic(topic, "topic", "it lists the subscriptions a message on that topic reaches; to find a filter as subscribed, use topic_filter");
-    const subs = mqtt(c).subscriptions(id(query.client_id))
-      .filter((e) => (topic === undefined || topicMatches(e.filter, topic)) && (query.topic_filter === undefined || e.topicFilter === query.topic_filter))
-      .sort((a, b) => byString(a.clientId, b.clientId) || byString(a.topicFilter, b.topicFilter));
-    return page(c, subs, subscriptionJson, query);
+    return listing(c, { op: "subscriptions", ...where(c), clientId: id(query.client_id), topic, topicFilter: query.topic_filter, upTo: query.page * query.per_page }, query);
   });
 }

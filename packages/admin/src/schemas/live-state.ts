@@ -77,6 +77,7 @@ export const SubscriptionSchema = z.strictObject({
   share_group: str("The share group of a shared subscription.").nullable(), qos,
   no_local: bool(""), retain_as_published: bool(""), retain_handling: z.literal([0, 1, 2]),
   subscription_identifier: int("").nullable(),
+  node: str("The cluster node of its session; only when edgemq runs as a cluster (--cluster).").optional(),
 }).openapi("Subscription");
 
 const U32 = 0xffffffff;

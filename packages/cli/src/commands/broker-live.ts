@@ -40,6 +40,8 @@ export interface SubscriptionInfo {
   topic_filter: string;
   qos: number;
   no_local: boolean;
+  /** The cluster node of its session (only from a cluster). */
+  node?: string;
 }
 
 /** A retained message as `/retained` lists it (the fields the table shows). */
@@ -147,7 +149,7 @@ const sessions: CommandSpec = {
 const subscriptions: CommandSpec = {
   path: ["broker", "subscriptions"],
   summary: "list a broker's subscriptions",
-  details: "Calls GET /namespaces/<ns>/brokers/<name>/subscriptions (edgemq's), every page. --topic lists those a message on that topic would reach.",
+  details: "Calls GET /namespaces/<ns>/brokers/<name>/subscriptions (edgemq's), every page. --topic lists those a message on that topic would reach. From a cluster, every node's, with a NODE column.",
   args: [BROKER_NAME],
   flags: [NAMESPACE_FLAG, CLIENT_FILTER, { name: "topic", short: "t", value: "<topic>", description: "only subscriptions matching this topic name" }, ...API_FLAGS],
   examples: ["edgemq broker subscriptions sensors --namespace acme --topic sensors/room-1"],
@@ -157,12 +159,12 @@ const subscriptions: CommandSpec = {
     });
     emit(io, input, all, () => all.length === 0
       ? `No subscriptions on ${brokerLabel(input)}${input.has("topic") ? ` match "${input.string("topic")}"` : ""}.`
-      : formatTable(all, [
+      : formatTable(all, withNode(all, [
         { header: "client id", value: (s) => s.client_id },
         { header: "topic filter", value: (s) => s.topic_filter },
         { header: "qos", value: (s) => s.qos },
         { header: "no local", value: (s) => (s.no_local ? "yes" : "no") },
-      ]));
+      ])));
   },
 };
 
