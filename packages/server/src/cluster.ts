@@ -55,7 +55,8 @@ export async function joinCluster(config: ClusterConfig, port: number, logger: L
         get nodeId() {
           return link.nodeId;
         },
-        ask: async (query) => (await queries.ask(query.op, query)) as NodeAnswer[],
+        // While NATS is away no other node can answer: this node's own answer, at once.
+        ask: async (query) => (link.connected ? await queries.ask(query.op, query) : []) as NodeAnswer[],
       };
     },
     caughtUp: () => link.caughtUp(),

@@ -33,11 +33,12 @@ export function clientRoutes(app: OpenAPIHono<AdminEnv>, registry: Registry, clu
     const { items: slice, result_info } = paginate(items, params);
     return ok(c, slice, { ...result_info, total_count: total, total_pages: Math.ceil(total / params.per_page) });
   };
-  // Done here, or else on the node that holds it.
+  // Done on every node that holds it (sessions are still each node's: one client id may be on two).
   const anywhere = async (q: NodeQuery & { op: "disconnect" | "end-session" }): Promise<NodeAnswer> => {
     const own = here(q);
-    if (own.done || cluster === undefined) return own;
-    return (await cluster.ask(q)).find((a) => a.done) ?? own;
+    if (cluster === undefined) return own;
+    const answers = [own, ...await cluster.ask(q)];
+    return { node: own.node, done: answers.some((a) => a.done), wasConnected: answers.some((a) => a.wasConnected) };
   };
 
   route(app, registry, {
