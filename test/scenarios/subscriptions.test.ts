@@ -305,6 +305,28 @@ describe("shared subscriptions", () => {
     for (const m of [...members, plain, pub]) m.end();
   });
 
+  it("gives the QoS 1 messages a member had not acknowledged, in flight or queued, to another member when its session ends", async () => {
+    const stays = await connect(broker.url, { clientId: "share-ho-stays" });
+    const got = collect(stays);
+    await stays.subscribeAsync("$share/ho/share/ho", { qos: 1 });
+    // A member that takes 2 at a time and acknowledges none, its session ending with its connection.
+    const leaves = await RawClient.open(broker.port, 5);
+    await leaves.connect("share-ho-leaves", { properties: { receiveMaximum: 2 } });
+    leaves.send({ type: "subscribe", packetId: 1, subscriptions: [sub("$share/ho/share/ho", 1)] });
+    await leaves.next("suback");
+    const pub = await connect(broker.url, { clientId: "share-ho-pub" });
+    const sent = Array.from({ length: 10 }, (_, i) => String(i));
+    for (const n of sent) await pub.publishAsync("share/ho", n, { qos: 1 });
+    await waitFor(() => publishes(leaves).length >= 2, 3000, "the silent member's 2 messages in flight");
+    await sleep(200);
+    expect(got.length).toBeLessThan(8); // in turn: the silent member holds 2 in flight and more queued
+    leaves.close();
+    await waitFor(() => got.length >= 10, 3000, "all 10 at the member that stayed");
+    await sleep(200);
+    expect(got.map((m) => m.payload).sort((a, b) => Number(a) - Number(b))).toEqual(sent);
+    stays.end(); pub.end();
+  });
+
   it("sends no retained messages to a shared subscription", async () => {
     const pub = await connect(broker.url, { clientId: "share-ret-pub" });
     await pub.publishAsync("share/retained", "kept", { qos: 1, retain: true });

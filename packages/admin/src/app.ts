@@ -5,6 +5,7 @@ import type { Broker } from "@edgemq/core";
 import { type Registry, TenancyError, type TenancyErrorKind } from "@edgemq/tenancy";
 import { AuthFailureLimiter } from "./auth-failures.ts";
 import { type AdminEnv, authenticate } from "./auth.ts";
+import type { ClusterView } from "./cluster-view.ts";
 import { adminCors } from "./cors.ts";
 import { ApiError, ErrorCode, failure, failures } from "./envelope.ts";
 import { ValidationError } from "./issues.ts";
@@ -41,6 +42,8 @@ export interface AdminOptions {
   onError?(error: unknown): void;
   /** Counts failed token checks per client address (429 past its limit); a new one with the defaults otherwise. */
   authFailures?: AuthFailureLimiter;
+  /** The cluster this node is part of (issue 12): clients and sessions are then listed from every node, and reached on theirs. */
+  cluster?: ClusterView;
   /** Browser origins allowed by CORS (`https://console.example.com`, or `*` for any); none, no CORS headers at all. */
   corsOrigins?: string[];
   /** The server's default broker (connections no tenant broker claims), served under `/default/…`; without one those paths answer 404. */
@@ -90,7 +93,7 @@ export function createAdminApp(registry: Registry, options: AdminOptions = {}): 
   brokerRoutes(app, registry, { port: options.endpointPort ?? 8883, scheme: options.endpointScheme ?? "mqtts" });
   credentialRoutes(app, registry);
   scramUserRoutes(app, registry);
-  clientRoutes(app, registry);
+  clientRoutes(app, registry, options.cluster);
   messageRoutes(app, registry);
   defaultBrokerRoutes(app, registry, options.defaultBroker);
   tokenRoutes(app, registry);

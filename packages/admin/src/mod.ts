@@ -14,5 +14,6 @@ export * from "./query.ts";
 export { ValidationError } from "./issues.ts";
 export { clientJson, PROTOCOL_NAMES, retainedJson, sessionJson, subscriptionJson } from "./broker-data.ts";
 export { parsePublish } from "./publish.ts";
+export { answerNodeQuery, type ClusterView, mergeListings, type NodeAnswer, type NodeQuery } from "./cluster-view.ts";
 export * from "./security-headers.ts";
 export * from "./cors.ts";

@@ -10,6 +10,7 @@
 export { ClusterConnectError, ClusterLink, type ClusterOptions, defaultNodeId, redactServers } from "./cluster-link.ts";
 export { Presence, PRESENCE_INTERVAL_MS } from "./presence.ts";
 export { NatsRouting } from "./nats-routing.ts";
+export { NodeQueries } from "./node-queries.ts";
 export type { ClusterCounters, ClusterStatus, RoutingLink } from "./routing-link.ts";
 export { ShareGroups } from "./share-groups.ts";
 export { ensureRetainedStream, RetainedSync, retainedStreamName } from "./retained-sync.ts";

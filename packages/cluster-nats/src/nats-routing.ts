@@ -1,4 +1,4 @@
-import type { LocalRoute, Message, Routing, SubscriptionEntry } from "@edgemq/core";
+import { handOnLocally, type LocalRoute, type Message, type Routing, type ShareGroupRef, type SubscriptionEntry } from "@edgemq/core";
 import type { Msg, Subscription } from "@nats-io/transport-node";
 import { encodeMessage, type Origin } from "./message-codec.ts";
 import { RetainedSync } from "./retained-sync.ts";
@@ -132,6 +132,19 @@ export class NatsRouting implements Routing {
   /** This broker kept or cleared a retained message: the cluster keeps it for every node ($SYS excepted). */
   retained(message: Message): void {
     if (!perNode(message.topic)) this.#retained?.put(message);
+  }
+
+  /**
+   * A member of `group` here left before acknowledging `message`: another
+   * member here gets it, or else one on another node, through the group's
+   * hand-off subjects (its own messages never come back to this node's
+   * routing, so only the group's queue sees it).
+   */
+  handOn(message: Message, group: ShareGroupRef): void {
+    if (handOnLocally(this.#local, message, group) || perNode(message.topic)) return;
+    const link = this.#link;
+    const origin: Origin = { node: link.nodeId, incarnation: link.incarnation, sequence: ++this.#sequence };
+    this.#groups.handOff(group, message.topic, encodeMessage(message, origin, link.now()));
   }
 
   /** The broker is closing: no more messages from the other nodes. */

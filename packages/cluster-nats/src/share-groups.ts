@@ -1,7 +1,7 @@
 import type { LocalRoute, ShareGroupRef } from "@edgemq/core";
 import type { Msg, Subscription } from "@nats-io/transport-node";
 import { readMessage, type RoutingLink } from "./routing-link.ts";
-import { escapeToken, filterToSubjects, MAX_SUBJECT_BYTES } from "./subject.ts";
+import { escapeToken, filterToSubjects, MAX_SUBJECT_BYTES, topicToSubject } from "./subject.ts";
 
 // One shared subscription this node has members of: its queue subscriptions and how many local members.
 interface HeldGroup {
@@ -72,6 +72,29 @@ export class ShareGroups {
     this.#groups.delete(key);
     // Drained, not dropped: what NATS sent before it had the UNSUB still comes to #receive, which hands it on.
     for (const sub of held.subs) void sub.drain().catch(() => {});
+  }
+
+  /**
+   * Sends a message a left member of `ref` had not acknowledged to the group's
+   * other nodes, on its hand-off subjects (this node no longer holds the
+   * group: its last member here left). False when it cannot go.
+   */
+  handOff(ref: ShareGroupRef, topic: string, data: Uint8Array): boolean {
+    const subject = topicToSubject(this.#queue(ref.group, ref.filter), topic);
+    const link = this.#link;
+    if (this.#closed || subject.length > MAX_SUBJECT_BYTES || link.nc.isClosed()) {
+      link.counters.unserved++;
+      return false;
+    }
+    try {
+      link.nc.publish(subject, data);
+    } catch {
+      // The connection is draining (the node is stopping): nobody else can be told.
+      link.counters.unserved++;
+      return false;
+    }
+    link.counters.handedOff++;
+    return true;
   }
 
   /** The broker is closing: no more group messages. */

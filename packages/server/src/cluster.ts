@@ -1,3 +1,4 @@
+import type { ClusterView, NodeAnswer, NodeQuery } from "@edgemq/admin";
 import type { RoutingFactory } from "@edgemq/core";
 import type { ClusterLink } from "@edgemq/cluster-nats";
 import type { TenancyStore } from "@edgemq/tenancy";
@@ -22,6 +23,11 @@ export interface ClusterNode {
   readonly tenancy: TenancyStore | undefined;
   /** The NATS link, with its counters of messages over NATS (every broker together). */
   readonly link: ClusterLink;
+  /**
+   * The cluster as the admin API sees it; this node answers the other nodes'
+   * questions with `answer` (its own clients and sessions).
+   */
+  adminView(answer: (query: NodeQuery) => NodeAnswer): ClusterView;
   /** Resolves once every broker built so far has read the cluster's retained messages (bounded). */
   caughtUp(): Promise<void>;
   /** Why the node takes no traffic now (cut off from NATS), for /readyz; undefined while connected. */
@@ -33,7 +39,7 @@ export interface ClusterNode {
 /** Connects this node to the NATS servers of `config` (seeding the cluster's tenancy from `local` when it is empty); rejects with the package's ClusterConnectError when none answers. */
 export async function joinCluster(config: ClusterConfig, port: number, logger: Logger, local?: TenancyStore): Promise<ClusterNode> {
   // Loaded only here: a server without --cluster never loads the NATS client.
-  const { ClusterLink, defaultNodeId, redactServers } = await import("@edgemq/cluster-nats");
+  const { ClusterLink, defaultNodeId, NodeQueries, redactServers } = await import("@edgemq/cluster-nats");
   // Read before connecting: a missing or wrong file is a configuration error naming its flag.
   const files = readClusterFiles(config);
   const link = await ClusterLink.connect({
@@ -44,6 +50,7 @@ export async function joinCluster(config: ClusterConfig, port: number, logger: L
   });
   const tenancy = await clusterTenancy(link, local, logger);
   let seen: number | undefined;
+  const queries = new NodeQueries(link.nc, link.root);
   return {
     link,
     tenancy,
@@ -60,8 +67,22 @@ export async function joinCluster(config: ClusterConfig, port: number, logger: L
     // Kept current by the nodes' presence messages (the start-up roll call's answers count as heard).
     nodesSeen: () => link.presence.count(),
     describe: () => `${redactServers(config.servers)} as node ${link.nodeId}${seen === undefined ? "" : `, ${seen} ${seen === 1 ? "node" : "nodes"} seen`}`,
+    adminView(answer) {
+      // The op names the subject; the query says it again, and is what is answered.
+      queries.serve((_op, query) => answer(query as NodeQuery), (text) => logger.log("warn", `edgemq: ${text}`));
+      return {
+        get nodeId() {
+          return link.nodeId;
+        },
+        // While NATS is away no other node can answer: this node's own answer, at once.
+        ask: async (query) => (link.connected ? await queries.ask(query.op, query) : []) as NodeAnswer[],
+      };
+    },
     caughtUp: () => link.caughtUp(),
     unready: () => (link.connected ? undefined : `cut off from NATS (${redactServers(config.servers)}): reconnecting; QoS 1 and 2 PUBLISH are refused until then`),
-    close: () => link.close(),
+    close: () => {
+      queries.close();
+      return link.close();
+    },
   };
 }

@@ -1,5 +1,5 @@
 import { type Acceptor, type Broker, MemoryBudget, type OnPublishOptions } from "@edgemq/core";
-import { AuthFailureLimiter, bootstrap, createAdminApp } from "@edgemq/admin";
+import { answerNodeQuery, AuthFailureLimiter, bootstrap, createAdminApp } from "@edgemq/admin";
 import { createDashboardApp, DASHBOARD_PATHS } from "@edgemq/dashboard";
 import { type AuthType, type BrokerRecord, HookDestinations, Registry, TenancyError } from "@edgemq/tenancy";
 import { buildBroker, tenantBrokerOptions } from "./build-broker.ts";
@@ -212,6 +212,8 @@ export async function serve(
   const storeMode = storage === undefined ? "memory (not durable)" : `sqlite (${storage.mode}${storage.mode === "batched" ? ` ${storage.windowMs} ms` : ""})`;
   const app = createAdminApp(registry, {
     authFailures,
+    // Clustered: clients and sessions are listed from every node, and reached on theirs (issue 12).
+    cluster: cluster?.adminView((query) => answerNodeQuery(registry, cluster.link.nodeId, query)),
     accountId: config.admin.accountId,
     corsOrigins: config.admin.corsOrigins,
     defaultBroker: broker,

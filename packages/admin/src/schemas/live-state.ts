@@ -57,6 +57,7 @@ export const ClientSchema = z.strictObject({
   credential_expires_at: time("When its credential expires; the connection ends then.").nullable(),
   subscriptions: int("How many subscriptions it holds."), inflight: int("QoS 1 and 2 messages sent to it and not yet acknowledged."),
   queued: int("Messages waiting for room in its receive window."), queued_bytes: int("Payload bytes of those."),
+  node: str("The cluster node it is connected to; only when edgemq runs as a cluster (--cluster).").optional(),
 }).openapi("Client");
 
 /** A session, connected or not. */
@@ -69,6 +70,7 @@ export const SessionSchema = z.strictObject({
   topic_filters: z.array(z.string()).openapi({ description: "Its subscriptions' filters, as subscribed." }),
   inflight: int("Messages in flight."), queued: int("Messages queued."), queued_bytes: int("Payload bytes queued."),
   will_pending: bool("Whether a will waits for its delay to pass."),
+  node: str("The cluster node that holds it; only when edgemq runs as a cluster (--cluster).").optional(),
 }).openapi("Session");
 
 /** A subscription. */
@@ -77,6 +79,7 @@ export const SubscriptionSchema = z.strictObject({
   share_group: str("The share group of a shared subscription.").nullable(), qos,
   no_local: bool(""), retain_as_published: bool(""), retain_handling: oneOf(0, 1, 2),
   subscription_identifier: int("").nullable(),
+  node: str("The cluster node of its session; only when edgemq runs as a cluster (--cluster).").optional(),
 }).openapi("Subscription");
 
 const U32 = 0xffffffff;

@@ -2,7 +2,7 @@ import { apiFor } from "../api-client.ts";
 import { API_FLAGS } from "../api-flags.ts";
 import { emit } from "../output.ts";
 import type { CommandSpec } from "../spec.ts";
-import { formatTable } from "../table.ts";
+import { type Column, formatTable } from "../table.ts";
 import { BROKER_NAME, brokerLabel, brokerPath, NAMESPACE_FLAG } from "./broker-flags.ts";
 
 /** A connected client as `/clients` lists it (the fields the table shows). */
@@ -17,6 +17,8 @@ export interface ClientInfo {
   jti: string | null;
   subscriptions: number;
   queued: number;
+  /** The cluster node it is connected to (only from a cluster). */
+  node?: string;
 }
 
 /** A session as `/sessions` lists it (the fields the table shows). */
@@ -28,6 +30,8 @@ export interface SessionInfo {
   topic_filters: string[];
   queued: number;
   inflight: number;
+  /** The cluster node that holds it (only from a cluster). */
+  node?: string;
 }
 
 /** A subscription as `/subscriptions` lists it (the fields the table shows). */
@@ -36,6 +40,8 @@ export interface SubscriptionInfo {
   topic_filter: string;
   qos: number;
   no_local: boolean;
+  /** The cluster node of its session (only from a cluster). */
+  node?: string;
 }
 
 /** A retained message as `/retained` lists it (the fields the table shows). */
@@ -47,12 +53,17 @@ export interface RetainedInfo {
   stored_at: string;
 }
 
+// A NODE column after the client id, when the answer came from a cluster (its items name their node).
+function withNode<T extends { node?: string }>(rows: readonly T[], columns: Column<T>[]): Column<T>[] {
+  return rows.some((r) => r.node !== undefined) ? [columns[0]!, { header: "node", value: (r) => r.node }, ...columns.slice(1)] : columns;
+}
+
 const CLIENT_FILTER = { name: "client-id", value: "<id>", description: "only this client (its exact id)" } as const;
 
 const clients: CommandSpec = {
   path: ["broker", "clients"],
   summary: "list the clients connected to a broker now",
-  details: "Calls GET /namespaces/<ns>/brokers/<name>/clients (edgemq's), every page.",
+  details: "Calls GET /namespaces/<ns>/brokers/<name>/clients (edgemq's), every page. From a cluster, every node's, with a NODE column.",
   args: [BROKER_NAME],
   flags: [NAMESPACE_FLAG, CLIENT_FILTER, ...API_FLAGS],
   examples: ["edgemq broker clients sensors --namespace acme"],
@@ -60,7 +71,7 @@ const clients: CommandSpec = {
     const all = await apiFor(input, io.env).all<ClientInfo>(brokerPath(input, "clients"), { client_id: input.string("client-id") });
     emit(io, input, all, () => all.length === 0
       ? `No clients connected to ${brokerLabel(input)}.`
-      : formatTable(all, [
+      : formatTable(all, withNode(all, [
         { header: "client id", value: (c) => c.client_id },
         { header: "username", value: (c) => c.username },
         { header: "mqtt", value: (c) => c.protocol_version },
@@ -70,7 +81,7 @@ const clients: CommandSpec = {
         { header: "subs", value: (c) => c.subscriptions },
         { header: "queued", value: (c) => c.queued },
         { header: "jti", value: (c) => c.jti },
-      ]));
+      ])));
   },
 };
 
@@ -116,7 +127,7 @@ const endSession: CommandSpec = {
 const sessions: CommandSpec = {
   path: ["broker", "sessions"],
   summary: "list a broker's sessions, connected or kept for later",
-  details: "Calls GET /namespaces/<ns>/brokers/<name>/sessions (edgemq's), every page.",
+  details: "Calls GET /namespaces/<ns>/brokers/<name>/sessions (edgemq's), every page. From a cluster, every node's, with a NODE column.",
   args: [BROKER_NAME],
   flags: [NAMESPACE_FLAG, CLIENT_FILTER, ...API_FLAGS],
   examples: ["edgemq broker sessions sensors --namespace acme"],
@@ -124,21 +135,21 @@ const sessions: CommandSpec = {
     const all = await apiFor(input, io.env).all<SessionInfo>(brokerPath(input, "sessions"), { client_id: input.string("client-id") });
     emit(io, input, all, () => all.length === 0
       ? `No sessions on ${brokerLabel(input)}.`
-      : formatTable(all, [
+      : formatTable(all, withNode(all, [
         { header: "client id", value: (s) => s.client_id },
         { header: "connected", value: (s) => (s.connected ? "yes" : "no") },
         { header: "expires", value: (s) => (s.never_expires ? "never" : s.expires_at ?? (s.connected ? "on disconnect" : "-")) },
         { header: "topic filters", value: (s) => s.topic_filters },
         { header: "queued", value: (s) => s.queued },
         { header: "inflight", value: (s) => s.inflight },
-      ]));
+      ])));
   },
 };
 
 const subscriptions: CommandSpec = {
   path: ["broker", "subscriptions"],
   summary: "list a broker's subscriptions",
-  details: "Calls GET /namespaces/<ns>/brokers/<name>/subscriptions (edgemq's), every page. --topic lists those a message on that topic would reach.",
+  details: "Calls GET /namespaces/<ns>/brokers/<name>/subscriptions (edgemq's), every page. --topic lists those a message on that topic would reach. From a cluster, every node's, with a NODE column.",
   args: [BROKER_NAME],
   flags: [NAMESPACE_FLAG, CLIENT_FILTER, { name: "topic", short: "t", value: "<topic>", description: "only subscriptions matching this topic name" }, ...API_FLAGS],
   examples: ["edgemq broker subscriptions sensors --namespace acme --topic sensors/room-1"],
@@ -148,12 +159,12 @@ const subscriptions: CommandSpec = {
     });
     emit(io, input, all, () => all.length === 0
       ? `No subscriptions on ${brokerLabel(input)}${input.has("topic") ? ` match "${input.string("topic")}"` : ""}.`
-      : formatTable(all, [
+      : formatTable(all, withNode(all, [
         { header: "client id", value: (s) => s.client_id },
         { header: "topic filter", value: (s) => s.topic_filter },
         { header: "qos", value: (s) => s.qos },
         { header: "no local", value: (s) => (s.no_local ? "yes" : "no") },
-      ]));
+      ])));
   },
 };
 

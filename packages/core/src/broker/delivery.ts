@@ -7,6 +7,7 @@ import type { OutgoingRecord } from "../model/outgoing-record.ts";
 import type { ConnInfo } from "../transport/duplex.ts";
 import type { BrokerContext } from "./context.ts";
 import type { RetainedBacklog } from "./retained-backlog.ts";
+import type { ShareGroupRef } from "./routing.ts";
 import type { BrokerConnection, Session } from "./session.ts";
 
 /**
@@ -28,7 +29,7 @@ export class Delivery {
    * Delivers one message to one session at a QoS; returns the store commit
    * the message's acknowledgement must wait for, if any.
    */
-  deliver(session: Session, message: Message, qos: QoS, retain: boolean, ids: number[] | undefined, now: number): Promise<unknown> | void {
+  deliver(session: Session, message: Message, qos: QoS, retain: boolean, ids: number[] | undefined, now: number, shareGroup?: ShareGroupRef): Promise<unknown> | void {
     const conn = session.connection;
     const live = conn !== undefined && conn.state === "connected";
     if (qos === 0) {
@@ -55,6 +56,7 @@ export class Delivery {
       }
     }
     const record: OutgoingRecord = { message, qos, retain, subscriptionIdentifiers: ids, packetId: 0, state: "publish" };
+    if (shareGroup !== undefined && qos > 0) record.shareGroup = shareGroup;
     // Behind queued messages and retained ones a SUBSCRIBE brought, a message waits its turn in the queue.
     if (live && !conn.backpressured && session.queue.length === 0 && session.retainedBacklog === undefined && qos > 0 && session.inflight.size < this.#window(conn)) {
       const id = session.allocatePacketId();

@@ -13,6 +13,7 @@ interface Target {
   qos: QoS;
   retainAsPublished: boolean;
   ids: number[] | undefined;
+  group: ShareGroupRef;
 }
 
 /**
@@ -95,6 +96,7 @@ export class LocalFanOut implements LocalRoute {
     this.#shared.push({
       session, qos: chosen.qos, retainAsPublished: chosen.retainAsPublished,
       ids: chosen.subscriptionIdentifier !== undefined ? [chosen.subscriptionIdentifier] : undefined,
+      group: { group, filter: chosen.filter },
     });
   };
 
@@ -120,7 +122,7 @@ export class LocalFanOut implements LocalRoute {
       this.#deliverTo(s, s.routeQos, s.routeRetainAsPublished, s.routeIds, message, now, checkDelivery, commits);
       s.routeIds = undefined;
     }
-    for (const t of shared) this.#deliverTo(t.session, t.qos, t.retainAsPublished, t.ids, message, now, checkDelivery, commits);
+    for (const t of shared) this.#deliverTo(t.session, t.qos, t.retainAsPublished, t.ids, message, now, checkDelivery, commits, t.group);
     matched.length = 0;
     shared.length = 0;
     return count;
@@ -134,7 +136,10 @@ export class LocalFanOut implements LocalRoute {
     if (c) c.catch(() => {});
   }
 
-  #deliverTo(session: Session, subQos: QoS, retainAsPublished: boolean, ids: number[] | undefined, message: Message, now: number, checkDelivery: boolean, commits: Promise<unknown>[]): void {
+  #deliverTo(
+    session: Session, subQos: QoS, retainAsPublished: boolean, ids: number[] | undefined, message: Message, now: number, checkDelivery: boolean,
+    commits: Promise<unknown>[], group?: ShareGroupRef,
+  ): void {
     // Offline deliveries are judged by the last connection's identity, so by the same rights.
     if (checkDelivery && !this.#ctx.hooks.authorizeDelivery(session.connection?.client ?? session.client ?? anonymousClient(session.clientId), message)) {
       this.#ctx.stats.denied++;
@@ -143,7 +148,7 @@ export class LocalFanOut implements LocalRoute {
     // The delivered QoS is the lower of the message's and the subscription's [MQTT-3.8.4-8]
     const qos = (message.qos < subQos ? message.qos : subQos) as QoS;
     // RETAIN is kept only for Retain As Published subscriptions [MQTT-3.3.1-12], [MQTT-3.3.1-13]
-    const c = this.#delivery.deliver(session, message, qos, retainAsPublished && message.retain, ids, now);
+    const c = this.#delivery.deliver(session, message, qos, retainAsPublished && message.retain, ids, now, group);
     if (c) commits.push(c);
   }
 }

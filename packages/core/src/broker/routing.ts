@@ -78,6 +78,13 @@ export interface Routing {
    * $SYS values.
    */
   retained?(message: Message): void;
+  /**
+   * A member of `group` left (its session ended) before acknowledging
+   * `message`, which the group had given it: another member gets it
+   * [MQTT-4.8.2-3], here or, in a cluster, on another node. Without it the
+   * message is lost with the session.
+   */
+  handOn?(message: Message, group: ShareGroupRef): void;
   /** The broker is closing: stop receiving from elsewhere. */
   close?(): void | Promise<void>;
   /**
@@ -110,4 +117,18 @@ export class SingleNodeRouting implements Routing {
 
   /** Nothing to tell: the topic tree already dropped it. */
   unsubscribed(_entry: SubscriptionEntry): void {}
+
+  /** Another local member of the group, if any, gets the message. */
+  handOn(message: Message, group: ShareGroupRef): void {
+    handOnLocally(this.#local, message, group);
+  }
+}
+
+/** Gives a left member's message to another local member of its group; false when none is here. */
+export function handOnLocally(local: LocalRoute, message: Message, group: ShareGroupRef): boolean {
+  const commits: Promise<unknown>[] = [];
+  const n = local.route(message, commits, "shared", group);
+  // Nobody waits for these writes (the publisher was answered long ago); the store reports its failures.
+  if (commits.length > 0) Promise.all(commits).catch(() => {});
+  return n > 0;
 }

@@ -3,6 +3,7 @@ import type { Will } from "../codec/packets/connect.ts";
 import { ReasonCode } from "../codec/reason-codes.ts";
 import type { AttachOutcome, ConnectRefusal } from "../connection/host.ts";
 import { type ClientInfo, clientIdentity } from "../model/client.ts";
+import type { OutgoingRecord } from "../model/outgoing-record.ts";
 import type { BrokerContext } from "./context.ts";
 import type { Delivery } from "./delivery.ts";
 import type { OwnershipHandle, SessionOwnership } from "./ownership.ts";
@@ -175,13 +176,17 @@ export class SessionRegistry implements OwnershipHandle {
 
   /** Ends a session: its subscriptions, its place here and its stored state; `release` lets other nodes claim it. */
   discard(session: Session, release = true): Promise<unknown> | void {
+    const unacknowledged = sharedUnacknowledged(session);
     this.#releaseQueue(session);
     if (this.sessions.get(session.clientId) === session) this.#ctx.memoryBudget.sessions--;
     this.#subscriptions.removeAll(session);
     this.sessions.delete(session.clientId);
     this.offline.delete(session);
     if (release) this.#ownership.release(session.clientId);
-    return this.#ctx.store.deleteSession(session.clientId);
+    const deleted = this.#ctx.store.deleteSession(session.clientId);
+    // Once it is no member any more: the groups give them to their other members [MQTT-4.8.2-3].
+    if (unacknowledged.length > 0) this.#subscriptions.handOn(unacknowledged);
+    return deleted;
   }
 
   /**
@@ -263,4 +268,16 @@ export class SessionRegistry implements OwnershipHandle {
       if (ending) this.discard(session);
     }
   }
+}
+
+// The QoS 1 and 2 messages share groups gave a session that its client has not
+// acknowledged (in flight before PUBREC, or still queued), in the order they came.
+function sharedUnacknowledged(session: Session): OutgoingRecord[] {
+  const records: OutgoingRecord[] = [];
+  for (const r of session.inflight.values()) if (r.shareGroup !== undefined && r.state === "publish") records.push(r);
+  session.queue.retain((r) => {
+    if (r.shareGroup !== undefined) records.push(r);
+    return true;
+  });
+  return records;
 }

@@ -3,6 +3,7 @@ import type { SubscribePacket } from "../codec/packets/subscribe.ts";
 import { ReasonCode } from "../codec/reason-codes.ts";
 import type { SubscribeOutcome } from "../connection/host.ts";
 import type { Message } from "../model/message.ts";
+import type { OutgoingRecord } from "../model/outgoing-record.ts";
 import { parseSharedFilter, type SubscriptionEntry } from "../model/subscription.ts";
 import { checkTopicLimits } from "../policy/limits.ts";
 import type { BrokerContext } from "./context.ts";
@@ -132,6 +133,11 @@ export class Subscriptions {
     session.subscriptions.delete(topicFilter);
     if (entry !== undefined) this.#routing.unsubscribed(entry);
     return removed;
+  }
+
+  /** Gives messages a leaving share group member had not acknowledged to the groups' other members (see {@link Routing.handOn}). */
+  handOn(records: readonly OutgoingRecord[]): void {
+    for (const r of records) this.#routing.handOn?.(r.message, r.shareGroup!);
   }
 
   /** Removes every subscription of a session that ends. */
