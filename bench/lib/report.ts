@@ -122,13 +122,14 @@ export function markdown(results: Result[]): string {
 
   const tp = results.filter((r): r is ThroughputResult => r.kind === "throughput");
   if (tp.length) {
-    const head = ["scenario", "QoS", "payload", ...whoHead(), "msg/s", ...ratioHead(), ...memHead(), ...nodeHead(),
+    // Besides msg/s, the ratio of broker CPU per message (single / cluster): what msg/s would show on a quiet core.
+    const head = ["scenario", "QoS", "payload", ...whoHead(), "msg/s", ...ratioHead(), ...memHead(), ...nodeHead(), ...nodeHead("ratio by CPU per msg"),
       "lost/dup/reorder", "broker CPU", "broker µs/msg", "gen CPU", "flags"];
     const rows = group(tp, (r) => `${r.scenario} ${r.qos} ${r.payload}`).flatMap((g) => g.map((r) => {
       const shape = r.scenario === "fan-in" ? `fan-in ${r.publishers}→1` : r.scenario === "fan-out" ? `fan-out 1→${r.subscribers}` : `${r.publishers} pairs`;
       return [shape, String(r.qos), size(r.payload), ...who(r), int(r.msgsPerSec), ...(ratios ? [ratioTo(g, r, (x) => x.msgsPerSec)] : []),
         ...(memRatios ? [ratioToMemory(g, r, (x) => x.msgsPerSec)] : []),
-        ...(nodeRatios ? [ratioToSingle(g, r, (x) => x.msgsPerSec)] : []),
+        ...(nodeRatios ? [ratioToSingle(g, r, (x) => x.msgsPerSec), ratioToSingle(g, r, (x) => (x.brokerUsPerMsg === undefined ? undefined : 1 / x.brokerUsPerMsg))] : []),
         lossCell(r), cpuCell(r), us(r.brokerUsPerMsg), pct(r.genCpu), flags(r)];
     }));
     parts.push(`### Throughput (messages delivered to subscribers per second)\n\n${table(head, rows)}`);
