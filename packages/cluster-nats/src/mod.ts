@@ -12,5 +12,6 @@ export type { ClusterCounters, RoutingLink } from "./routing-link.ts";
 export { ShareGroups } from "./share-groups.ts";
 export { ensureRetainedStream, RetainedSync, retainedStreamName } from "./retained-sync.ts";
 export { decodeMessage, type Decoded, encodeMessage, type Origin } from "./message-codec.ts";
-export { encodeBundle, unbundle } from "./message-codec.ts";
+export { prepareMessage, type Prepared } from "./message-codec.ts";
+export { decodeAll, encodeBundle, unbundle, writeRuns } from "./bundle.ts";
 export { escapeToken, filterToSubjects, MAX_SUBJECT_BYTES, messagePrefix, subjectToTopic, topicToSubject, unescapeToken } from "./subject.ts";

@@ -1,7 +1,8 @@
 import type { LocalRoute, Message, Routing, SubscriptionEntry } from "@edgemq/core";
 import type { Msg, Subscription } from "@nats-io/transport-node";
 import { setImmediate } from "node:timers";
-import { encodeBundle, encodeMessage, type Origin } from "./message-codec.ts";
+import { writeRuns } from "./bundle.ts";
+import { type Prepared, prepareMessage } from "./message-codec.ts";
 import { RetainedSync } from "./retained-sync.ts";
 import { readMessages, type RoutingLink } from "./routing-link.ts";
 import { ShareGroups } from "./share-groups.ts";
@@ -48,7 +49,7 @@ export class NatsRouting implements Routing {
   // Subjects of recent topics: a topic is escaped once, not once per message.
   readonly #subjects = new Map<string, string>();
   // Messages for NATS, published together at the end of the event-loop turn (see #flush).
-  readonly #outbox: { subject: string; data: Uint8Array }[] = [];
+  readonly #outbox: { subject: string; message: Prepared }[] = [];
   #sequence = 0;
   #closed = false;
 
@@ -83,8 +84,8 @@ export class NatsRouting implements Routing {
     // and the message, published once NATS is back, says so, so no group gets it twice.
     let served = 0;
     if (!link.connected) matched += served = this.#local.route(message, commits, "shared");
-    const origin: Origin = { node: link.nodeId, incarnation: link.incarnation, sequence: ++this.#sequence };
-    if (this.#outbox.push({ subject, data: encodeMessage(message, origin, link.now(), served > 0) }) === 1) setImmediate(this.#flush);
+    const prepared = prepareMessage(message, { node: link.nodeId, incarnation: link.incarnation, sequence: ++this.#sequence }, link.now(), served > 0);
+    if (this.#outbox.push({ subject, message: prepared }) === 1) setImmediate(this.#flush);
     return matched === 0 ? 1 : matched;
   }
 
@@ -176,20 +177,24 @@ export class NatsRouting implements Routing {
   // bundle, so NATS parses, routes and hands over one message for up to 16 of
   // them. The order of the turn is kept, across subjects too.
   readonly #flush = (): void => {
+    const out = this.#outbox.splice(0);
+    if (out.length === 0) return;
+    const ends: number[] = [];
+    for (let i = 0; i < out.length;) {
+      let j = i + 1;
+      let bytes = out[i]!.message.size;
+      while (j < out.length && j - i < BUNDLE_MESSAGES && out[j]!.subject === out[i]!.subject && (bytes += out[j]!.message.size) <= BUNDLE_BYTES) j++;
+      ends.push((i = j));
+    }
     const nc = this.#link.nc;
     const counters = this.#link.counters;
-    const out = this.#outbox.splice(0);
-    for (let i = 0; i < out.length;) {
-      const subject = out[i]!.subject;
-      let j = i + 1;
-      let bytes = out[i]!.data.length;
-      while (j < out.length && j - i < BUNDLE_MESSAGES && out[j]!.subject === subject && (bytes += out[j]!.data.length) <= BUNDLE_BYTES) j++;
-      if (nc.isClosed()) counters.notSent += j - i;
+    const data = writeRuns(out.map((o) => o.message), ends);
+    for (let k = 0, i = 0; k < ends.length; i = ends[k++]!) {
+      if (nc.isClosed()) counters.notSent += ends[k]! - i;
       else {
-        nc.publish(subject, j - i === 1 ? out[i]!.data : encodeBundle(out.slice(i, j).map((m) => m.data)));
-        counters.sent += j - i;
+        nc.publish(out[i]!.subject, data[k]!);
+        counters.sent += ends[k]! - i;
       }
-      i = j;
     }
   };
 

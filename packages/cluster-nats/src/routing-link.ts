@@ -1,5 +1,6 @@
 import type { Msg, NatsConnection } from "@nats-io/transport-node";
-import { decodeMessage, type Decoded, unbundle } from "./message-codec.ts";
+import { decodeAll } from "./bundle.ts";
+import type { Decoded } from "./message-codec.ts";
 import { subjectToTopic } from "./subject.ts";
 
 /** What one broker's routing (NatsRouting, ShareGroups) needs of the node's NATS link. */
@@ -43,24 +44,15 @@ export interface ClusterCounters {
   unserved: number;
 }
 
-/** One message read from NATS, with its own encoded bytes (to send it on as it is). */
-export interface ReadMessage extends Decoded {
-  bytes: Uint8Array;
-}
-
 /**
  * The messages in a NATS message published under `prefix` (one, or a
- * bundle's in order); those that are not edgemq messages are left out
- * (counted, and said once).
+ * bundle's in order), or none when it is not edgemq's (counted, and said once).
  */
-export function readMessages(link: RoutingLink, msg: Msg, prefix: string): ReadMessage[] {
-  const out: ReadMessage[] = [];
+export function readMessages(link: RoutingLink, msg: Msg, prefix: string): Decoded[] {
   try {
-    const topic = subjectToTopic(prefix, msg.subject);
-    const now = link.now();
-    for (const bytes of unbundle(msg.data)) out.push({ ...decodeMessage(bytes, topic, now), bytes });
+    return decodeAll(msg.data, subjectToTopic(prefix, msg.subject), link.now());
   } catch (e) {
     if (link.counters.malformed++ === 0) link.report("warn", `cluster: a message on ${msg.subject} is not an edgemq message (${(e as Error).message}); ignored`);
+    return [];
   }
-  return out;
 }
