@@ -59,11 +59,27 @@ export function pinned(cpu: number | undefined, argv: string[]): string[] {
 }
 
 // Every process this generator spawned, killed when it exits however it exits (a
-// crash included), so that no broker or NATS server outlives a failed run.
+// crash, or Ctrl-C while a broker is still starting), so that no broker or NATS
+// server outlives a failed run; and every directory made for them, removed.
 const spawned = new Set<ChildProcess>();
+const dirs = new Set<string>();
 process.once("exit", () => {
   for (const child of spawned) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
+
+/** A fresh directory under `parent`, removed with the run if nobody removes it before (see removeDir). */
+export function makeDir(parent: string, prefix: string): string {
+  const dir = mkdtempSync(path.join(parent, prefix));
+  dirs.add(dir);
+  return dir;
+}
+
+/** Removes a directory made by makeDir. */
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+  dirs.delete(dir);
+}
 
 /** Spawns a process to be stopped with the run, and kept track of until it exits. */
 export function spawnTracked(argv: string[], cwd?: string): ChildProcess {
@@ -136,7 +152,7 @@ function edgemqCommand(runtime: Runtime): string[] {
  * memory are that target's alone.
  */
 export async function startEdgemq(o: SpawnOptions, runtime: Runtime, transport: Transport, store: StoreMode = "memory", cluster?: { flags: string[]; label: string }): Promise<Target> {
-  const dataDir = store === "memory" ? undefined : mkdtempSync(path.join(o.dataParent, "edgemq-bench-data-"));
+  const dataDir = store === "memory" ? undefined : makeDir(o.dataParent, "edgemq-bench-data-");
   const storeFlags = dataDir === undefined ? [] : ["--data", dataDir, "--store-mode", store, ...(store === "batched" ? ["--store-window", String(o.storeWindowMs)] : [])];
   const flags = ["--port", "0", "--sys-interval", "0", "--max-queued", String(o.maxQueued), ...(transport === "ws" ? ["--ws-port", "0"] : []), ...storeFlags, ...(cluster?.flags ?? [])];
   const argv = pinned(o.cpu, [...edgemqCommand(runtime), ...flags]);
@@ -166,7 +182,7 @@ export async function startEdgemq(o: SpawnOptions, runtime: Runtime, transport: 
   });
   const stop = async () => {
     await stopChild(child);
-    if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });
+    if (dataDir !== undefined) removeDir(dataDir);
   };
   const port = Number((transport === "ws" ? /\bws:\/\/[^\s,|]*:(\d+)/ : /\btcp:\/\/[^\s,|]*:(\d+)/).exec(line)?.[1]);
   if (!(port > 0)) {
@@ -281,7 +297,7 @@ export async function waitForPort(host: string, port: number, ms: number, alive:
 export async function startMosquitto(o: SpawnOptions, transport: Transport, persistence = false): Promise<Target> {
   const port = await freePort();
   const wsPort = transport === "ws" ? await freePort() : undefined;
-  const dir = mkdtempSync(path.join(tmpdir(), "edgemq-bench-"));
+  const dir = makeDir(tmpdir(), "edgemq-bench-");
   const conf = path.join(dir, "mosquitto.conf");
   writeFileSync(conf, [
     `listener ${port} 127.0.0.1`,
@@ -308,7 +324,7 @@ export async function startMosquitto(o: SpawnOptions, transport: Transport, pers
   const check = watch(child, label, output);
   const stop = async () => {
     await stopChild(child);
-    rmSync(dir, { recursive: true, force: true });
+    removeDir(dir);
   };
   const listen = wsPort ?? port;
   try {

@@ -4,9 +4,7 @@
 // figures show what crossing NATS costs. Publishers connect to node A,
 // subscribers to node B: every message crosses NATS.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import path from "node:path";
-import { freePort, listenerPid, onPath, pinned, type Runtime, type SpawnOptions, spawnTracked, startEdgemq, stopChild, type Target, waitForPort, watch } from "./brokers.ts";
+import { freePort, listenerPid, makeDir, onPath, pinned, removeDir, type Runtime, type SpawnOptions, spawnTracked, startEdgemq, stopChild, type Target, waitForPort, watch } from "./brokers.ts";
 import type { Transport } from "./client.ts";
 
 /** nats-server's version, from `nats-server --version`. */
@@ -30,13 +28,13 @@ interface RunningNats {
 async function startNatsServer(o: SpawnOptions): Promise<RunningNats> {
   if (!onPath("nats-server")) throw new Error("nats-server is not on the PATH: install it (apt-get install nats-server) to measure a cluster");
   const port = await freePort();
-  const dir = mkdtempSync(path.join(o.dataParent, "edgemq-bench-nats-"));
+  const dir = makeDir(o.dataParent, "edgemq-bench-nats-");
   const child = spawnTracked(pinned(o.cpu, ["nats-server", "-a", "127.0.0.1", "-p", String(port), "-js", "-sd", dir]));
   const output: string[] = [];
   const check = watch(child, "nats-server", output);
   const stop = async () => {
     await stopChild(child);
-    rmSync(dir, { recursive: true, force: true });
+    removeDir(dir);
   };
   try {
     await waitForPort("127.0.0.1", port, 10000, check);
