@@ -243,7 +243,7 @@ export function listenerPid(pid: number | undefined, port: number): number | und
 export function describePid(pid: number | undefined): string {
   if (pid === undefined) return "no pid";
   try {
-    const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean).map((a) => path.relative(ROOT, a).startsWith("..") ? a : path.relative(ROOT, a) || a).join(" ");
+    const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean).map((a) => !path.isAbsolute(a) || path.relative(ROOT, a).startsWith("..") ? a : path.relative(ROOT, a) || a).join(" ");
     const threads = /Threads:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
     return `pid ${pid}: ${cmd}, ${threads} threads`;
   } catch {
