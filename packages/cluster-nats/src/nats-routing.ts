@@ -51,6 +51,8 @@ export class NatsRouting implements Routing {
   // Messages for NATS, published together at the end of the event-loop turn (see #flush).
   readonly #outbox: { subject: string; message: Prepared }[] = [];
   #sequence = 0;
+  // Whether a message NATS refused has been reported (once per broker).
+  #warnedUnsent = false;
   #closed = false;
 
   constructor(link: RoutingLink, local: LocalRoute, broker: string) {
@@ -190,10 +192,15 @@ export class NatsRouting implements Routing {
     const counters = this.#link.counters;
     const data = writeRuns(out.map((o) => o.message), ends);
     for (let k = 0, i = 0; k < ends.length; i = ends[k++]!) {
-      if (nc.isClosed()) counters.notSent += ends[k]! - i;
-      else {
+      try {
+        if (nc.isClosed()) throw new Error("the NATS connection is closed");
         nc.publish(out[i]!.subject, data[k]!);
         counters.sent += ends[k]! - i;
+      } catch (e) {
+        // Past the NATS server's max_payload, or NATS gone or draining: it stays on this node (its local subscribers have it).
+        counters.notSent += ends[k]! - i;
+        if (!this.#warnedUnsent) this.#link.report("warn", `cluster: a message on "${out[i]!.message.message.topic.slice(0, 80)}" was not sent to the other nodes (${(e as Error).message}); said once`);
+        this.#warnedUnsent = true;
       }
     }
   };
