@@ -25,6 +25,13 @@
 //   scenario over the same transport (over tcp when this Mosquitto cannot
 //   serve WebSocket). With --port the generator measures a broker that is
 //   already running (--broker-pid for its CPU and memory).
+// - A cluster (--nodes 2, or --preset cluster): one `nats-server -js` (a fresh
+//   store directory) and two edgemq nodes joined to it with `--cluster`, all
+//   three on the brokers' CPU, so that the cluster has the one core a single
+//   node has and its figures show what crossing nodes costs, not scaling.
+//   Publishers connect to node A and subscribers to node B, so every message
+//   crosses NATS; its CPU figures add up the three processes. Each cluster row
+//   is divided by the same scenario on one edgemq node in the same run.
 // - The clients use edgemq's codec (encodePacket, FrameDecoder), not an MQTT
 //   library: a publisher encodes its PUBLISH once and copies it into batches
 //   of up to 64 messages (64 KiB), patching the sequence number, check byte
@@ -99,6 +106,7 @@ import {
   TRANSPORTS,
 } from "./lib/brokers.ts";
 import type { Transport } from "./lib/client.ts";
+import { natsServerVersion, startEdgemqCluster } from "./lib/cluster.ts";
 import { markdown } from "./lib/report.ts";
 import { connRate, type CpuFigures, idle, latency, type Result, type RunOptions, settle, type Shape, throughput } from "./lib/scenarios.ts";
 
@@ -110,7 +118,9 @@ const USAGE = `Usage: npm run bench -- [options]
   --seconds <s>          measured seconds per run (default 3)
   --warmup <s>           seconds of load before measuring (default 1)
   --preset <name>        runtimes: fan-in, fan-out and pairs at QoS 0 and 1 with 64 B payloads,
-                         edgemq on node, bun and deno over tcp and ws (other options override it)
+                         edgemq on node, bun and deno over tcp and ws; durability: QoS 1 to lasting sessions on
+                         each store; cluster: fan-in, fan-out and pairs at QoS 0 and 1, 64 B, edgemq on one
+                         node and as a 2-node cluster over NATS (other options override a preset's)
   --target <t>           edgemq, mosquitto or both (default both, or edgemq without mosquitto);
                          with --port, the name to report that broker under
   --runtime <list>       runtimes to run edgemq on: node,bun,deno (default node); one process each
@@ -122,6 +132,8 @@ const USAGE = `Usage: npm run bench -- [options]
   --port <n>             benchmark a running broker at host:port instead of spawning one
   --broker-pid <pid>     that broker's pid, for its CPU and memory figures
   --mqtt <4|5>           protocol level (default 5)
+  --nodes <list>         edgemq as one node (1) and/or a cluster (2): two nodes joined over one nats-server with
+                         JetStream, publishers on one node, subscribers on the other (default 1)
   --store <list>         edgemq's stores: memory,fsync,batched (default memory); fsync and batched are SQLite
                          in a fresh data directory, and add Mosquitto with persistence to the comparison
   --store-window <ms>    the batched mode's commit window (default 100)
@@ -156,6 +168,9 @@ const PRESETS: Record<string, Record<string, string>> = {
   // The README's durability table: QoS 1 to lasting sessions with edgemq's memory store and SQLite in
   // both durable modes, beside Mosquitto without and with persistence.
   durability: { "--scenarios": "fan-in,fan-out,pairs,latency", "--qos": "1", "--payload": "64", "--store": "memory,fsync,batched", "--session-expiry": "300", "--rate": "2000" },
+  // The README's cluster table: the throughput shapes on one edgemq node and across two nodes over NATS, about a minute.
+  // A deeper end-to-end window than the default, so that the cluster's longer path (a NATS hop) is not what limits it.
+  cluster: { "--scenarios": "fan-in,fan-out,pairs", "--qos": "0,1", "--payload": "64", "--target": "edgemq", "--nodes": "1,2", "--e2e-window": "2048" },
 };
 
 interface Args {
@@ -166,6 +181,8 @@ interface Args {
   /** edgemq, mosquitto or both; with --port, the name to report the external broker under. */
   target: string;
   runtimes: Runtime[];
+  /** 1: edgemq alone; 2: edgemq as two nodes over NATS. */
+  nodes: number[];
   transports: Transport[];
   wsPath: string;
   host: string;
@@ -236,6 +253,11 @@ function parse(argv: string[]): Args | "help" {
   const stores = list("--store", "memory");
   for (const m of stores) if (!(STORE_MODES as readonly string[]).includes(m)) throw new Error(`--store takes ${STORE_MODES.join(", ")}; got ${m}`);
   if (port !== undefined && values.has("--store")) throw new Error("--store picks how edgemq is spawned; with --port nothing is spawned");
+  const nodes = [...new Set(list("--nodes", "1").map(Number))].sort();
+  for (const n of nodes) if (n !== 1 && n !== 2) throw new Error(`--nodes takes 1 and/or 2; got ${n}`);
+  if (port !== undefined && values.has("--nodes")) throw new Error("--nodes picks how edgemq is spawned; with --port nothing is spawned");
+  if (nodes.includes(2) && stores.some((m) => m !== "memory")) throw new Error("a cluster (--nodes 2) is measured on the memory store only; leave out --store");
+  if (nodes.includes(2) && target === "mosquitto") throw new Error("--nodes 2 is edgemq's cluster; --target mosquitto runs no edgemq");
   const mqtt = num("--mqtt", 5, 4);
   if (mqtt !== 4 && mqtt !== 5) throw new Error("--mqtt is 4 or 5");
   return {
@@ -249,6 +271,7 @@ function parse(argv: string[]): Args | "help" {
     payloads,
     target,
     runtimes: [...new Set(runtimes)] as Runtime[],
+    nodes,
     transports: TRANSPORTS.filter((t) => transports.includes(t)),
     wsPath,
     host: values.get("--host") ?? "127.0.0.1",
@@ -304,10 +327,11 @@ function reexecPinned(a: Args): Promise<number> {
 function describeMachine(pinned: boolean, a: Args, targets: Target[]): string {
   const cpus = os.cpus();
   const mosquitto = targets.some((t) => t.name === "mosquitto") ? `; mosquitto ${mosquittoVersion()}` : "";
+  const nats = targets.some((t) => t.nodes > 1) ? `; nats-server ${natsServerVersion()} (JetStream on)` : "";
   const runtimes = [...new Set(targets.flatMap((t) => (t.runtime === undefined ? [] : [t.runtime])))].map((r) => `${r} ${runtimeVersion(r)}`);
   return `${cpus[0]?.model ?? "unknown CPU"}, ${cpus.length} CPUs, load average ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}; ` +
-    `generator on node ${process.versions.node}${runtimes.length ? `; edgemq on ${runtimes.join(", ")}` : ""}${mosquitto}; MQTT ${a.run.version === 5 ? "5.0" : "3.1.1"}; ` +
-    (!pinned ? "not pinned" : a.port === undefined ? `brokers on CPU ${a.brokerCpu} (one process per broker, runtime, transport and store), generator on CPU ${a.genCpu}` : `generator on CPU ${a.genCpu}`) +
+    `generator on node ${process.versions.node}${runtimes.length ? `; edgemq on ${runtimes.join(", ")}` : ""}${mosquitto}${nats}; MQTT ${a.run.version === 5 ? "5.0" : "3.1.1"}; ` +
+    (!pinned ? "not pinned" : a.port === undefined ? `brokers on CPU ${a.brokerCpu} (one process per broker, runtime, transport and store${targets.some((t) => t.nodes > 1) ? "; a cluster's nodes and NATS server all there" : ""}), generator on CPU ${a.genCpu}` : `generator on CPU ${a.genCpu}`) +
     `; ${a.run.warmup} s warm-up + ${a.run.seconds} s measured per run` +
     (a.run.sessionExpiry > 0 ? `; subscribers hold lasting sessions (expiry ${a.run.sessionExpiry} s)` : "") +
     (targets.some((t) => t.durable) ? `; data directories in ${a.dataDir} (${filesystem(a.dataDir)})` : "");
@@ -382,7 +406,10 @@ async function main(): Promise<number> {
       }
       if (a.target !== "mosquitto") {
         for (const transport of a.transports) {
-          for (const runtime of a.runtimes) for (const store of a.stores) targets.push(await startEdgemq(spawnOptions, runtime, transport, store));
+          for (const runtime of a.runtimes) {
+            if (a.nodes.includes(1)) for (const store of a.stores) targets.push(await startEdgemq(spawnOptions, runtime, transport, store));
+            if (a.nodes.includes(2)) targets.push(await startEdgemqCluster(spawnOptions, runtime, transport));
+          }
         }
       }
       if (durable) {
@@ -391,6 +418,13 @@ async function main(): Promise<number> {
           `Mosquitto's persistence is periodic: it acknowledges at once and writes its whole database every ${a.mosquittoAutosave} s (autosave_interval), so a crash loses up to ${a.mosquittoAutosave} s of acknowledged messages. ` +
           `Durable edgemq rows are divided by Mosquitto with persistence, and also by the same edgemq on its memory store (the cost of durability).`);
       }
+      if (targets.some((t) => t.nodes > 1)) {
+        notes.push("A cluster row is two edgemq nodes joined over one nats-server (JetStream on), all three pinned to the core a single node has: " +
+          "publishers on node A, subscribers on node B, so every message crosses NATS; its CPU and µs/msg add up the three processes. " +
+          "It is divided by the same edgemq on one node in the same run (cluster / single node): the cost of crossing nodes, not scaling. " +
+          "The ratio by CPU per msg is the single node's broker µs/msg over the cluster's: what the msg/s ratio is when both are limited by their core, " +
+          "and less swayed than msg/s by other processes on the machine.");
+      }
       if (targets.some((t) => t.name === "mosquitto" && t.transport === "ws")) {
         notes.push("Mosquitto's ws rows are its libwebsockets listener (`protocol websockets`)" +
           (targets.some((t) => t.name === "edgemq" && t.transport === "ws") ? "; edgemq's ws rows are divided by them." : "."));
@@ -398,7 +432,10 @@ async function main(): Promise<number> {
     }
     const machine = describeMachine(pin, a, targets);
     log(`bench: ${machine}`);
-    for (const t of targets) log(`bench: ${t.label} on ${t.transport === "ws" ? `ws://${t.host}:${t.port}${t.path}` : `${t.host}:${t.port}`} (${describePid(t.pid)})`);
+    const where = (e: { transport: string; host: string; port: number; path: string }) => (e.transport === "ws" ? `ws://${e.host}:${e.port}${e.path}` : `${e.host}:${e.port}`);
+    for (const t of targets) {
+      log(`bench: ${t.label} on ${where(t)}${t.subscribers ? ` (subscribers on ${where(t.subscribers)})` : ""} (${(t.pids ?? [t.pid]).map(describePid).join("; ")})`);
+    }
 
     const results: Result[] = [];
     const each = async (what: string, fn: (t: Target) => Promise<Result>) => {
@@ -448,7 +485,7 @@ async function main(): Promise<number> {
 function summary(r: Result): string {
   const p = (x: number | undefined) => (x === undefined ? "–" : `${Math.round(x)}%`);
   const cpu = (x: CpuFigures) =>
-    `broker ${p(x.brokerCpu)} (others ${p(x.othersOnBrokerCore)}) gen ${p(x.genCpu)} (others ${p(x.othersOnGenCore)})${x.genBound ? " gen-bound" : ""}${x.contended ? " contended" : ""}`;
+    `broker ${p(x.brokerCpu)}${x.brokerCpuParts ? ` [A ${p(x.brokerCpuParts[0])}, B ${p(x.brokerCpuParts[1])}, NATS ${p(x.brokerCpuParts[2])}]` : ""} (others ${p(x.othersOnBrokerCore)}) gen ${p(x.genCpu)} (others ${p(x.othersOnGenCore)})${x.genBound ? " gen-bound" : ""}${x.contended ? " contended" : ""}`;
   const errs = r.errors.length ? ` errors: ${r.errors.join("; ")}` : "";
   switch (r.kind) {
     case "throughput":

@@ -31,6 +31,12 @@ export interface Target extends Endpoint {
   durable: boolean;
   /** The broker's pid, for CPU and RSS; undefined for an external broker without --broker-pid. */
   pid: number | undefined;
+  /** Where subscribers connect when it is not where publishers do: another node of a cluster. */
+  subscribers?: Endpoint;
+  /** Every process that serves it (a cluster's nodes and its NATS server), whose CPU times add up; [pid] when omitted. */
+  pids?: number[];
+  /** How many edgemq nodes serve it: 2 for a cluster (publishers on one, subscribers on the other), else 1. */
+  nodes: number;
   /** Throws if the broker process has exited. */
   check(): void;
   stop(): Promise<void>;
@@ -48,11 +54,42 @@ export function mosquittoVersion(): string {
 }
 
 /** The command prefix that pins a process to `cpu`, or none when pinning is off. */
-function pinned(cpu: number | undefined, argv: string[]): string[] {
+export function pinned(cpu: number | undefined, argv: string[]): string[] {
   return cpu === undefined ? argv : ["taskset", "-c", String(cpu), ...argv];
 }
 
-function watch(child: ChildProcess, name: string, output: string[]): () => void {
+// Every process this generator spawned, killed when it exits however it exits (a
+// crash, or Ctrl-C while a broker is still starting), so that no broker or NATS
+// server outlives a failed run; and every directory made for them, removed.
+const spawned = new Set<ChildProcess>();
+const dirs = new Set<string>();
+process.once("exit", () => {
+  for (const child of spawned) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh directory under `parent`, removed with the run if nobody removes it before (see removeDir). */
+export function makeDir(parent: string, prefix: string): string {
+  const dir = mkdtempSync(path.join(parent, prefix));
+  dirs.add(dir);
+  return dir;
+}
+
+/** Removes a directory made by makeDir. */
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+  dirs.delete(dir);
+}
+
+/** Spawns a process to be stopped with the run, and kept track of until it exits. */
+export function spawnTracked(argv: string[], cwd?: string): ChildProcess {
+  const child = spawn(argv[0]!, argv.slice(1), { cwd, stdio: ["ignore", "pipe", "pipe"] });
+  spawned.add(child);
+  child.once("exit", () => spawned.delete(child));
+  return child;
+}
+
+export function watch(child: ChildProcess, name: string, output: string[]): () => void {
   let exited: string | undefined;
   child.on("exit", (code, signal) => (exited = `${name} exited (code ${code}, signal ${signal})`));
   const keep = (b: Buffer) => {
@@ -66,7 +103,7 @@ function watch(child: ChildProcess, name: string, output: string[]): () => void 
   };
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
+export async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const done = new Promise<void>((r) => child.once("exit", () => r()));
   child.kill("SIGTERM");
@@ -114,14 +151,14 @@ function edgemqCommand(runtime: Runtime): string[] {
  * runtime, transport and store gets its own process, so that CPU time and
  * memory are that target's alone.
  */
-export async function startEdgemq(o: SpawnOptions, runtime: Runtime, transport: Transport, store: StoreMode = "memory"): Promise<Target> {
-  const dataDir = store === "memory" ? undefined : mkdtempSync(path.join(o.dataParent, "edgemq-bench-data-"));
+export async function startEdgemq(o: SpawnOptions, runtime: Runtime, transport: Transport, store: StoreMode = "memory", cluster?: { flags: string[]; label: string }): Promise<Target> {
+  const dataDir = store === "memory" ? undefined : makeDir(o.dataParent, "edgemq-bench-data-");
   const storeFlags = dataDir === undefined ? [] : ["--data", dataDir, "--store-mode", store, ...(store === "batched" ? ["--store-window", String(o.storeWindowMs)] : [])];
-  const flags = ["--port", "0", "--sys-interval", "0", "--max-queued", String(o.maxQueued), ...(transport === "ws" ? ["--ws-port", "0"] : []), ...storeFlags];
+  const flags = ["--port", "0", "--sys-interval", "0", "--max-queued", String(o.maxQueued), ...(transport === "ws" ? ["--ws-port", "0"] : []), ...storeFlags, ...(cluster?.flags ?? [])];
   const argv = pinned(o.cpu, [...edgemqCommand(runtime), ...flags]);
   const storeName = store === "memory" ? "memory" : store === "fsync" ? "sqlite fsync" : `sqlite batched ${o.storeWindowMs} ms`;
-  const label = store === "memory" ? `edgemq (${runtime}, ${transport})` : `edgemq (${runtime}, ${transport}, ${storeName})`;
-  const child = spawn(argv[0]!, argv.slice(1), { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  const label = cluster?.label ?? (store === "memory" ? `edgemq (${runtime}, ${transport})` : `edgemq (${runtime}, ${transport}, ${storeName})`);
+  const child = spawnTracked(argv, ROOT);
   const output: string[] = [];
   const check = watch(child, label, output);
   const line = await new Promise<string>((resolve, reject) => {
@@ -145,7 +182,7 @@ export async function startEdgemq(o: SpawnOptions, runtime: Runtime, transport: 
   });
   const stop = async () => {
     await stopChild(child);
-    if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });
+    if (dataDir !== undefined) removeDir(dataDir);
   };
   const port = Number((transport === "ws" ? /\bws:\/\/[^\s,|]*:(\d+)/ : /\btcp:\/\/[^\s,|]*:(\d+)/).exec(line)?.[1]);
   if (!(port > 0)) {
@@ -154,7 +191,7 @@ export async function startEdgemq(o: SpawnOptions, runtime: Runtime, transport: 
   }
   return {
     name: "edgemq", runtime, label, store: storeName, durable: store !== "memory", host: "127.0.0.1", port, transport, path: o.wsPath,
-    pid: listenerPid(child.pid, port), check, stop,
+    pid: listenerPid(child.pid, port), nodes: 1, check, stop,
   };
 }
 
@@ -206,7 +243,7 @@ export function listenerPid(pid: number | undefined, port: number): number | und
 export function describePid(pid: number | undefined): string {
   if (pid === undefined) return "no pid";
   try {
-    const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean).map((a) => path.relative(ROOT, a).startsWith("..") ? a : path.relative(ROOT, a) || a).join(" ");
+    const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean).map((a) => !path.isAbsolute(a) || path.relative(ROOT, a).startsWith("..") ? a : path.relative(ROOT, a) || a).join(" ");
     const threads = /Threads:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
     return `pid ${pid}: ${cmd}, ${threads} threads`;
   } catch {
@@ -260,7 +297,7 @@ export async function waitForPort(host: string, port: number, ms: number, alive:
 export async function startMosquitto(o: SpawnOptions, transport: Transport, persistence = false): Promise<Target> {
   const port = await freePort();
   const wsPort = transport === "ws" ? await freePort() : undefined;
-  const dir = mkdtempSync(path.join(tmpdir(), "edgemq-bench-"));
+  const dir = makeDir(tmpdir(), "edgemq-bench-");
   const conf = path.join(dir, "mosquitto.conf");
   writeFileSync(conf, [
     `listener ${port} 127.0.0.1`,
@@ -282,12 +319,12 @@ export async function startMosquitto(o: SpawnOptions, transport: Transport, pers
   ].join("\n"));
   const argv = pinned(o.cpu, ["mosquitto", "-c", conf]);
   const label = persistence ? `mosquitto (${transport}, autosave ${o.mosquittoAutosave} s)` : `mosquitto (${transport})`;
-  const child = spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawnTracked(argv);
   const output: string[] = [];
   const check = watch(child, label, output);
   const stop = async () => {
     await stopChild(child);
-    rmSync(dir, { recursive: true, force: true });
+    removeDir(dir);
   };
   const listen = wsPort ?? port;
   try {
@@ -300,11 +337,11 @@ export async function startMosquitto(o: SpawnOptions, transport: Transport, pers
   return {
     name: "mosquitto", runtime: undefined, label, store: persistence ? `autosave ${o.mosquittoAutosave} s` : "memory", durable: persistence,
     host: "127.0.0.1", port: listen, transport, path: o.wsPath,
-    pid: listenerPid(child.pid, listen), check, stop,
+    pid: listenerPid(child.pid, listen), nodes: 1, check, stop,
   };
 }
 
 /** A broker someone else runs (--port given): nothing to start or stop. */
 export function external(name: string, host: string, port: number, transport: Transport, wsPath: string, pid: number | undefined): Target {
-  return { name, runtime: undefined, label: `${name} (${transport})`, store: "unknown", durable: false, host, port, transport, path: wsPath, pid, check: () => {}, stop: async () => {} };
+  return { name, runtime: undefined, label: `${name} (${transport})`, store: "unknown", durable: false, host, port, transport, path: wsPath, pid, nodes: 1, check: () => {}, stop: async () => {} };
 }

@@ -10,9 +10,18 @@ try {
   // 100 Hz is the Linux default
 }
 
-/** CPU seconds (user + system, all threads) a process has used, or undefined if it cannot be read. */
-export function procCpuSeconds(pid: number | undefined): number | undefined {
+/** CPU seconds (user + system, all threads) a process has used, or several processes together; undefined if one cannot be read. */
+export function procCpuSeconds(pid: number | readonly number[] | undefined): number | undefined {
   if (pid === undefined) return undefined;
+  if (typeof pid !== "number") {
+    let sum = 0;
+    for (const p of pid) {
+      const s = procCpuSeconds(p);
+      if (s === undefined) return undefined;
+      sum += s;
+    }
+    return pid.length > 0 ? sum : undefined;
+  }
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     // The command name (field 2) may hold spaces: fields are counted after its closing parenthesis.
@@ -61,6 +70,8 @@ export interface Snapshot {
   wall: number;
   gen: number;
   broker: number | undefined;
+  /** Each of the broker's processes' CPU seconds, when it has several (a cluster: node A, node B, NATS). */
+  brokerParts: (number | undefined)[] | undefined;
   genCore: number | undefined;
   brokerCore: number | undefined;
 }
@@ -71,9 +82,11 @@ export interface Cores {
   gen: number | undefined;
 }
 
-export function snapshot(brokerPid: number | undefined, cores: Cores): Snapshot {
+/** A snapshot; the broker's CPU time is that of all its processes when it has several (a cluster). */
+export function snapshot(brokerPid: number | readonly number[] | undefined, cores: Cores): Snapshot {
   return {
     wall: performance.now() / 1000, gen: selfCpuSeconds(), broker: procCpuSeconds(brokerPid),
+    brokerParts: typeof brokerPid === "object" ? brokerPid.map((p) => procCpuSeconds(p)) : undefined,
     genCore: coreBusySeconds(cores.gen), brokerCore: coreBusySeconds(cores.broker),
   };
 }
@@ -82,7 +95,9 @@ export function snapshot(brokerPid: number | undefined, cores: Cores): Snapshot 
  * CPU use between two snapshots as percentages of one core: the generator,
  * the broker, and what other processes took of each one's core.
  */
-export function cpuPercent(a: Snapshot, b: Snapshot): { gen: number; broker: number | undefined; othersOnGenCore: number | undefined; othersOnBrokerCore: number | undefined } {
+export function cpuPercent(a: Snapshot, b: Snapshot): {
+  gen: number; broker: number | undefined; brokerParts: (number | undefined)[] | undefined; othersOnGenCore: number | undefined; othersOnBrokerCore: number | undefined;
+} {
   const wall = b.wall - a.wall;
   const pct = (x: number | undefined, y: number | undefined) => (wall > 0 && x !== undefined && y !== undefined ? (100 * (y - x)) / wall : undefined);
   const gen = pct(a.gen, b.gen) ?? 0;
@@ -90,7 +105,7 @@ export function cpuPercent(a: Snapshot, b: Snapshot): { gen: number; broker: num
   const genCore = pct(a.genCore, b.genCore);
   const brokerCore = pct(a.brokerCore, b.brokerCore);
   return {
-    gen, broker,
+    gen, broker, brokerParts: a.brokerParts?.map((x, i) => pct(x, b.brokerParts?.[i])),
     othersOnGenCore: genCore === undefined ? undefined : Math.max(0, genCore - gen),
     othersOnBrokerCore: brokerCore === undefined || broker === undefined ? undefined : Math.max(0, brokerCore - broker),
   };

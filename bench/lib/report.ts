@@ -3,7 +3,8 @@
 // Mosquitto over the same transport (and, for a durable store, Mosquitto with
 // persistence) in the same scenario of the same run (over tcp when this
 // Mosquitto cannot serve the row's transport). When durable stores ran, a
-// durable edgemq row is also divided by the same edgemq on its memory store.
+// durable edgemq row is also divided by the same edgemq on its memory store;
+// when a cluster ran, a cluster row by the same edgemq on one node.
 import type { ConnRateResult, IdleResult, LatencyResult, Measured, Result, ThroughputResult } from "./scenarios.ts";
 
 const int = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? "–" : Math.round(x).toLocaleString("en-US"));
@@ -38,13 +39,28 @@ const REFERENCE = "mosquitto";
 
 // Whether the store column is shown: only when some result used another store than memory.
 let showStore = false;
+// Whether the nodes column is shown: only when some result came from a cluster.
+let showNodes = false;
 
-/** The broker, runtime and transport cells of a row (and its store, when stores vary). */
+const nodesCell = (r: Measured) => (r.nodes > 1 ? `${r.nodes} (pub A → NATS → sub B)` : "1");
+
+/** The broker, runtime and transport cells of a row (and its store, when stores vary; its nodes, when a cluster ran). */
 function who(r: Measured): string[] {
-  return [label(r.target), r.runtime ?? "–", r.transport, ...(showStore ? [r.store] : [])];
+  return [label(r.target), r.runtime ?? "–", r.transport, ...(showStore ? [r.store] : []), ...(showNodes ? [nodesCell(r)] : [])];
 }
 
-const whoHead = (): string[] => ["broker", "runtime", "transport", ...(showStore ? ["store"] : [])];
+const whoHead = (): string[] => ["broker", "runtime", "transport", ...(showStore ? ["store"] : []), ...(showNodes ? ["nodes"] : [])];
+
+/** A cluster row divided by the same edgemq (runtime, transport, store) on one node: the cost of crossing nodes. */
+function ratioToSingle<T extends Result>(g: T[], r: T, value: (x: T) => number | undefined): string {
+  if (r.target === REFERENCE) return "–";
+  if (r.nodes <= 1) return "ref";
+  const ref = g.find((x) => x.target === r.target && x.runtime === r.runtime && x.transport === r.transport && x.store === r.store && x.nodes === 1);
+  const a = value(r);
+  const b = ref === undefined ? undefined : value(ref);
+  if (a === undefined || b === undefined || !Number.isFinite(a) || !Number.isFinite(b) || b === 0) return "–";
+  return `${(a / b).toFixed(2)}×`;
+}
 
 /**
  * The ratio cell(s) of a row: `value(r) / value(reference)`, the reference
@@ -80,6 +96,13 @@ function ratioToMemory<T extends Result>(g: T[], r: T, value: (x: T) => number |
   return `${(a / b).toFixed(2)}×`;
 }
 
+// The processes of a cluster, in the order of brokerCpuParts.
+const PARTS = ["A", "B", "NATS"];
+
+/** Broker CPU, and for a cluster each process's share: `97% (A 40 + B 37 + NATS 20)`. */
+const cpuCell = (r: { brokerCpu: number | undefined; brokerCpuParts?: (number | undefined)[] }) =>
+  pct(r.brokerCpu) + (r.brokerCpuParts ? ` (${r.brokerCpuParts.map((x, i) => `${PARTS[i] ?? i} ${x === undefined ? "–" : Math.round(x)}`).join(" + ")})` : "");
+
 const lossCell = (r: ThroughputResult | LatencyResult) => `${r.lost}/${r.dup}/${r.reorder}${r.corrupt ? ` +${r.corrupt} corrupt` : ""}`;
 
 /** The whole report. */
@@ -88,6 +111,10 @@ export function markdown(results: Result[]): string {
   const ratios = results.some((r) => r.target === REFERENCE) && results.some((r) => r.target !== REFERENCE);
   const ratioHead = (what = "ratio") => (ratios ? [`${what} (to Mosquitto)`] : []);
   showStore = results.some((r) => r.store !== "memory");
+  showNodes = results.some((r) => r.nodes > 1);
+  // A "cluster / single node" column when cluster rows have single-node rows to be divided by.
+  const nodeRatios = showNodes && results.some((r) => r.target !== REFERENCE && r.nodes === 1);
+  const nodeHead = (what = "ratio") => (nodeRatios ? [`${what} (cluster / single node)`] : []);
   // A "to memory store" column when durable edgemq rows have a memory-store row to be divided by.
   const memRatios = results.some((r) => r.target !== REFERENCE && r.durable) && results.some((r) => r.target !== REFERENCE && r.store === "memory");
   const memHead = (what = "ratio") => (memRatios ? [`${what} (to memory store)`] : []);
@@ -95,26 +122,29 @@ export function markdown(results: Result[]): string {
 
   const tp = results.filter((r): r is ThroughputResult => r.kind === "throughput");
   if (tp.length) {
-    const head = ["scenario", "QoS", "payload", ...whoHead(), "msg/s", ...ratioHead(), ...memHead(),
+    // Besides msg/s, the ratio of broker CPU per message (single / cluster): what msg/s would show on a quiet core.
+    const head = ["scenario", "QoS", "payload", ...whoHead(), "msg/s", ...ratioHead(), ...memHead(), ...nodeHead(), ...nodeHead("ratio by CPU per msg"),
       "lost/dup/reorder", "broker CPU", "broker µs/msg", "gen CPU", "flags"];
     const rows = group(tp, (r) => `${r.scenario} ${r.qos} ${r.payload}`).flatMap((g) => g.map((r) => {
       const shape = r.scenario === "fan-in" ? `fan-in ${r.publishers}→1` : r.scenario === "fan-out" ? `fan-out 1→${r.subscribers}` : `${r.publishers} pairs`;
       return [shape, String(r.qos), size(r.payload), ...who(r), int(r.msgsPerSec), ...(ratios ? [ratioTo(g, r, (x) => x.msgsPerSec)] : []),
         ...(memRatios ? [ratioToMemory(g, r, (x) => x.msgsPerSec)] : []),
-        lossCell(r), pct(r.brokerCpu), us(r.brokerUsPerMsg), pct(r.genCpu), flags(r)];
+        ...(nodeRatios ? [ratioToSingle(g, r, (x) => x.msgsPerSec), ratioToSingle(g, r, (x) => (x.brokerUsPerMsg === undefined ? undefined : 1 / x.brokerUsPerMsg))] : []),
+        lossCell(r), cpuCell(r), us(r.brokerUsPerMsg), pct(r.genCpu), flags(r)];
     }));
     parts.push(`### Throughput (messages delivered to subscribers per second)\n\n${table(head, rows)}`);
   }
 
   const lat = results.filter((r): r is LatencyResult => r.kind === "latency");
   if (lat.length) {
-    const head = ["QoS", "payload", "rate", ...whoHead(), "p50 / p99 ms", ...ratioHead("p50 ratio"), ...ratioHead("p99 ratio"), ...memHead("p50 ratio"),
+    const head = ["QoS", "payload", "rate", ...whoHead(), "p50 / p99 ms", ...ratioHead("p50 ratio"), ...ratioHead("p99 ratio"), ...memHead("p50 ratio"), ...nodeHead("p50 ratio"),
       "lost/dup/reorder", "broker CPU", "gen CPU", "flags"];
     const rows = group(lat, (r) => `${r.qos} ${r.payload}`).flatMap((g) => g.map((r) => [
       String(r.qos), size(r.payload), `${int(r.rate)} msg/s`, ...who(r), `${ms(r.p50)} / ${ms(r.p99)}`,
       ...(ratios ? [ratioTo(g, r, (x) => x.p50), ratioTo(g, r, (x) => x.p99)] : []),
       ...(memRatios ? [ratioToMemory(g, r, (x) => x.p50)] : []),
-      lossCell(r), pct(r.brokerCpu), pct(r.genCpu), flags(r),
+      ...(nodeRatios ? [ratioToSingle(g, r, (x) => x.p50)] : []),
+      lossCell(r), cpuCell(r), pct(r.genCpu), flags(r),
     ]));
     parts.push(`### Latency at a fixed rate (publish → delivery, one publisher, one subscriber)\n\n${table(head, rows)}`);
   }

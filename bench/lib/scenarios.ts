@@ -2,7 +2,7 @@
 // fixed rate, idle connections (broker memory) and connection rate.
 import type { QoS } from "@edgemq/core/codec";
 import type { Target } from "./brokers.ts";
-import { Client, Publisher, Subscriber, type Transport, type Version } from "./client.ts";
+import { Client, type Endpoint, Publisher, Subscriber, type Transport, type Version } from "./client.ts";
 import { type Cores, cpuPercent, procCpuSeconds, procRssBytes, type Snapshot, snapshot } from "./proc.ts";
 import { pool, quantile, sleep, until } from "./util.ts";
 
@@ -45,13 +45,23 @@ export interface Measured {
   store: string;
   /** Whether that store survives a restart at all. */
   durable: boolean;
+  /** edgemq nodes serving it: 2 for a cluster (publishers on one node, subscribers on the other, over NATS), else 1. */
+  nodes: number;
 }
 
-const measured = (t: Target): Measured => ({ target: t.name, runtime: t.runtime, transport: t.transport, store: t.store, durable: t.durable });
+const measured = (t: Target): Measured => ({ target: t.name, runtime: t.runtime, transport: t.transport, store: t.store, durable: t.durable, nodes: t.nodes });
+
+/** The processes whose CPU time is the broker's: all of a cluster's. */
+const brokerPids = (t: Target) => t.pids ?? t.pid;
+
+/** Where subscribers connect: another node than the publishers' in a cluster. */
+const subscriberEndpoint = (t: Target): Endpoint => t.subscribers ?? t;
 
 /** CPU over the measured window, as % of one core. */
 export interface CpuFigures {
   brokerCpu: number | undefined;
+  /** A cluster's broker CPU by process, in the order node A, node B, NATS server. */
+  brokerCpuParts?: (number | undefined)[];
   genCpu: number;
   /** What other processes used of the broker's and the generator's cores (when pinned). */
   othersOnBrokerCore: number | undefined;
@@ -65,7 +75,7 @@ export interface CpuFigures {
 function cpuFigures(a: Snapshot, b: Snapshot, o: RunOptions): CpuFigures {
   const c = cpuPercent(a, b);
   return {
-    brokerCpu: c.broker, genCpu: c.gen, othersOnBrokerCore: c.othersOnBrokerCore, othersOnGenCore: c.othersOnGenCore,
+    brokerCpu: c.broker, ...(c.brokerParts ? { brokerCpuParts: c.brokerParts } : {}), genCpu: c.gen, othersOnBrokerCore: c.othersOnBrokerCore, othersOnGenCore: c.othersOnGenCore,
     genBound: c.gen >= o.genBoundPct, contended: (c.othersOnBrokerCore ?? 0) >= 10 || (c.othersOnGenCore ?? 0) >= 10,
   };
 }
@@ -151,9 +161,9 @@ export async function settle(target: Target, ms = 5000): Promise<void> {
   }
   const end = performance.now() + ms;
   while (performance.now() < end) {
-    const a = procCpuSeconds(target.pid);
+    const a = procCpuSeconds(brokerPids(target));
     await sleep(200);
-    const b = procCpuSeconds(target.pid);
+    const b = procCpuSeconds(brokerPids(target));
     if (a === undefined || b === undefined || (b - a) / 0.2 < 0.05) return;
   }
 }
@@ -212,7 +222,7 @@ function counts(pubs: Publisher[]): { expected: number; delivered: number; lost:
 }
 
 /** Opens `n` connections, at most `parallel` at once (lasting sessions with `sessionExpiry` > 0). */
-function openClients(target: Target, o: RunOptions, prefix: string, n: number, parallel = 50, sessionExpiry = 0): Promise<Client[]> {
+function openClients(target: Endpoint, o: RunOptions, prefix: string, n: number, parallel = 50, sessionExpiry = 0): Promise<Client[]> {
   return pool(range(n), parallel, (i) => Client.connect(target, o.version, `${prefix}${i}`, 10000, sessionExpiry));
 }
 
@@ -223,7 +233,7 @@ export async function throughput(target: Target, shape: Shape, qos: QoS, payload
   const nPubs = shape === "fan-in" ? o.fanInPubs : shape === "fan-out" ? 1 : o.pairs;
   const nSubs = shape === "fan-in" ? 1 : shape === "fan-out" ? o.fanOutSubs : o.pairs;
   const topicOf = (i: number) => (shape === "pairs" ? `${base}/pair/${i}` : `${base}/${shape}`);
-  const subClients = await openClients(target, o, `bench-${run}-s`, nSubs, 50, o.sessionExpiry);
+  const subClients = await openClients(subscriberEndpoint(target), o, `bench-${run}-s`, nSubs, 50, o.sessionExpiry);
   const pubClients: Client[] = [];
   const all = () => [...subClients, ...pubClients];
   try {
@@ -240,10 +250,10 @@ export async function throughput(target: Target, shape: Shape, qos: QoS, payload
     const delivered = () => subs.reduce((n, s) => n + s.received, 0);
     for (const p of pubs) p.start();
     await sleepChecking(target, o.warmup * 1000);
-    const a = snapshot(target.pid, o.cores);
+    const a = snapshot(brokerPids(target), o.cores);
     const d0 = delivered();
     await sleepChecking(target, o.seconds * 1000);
-    const b = snapshot(target.pid, o.cores);
+    const b = snapshot(brokerPids(target), o.cores);
     const d1 = delivered();
     for (const p of pubs) p.stop();
     await drain(subs, pubs);
@@ -267,7 +277,7 @@ export async function throughput(target: Target, shape: Shape, qos: QoS, payload
 export async function latency(target: Target, qos: QoS, payload: number, o: RunOptions): Promise<LatencyResult> {
   const run = runId();
   const topic = `bench/${run}/latency`;
-  const [subClient] = await openClients(target, o, `bench-${run}-s`, 1, 1, o.sessionExpiry);
+  const [subClient] = await openClients(subscriberEndpoint(target), o, `bench-${run}-s`, 1, 1, o.sessionExpiry);
   const clients = [subClient!];
   try {
     await subClient!.subscribe(topic, qos);
@@ -280,12 +290,12 @@ export async function latency(target: Target, qos: QoS, payload: number, o: RunO
     sub.latency = new Float64Array(Math.ceil(o.rate * (o.seconds + 1)));
     pub.start(o.rate);
     await sleepChecking(target, o.warmup * 1000);
-    const a: Snapshot = snapshot(target.pid, o.cores);
+    const a: Snapshot = snapshot(brokerPids(target), o.cores);
     const r0 = sub.received;
     sub.latencyFrom = performance.now();
     await sleepChecking(target, o.seconds * 1000);
     sub.latencyFrom = Infinity; // a late message's delay is still recorded; later sends are not
-    const b = snapshot(target.pid, o.cores);
+    const b = snapshot(brokerPids(target), o.cores);
     const r1 = sub.received;
     pub.stop();
     await drain([sub], [pub]);
@@ -359,10 +369,10 @@ export async function connRate(target: Target, o: RunOptions): Promise<ConnRateR
   };
   const loops = range(o.connConcurrency).map(loop);
   await sleepChecking(target, Math.min(o.warmup, 1) * 1000);
-  const a = snapshot(target.pid, o.cores);
+  const a = snapshot(brokerPids(target), o.cores);
   const d0 = done;
   await sleepChecking(target, o.seconds * 1000);
-  const b = snapshot(target.pid, o.cores);
+  const b = snapshot(brokerPids(target), o.cores);
   const d1 = done;
   running = false;
   await Promise.all(loops);

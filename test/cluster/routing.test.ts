@@ -221,4 +221,34 @@ describe("messages across nodes", () => {
     expect(got.map((m) => m.topic)).toEqual(["h/a.b", "h/*", "h/y/>", "h//x", "h/ü/話", "h/a.b"]);
     await Promise.all([sub.endAsync(), pub.endAsync()]);
   });
+
+  it("keeps a message too large for NATS on its own node, says so once, and goes on sending the next ones", async () => {
+    // nats-server takes at most 1 MB per message (max_payload); this node takes MQTT packets of up to 3 MB.
+    const c = await startBroker(["--cluster", nats.url, "--node-id", "node-big", "--sys-interval", "0", "--max-packet-size", "3000000"]);
+    try {
+      const local = await connect(c.url, { clientId: "big-local" });
+      const remote = await connect(a.url, { clientId: "big-remote" });
+      const [gotLocal, gotRemote] = [collect(local), collect(remote)];
+      await Promise.all([local.subscribeAsync("big/#", { qos: 1 }), remote.subscribeAsync("big/#", { qos: 1 })]);
+      const pub = await connect(c.url, { clientId: "big-pub" });
+      for (let i = 0; i < 300 && gotRemote.length === 0; i++) {
+        await pub.publishAsync("big/probe", "probe", { qos: 0 });
+        await sleep(20);
+      }
+      await sleep(50);
+      gotLocal.length = gotRemote.length = 0;
+      await pub.publishAsync("big/1", Buffer.alloc(1_500_000, "x"), { qos: 1 });
+      await pub.publishAsync("big/2", "small", { qos: 1 });
+      await pub.publishAsync("big/3", Buffer.alloc(1_200_000, "y"), { qos: 1 });
+      await pub.publishAsync("big/4", "after", { qos: 1 });
+      await waitFor(() => gotRemote.length >= 2 && gotLocal.length >= 4, 5000, "the small messages on node A, all four on the node they were published on");
+      await sleep(200);
+      expect(gotLocal.map((m) => [m.topic, m.payload.length])).toEqual([["big/1", 1_500_000], ["big/2", 5], ["big/3", 1_200_000], ["big/4", 5]]);
+      expect(gotRemote.map((m) => [m.topic, m.payload])).toEqual([["big/2", "small"], ["big/4", "after"]]);
+      expect(c.output().match(/was not sent to the other nodes \('payload' max_payload size exceeded\)/g)).toHaveLength(1);
+      await Promise.all([local.endAsync(), remote.endAsync(), pub.endAsync()]);
+    } finally {
+      await c.stop();
+    }
+  });
 });

@@ -3,7 +3,7 @@
 // and a Message as the bytes of one NATS message with every MQTT 5 property.
 import { describe, expect, it } from "vitest";
 import type { Message } from "@edgemq/core";
-import { decodeMessage, encodeMessage, escapeToken, filterToSubjects, messagePrefix, subjectToTopic, topicToSubject, unescapeToken } from "@edgemq/cluster-nats";
+import { decodeAll, decodeMessage, encodeBundle, encodeMessage, escapeToken, filterToSubjects, messagePrefix, subjectToTopic, prepareMessage, topicToSubject, unbundle, unescapeToken, writeRuns } from "@edgemq/cluster-nats";
 
 const prefix = messagePrefix("edgemq", "default");
 
@@ -122,6 +122,40 @@ describe("a message as one NATS message", () => {
     const served = decodeMessage(encodeMessage(m, { node: "n", incarnation: 1, sequence: 1 }, 0, true), "x", 0);
     expect([served.sharesServed, served.message.qos, served.message.retain]).toEqual([true, 2, true]);
     expect(decodeMessage(encodeMessage(m, { node: "n", incarnation: 1, sequence: 2 }, 0), "x", 0).sharesServed).toBe(false);
+  });
+
+  it("carries several messages of one subject as one bundle, each read back whole and in order", () => {
+    const m = (n: number): Message => ({ topic: "x", payload: enc.encode(`m${n}`), qos: 1, retain: false, senderId: `c${n}`, receivedAt: 0, expiresAt: undefined, properties: undefined });
+    const parts = [1, 2, 3].map((n) => encodeMessage(m(n), { node: "n", incarnation: 1, sequence: n }, 0));
+    const read = unbundle(encodeBundle(parts));
+    expect(read).toEqual(parts);
+    expect(read.map((b) => decodeMessage(b, "x", 0)).map((d) => [d.origin.sequence, d.message.senderId, new TextDecoder().decode(d.message.payload)]))
+      .toEqual([[1, "c1", "m1"], [2, "c2", "m2"], [3, "c3", "m3"]]);
+    // A lone message is not a bundle: it reads back as itself.
+    expect(unbundle(parts[0]!)).toEqual([parts[0]]);
+  });
+
+  it("writes a turn's messages into one buffer as the same bytes: a lone message as itself, a run as a bundle", () => {
+    const m = (n: number): Message => ({
+      topic: "x", payload: enc.encode(`payload ${n}`), qos: 1, retain: n === 2, senderId: `c${n}`, receivedAt: 0, expiresAt: n === 3 ? 9_000 : undefined,
+      properties: n === 1 ? { contentType: "text/plain", userProperties: [["k", "v"]], correlationData: new Uint8Array([7]) } : undefined,
+    });
+    const origin = (n: number) => ({ node: "node-ü", incarnation: 3, sequence: n });
+    const runs = writeRuns([1, 2, 3, 4].map((n) => prepareMessage(m(n), origin(n), 1_000)), [1, 3, 4]);
+    const one = (n: number) => encodeMessage(m(n), origin(n), 1_000);
+    expect(runs).toEqual([one(1), encodeBundle([one(2), one(3)]), one(4)]);
+    expect(runs[0]!.buffer).toBe(runs[2]!.buffer);
+    const read = decodeAll(runs[1]!, "x", 2_000);
+    expect(read.map((d) => [d.origin.sequence, d.message.retain, d.message.expiresAt, new TextDecoder().decode(d.message.payload)]))
+      .toEqual([[2, true, undefined, "payload 2"], [3, false, 10_000, "payload 3"]]);
+    expect(read.map((d) => d.bytes)).toEqual([one(2), one(3)]);
+    expect(decodeAll(runs[0]!, "x", 0)[0]!.message.properties).toEqual(m(1).properties);
+  });
+
+  it("refuses a bundle cut short", () => {
+    const bundle = encodeBundle([encodeMessage({ topic: "x", payload: new Uint8Array(8), qos: 0, retain: false, senderId: "c", receivedAt: 0, expiresAt: undefined, properties: undefined }, { node: "n", incarnation: 1, sequence: 1 }, 0)]);
+    expect(() => unbundle(bundle.subarray(0, bundle.length - 1))).toThrow(/truncated/);
+    expect(() => unbundle(bundle.subarray(0, 3))).toThrow(/truncated/);
   });
 
   it("refuses bytes that are not a cluster message", () => {

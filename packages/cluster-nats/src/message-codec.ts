@@ -19,11 +19,53 @@ import type { Message, PublishProperties, QoS } from "@edgemq/core";
 //
 // str and bin are a u16 length and the bytes: MQTT bounds every one of them to 65,535.
 //
+// Several messages on one subject may travel as one NATS message: see bundle.ts.
+//
 
 const VERSION = 1;
 const PFI = 1, EXPIRY = 2, CONTENT_TYPE = 4, RESPONSE_TOPIC = 8, CORRELATION = 16, USER = 32;
 const enc = new TextEncoder();
 const dec = new TextDecoder();
+
+// Node ids and client ids come back with every message: each is encoded once
+// (at most 4,096 remembered, then forgotten at once).
+const encoded = new Map<string, Uint8Array>();
+function utf8(s: string): Uint8Array {
+  let b = encoded.get(s);
+  if (b === undefined) {
+    if (encoded.size >= 4096) encoded.clear();
+    encoded.set(s, (b = enc.encode(s)));
+  }
+  return b;
+}
+
+// The node id and the sender id of the last message read (slots 0 and 1): the
+// messages of a bundle, and mostly the next ones, have the same.
+const last = [{ bytes: new Uint8Array(0), text: "" }, { bytes: new Uint8Array(0), text: "" }];
+function recent(b: Uint8Array, start: number, end: number, slot: 0 | 1): string {
+  const l = last[slot]!;
+  const n = end - start;
+  if (l.bytes.length === n) {
+    let i = 0;
+    while (i < n && l.bytes[i] === b[start + i]) i++;
+    if (i === n) return l.text;
+  }
+  const t = text(b, start, end);
+  if (n <= 64) last[slot] = { bytes: b.slice(start, end), text: t };
+  return t;
+}
+
+// The string in `b` from `start` to `end`: a short ASCII one is read faster byte by byte than through TextDecoder.
+function text(b: Uint8Array, start: number, end: number): string {
+  if (end - start > 32) return dec.decode(b.subarray(start, end));
+  let s = "";
+  for (let i = start; i < end; i++) {
+    const c = b[i]!;
+    if (c >= 0x80) return dec.decode(b.subarray(start, end));
+    s += String.fromCharCode(c);
+  }
+  return s;
+}
 
 /** Who sent a message over NATS: a node, its run (incarnation) and the message's place in that run's order. */
 export interface Origin {
@@ -38,13 +80,32 @@ export interface Decoded {
   message: Message;
   /** The origin served its share groups itself: share groups elsewhere must not get it again. */
   sharesServed: boolean;
+  /** The message's own encoded bytes (one of a bundle's), to send it on as it is. */
+  bytes: Uint8Array;
 }
 
-/** The bytes for `message` from `origin`; its remaining lifetime counted at `now`; `sharesServed` when the origin served its share groups. */
-export function encodeMessage(message: Message, origin: Origin, now: number, sharesServed = false): Uint8Array {
+/** A message ready to be written: its strings encoded, its size and its remaining lifetime known. */
+export interface Prepared {
+  message: Message;
+  incarnation: number;
+  sequence: number;
+  flags: number;
+  mask: number;
+  node: Uint8Array;
+  sender: Uint8Array;
+  contentType: Uint8Array | undefined;
+  responseTopic: Uint8Array | undefined;
+  user: (readonly [Uint8Array, Uint8Array])[] | undefined;
+  /** Milliseconds of its lifetime left, counted when it was prepared. */
+  lifetime: number;
+  size: number;
+}
+
+/** `message` from `origin` made ready to write; its remaining lifetime counted at `now`; `sharesServed` when the origin served its share groups. */
+export function prepareMessage(message: Message, origin: Origin, now: number, sharesServed = false): Prepared {
   const p = message.properties;
-  const node = enc.encode(origin.node);
-  const sender = enc.encode(message.senderId);
+  const node = utf8(origin.node);
+  const sender = utf8(message.senderId);
   const contentType = p?.contentType !== undefined ? enc.encode(p.contentType) : undefined;
   const responseTopic = p?.responseTopic !== undefined ? enc.encode(p.responseTopic) : undefined;
   const user = p?.userProperties?.map(([k, v]) => [enc.encode(k), enc.encode(v)] as const);
@@ -61,77 +122,112 @@ export function encodeMessage(message: Message, origin: Origin, now: number, sha
     for (const [k, v] of user) size += 4 + k.length + v.length;
   }
   size += message.payload.length;
-  const out = new Uint8Array(size);
-  const view = new DataView(out.buffer);
-  let at = 0;
+  return {
+    message, incarnation: origin.incarnation >>> 0, sequence: origin.sequence, flags: message.qos | (message.retain ? 4 : 0) | (sharesServed ? 8 : 0), mask,
+    node, sender, contentType, responseTopic, user,
+    // The lifetime left, not the deadline: the nodes' clocks need not agree.
+    lifetime: message.expiresAt === undefined ? 0 : Math.max(0, message.expiresAt - now), size,
+  };
+}
+
+/** Writes a prepared message at `at` of `out` (`view` over the same bytes); returns where it ends. */
+export function writeMessage(m: Prepared, out: Uint8Array, view: DataView, at: number): number {
   const bytes = (b: Uint8Array) => {
     view.setUint16(at, b.length);
     out.set(b, at + 2);
     at += 2 + b.length;
   };
+  const p = m.message.properties;
   out[at++] = VERSION;
-  out[at++] = message.qos | (message.retain ? 4 : 0) | (sharesServed ? 8 : 0);
-  out[at++] = mask;
-  bytes(node);
-  view.setUint32(at, origin.incarnation >>> 0);
-  view.setFloat64(at + 4, origin.sequence);
+  out[at++] = m.flags;
+  out[at++] = m.mask;
+  bytes(m.node);
+  view.setUint32(at, m.incarnation);
+  view.setFloat64(at + 4, m.sequence);
   at += 12;
-  bytes(sender);
-  if (mask & PFI) out[at++] = p!.payloadFormatIndicator!;
-  // The lifetime left, not the deadline: the nodes' clocks need not agree.
-  if (mask & EXPIRY) (view.setFloat64(at, Math.max(0, message.expiresAt! - now)), (at += 8));
-  if (contentType !== undefined) bytes(contentType);
-  if (responseTopic !== undefined) bytes(responseTopic);
-  if (mask & CORRELATION) bytes(p!.correlationData!);
-  if (user !== undefined) {
-    view.setUint32(at, user.length);
+  bytes(m.sender);
+  if (m.mask & PFI) out[at++] = p!.payloadFormatIndicator!;
+  if (m.mask & EXPIRY) (view.setFloat64(at, m.lifetime), (at += 8));
+  if (m.contentType !== undefined) bytes(m.contentType);
+  if (m.responseTopic !== undefined) bytes(m.responseTopic);
+  if (m.mask & CORRELATION) bytes(p!.correlationData!);
+  if (m.user !== undefined) {
+    view.setUint32(at, m.user.length);
     at += 4;
-    for (const [k, v] of user) (bytes(k), bytes(v));
+    for (const [k, v] of m.user) (bytes(k), bytes(v));
   }
-  out.set(message.payload, at);
+  out.set(m.message.payload, at);
+  return at + m.message.payload.length;
+}
+
+/** The bytes for `message` from `origin`; its remaining lifetime counted at `now`; `sharesServed` when the origin served its share groups. */
+export function encodeMessage(message: Message, origin: Origin, now: number, sharesServed = false): Uint8Array {
+  const m = prepareMessage(message, origin, now, sharesServed);
+  const out = new Uint8Array(m.size);
+  writeMessage(m, out, new DataView(out.buffer), 0);
   return out;
 }
 
 /** The message in `data` (on `topic`, received at `now`), or throws when the bytes are not one. */
 export function decodeMessage(data: Uint8Array, topic: string, now: number): Decoded {
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  let at = 0;
-  const bytes = (): Uint8Array => {
-    const n = view.getUint16(at);
-    if (at + 2 + n > data.length) throw new RangeError("truncated cluster message");
-    const b = data.subarray(at + 2, at + 2 + n);
-    at += 2 + n;
-    return b;
+  return decodeAt(data, new DataView(data.buffer, data.byteOffset, data.byteLength), 0, data.length, topic, now);
+}
+
+/** The message in `data` from `start` to `end` (`view` over all of `data`): one of a bundle's, or the whole. */
+export function decodeAt(data: Uint8Array, view: DataView, start: number, end: number, topic: string, now: number): Decoded {
+  let at = start;
+  // Where a u16-length field at `at` ends; throws past the end.
+  const field = (): number => {
+    const stop = at + 2 + view.getUint16(at);
+    if (stop > end) throw new RangeError("truncated cluster message");
+    return stop;
   };
-  const text = () => dec.decode(bytes());
-  if (data[at++] !== VERSION) throw new Error(`unknown cluster message version ${data[0]}`);
+  if (data[at++] !== VERSION) throw new Error(`unknown cluster message version ${data[start]}`);
   const flags = data[at++]!;
   const mask = data[at++]!;
-  const node = text();
+  let stop = field();
+  const node = recent(data, at + 2, stop, 0);
+  at = stop;
   const origin: Origin = { node, incarnation: view.getUint32(at), sequence: view.getFloat64(at + 4) };
   at += 12;
-  const senderId = text();
+  stop = field();
+  const senderId = recent(data, at + 2, stop, 1);
+  at = stop;
   let properties: PublishProperties | undefined;
-  const props = () => (properties ??= {});
-  if (mask & PFI) props().payloadFormatIndicator = data[at++]!;
   let expiresAt: number | undefined;
-  if (mask & EXPIRY) (expiresAt = now + view.getFloat64(at)), (at += 8);
-  if (mask & CONTENT_TYPE) props().contentType = text();
-  if (mask & RESPONSE_TOPIC) props().responseTopic = text();
-  // Views, as the core's own PUBLISHes are: NATS hands each read its own buffer,
-  // and the core copies what it keeps for an offline session (ownCopy).
-  if (mask & CORRELATION) props().correlationData = bytes();
-  if (mask & USER) {
-    const count = view.getUint32(at);
-    at += 4;
-    const user: [string, string][] = [];
-    for (let i = 0; i < count; i++) user.push([text(), text()]);
-    props().userProperties = user;
+  if (mask !== 0) {
+    const bytes = (): Uint8Array => {
+      const stop = field();
+      const b = data.subarray(at + 2, stop);
+      at = stop;
+      return b;
+    };
+    const string = () => {
+      const stop = field();
+      const s = text(data, at + 2, stop);
+      at = stop;
+      return s;
+    };
+    const props = () => (properties ??= {});
+    if (mask & PFI) props().payloadFormatIndicator = data[at++]!;
+    if (mask & EXPIRY) (expiresAt = now + view.getFloat64(at)), (at += 8);
+    if (mask & CONTENT_TYPE) props().contentType = string();
+    if (mask & RESPONSE_TOPIC) props().responseTopic = string();
+    // Views, as the core's own PUBLISHes are: NATS hands each read its own buffer,
+    // and the core copies what it keeps for an offline session (ownCopy).
+    if (mask & CORRELATION) props().correlationData = bytes();
+    if (mask & USER) {
+      const count = view.getUint32(at);
+      at += 4;
+      const user: [string, string][] = [];
+      for (let i = 0; i < count; i++) user.push([string(), string()]);
+      props().userProperties = user;
+    }
   }
-  if (at > data.length) throw new RangeError("truncated cluster message");
+  if (at > end) throw new RangeError("truncated cluster message");
   const message: Message = {
-    topic, payload: data.subarray(at), qos: (flags & 3) as QoS, retain: (flags & 4) !== 0,
+    topic, payload: data.subarray(at, end), qos: (flags & 3) as QoS, retain: (flags & 4) !== 0,
     properties, expiresAt, senderId, receivedAt: now,
   };
-  return { origin, message, sharesServed: (flags & 8) !== 0 };
+  return { origin, message, sharesServed: (flags & 8) !== 0, bytes: start === 0 && end === data.length ? data : data.subarray(start, end) };
 }

@@ -1,10 +1,19 @@
 import { handOnLocally, type LocalRoute, type Message, type Routing, type ShareGroupRef, type SubscriptionEntry } from "@edgemq/core";
 import type { Msg, Subscription } from "@nats-io/transport-node";
-import { encodeMessage, type Origin } from "./message-codec.ts";
+import { setImmediate } from "node:timers";
+import { writeRuns } from "./bundle.ts";
+import { encodeMessage, type Origin, type Prepared, prepareMessage } from "./message-codec.ts";
 import { RetainedSync } from "./retained-sync.ts";
-import { readMessage, type RoutingLink } from "./routing-link.ts";
+import { readMessages, type RoutingLink } from "./routing-link.ts";
 import { ShareGroups } from "./share-groups.ts";
 import { filterToSubjects, MAX_SUBJECT_BYTES, messagePrefix, topicToSubject } from "./subject.ts";
+
+// The most messages, and bytes of them, bundled into one NATS message. NATS
+// chooses a node of a share group per NATS message, so a bundle is kept short:
+// a burst on one topic is still spread over the group's nodes, 16 at a time.
+// (NATS's own limit on a message is 1 MiB by default.)
+const BUNDLE_MESSAGES = 16;
+const BUNDLE_BYTES = 64 * 1024;
 
 // The topics every node has of its own and never sends: $SYS is per node.
 const perNode = (topicOrFilter: string) => topicOrFilter.startsWith("$SYS");
@@ -37,7 +46,13 @@ export class NatsRouting implements Routing {
   readonly #retained: RetainedSync | undefined;
   // The last sequence seen from each origin run (`node\0incarnation`).
   readonly #seen = new Map<string, number>();
+  // Subjects of recent topics: a topic is escaped once, not once per message.
+  readonly #subjects = new Map<string, string>();
+  // Messages for NATS, published together at the end of the event-loop turn (see #flush).
+  readonly #outbox: { subject: string; message: Prepared }[] = [];
   #sequence = 0;
+  // Whether a message NATS refused has been reported (once per broker).
+  #warnedUnsent = false;
   #closed = false;
 
   constructor(link: RoutingLink, local: LocalRoute, broker: string) {
@@ -65,7 +80,7 @@ export class NatsRouting implements Routing {
   route(message: Message, commits: Promise<unknown>[]): number {
     const link = this.#link;
     if (perNode(message.topic)) return this.#local.route(message, commits, "all");
-    const subject = topicToSubject(this.#prefix, message.topic);
+    const subject = this.#subject(message.topic);
     if (subject.length > MAX_SUBJECT_BYTES || link.nc.isClosed()) {
       // It stays here: this node serves its own share groups too.
       link.counters.notSent++;
@@ -76,9 +91,8 @@ export class NatsRouting implements Routing {
     // and the message, published once NATS is back, says so, so no group gets it twice.
     let served = 0;
     if (!link.connected) matched += served = this.#local.route(message, commits, "shared");
-    const origin: Origin = { node: link.nodeId, incarnation: link.incarnation, sequence: ++this.#sequence };
-    link.nc.publish(subject, encodeMessage(message, origin, link.now(), served > 0));
-    link.counters.sent++;
+    const prepared = prepareMessage(message, { node: link.nodeId, incarnation: link.incarnation, sequence: ++this.#sequence }, link.now(), served > 0);
+    if (this.#outbox.push({ subject, message: prepared }) === 1) setImmediate(this.#flush);
     return matched === 0 ? 1 : matched;
   }
 
@@ -147,8 +161,9 @@ export class NatsRouting implements Routing {
     this.#groups.handOff(group, message.topic, encodeMessage(message, origin, link.now()));
   }
 
-  /** The broker is closing: no more messages from the other nodes. */
+  /** The broker is closing: what it published goes out, and no more messages come from the other nodes. */
   close(): void {
+    this.#flush();
     this.#closed = true;
     this.#retained?.close();
     for (const { sub } of this.#interest.values()) sub.unsubscribe();
@@ -157,21 +172,71 @@ export class NatsRouting implements Routing {
     this.#filters.clear();
   }
 
+  // The key of an origin's run in #seen; the last one is kept, as a bundle's messages share it.
+  #lastRun = { node: "", incarnation: -1, key: "" };
+  #run(node: string, incarnation: number): string {
+    const last = this.#lastRun;
+    if (last.node !== node || last.incarnation !== incarnation) this.#lastRun = { node, incarnation, key: `${node}\0${incarnation}` };
+    return this.#lastRun.key;
+  }
+
+  // The subject of a topic, remembered for the next messages on it (at most 4,096 topics, then forgotten at once).
+  #subject(topic: string): string {
+    let subject = this.#subjects.get(topic);
+    if (subject === undefined) {
+      if (this.#subjects.size >= 4096) this.#subjects.clear();
+      this.#subjects.set(topic, (subject = topicToSubject(this.#prefix, topic)));
+    }
+    return subject;
+  }
+
+  // The NATS client writes what was published once the current task's microtasks
+  // have run, which is after each MQTT read. Publishing at the end of the turn
+  // instead (setImmediate runs after every socket read of the turn) makes it one
+  // write for the whole turn; and consecutive messages on one subject go as one
+  // bundle, so NATS parses, routes and hands over one message for up to 16 of
+  // them. The order of the turn is kept, across subjects too.
+  readonly #flush = (): void => {
+    const out = this.#outbox.splice(0);
+    if (out.length === 0) return;
+    const ends: number[] = [];
+    for (let i = 0; i < out.length;) {
+      let j = i + 1;
+      let bytes = out[i]!.message.size;
+      while (j < out.length && j - i < BUNDLE_MESSAGES && out[j]!.subject === out[i]!.subject && (bytes += out[j]!.message.size) <= BUNDLE_BYTES) j++;
+      ends.push((i = j));
+    }
+    const nc = this.#link.nc;
+    const counters = this.#link.counters;
+    const data = writeRuns(out.map((o) => o.message), ends);
+    for (let k = 0, i = 0; k < ends.length; i = ends[k++]!) {
+      try {
+        if (nc.isClosed()) throw new Error("the NATS connection is closed");
+        nc.publish(out[i]!.subject, data[k]!);
+        counters.sent += ends[k]! - i;
+      } catch (e) {
+        // Past the NATS server's max_payload, or NATS gone or draining: it stays on this node (its local subscribers have it).
+        counters.notSent += ends[k]! - i;
+        if (!this.#warnedUnsent) this.#link.report("warn", `cluster: a message on "${out[i]!.message.message.topic.slice(0, 80)}" was not sent to the other nodes (${(e as Error).message}); said once`);
+        this.#warnedUnsent = true;
+      }
+    }
+  };
+
   readonly #receive = (err: Error | null, msg: Msg): void => {
     if (err !== null || this.#closed) return;
     const link = this.#link;
-    const decoded = readMessage(link, msg, this.#prefix);
-    if (decoded === undefined) return;
-    const { origin, message } = decoded;
-    // The connection does not echo, but a second connection with this node's id must not either.
-    if (origin.node === link.nodeId) return;
-    const run = `${origin.node}\0${origin.incarnation}`;
-    if ((this.#seen.get(run) ?? 0) >= origin.sequence) return; // a second matching subscription's copy
-    this.#seen.set(run, origin.sequence);
-    link.counters.received++;
-    const commits: Promise<unknown>[] = [];
-    this.#local.route(message, commits, "non-shared");
-    // Nobody waits for these writes (the publisher was answered by its own node); the store reports its failures.
-    if (commits.length > 0) Promise.all(commits).catch(() => {});
+    for (const { origin, message } of readMessages(link, msg, this.#prefix)) {
+      // The connection does not echo, but a second connection with this node's id must not either.
+      if (origin.node === link.nodeId) continue;
+      const run = this.#run(origin.node, origin.incarnation);
+      if ((this.#seen.get(run) ?? 0) >= origin.sequence) continue; // a second matching subscription's copy
+      this.#seen.set(run, origin.sequence);
+      link.counters.received++;
+      const commits: Promise<unknown>[] = [];
+      this.#local.route(message, commits, "non-shared");
+      // Nobody waits for these writes (the publisher was answered by its own node); the store reports its failures.
+      if (commits.length > 0) Promise.all(commits).catch(() => {});
+    }
   };
 }

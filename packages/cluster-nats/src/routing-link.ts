@@ -1,5 +1,6 @@
 import type { Msg, NatsConnection } from "@nats-io/transport-node";
-import { decodeMessage, type Decoded } from "./message-codec.ts";
+import { decodeAll } from "./bundle.ts";
+import type { Decoded } from "./message-codec.ts";
 import { subjectToTopic } from "./subject.ts";
 
 /** What one broker's routing (NatsRouting, ShareGroups) needs of the node's NATS link. */
@@ -51,12 +52,15 @@ export interface ClusterStatus {
   slowConsumers: number;
 }
 
-/** The message in a NATS message published under `prefix`, or undefined (counted, and said once) when it is not one. */
-export function readMessage(link: RoutingLink, msg: Msg, prefix: string): Decoded | undefined {
+/**
+ * The messages in a NATS message published under `prefix` (one, or a
+ * bundle's in order), or none when it is not edgemq's (counted, and said once).
+ */
+export function readMessages(link: RoutingLink, msg: Msg, prefix: string): Decoded[] {
   try {
-    return decodeMessage(msg.data, subjectToTopic(prefix, msg.subject), link.now());
+    return decodeAll(msg.data, subjectToTopic(prefix, msg.subject), link.now());
   } catch (e) {
     if (link.counters.malformed++ === 0) link.report("warn", `cluster: a message on ${msg.subject} is not an edgemq message (${(e as Error).message}); ignored`);
-    return undefined;
+    return [];
   }
 }

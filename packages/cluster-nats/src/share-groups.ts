@@ -1,6 +1,6 @@
 import type { LocalRoute, ShareGroupRef } from "@edgemq/core";
 import type { Msg, Subscription } from "@nats-io/transport-node";
-import { readMessage, type RoutingLink } from "./routing-link.ts";
+import { readMessages, type RoutingLink } from "./routing-link.ts";
 import { escapeToken, filterToSubjects, MAX_SUBJECT_BYTES, topicToSubject } from "./subject.ts";
 
 // One shared subscription this node has members of: its queue subscriptions and how many local members.
@@ -118,25 +118,27 @@ export class ShareGroups {
     return (err, msg) => {
       if (err !== null || this.#closed) return;
       const link = this.#link;
-      const decoded = readMessage(link, msg, prefix);
-      // Published while its node was cut off from NATS: that node served its share groups then.
-      if (decoded === undefined || decoded.sharesServed) return;
-      const message = decoded.message;
-      link.counters.received++;
-      const commits: Promise<unknown>[] = [];
-      if (this.#local.route(message, commits, "shared", ref) > 0) {
-        // Nobody waits for these writes (the publisher was answered by its own node); the store reports its failures.
-        if (commits.length > 0) Promise.all(commits).catch(() => {});
-        return;
+      // A bundle's messages one by one: each is served here or handed on by itself.
+      for (const decoded of readMessages(link, msg, prefix)) {
+        // Published while its node was cut off from NATS: that node served its share groups then.
+        if (decoded.sharesServed) continue;
+        const message = decoded.message;
+        link.counters.received++;
+        const commits: Promise<unknown>[] = [];
+        if (this.#local.route(message, commits, "shared", ref) > 0) {
+          // Nobody waits for these writes (the publisher was answered by its own node); the store reports its failures.
+          if (commits.length > 0) Promise.all(commits).catch(() => {});
+          continue;
+        }
+        const handoff = `${this.#queue(ref.group, ref.filter)}.${msg.subject.slice(prefix.length + 1)}`;
+        // Still held here (a member whose session is gone): handing off could come back here.
+        if (this.#groups.has(key) || handoff.length > MAX_SUBJECT_BYTES || link.nc.isClosed()) {
+          link.counters.unserved++;
+          continue;
+        }
+        link.nc.publish(handoff, decoded.bytes);
+        link.counters.handedOff++;
       }
-      const handoff = `${this.#queue(ref.group, ref.filter)}.${msg.subject.slice(prefix.length + 1)}`;
-      // Still held here (a member whose session is gone): handing off could come back here.
-      if (this.#groups.has(key) || handoff.length > MAX_SUBJECT_BYTES || link.nc.isClosed()) {
-        link.counters.unserved++;
-        return;
-      }
-      link.nc.publish(handoff, msg.data);
-      link.counters.handedOff++;
     };
   }
 }

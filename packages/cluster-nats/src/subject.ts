@@ -70,9 +70,21 @@ export function topicToSubject(prefix: string, topic: string): string {
   return subject;
 }
 
+// Topics of recent subjects, by prefix: a subject is read once, not once per
+// message (at most 4,096 per prefix, then forgotten at once).
+const topics = new Map<string, Map<string, string>>();
+
 /** The topic of a subject published under `prefix` (the inverse of {@link topicToSubject}). */
 export function subjectToTopic(prefix: string, subject: string): string {
-  return subject.slice(prefix.length + 1).split(".").map(unescapeToken).join("/");
+  let known = topics.get(prefix);
+  if (known === undefined) topics.set(prefix, (known = new Map()));
+  let topic = known.get(subject);
+  if (topic === undefined) {
+    topic = subject.slice(prefix.length + 1).split(".").map(unescapeToken).join("/");
+    if (known.size >= 4096) known.clear();
+    known.set(subject, topic);
+  }
+  return topic;
 }
 
 /**
