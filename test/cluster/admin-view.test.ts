@@ -25,15 +25,21 @@ beforeAll(async () => {
   const config = join(mkdtempSync(join(tmpdir(), "edgemq-nats-conf-")), "nats.conf");
   writeFileSync(config, "max_payload: 4096\n");
   nats = await startNats(["-c", config]);
-  nodes = await Promise.all(NODES.map((id, i) => startBroker(
-    ["--cluster", nats.url, "--node-id", id, "--admin-port", "0", "--sys-interval", "0"], {}, { runtime: i === 0 ? "node" : "deno" },
-  )));
-  admins = nodes.map((n) => new Admin(n));
-  // Each node's tenancy, made on each (a node that already has them, from the cluster's, says so and is left as it is).
-  for (const admin of admins) {
-    for (const [path, body] of [["/namespaces", { name: "acme" }], ["/namespaces/acme/brokers", { name: "sensors", authType: "TOKEN" }]] as const) {
-      const { status, json } = await admin.call("POST", path, body);
-      if (status !== 200 && !/already exists/.test(json.errors?.[0]?.message ?? "")) throw new Error(`POST ${path}: ${status} ${JSON.stringify(json.errors)}`);
+  // One after the other: the second finds the first's generated Admin token in the cluster's tenancy and makes none.
+  nodes = [];
+  for (const [i, id] of NODES.entries()) {
+    nodes.push(await startBroker(["--cluster", nats.url, "--node-id", id, "--admin-port", "0", "--sys-interval", "0"], {}, { runtime: i === 0 ? "node" : "deno" }));
+  }
+  const token = new Admin(nodes[0]!).token;
+  admins = nodes.map((n) => new Admin(n, token));
+  // The tenancy is the cluster's: made once, on the first node, and seen on the others.
+  await admins[0]!.ok("POST", "/namespaces", { name: "acme" });
+  await admins[0]!.ok("POST", "/namespaces/acme/brokers", { name: "sensors", authType: "TOKEN" });
+  for (const admin of admins.slice(1)) {
+    const until = Date.now() + 2000;
+    while ((await admin.call("GET", "/namespaces/acme/brokers/sensors")).status !== 200) {
+      if (Date.now() > until) throw new Error("the broker made on the first node did not reach the others within 2 s");
+      await new Promise((r) => setTimeout(r, 20));
     }
   }
 }, 60_000);

@@ -14,7 +14,7 @@ const NATS_URL = z.string().regex(/^(nats|tls):\/\/[^\s/?#]+(:\d{1,5})?\/?$/, {
 export const CLUSTER_OPTIONS: readonly ServerOption[] = [
   {
     name: "cluster", type: list("<nats://host:port,...>", NATS_URL), env: "EDGEMQ_CLUSTER", file: { path: "cluster.servers" }, target: "cluster", section: "Other",
-    help: ["join the edgemq nodes on these NATS servers (messages, shared subscriptions, retained", "messages and tenants cross nodes; sessions stay per node)"],
+    help: ["join the edgemq nodes on these NATS servers (messages, shared subscriptions,", "retained messages and tenants cross nodes; sessions stay per node)"],
   },
   {
     name: "node-id", type: text("<name>", z.string().regex(/^[\x21-\x7e]{1,128}$/, { error: (i) => `must be 1 to 128 printable characters without spaces, got ${show(i.input)}` })),
