@@ -7,6 +7,7 @@ import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Admin } from "../support/admin-api.ts";
 import { launchChromium, textUntil } from "../support/chromium.ts";
+import { connect } from "../support/clients.ts";
 import { type RunningNats, startNats } from "../support/nats.ts";
 import { type RunningBroker, startBroker } from "../support/server.ts";
 
@@ -60,4 +61,33 @@ describe("a clustered node's dashboard", () => {
     await tab.screenshot({ path: join(SHOTS, "overview-cluster.png"), fullPage: true });
     await tab.context().close();
   });
+
+  it("lists a tenant's clients of every node on the clients page, each with the node it is on and its keep alive", async () => {
+    const admin = new Admin(first);
+    await admin.ok("POST", "/namespaces", { name: "dashc" });
+    await admin.ok("POST", "/namespaces/dashc/brokers", { name: "plant", authType: "TOKEN" });
+    const password = await admin.credential("dashc", "plant", "dash-on-a");
+    const device = await connect(first.url, { clientId: "dash-on-a", username: "x", password, keepalive: 45, reconnectPeriod: 0 });
+    try {
+      const tab = await (await browser.newContext()).newPage();
+      await tab.goto(`http://127.0.0.1:${second.ports.http}/`);
+      await tab.fill("#token", admin.token);
+      await tab.press("#token", "Enter");
+      await tab.waitForSelector("#app", { state: "visible", timeout: 10_000 });
+      await tab.click('nav button[data-tab="clients"]');
+      await tab.waitForSelector('#clients-broker option[value="dashc/plant"]', { state: "attached", timeout: 10_000 });
+      await tab.selectOption("#clients-broker", "dashc/plant");
+      const row = 'tr[data-client-id="dash-on-a"]';
+      await tab.waitForSelector(row, { timeout: 10_000 });
+      const cells = await tab.$$eval(`${row} td`, (tds) => tds.map((td) => td.textContent));
+      expect(cells[0]).toBe("dash-on-a");
+      expect(cells).toContain("45 s");
+      expect(cells).toContain("dash-a");
+      expect(await tab.isVisible("#clients-table th.node")).toBe(true);
+      await tab.screenshot({ path: join(SHOTS, "clients-cluster.png"), fullPage: true });
+      await tab.context().close();
+    } finally {
+      device.end(true);
+    }
+  }, 60_000);
 });

@@ -20,10 +20,14 @@ export function clientsPage(session) {
     const q = search.value.trim().toLowerCase();
     const shown = clients.filter((c) => q === "" || [c.client_id, c.username ?? "", c.remote_address].some((v) => v.toLowerCase().includes(q)));
     const canDisconnect = session.role === "Admin" || session.role === "User";
+    // The node column only when the API names nodes (edgemq run as a cluster).
+    const clustered = clients.some((c) => c.node !== undefined);
+    $("clients-table").classList.toggle("clustered", clustered);
     replaceRows($("clients-table").tBodies[0], shown.map((c) => {
       const tr = document.createElement("tr");
       tr.dataset.clientId = c.client_id;
-      const cells = [c.client_id, c.username ?? "", `${c.remote_address}:${c.remote_port}`, c.protocol_version, new Date(c.connected_at).toLocaleString(), String(c.inflight), String(c.queued)];
+      const cells = [c.client_id, c.username ?? "", `${c.remote_address}:${c.remote_port}`, c.protocol_version, new Date(c.connected_at).toLocaleString(), c.keep_alive === 0 ? "none" : `${c.keep_alive} s`, String(c.inflight), String(c.queued)];
+      if (clustered) cells.push(c.node ?? "");
       for (const text of cells) tr.appendChild(document.createElement("td")).textContent = text;
       const action = tr.appendChild(document.createElement("td"));
       const details = action.appendChild(document.createElement("button"));
