@@ -112,6 +112,11 @@ export class BufferedDuplex implements Duplex {
     return this;
   }
 
+  /** Hands later reads, drains and the end to `sink` (the router's chosen broker connection). */
+  redirect(sink: DuplexSink): void {
+    this.#sink = sink;
+  }
+
   /** Queues bytes to leave at the end of this turn; false when the core should wait for `drain`. */
   write(bytes: Uint8Array): boolean {
     // Once closing, the core is done with the connection: later packets are dropped.
