@@ -10,7 +10,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { encodePacket } from "@edgemq/core/codec";
+import { connectBytes } from "./lib/client.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const arg = (name: string, d: string) => {
@@ -61,7 +61,7 @@ async function measure(): Promise<{ memory: Memory; snapshot?: string }> {
 function connect(port: number, i: number): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const s = net.connect({ host: "127.0.0.1", port }, () => {
-      s.write(encodePacket({ type: "connect", protocolVersion: 5, clientId: `idle-${i}`, cleanStart: true, keepAlive: 600, properties: {} }, 5));
+      s.write(connectBytes(5, `idle-${i}`)); // as the bench's idle scenario: no keep alive, Clean Start
     });
     s.once("data", (b) => (b[0] === 0x20 ? resolve(s) : reject(new Error(`not a CONNACK: ${b[0]}`))));
     s.once("error", reject);
