@@ -27,7 +27,7 @@ function command(): string[] {
   const bun = path.join(ROOT, "node_modules/.bin/bun");
   const main = target === "floor" ? [path.join(ROOT, "bench/lib/floor-server.ts")] : [path.join(ROOT, runtime === "node" ? "adapters/node" : "adapters/bun")];
   const flags = target === "floor" ? ["--port", "0"] : ["--port", "0", "--sys-interval", "0"];
-  return runtime === "node" ? [process.execPath, "--expose-gc", "--import", probe, ...main, ...flags] : [bun, "--preload", probe, "run", ...main, ...flags];
+  return runtime === "node" ? [process.execPath, "--expose-gc", "--import", probe, ...main, ...flags] : [bun, "run", "--preload", probe, ...main, ...flags];
 }
 
 interface Memory { rss: number; heapUsed: number; external: number; arrayBuffers: number }
@@ -94,7 +94,7 @@ function bySize(file: string): Map<string, { size: number; count: number }> {
     e.count++;
     out.set(key, e);
   }
-  rmSync(file);
+  if (!process.env.KEEP_SNAPSHOT) rmSync(file);
   return out;
 }
 

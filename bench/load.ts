@@ -95,7 +95,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { QoS } from "@edgemq/core/codec";
 import {
-  describePid, external, mosquittoVersion, onPath, type Runtime, RUNTIMES, type SpawnOptions, startEdgemq, startMosquitto, STORE_MODES, type StoreMode, type Target,
+  describePid, external, mosquittoVersion, onPath, type Runtime, RUNTIMES, type SpawnOptions, startEdgemq, startFloor, startMosquitto, STORE_MODES, type StoreMode, type Target,
   TRANSPORTS,
 } from "./lib/brokers.ts";
 import type { Transport } from "./lib/client.ts";
@@ -141,6 +141,7 @@ const USAGE = `Usage: npm run bench -- [options]
   --broker-cpu <n>       CPU for the brokers (default 0)
   --gen-cpu <n>          CPU for this generator (default 1)
   --no-pin               do not use taskset
+  --no-floor             leave out each runtime's floor (a bare server: accept, CONNACK, hold) in idle and connrate
   --gen-bound <pct>      generator CPU at which a figure is flagged gen-bound (default 90)
   --json                 print the results as JSON instead of markdown
   --help                 show this text`;
@@ -172,6 +173,8 @@ interface Args {
   port: number | undefined;
   brokerPid: number | undefined;
   pin: boolean;
+  /** Whether idle and connrate also measure each runtime's floor (bench/lib/floor-server.ts). */
+  floor: boolean;
   brokerCpu: number;
   genCpu: number;
   json: boolean;
@@ -188,7 +191,7 @@ function parse(argv: string[]): Args | "help" {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === "--help" || a === "-h") return "help";
-    if (a === "--json" || a === "--no-pin") {
+    if (a === "--json" || a === "--no-pin" || a === "--no-floor") {
       bools.add(a);
       continue;
     }
@@ -255,6 +258,7 @@ function parse(argv: string[]): Args | "help" {
     port,
     brokerPid: values.has("--broker-pid") ? num("--broker-pid", 0, 1) : undefined,
     pin: !bools.has("--no-pin"),
+    floor: !bools.has("--no-floor"),
     brokerCpu: num("--broker-cpu", 0),
     genCpu: num("--gen-cpu", 1),
     json: bools.has("--json"),
@@ -384,6 +388,10 @@ async function main(): Promise<number> {
         for (const transport of a.transports) {
           for (const runtime of a.runtimes) for (const store of a.stores) targets.push(await startEdgemq(spawnOptions, runtime, transport, store));
         }
+        // Each runtime's floor beside edgemq, for the scenarios about connections (issue 14).
+        if (a.floor && a.scenarios.some((s) => s === "idle" || s === "connrate")) {
+          for (const runtime of a.runtimes) if (runtime !== "deno") targets.push(await startFloor(spawnOptions, runtime));
+        }
       }
       if (durable) {
         notes.push(`Stores: edgemq's "sqlite fsync" acknowledges a QoS 1 message (PUBACK) only once it is committed to disk (group commit: one fsync per event-loop turn for every message of that turn), so a crash loses nothing acknowledged; ` +
@@ -401,8 +409,9 @@ async function main(): Promise<number> {
     for (const t of targets) log(`bench: ${t.label} on ${t.transport === "ws" ? `ws://${t.host}:${t.port}${t.path}` : `${t.host}:${t.port}`} (${describePid(t.pid)})`);
 
     const results: Result[] = [];
-    const each = async (what: string, fn: (t: Target) => Promise<Result>) => {
+    const each = async (what: string, fn: (t: Target) => Promise<Result>, floors = false) => {
       for (const t of targets) {
+        if (t.name === "floor" && !floors) continue; // a floor only answers CONNECT
         await settle(t);
         const t0 = performance.now();
         try {
@@ -416,8 +425,8 @@ async function main(): Promise<number> {
       }
     };
     for (const s of a.scenarios) {
-      if (s === "idle") await each(`${a.run.idle} idle connections`, (t) => idle(t, a.run));
-      else if (s === "connrate") await each("connection rate", (t) => connRate(t, a.run));
+      if (s === "idle") await each(`${a.run.idle} idle connections`, (t) => idle(t, a.run), true);
+      else if (s === "connrate") await each("connection rate", (t) => connRate(t, a.run), true);
       else if (s === "latency") {
         for (const q of a.qos) for (const p of a.payloads) await each(`latency QoS ${q} ${p} B`, (t) => latency(t, q, p, a.run));
       } else {
