@@ -4,6 +4,7 @@ import tls from "node:tls";
 import type { Acceptor, ConnInfo, Transport } from "@edgemq/core";
 import { type BoundListener, BufferedDuplex, type BufferedDuplexOptions, type ListenerConfig, type ListenerErrorReport, type RawSocket } from "@edgemq/server";
 import { bind } from "./bind.ts";
+import { quietResets } from "./quiet-resets.ts";
 
 // Joined writes come from Node's buffer pool rather than a zeroed allocation each.
 const OPTIONS: BufferedDuplexOptions = { alloc: (size) => Buffer.allocUnsafe(size) };
@@ -75,6 +76,7 @@ function onClose(this: Accepted): void {
 
 function accept(acceptor: Acceptor, socket: net.Socket, transport: Transport, onSocketError: (e: Error) => void): void {
   socket.setNoDelay(true); // Nagle's algorithm would hold small packets back
+  quietResets(socket);
   const accepted = socket as Accepted;
   accepted[DUPLEX] = new BufferedDuplex(new NodeSocket(socket), connInfo(socket, transport), OPTIONS);
   accepted[DUPLEX].connect(acceptor);
