@@ -93,8 +93,35 @@ export class BufferedDuplex implements Duplex {
   #discarded = 0;
   #readingStopped = false;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
-  // The one closure a connection keeps: the flush queued once per turn that writes.
-  readonly #flushTask = () => this.#flush();
+  // The duplexes with bytes to send this turn, in the order they first wrote: one
+  // microtask flushes them all, so a connection keeps no closure of its own (issue 14)
+  // and a fan-out to many connections queues one task, not one per connection.
+  static #due: (BufferedDuplex | undefined)[] = [];
+  static #dueCount = 0;
+  static #dueScheduled = false;
+  static readonly #flushDue = (): void => {
+    BufferedDuplex.#dueScheduled = false;
+    // Only those due when the task started: one that writes again meanwhile waits for the next task, as before.
+    const due = BufferedDuplex.#due;
+    const count = BufferedDuplex.#dueCount;
+    BufferedDuplex.#due = BufferedDuplex.#spare;
+    BufferedDuplex.#dueCount = 0;
+    for (let i = 0; i < count; i++) {
+      const d = due[i]!;
+      due[i] = undefined;
+      try {
+        d.#flush();
+      } catch (e) {
+        // One connection's failure is reported as before (uncaught, in a task of its own); the others still flush.
+        queueMicrotask(() => {
+          throw e;
+        });
+      }
+    }
+    BufferedDuplex.#spare = due;
+  };
+  // The other list, swapped in while one is flushed; both keep their room across turns.
+  static #spare: (BufferedDuplex | undefined)[] = [];
 
   constructor(raw: RawSocket, info: ConnInfo, options: BufferedDuplexOptions = {}) {
     this.#raw = raw;
@@ -125,7 +152,11 @@ export class BufferedDuplex implements Duplex {
     this.#pendingBytes += bytes.byteLength;
     if (!this.#scheduled && !this.#waiting) {
       this.#scheduled = true;
-      queueMicrotask(this.#flushTask);
+      BufferedDuplex.#due[BufferedDuplex.#dueCount++] = this;
+      if (!BufferedDuplex.#dueScheduled) {
+        BufferedDuplex.#dueScheduled = true;
+        queueMicrotask(BufferedDuplex.#flushDue);
+      }
     }
     if (!this.#backpressured && this.#pendingBytes + this.#raw.buffered() >= this.#highWaterMark) this.#backpressure();
     return !this.#backpressured;
