@@ -57,6 +57,28 @@ const ENDED = 3;
 
 const unrefIfAny = (timer: ReturnType<typeof setTimeout>) => (timer as { unref?(): void }).unref?.();
 
+type Tuning = Required<Omit<BufferedDuplexOptions, "alloc">> & Pick<BufferedDuplexOptions, "alloc">;
+
+// Options resolved once per options object: a connection keeps one reference, not five fields (issue 14).
+const resolved = new WeakMap<BufferedDuplexOptions, Tuning>();
+
+function tuning(options: BufferedDuplexOptions): Tuning {
+  let t = resolved.get(options);
+  if (t === undefined) {
+    t = {
+      highWaterMark: options.highWaterMark ?? HIGH_WATER_MARK,
+      closeTimeoutMs: options.closeTimeoutMs ?? CLOSE_TIMEOUT_MS,
+      drainPollMs: options.drainPollMs ?? 0,
+      unrefTimer: options.unrefTimer ?? unrefIfAny,
+      alloc: options.alloc,
+    };
+    resolved.set(options, t);
+  }
+  return t;
+}
+
+const NO_OPTIONS: BufferedDuplexOptions = {};
+
 /**
  * The core's Duplex over a {@link RawSocket}. Packets written in one turn of
  * the event loop leave as one write (one frame on WebSocket) in a microtask:
@@ -73,11 +95,8 @@ export class BufferedDuplex implements Duplex {
   /** What the adapter knows about the peer. */
   readonly info: ConnInfo;
   readonly #raw: RawSocket;
-  readonly #highWaterMark: number;
-  readonly #closeTimeoutMs: number;
-  readonly #drainPollMs: number;
-  readonly #unrefTimer: (timer: ReturnType<typeof setTimeout>) => void;
-  readonly #alloc: ((size: number) => Uint8Array) | undefined;
+  // The adapter's options with their defaults, one object shared by its connections.
+  readonly #tuning: Tuning;
   #sink: DuplexSink | undefined;
   // One array for the connection's life: emptied, not replaced, by each flush.
   readonly #pending: Uint8Array[] = [];
@@ -123,14 +142,10 @@ export class BufferedDuplex implements Duplex {
   // The other list, swapped in while one is flushed; both keep their room across turns.
   static #spare: (BufferedDuplex | undefined)[] = [];
 
-  constructor(raw: RawSocket, info: ConnInfo, options: BufferedDuplexOptions = {}) {
+  constructor(raw: RawSocket, info: ConnInfo, options: BufferedDuplexOptions = NO_OPTIONS) {
     this.#raw = raw;
     this.info = info;
-    this.#highWaterMark = options.highWaterMark ?? HIGH_WATER_MARK;
-    this.#closeTimeoutMs = options.closeTimeoutMs ?? CLOSE_TIMEOUT_MS;
-    this.#drainPollMs = options.drainPollMs ?? 0;
-    this.#unrefTimer = options.unrefTimer ?? unrefIfAny;
-    this.#alloc = options.alloc;
+    this.#tuning = tuning(options);
   }
 
   /** Hands the connection to the acceptor (a broker or a router); returns this duplex. */
@@ -158,7 +173,7 @@ export class BufferedDuplex implements Duplex {
         queueMicrotask(BufferedDuplex.#flushDue);
       }
     }
-    if (!this.#backpressured && this.#pendingBytes + this.#raw.buffered() >= this.#highWaterMark) this.#backpressure();
+    if (!this.#backpressured && this.#pendingBytes + this.#raw.buffered() >= this.#tuning.highWaterMark) this.#backpressure();
     return !this.#backpressured;
   }
 
@@ -186,8 +201,8 @@ export class BufferedDuplex implements Duplex {
     this.#state = CLOSING;
     // A paused connection reads on up to the limit, so that a peer's FIN is seen.
     this.resume();
-    this.#closeTimer = setTimeout(() => this.#cutOff(), this.#closeTimeoutMs);
-    this.#unrefTimer(this.#closeTimer);
+    this.#closeTimer = setTimeout(() => this.#cutOff(), this.#tuning.closeTimeoutMs);
+    this.#tuning.unrefTimer(this.#closeTimer);
     this.#flush(); // shuts the write half once nothing is held
     // A microtask: the core may still be inside the call that closed it.
     queueMicrotask(() => this.#tellCore());
@@ -240,7 +255,7 @@ export class BufferedDuplex implements Duplex {
     if (this.#waiting || this.#state === ENDED) return;
     const size = this.#pendingBytes;
     if (size > 0) {
-      const bytes = concatBytes(this.#pending, size, this.#alloc);
+      const bytes = concatBytes(this.#pending, size, this.#tuning.alloc);
       this.#pending.length = 0;
       this.#pendingBytes = 0;
       const taken = this.#raw.write(bytes);
@@ -260,7 +275,7 @@ export class BufferedDuplex implements Duplex {
 
   // Tells the core it may write again once what is held here and in the runtime is below half the bound.
   #reportDrain(): void {
-    if (this.#backpressured && this.#state === OPEN && this.#pendingBytes + this.#raw.buffered() < this.#highWaterMark / 2) {
+    if (this.#backpressured && this.#state === OPEN && this.#pendingBytes + this.#raw.buffered() < this.#tuning.highWaterMark / 2) {
       this.#backpressured = false;
       this.#sink?.drain();
     }
@@ -274,14 +289,14 @@ export class BufferedDuplex implements Duplex {
 
   #backpressure(): void {
     this.#backpressured = true;
-    if (this.#drainPollMs > 0) setTimeout(() => this.#pollDrain(), this.#drainPollMs);
+    if (this.#tuning.drainPollMs > 0) setTimeout(() => this.#pollDrain(), this.#tuning.drainPollMs);
   }
 
   // A runtime without a drain event (the WebSocket API) is looked at again shortly, while backpressured.
   #pollDrain(): void {
     if (this.#state !== OPEN) return;
     this.drained();
-    if (this.#backpressured) setTimeout(() => this.#pollDrain(), this.#drainPollMs);
+    if (this.#backpressured) setTimeout(() => this.#pollDrain(), this.#tuning.drainPollMs);
   }
 
   // A peer that never reads or never closes is cut off; the core hears of it now,

@@ -12,6 +12,7 @@ import type { HookEntry } from "../policy/publish-hook.ts";
 import type { Duplex, DuplexSink } from "../transport/duplex.ts";
 import { encodeOutgoingPublish } from "./outgoing-publish.ts";
 import { AuthExchange } from "./auth-exchange.ts";
+import { RateBuckets } from "./rate-buckets.ts";
 import { toV3ReturnCode } from "./connack.ts";
 import type { ConnectionHost, ConnectionSession, PublishOutcome } from "./host.ts";
 
@@ -99,10 +100,8 @@ export abstract class ConnectionBase<S extends ConnectionSession = ConnectionSes
   // The answer to the PUBLISH being handled, reused (made at the first QoS 1/2 PUBLISH).
   protected _outcome: PublishOutcome | undefined;
   protected _inboundUnacked = 0;
-  // Rate limits: token buckets refilled by elapsed time, so nothing is allocated per packet.
-  protected _packetTokens = 0;
-  protected _byteTokens = 0;
-  protected _bucketsAt = 0;
+  // Rate limits' buckets, made at the first packet a limit counts.
+  protected _rate: RateBuckets | undefined;
   // Made only when packets arrive while authenticating: an idle connection keeps none (issue 14).
   protected _pendingWhileAuthenticating: Uint8Array[] | undefined;
   // The stream's first bytes, kept until CONNECT is answered, to tell what a bad first packet was.
@@ -182,29 +181,19 @@ export abstract class ConnectionBase<S extends ConnectionSession = ConnectionSes
   }
 
   /**
-   * Refills the buckets for the time since the last refill, takes `bytes`
-   * from the byte bucket, and ends the connection with 0x96 Message rate too
-   * high if either bucket ran dry (§3.14.2.1). A bucket holds one second's
-   * worth, and the byte bucket at least one largest packet.
+   * Takes `packets` and `bytes` from the rate buckets ({@link RateBuckets}),
+   * and ends the connection with 0x96 Message rate too high if either ran
+   * dry (§3.14.2.1).
    */
   protected _withinRate(now: number, packets: number, bytes: number): boolean {
     const limits = this.host.limits;
-    const pps = limits.maximumPacketsPerSecond;
-    const bps = limits.maximumBytesPerSecond;
-    if (pps === 0 && bps === 0) return true;
-    const elapsed = now - this._bucketsAt;
-    if (elapsed > 0) {
-      this._bucketsAt = now;
-      this._packetTokens = Math.min(pps, this._packetTokens + (elapsed * pps) / 1000);
-      this._byteTokens = Math.min(Math.max(bps, limits.maximumPacketSize), this._byteTokens + (elapsed * bps) / 1000);
-    }
-    if (pps > 0) this._packetTokens -= packets;
-    if (bps > 0) this._byteTokens -= bytes;
-    const packetsOver = pps > 0 && this._packetTokens < 0;
-    if (!packetsOver && (bps === 0 || this._byteTokens >= 0)) return true;
+    if (limits.maximumPacketsPerSecond === 0 && limits.maximumBytesPerSecond === 0) return true;
+    const over = (this._rate ??= new RateBuckets()).take(now, packets, bytes, limits);
+    if (over === undefined) return true;
+    const reason = over === "packets" ? `more than ${limits.maximumPacketsPerSecond} packets per second` : `more than ${limits.maximumBytesPerSecond} bytes per second`;
     this.host.stats.rateLimited++;
-    this.host.event("rate_limited", this.client.clientId, this.client.conn, ReasonCode.MessageRateTooHigh, packetsOver ? `more than ${pps} packets per second` : `more than ${bps} bytes per second`);
-    this.disconnect(ReasonCode.MessageRateTooHigh, packetsOver ? `more than ${pps} packets per second` : `more than ${bps} bytes per second`);
+    this.host.event("rate_limited", this.client.clientId, this.client.conn, ReasonCode.MessageRateTooHigh, reason);
+    this.disconnect(ReasonCode.MessageRateTooHigh, reason);
     return false;
   }
 
