@@ -67,6 +67,11 @@
 // - Idle connections: --idle connections that CONNECT and then do nothing;
 //   the broker's VmRSS (/proc/<pid>/status) before and after, divided by the
 //   connections open. Run first, on brokers that have done little else.
+//   bench/idle-memory.ts measures the same after a garbage collection in the
+//   broker (steadier), and by constructor with --snapshot.
+// - Runtime floor (idle and connrate; --no-floor leaves it out): per runtime,
+//   bench/lib/floor-server.ts (accept, a bare CONNACK, hold) in its own
+//   pinned process; edgemq's rows are also divided by it (issue 14).
 // - Durability (--store fsync,batched, or --preset durability): edgemq with
 //   SQLite in a fresh data directory (--data-dir, default the system's temp
 //   directory; its filesystem is named in the report) in each mode, beside
