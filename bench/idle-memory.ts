@@ -3,7 +3,8 @@
 // collects garbage before reading its memory, so that the figures are what
 // the connections keep. `node bench/idle-memory.ts [--runtime node|bun]
 // [--connections N] [--target edgemq|floor] [--snapshot]`; --snapshot (Node)
-// also prints the heap's growth by constructor, per connection.
+// also prints the heap's growth by constructor, per connection (KEEP_SNAPSHOT=1
+// keeps the two .heapsnapshot files in the temp directory for a closer look).
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
 import net from "node:net";
