@@ -74,6 +74,11 @@
 // - Idle connections: --idle connections that CONNECT and then do nothing;
 //   the broker's VmRSS (/proc/<pid>/status) before and after, divided by the
 //   connections open. Run first, on brokers that have done little else.
+//   bench/idle-memory.ts measures the same after a garbage collection in the
+//   broker (steadier), and by constructor with --snapshot.
+// - Runtime floor (idle and connrate; --no-floor leaves it out): per runtime,
+//   bench/lib/floor-server.ts (accept, a bare CONNACK, hold) in its own
+//   pinned process; edgemq's rows are also divided by it (issue 14).
 // - Durability (--store fsync,batched, or --preset durability): edgemq with
 //   SQLite in a fresh data directory (--data-dir, default the system's temp
 //   directory; its filesystem is named in the report) in each mode, beside
@@ -102,7 +107,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { QoS } from "@edgemq/core/codec";
 import {
-  describePid, external, mosquittoVersion, onPath, type Runtime, RUNTIMES, type SpawnOptions, startEdgemq, startMosquitto, STORE_MODES, type StoreMode, type Target,
+  describePid, external, mosquittoVersion, onPath, type Runtime, RUNTIMES, type SpawnOptions, startEdgemq, startFloor, startMosquitto, STORE_MODES, type StoreMode, type Target,
   TRANSPORTS,
 } from "./lib/brokers.ts";
 import type { Transport } from "./lib/client.ts";
@@ -153,6 +158,7 @@ const USAGE = `Usage: npm run bench -- [options]
   --broker-cpu <n>       CPU for the brokers (default 0)
   --gen-cpu <n>          CPU for this generator (default 1)
   --no-pin               do not use taskset
+  --no-floor             leave out each runtime's floor (a bare server: accept, CONNACK, hold) in idle and connrate
   --gen-bound <pct>      generator CPU at which a figure is flagged gen-bound (default 90)
   --json                 print the results as JSON instead of markdown
   --help                 show this text`;
@@ -189,6 +195,8 @@ interface Args {
   port: number | undefined;
   brokerPid: number | undefined;
   pin: boolean;
+  /** Whether idle and connrate also measure each runtime's floor (bench/lib/floor-server.ts). */
+  floor: boolean;
   brokerCpu: number;
   genCpu: number;
   json: boolean;
@@ -205,7 +213,7 @@ function parse(argv: string[]): Args | "help" {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === "--help" || a === "-h") return "help";
-    if (a === "--json" || a === "--no-pin") {
+    if (a === "--json" || a === "--no-pin" || a === "--no-floor") {
       bools.add(a);
       continue;
     }
@@ -278,6 +286,7 @@ function parse(argv: string[]): Args | "help" {
     port,
     brokerPid: values.has("--broker-pid") ? num("--broker-pid", 0, 1) : undefined,
     pin: !bools.has("--no-pin"),
+    floor: !bools.has("--no-floor"),
     brokerCpu: num("--broker-cpu", 0),
     genCpu: num("--gen-cpu", 1),
     json: bools.has("--json"),
@@ -411,6 +420,10 @@ async function main(): Promise<number> {
             if (a.nodes.includes(2)) targets.push(await startEdgemqCluster(spawnOptions, runtime, transport));
           }
         }
+        // Each runtime's floor beside edgemq, for the scenarios about connections (issue 14).
+        if (a.floor && a.scenarios.some((s) => s === "idle" || s === "connrate")) {
+          for (const runtime of a.runtimes) if (runtime !== "deno") targets.push(await startFloor(spawnOptions, runtime));
+        }
       }
       if (durable) {
         notes.push(`Stores: edgemq's "sqlite fsync" acknowledges a QoS 1 message (PUBACK) only once it is committed to disk (group commit: one fsync per event-loop turn for every message of that turn), so a crash loses nothing acknowledged; ` +
@@ -438,8 +451,9 @@ async function main(): Promise<number> {
     }
 
     const results: Result[] = [];
-    const each = async (what: string, fn: (t: Target) => Promise<Result>) => {
+    const each = async (what: string, fn: (t: Target) => Promise<Result>, floors = false) => {
       for (const t of targets) {
+        if (t.name === "floor" && !floors) continue; // a floor only answers CONNECT
         await settle(t);
         const t0 = performance.now();
         try {
@@ -453,8 +467,8 @@ async function main(): Promise<number> {
       }
     };
     for (const s of a.scenarios) {
-      if (s === "idle") await each(`${a.run.idle} idle connections`, (t) => idle(t, a.run));
-      else if (s === "connrate") await each("connection rate", (t) => connRate(t, a.run));
+      if (s === "idle") await each(`${a.run.idle} idle connections`, (t) => idle(t, a.run), true);
+      else if (s === "connrate") await each("connection rate", (t) => connRate(t, a.run), true);
       else if (s === "latency") {
         for (const q of a.qos) for (const p of a.payloads) await each(`latency QoS ${q} ${p} B`, (t) => latency(t, q, p, a.run));
       } else {

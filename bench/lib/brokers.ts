@@ -196,6 +196,45 @@ export async function startEdgemq(o: SpawnOptions, runtime: Runtime, transport: 
 }
 
 /**
+ * The runtime's floor (bench/lib/floor-server.ts: accept, answer CONNECT with
+ * a bare CONNACK, hold) on `runtime`, pinned like edgemq, over tcp: what the
+ * runtime itself costs per connection, which edgemq's idle and connection
+ * rate figures are divided by (issue 14).
+ */
+export async function startFloor(o: SpawnOptions, runtime: Runtime): Promise<Target> {
+  const file = path.join(ROOT, "bench/lib/floor-server.ts");
+  const command = runtime === "node" ? [process.execPath, file] : runtime === "bun" ? [path.join(ROOT, "node_modules/.bin/bun"), "run", file] : [path.join(ROOT, "node_modules/.bin/deno"), "run", "--allow-net", file];
+  const argv = pinned(o.cpu, [...command, "--port", "0"]);
+  const label = `floor (${runtime}, tcp)`;
+  const child = spawn(argv[0]!, argv.slice(1), { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  const output: string[] = [];
+  const check = watch(child, label, output);
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${label} did not start within 20 s: ${output.join("")}`)), 20000);
+    const onData = () => {
+      const m = /listening on tcp:\/\/[^\s]*:(\d+)/.exec(output.join(""));
+      if (m) {
+        clearTimeout(timer);
+        child.stdout!.off("data", onData);
+        resolve(Number(m[1]));
+      }
+    };
+    child.stdout!.on("data", onData);
+    child.once("exit", () => {
+      clearTimeout(timer);
+      reject(new Error(`${label} exited at start: ${output.join("")}`));
+    });
+  }).catch(async (e: unknown) => {
+    await stopChild(child);
+    throw e;
+  });
+  return {
+    name: "floor", runtime, label, store: "none", durable: false, host: "127.0.0.1", port, transport: "tcp", path: o.wsPath,
+    pid: listenerPid(child.pid, port), nodes: 1, check, stop: () => stopChild(child),
+  };
+}
+
+/**
  * The process that holds the listening socket on `port`: `pid` itself or one
  * of its descendants (a runtime may start through a launcher). It is the one
  * whose CPU time and memory are measured; `pid` when it cannot be told.

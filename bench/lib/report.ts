@@ -33,7 +33,7 @@ function group<T extends Result>(results: T[], key: (r: T) => string): T[][] {
   return [...m.values()];
 }
 
-export const label = (t: string): string => (t === "mosquitto" ? "Mosquitto" : t);
+export const label = (t: string): string => (t === "mosquitto" ? "Mosquitto" : t === "floor" ? "runtime floor" : t);
 
 const REFERENCE = "mosquitto";
 
@@ -103,6 +103,18 @@ const PARTS = ["A", "B", "NATS"];
 const cpuCell = (r: { brokerCpu: number | undefined; brokerCpuParts?: (number | undefined)[] }) =>
   pct(r.brokerCpu) + (r.brokerCpuParts ? ` (${r.brokerCpuParts.map((x, i) => `${PARTS[i] ?? i} ${x === undefined ? "–" : Math.round(x)}`).join(" + ")})` : "");
 
+const FLOOR = "floor";
+
+/** An edgemq row divided by its runtime's floor (a bare server in the same runtime, same run); "ref" on the floor's own rows. */
+function ratioToFloor<T extends Result>(g: T[], r: T, value: (x: T) => number | undefined): string {
+  if (r.target === FLOOR) return "ref";
+  const ref = g.find((x) => x.target === FLOOR && x.runtime === r.runtime && x.transport === r.transport);
+  const a = value(r);
+  const b = ref === undefined ? undefined : value(ref);
+  if (a === undefined || b === undefined || !Number.isFinite(a) || !Number.isFinite(b) || b === 0) return "–";
+  return `${(a / b).toFixed(2)}×`;
+}
+
 const lossCell = (r: ThroughputResult | LatencyResult) => `${r.lost}/${r.dup}/${r.reorder}${r.corrupt ? ` +${r.corrupt} corrupt` : ""}`;
 
 /** The whole report. */
@@ -149,11 +161,15 @@ export function markdown(results: Result[]): string {
     parts.push(`### Latency at a fixed rate (publish → delivery, one publisher, one subscriber)\n\n${table(head, rows)}`);
   }
 
+  // A "to the runtime's floor" column when a floor ran.
+  const floors = results.some((r) => r.target === FLOOR);
+  const floorHead = (): string[] => (floors ? ["ratio (to runtime floor)"] : []);
   const idle = results.filter((r): r is IdleResult => r.kind === "idle");
   if (idle.length) {
-    const head = ["connections", ...whoHead(), "bytes/conn", ...ratioHead(), "RSS before → after", "seconds to open", "flags"];
+    const head = ["connections", ...whoHead(), "bytes/conn", ...ratioHead(), ...floorHead(), "RSS before → after", "seconds to open", "flags"];
     const rows = group(idle, () => "idle").flatMap((g) => g.map((r) => [
       int(r.connections), ...who(r), int(r.bytesPerConnection), ...(ratios ? [ratioTo(g, r, (x) => x.bytesPerConnection)] : []),
+      ...(floors ? [ratioToFloor(g, r, (x) => x.bytesPerConnection)] : []),
       `${mib(r.rssBefore)} → ${mib(r.rssAfter)}`, r.connectSeconds.toFixed(1), flags(r),
     ]));
     parts.push(`### Memory per idle connection (broker RSS delta / connections)\n\n${table(head, rows)}`);
@@ -161,9 +177,9 @@ export function markdown(results: Result[]): string {
 
   const cr = results.filter((r): r is ConnRateResult => r.kind === "connrate");
   if (cr.length) {
-    const head = ["parallel", ...whoHead(), "conn/s", ...ratioHead(), "failures", "broker CPU", "broker µs/conn", "gen CPU", "flags"];
+    const head = ["parallel", ...whoHead(), "conn/s", ...ratioHead(), ...floorHead(), "failures", "broker CPU", "broker µs/conn", "gen CPU", "flags"];
     const rows = group(cr, () => "cr").flatMap((g) => g.map((r) => [
-      String(r.concurrency), ...who(r), int(r.perSec), ...(ratios ? [ratioTo(g, r, (x) => x.perSec)] : []),
+      String(r.concurrency), ...who(r), int(r.perSec), ...(ratios ? [ratioTo(g, r, (x) => x.perSec)] : []), ...(floors ? [ratioToFloor(g, r, (x) => x.perSec)] : []),
       String(r.failures), pct(r.brokerCpu), int(r.brokerUsPerConn), pct(r.genCpu), flags(r),
     ]));
     parts.push(`### Connection rate (connect, CONNECT → CONNACK, DISCONNECT, close)\n\n${table(head, rows)}`);

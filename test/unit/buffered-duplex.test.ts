@@ -342,3 +342,45 @@ describe("after close", () => {
     expect(raw.log).toEqual([]);
   });
 });
+
+describe("duplexes written to in one turn (issue 14: one flush task for all of them)", () => {
+  it("each send what was written to them as one write, in the order they were first written to", async () => {
+    const order: string[] = [];
+    const a = open(), b = open(), c = open();
+    for (const [name, d] of [["a", a], ["b", b], ["c", c]] as const) d.raw.answer = () => (order.push(name), true);
+    b.duplex.write(bytes(1));
+    a.duplex.write(bytes(2));
+    b.duplex.write(bytes(3));
+    c.duplex.write(bytes(4));
+    expect(order).toEqual([]);
+    await nextTurn();
+    expect(order).toEqual(["b", "a", "c"]);
+    expect(b.raw.log).toEqual(["write 1,3"]);
+    expect(a.raw.log).toEqual(["write 2"]);
+    expect(c.raw.log).toEqual(["write 4"]);
+  });
+
+  it("still flush the others when one's socket throws, and that one's error is not swallowed", async () => {
+    const a = open(), b = open();
+    a.raw.answer = () => {
+      throw new Error("socket broke");
+    };
+    const uncaught: unknown[] = [];
+    const listener = (e: unknown) => uncaught.push(e);
+    process.on("uncaughtException", listener);
+    try {
+      a.duplex.write(bytes(1));
+      b.duplex.write(bytes(2));
+      await nextTurn();
+    } finally {
+      process.off("uncaughtException", listener);
+    }
+    expect(b.raw.log).toEqual(["write 2"]);
+    expect(uncaught.map((e) => (e as Error).message)).toEqual(["socket broke"]);
+    // The one that threw is not stuck: a later write is flushed again.
+    a.raw.answer = () => true;
+    a.duplex.write(bytes(3));
+    await nextTurn();
+    expect(a.raw.log).toEqual(["write 1", "write 3"]);
+  });
+});

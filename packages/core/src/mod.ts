@@ -13,6 +13,7 @@ export { clientIdentity, IDENTITY_ATTRIBUTE } from "./model/client.ts";
 export type * from "./model/outgoing-record.ts";
 export { parseSharedFilter, type SubscriptionEntry } from "./model/subscription.ts";
 export * from "./model/stats.ts";
+export { LazyMap, LazySet } from "./model/lazy-collections.ts";
 export * from "./policy/hook.ts";
 export * from "./policy/chain.ts";
 export * from "./policy/rules.ts";

@@ -57,6 +57,28 @@ const ENDED = 3;
 
 const unrefIfAny = (timer: ReturnType<typeof setTimeout>) => (timer as { unref?(): void }).unref?.();
 
+type Tuning = Required<Omit<BufferedDuplexOptions, "alloc">> & Pick<BufferedDuplexOptions, "alloc">;
+
+// Options resolved once per options object: a connection keeps one reference, not five fields (issue 14).
+const resolved = new WeakMap<BufferedDuplexOptions, Tuning>();
+
+function tuning(options: BufferedDuplexOptions): Tuning {
+  let t = resolved.get(options);
+  if (t === undefined) {
+    t = {
+      highWaterMark: options.highWaterMark ?? HIGH_WATER_MARK,
+      closeTimeoutMs: options.closeTimeoutMs ?? CLOSE_TIMEOUT_MS,
+      drainPollMs: options.drainPollMs ?? 0,
+      unrefTimer: options.unrefTimer ?? unrefIfAny,
+      alloc: options.alloc,
+    };
+    resolved.set(options, t);
+  }
+  return t;
+}
+
+const NO_OPTIONS: BufferedDuplexOptions = {};
+
 /**
  * The core's Duplex over a {@link RawSocket}. Packets written in one turn of
  * the event loop leave as one write (one frame on WebSocket) in a microtask:
@@ -73,11 +95,8 @@ export class BufferedDuplex implements Duplex {
   /** What the adapter knows about the peer. */
   readonly info: ConnInfo;
   readonly #raw: RawSocket;
-  readonly #highWaterMark: number;
-  readonly #closeTimeoutMs: number;
-  readonly #drainPollMs: number;
-  readonly #unrefTimer: (timer: ReturnType<typeof setTimeout>) => void;
-  readonly #alloc: ((size: number) => Uint8Array) | undefined;
+  // The adapter's options with their defaults, one object shared by its connections.
+  readonly #tuning: Tuning;
   #sink: DuplexSink | undefined;
   // One array for the connection's life: emptied, not replaced, by each flush.
   readonly #pending: Uint8Array[] = [];
@@ -93,23 +112,51 @@ export class BufferedDuplex implements Duplex {
   #discarded = 0;
   #readingStopped = false;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
-  // The one closure a connection keeps: the flush queued once per turn that writes.
-  readonly #flushTask = () => this.#flush();
+  // The duplexes with bytes to send this turn, in the order they first wrote: one
+  // microtask flushes them all, so a connection keeps no closure of its own (issue 14)
+  // and a fan-out to many connections queues one task, not one per connection.
+  static #due: (BufferedDuplex | undefined)[] = [];
+  static #dueCount = 0;
+  static #dueScheduled = false;
+  static readonly #flushDue = (): void => {
+    BufferedDuplex.#dueScheduled = false;
+    // Only those due when the task started: one that writes again meanwhile waits for the next task, as before.
+    const due = BufferedDuplex.#due;
+    const count = BufferedDuplex.#dueCount;
+    BufferedDuplex.#due = BufferedDuplex.#spare;
+    BufferedDuplex.#dueCount = 0;
+    for (let i = 0; i < count; i++) {
+      const d = due[i]!;
+      due[i] = undefined;
+      try {
+        d.#flush();
+      } catch (e) {
+        // One connection's failure is reported as before (uncaught, in a task of its own); the others still flush.
+        queueMicrotask(() => {
+          throw e;
+        });
+      }
+    }
+    BufferedDuplex.#spare = due;
+  };
+  // The other list, swapped in while one is flushed; both keep their room across turns.
+  static #spare: (BufferedDuplex | undefined)[] = [];
 
-  constructor(raw: RawSocket, info: ConnInfo, options: BufferedDuplexOptions = {}) {
+  constructor(raw: RawSocket, info: ConnInfo, options: BufferedDuplexOptions = NO_OPTIONS) {
     this.#raw = raw;
     this.info = info;
-    this.#highWaterMark = options.highWaterMark ?? HIGH_WATER_MARK;
-    this.#closeTimeoutMs = options.closeTimeoutMs ?? CLOSE_TIMEOUT_MS;
-    this.#drainPollMs = options.drainPollMs ?? 0;
-    this.#unrefTimer = options.unrefTimer ?? unrefIfAny;
-    this.#alloc = options.alloc;
+    this.#tuning = tuning(options);
   }
 
   /** Hands the connection to the acceptor (a broker or a router); returns this duplex. */
   connect(acceptor: Acceptor): this {
     this.#sink = acceptor.accept(this);
     return this;
+  }
+
+  /** Hands later reads, drains and the end to `sink` (the router's chosen broker connection). */
+  redirect(sink: DuplexSink): void {
+    this.#sink = sink;
   }
 
   /** Queues bytes to leave at the end of this turn; false when the core should wait for `drain`. */
@@ -120,9 +167,13 @@ export class BufferedDuplex implements Duplex {
     this.#pendingBytes += bytes.byteLength;
     if (!this.#scheduled && !this.#waiting) {
       this.#scheduled = true;
-      queueMicrotask(this.#flushTask);
+      BufferedDuplex.#due[BufferedDuplex.#dueCount++] = this;
+      if (!BufferedDuplex.#dueScheduled) {
+        BufferedDuplex.#dueScheduled = true;
+        queueMicrotask(BufferedDuplex.#flushDue);
+      }
     }
-    if (!this.#backpressured && this.#pendingBytes + this.#raw.buffered() >= this.#highWaterMark) this.#backpressure();
+    if (!this.#backpressured && this.#pendingBytes + this.#raw.buffered() >= this.#tuning.highWaterMark) this.#backpressure();
     return !this.#backpressured;
   }
 
@@ -150,8 +201,8 @@ export class BufferedDuplex implements Duplex {
     this.#state = CLOSING;
     // A paused connection reads on up to the limit, so that a peer's FIN is seen.
     this.resume();
-    this.#closeTimer = setTimeout(() => this.#cutOff(), this.#closeTimeoutMs);
-    this.#unrefTimer(this.#closeTimer);
+    this.#closeTimer = setTimeout(() => this.#cutOff(), this.#tuning.closeTimeoutMs);
+    this.#tuning.unrefTimer(this.#closeTimer);
     this.#flush(); // shuts the write half once nothing is held
     // A microtask: the core may still be inside the call that closed it.
     queueMicrotask(() => this.#tellCore());
@@ -204,7 +255,7 @@ export class BufferedDuplex implements Duplex {
     if (this.#waiting || this.#state === ENDED) return;
     const size = this.#pendingBytes;
     if (size > 0) {
-      const bytes = concatBytes(this.#pending, size, this.#alloc);
+      const bytes = concatBytes(this.#pending, size, this.#tuning.alloc);
       this.#pending.length = 0;
       this.#pendingBytes = 0;
       const taken = this.#raw.write(bytes);
@@ -224,7 +275,7 @@ export class BufferedDuplex implements Duplex {
 
   // Tells the core it may write again once what is held here and in the runtime is below half the bound.
   #reportDrain(): void {
-    if (this.#backpressured && this.#state === OPEN && this.#pendingBytes + this.#raw.buffered() < this.#highWaterMark / 2) {
+    if (this.#backpressured && this.#state === OPEN && this.#pendingBytes + this.#raw.buffered() < this.#tuning.highWaterMark / 2) {
       this.#backpressured = false;
       this.#sink?.drain();
     }
@@ -238,14 +289,14 @@ export class BufferedDuplex implements Duplex {
 
   #backpressure(): void {
     this.#backpressured = true;
-    if (this.#drainPollMs > 0) setTimeout(() => this.#pollDrain(), this.#drainPollMs);
+    if (this.#tuning.drainPollMs > 0) setTimeout(() => this.#pollDrain(), this.#tuning.drainPollMs);
   }
 
   // A runtime without a drain event (the WebSocket API) is looked at again shortly, while backpressured.
   #pollDrain(): void {
     if (this.#state !== OPEN) return;
     this.drained();
-    if (this.#backpressured) setTimeout(() => this.#pollDrain(), this.#drainPollMs);
+    if (this.#backpressured) setTimeout(() => this.#pollDrain(), this.#tuning.drainPollMs);
   }
 
   // A peer that never reads or never closes is cut off; the core hears of it now,

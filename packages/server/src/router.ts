@@ -206,6 +206,8 @@ class PendingConnection implements DuplexSink {
       return;
     }
     this.#target = route.broker.accept(this.#duplex);
+    // The duplex talks to the broker's connection from now on: this object is no longer kept (issue 14).
+    this.#duplex.redirect?.(this.#target);
     this.#target.data(held);
   }
 }

@@ -1,12 +1,16 @@
 import type { OutgoingRecord } from "../model/outgoing-record.ts";
 
+// The one empty list every queue starts with; never written to.
+const NONE: (OutgoingRecord | undefined)[] = [];
+
 /**
  * A first-in first-out queue of outgoing records. Taking from the front moves
  * a head index instead of shifting or copying the array, so draining a long
  * queue one acknowledgement at a time costs O(1) per message.
  */
 export class RecordQueue {
-  #items: (OutgoingRecord | undefined)[] = [];
+  // Shared and empty until the first push: most sessions never queue (issue 14).
+  #items: (OutgoingRecord | undefined)[] = NONE;
   #head = 0;
 
   /** The number of records waiting. */
@@ -16,7 +20,8 @@ export class RecordQueue {
 
   /** Adds a record at the back. */
   push(record: OutgoingRecord): void {
-    this.#items.push(record);
+    if (this.#items === NONE) this.#items = [record];
+    else this.#items.push(record);
   }
 
   /** The record at the front, without taking it. */

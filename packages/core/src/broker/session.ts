@@ -2,6 +2,7 @@ import type { Will } from "../codec/packets/connect.ts";
 import type { Connection } from "../connection/connection.ts";
 import type { ConnectionSession } from "../connection/host.ts";
 import { type ClientInfo, clientIdentity } from "../model/client.ts";
+import { LazyMap, LazySet } from "../model/lazy-collections.ts";
 import type { OutgoingRecord } from "../model/outgoing-record.ts";
 import type { SubscriptionEntry } from "../model/subscription.ts";
 import type { SessionRecord } from "../store/store.ts";
@@ -26,7 +27,7 @@ export class Session implements ConnectionSession {
   /** The live connection, if the client is connected. */
   connection: BrokerConnection | undefined;
   /** Subscriptions by the filter the client sent (`$share/…` included). */
-  readonly subscriptions: Map<string, SubscriptionEntry> = new Map();
+  readonly subscriptions: LazyMap<string, SubscriptionEntry> = new LazyMap();
   /** Seconds the session lives after its connection closes. */
   expiryInterval = 0;
   /** When the session expires (ms), set while no connection is attached. */
@@ -34,13 +35,13 @@ export class Session implements ConnectionSession {
   /** When its last connection closed (ms), set while no connection is attached; expiry counts from it. */
   disconnectedAt: number | undefined;
   /** QoS 1 and 2 messages sent and not yet fully acknowledged, in send order. */
-  readonly inflight: Map<number, OutgoingRecord> = new Map();
+  readonly inflight: LazyMap<number, OutgoingRecord> = new LazyMap();
   /** Messages waiting for the client's receive window or for the client to return. */
   readonly queue: RecordQueue = new RecordQueue();
   /** Payload bytes held in `queue`. */
   queuedBytes = 0;
   /** Inbound QoS 2 packet ids for which PUBREC was sent and PUBREL not yet received. */
-  readonly inboundQos2: Set<number> = new Set();
+  readonly inboundQos2: LazySet<number> = new LazySet();
   /** The will of the last connection, waiting for its delay to pass. */
   pendingWill: { will: Will; publishAt: number; client: ClientInfo } | undefined;
   /**

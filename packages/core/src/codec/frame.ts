@@ -13,6 +13,9 @@ export interface FrameDecoderOptions {
 }
 
 const EMPTY = new Uint8Array(0);
+// One reader for every decoder: a packet is decoded in one synchronous call,
+// so none is ever shared mid-packet, and a connection keeps none (issue 14).
+const READER = new Reader(EMPTY, 0, 0);
 
 /**
  * A sans-IO stream decoder: push chunks of any size, take whole packets out.
@@ -33,7 +36,6 @@ export class FrameDecoder {
   #offset = 0; // read position inside that chunk
   #buffered = 0; // unread bytes across all chunks
   #error: MqttError | undefined;
-  #reader = new Reader(EMPTY, 0, 0);
 
   constructor(options: FrameDecoderOptions = {}) {
     this.maximumPacketSize = options.maximumPacketSize ?? MAX_PACKET_SIZE;
@@ -108,7 +110,7 @@ export class FrameDecoder {
     }
     if (total > this.#buffered) return undefined;
 
-    const r = this.#reader;
+    const r = READER;
     if (chunk.byteLength - this.#offset >= total) {
       // The whole packet is in this chunk: decode in place, no copy.
       r.buf = chunk;
@@ -120,8 +122,12 @@ export class FrameDecoder {
       r.pos = headerLength;
       r.end = total;
     }
-    const packet = decodeBody(r, firstByte, this.protocolVersion);
-    r.buf = EMPTY; // the decoder must not pin the last chunk it read (the packet's own views may)
+    let packet: Packet;
+    try {
+      packet = decodeBody(r, firstByte, this.protocolVersion);
+    } finally {
+      r.buf = EMPTY; // the decoder must not pin the last chunk it read (the packet's own views may)
+    }
     if (packet.type === "connect") this.protocolVersion = packet.protocolVersion;
     return packet;
   }

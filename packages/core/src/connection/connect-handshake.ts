@@ -77,8 +77,8 @@ export abstract class ConnectHandshake<S extends ConnectionSession = ConnectionS
         this._send(this._auth.challenge(result));
         // What came after the CONNECT is read now: the AUTH answer among it.
         const pending = this._pendingWhileAuthenticating;
-        this._pendingWhileAuthenticating = [];
-        for (const bytes of pending) this._decoder.push(bytes);
+        this._pendingWhileAuthenticating = undefined;
+        for (const bytes of pending ?? []) this._decoder.push(bytes);
         this._drainDecoder();
         return;
       }
@@ -150,17 +150,17 @@ export abstract class ConnectHandshake<S extends ConnectionSession = ConnectionS
     // CONNACK confirms the session only once the store holds it; packets that
     // arrive meanwhile wait, as they do while authenticating.
     if (committed === undefined) finish();
-    else committed.then(finish, this._sessionNotSaved);
+    else committed.then(finish, () => this._sessionNotSaved());
   }
 
   // The session could not be saved (a full disk, a failed store) or claimed: the
   // client is answered with CONNACK 0x89 Server busy (3.1.1: 3 Server unavailable),
   // a condition of the server and not of the client, which may try again later.
-  protected readonly _sessionNotSaved = (): void => {
+  protected _sessionNotSaved(): void {
     if (this.state !== "authenticating") return; // the socket closed, or the session was taken over, while we waited
     this._will = undefined; // never accepted, so its will was never in force
     this._refuse(ReasonCode.ServerBusy, "the server could not save the session; try again later");
-  };
+  }
 
   protected _finishConnect(sessionPresent: boolean, assigned: boolean, serverKeepAlive: number | undefined, expiryCapped: boolean, expiry: number): void {
     if (this.state !== "authenticating") return; // the socket closed, or the session was taken over, while we waited
@@ -168,7 +168,7 @@ export abstract class ConnectHandshake<S extends ConnectionSession = ConnectionS
     const clientId = this.client.clientId;
     this._decoder.maximumPacketSize = host.limits.maximumPacketSize;
     this.state = "connected";
-    this._head = [];
+    this._head = undefined;
     this._send({
       type: "connack",
       sessionPresent, // [MQTT-3.2.2-2], [MQTT-3.2.2-3]
@@ -183,8 +183,8 @@ export abstract class ConnectHandshake<S extends ConnectionSession = ConnectionS
     host.connected(this);
     // Packets that arrived while authenticating are processed now, in order.
     const pending = this._pendingWhileAuthenticating;
-    this._pendingWhileAuthenticating = [];
-    for (const bytes of pending) this._decoder.push(bytes);
+    this._pendingWhileAuthenticating = undefined;
+    if (pending !== undefined) for (const bytes of pending) this._decoder.push(bytes);
     this._drainDecoder();
   }
 

@@ -12,8 +12,12 @@ import type { HookEntry } from "../policy/publish-hook.ts";
 import type { Duplex, DuplexSink } from "../transport/duplex.ts";
 import { encodeOutgoingPublish } from "./outgoing-publish.ts";
 import { AuthExchange } from "./auth-exchange.ts";
+import { RateBuckets } from "./rate-buckets.ts";
 import { toV3ReturnCode } from "./connack.ts";
 import type { ConnectionHost, ConnectionSession, PublishOutcome } from "./host.ts";
+
+// Every client's attributes until a hook gives some: one frozen object, not one each (issue 14).
+const NO_ATTRIBUTES: Record<string, unknown> = Object.freeze({});
 
 // DISCONNECT reason codes that mean the client broke the protocol: such closes are counted as protocol errors and told to the hooks.
 const PROTOCOL_VIOLATIONS: ReadonlySet<number> = new Set([
@@ -96,13 +100,12 @@ export abstract class ConnectionBase<S extends ConnectionSession = ConnectionSes
   // The answer to the PUBLISH being handled, reused (made at the first QoS 1/2 PUBLISH).
   protected _outcome: PublishOutcome | undefined;
   protected _inboundUnacked = 0;
-  // Rate limits: token buckets refilled by elapsed time, so nothing is allocated per packet.
-  protected _packetTokens = 0;
-  protected _byteTokens = 0;
-  protected _bucketsAt = 0;
-  protected _pendingWhileAuthenticating: Uint8Array[] = [];
-  // The stream's first bytes, kept until CONNECT is decoded, to tell what a bad first packet was.
-  protected _head: number[] = [];
+  // Rate limits' buckets, made at the first packet a limit counts.
+  protected _rate: RateBuckets | undefined;
+  // Made only when packets arrive while authenticating: an idle connection keeps none (issue 14).
+  protected _pendingWhileAuthenticating: Uint8Array[] | undefined;
+  // The stream's first bytes, kept until CONNECT is answered, to tell what a bad first packet was.
+  protected _head: number[] | undefined;
   protected _normalDisconnect = false;
   protected _disconnectReason: number = ReasonCode.UnspecifiedError;
   protected _everConnected = false;
@@ -116,7 +119,8 @@ export abstract class ConnectionBase<S extends ConnectionSession = ConnectionSes
   protected _pendingAckWait: Promise<unknown> | undefined;
   // PUBLISHes waiting for the on-publish hook's verdict, in the order they arrived: each is
   // routed and acknowledged only once it and every one before it have their verdict.
-  protected _hooked: { entry: HookEntry; qos: QoS; packetId: number }[] = [];
+  // Made at the first such PUBLISH: most connections never have one.
+  protected _hooked: { entry: HookEntry; qos: QoS; packetId: number }[] | undefined;
   // QoS 2 ids waiting for the hook: a resend meanwhile is answered with the verdict.
   protected _hookedQos2: Set<number> | undefined;
   // Reading is paused because too many of this client's messages wait for the hook.
@@ -131,7 +135,7 @@ export abstract class ConnectionBase<S extends ConnectionSession = ConnectionSes
     this.lastActivity = now;
     // Until CONNECT is accepted, a smaller limit keeps an unauthenticated peer cheap.
     this._decoder = new FrameDecoder({ maximumPacketSize: host.limits.maximumConnectPacketSize });
-    this.client = { clientId: "", username: undefined, protocolVersion: 5, conn: duplex.info, attributes: {} };
+    this.client = { clientId: "", username: undefined, protocolVersion: 5, conn: duplex.info, attributes: NO_ATTRIBUTES };
   }
 
   /** Bytes from the socket. */
@@ -142,16 +146,19 @@ export abstract class ConnectionBase<S extends ConnectionSession = ConnectionSes
     if (this.host.limits.maximumBytesPerSecond > 0 && this.state === "connected" && !this._withinRate(now, 0, bytes.byteLength)) return;
     if (this.state === "authenticating" && this._auth?.step === undefined) {
       // Packets after CONNECT wait until authentication answers (an AUTH step it asked for is read).
-      this._pendingWhileAuthenticating.push(bytes);
+      (this._pendingWhileAuthenticating ??= []).push(bytes);
       return;
     }
-    if (this.state === "awaiting-connect") for (let i = 0; i < bytes.byteLength && this._head.length < 16; i++) this._head.push(bytes[i]!);
+    if (this.state === "awaiting-connect") {
+      const head = (this._head ??= []);
+      for (let i = 0; i < bytes.byteLength && head.length < 16; i++) head.push(bytes[i]!);
+    }
     this._decoder.push(bytes);
     this._drainDecoder();
     // Usually 0 before and after: one comparison on the message path.
     if (this._decoder.buffered !== this._heldPartial) this._holdPartial(this._decoder.buffered);
     // What this chunk gave the on-publish hook leaves as one batch.
-    if (this._hooked.length > 0) this.host.publishHook?.flush();
+    if (this._hooked !== undefined && this._hooked.length > 0) this.host.publishHook?.flush();
     if (this._pumpPending) {
       this._pumpPending = false;
       this.host.pump(this);
@@ -174,29 +181,19 @@ export abstract class ConnectionBase<S extends ConnectionSession = ConnectionSes
   }
 
   /**
-   * Refills the buckets for the time since the last refill, takes `bytes`
-   * from the byte bucket, and ends the connection with 0x96 Message rate too
-   * high if either bucket ran dry (§3.14.2.1). A bucket holds one second's
-   * worth, and the byte bucket at least one largest packet.
+   * Takes `packets` and `bytes` from the rate buckets ({@link RateBuckets}),
+   * and ends the connection with 0x96 Message rate too high if either ran
+   * dry (§3.14.2.1).
    */
   protected _withinRate(now: number, packets: number, bytes: number): boolean {
     const limits = this.host.limits;
-    const pps = limits.maximumPacketsPerSecond;
-    const bps = limits.maximumBytesPerSecond;
-    if (pps === 0 && bps === 0) return true;
-    const elapsed = now - this._bucketsAt;
-    if (elapsed > 0) {
-      this._bucketsAt = now;
-      this._packetTokens = Math.min(pps, this._packetTokens + (elapsed * pps) / 1000);
-      this._byteTokens = Math.min(Math.max(bps, limits.maximumPacketSize), this._byteTokens + (elapsed * bps) / 1000);
-    }
-    if (pps > 0) this._packetTokens -= packets;
-    if (bps > 0) this._byteTokens -= bytes;
-    const packetsOver = pps > 0 && this._packetTokens < 0;
-    if (!packetsOver && (bps === 0 || this._byteTokens >= 0)) return true;
+    if (limits.maximumPacketsPerSecond === 0 && limits.maximumBytesPerSecond === 0) return true;
+    const over = (this._rate ??= new RateBuckets()).take(now, packets, bytes, limits);
+    if (over === undefined) return true;
+    const reason = over === "packets" ? `more than ${limits.maximumPacketsPerSecond} packets per second` : `more than ${limits.maximumBytesPerSecond} bytes per second`;
     this.host.stats.rateLimited++;
-    this.host.event("rate_limited", this.client.clientId, this.client.conn, ReasonCode.MessageRateTooHigh, packetsOver ? `more than ${pps} packets per second` : `more than ${bps} bytes per second`);
-    this.disconnect(ReasonCode.MessageRateTooHigh, packetsOver ? `more than ${pps} packets per second` : `more than ${bps} bytes per second`);
+    this.host.event("rate_limited", this.client.clientId, this.client.conn, ReasonCode.MessageRateTooHigh, reason);
+    this.disconnect(ReasonCode.MessageRateTooHigh, reason);
     return false;
   }
 
@@ -246,9 +243,9 @@ export abstract class ConnectionBase<S extends ConnectionSession = ConnectionSes
     this.host.detach(this, this._everConnected, this._normalDisconnect ? undefined : this._will, this._disconnectReason);
     this._inboundAliases = undefined;
     this._outboundAliases = undefined;
-    this._pendingWhileAuthenticating = [];
+    this._pendingWhileAuthenticating = undefined;
     // Messages still waiting for the hook are neither routed nor acknowledged: QoS 1 and 2 are resent by the client.
-    this._hooked = [];
+    this._hooked = undefined;
   }
 
   /** Refuses a CONNECT with a reason code and closes [MQTT-3.2.2-7]; the hooks hear of it unless told already. */
@@ -306,10 +303,14 @@ export abstract class ConnectionBase<S extends ConnectionSession = ConnectionSes
     if (!committed) return then();
     committed.then(() => {
       if (this.state === "connected") then();
-    }, this._storeFailed);
+    }, this._storeFailed());
   }
 
-  protected readonly _storeFailed = (): void => this.disconnect(ReasonCode.UnspecifiedError, "the store failed to commit");
+  // The one handler of a failed commit, made at the first commit: connections without a lasting session keep none.
+  protected _onStoreFailure: (() => void) | undefined;
+  protected _storeFailed(): () => void {
+    return (this._onStoreFailure ??= () => this.disconnect(ReasonCode.UnspecifiedError, "the store failed to commit"));
+  }
 
   /**
    * Ends the connection from the server side: DISCONNECT with a reason code
@@ -361,7 +362,7 @@ export abstract class ConnectionBase<S extends ConnectionSession = ConnectionSes
   // The protocol level of a CONNECT at the start of the stream, if its first bytes say so.
   protected _connectLevel(): number | undefined {
     const h = this._head;
-    if (h[0] !== 0x10) return undefined;
+    if (h === undefined || h[0] !== 0x10) return undefined;
     let i = 1;
     while (i < 5 && (h[i]! & 0x80) !== 0) i++;
     const at = i + 1 + 2 + ((h[i + 1]! << 8) | h[i + 2]!);

@@ -1,6 +1,7 @@
 import type { ConnectPacket, Will } from "../codec/packets/connect.ts";
 import type { SubscribePacket } from "../codec/packets/subscribe.ts";
 import type { Message } from "../model/message.ts";
+import type { LazyMap, LazySet } from "../model/lazy-collections.ts";
 import type { OutgoingRecord } from "../model/outgoing-record.ts";
 import type { BrokerEventKind, BrokerStats } from "../model/stats.ts";
 import type { ConnInfo } from "../transport/duplex.ts";
@@ -26,9 +27,9 @@ export interface ConnectionSession {
   /** Seconds the session outlives the connection; above 0 its state is stored. */
   expiryInterval: number;
   /** QoS 1 and 2 messages sent to the client and not yet fully acknowledged, by packet id. */
-  readonly inflight: Map<number, OutgoingRecord>;
+  readonly inflight: LazyMap<number, OutgoingRecord>;
   /** Inbound QoS 2 packet ids acknowledged with PUBREC and awaiting PUBREL. */
-  readonly inboundQos2: Set<number>;
+  readonly inboundQos2: LazySet<number>;
 }
 
 /**

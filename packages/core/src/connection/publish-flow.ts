@@ -72,7 +72,7 @@ export abstract class PublishFlow<S extends ConnectionSession = ConnectionSessio
       receivedAt: now,
     };
     // With an on-publish hook, or while earlier messages wait for one, the message waits its turn.
-    if (host.publishHook !== undefined || this._hooked.length > 0) return this._publishThroughHook(message, p.qos, p.packetId ?? 0);
+    if (host.publishHook !== undefined || (this._hooked !== undefined && this._hooked.length > 0)) return this._publishThroughHook(message, p.qos, p.packetId ?? 0);
     const refused = host.admitPublish(this, message);
     if (p.qos === 0) {
       if (refused === 0) host.acceptPublish(this, message, undefined, (this._outcome ??= { reasonCode: 0, committed: undefined }));
@@ -111,7 +111,7 @@ export abstract class PublishFlow<S extends ConnectionSession = ConnectionSessio
         if (this._pendingAck === sent) this._pendingAck = this._pendingAckWait = undefined;
         this._acknowledge(qos, packetId, reasonCode);
       },
-      this._storeFailed,
+      this._storeFailed(),
     );
     this._pendingAck = sent;
   }
@@ -126,7 +126,8 @@ export abstract class PublishFlow<S extends ConnectionSession = ConnectionSessio
     const host = this.host;
     const hook = host.publishHook;
     const entry: HookEntry = { message, client: this.client, owner: this, outcome: undefined };
-    this._hooked.push({ entry, qos, packetId });
+    const hooked = (this._hooked ??= []);
+    hooked.push({ entry, qos, packetId });
     // Until its verdict it counts towards our Receive Maximum [MQTT-3.3.4-7]
     if (qos > 0) this._inboundUnacked++;
     if (qos === 2) (this._hookedQos2 ??= new Set()).add(packetId);
@@ -136,7 +137,7 @@ export abstract class PublishFlow<S extends ConnectionSession = ConnectionSessio
     else {
       hook.submit(entry);
       // Bounded: past either limit this client is not read until verdicts come back.
-      if (this._hooked.length >= hook.options.maxPendingPerConnection) this._pause();
+      if (hooked.length >= hook.options.maxPendingPerConnection) this._pause();
       else if (hook.full) {
         this._pause();
         hook.pausedForBroker(this);
@@ -152,6 +153,7 @@ export abstract class PublishFlow<S extends ConnectionSession = ConnectionSessio
    */
   hookSettled(): void {
     const queue = this._hooked;
+    if (queue === undefined) return;
     while (queue.length > 0 && queue[0]!.entry.outcome !== undefined && this.state === "connected") {
       const { entry, qos, packetId } = queue.shift()!;
       const outcome = entry.outcome!;
@@ -185,7 +187,7 @@ export abstract class PublishFlow<S extends ConnectionSession = ConnectionSessio
     this._paused = false;
     this.duplex.resume?.();
     this._drainDecoder();
-    if (this._hooked.length > 0) this.host.publishHook?.flush();
+    if (this._hooked !== undefined && this._hooked.length > 0) this.host.publishHook?.flush();
   }
 
   protected _pause(): void {

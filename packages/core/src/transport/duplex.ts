@@ -23,6 +23,8 @@ export interface Duplex {
   pause?(): void;
   /** Reads from the peer again after {@link pause}. */
   resume?(): void;
+  /** Hands later reads to another sink: a router that chose the broker steps out of the way (nothing kept per connection). */
+  redirect?(sink: DuplexSink): void;
 }
 
 /** What the core gives back: the adapter pushes what it reads and sees. */
