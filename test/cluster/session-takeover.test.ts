@@ -163,4 +163,21 @@ describe("one owner per client id across nodes", () => {
     await tenant.endAsync();
     plain.client.end();
   });
+
+  // Last: it stops the NATS server.
+  it("accepts a CONNECT while NATS is away, says so once, and claims the client id once NATS is back", async () => {
+    await nats.kill();
+    await waitFor(() => a.output().includes("lost the NATS server"), 5000, "node a to notice");
+    const client = await connect(a.url, { clientId: "while-away" });
+    await waitFor(() => a.output().includes("without a cluster-wide claim"), 3000, "the log line");
+    nats = await nats.restart();
+    let owner: OwnerRecord | undefined;
+    for (let n = 0; n < 100 && owner === undefined; n++) {
+      await sleep(100);
+      owner = await ownerOf("while-away").catch(() => undefined);
+    }
+    expect(owner?.node).toBe("own-a");
+    expect(client.connected).toBe(true);
+    await client.endAsync();
+  }, 20_000);
 });

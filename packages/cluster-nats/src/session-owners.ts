@@ -20,6 +20,9 @@ export interface OwnersLink {
   report(level: "warn" | "error", text: string): void;
 }
 
+// How many times, a second apart, ids accepted while NATS was away are claimed once it is back.
+const RECONCILE_PASSES = 10;
+
 interface FenceRequest {
   broker: string;
   clientId: string;
@@ -116,7 +119,18 @@ export class SessionOwners implements OwnershipNode {
     for await (const s of this.#link.nc.status()) {
       if (s.type !== "reconnect") continue;
       this.#toldLocal = false;
-      for (const ownership of this.#brokers.values()) ownership.reconcile();
+      void this.#reconcile();
     }
+  }
+
+  // A restarted NATS server may answer JetStream requests a moment after it takes connections: a few passes, a second apart.
+  async #reconcile(): Promise<void> {
+    for (let pass = 0; pass < RECONCILE_PASSES && this.#link.connected; pass++) {
+      if (pass > 0) await new Promise((r) => setTimeout(r, 1000));
+      let left = 0;
+      for (const ownership of this.#brokers.values()) left += await ownership.reconcile();
+      if (left === 0) return;
+    }
+    if (this.#link.connected) this.#link.report("warn", "cluster: client ids accepted while NATS was away could not all be claimed since it came back; they are claimed at their next CONNECT");
   }
 }

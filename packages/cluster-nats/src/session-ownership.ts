@@ -89,15 +89,20 @@ export class NatsOwnership implements SessionOwnership {
     });
   }
 
-  /** The client ids held while NATS was away: claimed again now that it is back (those another node claimed meanwhile are fenced here). */
-  reconcile(): void {
+  /**
+   * Claims the client ids held while NATS was away, now that it is back
+   * (those another node claimed meanwhile are fenced here); resolves with how
+   * many are still unrecorded (NATS not answering yet).
+   */
+  async reconcile(): Promise<number> {
+    const runs: Promise<void>[] = [];
     for (const [clientId, revision] of this.#held) {
       if (revision !== 0) continue;
-      void this.#serially(clientId, async () => {
+      runs.push(this.#serially(clientId, async () => {
         if (this.#held.get(clientId) !== 0) return;
         const key = sessionKey(this.#broker, clientId);
         const entry = await this.#node.kv.get(key).catch(() => undefined);
-        if (entry === undefined) return; // NATS away again: tried at the next reconnection
+        if (entry === undefined) return; // JetStream not answering yet: tried again
         const owner = entry === null ? undefined : live(entry);
         if (owner !== undefined && !this.#mine(owner)) {
           // Claimed through NATS while this node could not tell: that claim wins.
@@ -106,8 +111,12 @@ export class NatsOwnership implements SessionOwnership {
           return;
         }
         await this.#claim(clientId).catch(() => {});
-      });
+      }));
     }
+    await Promise.all(runs);
+    let left = 0;
+    for (const revision of this.#held.values()) if (revision === 0) left++;
+    return left;
   }
 
   async #claim(clientId: string): Promise<void> {
