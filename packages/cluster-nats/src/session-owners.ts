@@ -43,8 +43,10 @@ export class SessionOwners implements OwnershipNode {
   readonly #link: OwnersLink;
   readonly #brokers = new Map<string, NatsOwnership>();
   readonly #sub: Subscription;
-  // Said once per NATS outage.
+  // Said once per outage.
   #toldLocal = false;
+  // A run of reconcile passes is under way.
+  #reconciling = false;
 
   private constructor(link: OwnersLink, kv: KV, bucket: string) {
     this.#link = link;
@@ -104,9 +106,11 @@ export class SessionOwners implements OwnershipNode {
   }
 
   claimedLocally(): void {
+    // Connected: JetStream did not answer (no leader for the bucket yet); try again shortly rather than wait for a reconnection.
+    if (this.#link.connected) void this.#reconcile();
     if (this.#toldLocal) return;
     this.#toldLocal = true;
-    this.#link.report("warn", "cluster: NATS is away: clients connect to this node without a cluster-wide claim of their client id; claimed again once NATS is back");
+    this.#link.report("warn", "cluster: NATS or its JetStream is not answering: clients connect to this node without a cluster-wide claim of their client id; claimed again once it answers");
   }
 
   /** Stops answering fence requests. */
@@ -117,20 +121,28 @@ export class SessionOwners implements OwnershipNode {
   // Back from an outage: client ids held meanwhile are claimed now.
   async #watch(): Promise<void> {
     for await (const s of this.#link.nc.status()) {
-      if (s.type !== "reconnect") continue;
-      this.#toldLocal = false;
-      void this.#reconcile();
+      if (s.type === "reconnect") void this.#reconcile();
     }
   }
 
-  // A restarted NATS server may answer JetStream requests a moment after it takes connections: a few passes, a second apart.
+  // A restarted NATS server may answer JetStream requests a moment after it takes connections: a few passes,
+  // a second apart, one run at a time for the whole node.
   async #reconcile(): Promise<void> {
-    for (let pass = 0; pass < RECONCILE_PASSES && this.#link.connected; pass++) {
-      if (pass > 0) await new Promise((r) => setTimeout(r, 1000));
-      let left = 0;
-      for (const ownership of this.#brokers.values()) left += await ownership.reconcile();
-      if (left === 0) return;
+    if (this.#reconciling) return;
+    this.#reconciling = true;
+    try {
+      for (let pass = 0; pass < RECONCILE_PASSES && this.#link.connected; pass++) {
+        await new Promise((r) => setTimeout(r, pass === 0 ? 100 : 1000));
+        let left = 0;
+        for (const ownership of this.#brokers.values()) left += await ownership.reconcile();
+        if (left === 0) {
+          this.#toldLocal = false;
+          return;
+        }
+      }
+      if (this.#link.connected) this.#link.report("warn", "cluster: client ids accepted while JetStream did not answer could not all be claimed since; they are claimed at their next CONNECT");
+    } finally {
+      this.#reconciling = false;
     }
-    if (this.#link.connected) this.#link.report("warn", "cluster: client ids accepted while NATS was away could not all be claimed since it came back; they are claimed at their next CONNECT");
   }
 }

@@ -1,4 +1,5 @@
 import type { OwnershipHandle, SessionOwnership } from "@edgemq/core";
+import { JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream";
 import type { KV, KvEntry } from "@nats-io/kv";
 import { encodeKeyToken } from "./tenancy-keys.ts";
 
@@ -25,7 +26,7 @@ export interface OwnershipNode {
   readonly connected: boolean;
   /** Asks node `incarnation` to fence `clientId` of `broker` for the claim at `revision`; resolves when it did, or could not answer in time. */
   fenceRemote(incarnation: number, broker: string, clientId: string, revision: number): Promise<void>;
-  /** Tells the operator once per NATS outage that claims are local only. */
+  /** A claim was accepted locally (NATS or JetStream not answering): told once, and claimed again once they answer. */
   claimedLocally(): void;
 }
 
@@ -127,9 +128,9 @@ export class NatsOwnership implements SessionOwnership {
       let entry: KvEntry | null;
       try {
         entry = await node.kv.get(key);
-      } catch (e) {
-        if (!node.connected) return this.#local(clientId);
-        throw e;
+      } catch {
+        // NATS away, or JetStream without a leader for the bucket (a NATS server just died): as while NATS is away.
+        return this.#local(clientId);
       }
       const owner = entry === null ? undefined : live(entry);
       const elsewhere = owner !== undefined && !this.#mine(owner);
@@ -142,9 +143,9 @@ export class NatsOwnership implements SessionOwnership {
       let revision: number;
       try {
         revision = entry === null ? await node.kv.create(key, value) : await node.kv.update(key, value, entry.revision);
-      } catch {
-        if (!node.connected) return this.#local(clientId);
-        continue; // another node wrote first: read again
+      } catch (e) {
+        if (lostRace(e)) continue; // another node wrote first: read again
+        return this.#local(clientId);
       }
       this.#held.set(clientId, revision);
       if (elsewhere) await node.fenceRemote(owner.incarnation, this.#broker, clientId, revision);
@@ -153,7 +154,7 @@ export class NatsOwnership implements SessionOwnership {
     throw new Error(`client id ${clientId} was claimed by other nodes ${CLAIM_ATTEMPTS} times while this node tried`);
   }
 
-  // NATS is away: the connection is accepted here (as part 1 keeps serving local clients), and claimed once it is back.
+  // NATS (or JetStream) is away: the connection is accepted here (as part 1 keeps serving local clients), and claimed once it is back.
   #local(clientId: string): void {
     this.#held.set(clientId, 0);
     this.#node.claimedLocally();
@@ -174,6 +175,11 @@ export class NatsOwnership implements SessionOwnership {
     });
     return run;
   }
+}
+
+// A compare-and-set that failed because the key moved on since it was read.
+function lostRace(e: unknown): boolean {
+  return e instanceof JetStreamApiError && (e.code === JetStreamApiCodes.StreamWrongLastSequence || e.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown);
 }
 
 // The owner a record names, or undefined when it was deleted (or is not edgemq's).
