@@ -72,6 +72,17 @@ describe("one owner per client id across nodes", () => {
     await next.endAsync();
   });
 
+  it("takes over a client id too long for a NATS subject (its key is a hash) like any other", async () => {
+    const id = "long-".repeat(2000);
+    const old = watch(a.url, id, 5);
+    await waitFor(() => old.connected, 5000, "the first connection");
+    const next = await connect(b.url, { clientId: id });
+    await waitFor(() => old.closed, 3000, "the old connection to close");
+    expect(old.disconnectReason).toBe(0x8e);
+    expect((await ownerOf(id))?.node).toBe("own-b");
+    await next.endAsync();
+  });
+
   it("takes a 3.1.1 client's id over from another node, both ways: the old connection is closed", async () => {
     const old = watch(b.url, "take-4", 4);
     await waitFor(() => old.connected, 5000, "the first connection");

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { OwnershipHandle, SessionOwnership } from "@edgemq/core";
 import { JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream";
 import type { KV, KvEntry } from "@nats-io/kv";
@@ -30,9 +31,18 @@ export interface OwnershipNode {
   claimedLocally(): void;
 }
 
-/** The sessions bucket's key of one client id of one broker: both tokens escaped (never a `.`, `*` or `>`). */
+// An escaped client id longer than this becomes its hash: a NATS subject (the key is one) must stay short.
+const MAX_ID_TOKEN = 200;
+
+/**
+ * The sessions bucket's key of one client id of one broker: both tokens
+ * escaped (never a `.`, `*` or `>`); a client id whose escaped form passes
+ * 200 characters is `=H` and its SHA-256 (which no escaped token can be).
+ */
 export function sessionKey(broker: string, clientId: string): string {
-  return `${encodeKeyToken(broker)}.${encodeKeyToken(clientId)}`;
+  let id = encodeKeyToken(clientId);
+  if (id.length > MAX_ID_TOKEN) id = `=H${createHash("sha256").update(clientId).digest("hex")}`;
+  return `${encodeKeyToken(broker)}.${id}`;
 }
 
 /**
