@@ -144,7 +144,7 @@ describe("messages across nodes", () => {
     await Promise.all([sub.endAsync(), pub.endAsync()]);
   });
 
-  it("keeps No Local across nodes: a client id's own messages never come back to it, whichever node they were published on", async () => {
+  it("keeps No Local across nodes: a client's own messages never come back to it, while those of a client on another node do", async () => {
     const self = await rawClient(a, "nl-client");
     await subscribe(self, "nl/t", { qos: 1, noLocal: true });
     const other = await rawClient(b, "nl-other");
@@ -156,18 +156,15 @@ describe("messages across nodes", () => {
     // Published on its own node.
     self.send({ type: "publish", topic: "nl/t", payload: enc.encode("own-a"), qos: 1, retain: false, dup: false, packetId: 5 });
     await self.next("puback");
-    // Published on the other node by a connection with the same client id (sessions are per node so far).
-    const twin = await rawClient(b, "nl-client");
-    twin.send({ type: "publish", topic: "nl/t", payload: enc.encode("own-b"), qos: 1, retain: false, dup: false, packetId: 6 });
-    await twin.next("puback");
+    // (A connection with the same client id on the other node would take it over: session-takeover.test.ts.)
     // Someone else's message reaches it.
     other.send({ type: "publish", topic: "nl/t", payload: enc.encode("theirs"), qos: 1, retain: false, dup: false, packetId: 7 });
     await waitFor(() => publishes(self).length >= 1, 3000, "the other client's message");
-    await waitFor(() => publishes(watcher).length >= 3, 3000, "all three on the watcher");
+    await waitFor(() => publishes(watcher).length >= 2, 3000, "both on the watcher");
     await sleep(100);
     expect(publishes(self).map((p) => text(p.payload))).toEqual(["theirs"]);
-    expect(publishes(watcher).map((p) => text(p.payload)).sort()).toEqual(["own-a", "own-b", "theirs"]);
-    self.close(); other.close(); watcher.close(); twin.close();
+    expect(publishes(watcher).map((p) => text(p.payload)).sort()).toEqual(["own-a", "theirs"]);
+    self.close(); other.close(); watcher.close();
   });
 
   it("holds one NATS subscription per distinct filter on a node, and stops delivery after UNSUBSCRIBE", async () => {

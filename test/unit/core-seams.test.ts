@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import {
   type AuthResult, Broker, type BrokerOptions, type Hook, type LocalRoute, type Message, type OwnershipHandle, type Packet, type Routing,
-  type SessionOwnership, type SubscriptionEntry,
+  MemoryStore, type SessionOwnership, type SessionRecord, type SubscriptionEntry,
 } from "@edgemq/core";
 import { FakeClock } from "../support/fake-clock.ts";
 import { MemoryPeer } from "../support/memory-peer.ts";
@@ -343,6 +343,25 @@ describe("the session ownership seam claims before CONNACK and fences", () => {
     const b = broker({ ownership });
     const peer = new MemoryPeer(b);
     peer.connect("dev");
+    await flush();
+    expect(peer.packets()).toEqual([]);
+    ownership.resolve!();
+    await flush();
+    expect(peer.packets()).toMatchObject([{ type: "connack", reasonCode: 0 }]);
+  });
+
+  it("holds the CONNACK of a lasting session until the claim resolves, though the store saved it first", async () => {
+    const ownership = new SlowOwnership();
+    // A durable store answers its writes with a promise (SQLite commits in a window).
+    class CommittingStore extends MemoryStore {
+      override saveSession(record: SessionRecord): Promise<void> {
+        super.saveSession(record);
+        return Promise.resolve();
+      }
+    }
+    const b = broker({ ownership, store: new CommittingStore() });
+    const peer = new MemoryPeer(b);
+    peer.connect("lasting", { cleanStart: false, properties: { sessionExpiryInterval: 60 } });
     await flush();
     expect(peer.packets()).toEqual([]);
     ownership.resolve!();

@@ -5,7 +5,8 @@
  * in use; share groups served once cluster-wide over NATS queue groups;
  * retained messages kept in a JetStream stream that every node follows;
  * tenancy in a JetStream KV bucket that every node watches.
- * Sessions are still each node's own.
+ * One owner per client id across nodes (a KV record claimed by compare-and-set,
+ * the previous owner fenced); session state is still each node's own.
  */
 export { ClusterConnectError, ClusterLink, type ClusterOptions, defaultNodeId, redactServers } from "./cluster-link.ts";
 export { Presence, PRESENCE_INTERVAL_MS } from "./presence.ts";
@@ -14,6 +15,8 @@ export { NodeQueries } from "./node-queries.ts";
 export type { ClusterCounters, ClusterStatus, RoutingLink } from "./routing-link.ts";
 export { ShareGroups } from "./share-groups.ts";
 export { ensureRetainedStream, RetainedSync, retainedStreamName } from "./retained-sync.ts";
+export { SessionOwners, sessionsBucketName } from "./session-owners.ts";
+export { CLAIM_ATTEMPTS, FENCE_WAIT_MS, NatsOwnership, type OwnerRecord, sessionKey, TAKEOVER_DAMPING_MS } from "./session-ownership.ts";
 export { KvTenancyStore, tenancyBucketName, tenancyReplicas } from "./tenancy-kv.ts";
 export { decodeKeyToken, encodeKeyToken, parseTenancyKey, tenancyKey, type TenancyKey } from "./tenancy-keys.ts";
 export { decodeMessage, type Decoded, encodeMessage, type Origin } from "./message-codec.ts";

@@ -1,4 +1,4 @@
-import { Broker, CLOUDFLARE_FEATURES, type FeaturePolicy, FULL_FEATURES, type Hook, type MemoryBudget, type RoutingFactory, rulesHook, type Store } from "@edgemq/core";
+import { Broker, CLOUDFLARE_FEATURES, type FeaturePolicy, FULL_FEATURES, type Hook, type MemoryBudget, type RoutingFactory, rulesHook, type SessionOwnership, type Store } from "@edgemq/core";
 import type { BrokerExtras } from "@edgemq/tenancy";
 import { type ScramCredential, scramAuthHook, scramCredential } from "@edgemq/credentials";
 import { ReasonCode } from "@edgemq/core/codec";
@@ -63,13 +63,14 @@ export function tenantBrokerOptions(config: ServerConfig): BrokerExtras {
   return { features: serverFeatures(config), limits: config.limits, version: `edgemq ${EDGEMQ_VERSION}` };
 }
 
-/** Builds the default broker from a server configuration, with the runtime's clock (and the cluster's routing when it has one). */
-export function buildBroker(config: ServerConfig, now: () => number, store?: Store, memoryBudget?: MemoryBudget, routing?: RoutingFactory): Broker {
+/** Builds the default broker from a server configuration, with the runtime's clock (and the cluster's routing and session ownership when it has one). */
+export function buildBroker(config: ServerConfig, now: () => number, store?: Store, memoryBudget?: MemoryBudget, routing?: RoutingFactory, ownership?: SessionOwnership): Broker {
   const broker = new Broker({
     name: "default",
     now,
     memoryBudget,
     routing,
+    ownership,
     features: serverFeatures(config),
     limits: config.limits,
     store,

@@ -1,5 +1,5 @@
 import type { ClusterView, NodeAnswer, NodeQuery } from "@edgemq/admin";
-import type { RoutingFactory } from "@edgemq/core";
+import type { RoutingFactory, SessionOwnership } from "@edgemq/core";
 import type { ClusterLink } from "@edgemq/cluster-nats";
 import type { TenancyStore } from "@edgemq/tenancy";
 import { readClusterFiles } from "./cluster-files.ts";
@@ -11,6 +11,8 @@ import type { Logger } from "./logger.ts";
 export interface ClusterNode {
   /** The routing for one broker: `default`, or a tenant's `<broker>.<namespace>`. */
   routing(broker: string): RoutingFactory;
+  /** Who owns each client id of one broker across the nodes (undefined without JetStream: each node its own, as on one node). */
+  ownership(broker: string): SessionOwnership | undefined;
   /** Names the node after its MQTT port once it is bound, unless --node-id named it. */
   settle(port: number): void;
   /** Counts the nodes that answer a roll call (a moment's wait), for {@link describe}. */
@@ -39,7 +41,7 @@ export interface ClusterNode {
 /** Connects this node to the NATS servers of `config` (seeding the cluster's tenancy from `local` when it is empty); rejects with the package's ClusterConnectError when none answers. */
 export async function joinCluster(config: ClusterConfig, port: number, logger: Logger, local?: TenancyStore): Promise<ClusterNode> {
   // Loaded only here: a server without --cluster never loads the NATS client.
-  const { ClusterLink, defaultNodeId, NodeQueries, redactServers } = await import("@edgemq/cluster-nats");
+  const { ClusterLink, defaultNodeId, NodeQueries, redactServers, SessionOwners } = await import("@edgemq/cluster-nats");
   // Read before connecting: a missing or wrong file is a configuration error naming its flag.
   const files = readClusterFiles(config);
   const link = await ClusterLink.connect({
@@ -49,12 +51,18 @@ export async function joinCluster(config: ClusterConfig, port: number, logger: L
     log: (level, text) => logger.log(level, `edgemq: ${text}`),
   });
   const tenancy = await clusterTenancy(link, local, logger);
+  // One owner per client id across nodes, in a KV bucket (issue 13); without JetStream, each node its own.
+  const owners = await SessionOwners.open(link).catch((e: Error) => {
+    logger.log("warn", `edgemq: cluster: cannot use JetStream KV for session ownership (${e.message}); one client id may be connected on two nodes at once. Start nats-server with -js.`);
+    return undefined;
+  });
   let seen: number | undefined;
   const queries = new NodeQueries(link.nc, link.root);
   return {
     link,
     tenancy,
     routing: (broker) => link.routing(broker),
+    ownership: (broker) => owners?.forBroker(broker),
     settle(bound) {
       if (config.nodeId === undefined && link.nodeId !== defaultNodeId(bound)) {
         link.nodeId = defaultNodeId(bound);
@@ -82,6 +90,7 @@ export async function joinCluster(config: ClusterConfig, port: number, logger: L
     unready: () => (link.connected ? undefined : `cut off from NATS (${redactServers(config.servers)}): reconnecting; QoS 1 and 2 PUBLISH are refused until then`),
     close: () => {
       queries.close();
+      owners?.close();
       return link.close();
     },
   };

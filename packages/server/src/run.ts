@@ -96,7 +96,7 @@ export async function serve(
   const memoryBudget = givenBroker?.memoryBudget ?? new MemoryBudget(config.memoryBudget, config.maxSessionsTotal);
   // Every broker this server builds, default and tenants, routes over the cluster when there is one (an embedder's broker brings its own routing).
   const cluster = config.cluster !== undefined ? await joinCluster(config.cluster, config.listeners[0]?.port ?? 0, logger, storage?.tenancy) : undefined;
-  const broker = givenBroker ?? buildBroker(config, Date.now, storage?.forBroker("default"), memoryBudget, cluster?.routing("default"));
+  const broker = givenBroker ?? buildBroker(config, Date.now, storage?.forBroker("default"), memoryBudget, cluster?.routing("default"), cluster?.ownership("default"));
   // On-publish hook call durations, by broker name, for /metrics.
   const hookLatency = new Map<string, Histogram>();
   const latencyOf = (name: string) => {
@@ -158,6 +158,7 @@ export async function serve(
         hooks: [eventLogHook(events, `${record.name}.${record.namespace}`), ...(logConnections ? [connectionLogHook(logger, `${record.name}.${record.namespace}`)] : [])],
         onPublish: tenantHook(record),
         routing: cluster?.routing(`${record.name}.${record.namespace}`),
+        ownership: cluster?.ownership(`${record.name}.${record.namespace}`),
       };
     },
     onBrokerUpdated: (record, instance) => instance?.setOnPublish(tenantHook(record)),

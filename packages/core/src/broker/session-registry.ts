@@ -99,7 +99,7 @@ export class SessionRegistry implements OwnershipHandle {
     }
     // The CONNACK waits for what changed the stored session (store writes commit in order,
     // so the last one covers the others): a confirmed session survives a crash.
-    let committed: Promise<unknown> | void = claimed === true ? undefined : claimed;
+    let committed: Promise<unknown> | void = undefined;
     if (session !== undefined) {
       // A new connection before the will delay passes cancels the will [MQTT-3.1.2-8]
       session.pendingWill = undefined;
@@ -131,6 +131,8 @@ export class SessionRegistry implements OwnershipHandle {
     // Saved with the connection's will, which a crash under it leaves to publish after a restart.
     if (expiryInterval > 0) committed = ctx.store.saveSession(sessionRecord(session)) || committed;
     else if (wasStored) committed = ctx.store.deleteSession(clientId) || committed; // now it ends with this connection
+    // And for the claim, which is no store write: the last store write does not cover it.
+    if (claimed !== true) committed = committed ? Promise.all([claimed, committed]) : claimed;
     return { session, sessionPresent, committed: committed || undefined };
   }
 

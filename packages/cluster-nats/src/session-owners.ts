@@ -1,0 +1,148 @@
+import type { SessionOwnership } from "@edgemq/core";
+import { jetstream } from "@nats-io/jetstream";
+import { type KV, Kvm } from "@nats-io/kv";
+import type { NatsConnection, Subscription } from "@nats-io/transport-node";
+import { FENCE_WAIT_MS, NatsOwnership, type OwnershipNode } from "./session-ownership.ts";
+import { tenancyReplicas } from "./tenancy-kv.ts";
+
+/** The sessions bucket of the cluster under `root`: `EDGEMQ_SESSIONS` for `edgemq`. */
+export function sessionsBucketName(root: string): string {
+  return `${root.replace(/[^A-Za-z0-9_-]/g, "_").toUpperCase()}_SESSIONS`;
+}
+
+/** What the node's owners need of its cluster link. */
+export interface OwnersLink {
+  readonly nc: NatsConnection;
+  readonly root: string;
+  readonly nodeId: string;
+  readonly incarnation: number;
+  readonly connected: boolean;
+  report(level: "warn" | "error", text: string): void;
+}
+
+// How many times, a second apart, ids accepted while NATS was away are claimed once it is back.
+const RECONCILE_PASSES = 10;
+
+interface FenceRequest {
+  broker: string;
+  clientId: string;
+  revision: number;
+}
+
+/**
+ * Who owns each client id across the cluster, for every broker of this node:
+ * one JetStream KV bucket (history 1, one key per broker and client id, the
+ * value naming the owner node and its run) and one NATS subscription per
+ * node, `<root>.sessions.fence.<incarnation>`, on which other nodes ask this
+ * one to fence a client id they took. No subscription, consumer or timer per
+ * client. KV with compare-and-set is nats-server 2.9.
+ */
+export class SessionOwners implements OwnershipNode {
+  readonly kv: KV;
+  readonly bucket: string;
+  readonly #link: OwnersLink;
+  readonly #brokers = new Map<string, NatsOwnership>();
+  readonly #sub: Subscription;
+  // Said once per outage.
+  #toldLocal = false;
+  // A run of reconcile passes is under way.
+  #reconciling = false;
+
+  private constructor(link: OwnersLink, kv: KV, bucket: string) {
+    this.#link = link;
+    this.kv = kv;
+    this.bucket = bucket;
+    this.#sub = link.nc.subscribe(`${link.root}.sessions.fence.${link.incarnation}`, {
+      callback: (err, msg) => {
+        if (err !== null) return;
+        let request: FenceRequest;
+        try {
+          request = msg.json<FenceRequest>();
+        } catch {
+          return;
+        }
+        const ownership = this.#brokers.get(request.broker);
+        const done = ownership === undefined ? Promise.resolve() : ownership.fenced(request.clientId, request.revision);
+        void done.then(() => msg.respond(), () => msg.respond());
+      },
+    });
+    void this.#watch();
+  }
+
+  /** Opens (creating when missing) the sessions bucket; rejects when the NATS server has no JetStream. */
+  static async open(link: OwnersLink): Promise<SessionOwners> {
+    const bucket = sessionsBucketName(link.root);
+    const options = { history: 1, replicas: tenancyReplicas(link.nc), description: "edgemq: the node that owns each client id's session" };
+    // A claim waits for its writes: a NATS server that does not answer in 2 s refuses the CONNECT (0x89) rather than hold it.
+    const kvm = new Kvm(jetstream(link.nc, { timeout: 2000 }));
+    // Two nodes starting at once may both create it: the second try opens the first's.
+    const kv = await kvm.create(bucket, options).catch(() => kvm.create(bucket, options));
+    return new SessionOwners(link, kv, bucket);
+  }
+
+  get nodeId(): string {
+    return this.#link.nodeId;
+  }
+
+  get incarnation(): number {
+    return this.#link.incarnation;
+  }
+
+  get connected(): boolean {
+    return this.#link.connected;
+  }
+
+  /** The ownership of one broker (`default`, or a tenant's `<broker>.<namespace>`): its client ids are its own keys. */
+  forBroker(broker: string): SessionOwnership {
+    let ownership = this.#brokers.get(broker);
+    if (ownership === undefined) this.#brokers.set(broker, ownership = new NatsOwnership(this, broker));
+    return ownership;
+  }
+
+  async fenceRemote(incarnation: number, broker: string, clientId: string, revision: number): Promise<void> {
+    const request: FenceRequest = { broker, clientId, revision };
+    // No responders (the node is gone, or restarted under another run) or no answer in time: nothing more to wait for.
+    await this.#link.nc.request(`${this.#link.root}.sessions.fence.${incarnation}`, JSON.stringify(request), { timeout: FENCE_WAIT_MS }).catch(() => {});
+  }
+
+  claimedLocally(): void {
+    // Connected: JetStream did not answer (no leader for the bucket yet); try again shortly rather than wait for a reconnection.
+    if (this.#link.connected) void this.#reconcile();
+    if (this.#toldLocal) return;
+    this.#toldLocal = true;
+    this.#link.report("warn", "cluster: NATS or its JetStream is not answering: clients connect to this node without a cluster-wide claim of their client id; claimed again once it answers");
+  }
+
+  /** Stops answering fence requests. */
+  close(): void {
+    this.#sub.unsubscribe();
+  }
+
+  // Back from an outage: client ids held meanwhile are claimed now.
+  async #watch(): Promise<void> {
+    for await (const s of this.#link.nc.status()) {
+      if (s.type === "reconnect") void this.#reconcile();
+    }
+  }
+
+  // A restarted NATS server may answer JetStream requests a moment after it takes connections: a few passes,
+  // a second apart, one run at a time for the whole node.
+  async #reconcile(): Promise<void> {
+    if (this.#reconciling) return;
+    this.#reconciling = true;
+    try {
+      for (let pass = 0; pass < RECONCILE_PASSES && this.#link.connected; pass++) {
+        await new Promise((r) => setTimeout(r, pass === 0 ? 100 : 1000));
+        let left = 0;
+        for (const ownership of this.#brokers.values()) left += await ownership.reconcile();
+        if (left === 0) {
+          this.#toldLocal = false;
+          return;
+        }
+      }
+      if (this.#link.connected) this.#link.report("warn", "cluster: client ids accepted while JetStream did not answer could not all be claimed since; they are claimed at their next CONNECT");
+    } finally {
+      this.#reconciling = false;
+    }
+  }
+}

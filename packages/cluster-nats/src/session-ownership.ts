@@ -1,0 +1,204 @@
+import { createHash } from "node:crypto";
+import type { OwnershipHandle, SessionOwnership } from "@edgemq/core";
+import { JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream";
+import type { KV, KvEntry } from "@nats-io/kv";
+import { encodeKeyToken } from "./tenancy-keys.ts";
+
+/** A claim that lost this many compare-and-set races in a row is refused (CONNACK 0x89 Server busy). */
+export const CLAIM_ATTEMPTS = 5;
+/** A client id taken over from another node less than this long ago waits until it has passed before it is taken again (flap damping). */
+export const TAKEOVER_DAMPING_MS = 1000;
+/** How long a claim waits for the previous owner node to say it fenced its connection. */
+export const FENCE_WAIT_MS = 1000;
+
+/** The record of one client id's owner in the sessions bucket. */
+export interface OwnerRecord {
+  node: string;
+  incarnation: number;
+  /** Written by taking the id over from another node (what flap damping looks at). */
+  takeover: boolean;
+}
+
+/** What one broker's ownership needs of the node (see SessionOwners). */
+export interface OwnershipNode {
+  readonly kv: KV;
+  readonly nodeId: string;
+  readonly incarnation: number;
+  readonly connected: boolean;
+  /** Asks node `incarnation` to fence `clientId` of `broker` for the claim at `revision`; resolves when it did, or could not answer in time. */
+  fenceRemote(incarnation: number, broker: string, clientId: string, revision: number): Promise<void>;
+  /** A claim was accepted locally (NATS or JetStream not answering): told once, and claimed again once they answer. */
+  claimedLocally(): void;
+}
+
+// An escaped client id longer than this becomes its hash: a NATS subject (the key is one) must stay short.
+const MAX_ID_TOKEN = 200;
+
+/**
+ * The sessions bucket's key of one client id of one broker: both tokens
+ * escaped (never a `.`, `*` or `>`); a client id whose escaped form passes
+ * 200 characters is `=H` and its SHA-256 (which no escaped token can be).
+ */
+export function sessionKey(broker: string, clientId: string): string {
+  let id = encodeKeyToken(clientId);
+  if (id.length > MAX_ID_TOKEN) id = `=H${createHash("sha256").update(clientId).digest("hex")}`;
+  return `${encodeKeyToken(broker)}.${id}`;
+}
+
+/**
+ * One broker's session ownership in a cluster: a client id's owner is a
+ * record in the sessions KV bucket, claimed by compare-and-set on its
+ * revision (created when absent, else updated at the revision read), so two
+ * nodes racing end with one owner; the node it was taken from is told to
+ * fence (DISCONNECT 0x8E). A client id's claims, releases and fences run one
+ * after another on this node; per id it keeps only the revision it holds.
+ */
+export class NatsOwnership implements SessionOwnership {
+  readonly #node: OwnershipNode;
+  readonly #broker: string;
+  #handle: OwnershipHandle | undefined;
+  // The revision of the record this node wrote for each client id it holds; 0: held while NATS was away (unrecorded).
+  readonly #held = new Map<string, number>();
+  // The last operation still running on each client id: the next one waits for it.
+  readonly #busy = new Map<string, Promise<void>>();
+
+  constructor(node: OwnershipNode, broker: string) {
+    this.#node = node;
+    this.#broker = broker;
+  }
+
+  bind(handle: OwnershipHandle): void {
+    this.#handle = handle;
+  }
+
+  /** Resolves once the bucket names this node (the previous owner node fenced); rejects after {@link CLAIM_ATTEMPTS} lost races. */
+  claim(clientId: string): Promise<void> {
+    return this.#serially(clientId, () => this.#claim(clientId));
+  }
+
+  /** Deletes the record if it is still this node's (compare-and-set: a newer claim elsewhere stays). */
+  release(clientId: string): void {
+    void this.#serially(clientId, async () => {
+      const revision = this.#held.get(clientId);
+      this.#held.delete(clientId);
+      if (revision === undefined || revision === 0 || !this.#node.connected) return;
+      await this.#node.kv.delete(sessionKey(this.#broker, clientId), { previousSeq: revision }).catch(() => {});
+    });
+  }
+
+  /**
+   * Another node's claim at `revision` took `clientId`: unless this node
+   * claimed it again since (a later revision), its connection is taken over
+   * and its local session forgotten.
+   */
+  fenced(clientId: string, revision: number): Promise<void> {
+    return this.#serially(clientId, async () => {
+      const held = this.#held.get(clientId);
+      if (held !== undefined && held > revision) return;
+      this.#held.delete(clientId);
+      this.#handle?.fence(clientId);
+    });
+  }
+
+  /**
+   * Claims the client ids held while NATS was away, now that it is back
+   * (those another node claimed meanwhile are fenced here); resolves with how
+   * many are still unrecorded (NATS not answering yet).
+   */
+  async reconcile(): Promise<number> {
+    const runs: Promise<void>[] = [];
+    for (const [clientId, revision] of this.#held) {
+      if (revision !== 0) continue;
+      runs.push(this.#serially(clientId, async () => {
+        if (this.#held.get(clientId) !== 0) return;
+        const key = sessionKey(this.#broker, clientId);
+        const entry = await this.#node.kv.get(key).catch(() => undefined);
+        if (entry === undefined) return; // JetStream not answering yet: tried again
+        const owner = entry === null ? undefined : live(entry);
+        if (owner !== undefined && !this.#mine(owner)) {
+          // Claimed through NATS while this node could not tell: that claim wins.
+          this.#held.delete(clientId);
+          this.#handle?.fence(clientId);
+          return;
+        }
+        await this.#claim(clientId).catch(() => {});
+      }));
+    }
+    await Promise.all(runs);
+    let left = 0;
+    for (const revision of this.#held.values()) if (revision === 0) left++;
+    return left;
+  }
+
+  async #claim(clientId: string): Promise<void> {
+    const node = this.#node;
+    const key = sessionKey(this.#broker, clientId);
+    for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
+      if (!node.connected) return this.#local(clientId);
+      let entry: KvEntry | null;
+      try {
+        entry = await node.kv.get(key);
+      } catch {
+        // NATS away, or JetStream without a leader for the bucket (a NATS server just died): as while NATS is away.
+        return this.#local(clientId);
+      }
+      const owner = entry === null ? undefined : live(entry);
+      const elsewhere = owner !== undefined && !this.#mine(owner);
+      // A client id passed between nodes again within a second: wait out the second (two clients sharing one id must not loop fast).
+      if (elsewhere && owner.takeover) {
+        const wait = entry!.created.getTime() + TAKEOVER_DAMPING_MS - Date.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, Math.min(wait, TAKEOVER_DAMPING_MS)));
+      }
+      const value = JSON.stringify({ node: node.nodeId, incarnation: node.incarnation, takeover: elsewhere } satisfies OwnerRecord);
+      let revision: number;
+      try {
+        revision = entry === null ? await node.kv.create(key, value) : await node.kv.update(key, value, entry.revision);
+      } catch (e) {
+        if (lostRace(e)) continue; // another node wrote first: read again
+        return this.#local(clientId);
+      }
+      this.#held.set(clientId, revision);
+      if (elsewhere) await node.fenceRemote(owner.incarnation, this.#broker, clientId, revision);
+      return;
+    }
+    throw new Error(`client id ${clientId} was claimed by other nodes ${CLAIM_ATTEMPTS} times while this node tried`);
+  }
+
+  // NATS (or JetStream) is away: the connection is accepted here (as part 1 keeps serving local clients), and claimed once it is back.
+  #local(clientId: string): void {
+    this.#held.set(clientId, 0);
+    this.#node.claimedLocally();
+  }
+
+  #mine(owner: OwnerRecord): boolean {
+    return owner.incarnation === this.#node.incarnation && owner.node === this.#node.nodeId;
+  }
+
+  // Runs `op` after every earlier operation on `clientId`; the id's entry goes once nothing waits.
+  #serially(clientId: string, op: () => Promise<void>): Promise<void> {
+    const before = this.#busy.get(clientId);
+    const run = before === undefined ? op() : before.then(op, op);
+    const tail = run.catch(() => {});
+    this.#busy.set(clientId, tail);
+    void tail.then(() => {
+      if (this.#busy.get(clientId) === tail) this.#busy.delete(clientId);
+    });
+    return run;
+  }
+}
+
+// A compare-and-set that failed because the key moved on since it was read.
+function lostRace(e: unknown): boolean {
+  return e instanceof JetStreamApiError && (e.code === JetStreamApiCodes.StreamWrongLastSequence || e.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown);
+}
+
+// The owner a record names, or undefined when it was deleted (or is not edgemq's).
+function live(entry: KvEntry): OwnerRecord | undefined {
+  if (entry.operation !== "PUT") return undefined;
+  try {
+    const r = entry.json<OwnerRecord>();
+    return typeof r.node === "string" && typeof r.incarnation === "number" ? r : undefined;
+  } catch {
+    return undefined;
+  }
+}
