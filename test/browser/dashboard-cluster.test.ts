@@ -2,16 +2,13 @@
 // its NATS server and the nodes seen, to a token that sees the whole server,
 // and the overview shows them in headless Chromium.
 import { join } from "node:path";
-import { mkdirSync } from "node:fs";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Admin } from "../support/admin-api.ts";
-import { launchChromium, textUntil } from "../support/chromium.ts";
+import { launchChromium, SHOTS, textUntil } from "../support/chromium.ts";
 import { connect } from "../support/clients.ts";
 import { type RunningNats, startNats } from "../support/nats.ts";
 import { type RunningBroker, startBroker } from "../support/server.ts";
-
-const SHOTS = join(import.meta.dirname, "../../test-results/dashboard");
 
 let nats: RunningNats;
 let first: RunningBroker;
@@ -23,7 +20,6 @@ beforeAll(async () => {
   first = await startBroker(["--cluster", nats.url, "--node-id", "dash-a", "--admin-port", "0", "--sys-interval", "0"]);
   // Started second, so its start-up roll call finds the first.
   second = await startBroker(["--cluster", nats.url, "--node-id", "dash-b", "--admin-port", "0", "--sys-interval", "0"]);
-  mkdirSync(SHOTS, { recursive: true });
   browser = await launchChromium();
 }, 30_000);
 

@@ -3,17 +3,14 @@
 // every namespace finds it in the broker choosers, lists a plain mqtt.js client
 // with its subscriptions and disconnects it (0x98), browses and clears its
 // retained messages; other tokens are not offered it.
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { MqttClient } from "mqtt";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Admin } from "../support/admin-api.ts";
-import { countUntil, launchChromium, textUntil } from "../support/chromium.ts";
+import { countUntil, launchChromium, SHOTS, signIn, textUntil } from "../support/chromium.ts";
 import { connect } from "../support/clients.ts";
 import { type RunningBroker, startBroker } from "../support/server.ts";
-
-const SHOTS = join(import.meta.dirname, "../../test-results/dashboard");
 
 let server: RunningBroker;
 let admin: Admin;
@@ -25,7 +22,6 @@ beforeAll(async () => {
   admin = new Admin(server);
   await admin.ok("POST", "/namespaces", { name: "acme" });
   await admin.ok("POST", "/namespaces/acme/brokers", { name: "sensors", authType: "TOKEN" });
-  mkdirSync(SHOTS, { recursive: true });
   browser = await launchChromium();
 }, 30_000);
 
@@ -36,15 +32,8 @@ afterAll(async () => {
 });
 
 // A fresh tab signed in with a token, on a page of the nav.
-async function onPage(token: string, page: string): Promise<Page> {
-  const tab = await (await browser.newContext()).newPage();
-  await tab.goto(`http://127.0.0.1:${server.ports.http}/`);
-  await tab.fill("#token", token);
-  await tab.click("#sign-in button[type=submit]");
-  await tab.waitForSelector("#app", { state: "visible", timeout: 10_000 });
-  await tab.click(`nav button[data-tab="${page}"]`);
-  await tab.waitForSelector(`#${page}`, { state: "visible", timeout: 10_000 });
-  return tab;
+function onPage(token: string, page: string): Promise<Page> {
+  return signIn(browser, `http://127.0.0.1:${server.ports.http}/`, token, page);
 }
 
 const optionsOf = (tab: Page, select: string) => tab.$$eval(`${select} option`, (os) => os.map((o) => o.getAttribute("value")));

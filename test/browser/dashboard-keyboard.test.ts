@@ -4,17 +4,14 @@
 // click. Sign in, reach a client through the nav and the broker chooser, open
 // its details and close them with Escape, disconnect it; browse retained
 // messages, view one, and clear them through the dialog that asks first.
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { MqttClient } from "mqtt";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Admin } from "../support/admin-api.ts";
-import { countUntil, focusIs, launchChromium, tabTo, textUntil } from "../support/chromium.ts";
+import { countUntil, focusIs, launchChromium, SHOTS, tabTo, textUntil } from "../support/chromium.ts";
 import { connect, sleep } from "../support/clients.ts";
 import { type RunningBroker, startBroker } from "../support/server.ts";
-
-const SHOTS = join(import.meta.dirname, "../../test-results/dashboard");
 
 let server: RunningBroker;
 let admin: Admin;
@@ -26,7 +23,6 @@ beforeAll(async () => {
   admin = new Admin(server);
   await admin.ok("POST", "/namespaces", { name: "acme" });
   await admin.ok("POST", "/namespaces/acme/brokers", { name: "sensors", authType: "TOKEN" });
-  mkdirSync(SHOTS, { recursive: true });
   browser = await launchChromium();
 }, 30_000);
 

@@ -5,17 +5,14 @@
 // client connects over the broker's WebSocket listener with an issued
 // credential, publishes to mqtt.js and mosquitto_sub subscribers and receives
 // from mqtt.js.
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { MqttClient } from "mqtt";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Admin } from "../support/admin-api.ts";
-import { confirmAsked, countUntil, launchChromium, textUntil } from "../support/chromium.ts";
+import { confirmAsked, countUntil, launchChromium, SHOTS, signIn, textUntil } from "../support/chromium.ts";
 import { collect, connect, mosquittoPub, mosquittoSub, sleep, waitFor } from "../support/clients.ts";
 import { type RunningBroker, startBroker, TRANSPORT } from "../support/server.ts";
-
-const SHOTS = join(import.meta.dirname, "../../test-results/dashboard");
 
 let server: RunningBroker;
 let admin: Admin;
@@ -30,7 +27,6 @@ beforeAll(async () => {
   root = `http://127.0.0.1:${server.ports.http}/`;
   await admin.ok("POST", "/namespaces", { name: "works" });
   await admin.ok("POST", "/namespaces/works/brokers", { name: "plant" });
-  mkdirSync(SHOTS, { recursive: true });
   browser = await launchChromium();
 }, 30_000);
 
@@ -41,15 +37,8 @@ afterAll(async () => {
 });
 
 // A fresh tab signed in with a token, on a page of the nav.
-async function onPage(token: string, page: string): Promise<Page> {
-  const tab = await (await browser.newContext()).newPage();
-  await tab.goto(root);
-  await tab.fill("#token", token);
-  await tab.click("#sign-in button[type=submit]");
-  await tab.waitForSelector("#app", { state: "visible", timeout: 10_000 });
-  await tab.click(`nav button[data-tab="${page}"]`);
-  await tab.waitForSelector(`#${page}`, { state: "visible", timeout: 10_000 });
-  return tab;
+function onPage(token: string, page: string): Promise<Page> {
+  return signIn(browser, root, token, page);
 }
 
 async function browse(tab: Page, filter: string): Promise<void> {

@@ -5,17 +5,14 @@
 // rotate keys, revoke and unrevoke the credential, delete what was made; a
 // scoped Viewer sees only its namespace and is offered no control that writes.
 // The overview shows each on-publish hook's health and the store's state.
-import { mkdirSync } from "node:fs";
 import { type AddressInfo, createServer } from "node:net";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Admin, claimsOf } from "../support/admin-api.ts";
-import { confirmAsked, countUntil, launchChromium, textUntil } from "../support/chromium.ts";
+import { confirmAsked, countUntil, launchChromium, SHOTS, signIn, textUntil } from "../support/chromium.ts";
 import { connect } from "../support/clients.ts";
 import { type RunningBroker, startBroker } from "../support/server.ts";
-
-const SHOTS = join(import.meta.dirname, "../../test-results/dashboard");
 
 let server: RunningBroker;
 let admin: Admin;
@@ -26,7 +23,6 @@ beforeAll(async () => {
   server = await startBroker(["--admin-port", "0", "--sys-interval", "0", "--hook-allow", "127.0.0.1"]);
   admin = new Admin(server);
   root = `http://127.0.0.1:${server.ports.http}/`;
-  mkdirSync(SHOTS, { recursive: true });
   browser = await launchChromium();
 }, 30_000);
 
@@ -36,15 +32,8 @@ afterAll(async () => {
 });
 
 // A fresh tab signed in with a token, on the tenants page.
-async function tenantsTab(token: string, permissions: string[] = []): Promise<Page> {
-  const tab = await (await browser.newContext({ permissions })).newPage();
-  await tab.goto(root);
-  await tab.fill("#token", token);
-  await tab.click("#sign-in button[type=submit]");
-  await tab.waitForSelector("#app", { state: "visible", timeout: 10_000 });
-  await tab.click('nav button[data-tab="tenants"]');
-  await tab.waitForSelector("#tenants", { state: "visible", timeout: 10_000 });
-  return tab;
+function tenantsTab(token: string, permissions: string[] = []): Promise<Page> {
+  return signIn(browser, root, token, "tenants", { permissions });
 }
 
 const texts = (tab: Page, selector: string) => tab.$$eval(selector, (els) => els.map((e) => e.textContent));

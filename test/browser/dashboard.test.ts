@@ -3,18 +3,16 @@
 // find the client in the list and disconnect it (the client gets 0x98), see its
 // details and offline sessions, end a session and revoke a credential; a
 // Viewer is offered no disconnect, and a wrong token is refused with a clear error.
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { MqttClient } from "mqtt";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Admin, claimsOf } from "../support/admin-api.ts";
-import { confirmAsked, launchChromium, textUntil } from "../support/chromium.ts";
+import { confirmAsked, launchChromium, SHOTS, signIn, textUntil } from "../support/chromium.ts";
 import { connect } from "../support/clients.ts";
 import { type RunningBroker, startBroker } from "../support/server.ts";
 
 // Screenshots of each page, kept as test artifacts (test-results/ is not committed).
-const SHOTS = join(import.meta.dirname, "../../test-results/dashboard");
 
 let server: RunningBroker;
 let admin: Admin;
@@ -28,7 +26,6 @@ beforeAll(async () => {
   root = `http://127.0.0.1:${server.ports.http}/`;
   await admin.ok("POST", "/namespaces", { name: "acme" });
   await admin.ok("POST", "/namespaces/acme/brokers", { name: "sensors", authType: "TOKEN" });
-  mkdirSync(SHOTS, { recursive: true });
   browser = await launchChromium();
 }, 30_000);
 
@@ -40,11 +37,7 @@ afterAll(async () => {
 
 // A fresh tab (its own sessionStorage) signed in with a token; resolves once the overview shows figures.
 async function signedIn(token: string): Promise<Page> {
-  const tab = await (await browser.newContext()).newPage();
-  await tab.goto(root);
-  await tab.fill("#token", token);
-  await tab.click("#sign-in button[type=submit]");
-  await tab.waitForSelector("#app", { state: "visible", timeout: 10_000 });
+  const tab = await signIn(browser, root, token);
   await textUntil(tab, "#card-connections", (t) => t !== "–");
   return tab;
 }

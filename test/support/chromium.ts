@@ -1,8 +1,30 @@
 // Headless Chromium (Debian's /usr/bin/chromium, or CHROMIUM_PATH) driven by
 // playwright-core, for the tests that need a real browser.
-import { chromium, type Browser, type Page } from "playwright-core";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { chromium, type Browser, type BrowserContextOptions, type Page } from "playwright-core";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+
+/** Where the dashboard tests keep their screenshots (test artifacts, not committed); made on first use. */
+export const SHOTS = join(import.meta.dirname, "../../test-results/dashboard");
+mkdirSync(SHOTS, { recursive: true });
+
+/**
+ * A fresh tab of `browser` on the dashboard at `root` (`http://127.0.0.1:<admin port>/`), signed in
+ * with `token`, and on the nav's `page` when one is given.
+ */
+export async function signIn(browser: Browser, root: string, token: string, page?: string, context: BrowserContextOptions = {}): Promise<Page> {
+  const tab = await (await browser.newContext(context)).newPage();
+  await tab.goto(root);
+  await tab.fill("#token", token);
+  await tab.click("#sign-in button[type=submit]");
+  await tab.waitForSelector("#app", { state: "visible", timeout: 10_000 });
+  if (page === undefined) return tab;
+  await tab.click(`nav button[data-tab="${page}"]`);
+  await tab.waitForSelector(`#${page}`, { state: "visible", timeout: 10_000 });
+  return tab;
+}
 
 /** Starts headless Chromium kept off the network this machine does not have. */
 export function launchChromium(): Promise<Browser> {
