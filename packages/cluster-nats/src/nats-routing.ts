@@ -223,6 +223,7 @@ export class NatsRouting implements Routing {
     }
   };
 
+  readonly #commits: Promise<unknown>[] = [];
   readonly #receive = (err: Error | null, msg: Msg): void => {
     if (err !== null || this.#closed) return;
     const link = this.#link;
@@ -233,10 +234,11 @@ export class NatsRouting implements Routing {
       if ((this.#seen.get(run) ?? 0) >= origin.sequence) continue; // a second matching subscription's copy
       this.#seen.set(run, origin.sequence);
       link.counters.received++;
-      const commits: Promise<unknown>[] = [];
+      // One list for every message received: most deliveries write nothing to a store.
+      const commits = this.#commits;
       this.#local.route(message, commits, "non-shared");
       // Nobody waits for these writes (the publisher was answered by its own node); the store reports its failures.
-      if (commits.length > 0) Promise.all(commits).catch(() => {});
+      if (commits.length > 0) Promise.all(commits.splice(0)).catch(() => {});
     }
   };
 }

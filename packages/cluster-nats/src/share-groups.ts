@@ -29,6 +29,8 @@ export class ShareGroups {
   // The share groups with local members, by `group\0filter`.
   readonly #groups = new Map<string, HeldGroup>();
   #closed = false;
+  // Reused for every message received (see the callback below).
+  readonly #commits: Promise<unknown>[] = [];
 
   constructor(link: RoutingLink, local: LocalRoute, broker: string, messagePrefix: string) {
     this.#link = link;
@@ -124,10 +126,11 @@ export class ShareGroups {
         if (decoded.sharesServed) continue;
         const message = decoded.message;
         link.counters.received++;
-        const commits: Promise<unknown>[] = [];
+        // One list for every message received: most deliveries write nothing to a store.
+        const commits = this.#commits;
         if (this.#local.route(message, commits, "shared", ref) > 0) {
           // Nobody waits for these writes (the publisher was answered by its own node); the store reports its failures.
-          if (commits.length > 0) Promise.all(commits).catch(() => {});
+          if (commits.length > 0) Promise.all(commits.splice(0)).catch(() => {});
           continue;
         }
         const handoff = `${this.#queue(ref.group, ref.filter)}.${msg.subject.slice(prefix.length + 1)}`;
