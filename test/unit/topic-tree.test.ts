@@ -167,4 +167,28 @@ describe("matching without recursion", () => {
     expect(match(tree, Array(depth + 1).fill("a").join("/"))).toEqual(["hash:" + "+/".repeat(depth - 1) + "#"]);
     expect(tree.nodeCount).toBeGreaterThan(2 * depth);
   });
+
+  it("matches the same on topics seen before, past the number of topics it keeps the levels of, and on topics too long to keep", () => {
+    const tree = new TopicTree();
+    tree.add(entry("x", "t/+/end"));
+    tree.add(entry("y", "t/#"));
+    const long = "t/" + "l".repeat(200) + "/end";
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 1500; i++) expect(match(tree, `t/${i}/end`)).toEqual(["x:t/+/end", "y:t/#"]);
+      expect(match(tree, long)).toEqual(["x:t/+/end", "y:t/#"]);
+      expect(match(tree, "t/0/other")).toEqual(["y:t/#"]);
+    }
+    // What changed in the tree counts at once for a topic whose levels are kept.
+    tree.remove("y", "t/#");
+    expect(match(tree, "t/0/end")).toEqual(["x:t/+/end"]);
+    expect(match(tree, long)).toEqual(["x:t/+/end"]);
+  });
+
+  it("matches nothing, and does not fail, while it holds no subscription", () => {
+    const tree = new TopicTree();
+    expect(match(tree, "a/b")).toEqual([]);
+    tree.add(entry("x", "a/b"));
+    tree.remove("x", "a/b");
+    expect(match(tree, "a/b")).toEqual([]);
+  });
 });

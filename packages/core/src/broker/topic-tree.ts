@@ -1,5 +1,8 @@
 import { parseSharedFilter, type SubscriptionEntry } from "../model/subscription.ts";
 
+const LEVELS_KEPT = 1024;
+const LEVELS_TOPIC_CHARS = 128;
+
 class Node {
   children: Map<string, Node> | undefined;
   /** Non-shared subscriptions on this exact filter, by client id. */
@@ -25,6 +28,11 @@ export class TopicTree {
   readonly #stackNodes: (Node | undefined)[] = [];
   readonly #stackDepths: number[] = [];
   #matching = false;
+  // The levels of recent short topics: most messages are on topics seen before, and levels
+  // kept from one message to the next are strings whose hash is known, so each child lookup
+  // is cheaper than with the fresh strings of a split. Bounded: at most LEVELS_KEPT topics of
+  // at most LEVELS_TOPIC_CHARS, then forgotten at once.
+  #levels: Map<string, string[]> | undefined;
 
   /** The number of subscriptions held. */
   get size(): number {
@@ -123,7 +131,9 @@ export class TopicTree {
    * level is visited as it is entered.
    */
   match(topic: string, visit: MatchVisitor, visitGroup: GroupVisitor): void {
-    const levels = topic.split("/");
+    // No subscription at all (a cluster node whose clients only publish): nothing to split the topic for.
+    if (this.#root.children === undefined || this.#root.children.size === 0) return;
+    const levels = this.#split(topic);
     const last = levels.length;
     const dollar = topic.charCodeAt(0) === 0x24;
     // The tree's own stack, reused so that matching allocates nothing; a visitor that matches again gets its own.
@@ -167,6 +177,17 @@ export class TopicTree {
       if (!reentered) this.#matching = false;
       while (sp > 0) nodes[--sp] = undefined; // a visitor threw: forget what was left
     }
+  }
+
+  #split(topic: string): string[] {
+    if (topic.length > LEVELS_TOPIC_CHARS) return topic.split("/");
+    const kept = (this.#levels ??= new Map());
+    let levels = kept.get(topic);
+    if (levels === undefined) {
+      if (kept.size >= LEVELS_KEPT) kept.clear();
+      kept.set(topic, (levels = topic.split("/")));
+    }
+    return levels;
   }
 
   #emit(node: Node, visit: MatchVisitor, visitGroup: GroupVisitor): void {
