@@ -3,7 +3,7 @@
 // and a Message as the bytes of one NATS message with every MQTT 5 property.
 import { describe, expect, it } from "vitest";
 import type { Message } from "@edgemq/core";
-import { decodeAll, decodeMessage, encodeBundle, encodeMessage, escapeToken, filterToSubjects, messagePrefix, subjectToTopic, prepareMessage, topicToSubject, unbundle, unescapeToken, writeRuns } from "@edgemq/cluster-nats";
+import { decodeAll, decodeMessage, encodeBundle, encodeMessage, escapeToken, filterToSubjects, messagePrefix, subjectToTopic, prepareMessage, topicToSubject, unbundle, unescapeToken, Outbox, emptyPrepared } from "@edgemq/cluster-nats";
 
 const prefix = messagePrefix("edgemq", "default");
 
@@ -135,21 +135,48 @@ describe("a message as one NATS message", () => {
     expect(unbundle(parts[0]!)).toEqual([parts[0]]);
   });
 
-  it("writes a turn's messages into one buffer as the same bytes: a lone message as itself, a run as a bundle", () => {
+  it("writes a turn's messages as they come into one buffer and sends them as they lie: a lone message as itself, a run on one subject as a bundle", () => {
     const m = (n: number): Message => ({
       topic: "x", payload: enc.encode(`payload ${n}`), qos: 1, retain: n === 2, senderId: `c${n}`, receivedAt: 0, expiresAt: n === 3 ? 9_000 : undefined,
       properties: n === 1 ? { contentType: "text/plain", userProperties: [["k", "v"]], correlationData: new Uint8Array([7]) } : undefined,
     });
     const origin = (n: number) => ({ node: "node-ü", incarnation: 3, sequence: n });
-    const runs = writeRuns([1, 2, 3, 4].map((n) => prepareMessage(m(n), origin(n), 1_000)), [1, 3, 4]);
+    const outbox = new Outbox(16, 64 * 1024);
+    const scratch = emptyPrepared();
+    for (const [n, subject] of [[1, "s.a"], [2, "s.b"], [3, "s.b"], [4, "s.a"]] as const) outbox.add(subject, prepareMessage(m(n), origin(n), 1_000, false, scratch));
+    const sent: [string, Uint8Array, number][] = [];
+    outbox.drain((subject, data, count) => sent.push([subject, data, count]));
     const one = (n: number) => encodeMessage(m(n), origin(n), 1_000);
-    expect(runs).toEqual([one(1), encodeBundle([one(2), one(3)]), one(4)]);
-    expect(runs[0]!.buffer).toBe(runs[2]!.buffer);
-    const read = decodeAll(runs[1]!, "x", 2_000);
+    expect(sent).toEqual([["s.a", one(1), 1], ["s.b", encodeBundle([one(2), one(3)]), 2], ["s.a", one(4), 1]]);
+    expect(sent[0]![1].buffer).toBe(sent[2]![1].buffer);
+    const read = decodeAll(sent[1]![1], "x", 2_000);
     expect(read.map((d) => [d.origin.sequence, d.message.retain, d.message.expiresAt, new TextDecoder().decode(d.message.payload)]))
       .toEqual([[2, true, undefined, "payload 2"], [3, false, 10_000, "payload 3"]]);
     expect(read.map((d) => d.bytes)).toEqual([one(2), one(3)]);
-    expect(decodeAll(runs[0]!, "x", 0)[0]!.message.properties).toEqual(m(1).properties);
+    expect(decodeAll(sent[0]![1], "x", 0)[0]!.message.properties).toEqual(m(1).properties);
+    expect(outbox.length).toBe(0);
+  });
+
+  it("cuts a run at the outbox's count and byte limits, and never writes over what it sent", () => {
+    const m = (n: number, size = 10): Message => ({ topic: "x", payload: new Uint8Array(size).fill(n), qos: 0, retain: false, senderId: "c", receivedAt: 0, expiresAt: undefined, properties: undefined });
+    const outbox = new Outbox(3, 200);
+    const scratch = emptyPrepared();
+    const counts = (sizes: number[]) => {
+      sizes.forEach((size, n) => outbox.add("s", prepareMessage(m(n, size), { node: "n", incarnation: 1, sequence: n }, 0, false, scratch)));
+      const sent: [Uint8Array, number][] = [];
+      outbox.drain((_s, data, count) => sent.push([data.slice(), count]));
+      return sent;
+    };
+    expect(counts([10, 10, 10, 10, 10, 10, 10]).map(([, c]) => c)).toEqual([3, 3, 1]);
+    expect(counts([90, 90, 10]).map(([, c]) => c)).toEqual([1, 2]);
+    // Bigger than a buffer: a buffer of its own, and what was sent before stays as it was.
+    const first: Uint8Array[] = [];
+    outbox.add("s", prepareMessage(m(1), { node: "n", incarnation: 1, sequence: 1 }, 0, false, scratch));
+    outbox.drain((_s, data) => first.push(data));
+    const before = first[0]!.slice();
+    const big = counts([70_000, 10]);
+    expect(big.map(([d, c]) => [decodeAll(d, "x", 0).map((x) => x.message.payload.length), c])).toEqual([[[70_000], 1], [[10], 1]]);
+    expect(first[0]).toEqual(before);
   });
 
   it("refuses a bundle cut short", () => {

@@ -3,27 +3,34 @@ import { decodeAt, type Decoded, type Prepared, writeMessage } from "./message-c
 //
 // Several messages on one subject, one after the other, as one NATS message (a
 // bundle), so that NATS's per-message work (a command line written, parsed and
-// routed, a callback) is paid once for them:
+// routed, a callback) is paid once for them. A bundle is a run of entries:
 //
-//   u8  2, then for each message: u32 length and its bytes (message-codec.ts)
+//   u8 tag, u32 length, that many bytes (one message, message-codec.ts)
 //
-// A lone message travels as itself (its first byte, the version, is 1).
+// The first entry's tag is 3, which marks a bundle; the others' are 0. That
+// layout is what lets a run of messages written one after the other into a
+// buffer (see Outbox) be sent as it lies, without a copy. A lone message
+// travels as itself (its first byte, the version, is 1).
 //
 
-const BUNDLE = 2;
+const BUNDLE = 3;
+const ENTRY = 5;
+
+// The buffers the outbox writes into: big enough that a turn's messages mostly share one.
+const CHUNK_BYTES = 64 * 1024;
 
 /** One NATS message's bytes for several encoded messages of one subject, in order. */
 export function encodeBundle(parts: readonly Uint8Array[]): Uint8Array {
-  let size = 1;
-  for (const p of parts) size += 4 + p.length;
+  let size = 0;
+  for (const p of parts) size += ENTRY + p.length;
   const out = new Uint8Array(size);
   const view = new DataView(out.buffer);
-  out[0] = BUNDLE;
-  let at = 1;
+  let at = 0;
   for (const p of parts) {
-    view.setUint32(at, p.length);
-    out.set(p, at + 4);
-    at += 4 + p.length;
+    out[at] = at === 0 ? BUNDLE : 0;
+    view.setUint32(at + 1, p.length);
+    out.set(p, at + ENTRY);
+    at += ENTRY + p.length;
   }
   return out;
 }
@@ -37,12 +44,12 @@ export function unbundle(data: Uint8Array): Uint8Array[] {
 
 function eachPart(data: Uint8Array, view: DataView, fn: (start: number, end: number) => void): void {
   if (data[0] !== BUNDLE) return fn(0, data.length);
-  for (let at = 1; at < data.length;) {
-    if (at + 4 > data.length) throw new RangeError("truncated cluster bundle");
-    const n = view.getUint32(at);
-    if (at + 4 + n > data.length) throw new RangeError("truncated cluster bundle");
-    fn(at + 4, at + 4 + n);
-    at += 4 + n;
+  for (let at = 0; at < data.length;) {
+    if (at + ENTRY > data.length) throw new RangeError("truncated cluster bundle");
+    const n = view.getUint32(at + 1);
+    if (at + ENTRY + n > data.length) throw new RangeError("truncated cluster bundle");
+    fn(at + ENTRY, at + ENTRY + n);
+    at += ENTRY + n;
   }
 }
 
@@ -54,32 +61,82 @@ export function decodeAll(data: Uint8Array, topic: string, now: number): Decoded
   return out;
 }
 
+/** Where {@link Outbox.drain} sends one NATS message: `count` messages, the first of them on `topic`. */
+export type SendRun = (subject: string, data: Uint8Array, count: number, topic: string) => void;
+
 /**
- * The NATS messages for prepared messages, written into one new buffer: each
- * run `[ends[k-1], ends[k])` is one NATS message, a lone message as itself and
- * more as a bundle. One allocation for them all, not one per message.
+ * The messages one broker sends to NATS in one event-loop turn. Each is
+ * written as it is routed, as a bundle entry, into a buffer it shares with
+ * the messages before it (a new one when full; nothing already written is
+ * ever written over, as the NATS client may still hold it), so nothing of
+ * the MQTT message has to live until the end of the turn. {@link drain} then
+ * cuts them into NATS messages: consecutive entries on one subject, up to
+ * `maxCount` and `maxBytes`, as one bundle, sent as they lie.
  */
-export function writeRuns(messages: readonly Prepared[], ends: readonly number[]): Uint8Array[] {
-  let size = 0;
-  for (let k = 0, i = 0; k < ends.length; i = ends[k++]!) {
-    if (ends[k]! - i > 1) size += 1 + 4 * (ends[k]! - i);
-    for (let m = i; m < ends[k]!; m++) size += messages[m]!.size;
+export class Outbox {
+  readonly #maxCount: number;
+  readonly #maxBytes: number;
+  #chunk = new Uint8Array(0);
+  #view = new DataView(this.#chunk.buffer);
+  #at = 0;
+  // One slot per message, in order; the arrays are kept from turn to turn.
+  readonly #subjects: string[] = [];
+  readonly #topics: string[] = [];
+  readonly #chunks: Uint8Array[] = [];
+  readonly #starts: number[] = [];
+  readonly #ends: number[] = [];
+  #length = 0;
+
+  constructor(maxCount: number, maxBytes: number) {
+    this.#maxCount = maxCount;
+    this.#maxBytes = maxBytes;
   }
-  const buf = new Uint8Array(size);
-  const view = new DataView(buf.buffer);
-  const out: Uint8Array[] = [];
-  let at = 0;
-  for (let k = 0, i = 0; k < ends.length; i = ends[k++]!) {
-    const start = at;
-    if (ends[k]! - i === 1) at = writeMessage(messages[i]!, buf, view, at);
-    else {
-      buf[at++] = BUNDLE;
-      for (let m = i; m < ends[k]!; m++) {
-        view.setUint32(at, messages[m]!.size);
-        at = writeMessage(messages[m]!, buf, view, at + 4);
-      }
+
+  /** Messages written since the last drain. */
+  get length(): number {
+    return this.#length;
+  }
+
+  /** Writes `m` for `subject`; returns the number of messages now waiting. */
+  add(subject: string, m: Prepared): number {
+    const need = ENTRY + m.size;
+    if (this.#at + need > this.#chunk.length) {
+      this.#chunk = new Uint8Array(Math.max(CHUNK_BYTES, need));
+      this.#view = new DataView(this.#chunk.buffer);
+      this.#at = 0;
     }
-    out.push(buf.subarray(start, at));
+    const chunk = this.#chunk;
+    const start = this.#at;
+    chunk[start] = 0;
+    this.#view.setUint32(start + 1, m.size);
+    this.#at = writeMessage(m, chunk, this.#view, start + ENTRY);
+    const i = this.#length++;
+    this.#subjects[i] = subject;
+    this.#topics[i] = m.message.topic;
+    this.#chunks[i] = chunk;
+    this.#starts[i] = start;
+    this.#ends[i] = this.#at;
+    return this.#length;
   }
-  return out;
+
+  /** Hands every waiting message to `send`, in order, as few NATS messages as the limits allow; the outbox is then empty. */
+  drain(send: SendRun): void {
+    const n = this.#length;
+    const subjects = this.#subjects, chunks = this.#chunks, starts = this.#starts, ends = this.#ends;
+    for (let i = 0; i < n;) {
+      const chunk = chunks[i]!;
+      let j = i + 1;
+      // A run: the same subject, in the same buffer (so the entries lie one after the other), within the limits.
+      while (j < n && j - i < this.#maxCount && subjects[j] === subjects[i] && chunks[j] === chunk && ends[j]! - starts[i]! <= this.#maxBytes) j++;
+      if (j - i === 1) send(subjects[i]!, chunk.subarray(starts[i]! + ENTRY, ends[i]), 1, this.#topics[i]!);
+      else {
+        chunk[starts[i]!] = BUNDLE;
+        send(subjects[i]!, chunk.subarray(starts[i], ends[j - 1]), j - i, this.#topics[i]!);
+      }
+      i = j;
+    }
+    // Forget the references (not the slots): a chunk is freed once the NATS client is done with it.
+    for (let i = 0; i < n; i++) (chunks[i] = this.#chunk), (subjects[i] = ""), (this.#topics[i] = "");
+    this.#length = 0;
+  }
 }

@@ -101,8 +101,12 @@ export interface Prepared {
   size: number;
 }
 
-/** `message` from `origin` made ready to write; its remaining lifetime counted at `now`; `sharesServed` when the origin served its share groups. */
-export function prepareMessage(message: Message, origin: Origin, now: number, sharesServed = false): Prepared {
+/**
+ * `message` from `origin` made ready to write; its remaining lifetime counted
+ * at `now`; `sharesServed` when the origin served its share groups. Written
+ * into `into` when given: a message written at once needs no object of its own.
+ */
+export function prepareMessage(message: Message, origin: Origin, now: number, sharesServed = false, into?: Prepared): Prepared {
   const p = message.properties;
   const node = utf8(origin.node);
   const sender = utf8(message.senderId);
@@ -122,11 +126,31 @@ export function prepareMessage(message: Message, origin: Origin, now: number, sh
     for (const [k, v] of user) size += 4 + k.length + v.length;
   }
   size += message.payload.length;
+  const flags = message.qos | (message.retain ? 4 : 0) | (sharesServed ? 8 : 0);
+  // The lifetime left, not the deadline: the nodes' clocks need not agree.
+  const lifetime = message.expiresAt === undefined ? 0 : Math.max(0, message.expiresAt - now);
+  if (into === undefined) return { message, incarnation: origin.incarnation >>> 0, sequence: origin.sequence, flags, mask, node, sender, contentType, responseTopic, user, lifetime, size };
+  into.message = message;
+  into.incarnation = origin.incarnation >>> 0;
+  into.sequence = origin.sequence;
+  into.flags = flags;
+  into.mask = mask;
+  into.node = node;
+  into.sender = sender;
+  into.contentType = contentType;
+  into.responseTopic = responseTopic;
+  into.user = user;
+  into.lifetime = lifetime;
+  into.size = size;
+  return into;
+}
+
+/** A Prepared to fill again and again with {@link prepareMessage}. */
+export function emptyPrepared(): Prepared {
+  const none = new Uint8Array(0);
   return {
-    message, incarnation: origin.incarnation >>> 0, sequence: origin.sequence, flags: message.qos | (message.retain ? 4 : 0) | (sharesServed ? 8 : 0), mask,
-    node, sender, contentType, responseTopic, user,
-    // The lifetime left, not the deadline: the nodes' clocks need not agree.
-    lifetime: message.expiresAt === undefined ? 0 : Math.max(0, message.expiresAt - now), size,
+    message: { topic: "", payload: none, qos: 0, retain: false, senderId: "", receivedAt: 0, expiresAt: undefined, properties: undefined },
+    incarnation: 0, sequence: 0, flags: 0, mask: 0, node: none, sender: none, contentType: undefined, responseTopic: undefined, user: undefined, lifetime: 0, size: 0,
   };
 }
 

@@ -20,6 +20,6 @@ export { CLAIM_ATTEMPTS, FENCE_WAIT_MS, NatsOwnership, type OwnerRecord, session
 export { KvTenancyStore, tenancyBucketName, tenancyReplicas } from "./tenancy-kv.ts";
 export { decodeKeyToken, encodeKeyToken, parseTenancyKey, tenancyKey, type TenancyKey } from "./tenancy-keys.ts";
 export { decodeMessage, type Decoded, encodeMessage, type Origin } from "./message-codec.ts";
-export { prepareMessage, type Prepared } from "./message-codec.ts";
-export { decodeAll, encodeBundle, unbundle, writeRuns } from "./bundle.ts";
+export { emptyPrepared, prepareMessage, type Prepared } from "./message-codec.ts";
+export { decodeAll, encodeBundle, Outbox, type SendRun, unbundle } from "./bundle.ts";
 export { escapeToken, filterToSubjects, MAX_SUBJECT_BYTES, messagePrefix, subjectToTopic, topicToSubject, unescapeToken } from "./subject.ts";

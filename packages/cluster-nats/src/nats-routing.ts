@@ -1,8 +1,8 @@
 import { handOnLocally, type LocalRoute, type Message, type Routing, type ShareGroupRef, type SubscriptionEntry } from "@edgemq/core";
 import type { Msg, Subscription } from "@nats-io/transport-node";
 import { setImmediate } from "node:timers";
-import { writeRuns } from "./bundle.ts";
-import { encodeMessage, type Origin, type Prepared, prepareMessage } from "./message-codec.ts";
+import { Outbox } from "./bundle.ts";
+import { emptyPrepared, encodeMessage, type Origin, prepareMessage } from "./message-codec.ts";
 import { RetainedSync } from "./retained-sync.ts";
 import { readMessages, type RoutingLink } from "./routing-link.ts";
 import { ShareGroups } from "./share-groups.ts";
@@ -48,8 +48,11 @@ export class NatsRouting implements Routing {
   readonly #seen = new Map<string, number>();
   // Subjects of recent topics: a topic is escaped once, not once per message.
   readonly #subjects = new Map<string, string>();
-  // Messages for NATS, published together at the end of the event-loop turn (see #flush).
-  readonly #outbox: { subject: string; message: Prepared }[] = [];
+  // Messages for NATS, written as they come and published together at the end of the event-loop turn (see #flush).
+  readonly #outbox = new Outbox(BUNDLE_MESSAGES, BUNDLE_BYTES);
+  // What route() fills for each message it writes: no object per message.
+  readonly #origin: Origin;
+  readonly #prepared = emptyPrepared();
   #sequence = 0;
   // Whether a message NATS refused has been reported (once per broker).
   #warnedUnsent = false;
@@ -59,6 +62,7 @@ export class NatsRouting implements Routing {
     this.#link = link;
     this.#local = local;
     this.#prefix = messagePrefix(link.root, broker);
+    this.#origin = { node: link.nodeId, incarnation: link.incarnation, sequence: 0 };
     this.#groups = new ShareGroups(link, local, broker, this.#prefix);
     if (link.retainedStream !== undefined) {
       this.#retained = new RetainedSync(link, local, broker, link.retainedStream);
@@ -91,8 +95,8 @@ export class NatsRouting implements Routing {
     // and the message, published once NATS is back, says so, so no group gets it twice.
     let served = 0;
     if (!link.connected) matched += served = this.#local.route(message, commits, "shared");
-    const prepared = prepareMessage(message, { node: link.nodeId, incarnation: link.incarnation, sequence: ++this.#sequence }, link.now(), served > 0);
-    if (this.#outbox.push({ subject, message: prepared }) === 1) setImmediate(this.#flush);
+    this.#origin.sequence = ++this.#sequence;
+    if (this.#outbox.add(subject, prepareMessage(message, this.#origin, link.now(), served > 0, this.#prepared)) === 1) setImmediate(this.#flush);
     return matched === 0 ? 1 : matched;
   }
 
@@ -197,29 +201,21 @@ export class NatsRouting implements Routing {
   // bundle, so NATS parses, routes and hands over one message for up to 16 of
   // them. The order of the turn is kept, across subjects too.
   readonly #flush = (): void => {
-    const out = this.#outbox.splice(0);
-    if (out.length === 0) return;
-    const ends: number[] = [];
-    for (let i = 0; i < out.length;) {
-      let j = i + 1;
-      let bytes = out[i]!.message.size;
-      while (j < out.length && j - i < BUNDLE_MESSAGES && out[j]!.subject === out[i]!.subject && (bytes += out[j]!.message.size) <= BUNDLE_BYTES) j++;
-      ends.push((i = j));
-    }
+    if (this.#outbox.length > 0) this.#outbox.drain(this.#send);
+  };
+
+  readonly #send = (subject: string, data: Uint8Array, count: number, topic: string): void => {
     const nc = this.#link.nc;
     const counters = this.#link.counters;
-    const data = writeRuns(out.map((o) => o.message), ends);
-    for (let k = 0, i = 0; k < ends.length; i = ends[k++]!) {
-      try {
-        if (nc.isClosed()) throw new Error("the NATS connection is closed");
-        nc.publish(out[i]!.subject, data[k]!);
-        counters.sent += ends[k]! - i;
-      } catch (e) {
-        // Past the NATS server's max_payload, or NATS gone or draining: it stays on this node (its local subscribers have it).
-        counters.notSent += ends[k]! - i;
-        if (!this.#warnedUnsent) this.#link.report("warn", `cluster: a message on "${out[i]!.message.message.topic.slice(0, 80)}" was not sent to the other nodes (${(e as Error).message}); said once`);
-        this.#warnedUnsent = true;
-      }
+    try {
+      if (nc.isClosed()) throw new Error("the NATS connection is closed");
+      nc.publish(subject, data);
+      counters.sent += count;
+    } catch (e) {
+      // Past the NATS server's max_payload, or NATS gone or draining: it stays on this node (its local subscribers have it).
+      counters.notSent += count;
+      if (!this.#warnedUnsent) this.#link.report("warn", `cluster: a message on "${topic.slice(0, 80)}" was not sent to the other nodes (${(e as Error).message}); said once`);
+      this.#warnedUnsent = true;
     }
   };
 
