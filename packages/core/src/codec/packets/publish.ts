@@ -4,7 +4,8 @@ import { type Properties, propertiesLength, readProperties, writeProperties } fr
 import type { Reader } from "../reader.ts";
 import { ReasonCode } from "../reason-codes.ts";
 import { hasWildcard } from "../topic.ts";
-import { decodeUtf8, utf8Length } from "../utf8.ts";
+import { utf8Length } from "../utf8.ts";
+import { decodeTopic } from "../recent-topics.ts";
 import { startPacket, varintLength } from "../writer.ts";
 
 /** The properties PUBLISH may carry (§3.3.2.3). */
@@ -45,7 +46,7 @@ export function decodePublish(r: Reader, flags: number, version: ProtocolVersion
   if (hasWildcard(buf, topicStart, r.pos)) {
     throw new MqttError(ReasonCode.TopicNameInvalid, "TOPIC_NAME_WILDCARD", "a PUBLISH topic name contains a wildcard character"); // [MQTT-3.3.2-2]
   }
-  const topic = decodeUtf8(buf, topicStart, r.pos); // [MQTT-3.3.2-1]
+  const topic = decodeTopic(buf, topicStart, r.pos); // [MQTT-3.3.2-1]
   let packetId: number | undefined;
   if (qos > 0) {
     packetId = r.u16("the packet identifier");
