@@ -1,4 +1,5 @@
-import { decodeAt, type Decoded, type Prepared, writeMessage } from "./message-codec.ts";
+import type { Message } from "@edgemq/core";
+import { decodeAt, type Decoded, type Header, type Prepared, readMessageAt, writeMessage } from "./message-codec.ts";
 
 //
 // Several messages on one subject, one after the other, as one NATS message (a
@@ -59,6 +60,23 @@ export function decodeAll(data: Uint8Array, topic: string, now: number): Decoded
   const out: Decoded[] = [];
   eachPart(data, view, (start, end) => out.push(decodeAt(data, view, start, end, topic, now)));
   return out;
+}
+
+/**
+ * Hands each message in one NATS message's bytes to `fn`, in order, with its
+ * origin in `header` (filled again for each); throws at the first that is not
+ * an edgemq message (those before it were handed over).
+ */
+export function eachMessage(data: Uint8Array, topic: string, now: number, header: Header, fn: (message: Message) => void): void {
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  if (data[0] !== BUNDLE) return fn(readMessageAt(data, view, 0, data.length, topic, now, header));
+  for (let at = 0; at < data.length;) {
+    if (at + ENTRY > data.length) throw new RangeError("truncated cluster bundle");
+    const n = view.getUint32(at + 1);
+    if (at + ENTRY + n > data.length) throw new RangeError("truncated cluster bundle");
+    fn(readMessageAt(data, view, at + ENTRY, at + ENTRY + n, topic, now, header));
+    at += ENTRY + n;
+  }
 }
 
 /** Where {@link Outbox.drain} sends one NATS message: `count` messages, the first of them on `topic`. */

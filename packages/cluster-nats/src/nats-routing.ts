@@ -1,12 +1,12 @@
 import { handOnLocally, type LocalRoute, type Message, type Routing, type ShareGroupRef, type SubscriptionEntry } from "@edgemq/core";
 import type { Msg, Subscription } from "@nats-io/transport-node";
 import { setImmediate } from "node:timers";
-import { Outbox } from "./bundle.ts";
-import { emptyPrepared, encodeMessage, type Origin, prepareMessage } from "./message-codec.ts";
+import { eachMessage, Outbox } from "./bundle.ts";
+import { emptyPrepared, encodeMessage, type Header, type Origin, prepareMessage } from "./message-codec.ts";
 import { RetainedSync } from "./retained-sync.ts";
-import { readMessages, type RoutingLink } from "./routing-link.ts";
+import type { RoutingLink } from "./routing-link.ts";
 import { ShareGroups } from "./share-groups.ts";
-import { filterToSubjects, MAX_SUBJECT_BYTES, messagePrefix, topicToSubject } from "./subject.ts";
+import { filterToSubjects, MAX_SUBJECT_BYTES, messagePrefix, subjectToTopic, topicToSubject } from "./subject.ts";
 
 // The most messages, and bytes of them, bundled into one NATS message. NATS
 // chooses a node of a share group per NATS message, so a bundle is kept short:
@@ -220,21 +220,32 @@ export class NatsRouting implements Routing {
   };
 
   readonly #commits: Promise<unknown>[] = [];
+  // The origin of the message being received, filled in for each (see eachMessage).
+  readonly #header: Header = { node: "", incarnation: 0, sequence: 0, sharesServed: false };
   readonly #receive = (err: Error | null, msg: Msg): void => {
     if (err !== null || this.#closed) return;
     const link = this.#link;
-    for (const { origin, message } of readMessages(link, msg, this.#prefix)) {
-      // The connection does not echo, but a second connection with this node's id must not either.
-      if (origin.node === link.nodeId) continue;
-      const run = this.#run(origin.node, origin.incarnation);
-      if ((this.#seen.get(run) ?? 0) >= origin.sequence) continue; // a second matching subscription's copy
-      this.#seen.set(run, origin.sequence);
-      link.counters.received++;
-      // One list for every message received: most deliveries write nothing to a store.
-      const commits = this.#commits;
-      this.#local.route(message, commits, "non-shared");
-      // Nobody waits for these writes (the publisher was answered by its own node); the store reports its failures.
-      if (commits.length > 0) Promise.all(commits.splice(0)).catch(() => {});
+    try {
+      eachMessage(msg.data, subjectToTopic(this.#prefix, msg.subject), link.now(), this.#header, this.#deliver);
+    } catch (e) {
+      if (link.counters.malformed++ === 0) link.report("warn", `cluster: a message on ${msg.subject} is not an edgemq message (${(e as Error).message}); ignored`);
     }
+  };
+
+  // One message from another node, to the local non-shared matches.
+  readonly #deliver = (message: Message): void => {
+    const link = this.#link;
+    const origin = this.#header;
+    // The connection does not echo, but a second connection with this node's id must not either.
+    if (origin.node === link.nodeId) return;
+    const run = this.#run(origin.node, origin.incarnation);
+    if ((this.#seen.get(run) ?? 0) >= origin.sequence) return; // a second matching subscription's copy
+    this.#seen.set(run, origin.sequence);
+    link.counters.received++;
+    // One list for every message received: most deliveries write nothing to a store.
+    const commits = this.#commits;
+    this.#local.route(message, commits, "non-shared");
+    // Nobody waits for these writes (the publisher was answered by its own node); the store reports its failures.
+    if (commits.length > 0) Promise.all(commits.splice(0)).catch(() => {});
   };
 }
