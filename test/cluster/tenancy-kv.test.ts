@@ -159,6 +159,48 @@ describe("tenancy across nodes, in JetStream KV", () => {
     expect((await adminB.ok("GET", "/namespaces")).map((n: { name: string }) => n.name)).toEqual(["kv"]);
   });
 
+  it("makes one broker of two creates of one name on nodes A and B at the same instant: one is refused as a conflict, and the other's credentials work on both nodes", async () => {
+    for (let round = 0; round < 10; round++) {
+      const name = `race-${round}`;
+      const [onA, onB] = await Promise.all([
+        adminA.call("POST", "/namespaces/kv/brokers", { name, authType: "TOKEN" }),
+        adminB.call("POST", "/namespaces/kv/brokers", { name, authType: "TOKEN" }),
+      ]);
+      const statuses = [onA.status, onB.status].sort();
+      expect(statuses, JSON.stringify([onA.json, onB.json])).toEqual([200, 400]);
+      const loser = onA.status === 400 ? onA : onB;
+      expect(JSON.stringify(loser.json)).toMatch(/already exists/);
+      // The winner's keys are the broker's keys on both nodes: what it issues connects on A and on B.
+      const winner = onA.status === 200 ? adminA : adminB;
+      const password = await winner.credential("kv", name, `${name}-c`);
+      const answered = Date.now();
+      await withinASecond(answered, "the winner's credential on A", () => accepted(a, `${name}-c`, password));
+      await withinASecond(answered, "the winner's credential on B", () => accepted(b, `${name}-c`, password));
+    }
+  }, 60_000);
+
+  it("refuses a change to a broker that another node changed in the same instant, instead of undoing that change unseen", async () => {
+    await adminA.ok("POST", "/namespaces/kv/brokers", { name: "both", authType: "TOKEN" });
+    await withinASecond(Date.now(), "the broker on B", async () => (await adminB.call("GET", "/namespaces/kv/brokers/both")).status === 200);
+    let conflicts = 0;
+    for (let round = 0; round < 20; round++) {
+      const [onA, onB] = await Promise.all([
+        adminA.call("PATCH", "/namespaces/kv/brokers/both", { description: `a${round}` }),
+        adminB.call("PATCH", "/namespaces/kv/brokers/both", { description: `b${round}` }),
+      ]);
+      for (const r of [onA, onB]) if (r.status !== 200) (expect(r.status).toBe(400), expect(JSON.stringify(r.json)).toMatch(/changed on another node/), conflicts++);
+      // Whatever the outcome, both nodes settle on one description, and it is one that was answered 200.
+      const kept = [onA.status === 200 ? `a${round}` : undefined, onB.status === 200 ? `b${round}` : undefined].filter(Boolean);
+      expect(kept.length).toBeGreaterThan(0);
+      await withinASecond(Date.now(), "one description on both nodes", async () => {
+        const [da, db] = await Promise.all([adminA.ok("GET", "/namespaces/kv/brokers/both"), adminB.ok("GET", "/namespaces/kv/brokers/both")]);
+        return da.description === db.description && kept.includes(da.description);
+      });
+    }
+    // Two nodes writing at once collide now and then; were the writes not compared, none would be refused.
+    expect(conflicts).toBeGreaterThan(0);
+  }, 60_000);
+
   it("lets an admin API token created on node A work on node B within a second, and stops it there once deleted", async () => {
     const { id, value } = await adminA.ok("POST", "/tokens", { name: "viewer across nodes", role: "Viewer", namespaces: "*" });
     await withinASecond(Date.now(), "the token on B", async () => (await adminB.call("GET", "/namespaces", undefined, value)).status === 200);

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { OwnershipHandle, SessionOwnership } from "@edgemq/core";
-import { JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream";
 import type { KV, KvEntry } from "@nats-io/kv";
+import { lostRace } from "./kv-cas.ts";
 import { encodeKeyToken } from "./tenancy-keys.ts";
 
 /** A claim that lost this many compare-and-set races in a row is refused (CONNACK 0x89 Server busy). */
@@ -187,10 +187,6 @@ export class NatsOwnership implements SessionOwnership {
   }
 }
 
-// A compare-and-set that failed because the key moved on since it was read.
-function lostRace(e: unknown): boolean {
-  return e instanceof JetStreamApiError && (e.code === JetStreamApiCodes.StreamWrongLastSequence || e.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown);
-}
 
 // The owner a record names, or undefined when it was deleted (or is not edgemq's).
 function live(entry: KvEntry): OwnerRecord | undefined {

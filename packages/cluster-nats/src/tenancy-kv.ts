@@ -1,5 +1,6 @@
 import { type ApiTokenRecord, type BrokerRecord, type NamespaceRecord, type Revocation, type TenancyChange, type TenancySnapshot, type TenancyStore, TenancyError } from "@edgemq/tenancy";
 import { jetstream, type JetStreamClient } from "@nats-io/jetstream";
+import { lostRace } from "./kv-cas.ts";
 import { type KV, type KvEntry, type KvWatchEntry, Kvm } from "@nats-io/kv";
 import { headers, type NatsConnection, type QueuedIterator } from "@nats-io/transport-node";
 import { parseTenancyKey, revocationsFilter, tenancyKey } from "./tenancy-keys.ts";
@@ -40,6 +41,9 @@ export class KvTenancyStore implements TenancyStore {
   readonly #written = new Map<string, number>();
   readonly #log: (text: string) => void;
   readonly #nc: NatsConnection;
+  // The newest revision this process knows of each key (its own writes and the watch's):
+  // a change of an existing record is written only over that revision (compare-and-set).
+  readonly #known = new Map<string, number>();
   // The highest revision the watch handed over: where a new watch resumes.
   #revision = 0;
   #closed = false;
@@ -104,16 +108,16 @@ export class KvTenancyStore implements TenancyStore {
     return this.#kv.create(tenancyKey({ kind: "meta", name: "seeded" }), by).then(() => true, () => false);
   }
 
-  putNamespace(record: NamespaceRecord): Promise<void> {
-    return this.#put(tenancyKey({ kind: "namespace", name: record.name }), JSON.stringify(record));
+  putNamespace(record: NamespaceRecord, create = false): Promise<void> {
+    return this.#put(tenancyKey({ kind: "namespace", name: record.name }), JSON.stringify(record), create ? `namespace "${record.name}"` : undefined);
   }
 
   deleteNamespace(name: string): Promise<void> {
     return this.#delete(tenancyKey({ kind: "namespace", name }));
   }
 
-  putBroker(record: BrokerRecord): Promise<void> {
-    return this.#put(tenancyKey({ kind: "broker", namespace: record.namespace, name: record.name }), JSON.stringify(record));
+  putBroker(record: BrokerRecord, create = false): Promise<void> {
+    return this.#put(tenancyKey({ kind: "broker", namespace: record.namespace, name: record.name }), JSON.stringify(record), create ? `broker "${record.name}" in namespace "${record.namespace}"` : undefined, `broker "${record.name}"`);
   }
 
   async deleteBroker(namespace: string, name: string): Promise<void> {
@@ -153,6 +157,7 @@ export class KvTenancyStore implements TenancyStore {
         for await (const entry of watcher) {
           if (this.#watcher !== watcher) break;
           this.#revision = Math.max(this.#revision, entry.revision);
+          this.#knew(entry.key, entry.revision);
           if (!take(entry)) this.#emit(entry);
         }
       } catch (e) {
@@ -190,8 +195,19 @@ export class KvTenancyStore implements TenancyStore {
     }
   }
 
-  async #put(key: string, value: string): Promise<void> {
-    this.#wrote(key, await this.#kv.put(key, encoder.encode(value)).catch((e) => this.#failed(key, e)));
+  // Writes a record. `created` names a new one, which must not exist yet: two nodes creating one
+  // name at the same instant get one record and one conflict, not two answers of which one is lost.
+  // `changed` names an existing one, written over the revision this node last saw of it, so a change
+  // made meanwhile on another node is not silently undone. Others (tokens, revocations) are put.
+  async #put(key: string, value: string, created?: string, changed?: string): Promise<void> {
+    const bytes = encoder.encode(value);
+    const known = this.#known.get(key);
+    const write = created !== undefined ? this.#kv.create(key, bytes) : changed !== undefined && known !== undefined ? this.#kv.update(key, bytes, known) : this.#kv.put(key, bytes);
+    this.#wrote(key, await write.catch((e) => {
+      if (created !== undefined && lostRace(e)) throw new TenancyError("conflict", `${created} already exists: another node created it at the same moment`);
+      if (changed !== undefined && lostRace(e)) throw new TenancyError("conflict", `${changed} was changed on another node at the same moment; nothing was changed here: read it again and retry`);
+      return this.#failed(key, e);
+    }));
   }
 
   // A delete marker as KV writes one, published here to learn its revision.
@@ -209,6 +225,11 @@ export class KvTenancyStore implements TenancyStore {
 
   #wrote(key: string, revision: number): void {
     if (revision > (this.#written.get(key) ?? 0)) this.#written.set(key, revision);
+    this.#knew(key, revision);
+  }
+
+  #knew(key: string, revision: number): void {
+    if (revision > (this.#known.get(key) ?? 0)) this.#known.set(key, revision);
   }
 
   #emit(entry: KvWatchEntry): void {

@@ -99,7 +99,7 @@ export class Registry {
       if (max !== undefined && this.#namespaces.size >= max) throw new TenancyError("limit", `this server allows at most ${max} namespaces`);
       const at = timestamp(this.now());
       const record: NamespaceRecord = { id: newId(), name, description, created_on: at, modified_on: at };
-      await this.store.putNamespace(record);
+      await this.store.putNamespace(record, true);
       this.#namespaces.set(name, record);
       return { ...record };
     });
@@ -154,7 +154,7 @@ export class Registry {
         id: newId(), name, namespace: ns.name, authType, expiration, description, on_publish, preset, limits,
         created_on: at, modified_on: at, keys: await newKeySet(now),
       };
-      await this.store.putBroker(record);
+      await this.store.putBroker(record, true);
       this.#brokers.set(key(ns.name, name), { record, revocations: new Map(), instance: undefined });
       return copy(record);
     });

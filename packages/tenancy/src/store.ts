@@ -34,10 +34,16 @@ export interface TenancyStore {
   /** Whether data survives the process. */
   readonly durable: boolean;
   load(): TenancySnapshot | Promise<TenancySnapshot>;
-  putNamespace(record: NamespaceRecord): void | Promise<void>;
+  /** Creates or replaces a namespace; with `create`, a shared store refuses it (TenancyError "conflict") when another process created it first. */
+  putNamespace(record: NamespaceRecord, create?: boolean): void | Promise<void>;
   deleteNamespace(name: string): void | Promise<void>;
-  /** Creates or replaces a broker (keyed by namespace and name). */
-  putBroker(record: BrokerRecord): void | Promise<void>;
+  /**
+   * Creates or replaces a broker (keyed by namespace and name). With
+   * `create`, a shared store refuses it (TenancyError "conflict") when
+   * another process created it first; a shared store may also refuse a
+   * change when another process changed the broker since this one saw it.
+   */
+  putBroker(record: BrokerRecord, create?: boolean): void | Promise<void>;
   /** Deletes a broker and its revocations. */
   deleteBroker(namespace: string, name: string): void | Promise<void>;
   putRevocations(namespace: string, broker: string, revocations: Revocation[]): void | Promise<void>;
