@@ -67,7 +67,7 @@ export interface StartCommand {
  * given) and resolves once its start-up line names the bound port.
  */
 export function startBroker(
-  args: string[] = [], env: Record<string, string> = {}, options: { autoPort?: boolean; fileSizeLimitKb?: number; runtime?: typeof RUNTIME; command?: StartCommand } = {},
+  args: string[] = [], env: Record<string, string> = {}, options: { autoPort?: boolean; fileSizeLimitKb?: number; openFilesLimit?: number; runtime?: typeof RUNTIME; command?: StartCommand } = {},
 ): Promise<RunningBroker> {
   // Tests of --port, EDGEMQ_PORT or a config file's listeners pass autoPort: false.
   const auto = !args.includes("--port") && options.autoPort !== false;
@@ -79,6 +79,8 @@ export function startBroker(
   // A cap on the size of any file the broker writes (a disk that fills up, without root):
   // writes past it fail with EFBIG, SIGXFSZ being ignored by the shell and so by the runtime it execs.
   if (options.fileSizeLimitKb !== undefined) [cmd, argv] = ["sh", ["-c", `trap "" XFSZ; ulimit -f ${options.fileSizeLimitKb} && exec "$0" "$@"`, cmd, ...argv]];
+  // A low open-file limit (every connection is a descriptor), as a default systemd or shell limit of 1,024 is.
+  if (options.openFilesLimit !== undefined) [cmd, argv] = ["sh", ["-c", `ulimit -n ${options.openFilesLimit} && exec "$0" "$@"`, cmd, ...argv]];
   const group = options.command?.group === true;
   const child = spawn(cmd, argv, { cwd: options.command?.cwd ?? ROOT, env: { ...(options.command?.env ?? process.env), ...env }, stdio: ["ignore", "pipe", "pipe"], detached: group });
   const kill = (signal: NodeJS.Signals) => {

@@ -13,6 +13,7 @@ import { EventLog, eventLogHook, logStoreError, observedHandler } from "./event-
 import { ListenError } from "./listen-error.ts";
 import type { TokenDeliveryHost } from "./admin-token-file.ts";
 import { EventLoopLag, GcPauses, Histogram, type MeteredBroker } from "./metrics.ts";
+import { OpenFilesWatch } from "./open-files.ts";
 import { httpPublishHook } from "./http-hook.ts";
 import { openSqliteStore, type SqliteStorage } from "@edgemq/store-sqlite";
 
@@ -255,6 +256,14 @@ export async function serve(
       throw e instanceof ConfigError ? e : new ListenError(l, e);
     }
   }
+  // Connections are file descriptors: the server says when their limit is low or nearly spent.
+  const openFiles = new OpenFilesWatch(logger, () => {
+    let n = broker.stats.connectionsCurrent;
+    for (const b of registry.instances()) n += b.stats.connectionsCurrent;
+    return n;
+  });
+  openFiles.announce();
+  let ticks = 0;
   // The core keeps no timers: time-driven work runs from here.
   const tick = () => {
     const now = Date.now();
@@ -262,6 +271,7 @@ export async function serve(
     registry.tick();
     for (const r of routers) r.tick(now);
     events.flush();
+    if (++ticks % 20 === 0) openFiles.check(); // every 5 s
   };
   if (listeners[0] !== undefined) cluster?.settle(listeners[0].port);
   // The start-up line says how many nodes answered (issue 12).
