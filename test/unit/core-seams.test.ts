@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import {
   type AuthResult, Broker, type BrokerOptions, type Hook, type LocalRoute, type Message, type OwnershipHandle, type Packet, type Routing,
-  MemoryStore, type SessionOwnership, type SessionRecord, type SubscriptionEntry,
+  MemoryStore, type SessionOwnership, type SessionRecord, type SubscriptionEntry, type WillHandle, type WillKeeper,
 } from "@edgemq/core";
 import { FakeClock } from "../support/fake-clock.ts";
 import { MemoryPeer } from "../support/memory-peer.ts";
@@ -395,5 +395,91 @@ describe("the session ownership seam claims before CONNACK and fences", () => {
     await flush();
     peer.send({ type: "disconnect", reasonCode: 0 });
     expect(ownership.released).toEqual(["brief"]);
+  });
+});
+
+// A will keeper that records what it is told and holds each due will until the test lets it go.
+class HeldWills implements WillKeeper {
+  handle: WillHandle | undefined;
+  readonly log: string[] = [];
+  readonly due = new Map<string, () => void>();
+  bind(handle: WillHandle): void {
+    this.handle = handle;
+  }
+  kept(clientId: string, will: { topic: string }): void {
+    this.log.push(`kept ${clientId} ${will.topic}`);
+  }
+  waiting(clientId: string): void {
+    this.log.push(`waiting ${clientId}`);
+  }
+  ended(clientId: string): void {
+    this.log.push(`ended ${clientId}`);
+  }
+  release(clientId: string, publish: () => void): void {
+    this.log.push(`release ${clientId}`);
+    this.due.set(clientId, publish);
+  }
+}
+
+describe("the will seam lets a cluster keep wills beyond this broker and decide when a due one goes", () => {
+  const will = { topic: "gone/w", payload: enc.encode("bye"), qos: 0 as const, retain: false };
+  async function withWatcher(wills: HeldWills, clock = new FakeClock()) {
+    const b = new Broker({ now: clock.now, limits: { sysInterval: 0 }, wills });
+    const watcher = await connected(b, "watcher", [["gone/#", 0]]);
+    return { b, watcher, clock };
+  }
+
+  it("records a connection's will, and publishes a due one only when the keeper lets it go", async () => {
+    const wills = new HeldWills();
+    const { b, watcher } = await withWatcher(wills);
+    const peer = new MemoryPeer(b);
+    peer.connect("dev", { will });
+    await flush();
+    expect(wills.log).toEqual(["kept dev gone/w"]);
+    peer.duplex.sink!.end(); // the socket ends without DISCONNECT
+    expect(wills.log).toEqual(["kept dev gone/w", "release dev"]);
+    expect(publishes(watcher.packets())).toEqual([]);
+    wills.due.get("dev")!();
+    expect(publishes(watcher.packets()).map((p) => dec.decode(p.payload))).toEqual(["bye"]);
+  });
+
+  it("tells the keeper of a will discarded by DISCONNECT 0x00, and of one waiting for its delay and then cancelled by a new connection", async () => {
+    const wills = new HeldWills();
+    const { b, watcher } = await withWatcher(wills);
+    const one = new MemoryPeer(b);
+    one.connect("a", { will });
+    await flush();
+    one.send({ type: "disconnect", reasonCode: 0 });
+    expect(wills.log).toEqual(["kept a gone/w", "ended a"]);
+    const two = new MemoryPeer(b);
+    two.connect("b", { cleanStart: false, properties: { sessionExpiryInterval: 60 }, will: { ...will, properties: { willDelayInterval: 30 } } });
+    await flush();
+    two.duplex.sink!.end();
+    const back = new MemoryPeer(b);
+    back.connect("b", { cleanStart: false, properties: { sessionExpiryInterval: 60 } });
+    await flush();
+    expect(wills.log.slice(2)).toEqual(["kept b gone/w", "waiting b", "ended b"]);
+    expect(publishes(watcher.packets())).toEqual([]);
+  });
+
+  it("drops a will another node published: the connection's, and a session's that waits for its delay", async () => {
+    const wills = new HeldWills();
+    const { b, watcher, clock } = await withWatcher(wills);
+    const live = new MemoryPeer(b);
+    live.connect("live", { will });
+    const away = new MemoryPeer(b);
+    away.connect("away", { cleanStart: false, properties: { sessionExpiryInterval: 60 }, will: { ...will, properties: { willDelayInterval: 5 } } });
+    await flush();
+    away.duplex.sink!.end();
+    wills.handle!.dropWill("live");
+    wills.handle!.dropWill("away");
+    live.duplex.sink!.end();
+    clock.advance(10_000);
+    b.tick();
+    expect(wills.log.filter((l) => l.startsWith("release"))).toEqual([]);
+    expect(publishes(watcher.packets())).toEqual([]);
+    // And one recorded on another node goes through this broker as its client's PUBLISH.
+    wills.handle!.publishWill(will, { clientId: "elsewhere", username: undefined, protocolVersion: 5, conn: live.duplex.info, attributes: {} });
+    expect(publishes(watcher.packets()).map((p) => p.topic)).toEqual(["gone/w"]);
   });
 });

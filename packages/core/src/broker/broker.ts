@@ -31,6 +31,7 @@ import { SessionRegistry } from "./session-registry.ts";
 import { Subscriptions } from "./subscriptions.ts";
 import { publishSys } from "./sys.ts";
 import { TopicTree } from "./topic-tree.ts";
+import { LocalWillKeeper, type WillKeeper } from "./will-keeper.ts";
 import { publishWill } from "./wills.ts";
 
 /** How to build a broker. */
@@ -65,6 +66,8 @@ export interface BrokerOptions {
   routing?: RoutingFactory;
   /** Who holds each session; by default this broker always does ({@link SingleNodeOwnership}). */
   ownership?: SessionOwnership;
+  /** Who else keeps this broker's wills; by default nobody ({@link LocalWillKeeper}). */
+  wills?: WillKeeper;
   /**
    * The process-wide budget for bytes held in partial packets and queues,
    * shared by every broker of a server; by default one without a limit.
@@ -123,7 +126,7 @@ export class Broker implements BrokerContext {
     this.#routing = (options.routing ?? ((l) => new SingleNodeRouting(l)))(local);
     this.#publisher = new Publisher(this, this.#routing);
     this.#subscriptions = new Subscriptions(this, this.#tree, this.#routing, delivery);
-    this.#registry = new SessionRegistry(this, sessions, this.#subscriptions, delivery, options.ownership ?? new SingleNodeOwnership(), this.#publishWill);
+    this.#registry = new SessionRegistry(this, sessions, this.#subscriptions, delivery, options.ownership ?? new SingleNodeOwnership(), this.#publishWill, options.wills ?? new LocalWillKeeper());
     this.#host = new BrokerHost(this, { registry: this.#registry, inbound: new Inbound(this, this.#publisher), subscriptions: this.#subscriptions, delivery });
     for (const hook of options.hooks ?? []) this.hooks.use(hook);
     this.setOnPublish(options.onPublish);

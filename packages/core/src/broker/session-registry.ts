@@ -9,6 +9,7 @@ import type { Delivery } from "./delivery.ts";
 import type { OwnershipHandle, SessionOwnership } from "./ownership.ts";
 import { type BrokerConnection, Session, sessionRecord } from "./session.ts";
 import type { Subscriptions } from "./subscriptions.ts";
+import type { WillKeeper } from "./will-keeper.ts";
 
 /**
  * The sessions and connections of one broker, and their life: takeover,
@@ -29,17 +30,25 @@ export class SessionRegistry implements OwnershipHandle {
   readonly #delivery: Delivery;
   readonly #ownership: SessionOwnership;
   readonly #publishWill: (will: Will, client: ClientInfo) => void;
+  readonly #wills: WillKeeper;
+  // Connections whose will another node published (a cluster's keeper said so): theirs goes no more.
+  readonly #droppedWills = new WeakSet<BrokerConnection>();
   // The broker closed: its sessions no longer count against the process-wide budget.
   #released = false;
 
-  constructor(ctx: BrokerContext, sessions: Map<string, Session>, subscriptions: Subscriptions, delivery: Delivery, ownership: SessionOwnership, publishWill: (will: Will, client: ClientInfo) => void) {
+  constructor(
+    ctx: BrokerContext, sessions: Map<string, Session>, subscriptions: Subscriptions, delivery: Delivery, ownership: SessionOwnership,
+    publishWill: (will: Will, client: ClientInfo) => void, wills: WillKeeper,
+  ) {
     this.#ctx = ctx;
     this.sessions = sessions;
     this.#subscriptions = subscriptions;
     this.#delivery = delivery;
     this.#ownership = ownership;
     this.#publishWill = publishWill;
+    this.#wills = wills;
     ownership.bind(this);
+    wills.bind({ dropWill: (clientId) => this.#dropWill(clientId), publishWill });
   }
 
   /** Whether a client may connect under the connection quota (a takeover of a connected client id always may). */
@@ -102,6 +111,7 @@ export class SessionRegistry implements OwnershipHandle {
     let committed: Promise<unknown> | void = undefined;
     if (session !== undefined) {
       // A new connection before the will delay passes cancels the will [MQTT-3.1.2-8]
+      if (session.pendingWill !== undefined) this.#wills.ended(clientId);
       session.pendingWill = undefined;
       if (cleanStart) {
         committed = this.discard(session, false) || committed; // [MQTT-3.1.2-4]
@@ -140,6 +150,7 @@ export class SessionRegistry implements OwnershipHandle {
   connected(conn: BrokerConnection): void {
     const session = conn.session!;
     const hooks = this.#ctx.hooks;
+    if (conn.will !== undefined) this.#wills.kept(session.clientId, conn.will, conn.client);
     hooks.connected(conn.client);
     // A resumed session may now be used by a client with other rights: what waits for it is checked again.
     if (hooks.checksDelivery && (session.queue.length > 0 || session.inflight.size > 0)) this.#delivery.recheck(session, conn.client);
@@ -152,13 +163,15 @@ export class SessionRegistry implements OwnershipHandle {
     this.connections.delete(conn);
     const session = conn.session;
     if (!wasConnected || session === undefined) return;
+    if (this.#droppedWills.has(conn)) will = undefined; // another node published it
+    else if (will === undefined && conn.will !== undefined) this.#wills.ended(session.clientId); // discarded by DISCONNECT 0x00
     ctx.stats.connectionsCurrent--;
     ctx.hooks.disconnected(conn.client, reasonCode);
     const now = ctx.now();
     if (session.connection === conn) {
       session.connection = undefined;
       if (session.expiryInterval === 0) {
-        if (will) this.#publishWill(will, conn.client);
+        if (will) this.#release(session.clientId, will, conn.client);
         this.discard(session); // the session ends with the connection
         return;
       }
@@ -169,8 +182,11 @@ export class SessionRegistry implements OwnershipHandle {
     if (will) {
       // The will waits for its delay, but never past the session's end [MQTT-3.1.3-9]
       const delay = Math.min(will.properties?.willDelayInterval ?? 0, session.expiryInterval);
-      if (delay === 0) this.#publishWill(will, conn.client);
-      else session.pendingWill = { will, publishAt: now + delay * 1000, client: conn.client };
+      if (delay === 0) this.#release(session.clientId, will, conn.client);
+      else {
+        session.pendingWill = { will, publishAt: now + delay * 1000, client: conn.client };
+        this.#wills.waiting(session.clientId, session.pendingWill.publishAt);
+      }
     }
     // From now on its expiry counts from this moment, and a pending will waits in the store too.
     if (session.connection === undefined && this.sessions.get(session.clientId) === session) ctx.store.saveSession(sessionRecord(session));
@@ -217,7 +233,7 @@ export class SessionRegistry implements OwnershipHandle {
     }
     const pending = session.pendingWill;
     session.pendingWill = undefined;
-    if (pending !== undefined) this.#publishWill(pending.will, pending.client);
+    if (pending !== undefined) this.#release(clientId, pending.will, pending.client);
     void this.discard(session);
     return true;
   }
@@ -248,6 +264,22 @@ export class SessionRegistry implements OwnershipHandle {
     this.#ctx.memoryBudget.sessions -= this.sessions.size;
   }
 
+  // A due will goes through the keeper, which says when (in a cluster: not twice across nodes).
+  #release(clientId: string, will: Will, client: ClientInfo): void {
+    this.#wills.release(clientId, () => this.#publishWill(will, client));
+  }
+
+  // Another node published this client id's will: the one in force here goes no more.
+  #dropWill(clientId: string): void {
+    const session = this.sessions.get(clientId);
+    if (session === undefined) return;
+    if (session.connection !== undefined) this.#droppedWills.add(session.connection);
+    if (session.pendingWill !== undefined) {
+      session.pendingWill = undefined;
+      if (session.connection === undefined) this.#ctx.store.saveSession(sessionRecord(session));
+    }
+  }
+
   // An ended session's queued messages go, and their bytes back to the process's budget.
   #releaseQueue(session: Session): void {
     this.#ctx.memoryBudget.give("queues", session.queuedBytes);
@@ -263,7 +295,7 @@ export class SessionRegistry implements OwnershipHandle {
       // The will goes when its delay passes, or when the session ends first [MQTT-3.1.3-9]
       if (pending !== undefined && (pending.publishAt <= now || ending)) {
         session.pendingWill = undefined;
-        this.#publishWill(pending.will, pending.client);
+        this.#release(session.clientId, pending.will, pending.client);
         // Published once: a restart must not publish it again.
         if (!ending) this.#ctx.store.saveSession(sessionRecord(session));
       }
