@@ -150,7 +150,9 @@ export class SessionRegistry implements OwnershipHandle {
   connected(conn: BrokerConnection): void {
     const session = conn.session!;
     const hooks = this.#ctx.hooks;
-    if (conn.will !== undefined) this.#wills.kept(session.clientId, conn.will, conn.client);
+    const will = conn.will;
+    // Its delay, never past the session's end [MQTT-3.1.3-9]
+    if (will !== undefined) this.#wills.kept(session.clientId, will, conn.client, Math.min(will.properties?.willDelayInterval ?? 0, session.expiryInterval) * 1000);
     hooks.connected(conn.client);
     // A resumed session may now be used by a client with other rights: what waits for it is checked again.
     if (hooks.checksDelivery && (session.queue.length > 0 || session.inflight.size > 0)) this.#delivery.recheck(session, conn.client);

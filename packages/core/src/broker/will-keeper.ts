@@ -22,8 +22,12 @@ export interface WillHandle {
 export interface WillKeeper {
   /** Called once by the broker that uses it. */
   bind(handle: WillHandle): void;
-  /** `clientId` connected with `will`: it is in force from now on (replacing any earlier one of that client id). */
-  kept(clientId: string, will: Will, client: ClientInfo): void;
+  /**
+   * `clientId` connected with `will`: it is in force from now on (replacing
+   * any earlier one of that client id); once the connection is lost it waits
+   * `delayMs` (its Will Delay Interval, or the session's expiry if sooner).
+   */
+  kept(clientId: string, will: Will, client: ClientInfo, delayMs: number): void;
   /** `clientId`'s connection ended and its will waits for its delay, until `publishAt` (milliseconds since the epoch). */
   waiting(clientId: string, publishAt: number): void;
   /** `clientId` has no will in force any more: discarded by a normal DISCONNECT, or cancelled by a new connection. */
@@ -37,7 +41,7 @@ export class LocalWillKeeper implements WillKeeper {
   /** Nothing to keep: no other node publishes this broker's wills. */
   bind(_handle: WillHandle): void {}
   /** Nothing to record. */
-  kept(_clientId: string, _will: Will, _client: ClientInfo): void {}
+  kept(_clientId: string, _will: Will, _client: ClientInfo, _delayMs: number): void {}
   /** Nothing to record. */
   waiting(_clientId: string, _publishAt: number): void {}
   /** Nothing to record. */
