@@ -25,7 +25,7 @@ export * from "./policy/topic-match.ts";
 export * from "./store/store.ts";
 export { MemoryStore } from "./store/memory-store.ts";
 export { Connection } from "./connection/connection.ts";
-export type { ConnectionState } from "./connection/connection-base.ts";
+export type { ConnectionState } from "./connection/connection-fields.ts";
 export type * from "./connection/host.ts";
 export { connackProperties, toV3ReturnCode } from "./connection/connack.ts";
 export * from "./broker/broker.ts";

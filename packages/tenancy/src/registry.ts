@@ -1,22 +1,19 @@
-import { type Broker, type Limits, ReasonCode } from "@edgemq/core";
-import { type IssuedCredential, type KeySet, newKeySet, publicKeys } from "@edgemq/credentials";
+import type { Broker, Limits } from "@edgemq/core";
+import { type IssuedCredential, type KeySet, publicKeys } from "@edgemq/credentials";
 import { ApiTokens } from "./api-tokens.ts";
 import { issueBrokerCredentials, revokeCredentials, rotateBrokerKeys, unrevokeCredentials } from "./broker-credentials.ts";
-import { clampToCeilings, refuseAboveCeilings } from "./broker-ceilings.ts";
+import { BrokerDirectory, brokerKey as key, parseBrokerHost } from "./broker-directory.ts";
 import { createTenantBroker } from "./broker-factory.ts";
-import { checkLimitsAgree, checkPreset, effectiveFeatures, effectiveLimits, mergeLimitOverrides } from "./broker-limits.ts";
 import { TenancyError } from "./errors.ts";
-import { newId, timestamp } from "./ids.ts";
-import { lookupName, normalizeName } from "./names.ts";
-import { byCreation, copyBroker as copy } from "./record-copies.ts";
-import type { ApiTokenRecord, AuthType, BrokerRecord, NamespaceRecord, Revocation } from "./records.ts";
-import type { BrokerAddress, BrokerState, BrokerUpdate, CredentialRequest, NewBroker, NewNamespace, PublicJwk, RegistryOptions } from "./registry-types.ts";
+import { copyBroker as copy } from "./record-copies.ts";
+import type { ApiTokenRecord, BrokerRecord, NamespaceRecord, Revocation } from "./records.ts";
+import type { BrokerAddress, BrokerUpdate, CredentialRequest, NewBroker, NewNamespace, PublicJwk, RegistryOptions } from "./registry-types.ts";
 import { MemoryTenancyStore, type TenancySnapshot, type TenancyStore } from "./store.ts";
 import type { TenancyChange } from "./store-changes.ts";
 import { applyRemoteChange } from "./remote-changes.ts";
 import { HookDestinations } from "./hook-destinations.ts";
 import { deleteScramUser, putScramUser, type ScramUserInfo, scramUserInfo } from "./scram-users.ts";
-import { checkAuthType, checkAuthTypes, checkDescription, checkDomain, checkExpiration, checkOnPublish, mergeOnPublish } from "./validate.ts";
+import { checkAuthTypes, checkDomain } from "./validate.ts";
 
 /** Most revoked credentials per broker, as Cloudflare limited them. */
 export const MAX_REVOCATIONS_PER_BROKER = 10_000;
@@ -25,36 +22,30 @@ export const MAX_REVOCATIONS_PER_BROKER = 10_000;
  * The namespaces and brokers a server hosts, each broker with its keys, its
  * revocations and, once something needs it, its own MQTT {@link Broker}.
  * Runtime-neutral: web-standard APIs only. Changes are serialised, written to
- * the {@link TenancyStore} first, then applied.
+ * the {@link TenancyStore} first, then applied. The records of namespaces and
+ * brokers and their changes are a {@link BrokerDirectory}'s; this class runs
+ * those changes one at a time and owns the rest.
  */
 export class Registry {
   readonly store: TenancyStore;
   readonly now: () => number;
   readonly domain: string;
   readonly #options: RegistryOptions;
-  readonly #hookDestinations: HookDestinations;
-  readonly #authTypes: readonly AuthType[];
-  readonly #namespaces = new Map<string, NamespaceRecord>();
-  // Keyed by `${namespace}/${broker}`.
-  readonly #brokers = new Map<string, BrokerState>();
+  readonly #directory: BrokerDirectory;
   readonly #tokens: ApiTokens;
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
-  readonly #ceilingRefusals = new Map<string, number>();
 
   /** A registry over what `snapshot` holds (empty if absent); see {@link Registry.open} to load a store. */
   constructor(options: RegistryOptions = {}, snapshot?: TenancySnapshot) {
     this.#options = options;
-    this.#hookDestinations = options.hookDestinations ?? new HookDestinations();
+    const hookDestinations = options.hookDestinations ?? new HookDestinations();
     this.store = options.store ?? new MemoryTenancyStore();
     this.now = options.now ?? Date.now;
     this.domain = checkDomain(options.domain ?? "localhost");
-    this.#authTypes = checkAuthTypes(options.authTypes ?? ["TOKEN"]);
+    const authTypes = checkAuthTypes(options.authTypes ?? ["TOKEN"]);
     this.#tokens = new ApiTokens(this.store, (fn) => this.#serial(fn), snapshot?.apiTokens ?? []);
-    if (snapshot === undefined) return;
-    for (const ns of snapshot.namespaces) this.#namespaces.set(ns.name, ns);
-    for (const b of snapshot.brokers) this.#brokers.set(key(b.namespace, b.name), { record: b, revocations: new Map(), instance: undefined });
-    for (const r of snapshot.revocations) this.#brokers.get(key(r.namespace, r.broker))?.revocations.set(r.jti, r.revoked_at);
+    this.#directory = new BrokerDirectory(this.store, this.now, options, hookDestinations, authTypes, snapshot);
   }
 
   /** Loads a registry from its store (an empty in-memory one when none is given); a shared store's later changes apply as they come. */
@@ -69,139 +60,59 @@ export class Registry {
 
   /** Every namespace, oldest first. */
   listNamespaces(): NamespaceRecord[] {
-    return [...this.#namespaces.values()].sort(byCreation).map((n) => ({ ...n }));
+    return this.#directory.listNamespaces();
   }
 
   /** A namespace by name (case-insensitive). */
   getNamespace(name: string): NamespaceRecord {
-    return { ...this.#namespace(name) };
+    return this.#directory.getNamespace(name);
   }
 
   /** Whether a broker exists (names case-insensitive). */
   hasBroker(namespace: string, name: string): boolean {
-    const ns = lookupName(namespace), b = lookupName(name);
-    return ns !== undefined && b !== undefined && this.#brokers.has(key(ns, b));
+    return this.#directory.hasBroker(namespace, name);
   }
 
   /** Whether a namespace exists. */
   hasNamespace(name: string): boolean {
-    const n = lookupName(name);
-    return n !== undefined && this.#namespaces.has(n);
+    return this.#directory.hasNamespace(name);
   }
 
   /** Creates a namespace; its name must not be taken (case-insensitive). */
   createNamespace(input: NewNamespace): Promise<NamespaceRecord> {
-    return this.#serial(async () => {
-      const name = normalizeName("namespace", input.name);
-      const description = checkDescription(input.description);
-      if (this.#namespaces.has(name)) throw new TenancyError("conflict", `namespace "${name}" already exists`);
-      const max = this.#options.maxNamespaces;
-      if (max !== undefined && this.#namespaces.size >= max) throw new TenancyError("limit", `this server allows at most ${max} namespaces`);
-      const at = timestamp(this.now());
-      const record: NamespaceRecord = { id: newId(), name, description, created_on: at, modified_on: at };
-      await this.store.putNamespace(record, true);
-      this.#namespaces.set(name, record);
-      return { ...record };
-    });
+    return this.#serial(() => this.#directory.createNamespace(input));
   }
 
   /** Deletes an empty namespace; one that still has brokers is refused. */
   deleteNamespace(name: string): Promise<void> {
-    return this.#serial(async () => {
-      const ns = this.#namespace(name);
-      const brokers = this.#brokersOf(ns.name);
-      if (brokers.length > 0) {
-        throw new TenancyError("not_empty", `namespace "${ns.name}" still has ${brokers.length === 1 ? "a broker" : "brokers"} (${brokers.map((b) => b.record.name).join(", ")}); delete ${brokers.length === 1 ? "it" : "them"} first`);
-      }
-      await this.store.deleteNamespace(ns.name);
-      this.#namespaces.delete(ns.name);
-    });
+    return this.#serial(() => this.#directory.deleteNamespace(name));
   }
 
   // --------------------------------------------------------------- brokers
 
   /** The brokers of a namespace, oldest first. */
   listBrokers(namespace: string): BrokerRecord[] {
-    return this.#brokersOf(this.#namespace(namespace).name).map((s) => copy(s.record));
+    return this.#directory.listBrokers(namespace);
   }
 
   /** A broker by namespace and name (both case-insensitive). */
   getBroker(namespace: string, name: string): BrokerRecord {
-    return copy(this.#state(namespace, name).record);
+    return this.#directory.getBroker(namespace, name);
   }
 
   /** Creates a broker in a namespace; its name must be free there (another namespace may use it). */
   createBroker(namespace: string, input: NewBroker): Promise<BrokerRecord> {
-    return this.#serial(async () => {
-      const ns = this.#namespace(namespace);
-      const name = normalizeName("broker", input.name);
-      const authType = checkAuthType(input.authType ?? "TOKEN", this.#authTypes);
-      const description = checkDescription(input.description);
-      const expiration = checkExpiration(input.expiration ?? null);
-      const on_publish = checkOnPublish(input.on_publish ?? null, this.#hookDestinations);
-      const preset = checkPreset(input.preset ?? "full");
-      const limits = mergeLimitOverrides(input.limits ?? {});
-      this.#refuseAboveCeilings(limits);
-      checkLimitsAgree(effectiveLimits(preset, limits, this.#options.defaults?.limits));
-      if (this.#brokers.has(key(ns.name, name))) throw new TenancyError("conflict", `broker "${name}" already exists in namespace "${ns.name}"`);
-      const max = this.#options.maxBrokersPerNamespace;
-      if (max !== undefined && this.#brokersOf(ns.name).length >= max) {
-        throw new TenancyError("limit", `namespace "${ns.name}" already has ${max} brokers, the most this server allows`);
-      }
-      const now = this.now();
-      const at = timestamp(now);
-      const record: BrokerRecord = {
-        id: newId(), name, namespace: ns.name, authType, expiration, description, on_publish, preset, limits,
-        created_on: at, modified_on: at, keys: await newKeySet(now),
-      };
-      await this.store.putBroker(record, true);
-      this.#brokers.set(key(ns.name, name), { record, revocations: new Map(), instance: undefined });
-      return copy(record);
-    });
+    return this.#serial(() => this.#directory.createBroker(namespace, input));
   }
 
   /** Changes a broker's description, expiration or on-publish URL (null clears each). */
   updateBroker(namespace: string, name: string, update: BrokerUpdate): Promise<BrokerRecord> {
-    return this.#serial(async () => {
-      const state = this.#state(namespace, name);
-      const next: BrokerRecord = { ...state.record };
-      if (update.description !== undefined) next.description = checkDescription(update.description);
-      if (update.expiration !== undefined) next.expiration = checkExpiration(update.expiration);
-      if (update.on_publish !== undefined) next.on_publish = checkOnPublish(mergeOnPublish(state.record.on_publish, update.on_publish), this.#hookDestinations);
-      if (update.preset !== undefined) next.preset = checkPreset(update.preset);
-      if (update.limits !== undefined) {
-        next.limits = mergeLimitOverrides(update.limits, next.limits);
-        this.#refuseAboveCeilings(mergeLimitOverrides(update.limits));
-      }
-      const limits = this.effectiveLimits(next);
-      checkLimitsAgree(limits);
-      next.modified_on = timestamp(this.now());
-      await this.store.putBroker(next);
-      state.record = next;
-      // A live broker takes the change at once, where MQTT lets it (see Broker.setLimits).
-      if (state.instance !== undefined && (update.preset !== undefined || update.limits !== undefined)) {
-        state.instance.setLimits(limits);
-        state.instance.setFeatures(effectiveFeatures(next.preset, this.#options.defaults?.features));
-      }
-      this.#options.onBrokerUpdated?.(copy(next), state.instance);
-      return copy(next);
-    });
+    return this.#serial(() => this.#directory.updateBroker(namespace, name, update));
   }
 
   /** Deletes a broker: its clients are disconnected (0x98) and its MQTT instance closed. */
   deleteBroker(namespace: string, name: string): Promise<void> {
-    return this.#serial(async () => {
-      const state = this.#state(namespace, name);
-      const { record } = state;
-      await this.store.deleteBroker(record.namespace, record.name);
-      this.#brokers.delete(key(record.namespace, record.name));
-      if (state.instance !== undefined) {
-        state.instance.disconnectClients(() => true, ReasonCode.AdministrativeAction, "the broker was deleted");
-        await state.instance.close();
-        state.instance = undefined;
-      }
-      await this.#options.onBrokerDeleted?.(copy(record));
-    });
+    return this.#serial(() => this.#directory.deleteBroker(namespace, name));
   }
 
   /**
@@ -211,7 +122,7 @@ export class Registry {
    */
   broker(namespace: string, name: string): Broker {
     if (this.#closed) throw new TenancyError("unsupported", "the registry is closed");
-    const state = this.#state(namespace, name);
+    const state = this.#directory.state(namespace, name);
     if (state.instance !== undefined) return state.instance;
     const extras = this.#options.brokerOptions?.(copy(state.record)) ?? {};
     state.instance = createTenantBroker(state, extras, this.now, this.#options.defaults, this.#options.ceilings);
@@ -220,17 +131,17 @@ export class Registry {
 
   /** A broker's effective limits: the defaults, the server's, its preset's, then its own; brought down to the ceilings. */
   effectiveLimits(record: BrokerRecord): Limits {
-    return clampToCeilings(effectiveLimits(record.preset, record.limits, this.#options.defaults?.limits), this.#options.ceilings);
+    return this.#directory.effectiveLimits(record);
   }
 
   /** How many limit changes each ceiling refused, by limit name (for /metrics). */
   ceilingRefusals(): ReadonlyMap<string, number> {
-    return this.#ceilingRefusals;
+    return this.#directory.ceilingRefusals;
   }
 
   /** The MQTT instances created so far. */
   instances(): Broker[] {
-    return [...this.#brokers.values()].flatMap((s) => (s.instance ? [s.instance] : []));
+    return [...this.#directory.brokers.values()].flatMap((s) => (s.instance ? [s.instance] : []));
   }
 
   /** Ticks every MQTT instance (the adapter calls this about once a second). */
@@ -240,19 +151,13 @@ export class Registry {
 
   /** What a host name shaped `<broker>.<namespace>.<domain>` (any case, with or without a port) names, whether or not it exists. */
   parseHost(host: string): BrokerAddress | undefined {
-    const name = host.toLowerCase().replace(/:\d+$/, "").replace(/\.$/, "");
-    const suffix = `.${this.domain}`;
-    if (!name.endsWith(suffix)) return undefined;
-    const labels = name.slice(0, -suffix.length).split(".");
-    if (labels.length !== 2) return undefined;
-    const [broker, namespace] = labels as [string, string];
-    return { namespace, broker };
+    return parseBrokerHost(host, this.domain);
   }
 
   /** The broker a host name `<broker>.<namespace>.<domain>` names, if it exists. */
   findByHost(host: string): BrokerAddress | undefined {
     const address = this.parseHost(host);
-    return address !== undefined && this.#brokers.has(key(address.namespace, address.broker)) ? address : undefined;
+    return address !== undefined && this.#directory.brokers.has(key(address.namespace, address.broker)) ? address : undefined;
   }
 
   /** The MQTT endpoint of a broker, as Cloudflare's `endpoint` field gives it. */
@@ -264,7 +169,7 @@ export class Registry {
 
   /** The broker's key set (current and previous signing keys). */
   keys(namespace: string, name: string): KeySet {
-    return this.#state(namespace, name).record.keys;
+    return this.#directory.state(namespace, name).record.keys;
   }
 
   /** The broker's public keys, newest first, as `/publickeys` serves them. */
@@ -278,7 +183,7 @@ export class Registry {
    * are refused at their next CONNECT). Returns the new public keys.
    */
   rotateKeys(namespace: string, name: string): Promise<PublicJwk[]> {
-    return this.#serial(() => rotateBrokerKeys(this.store, this.#state(namespace, name), this.now));
+    return this.#serial(() => rotateBrokerKeys(this.store, this.#directory.state(namespace, name), this.now));
   }
 
   /**
@@ -286,7 +191,7 @@ export class Registry {
    * plus generated ones up to `number`; at most 100 in all.
    */
   async issueCredentials(namespace: string, name: string, request: CredentialRequest = {}): Promise<IssuedCredential[]> {
-    const state = this.#state(namespace, name);
+    const state = this.#directory.state(namespace, name);
     return issueBrokerCredentials(state, request, this.now, this.effectiveLimits(state.record).maximumClientIdLength);
   }
 
@@ -294,12 +199,12 @@ export class Registry {
 
   /** The broker's revoked credentials, oldest first. */
   revocations(namespace: string, name: string): Revocation[] {
-    return [...this.#state(namespace, name).revocations].map(([jti, revoked_at]) => ({ jti, revoked_at }));
+    return [...this.#directory.state(namespace, name).revocations].map(([jti, revoked_at]) => ({ jti, revoked_at }));
   }
 
   /** Whether a credential of this broker is revoked. */
   isRevoked(namespace: string, name: string, jti: string): boolean {
-    return this.#state(namespace, name).revocations.has(jti);
+    return this.#directory.state(namespace, name).revocations.has(jti);
   }
 
   /**
@@ -310,29 +215,29 @@ export class Registry {
    */
   revoke(namespace: string, name: string, jtis: string[]): Promise<number> {
     const max = this.#options.maxRevocationsPerBroker ?? MAX_REVOCATIONS_PER_BROKER;
-    return this.#serial(() => revokeCredentials(this.store, this.#state(namespace, name), jtis, max, this.now));
+    return this.#serial(() => revokeCredentials(this.store, this.#directory.state(namespace, name), jtis, max, this.now));
   }
 
   /** Takes revocations back (an expired credential stays invalid). Unknown `jti`s are ignored. */
   unrevoke(namespace: string, name: string, jtis: string[]): Promise<void> {
-    return this.#serial(() => unrevokeCredentials(this.store, this.#state(namespace, name), jtis));
+    return this.#serial(() => unrevokeCredentials(this.store, this.#directory.state(namespace, name), jtis));
   }
 
   // ------------------------------------------------------------ API tokens
 
   /** A broker's SCRAM users (names, iteration counts, mechanisms; never keys). */
   scramUsers(namespace: string, name: string): ScramUserInfo[] {
-    return (this.#state(namespace, name).record.scram_users ?? []).map(scramUserInfo);
+    return (this.#directory.state(namespace, name).record.scram_users ?? []).map(scramUserInfo);
   }
 
   /** Adds a SCRAM user to a broker or sets a new password; only salt, iterations, StoredKey and ServerKey are kept. */
   putScramUser(namespace: string, name: string, username: string, password: unknown, iterations?: unknown): Promise<ScramUserInfo> {
-    return this.#serial(() => putScramUser(this.store, this.#state(namespace, name), username, password, iterations, this.now));
+    return this.#serial(() => putScramUser(this.store, this.#directory.state(namespace, name), username, password, iterations, this.now));
   }
 
   /** Removes a broker's SCRAM user. */
   deleteScramUser(namespace: string, name: string, username: string): Promise<void> {
-    return this.#serial(() => deleteScramUser(this.store, this.#state(namespace, name), username));
+    return this.#serial(() => deleteScramUser(this.store, this.#directory.state(namespace, name), username));
   }
 
   /** Every admin API token record (hashes, never secrets), oldest first. */
@@ -378,13 +283,8 @@ export class Registry {
 
   // A change from the shared store (another node's, or this one's handed back), after this registry's own changes before it.
   #applyRemote(change: TenancyChange): void {
-    const target = { namespaces: this.#namespaces, brokers: this.#brokers, tokens: this.#tokens, options: this.#options, effectiveLimits: (r: BrokerRecord) => this.effectiveLimits(r) };
+    const target = { namespaces: this.#directory.namespaces, brokers: this.#directory.brokers, tokens: this.#tokens, options: this.#options, effectiveLimits: (r: BrokerRecord) => this.effectiveLimits(r) };
     void this.#serial(() => applyRemoteChange(target, change)).catch(() => {});
-  }
-
-  // A broker's own limits from a request, refused (and counted) above the operator's ceilings.
-  #refuseAboveCeilings(given: Record<string, number>): void {
-    refuseAboveCeilings(given, this.#options.ceilings, (name) => this.#ceilingRefusals.set(name, (this.#ceilingRefusals.get(name) ?? 0) + 1));
   }
 
   // Changes run one at a time, so a check and the write it guards cannot interleave with another change.
@@ -394,27 +294,4 @@ export class Registry {
     this.#queue = run.catch(() => undefined);
     return run;
   }
-
-  #namespace(name: string): NamespaceRecord {
-    const n = lookupName(name);
-    const ns = n === undefined ? undefined : this.#namespaces.get(n);
-    if (ns === undefined) throw new TenancyError("not_found", `no namespace "${name}"`);
-    return ns;
-  }
-
-  #state(namespace: string, name: string): BrokerState {
-    const ns = this.#namespace(namespace);
-    const b = lookupName(name);
-    const state = b === undefined ? undefined : this.#brokers.get(key(ns.name, b));
-    if (state === undefined) throw new TenancyError("not_found", `no broker "${name}" in namespace "${ns.name}"`);
-    return state;
-  }
-
-  #brokersOf(namespace: string): BrokerState[] {
-    return [...this.#brokers.values()].filter((s) => s.record.namespace === namespace).sort((a, b) => byCreation(a.record, b.record));
-  }
-}
-
-function key(namespace: string, broker: string): string {
-  return `${namespace}/${broker}`;
 }
