@@ -16,6 +16,9 @@ export type { ClusterCounters, ClusterStatus, RoutingLink } from "./routing-link
 export { ShareGroups } from "./share-groups.ts";
 export { ensureRetainedStream, RetainedSync, retainedStreamName } from "./retained-sync.ts";
 export { SessionOwners, sessionsBucketName } from "./session-owners.ts";
+export { ClusterWills, type WillsLink, willsBucketName } from "./cluster-wills.ts";
+export { NatsWillKeeper, willKey } from "./nats-will-keeper.ts";
+export { decodeWillRecord, encodeWillRecord, type WillRecord } from "./will-record.ts";
 export { CLAIM_ATTEMPTS, FENCE_WAIT_MS, NatsOwnership, type OwnerRecord, sessionKey, TAKEOVER_DAMPING_MS } from "./session-ownership.ts";
 export { KvTenancyStore, tenancyBucketName, tenancyReplicas } from "./tenancy-kv.ts";
 export { decodeKeyToken, encodeKeyToken, parseTenancyKey, tenancyKey, type TenancyKey } from "./tenancy-keys.ts";

@@ -20,6 +20,11 @@ export class Presence {
   readonly #timer: ReturnType<typeof setInterval>;
   // The id this node last said it was up under.
   #said: string | undefined;
+  // Told of each node taken as gone: silent for three rounds, or said it left.
+  readonly #gone: ((id: string, lastHeard: number) => void)[] = [];
+  // Since when this node has been connected to NATS (undefined while it is not): what it did not
+  // hear while cut off says nothing of the others, so silence counts only from then.
+  #connectedAt: number | undefined;
 
   constructor(nc: NatsConnection, root: string, nodeId: () => string, now: () => number) {
     this.#nc = nc;
@@ -29,8 +34,13 @@ export class Presence {
     const decode = (data: Uint8Array) => new TextDecoder().decode(data);
     // The connection does not echo: this node never hears itself.
     nc.subscribe(`${root}.nodes.presence`, { callback: (err, msg) => void (err === null && this.heard(decode(msg.data))) });
-    nc.subscribe(`${root}.nodes.left`, { callback: (err, msg) => void (err === null && this.#heard.delete(decode(msg.data))) });
-    this.#timer = setInterval(() => this.#say("presence"), PRESENCE_INTERVAL_MS);
+    nc.subscribe(`${root}.nodes.left`, { callback: (err, msg) => void (err === null && this.#left(decode(msg.data))) });
+    this.#connectedAt = now();
+    void this.#followConnection();
+    this.#timer = setInterval(() => {
+      this.#say("presence");
+      this.#noticeSilent();
+    }, PRESENCE_INTERVAL_MS);
     this.#say("presence");
   }
 
@@ -48,11 +58,45 @@ export class Presence {
   count(): number {
     const since = this.#now() - 3 * PRESENCE_INTERVAL_MS;
     let n = 1;
-    for (const [id, at] of this.#heard) {
-      if (at >= since) n++;
-      else this.#heard.delete(id);
-    }
+    for (const at of this.#heard.values()) if (at >= since) n++;
     return n;
+  }
+
+  /** Whether node `id` was heard within three rounds (this node always is). */
+  isUp(id: string): boolean {
+    if (id === this.#nodeId()) return true;
+    const at = this.#heard.get(id);
+    return at !== undefined && at >= this.#now() - 3 * PRESENCE_INTERVAL_MS;
+  }
+
+  /** Calls `listener` with each node taken as gone from now on (silent for three rounds, or left), and when it was last heard. */
+  onGone(listener: (id: string, lastHeard: number) => void): void {
+    this.#gone.push(listener);
+  }
+
+  // A node silent for three rounds while this one was connected all along is gone.
+  #noticeSilent(): void {
+    const connectedAt = this.#connectedAt;
+    if (connectedAt === undefined) return;
+    const since = this.#now() - 3 * PRESENCE_INTERVAL_MS;
+    for (const [id, at] of this.#heard) if (at < since && connectedAt < since) this.#goneNow(id, at);
+  }
+
+  async #followConnection(): Promise<void> {
+    for await (const s of this.#nc.status()) {
+      if (s.type === "disconnect") this.#connectedAt = undefined;
+      else if (s.type === "reconnect") this.#connectedAt = this.#now();
+    }
+  }
+
+  #left(id: string): void {
+    const at = this.#heard.get(id);
+    if (at !== undefined) this.#goneNow(id, this.#now());
+  }
+
+  #goneNow(id: string, lastHeard: number): void {
+    this.#heard.delete(id);
+    for (const listener of this.#gone) listener(id, lastHeard);
   }
 
   /** Stops saying this node is up, and says it leaves (before the connection drains). */

@@ -188,8 +188,8 @@ export class NatsOwnership implements SessionOwnership {
 }
 
 
-// The owner a record names, or undefined when it was deleted (or is not edgemq's).
-function live(entry: KvEntry): OwnerRecord | undefined {
+/** The owner a sessions bucket entry names, or undefined when it was deleted (or is not edgemq's). */
+export function live(entry: KvEntry): OwnerRecord | undefined {
   if (entry.operation !== "PUT") return undefined;
   try {
     const r = entry.json<OwnerRecord>();

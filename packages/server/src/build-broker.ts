@@ -1,4 +1,4 @@
-import { Broker, CLOUDFLARE_FEATURES, type FeaturePolicy, FULL_FEATURES, type Hook, type MemoryBudget, type RoutingFactory, rulesHook, type SessionOwnership, type Store } from "@edgemq/core";
+import { Broker, CLOUDFLARE_FEATURES, type FeaturePolicy, FULL_FEATURES, type Hook, type MemoryBudget, type RoutingFactory, rulesHook, type SessionOwnership, type Store, type WillKeeper } from "@edgemq/core";
 import type { BrokerExtras } from "@edgemq/tenancy";
 import { type ScramCredential, scramAuthHook, scramCredential } from "@edgemq/credentials";
 import { ReasonCode } from "@edgemq/core/codec";
@@ -64,13 +64,16 @@ export function tenantBrokerOptions(config: ServerConfig): BrokerExtras {
 }
 
 /** Builds the default broker from a server configuration, with the runtime's clock (and the cluster's routing and session ownership when it has one). */
-export function buildBroker(config: ServerConfig, now: () => number, store?: Store, memoryBudget?: MemoryBudget, routing?: RoutingFactory, ownership?: SessionOwnership): Broker {
+export function buildBroker(
+  config: ServerConfig, now: () => number, store?: Store, memoryBudget?: MemoryBudget, routing?: RoutingFactory, ownership?: SessionOwnership, wills?: WillKeeper,
+): Broker {
   const broker = new Broker({
     name: "default",
     now,
     memoryBudget,
     routing,
     ownership,
+    wills,
     features: serverFeatures(config),
     limits: config.limits,
     store,

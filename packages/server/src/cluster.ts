@@ -1,5 +1,5 @@
 import type { ClusterView, NodeAnswer, NodeQuery } from "@edgemq/admin";
-import type { RoutingFactory, SessionOwnership } from "@edgemq/core";
+import type { RoutingFactory, SessionOwnership, WillKeeper } from "@edgemq/core";
 import type { ClusterLink } from "@edgemq/cluster-nats";
 import type { TenancyStore } from "@edgemq/tenancy";
 import { readClusterFiles } from "./cluster-files.ts";
@@ -13,6 +13,10 @@ export interface ClusterNode {
   routing(broker: string): RoutingFactory;
   /** Who owns each client id of one broker across the nodes (undefined without JetStream: each node its own, as on one node). */
   ownership(broker: string): SessionOwnership | undefined;
+  /** Where one broker's wills are kept for the other nodes (undefined without JetStream: each node its own, as on one node). */
+  wills(broker: string): WillKeeper | undefined;
+  /** How the reaper reaches a broker this node has not built yet (a tenant's) to publish a gone node's will; false when it does not exist. */
+  openBroker: (broker: string) => boolean;
   /** Names the node after its MQTT port once it is bound, unless --node-id named it. */
   settle(port: number): void;
   /** Counts the nodes that answer a roll call (a moment's wait), for {@link describe}. */
@@ -41,7 +45,7 @@ export interface ClusterNode {
 /** Connects this node to the NATS servers of `config` (seeding the cluster's tenancy from `local` when it is empty); rejects with the package's ClusterConnectError when none answers. */
 export async function joinCluster(config: ClusterConfig, port: number, logger: Logger, local?: TenancyStore): Promise<ClusterNode> {
   // Loaded only here: a server without --cluster never loads the NATS client.
-  const { ClusterLink, defaultNodeId, NodeQueries, redactServers, SessionOwners } = await import("@edgemq/cluster-nats");
+  const { ClusterLink, ClusterWills, defaultNodeId, NodeQueries, redactServers, SessionOwners, tenancyReplicas } = await import("@edgemq/cluster-nats");
   // Read before connecting: a missing or wrong file is a configuration error naming its flag.
   const files = readClusterFiles(config);
   const link = await ClusterLink.connect({
@@ -56,6 +60,26 @@ export async function joinCluster(config: ClusterConfig, port: number, logger: L
     logger.log("warn", `edgemq: cluster: cannot use JetStream KV for session ownership (${e.message}); one client id may be connected on two nodes at once. Start nats-server with -js.`);
     return undefined;
   });
+  // The wills of this node's clients, published by a surviving node if this one dies (issue 13).
+  const wills = await ClusterWills.open({
+    get nc() {
+      return link.nc;
+    },
+    root: link.root,
+    get nodeId() {
+      return link.nodeId;
+    },
+    incarnation: link.incarnation,
+    get connected() {
+      return link.connected;
+    },
+    report: (level, text) => link.report(level, text),
+    isUp: (node) => link.presence.isUp(node),
+  }, owners?.kv, tenancyReplicas(link.nc)).catch((e: Error) => {
+    logger.log("warn", `edgemq: cluster: cannot use JetStream KV for wills (${e.message}); the wills of a node that dies are lost with it. Start nats-server with -js.`);
+    return undefined;
+  });
+  link.presence.onGone((node, lastHeard) => void wills?.reap(node, lastHeard));
   let seen: number | undefined;
   const queries = new NodeQueries(link.nc, link.root);
   return {
@@ -63,11 +87,20 @@ export async function joinCluster(config: ClusterConfig, port: number, logger: L
     tenancy,
     routing: (broker) => link.routing(broker),
     ownership: (broker) => owners?.forBroker(broker),
+    wills: (broker) => wills?.forBroker(broker),
+    set openBroker(open: (broker: string) => boolean) {
+      if (wills !== undefined) wills.openBroker = open;
+    },
+    get openBroker() {
+      return wills?.openBroker ?? (() => false);
+    },
     settle(bound) {
       if (config.nodeId === undefined && link.nodeId !== defaultNodeId(bound)) {
         link.nodeId = defaultNodeId(bound);
         link.presence.renamed();
       }
+      // The wills this node's earlier run left (it died, and came back before the others noticed) go now, after their delay.
+      void wills?.reap(link.nodeId, Date.now(), link.incarnation);
     },
     async countNodes() {
       seen = await link.rollCall();
@@ -91,6 +124,7 @@ export async function joinCluster(config: ClusterConfig, port: number, logger: L
     close: () => {
       queries.close();
       owners?.close();
+      wills?.close();
       return link.close();
     },
   };

@@ -97,7 +97,7 @@ export async function serve(
   const memoryBudget = givenBroker?.memoryBudget ?? new MemoryBudget(config.memoryBudget, config.maxSessionsTotal);
   // Every broker this server builds, default and tenants, routes over the cluster when there is one (an embedder's broker brings its own routing).
   const cluster = config.cluster !== undefined ? await joinCluster(config.cluster, config.listeners[0]?.port ?? 0, logger, storage?.tenancy) : undefined;
-  const broker = givenBroker ?? buildBroker(config, Date.now, storage?.forBroker("default"), memoryBudget, cluster?.routing("default"), cluster?.ownership("default"));
+  const broker = givenBroker ?? buildBroker(config, Date.now, storage?.forBroker("default"), memoryBudget, cluster?.routing("default"), cluster?.ownership("default"), cluster?.wills("default"));
   // On-publish hook call durations, by broker name, for /metrics.
   const hookLatency = new Map<string, Histogram>();
   const latencyOf = (name: string) => {
@@ -160,11 +160,23 @@ export async function serve(
         onPublish: tenantHook(record),
         routing: cluster?.routing(`${record.name}.${record.namespace}`),
         ownership: cluster?.ownership(`${record.name}.${record.namespace}`),
+        wills: cluster?.wills(`${record.name}.${record.namespace}`),
       };
     },
     onBrokerUpdated: (record, instance) => instance?.setOnPublish(tenantHook(record)),
     onBrokerDeleted: (record) => storage?.dropBroker(`${record.name}.${record.namespace}`),
   });
+  // A gone node's will of a tenant broker is published through that broker here, built now if need be.
+  if (cluster !== undefined) {
+    cluster.openBroker = (scope) => {
+      if (scope === "default") return true;
+      const dot = scope.indexOf(".");
+      const [name, namespace] = [scope.slice(0, dot), scope.slice(dot + 1)];
+      if (dot <= 0 || !registry.hasBroker(namespace, name)) return false;
+      registry.broker(namespace, name);
+      return true;
+    };
+  }
   // Tenant brokers with stored data come back now, not at their first connection, so that their wills and expiry run.
   for (const scope of storage?.brokers() ?? []) {
     const dot = scope.indexOf(".");
