@@ -69,6 +69,28 @@ describe("the wills of a node killed with SIGKILL", () => {
   }, 60_000);
 });
 
+describe("the will of a tenant broker's client on a node killed with SIGKILL", () => {
+  it("is published through that broker on the surviving node, which builds it for the will: a retained will is there for a later subscriber", async () => {
+    const admin = new Admin(b);
+    await admin.ok("POST", "/namespaces", { name: "wills" });
+    await admin.ok("POST", "/namespaces/wills/brokers", { name: "plant", authType: "TOKEN" });
+    const a = await startBroker(node("will-tenant"), {}, { runtime: "node" });
+    const password = await admin.credential("wills", "plant", "press-1");
+    const client = await holder(a.url, "press-1", { username: "x", password, protocolVersion: 5, will: { topic: "presses/1/state", payload: Buffer.from("offline"), qos: 1, retain: true } });
+    await sleep(300);
+    await a.stop("SIGKILL");
+    client.end(true);
+    // Past node A's presence deadline (6 s after it was last heard) and the next check (2 s): nobody on B used the broker before.
+    await sleep(12_000);
+    const reader = await connect(b.url, { clientId: "reader-1", username: "x", password: await admin.credential("wills", "plant", "reader-1"), protocolVersion: 5 });
+    const got = collect(reader);
+    await reader.subscribeAsync("presses/#", { qos: 1 });
+    await waitFor(() => got.length > 0, 3_000, "the retained will on node B");
+    expect(got.map((m) => [m.topic, m.payload, m.packet.retain])).toEqual([["presses/1/state", "offline", true]]);
+    await reader.endAsync();
+  }, 60_000);
+});
+
 describe("the wills of a node that stops answering and comes back (frozen with SIGSTOP past its presence deadline)", () => {
   it("are published once: by a surviving node while it is silent, and not again when their clients then drop from it; a will made after it is back goes as usual", async () => {
     const a = await startBroker(node("will-frozen"), {}, { runtime: "node" });
