@@ -94,33 +94,42 @@ describe("the will of a tenant broker's client on a node killed with SIGKILL", (
 describe("the wills of a node that stops answering and comes back (frozen with SIGSTOP past its presence deadline)", () => {
   it("are published once: by a surviving node while it is silent, and not again when their clients then drop from it; a will made after it is back goes as usual", async () => {
     const a = await startBroker(node("will-frozen"), {}, { runtime: "node" });
-    const watcher = await connect(b.url, { clientId: "watcher-2", protocolVersion: 5 });
-    await watcher.subscribeAsync("gone2/#", { qos: 1 });
-    const got = collect(watcher);
-    const client = await holder(a.url, "frozen-client", { protocolVersion: 5, will: { topic: "gone2/frozen", payload: Buffer.from("bye"), qos: 1, retain: false } });
-    await sleep(300);
-    process.kill(a.process.pid!, "SIGSTOP");
     try {
-      await waitFor(() => got.some((m) => m.topic === "gone2/frozen"), 15_000, "the frozen node's client's will from node B");
+      await frozenNode(a);
     } finally {
       process.kill(a.process.pid!, "SIGCONT");
+      await a.stop();
     }
-    // Its client, connected to it all along, now drops without DISCONNECT: its will was published already.
-    await sleep(1000);
-    client.stream.destroy();
-    // A client that connects once the node is back has its will in force as usual.
-    const fresh = await holder(a.url, "fresh-client", { protocolVersion: 5, will: { topic: "gone2/fresh", payload: Buffer.from("bye"), qos: 1, retain: false } });
-    await sleep(300);
-    fresh.stream.destroy();
-    await waitFor(() => got.some((m) => m.topic === "gone2/fresh"), 5_000, "the will of a client of the node once back");
-    await sleep(2000);
-    expect(got.map((m) => m.topic).sort()).toEqual(["gone2/fresh", "gone2/frozen"]);
-    client.end(true);
-    fresh.end(true);
-    await watcher.endAsync();
-    await a.stop();
   }, 60_000);
 });
+
+// Freezes node `a` past its presence deadline and lets it go on: what its clients' wills become.
+async function frozenNode(a: RunningBroker): Promise<void> {
+  const watcher = await connect(b.url, { clientId: "watcher-2", protocolVersion: 5 });
+  await watcher.subscribeAsync("gone2/#", { qos: 1 });
+  const got = collect(watcher);
+  const client = await holder(a.url, "frozen-client", { protocolVersion: 5, will: { topic: "gone2/frozen", payload: Buffer.from("bye"), qos: 1, retain: false } });
+  await sleep(300);
+  process.kill(a.process.pid!, "SIGSTOP");
+  try {
+    await waitFor(() => got.some((m) => m.topic === "gone2/frozen"), 15_000, "the frozen node's client's will from node B");
+  } finally {
+    process.kill(a.process.pid!, "SIGCONT");
+  }
+  // Its client, connected to it all along, now drops without DISCONNECT: its will was published already.
+  await sleep(1000);
+  client.stream.destroy();
+  // A client that connects once the node is back has its will in force as usual.
+  const fresh = await holder(a.url, "fresh-client", { protocolVersion: 5, will: { topic: "gone2/fresh", payload: Buffer.from("bye"), qos: 1, retain: false } });
+  await sleep(300);
+  fresh.stream.destroy();
+  await waitFor(() => got.some((m) => m.topic === "gone2/fresh"), 5_000, "the will of a client of the node once back");
+  await sleep(2000);
+  expect(got.map((m) => m.topic).sort()).toEqual(["gone2/fresh", "gone2/frozen"]);
+  client.end(true);
+  fresh.end(true);
+  await watcher.endAsync();
+}
 
 describe("the wills of nodes cut off from NATS together (the NATS server down for longer than the presence deadline)", () => {
   it("are not taken for a dead node's: none is published for clients still connected, and one that came due meanwhile goes once, when NATS is back", async () => {
