@@ -3,6 +3,7 @@
 // for edgemq must be able to parse it and get one clear line, rather than a
 // syntax error at a type annotation or a stack trace from node:sqlite.
 import { existsSync } from "node:fs";
+import { applyGcFlags } from "./gc-flags.js";
 
 /**
  * The Node versions edgemq runs on (also each package.json's `engines`):
@@ -22,9 +23,11 @@ export function supportsNode(version) {
  * Imports the entry point `name` of the package whose folder is `packageRoot`
  * (a file: URL ending in "/"): src/<name>.ts in a clone, dist/<name>.js in an
  * installed tarball, which carries no src/. On a Node edgemq does not run on,
- * prints one line saying what is needed and exits with code 1 instead.
+ * prints one line saying what is needed and exits with code 1 instead. A
+ * `server` (the default for "main") on one CPU first restarts itself with the
+ * garbage collector's flags for one CPU (gc-flags.js).
  */
-export async function launch(packageRoot, name) {
+export async function launch(packageRoot, name, { server = name === "main" } = {}) {
   const source = new URL(`src/${name}.ts`, packageRoot);
   const fromSource = existsSync(source);
   if (!supportsNode(process.versions.node)) {
@@ -34,5 +37,7 @@ export async function launch(packageRoot, name) {
     console.error(`edgemq needs Node 24 or 22.18+ (node:sqlite); this is Node ${process.versions.node} — ${fix}`);
     process.exit(1);
   }
+  // A server on one CPU restarts itself with the garbage collector's flags for one CPU (gc-flags.js).
+  if (server) applyGcFlags();
   return import(fromSource ? source.href : new URL(`dist/${name}.js`, packageRoot).href);
 }

@@ -7,7 +7,7 @@ import { launch } from "@edgemq/node/launch";
 for (const stream of [process.stdout, process.stderr]) {
   stream.on("error", (e) => process.exit(e.code === "EPIPE" ? 0 : 1));
 }
-const { main } = await launch(new URL("../", import.meta.url), "mod");
+const { main } = await launch(new URL("../", import.meta.url), "mod", { server: process.argv[2] === "serve" });
 const code = await main(process.argv.slice(2));
 // Exit once stdout and stderr have drained, so piped output is never cut short
 // and no leftover socket keeps the process alive.
