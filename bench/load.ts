@@ -150,6 +150,8 @@ const USAGE = `Usage: npm run bench -- [options]
   --fan-out-subs <n>     subscribers in fan-out (default 100)
   --pairs <n>            publisher/subscriber pairs (default 50)
   --rate <n>             messages per second in the latency scenario (default 5000)
+  --churn <n>            connections opened and closed (CONNECT, CONNACK, close) just before each latency
+                         measurement, to measure the tail right after a burst of churn (default 0)
   --idle <n>             idle connections for the memory figure (default 10000)
   --conn-parallel <n>    connections opened in parallel for the connection rate (default 16)
   --window <n>           unacknowledged QoS 1 PUBLISH per publisher (default 64)
@@ -302,6 +304,7 @@ function parse(argv: string[]): Args | "help" {
       pairs: num("--pairs", 50, 1),
       idle: num("--idle", 10000, 1),
       rate: num("--rate", 5000, 1),
+      churn: num("--churn", 0),
       connConcurrency: num("--conn-parallel", 16, 1),
       genBoundPct: num("--gen-bound", 90),
       cores: { broker: undefined, gen: undefined },
@@ -343,6 +346,7 @@ function describeMachine(pinned: boolean, a: Args, targets: Target[]): string {
     (!pinned ? "not pinned" : a.port === undefined ? `brokers on CPU ${a.brokerCpu} (one process per broker, runtime, transport and store${targets.some((t) => t.nodes > 1) ? "; a cluster's nodes and NATS server all there" : ""}), generator on CPU ${a.genCpu}` : `generator on CPU ${a.genCpu}`) +
     `; ${a.run.warmup} s warm-up + ${a.run.seconds} s measured per run` +
     (a.run.sessionExpiry > 0 ? `; subscribers hold lasting sessions (expiry ${a.run.sessionExpiry} s)` : "") +
+    (a.run.churn > 0 && a.scenarios.includes("latency") ? `; ${a.run.churn} connections opened and closed just before each latency run` : "") +
     (targets.some((t) => t.durable) ? `; data directories in ${a.dataDir} (${filesystem(a.dataDir)})` : "");
 }
 

@@ -22,6 +22,8 @@ export interface RunOptions {
   idle: number;
   /** Messages per second in the latency scenario. */
   rate: number;
+  /** Connections opened and closed just before each latency measurement (0: none). */
+  churn: number;
   /** Connections opened in parallel by the connection-rate scenario. */
   connConcurrency: number;
   /** Generator CPU (% of one core) at or above which a figure is the generator's limit. */
@@ -276,6 +278,7 @@ export async function throughput(target: Target, shape: Shape, qos: QoS, payload
 /** One publisher at a fixed rate to one subscriber; latency is receive time minus the send time carried in the payload. */
 export async function latency(target: Target, qos: QoS, payload: number, o: RunOptions): Promise<LatencyResult> {
   const run = runId();
+  if (o.churn > 0) await churn(target, o, run);
   const topic = `bench/${run}/latency`;
   const [subClient] = await openClients(subscriberEndpoint(target), o, `bench-${run}-s`, 1, 1, o.sessionExpiry);
   const clients = [subClient!];
@@ -344,6 +347,15 @@ export async function idle(target: Target, o: RunOptions): Promise<IdleResult> {
   } finally {
     await closeAll(clients);
   }
+}
+
+/** Opens `o.churn` connections (200 at a time), each with CONNECT and CONNACK, then closes them all: what a reconnect storm leaves the broker. */
+async function churn(target: Target, o: RunOptions, run: string): Promise<void> {
+  const clients: Client[] = [];
+  await pool(range(o.churn), 200, async (i) => {
+    clients.push(await Client.connect(target, o.version, `bench-${run}-churn${i}`, 30000));
+  });
+  await closeAll(clients);
 }
 
 /** `o.connConcurrency` loops of connect, CONNECT, CONNACK, DISCONNECT and close; cycles counted over the measured window. */
