@@ -1,7 +1,6 @@
-import { jetstream } from "@nats-io/jetstream";
-import { type KV, Kvm } from "@nats-io/kv";
+import type { KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { lostRace } from "./kv-cas.ts";
+import { lostRace, openNodeBucket } from "./kv-cas.ts";
 import { NatsWillKeeper, type WillsNode } from "./nats-will-keeper.ts";
 import { live, sessionKey } from "./session-ownership.ts";
 import { encodeKeyToken } from "./tenancy-keys.ts";
@@ -58,9 +57,7 @@ export class ClusterWills implements WillsNode {
   /** Opens (creating when missing) the wills bucket; `sessions` is the sessions bucket, to tell a client that came back. Rejects without JetStream. */
   static async open(link: WillsLink, sessions: KV | undefined, replicas: number): Promise<ClusterWills> {
     const bucket = willsBucketName(link.root);
-    const kvm = new Kvm(jetstream(link.nc, { timeout: 2000 }));
-    const options = { history: 1, replicas, description: "edgemq: the wills in force, by the node that holds their clients" };
-    const kv = await kvm.create(bucket, options).catch(() => kvm.create(bucket, options));
+    const kv = await openNodeBucket(link.nc, bucket, "edgemq: the wills in force, by the node that holds their clients", replicas);
     return new ClusterWills(link, kv, bucket, sessions);
   }
 

@@ -1,7 +1,7 @@
 import type { SessionOwnership } from "@edgemq/core";
-import { jetstream } from "@nats-io/jetstream";
-import { type KV, Kvm } from "@nats-io/kv";
+import type { KV } from "@nats-io/kv";
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
+import { openNodeBucket } from "./kv-cas.ts";
 import { FENCE_WAIT_MS, NatsOwnership, type OwnershipNode } from "./session-ownership.ts";
 import { tenancyReplicas } from "./tenancy-kv.ts";
 
@@ -72,11 +72,8 @@ export class SessionOwners implements OwnershipNode {
   /** Opens (creating when missing) the sessions bucket; rejects when the NATS server has no JetStream. */
   static async open(link: OwnersLink): Promise<SessionOwners> {
     const bucket = sessionsBucketName(link.root);
-    const options = { history: 1, replicas: tenancyReplicas(link.nc), description: "edgemq: the node that owns each client id's session" };
     // A claim waits for its writes: a NATS server that does not answer in 2 s refuses the CONNECT (0x89) rather than hold it.
-    const kvm = new Kvm(jetstream(link.nc, { timeout: 2000 }));
-    // Two nodes starting at once may both create it: the second try opens the first's.
-    const kv = await kvm.create(bucket, options).catch(() => kvm.create(bucket, options));
+    const kv = await openNodeBucket(link.nc, bucket, "edgemq: the node that owns each client id's session", tenancyReplicas(link.nc));
     return new SessionOwners(link, kv, bucket);
   }
 
