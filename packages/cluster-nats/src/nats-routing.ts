@@ -95,6 +95,8 @@ export class NatsRouting implements Routing {
     // and the message, published once NATS is back, says so, so no group gets it twice.
     let served = 0;
     if (!link.connected) matched += served = this.#local.route(message, commits, "shared");
+    // The node's id as it is now: a node is renamed after its port once bound, after this routing was built.
+    this.#origin.node = link.nodeId;
     this.#origin.sequence = ++this.#sequence;
     if (this.#outbox.add(subject, prepareMessage(message, this.#origin, link.now(), served > 0, this.#prepared)) === 1) setImmediate(this.#flush);
     return matched === 0 ? 1 : matched;
