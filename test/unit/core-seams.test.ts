@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import {
   type AuthResult, Broker, type BrokerOptions, type Hook, type LocalRoute, type Message, type OwnershipHandle, type Packet, type Routing,
-  MemoryStore, type SessionOwnership, type SessionRecord, type SubscriptionEntry, type WillHandle, type WillKeeper,
+  MemoryStore, type SessionOwnership, type SessionHandover, type SessionRecord, type SubscriptionEntry, type WillHandle, type WillKeeper,
 } from "@edgemq/core";
 import { FakeClock } from "../support/fake-clock.ts";
 import { MemoryPeer } from "../support/memory-peer.ts";
@@ -325,12 +325,14 @@ describe("a routing that cannot make messages durable now (a cluster node cut of
 class SlowOwnership implements SessionOwnership {
   handle: OwnershipHandle | undefined;
   readonly released: string[] = [];
-  resolve: (() => void) | undefined;
+  resolve: ((handover?: SessionHandover) => void) | undefined;
+  readonly resumes: boolean[] = [];
   bind(handle: OwnershipHandle): void {
     this.handle = handle;
   }
-  claim(_clientId: string): Promise<unknown> {
-    return new Promise<void>((r) => (this.resolve = r));
+  claim(_clientId: string, resume: boolean): Promise<SessionHandover | void> {
+    this.resumes.push(resume);
+    return new Promise<SessionHandover | void>((r) => (this.resolve = r));
   }
   release(clientId: string): void {
     this.released.push(clientId);
@@ -481,5 +483,88 @@ describe("the will seam lets a cluster keep wills beyond this broker and decide 
     // And one recorded on another node goes through this broker as its client's PUBLISH.
     wills.handle!.publishWill(will, { clientId: "elsewhere", username: undefined, protocolVersion: 5, conn: live.duplex.info, attributes: {} });
     expect(publishes(watcher.packets()).map((p) => p.topic)).toEqual(["gone/w"]);
+  });
+});
+
+describe("a claim that resumes brings the session the old holder hands over", () => {
+  // Node X holds "mover": a lasting session with a subscription, one QoS 1 message in flight (never acknowledged), one queued,
+  // and an inbound QoS 2 PUBLISH that waits for PUBREL; its client has gone.
+  async function heldOnX(): Promise<{ x: Broker; xOwnership: SlowOwnership }> {
+    const xOwnership = new SlowOwnership();
+    const x = broker({ ownership: xOwnership, limits: { sysInterval: 0, maximumQueuedMessages: 100 } });
+    const client = new MemoryPeer(x);
+    client.connect("mover", { cleanStart: false, properties: { sessionExpiryInterval: 60, receiveMaximum: 1 } });
+    await flush();
+    xOwnership.resolve!();
+    await flush();
+    client.send({ type: "subscribe", packetId: 1, subscriptions: [{ topicFilter: "m/#", qos: 1, noLocal: false, retainAsPublished: false, retainHandling: 0 }], properties: { subscriptionIdentifier: 9 } });
+    client.send({ type: "publish", topic: "in/q2", payload: enc.encode("once"), qos: 2, retain: false, dup: false, packetId: 7 });
+    x.publish({ topic: "m/1", payload: enc.encode("first"), qos: 1, retain: false, properties: undefined, expiresAt: undefined, senderId: "", receivedAt: 0 });
+    x.publish({ topic: "m/2", payload: enc.encode("second"), qos: 1, retain: false, properties: undefined, expiresAt: undefined, senderId: "", receivedAt: 0 });
+    await flush();
+    expect(client.packets().map((p) => p.type)).toEqual(["connack", "suback", "pubrec", "publish"]); // Receive Maximum 1: "second" waits
+    client.duplex.close();
+    await flush();
+    return { x, xOwnership };
+  }
+
+  it("hands the session over to the claiming node: Session Present, the subscription, the in-flight message resent with DUP, the queue, and PUBREL state", async () => {
+    const { x, xOwnership } = await heldOnX();
+    const handover = xOwnership.handle!.handOver("mover", true)!;
+    expect(x.sessionCount).toBe(0);
+    expect(handover.record.subscriptions.map((sub) => sub.topicFilter)).toEqual(["m/#"]);
+    expect(handover.outgoing.map((r) => [dec.decode(r.message.payload), r.packetId !== 0])).toEqual([["first", true], ["second", false]]);
+    expect(handover.inboundQos2).toEqual([7]);
+
+    const yOwnership = new SlowOwnership();
+    const y = broker({ ownership: yOwnership });
+    const peer = new MemoryPeer(y);
+    peer.connect("mover", { cleanStart: false, properties: { sessionExpiryInterval: 60 } });
+    await flush();
+    expect(yOwnership.resumes).toEqual([true]);
+    yOwnership.resolve!(handover);
+    await flush();
+    const packets = peer.packets();
+    expect(packets[0]).toMatchObject({ type: "connack", sessionPresent: true, reasonCode: 0 });
+    expect(packets.slice(1)).toMatchObject([
+      { type: "publish", topic: "m/1", dup: true, qos: 1 }, // [MQTT-4.4.0-1]
+      { type: "publish", topic: "m/2", dup: false, qos: 1, properties: { subscriptionIdentifiers: [9] } },
+    ]);
+    // The resent QoS 2 PUBLISH is acknowledged, not delivered again; PUBREL completes it.
+    peer.send({ type: "publish", topic: "in/q2", payload: enc.encode("once"), qos: 2, retain: false, dup: true, packetId: 7 });
+    peer.send({ type: "pubrel", packetId: 7, reasonCode: 0 });
+    await flush();
+    expect(peer.packets()).toMatchObject([{ type: "pubrec", packetId: 7 }, { type: "pubcomp", packetId: 7 }]);
+    expect(y.stats.messagesReceived).toBe(0);
+    // The subscription lives on the new node.
+    y.publish({ topic: "m/3", payload: enc.encode("third"), qos: 0, retain: false, properties: undefined, expiresAt: undefined, senderId: "", receivedAt: 0 });
+    expect(peer.packets()).toMatchObject([{ type: "publish", topic: "m/3" }]);
+  });
+
+  it("hands nothing over for a Clean Start, and the claiming node starts a new session", async () => {
+    const { xOwnership } = await heldOnX();
+    expect(xOwnership.handle!.handOver("mover", false)).toBeUndefined();
+    expect(xOwnership.handle!.handOver("mover", true)).toBeUndefined(); // forgotten already
+    const yOwnership = new SlowOwnership();
+    const peer = new MemoryPeer(broker({ ownership: yOwnership }));
+    peer.connect("mover", { cleanStart: true });
+    await flush();
+    expect(yOwnership.resumes).toEqual([false]);
+    yOwnership.resolve!();
+    await flush();
+    expect(peer.packets()).toMatchObject([{ type: "connack", sessionPresent: false }]);
+  });
+
+  it("does not adopt a session that belongs to another user, unless any identity may take sessions over", async () => {
+    const { xOwnership } = await heldOnX();
+    const handover = xOwnership.handle!.handOver("mover", true)!;
+    handover.record.client = { ...handover.record.client!, username: "alice" };
+    const yOwnership = new SlowOwnership();
+    const peer = new MemoryPeer(broker({ ownership: yOwnership }));
+    peer.connect("mover", { cleanStart: false, username: "mallory", properties: { sessionExpiryInterval: 60 } });
+    await flush();
+    yOwnership.resolve!(handover);
+    await flush();
+    expect(peer.packets()).toMatchObject([{ type: "connack", sessionPresent: false }]);
   });
 });

@@ -6,7 +6,7 @@
  * retained messages kept in a JetStream stream that every node follows;
  * tenancy in a JetStream KV bucket that every node watches.
  * One owner per client id across nodes (a KV record claimed by compare-and-set,
- * the previous owner fenced); session state is still each node's own.
+ * the previous owner fenced, handing its session over to a claim that resumes it).
  */
 export { ClusterConnectError, ClusterLink, type ClusterOptions, defaultNodeId, redactServers } from "./cluster-link.ts";
 export { Presence, PRESENCE_INTERVAL_MS } from "./presence.ts";
@@ -19,6 +19,7 @@ export { SessionOwners, sessionsBucketName } from "./session-owners.ts";
 export { ClusterWills, type WillsLink, willsBucketName } from "./cluster-wills.ts";
 export { NatsWillKeeper, willKey } from "./nats-will-keeper.ts";
 export { decodeWillRecord, encodeWillRecord, type WillRecord } from "./will-record.ts";
+export { decodeHandover, encodeHandover } from "./handover-codec.ts";
 export { CLAIM_ATTEMPTS, FENCE_WAIT_MS, NatsOwnership, type OwnerRecord, sessionKey, TAKEOVER_DAMPING_MS } from "./session-ownership.ts";
 export { KvTenancyStore, tenancyBucketName, tenancyReplicas } from "./tenancy-kv.ts";
 export { decodeKeyToken, encodeKeyToken, parseTenancyKey, tenancyKey, type TenancyKey } from "./tenancy-keys.ts";

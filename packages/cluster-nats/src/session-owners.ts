@@ -1,6 +1,8 @@
-import type { SessionOwnership } from "@edgemq/core";
+import type { SessionHandover, SessionOwnership } from "@edgemq/core";
 import type { KV } from "@nats-io/kv";
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
+import { assemble, respondInParts } from "./answer-parts.ts";
+import { decodeHandover, encodeHandover } from "./handover-codec.ts";
 import { openNodeBucket } from "./kv-cas.ts";
 import { FENCE_WAIT_MS, NatsOwnership, type OwnershipNode } from "./session-ownership.ts";
 import { tenancyReplicas } from "./tenancy-kv.ts";
@@ -27,7 +29,12 @@ interface FenceRequest {
   broker: string;
   clientId: string;
   revision: number;
+  /** The claim resumes the session (Clean Start 0): the answer carries it. */
+  resume?: boolean;
 }
+
+// How long a claim waits for the session a live node hands over (a long queue comes in parts).
+const HANDOVER_WAIT_MS = 5000;
 
 /**
  * Who owns each client id across the cluster, for every broker of this node:
@@ -62,8 +69,12 @@ export class SessionOwners implements OwnershipNode {
           return;
         }
         const ownership = this.#brokers.get(request.broker);
-        const done = ownership === undefined ? Promise.resolve() : ownership.fenced(request.clientId, request.revision);
-        void done.then(() => msg.respond(), () => msg.respond());
+        const done = ownership === undefined ? Promise.resolve(undefined) : ownership.fenced(request.clientId, request.revision, request.resume === true);
+        // An empty answer: fenced, nothing handed over.
+        void done.then(
+          (handover) => handover === undefined ? msg.respond() : respondInParts(link.nc, msg, encodeHandover(handover, Date.now())),
+          () => msg.respond(),
+        );
       },
     });
     void this.#watch();
@@ -96,10 +107,31 @@ export class SessionOwners implements OwnershipNode {
     return ownership;
   }
 
-  async fenceRemote(incarnation: number, broker: string, clientId: string, revision: number): Promise<void> {
-    const request: FenceRequest = { broker, clientId, revision };
-    // No responders (the node is gone, or restarted under another run) or no answer in time: nothing more to wait for.
-    await this.#link.nc.request(`${this.#link.root}.sessions.fence.${incarnation}`, JSON.stringify(request), { timeout: FENCE_WAIT_MS }).catch(() => {});
+  async fenceRemote(incarnation: number, broker: string, clientId: string, revision: number, resume: boolean): Promise<SessionHandover | undefined> {
+    const request: FenceRequest = { broker, clientId, revision, resume };
+    const subject = `${this.#link.root}.sessions.fence.${incarnation}`;
+    try {
+      if (!resume) {
+        await this.#link.nc.request(subject, JSON.stringify(request), { timeout: FENCE_WAIT_MS });
+        return undefined;
+      }
+      const replies = await this.#link.nc.requestMany(subject, JSON.stringify(request), { strategy: "timer", maxWait: HANDOVER_WAIT_MS });
+      const parts = new Map<string, Uint8Array[]>();
+      for await (const reply of replies) {
+        const whole = assemble(reply, parts);
+        if (whole === undefined) continue;
+        if (whole.length === 0) return undefined;
+        try {
+          return decodeHandover(whole, Date.now());
+        } catch (e) {
+          this.#link.report("warn", `cluster: the session of client id ${JSON.stringify(clientId)} handed over by another node could not be read (${(e as Error).message}); it starts anew here`);
+          return undefined;
+        }
+      }
+    } catch {
+      // No responders (the node is gone, or restarted under another run) or no answer in time: nothing more to wait for.
+    }
+    return undefined;
   }
 
   claimedLocally(): void {

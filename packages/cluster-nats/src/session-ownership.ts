@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { OwnershipHandle, SessionOwnership } from "@edgemq/core";
+import type { OwnershipHandle, SessionHandover, SessionOwnership } from "@edgemq/core";
 import type { KV, KvEntry } from "@nats-io/kv";
 import { lostRace } from "./kv-cas.ts";
 import { encodeKeyToken } from "./tenancy-keys.ts";
@@ -25,8 +25,13 @@ export interface OwnershipNode {
   readonly nodeId: string;
   readonly incarnation: number;
   readonly connected: boolean;
-  /** Asks node `incarnation` to fence `clientId` of `broker` for the claim at `revision`; resolves when it did, or could not answer in time. */
-  fenceRemote(incarnation: number, broker: string, clientId: string, revision: number): Promise<void>;
+  /**
+   * Asks node `incarnation` to fence `clientId` of `broker` for the claim at
+   * `revision` (handing its session over when `resume`); resolves with the
+   * session it handed over, or undefined when it had none, is gone or could
+   * not answer in time.
+   */
+  fenceRemote(incarnation: number, broker: string, clientId: string, revision: number, resume: boolean): Promise<SessionHandover | undefined>;
   /** A claim was accepted locally (NATS or JetStream not answering): told once, and claimed again once they answer. */
   claimedLocally(): void;
 }
@@ -71,9 +76,16 @@ export class NatsOwnership implements SessionOwnership {
     this.#handle = handle;
   }
 
-  /** Resolves once the bucket names this node (the previous owner node fenced); rejects after {@link CLAIM_ATTEMPTS} lost races. */
-  claim(clientId: string): Promise<void> {
-    return this.#serially(clientId, () => this.#claim(clientId));
+  /**
+   * Resolves once the bucket names this node (the previous owner node
+   * fenced), with the session that node handed over when `resume`; rejects
+   * after {@link CLAIM_ATTEMPTS} lost races.
+   */
+  claim(clientId: string, resume: boolean): Promise<SessionHandover | undefined> {
+    let handover: SessionHandover | undefined;
+    return this.#serially(clientId, async () => {
+      handover = await this.#claim(clientId, resume);
+    }).then(() => handover);
   }
 
   /** Deletes the record if it is still this node's (compare-and-set: a newer claim elsewhere stays). */
@@ -89,15 +101,17 @@ export class NatsOwnership implements SessionOwnership {
   /**
    * Another node's claim at `revision` took `clientId`: unless this node
    * claimed it again since (a later revision), its connection is taken over
-   * and its local session forgotten.
+   * and its local session forgotten; resolves with the session handed over
+   * when the claim `resume`s it (and this node held one).
    */
-  fenced(clientId: string, revision: number): Promise<void> {
+  fenced(clientId: string, revision: number, resume: boolean): Promise<SessionHandover | undefined> {
+    let handover: SessionHandover | undefined;
     return this.#serially(clientId, async () => {
       const held = this.#held.get(clientId);
       if (held !== undefined && held > revision) return;
       this.#held.delete(clientId);
-      this.#handle?.fence(clientId);
-    });
+      handover = this.#handle?.handOver(clientId, resume);
+    }).then(() => handover);
   }
 
   /**
@@ -121,7 +135,8 @@ export class NatsOwnership implements SessionOwnership {
           this.#handle?.fence(clientId);
           return;
         }
-        await this.#claim(clientId).catch(() => {});
+        // Its connection is attached here already: the other node's copy is dropped, not brought over.
+        await this.#claim(clientId, false).catch(() => {});
       }));
     }
     await Promise.all(runs);
@@ -130,17 +145,17 @@ export class NatsOwnership implements SessionOwnership {
     return left;
   }
 
-  async #claim(clientId: string): Promise<void> {
+  async #claim(clientId: string, resume: boolean): Promise<SessionHandover | undefined> {
     const node = this.#node;
     const key = sessionKey(this.#broker, clientId);
     for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
-      if (!node.connected) return this.#local(clientId);
+      if (!node.connected) return void this.#local(clientId);
       let entry: KvEntry | null;
       try {
         entry = await node.kv.get(key);
       } catch {
         // NATS away, or JetStream without a leader for the bucket (a NATS server just died): as while NATS is away.
-        return this.#local(clientId);
+        return void this.#local(clientId);
       }
       const owner = entry === null ? undefined : live(entry);
       const elsewhere = owner !== undefined && !this.#mine(owner);
@@ -155,11 +170,10 @@ export class NatsOwnership implements SessionOwnership {
         revision = entry === null ? await node.kv.create(key, value) : await node.kv.update(key, value, entry.revision);
       } catch (e) {
         if (lostRace(e)) continue; // another node wrote first: read again
-        return this.#local(clientId);
+        return void this.#local(clientId);
       }
       this.#held.set(clientId, revision);
-      if (elsewhere) await node.fenceRemote(owner.incarnation, this.#broker, clientId, revision);
-      return;
+      return elsewhere ? await node.fenceRemote(owner.incarnation, this.#broker, clientId, revision, resume) : undefined;
     }
     throw new Error(`client id ${clientId} was claimed by other nodes ${CLAIM_ATTEMPTS} times while this node tried`);
   }

@@ -5,8 +5,11 @@
 // attaches to it (compare-and-set on a shared record, say), and when another
 // node claims a session held here it calls `fence` on the handle it was
 // bound to: the local connection is taken over (DISCONNECT 0x8E) and the
-// local copy let go.
+// local copy let go. A claim that resumes the session may bring it with it:
+// the node it was taken from hands it over (`handOver`), and this node adopts
+// it before CONNACK.
 //
+import type { SessionHandover } from "./session-handover.ts";
 
 /** What an ownership implementation may do to the broker it serves. */
 export interface OwnershipHandle {
@@ -17,6 +20,15 @@ export interface OwnershipHandle {
    * node held nothing for it.
    */
   fence(clientId: string): boolean;
+  /**
+   * As {@link fence}, for a claim by another node that brings the session
+   * along: the local connection is taken over, the session forgotten here
+   * (its stored copy and a will waiting for its delay [MQTT-3.1.2-8] too),
+   * and, when `resume` (the new CONNECT's Clean Start is 0), what it held is
+   * returned for the new owner. Undefined when this node held no session
+   * that outlives its connection.
+   */
+  handOver(clientId: string, resume: boolean): SessionHandover | undefined;
 }
 
 /** The contract of a session ownership implementation. */
@@ -28,9 +40,10 @@ export interface SessionOwnership {
    * to it. `true`: this node holds it now. A promise: the CONNACK waits for
    * it, and a rejection refuses the connection (as a failed store commit
    * does); an implementation resolves once the claim is recorded and the
-   * old holder fenced.
+   * old holder fenced. It resolves with the session the old holder handed
+   * over, when `resume` and it had one: the broker adopts it (Session Present 1).
    */
-  claim(clientId: string): true | Promise<unknown>;
+  claim(clientId: string, resume: boolean): true | Promise<SessionHandover | void>;
   /** This node let the session go: it ended (expired, Clean Start, or discarded). */
   release(clientId: string): void;
 }
@@ -41,7 +54,7 @@ export class SingleNodeOwnership implements SessionOwnership {
   bind(_handle: OwnershipHandle): void {}
 
   /** Always held here. */
-  claim(_clientId: string): true {
+  claim(_clientId: string, _resume: boolean): true {
     return true;
   }
 

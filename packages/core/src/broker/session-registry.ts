@@ -8,6 +8,7 @@ import type { BrokerContext } from "./context.ts";
 import type { Delivery } from "./delivery.ts";
 import type { OwnershipHandle, SessionOwnership } from "./ownership.ts";
 import { type BrokerConnection, Session, sessionRecord } from "./session.ts";
+import { adoptHandover, type SessionHandover, handOverSession } from "./session-handover.ts";
 import type { Subscriptions } from "./subscriptions.ts";
 import type { WillKeeper } from "./will-keeper.ts";
 
@@ -97,8 +98,8 @@ export class SessionRegistry implements OwnershipHandle {
    */
   attach(conn: BrokerConnection, clientId: string, cleanStart: boolean, expiryInterval: number): AttachOutcome<Session> {
     const ctx = this.#ctx;
-    // Held elsewhere (a cluster): the CONNACK waits until this node holds it.
-    const claimed = this.#ownership.claim(clientId);
+    // Held elsewhere (a cluster): the CONNACK waits until this node holds it, and adopts the session it brings.
+    const claimed = this.#ownership.claim(clientId, !cleanStart);
     let session = this.sessions.get(clientId);
     const old = session?.connection;
     if (old !== undefined) {
@@ -141,9 +142,25 @@ export class SessionRegistry implements OwnershipHandle {
     // Saved with the connection's will, which a crash under it leaves to publish after a restart.
     if (expiryInterval > 0) committed = ctx.store.saveSession(sessionRecord(session)) || committed;
     else if (wasStored) committed = ctx.store.deleteSession(clientId) || committed; // now it ends with this connection
+    const outcome: AttachOutcome<Session> = { session, sessionPresent, committed: undefined };
     // And for the claim, which is no store write: the last store write does not cover it.
-    if (claimed !== true) committed = committed ? Promise.all([claimed, committed]) : claimed;
-    return { session, sessionPresent, committed: committed || undefined };
+    if (claimed !== true) {
+      const adopted = claimed.then((handover) => handover === undefined ? undefined : this.#adopt(conn, outcome, handover));
+      committed = committed ? Promise.all([adopted, committed]) : adopted;
+    }
+    outcome.committed = committed || undefined;
+    return outcome;
+  }
+
+  // The session another node handed over becomes this connection's, unless the
+  // connection went meanwhile or it belongs to another identity (which would take it over).
+  #adopt(conn: BrokerConnection, outcome: AttachOutcome<Session>, snapshot: SessionHandover): Promise<unknown> | undefined {
+    const session = outcome.session;
+    if (session.connection !== conn || this.sessions.get(session.clientId) !== session) return undefined;
+    const owner = snapshot.record.client === undefined ? undefined : clientIdentity(snapshot.record.client);
+    if (this.#ctx.features.sessionTakeover !== "any" && owner !== undefined && owner !== clientIdentity(conn.client)) return undefined;
+    outcome.sessionPresent = conn.version > 3; // [MQTT-3.2.2-3]
+    return adoptHandover({ ctx: this.#ctx, subscriptions: this.#subscriptions }, session, snapshot);
   }
 
   /** After CONNACK: observers hear of it, what waits is checked again, then resent and sent. */
@@ -244,18 +261,43 @@ export class SessionRegistry implements OwnershipHandle {
   fence(clientId: string): boolean {
     const session = this.sessions.get(clientId);
     if (session === undefined) return false;
+    this.#takeOver(session);
+    this.#forget(session);
+    return true;
+  }
+
+  /** See {@link OwnershipHandle.handOver}. */
+  handOver(clientId: string, resume: boolean): SessionHandover | undefined {
+    const session = this.sessions.get(clientId);
+    if (session === undefined) return undefined;
+    this.#takeOver(session);
+    // A session that ended with its connection (Session Expiry 0) has nothing to hand over.
+    if (this.sessions.get(clientId) !== session) return undefined;
+    // The client is back, on another node, before its will's delay passed [MQTT-3.1.2-8]
+    if (session.pendingWill !== undefined) this.#wills.ended(clientId);
+    session.pendingWill = undefined;
+    const snapshot = resume ? handOverSession(session) : undefined;
+    this.#forget(session);
+    // It lives on the other node now: this node's store must not bring it back at a restart.
+    void this.#ctx.store.deleteSession(clientId);
+    return snapshot;
+  }
+
+  // As a takeover on this node: DISCONNECT 0x8E, and the will goes as that one's would [MQTT-3.1.4-3]
+  #takeOver(session: Session): void {
     const conn = session.connection;
-    if (conn !== undefined) {
-      // As a takeover on this node: DISCONNECT 0x8E, and the will goes as that one's would [MQTT-3.1.4-3]
-      conn.disconnect(ReasonCode.SessionTakenOver, "another node took over the session");
-      conn.end();
-    }
+    if (conn === undefined) return;
+    conn.disconnect(ReasonCode.SessionTakenOver, "another node took over the session");
+    conn.end();
+  }
+
+  // The session is no longer this node's: its queue, subscriptions and place go, not its stored state.
+  #forget(session: Session): void {
     this.#releaseQueue(session);
     this.#ctx.memoryBudget.sessions--;
     this.#subscriptions.removeAll(session);
-    this.sessions.delete(clientId);
+    this.sessions.delete(session.clientId);
     this.offline.delete(session);
-    return true;
   }
 
   /** The broker is closing: every session's queued bytes go back to the process's budget (the store keeps what lasts). */

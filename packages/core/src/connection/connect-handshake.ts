@@ -143,10 +143,12 @@ export abstract class ConnectHandshake<S extends ConnectionSession = ConnectionS
       expiry = host.limits.maximumSessionExpiryInterval;
       expiryCapped = p.protocolVersion === 5;
     }
-    const { session, sessionPresent, committed } = host.attach(this, clientId, p.cleanStart, expiry);
-    this.session = session;
+    const outcome = host.attach(this, clientId, p.cleanStart, expiry);
+    const committed = outcome.committed;
+    this.session = outcome.session;
     this._everConnected = true; // attached: the end of the socket detaches it
-    const finish = () => this._finishConnect(sessionPresent, assigned, serverKeepAlive, expiryCapped, expiry);
+    // Read once committed: a session another node hands over makes it present.
+    const finish = () => this._finishConnect(outcome.sessionPresent, assigned, serverKeepAlive, expiryCapped, expiry);
     // CONNACK confirms the session only once the store holds it; packets that
     // arrive meanwhile wait, as they do while authenticating.
     if (committed === undefined) finish();

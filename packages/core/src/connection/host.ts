@@ -51,7 +51,7 @@ export interface ConnectRefusal {
 /** What attaching a connection to its session produced. */
 export interface AttachOutcome<S extends ConnectionSession> {
   session: S;
-  /** Whether CONNACK says Session Present. */
+  /** Whether CONNACK says Session Present; read once `committed` resolves (a session handed over by another node turns it on). */
   sessionPresent: boolean;
   /** The store commit CONNACK waits for. */
   committed: Promise<unknown> | undefined;

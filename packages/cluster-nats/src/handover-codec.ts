@@ -1,0 +1,78 @@
+import type { OutgoingRecord, QoS, SessionHandover, SessionRecord } from "@edgemq/core";
+import { decodeMessage, encodeMessage } from "./message-codec.ts";
+
+//
+// A session handed from one node to another (a client reconnecting
+// elsewhere), as the answer to a fence request carries it: a u32 length and
+// a JSON head (the session record and each outgoing record's delivery
+// state), then each outgoing record's message in the cluster's message
+// encoding as a u32 length and its bytes, in order. Messages carry their
+// remaining lifetime, not a deadline, so the nodes' clocks need not agree.
+//
+
+const VERSION = 1;
+const NO_ORIGIN = { node: "", incarnation: 0, sequence: 0 };
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+interface OutgoingHead {
+  topic: string;
+  qos: QoS;
+  retain: boolean;
+  ids?: number[];
+  packetId: number;
+  state: "publish" | "pubrel";
+  share?: { group: string; filter: string };
+}
+
+interface Head {
+  v: number;
+  record: SessionRecord;
+  outgoing: OutgoingHead[];
+  inboundQos2: number[];
+}
+
+/** The bytes of a handover; message lifetimes counted at `now`. */
+export function encodeHandover(h: SessionHandover, now: number): Uint8Array {
+  const outgoing: OutgoingHead[] = [];
+  const bodies: Uint8Array[] = [];
+  for (const r of h.outgoing) {
+    outgoing.push({
+      topic: r.message.topic, qos: r.qos, retain: r.retain, ids: r.subscriptionIdentifiers, packetId: r.packetId, state: r.state,
+      share: r.shareGroup === undefined ? undefined : { group: r.shareGroup.group, filter: r.shareGroup.filter },
+    });
+    bodies.push(encodeMessage(r.message, NO_ORIGIN, now));
+  }
+  const head = enc.encode(JSON.stringify({ v: VERSION, record: { ...h.record, will: undefined, willAt: undefined }, outgoing, inboundQos2: h.inboundQos2 } satisfies Head));
+  const out = new Uint8Array(4 + head.length + bodies.reduce((sum, b) => sum + 4 + b.length, 0));
+  const view = new DataView(out.buffer);
+  view.setUint32(0, head.length);
+  out.set(head, 4);
+  let at = 4 + head.length;
+  for (const b of bodies) {
+    view.setUint32(at, b.length);
+    out.set(b, at + 4);
+    at += 4 + b.length;
+  }
+  return out;
+}
+
+/** A handover read back at `now`; throws when the bytes are not one. */
+export function decodeHandover(bytes: Uint8Array, now: number): SessionHandover {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headEnd = 4 + view.getUint32(0);
+  if (headEnd > bytes.length) throw new RangeError("truncated session handover");
+  const head = JSON.parse(dec.decode(bytes.subarray(4, headEnd))) as Head;
+  if (head.v !== VERSION || typeof head.record?.clientId !== "string" || !Array.isArray(head.outgoing)) throw new Error("not a session handover");
+  let at = headEnd;
+  const outgoing: OutgoingRecord[] = head.outgoing.map((o) => {
+    const end = at + 4 + view.getUint32(at);
+    if (end > bytes.length) throw new RangeError("truncated session handover");
+    const { message } = decodeMessage(bytes.subarray(at + 4, end), o.topic, now);
+    at = end;
+    const record: OutgoingRecord = { message, qos: o.qos, retain: o.retain, subscriptionIdentifiers: o.ids, packetId: o.packetId, state: o.state };
+    if (o.share !== undefined) record.shareGroup = o.share;
+    return record;
+  });
+  return { record: head.record, outgoing, inboundQos2: head.inboundQos2 ?? [] };
+}

@@ -1,0 +1,193 @@
+// Sessions that resume on any node (issue 13): a client with a lasting
+// session that reconnects to another node takes its session over from the
+// node that held it: Session Present, its subscriptions, the messages queued
+// while it was away in order, in-flight ones resent with DUP, and inbound
+// QoS 2 state, so a resent QoS 2 PUBLISH is delivered once. A real
+// nats-server, nodes on Node, Bun and Deno, mqtt.js and raw-socket clients.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import { collect, connect, RawClient, sleep, waitFor } from "../support/clients.ts";
+import { type RunningNats, startNats } from "../support/nats.ts";
+import { type RunningBroker, startBroker } from "../support/server.ts";
+
+let nats: RunningNats;
+let a: RunningBroker;
+let b: RunningBroker;
+let c: RunningBroker;
+let pub: MqttClient;
+const node = (id: string) => ["--cluster", nats.url, "--node-id", id, "--sys-interval", "0"];
+beforeAll(async () => {
+  nats = await startNats();
+  [a, b, c] = await Promise.all([
+    startBroker(node("resume-a"), {}, { runtime: "node" }),
+    startBroker(node("resume-b"), {}, { runtime: "bun" }),
+    startBroker(node("resume-c"), {}, { runtime: "deno" }),
+  ]);
+  pub = await connect(a.url, { clientId: "resume-pub" });
+}, 60_000);
+afterAll(async () => {
+  await pub?.endAsync();
+  await Promise.all([a?.stop(), b?.stop(), c?.stop()]);
+  await nats?.stop();
+});
+
+// An mqtt.js client whose messages are collected from the first, with what its CONNACK said.
+async function open(url: string, options: IClientOptions): Promise<{ client: MqttClient; sessionPresent: boolean; got: ReturnType<typeof collect> }> {
+  const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5000, ...options });
+  const got = collect(client);
+  const sessionPresent = await new Promise<boolean>((resolve, reject) => {
+    client.once("connect", (connack) => resolve(connack.sessionPresent));
+    client.once("error", reject);
+    client.once("close", () => reject(new Error("closed before CONNACK")));
+  });
+  return { client, sessionPresent, got };
+}
+
+// A lasting session of `clientId` on `url` subscribed to `filter`, left offline with a clean DISCONNECT.
+async function leave(url: string, clientId: string, filter: string, version: 4 | 5): Promise<void> {
+  const options: IClientOptions = version === 5
+    ? { clientId, protocolVersion: 5, clean: false, properties: { sessionExpiryInterval: 300 } }
+    : { clientId, protocolVersion: 4, clean: false };
+  const { client } = await open(url, options);
+  await client.subscribeAsync(filter, { qos: 1, ...(version === 5 ? { properties: { subscriptionIdentifier: 3 } } : {}) });
+  await client.endAsync();
+}
+
+describe("a lasting session resumes on another node", () => {
+  it("5.0, from a Node node to a Bun node: Session Present, the queued QoS 1 messages in order with their subscription identifier, QoS 0 not queued, and the subscription live there", async () => {
+    await leave(a.url, "move-5", "move5/#", 5);
+    for (let i = 1; i <= 5; i++) await pub.publishAsync("move5/x", `m${i}`, { qos: 1 });
+    await pub.publishAsync("move5/x", "qos0", { qos: 0 });
+    const back = await open(b.url, { clientId: "move-5", protocolVersion: 5, clean: false, properties: { sessionExpiryInterval: 300 } });
+    expect(back.sessionPresent).toBe(true);
+    await waitFor(() => back.got.length >= 5, 5000, "the queued messages");
+    expect(back.got.map((m) => m.payload)).toEqual(["m1", "m2", "m3", "m4", "m5"]);
+    expect(back.got[0]!.packet.properties?.subscriptionIdentifier).toBe(3);
+    // The subscription now lives on node b: a message published on node a (and one on node b) reaches it.
+    await pub.publishAsync("move5/y", "after", { qos: 1 });
+    const local = await connect(b.url, { clientId: "move5-local-pub" });
+    await local.publishAsync("move5/z", "on b", { qos: 1 });
+    await waitFor(() => back.got.length >= 7, 5000, "the messages after the move");
+    expect(back.got.slice(5).map((m) => m.payload).sort()).toEqual(["after", "on b"]);
+    await sleep(200);
+    expect(back.got.filter((m) => m.payload === "qos0")).toEqual([]);
+    expect(back.got).toHaveLength(7); // node a forgot its copy: nothing twice
+    await local.endAsync();
+    await back.client.endAsync();
+  });
+
+  it("3.1.1, from a Bun node to a Deno node, and on to a Node node: Session Present each time, nothing lost or repeated", async () => {
+    await leave(b.url, "move-4", "move4/#", 4);
+    await pub.publishAsync("move4/x", "one", { qos: 1 });
+    const onC = await open(c.url, { clientId: "move-4", protocolVersion: 4, clean: false });
+    expect(onC.sessionPresent).toBe(true);
+    await waitFor(() => onC.got.length >= 1, 5000, "the first queued message");
+    await onC.client.endAsync();
+    await pub.publishAsync("move4/x", "two", { qos: 1 });
+    const onA = await open(a.url, { clientId: "move-4", protocolVersion: 4, clean: false });
+    expect(onA.sessionPresent).toBe(true);
+    await waitFor(() => onA.got.length >= 1, 5000, "the second queued message");
+    await sleep(200);
+    expect(onC.got.map((m) => m.payload)).toEqual(["one"]);
+    expect(onA.got.map((m) => m.payload)).toEqual(["two"]);
+    await onA.client.endAsync();
+  });
+
+  it("takes a session over from a live connection on another node: DISCONNECT 0x8E there, Session Present here", async () => {
+    const first = await open(a.url, { clientId: "move-live", protocolVersion: 5, clean: false, properties: { sessionExpiryInterval: 300 } });
+    await first.client.subscribeAsync("movelive/#", { qos: 1 });
+    let reason: number | undefined;
+    first.client.on("disconnect", (p) => (reason = p.reasonCode));
+    const second = await open(c.url, { clientId: "move-live", protocolVersion: 5, clean: false, properties: { sessionExpiryInterval: 300 } });
+    expect(second.sessionPresent).toBe(true);
+    await waitFor(() => reason !== undefined, 3000, "DISCONNECT on the first node");
+    expect(reason).toBe(0x8e);
+    await pub.publishAsync("movelive/x", "here", { qos: 1 });
+    await waitFor(() => second.got.length >= 1, 5000, "a message on the new node");
+    expect(second.got.map((m) => m.payload)).toEqual(["here"]);
+    first.client.end(true);
+    await second.client.endAsync();
+  });
+
+  it("resends an unacknowledged QoS 1 message with DUP and its packet id on the new node", async () => {
+    const raw = await RawClient.open(a.port, 5);
+    expect(await raw.connect("move-dup", { cleanStart: false, properties: { sessionExpiryInterval: 300 } })).toMatchObject({ reasonCode: 0 });
+    raw.send({ type: "subscribe", packetId: 1, subscriptions: [{ topicFilter: "movedup/#", qos: 1, noLocal: false, retainAsPublished: false, retainHandling: 0 }] });
+    await raw.next("suback");
+    await pub.publishAsync("movedup/x", "unacked", { qos: 1 });
+    const sent = await raw.next("publish");
+    expect(sent.dup).toBe(false);
+    raw.close(); // never acknowledged
+    await sleep(100);
+    const again = await RawClient.open(b.port, 5);
+    expect(await again.connect("move-dup", { cleanStart: false, properties: { sessionExpiryInterval: 300 } })).toMatchObject({ reasonCode: 0, sessionPresent: true });
+    const resent = await again.next("publish", 5000);
+    expect(resent).toMatchObject({ topic: "movedup/x", dup: true, qos: 1, packetId: sent.packetId });
+    expect(new TextDecoder().decode(resent.payload)).toBe("unacked");
+    again.send({ type: "puback", packetId: resent.packetId!, reasonCode: 0 });
+    again.close();
+  });
+
+  it("delivers a QoS 2 PUBLISH once when its client sent it to one node, lost the connection before PUBREL, and finishes it on another", async () => {
+    const watcher = await connect(b.url, { clientId: "move-q2-watcher" });
+    await watcher.subscribeAsync("moveq2/#", { qos: 2 });
+    const seen = collect(watcher);
+    const raw = await RawClient.open(a.port, 5);
+    await raw.connect("move-q2", { cleanStart: false, properties: { sessionExpiryInterval: 300 } });
+    const publish = { type: "publish" as const, topic: "moveq2/x", payload: new TextEncoder().encode("exactly once"), qos: 2 as const, retain: false, dup: false, packetId: 11 };
+    raw.send(publish);
+    await raw.next("pubrec");
+    raw.close(); // before PUBREL
+    await waitFor(() => seen.length >= 1, 5000, "the message");
+    const again = await RawClient.open(c.port, 5);
+    expect(await again.connect("move-q2", { cleanStart: false, properties: { sessionExpiryInterval: 300 } })).toMatchObject({ sessionPresent: true });
+    again.send({ ...publish, dup: true }); // it cannot know PUBREC came: it sends the PUBLISH again [MQTT-4.3.3-10]
+    expect(await again.next("pubrec")).toMatchObject({ packetId: 11 });
+    again.send({ type: "pubrel", packetId: 11, reasonCode: 0 });
+    expect(await again.next("pubcomp")).toMatchObject({ packetId: 11, reasonCode: 0 });
+    await sleep(300);
+    expect(seen.map((m) => m.payload)).toEqual(["exactly once"]);
+    again.close();
+    await watcher.endAsync();
+  });
+
+  it("moves a queue larger than the NATS server's max_payload (2.5 MB in 40 messages of 64 KB) in parts, whole and in order", async () => {
+    await leave(a.url, "move-big", "movebig/#", 5);
+    const chunk = (i: number) => Buffer.alloc(64 * 1024, i);
+    for (let i = 0; i < 40; i++) await pub.publishAsync("movebig/x", chunk(i), { qos: 1 });
+    const back = await open(c.url, { clientId: "move-big", protocolVersion: 5, clean: false, properties: { sessionExpiryInterval: 300 } });
+    expect(back.sessionPresent).toBe(true);
+    await waitFor(() => back.got.length >= 40, 10_000, "the 40 queued messages");
+    expect(back.got.map((m) => Buffer.from(m.packet.payload as Buffer).equals(chunk(back.got.indexOf(m))))).toEqual(Array(40).fill(true));
+    await back.client.endAsync();
+  });
+
+  it("starts a new session on the other node for a Clean Start: Session Present 0 and the old subscription gone everywhere", async () => {
+    await leave(a.url, "move-clean", "moveclean/#", 5);
+    const fresh = await open(b.url, { clientId: "move-clean", protocolVersion: 5, clean: true, properties: { sessionExpiryInterval: 300 } });
+    expect(fresh.sessionPresent).toBe(false);
+    await pub.publishAsync("moveclean/x", "not for the new session", { qos: 1 });
+    await sleep(300);
+    expect(fresh.got).toEqual([]);
+    await fresh.client.endAsync();
+  });
+
+  it("counts expiry across nodes: a session expired on its node is not resumed, and a queued message whose lifetime ran out is not delivered", async () => {
+    const brief = await open(a.url, { clientId: "move-expired", protocolVersion: 5, clean: false, properties: { sessionExpiryInterval: 1 } });
+    await brief.client.subscribeAsync("moveexp/#", { qos: 1 });
+    await brief.client.endAsync();
+    await leave(a.url, "move-lifetime", "movelife/#", 5);
+    await pub.publishAsync("movelife/x", "short", { qos: 1, properties: { messageExpiryInterval: 1 } });
+    await pub.publishAsync("movelife/x", "lasting", { qos: 1 });
+    await sleep(2500);
+    const expired = await open(b.url, { clientId: "move-expired", protocolVersion: 5, clean: false, properties: { sessionExpiryInterval: 60 } });
+    expect(expired.sessionPresent).toBe(false);
+    const kept = await open(b.url, { clientId: "move-lifetime", protocolVersion: 5, clean: false, properties: { sessionExpiryInterval: 60 } });
+    expect(kept.sessionPresent).toBe(true);
+    await waitFor(() => kept.got.length >= 1, 5000, "the lasting message");
+    await sleep(200);
+    expect(kept.got.map((m) => m.payload)).toEqual(["lasting"]);
+    await expired.client.endAsync();
+    await kept.client.endAsync();
+  });
+});
