@@ -15,7 +15,8 @@ let a: RunningBroker;
 let b: RunningBroker;
 let c: RunningBroker;
 let pub: MqttClient;
-const node = (id: string) => ["--cluster", nats.url, "--node-id", id, "--sys-interval", "0"];
+// Two users besides anonymous clients: a session belongs to its user on every node.
+const node = (id: string) => ["--cluster", nats.url, "--node-id", id, "--sys-interval", "0", "--user", "alice:a-pass", "--user", "mallory:m-pass", "--allow-anonymous"];
 beforeAll(async () => {
   nats = await startNats();
   [a, b, c] = await Promise.all([
@@ -159,6 +160,23 @@ describe("a lasting session resumes on another node", () => {
     expect(back.sessionPresent).toBe(true);
     await waitFor(() => back.got.length >= 40, 10_000, "the 40 queued messages");
     expect(back.got.map((m) => Buffer.from(m.packet.payload as Buffer).equals(chunk(back.got.indexOf(m))))).toEqual(Array(40).fill(true));
+    await back.client.endAsync();
+  });
+
+  it("refuses another user's CONNECT with a session's client id on another node (0x87), and the owner's session stays whole", async () => {
+    const owner = { clientId: "move-owned", protocolVersion: 5 as const, clean: false, properties: { sessionExpiryInterval: 300 }, username: "alice", password: "a-pass" };
+    const { client } = await open(a.url, owner);
+    await client.subscribeAsync("moveowned/#", { qos: 1 });
+    await client.endAsync();
+    await pub.publishAsync("moveowned/x", "for alice", { qos: 1 });
+    for (const [url, clean] of [[b.url, false], [c.url, true]] as const) {
+      const thief = await open(url, { ...owner, clean, username: "mallory", password: "m-pass" }).then(() => undefined, (e: { code?: number }) => e.code);
+      expect(thief, `Clean Start ${clean}`).toBe(0x87);
+    }
+    const back = await open(c.url, owner);
+    expect(back.sessionPresent).toBe(true);
+    await waitFor(() => back.got.length >= 1, 5000, "alice's queued message");
+    expect(back.got.map((m) => m.payload)).toEqual(["for alice"]);
     await back.client.endAsync();
   });
 

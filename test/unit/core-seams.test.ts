@@ -4,7 +4,7 @@
 // a SessionOwnership that claims slowly and fences.
 import { describe, expect, it } from "vitest";
 import {
-  type AuthResult, Broker, type BrokerOptions, type Hook, type LocalRoute, type Message, type OwnershipHandle, type Packet, type Routing,
+  type AuthResult, Broker, type ClaimRequest, ConnectRefused, type BrokerOptions, type Hook, type LocalRoute, type Message, type OwnershipHandle, type Packet, type Routing,
   MemoryStore, type SessionOwnership, type SessionHandover, type SessionRecord, type SubscriptionEntry, type WillHandle, type WillKeeper,
 } from "@edgemq/core";
 import { FakeClock } from "../support/fake-clock.ts";
@@ -330,9 +330,13 @@ class SlowOwnership implements SessionOwnership {
   bind(handle: OwnershipHandle): void {
     this.handle = handle;
   }
-  claim(_clientId: string, resume: boolean): Promise<SessionHandover | void> {
-    this.resumes.push(resume);
-    return new Promise<SessionHandover | void>((r) => (this.resolve = r));
+  reject: ((e: unknown) => void) | undefined;
+  claim(_clientId: string, request: ClaimRequest): Promise<SessionHandover | void> {
+    this.resumes.push(request.resume);
+    return new Promise<SessionHandover | void>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
   }
   release(clientId: string): void {
     this.released.push(clientId);
@@ -385,6 +389,19 @@ describe("the session ownership seam claims before CONNACK and fences", () => {
     expect(peer.duplex.closed).toBe(true);
     expect(b.sessionCount).toBe(0);
     expect(ownership.handle!.fence("dev")).toBe(false);
+  });
+
+  it("refuses the CONNECT with the reason code of a claim refused (0x87: another user's session elsewhere), and keeps no session of its own for the id", async () => {
+    const ownership = new SlowOwnership();
+    const b = broker({ ownership });
+    const peer = new MemoryPeer(b);
+    peer.connect("theirs", { cleanStart: false, username: "mallory", properties: { sessionExpiryInterval: 60 } });
+    await flush();
+    ownership.reject!(new ConnectRefused(0x87, "this client id's session belongs to another user"));
+    await flush();
+    expect(peer.packets()).toMatchObject([{ type: "connack", reasonCode: 0x87, properties: { reasonString: "this client id's session belongs to another user" } }]);
+    expect(peer.duplex.closed).toBe(true);
+    expect(b.sessionCount).toBe(0);
   });
 
   it("releases a session that ends with its connection", async () => {

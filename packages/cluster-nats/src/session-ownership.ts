@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { OwnershipHandle, SessionHandover, SessionOwnership } from "@edgemq/core";
+import { type ClaimRequest, ConnectRefused, type OwnershipHandle, ReasonCode, type SessionHandover, type SessionOwnership } from "@edgemq/core";
 import type { KV, KvEntry } from "@nats-io/kv";
 import { lostRace } from "./kv-cas.ts";
 import { encodeKeyToken } from "./tenancy-keys.ts";
@@ -17,6 +17,13 @@ export interface OwnerRecord {
   incarnation: number;
   /** Written by taking the id over from another node (what flap damping looks at). */
   takeover: boolean;
+  /** Whose session it is: a hash of the identity that claimed it ({@link identityHash}); absent for an anonymous client's, which is anyone's. */
+  owner?: string;
+}
+
+/** The owner an {@link OwnerRecord} names for `identity`: a SHA-256 prefix, so the bucket holds no user names. */
+export function identityHash(identity: string | undefined): string | undefined {
+  return identity === undefined ? undefined : createHash("sha256").update(identity).digest("hex").slice(0, 32);
 }
 
 /** What one broker's ownership needs of the node (see SessionOwners). */
@@ -81,10 +88,10 @@ export class NatsOwnership implements SessionOwnership {
    * fenced), with the session that node handed over when `resume`; rejects
    * after {@link CLAIM_ATTEMPTS} lost races.
    */
-  claim(clientId: string, resume: boolean): Promise<SessionHandover | undefined> {
+  claim(clientId: string, request: ClaimRequest): Promise<SessionHandover | undefined> {
     let handover: SessionHandover | undefined;
     return this.#serially(clientId, async () => {
-      handover = await this.#claim(clientId, resume);
+      handover = await this.#claim(clientId, request);
     }).then(() => handover);
   }
 
@@ -135,8 +142,9 @@ export class NatsOwnership implements SessionOwnership {
           this.#handle?.fence(clientId);
           return;
         }
-        // Its connection is attached here already: the other node's copy is dropped, not brought over.
-        await this.#claim(clientId, false).catch(() => {});
+        // Its connection is attached here already: the other node's copy is dropped, not brought over
+        // (and its owner not checked: the connection was accepted while no node could tell).
+        await this.#claim(clientId, { resume: false, identity: undefined, ownerOnly: false }).catch(() => {});
       }));
     }
     await Promise.all(runs);
@@ -145,7 +153,7 @@ export class NatsOwnership implements SessionOwnership {
     return left;
   }
 
-  async #claim(clientId: string, resume: boolean): Promise<SessionHandover | undefined> {
+  async #claim(clientId: string, request: ClaimRequest): Promise<SessionHandover | undefined> {
     const node = this.#node;
     const key = sessionKey(this.#broker, clientId);
     for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
@@ -159,12 +167,17 @@ export class NatsOwnership implements SessionOwnership {
       }
       const owner = entry === null ? undefined : live(entry);
       const elsewhere = owner !== undefined && !this.#mine(owner);
+      const claimant = identityHash(request.identity);
+      // Sessions belong to their user, on every node (one node refuses it in admitConnect).
+      if (elsewhere && request.ownerOnly && owner.owner !== undefined && owner.owner !== claimant) {
+        throw new ConnectRefused(ReasonCode.NotAuthorized, "this client id's session belongs to another user");
+      }
       // A client id passed between nodes again within a second: wait out the second (two clients sharing one id must not loop fast).
       if (elsewhere && owner.takeover) {
         const wait = entry!.created.getTime() + TAKEOVER_DAMPING_MS - Date.now();
         if (wait > 0) await new Promise((r) => setTimeout(r, Math.min(wait, TAKEOVER_DAMPING_MS)));
       }
-      const value = JSON.stringify({ node: node.nodeId, incarnation: node.incarnation, takeover: elsewhere } satisfies OwnerRecord);
+      const value = JSON.stringify({ node: node.nodeId, incarnation: node.incarnation, takeover: elsewhere, owner: claimant } satisfies OwnerRecord);
       let revision: number;
       try {
         revision = entry === null ? await node.kv.create(key, value) : await node.kv.update(key, value, entry.revision);
@@ -173,7 +186,7 @@ export class NatsOwnership implements SessionOwnership {
         return void this.#local(clientId);
       }
       this.#held.set(clientId, revision);
-      return elsewhere ? await node.fenceRemote(owner.incarnation, this.#broker, clientId, revision, resume) : undefined;
+      return elsewhere ? await node.fenceRemote(owner.incarnation, this.#broker, clientId, revision, request.resume) : undefined;
     }
     throw new Error(`client id ${clientId} was claimed by other nodes ${CLAIM_ATTEMPTS} times while this node tried`);
   }

@@ -27,6 +27,7 @@ export { MemoryStore } from "./store/memory-store.ts";
 export { Connection } from "./connection/connection.ts";
 export type { ConnectionState } from "./connection/connection-fields.ts";
 export type * from "./connection/host.ts";
+export { ConnectRefused } from "./connection/connect-refused.ts";
 export { connackProperties, toV3ReturnCode } from "./connection/connack.ts";
 export * from "./broker/broker.ts";
 export type * from "./broker/inspection.ts";

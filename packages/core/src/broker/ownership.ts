@@ -9,7 +9,19 @@
 // the node it was taken from hands it over (`handOver`), and this node adopts
 // it before CONNACK.
 //
+import type { ConnectRefused } from "../connection/connect-refused.ts";
 import type { SessionHandover } from "./session-handover.ts";
+
+/** What a claim says of the CONNECT that makes it. */
+export interface ClaimRequest {
+  /** Clean Start 0: the session is to be resumed, and so handed over. */
+  resume: boolean;
+  /** Who connects: its user name, or the identity its authentication attached; undefined for an anonymous client. */
+  identity: string | undefined;
+  /** Sessions belong to their user (`sessionTakeover` is not `any`): a session of another identity must not be taken. */
+  ownerOnly: boolean;
+}
+
 
 /** What an ownership implementation may do to the broker it serves. */
 export interface OwnershipHandle {
@@ -41,9 +53,11 @@ export interface SessionOwnership {
    * it, and a rejection refuses the connection (as a failed store commit
    * does); an implementation resolves once the claim is recorded and the
    * old holder fenced. It resolves with the session the old holder handed
-   * over, when `resume` and it had one: the broker adopts it (Session Present 1).
+   * over, when `resume` and it had one: the broker adopts it (Session Present
+   * 1). A {@link ConnectRefused} rejection refuses it with its reason code
+   * (0x87 for a session of another identity when `ownerOnly`).
    */
-  claim(clientId: string, resume: boolean): true | Promise<SessionHandover | void>;
+  claim(clientId: string, request: ClaimRequest): true | Promise<SessionHandover | void>;
   /** This node let the session go: it ended (expired, Clean Start, or discarded). */
   release(clientId: string): void;
 }
@@ -54,7 +68,7 @@ export class SingleNodeOwnership implements SessionOwnership {
   bind(_handle: OwnershipHandle): void {}
 
   /** Always held here. */
-  claim(_clientId: string, _resume: boolean): true {
+  claim(_clientId: string, _request: ClaimRequest): true {
     return true;
   }
 

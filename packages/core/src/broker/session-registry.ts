@@ -99,7 +99,7 @@ export class SessionRegistry implements OwnershipHandle {
   attach(conn: BrokerConnection, clientId: string, cleanStart: boolean, expiryInterval: number): AttachOutcome<Session> {
     const ctx = this.#ctx;
     // Held elsewhere (a cluster): the CONNACK waits until this node holds it, and adopts the session it brings.
-    const claimed = this.#ownership.claim(clientId, !cleanStart);
+    const claimed = this.#ownership.claim(clientId, { resume: !cleanStart, identity: clientIdentity(conn.client), ownerOnly: ctx.features.sessionTakeover !== "any" });
     let session = this.sessions.get(clientId);
     const old = session?.connection;
     if (old !== undefined) {
@@ -121,6 +121,7 @@ export class SessionRegistry implements OwnershipHandle {
     }
     const wasStored = session !== undefined && session.expiryInterval > 0;
     const sessionPresent = session !== undefined && conn.version > 3; // 3.1 has no session present flag
+    const created = session === undefined;
     if (session === undefined) {
       session = new Session(clientId);
       this.sessions.set(clientId, session);
@@ -145,7 +146,11 @@ export class SessionRegistry implements OwnershipHandle {
     const outcome: AttachOutcome<Session> = { session, sessionPresent, committed: undefined };
     // And for the claim, which is no store write: the last store write does not cover it.
     if (claimed !== true) {
-      const adopted = claimed.then((handover) => handover === undefined ? undefined : this.#adopt(conn, outcome, handover));
+      const adopted = claimed.then((handover) => handover === undefined ? undefined : this.#adopt(conn, outcome, handover), (e: unknown) => {
+        // Refused: a session this CONNECT made ends with its connection, rather than stay here in the owner's way.
+        if (created && session.connection === conn) session.expiryInterval = 0;
+        throw e;
+      });
       committed = committed ? Promise.all([adopted, committed]) : adopted;
     }
     outcome.committed = committed || undefined;

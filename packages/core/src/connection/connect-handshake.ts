@@ -7,6 +7,7 @@ import { NEVER_EXPIRES } from "../codec/constants.ts";
 import type { AuthResult } from "../policy/hook.ts";
 import { AuthExchange } from "./auth-exchange.ts";
 import { connackProperties } from "./connack.ts";
+import { ConnectRefused } from "./connect-refused.ts";
 import type { ConnectionSession } from "./host.ts";
 
 /** The CONNECT handshake: checks, authentication (with enhanced authentication exchanges), session attach and CONNACK. */
@@ -152,15 +153,17 @@ export abstract class ConnectHandshake<S extends ConnectionSession = ConnectionS
     // CONNACK confirms the session only once the store holds it; packets that
     // arrive meanwhile wait, as they do while authenticating.
     if (committed === undefined) finish();
-    else committed.then(finish, () => this._sessionNotSaved());
+    else committed.then(finish, (e: unknown) => this._sessionNotSaved(e));
   }
 
   // The session could not be saved (a full disk, a failed store) or claimed: the
   // client is answered with CONNACK 0x89 Server busy (3.1.1: 3 Server unavailable),
-  // a condition of the server and not of the client, which may try again later.
-  protected _sessionNotSaved(): void {
+  // a condition of the server and not of the client, which may try again later;
+  // a claim refused for the session's owner says so (0x87).
+  protected _sessionNotSaved(e: unknown): void {
     if (this.state !== "authenticating") return; // the socket closed, or the session was taken over, while we waited
     this._will = undefined; // never accepted, so its will was never in force
+    if (e instanceof ConnectRefused) return this._refuse(e.reasonCode, e.message);
     this._refuse(ReasonCode.ServerBusy, "the server could not save the session; try again later");
   }
 
