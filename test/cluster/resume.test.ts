@@ -180,6 +180,36 @@ describe("a lasting session resumes on another node", () => {
     await back.client.endAsync();
   });
 
+  it("ends 20 races of two resuming CONNECTs on two nodes for a session held on a third with one owner, and every queued message delivered (again only with DUP)", async () => {
+    const race = async (i: number) => {
+      const id = `move-race-${i}`;
+      await leave(a.url, id, `moverace/${i}`, 5);
+      for (let n = 0; n < 3; n++) await pub.publishAsync(`moverace/${i}`, `q${n}`, { qos: 1 });
+      const options = { clientId: id, protocolVersion: 5 as const, clean: false, properties: { sessionExpiryInterval: 300 }, reconnectPeriod: 0, connectTimeout: 8000 };
+      const both = [b, c].map((node) => {
+        const client = mqtt.connect(node.url, options);
+        const w = { client, got: collect(client), connected: false, closed: false };
+        client.on("connect", () => (w.connected = true));
+        client.on("close", () => (w.closed = true));
+        client.on("error", () => {});
+        return w;
+      });
+      await waitFor(() => both.every((w) => w.closed || w.connected) && both.filter((w) => w.closed).length >= 1, 10_000, `race ${i} to settle`);
+      await sleep(300);
+      const open = both.filter((w) => w.client.connected);
+      expect(open.length, `race ${i}: one connection left`).toBe(1);
+      const got = both.flatMap((w) => w.got);
+      expect(new Set(got.map((m) => m.payload)), `race ${i}: every queued message delivered`).toEqual(new Set(["q0", "q1", "q2"]));
+      // A message given to the connection that lost was resent by the winner only as a duplicate (QoS 1 allows it).
+      for (const payload of ["q0", "q1", "q2"]) {
+        const copies = got.filter((m) => m.payload === payload);
+        expect(copies.slice(1).every((m) => m.packet.dup), `race ${i}: ${payload} again only with DUP`).toBe(true);
+      }
+      open[0]!.client.end();
+    };
+    for (let start = 0; start < 20; start += 5) await Promise.all([0, 1, 2, 3, 4].map((k) => race(start + k)));
+  }, 60_000);
+
   it("starts a new session on the other node for a Clean Start: Session Present 0 and the old subscription gone everywhere", async () => {
     await leave(a.url, "move-clean", "moveclean/#", 5);
     const fresh = await open(b.url, { clientId: "move-clean", protocolVersion: 5, clean: true, properties: { sessionExpiryInterval: 300 } });
