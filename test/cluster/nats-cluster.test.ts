@@ -3,7 +3,7 @@
 // routes as well as the nodes.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MqttClient } from "mqtt";
-import { collect, connect, sleep, waitFor } from "../support/clients.ts";
+import { collect, connect, sleep, waitFor, publishWindowed } from "../support/clients.ts";
 import { type RunningNats, startNatsCluster } from "../support/nats.ts";
 import { type RunningBroker, startBroker } from "../support/server.ts";
 
@@ -47,7 +47,7 @@ describe("edgemq nodes on a three-server NATS cluster", () => {
     const pub = await connect(nodes[1]!.url, { clientId: "nc-pub" });
     await routesReady(pub, "nc/t", [got0, got2]);
     const sent = Array.from({ length: 300 }, (_, i) => String(i));
-    for (const n of sent) pub.publish("nc/t", n, { qos: 1 });
+    await publishWindowed(pub, "nc/t", sent);
     await waitFor(() => got0.length >= 300 && got2.length >= 300, 10_000, "300 messages on nodes 0 and 2");
     await sleep(200);
     expect(got0.map((m) => m.payload)).toEqual(sent);
@@ -72,7 +72,7 @@ describe("edgemq nodes on a three-server NATS cluster", () => {
     got0.length = 0;
     got2.length = 0;
     const sent = Array.from({ length: 300 }, (_, i) => i);
-    await Promise.all(sent.map((n) => pub.publishAsync("ncs/t", String(n), { qos: 1 })));
+    await publishWindowed(pub, "ncs/t", sent.map(String));
     await waitFor(() => got0.length + got2.length >= 300, 10_000, "300 messages to the group");
     await sleep(300);
     const numbers = [...got0, ...got2].map((m) => Number(m.payload));

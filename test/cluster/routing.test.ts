@@ -3,7 +3,7 @@
 // different nodes. Run once (the first, node over TCP, pass of npm test).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PublishPacket } from "@edgemq/core/codec";
-import { collect, connect, RawClient, sleep, waitFor } from "../support/clients.ts";
+import { collect, connect, RawClient, sleep, waitFor, publishWindowed } from "../support/clients.ts";
 import { natsSubjects, type RunningNats, startNats } from "../support/nats.ts";
 import { type RunningBroker, startBroker } from "../support/server.ts";
 
@@ -137,7 +137,7 @@ describe("messages across nodes", () => {
     await sleep(50);
     got.length = 0;
     const sent = Array.from({ length: 1000 }, (_, i) => String(i));
-    await Promise.all(sent.map((n) => pub.publishAsync("order/seq", n, { qos: 1 })));
+    await publishWindowed(pub, "order/seq", sent);
     await waitFor(() => got.length >= 1000, 10_000, "1000 messages on node A");
     await sleep(200);
     expect(got.map((m) => m.payload)).toEqual(sent);

@@ -3,7 +3,7 @@
 // queue groups; three edgemq nodes on one real nats-server.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MqttClient } from "mqtt";
-import { collect, connect, sleep, waitFor } from "../support/clients.ts";
+import { collect, connect, sleep, waitFor, publishWindowed } from "../support/clients.ts";
 import { natsSubjects, type RunningNats, startNats } from "../support/nats.ts";
 import { type RunningBroker, startBroker } from "../support/server.ts";
 
@@ -53,7 +53,7 @@ describe("shared subscriptions across nodes", () => {
     const everyone = [a1.got, b1.got, b2.got, plainA.got, plainC.got];
     await probeUntil(pub, "work/job", [a1.got, b1.got, plainA.got, plainC.got], everyone);
     const sent = Array.from({ length: 300 }, (_, i) => i);
-    await Promise.all(sent.map((n) => pub.publishAsync("work/job", String(n), { qos: 1 })));
+    await publishWindowed(pub, "work/job", sent.map(String));
     const members = [a1.got, b1.got, b2.got];
     await waitFor(() => members.reduce((n, g) => n + g.length, 0) >= 300 && plainA.got.length >= 300, 10_000, "300 messages to the group");
     await sleep(300); // time for any second copy to show
@@ -79,7 +79,7 @@ describe("shared subscriptions across nodes", () => {
     const pubB = await connect(nodes[1]!.url, { clientId: "solo-pub-b" });
     await probeUntil(pubA, "solo/t", [m1.got, other.got], [m1.got, m2.got, other.got]);
     const sent = Array.from({ length: 100 }, (_, i) => i);
-    await Promise.all(sent.flatMap((n) => [pubA.publishAsync("solo/a", String(n), { qos: 1 }), pubB.publishAsync("solo/b", String(n), { qos: 1 })]));
+    await Promise.all([publishWindowed(pubA, "solo/a", sent.map(String)), publishWindowed(pubB, "solo/b", sent.map(String))]);
     await waitFor(() => m1.got.length + m2.got.length >= 200 && other.got.length >= 200, 10_000, "200 messages to each group");
     await sleep(300);
     for (const topic of ["solo/a", "solo/b"]) {
@@ -103,7 +103,7 @@ describe("shared subscriptions across nodes", () => {
     for (let i = 0; i < 50 && (await held()).some((s) => s.includes(".leave.")); i++) await sleep(20);
     expect((await held()).filter((s) => s.includes(".leave."))).toEqual([]);
     const sent = Array.from({ length: 100 }, (_, i) => i);
-    await Promise.all(sent.map((n) => pub.publishAsync("leave/t", String(n), { qos: 1 })));
+    await publishWindowed(pub, "leave/t", sent.map(String));
     await waitFor(() => b1.got.length >= 100, 10_000, "100 messages on node b");
     await sleep(200);
     expect(numbers(b1.got)).toEqual(sent);

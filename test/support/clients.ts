@@ -143,3 +143,18 @@ export class RawClient {
     this.socket.destroy();
   }
 }
+
+/**
+ * Publishes `payloads` on `topic` in order at QoS 1 or 2 with at most
+ * `window` unacknowledged at once: mqtt.js does not keep to the server's
+ * Receive Maximum (100 by default) [MQTT-3.3.4-7], which a server whose
+ * acknowledgements wait (a store's commit, a cluster's confirmation) enforces.
+ */
+export async function publishWindowed(client: MqttClient, topic: string, payloads: string[], qos: 1 | 2 = 1, window = 50): Promise<void> {
+  const pending: Promise<unknown>[] = [];
+  for (const payload of payloads) {
+    if (pending.length >= window) await pending.shift();
+    pending.push(client.publishAsync(topic, payload, { qos }));
+  }
+  await Promise.all(pending);
+}

@@ -19,6 +19,8 @@ export interface RunningNats {
   kill(signal?: NodeJS.Signals): Promise<void>;
   /** Starts it again, killed, on the same ports, routes and store; resolves once it is ready. */
   restart(): Promise<RunningNats>;
+  /** Sends `signal` and returns at once (SIGSTOP freezes it, SIGCONT wakes it). */
+  signal(signal: NodeJS.Signals): void;
 }
 
 const started = new Set<ChildProcess>();
@@ -63,6 +65,7 @@ function runNats(args: string[], port: number, monitorPort: number, dir: string)
           await exited;
         },
         restart: () => runNats(args, port, monitorPort, dir),
+        signal: (signal) => void child.kill(signal),
       });
     };
     child.stdout!.on("data", onData);

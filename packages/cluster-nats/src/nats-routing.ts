@@ -54,6 +54,8 @@ export class NatsRouting implements Routing {
   readonly #origin: Origin;
   readonly #prepared = emptyPrepared();
   #sequence = 0;
+  // The turn's QoS 1 and 2 messages wait for this: resolved once the NATS server confirmed what the turn sent (see #flush).
+  #turnConfirmed: { promise: Promise<unknown>; resolve: (v: unknown) => void; reject: (e: unknown) => void } | undefined;
   // Whether a message NATS refused has been reported (once per broker).
   #warnedUnsent = false;
   #closed = false;
@@ -99,6 +101,9 @@ export class NatsRouting implements Routing {
     this.#origin.node = link.nodeId;
     this.#origin.sequence = ++this.#sequence;
     if (this.#outbox.add(subject, prepareMessage(message, this.#origin, link.now(), served > 0, this.#prepared)) === 1) setImmediate(this.#flush);
+    // PUBACK and PUBREC wait until the NATS server has it, and so has passed it to every node with interest:
+    // one confirmation per turn, however many messages it carried.
+    if (message.qos > 0) commits.push((this.#turnConfirmed ??= confirmation()).promise);
     return matched === 0 ? 1 : matched;
   }
 
@@ -204,6 +209,13 @@ export class NatsRouting implements Routing {
   // them. The order of the turn is kept, across subjects too.
   readonly #flush = (): void => {
     if (this.#outbox.length > 0) this.#outbox.drain(this.#send);
+    const confirmed = this.#turnConfirmed;
+    if (confirmed === undefined) return;
+    this.#turnConfirmed = undefined;
+    // A PING after the turn's messages: its PONG says the server processed them. Lost with the connection
+    // (rejected then), or not answered in time: the PUBLISHes are not acknowledged and their clients send them again.
+    const timer = setTimeout(() => confirmed.reject(new Error("the NATS server did not confirm in time")), CONFIRM_WAIT_MS);
+    this.#link.nc.flush().then(confirmed.resolve, confirmed.reject).finally(() => clearTimeout(timer));
   };
 
   readonly #send = (subject: string, data: Uint8Array, count: number, topic: string): void => {
@@ -250,4 +262,16 @@ export class NatsRouting implements Routing {
     // Nobody waits for these writes (the publisher was answered by its own node); the store reports its failures.
     if (commits.length > 0) Promise.all(commits.splice(0)).catch(() => {});
   };
+}
+
+// How long a turn's QoS 1 and 2 messages wait for the NATS server to confirm them.
+const CONFIRM_WAIT_MS = 5000;
+
+// A promise with its settle functions, for one turn's confirmation.
+function confirmation(): { promise: Promise<unknown>; resolve: (v: unknown) => void; reject: (e: unknown) => void } {
+  let resolve!: (v: unknown) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<unknown>((res, rej) => ((resolve = res), (reject = rej)));
+  promise.catch(() => {}); // rejected with no PUBLISH left waiting (its connection closed): not unhandled
+  return { promise, resolve, reject };
 }

@@ -114,6 +114,8 @@ export class NatsOwnership implements SessionOwnership {
   fenced(clientId: string, revision: number, resume: boolean): Promise<SessionHandover | undefined> {
     let handover: SessionHandover | undefined;
     return this.#serially(clientId, async () => {
+      // A CONNACK this node's claim just allowed goes out first: its client is then told 0x8E, not cut off before CONNACK.
+      await new Promise((r) => setImmediate(r));
       const held = this.#held.get(clientId);
       if (held !== undefined && held > revision) return;
       this.#held.delete(clientId);

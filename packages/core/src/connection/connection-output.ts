@@ -103,7 +103,7 @@ export abstract class ConnectionOutput<S extends ConnectionSession = ConnectionS
 
   // Made once and kept in {@link _onStoreFailure}: no closure per commit.
   protected _storeFailed(): () => void {
-    return (this._onStoreFailure ??= () => this.disconnect(ReasonCode.UnspecifiedError, "the store failed to commit"));
+    return (this._onStoreFailure ??= () => this.disconnect(ReasonCode.UnspecifiedError, "the message could not be made durable (the store failed to commit, or the cluster did not confirm it); send it again"));
   }
 
   /** Refuses a CONNECT with a reason code and closes [MQTT-3.2.2-7]; the hooks hear of it unless told already. */
