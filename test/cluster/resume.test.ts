@@ -6,6 +6,9 @@
 // nats-server, nodes on Node, Bun and Deno, mqtt.js and raw-socket clients.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import { type KV, Kvm } from "@nats-io/kv";
+import { connect as natsConnect, type NatsConnection } from "@nats-io/transport-node";
+import { type OwnerRecord, sessionKey, sessionsBucketName } from "@edgemq/cluster-nats";
 import { collect, connect, RawClient, sleep, waitFor } from "../support/clients.ts";
 import { type RunningNats, startNats } from "../support/nats.ts";
 import { type RunningBroker, startBroker } from "../support/server.ts";
@@ -15,6 +18,8 @@ let a: RunningBroker;
 let b: RunningBroker;
 let c: RunningBroker;
 let pub: MqttClient;
+let nc: NatsConnection;
+let kv: KV;
 // Two users besides anonymous clients: a session belongs to its user on every node.
 const node = (id: string) => ["--cluster", nats.url, "--node-id", id, "--sys-interval", "0", "--user", "alice:a-pass", "--user", "mallory:m-pass", "--allow-anonymous"];
 beforeAll(async () => {
@@ -25,12 +30,21 @@ beforeAll(async () => {
     startBroker(node("resume-c"), {}, { runtime: "deno" }),
   ]);
   pub = await connect(a.url, { clientId: "resume-pub" });
+  nc = await natsConnect({ servers: nats.url });
+  kv = await new Kvm(nc).open(sessionsBucketName("edgemq"));
 }, 60_000);
 afterAll(async () => {
   await pub?.endAsync();
+  await nc?.close();
   await Promise.all([a?.stop(), b?.stop(), c?.stop()]);
   await nats?.stop();
 });
+
+// The owner the sessions bucket names for a client id of the default broker.
+async function ownerOf(clientId: string): Promise<OwnerRecord | undefined> {
+  const entry = await kv.get(sessionKey("default", clientId));
+  return entry === null || entry.operation !== "PUT" ? undefined : entry.json<OwnerRecord>();
+}
 
 // An mqtt.js client whose messages are collected from the first, with what its CONNACK said.
 async function open(url: string, options: IClientOptions): Promise<{ client: MqttClient; sessionPresent: boolean; got: ReturnType<typeof collect> }> {
@@ -209,6 +223,47 @@ describe("a lasting session resumes on another node", () => {
     };
     for (let start = 0; start < 20; start += 5) await Promise.all([0, 1, 2, 3, 4].map((k) => race(start + k)));
   }, 60_000);
+
+  it("resumes the sessions of a node killed with SIGKILL on other nodes: at once from their records, and an offline one taken over by a survivor keeps what was published meanwhile", async () => {
+    const d = await startBroker(node("resume-d"), {}, { runtime: "node" });
+    // One session offline on node d, one connected to it when it dies (3.1.1), and one that ended cleanly.
+    await leave(d.url, "dead-offline", "dead/offline", 5);
+    const connected = await open(d.url, { clientId: "dead-connected", protocolVersion: 4, clean: false });
+    await connected.client.subscribeAsync("dead/connected", { qos: 1 });
+    const brief = await open(d.url, { clientId: "dead-brief", protocolVersion: 5, clean: true });
+    await brief.client.subscribeAsync("dead/brief", { qos: 1 });
+    await brief.client.endAsync();
+    await d.stop("SIGKILL");
+    connected.client.end(true);
+
+    // Back at once, before the others take node d for gone: resumed from the record node d left.
+    const wasConnected = await open(c.url, { clientId: "dead-connected", protocolVersion: 4, clean: false });
+    const ended = await open(a.url, { clientId: "dead-brief", protocolVersion: 5, clean: false, properties: { sessionExpiryInterval: 300 } });
+    expect([wasConnected.sessionPresent, ended.sessionPresent]).toEqual([true, false]);
+    // Once node d is gone (6 s of silence), a survivor holds the offline session: what is published now waits there.
+    let owner: OwnerRecord | undefined;
+    for (let i = 0; i < 150 && owner?.adopted !== true; i++) {
+      await sleep(100);
+      owner = await ownerOf("dead-offline");
+    }
+    expect(owner?.adopted).toBe(true);
+    expect(["resume-a", "resume-b", "resume-c"]).toContain(owner?.node);
+    await pub.publishAsync("dead/offline", "while away", { qos: 1 });
+    const offline = await open(b.url, { clientId: "dead-offline", protocolVersion: 5, clean: false, properties: { sessionExpiryInterval: 300 } });
+    expect(offline.sessionPresent).toBe(true);
+    await waitFor(() => offline.got.length >= 1, 5000, "the message published while it was away");
+    // Their subscriptions live on their new nodes.
+    await pub.publishAsync("dead/offline", "to offline", { qos: 1 });
+    await pub.publishAsync("dead/connected", "to connected", { qos: 1 });
+    await pub.publishAsync("dead/brief", "to nobody", { qos: 1 });
+    await waitFor(() => offline.got.length >= 2 && wasConnected.got.length >= 1, 5000, "a message on each resumed subscription");
+    await sleep(200);
+    expect(offline.got.map((m) => m.payload)).toEqual(["while away", "to offline"]);
+    expect(offline.got[1]!.packet.properties?.subscriptionIdentifier).toBe(3);
+    expect(wasConnected.got.map((m) => m.payload)).toEqual(["to connected"]);
+    expect(ended.got).toEqual([]);
+    await Promise.all([offline.client.endAsync(), wasConnected.client.endAsync(), ended.client.endAsync()]);
+  }, 40_000);
 
   it("starts a new session on the other node for a Clean Start: Session Present 0 and the old subscription gone everywhere", async () => {
     await leave(a.url, "move-clean", "moveclean/#", 5);

@@ -585,3 +585,47 @@ describe("a claim that resumes brings the session the old holder hands over", ()
     expect(peer.packets()).toMatchObject([{ type: "connack", sessionPresent: false }]);
   });
 });
+
+describe("a cluster's ownership keeps session records, and adopts a gone node's session", () => {
+  // An ownership that records what the broker saved of each lasting session.
+  class RecordingOwnership extends SlowOwnership {
+    readonly records: SessionRecord[] = [];
+    recordSession(record: SessionRecord): Promise<void> {
+      this.records.push(record);
+      return Promise.resolve();
+    }
+  }
+
+  it("hands every saved record of a lasting session to the ownership: at connect, at SUBSCRIBE and at disconnect", async () => {
+    const ownership = new RecordingOwnership();
+    const b = broker({ ownership });
+    const peer = new MemoryPeer(b);
+    peer.connect("kept", { cleanStart: false, properties: { sessionExpiryInterval: 60 } });
+    await flush();
+    ownership.resolve!();
+    await flush();
+    peer.send({ type: "subscribe", packetId: 1, subscriptions: [{ topicFilter: "k/#", qos: 1, noLocal: false, retainAsPublished: false, retainHandling: 0 }] });
+    await flush();
+    peer.send({ type: "disconnect", reasonCode: 0 });
+    expect(ownership.records.map((r) => [r.subscriptions.length, r.disconnectedAt !== undefined])).toEqual([[0, false], [1, false], [1, true]]);
+    expect(b.store.name).toBe("memory"); // the store it wraps still names itself
+  });
+
+  it("adopts a record as an offline session that queues what it is subscribed to, then resumes it for its client", async () => {
+    const ownership = new SlowOwnership();
+    const b = broker({ ownership });
+    const record: SessionRecord = {
+      clientId: "orphan", expiryInterval: 300, will: undefined, disconnectedAt: b.now(),
+      subscriptions: [{ clientId: "orphan", topicFilter: "o/#", filter: "o/#", shareGroup: undefined, qos: 1, noLocal: false, retainAsPublished: false, retainHandling: 0, subscriptionIdentifier: undefined }],
+    };
+    expect(ownership.handle!.adopt(record)).toBe(true);
+    expect(ownership.handle!.adopt(record)).toBe(false); // held already
+    b.publish({ topic: "o/1", payload: enc.encode("meanwhile"), qos: 1, retain: false, properties: undefined, expiresAt: undefined, senderId: "", receivedAt: 0 });
+    const peer = new MemoryPeer(b);
+    peer.connect("orphan", { cleanStart: false, properties: { sessionExpiryInterval: 300 } });
+    await flush();
+    ownership.resolve!();
+    await flush();
+    expect(peer.packets()).toMatchObject([{ type: "connack", sessionPresent: true }, { type: "publish", topic: "o/1" }]);
+  });
+});

@@ -128,7 +128,8 @@ export class ClusterWills implements WillsNode {
     const clientId = record.client.clientId;
     // A new connection before the delay passes cancels the will [MQTT-3.1.2-8]: the client came back on another node.
     const owner = await this.#sessions?.get(sessionKey(record.broker, clientId)).then((e) => (e === null ? undefined : live(e)), () => undefined);
-    const back = owner !== undefined && (owner.node !== record.node || owner.incarnation !== record.incarnation) && this.#link.isUp(owner.node);
+    // A survivor that took the session over without its client (`adopted`) is no return of the client.
+    const back = owner !== undefined && owner.adopted !== true && (owner.node !== record.node || owner.incarnation !== record.incarnation) && this.#link.isUp(owner.node);
     try {
       await this.kv.delete(key, { previousSeq: claimed });
     } catch (e) {

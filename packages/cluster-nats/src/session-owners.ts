@@ -4,7 +4,8 @@ import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import { assemble, respondInParts } from "./answer-parts.ts";
 import { decodeHandover, encodeHandover } from "./handover-codec.ts";
 import { openNodeBucket } from "./kv-cas.ts";
-import { FENCE_WAIT_MS, NatsOwnership, type OwnershipNode } from "./session-ownership.ts";
+import { FENCE_WAIT_MS, live, NatsOwnership, type OwnershipNode, UNANSWERED } from "./session-ownership.ts";
+import { decodeKeyToken } from "./tenancy-keys.ts";
 import { tenancyReplicas } from "./tenancy-kv.ts";
 
 /** The sessions bucket of the cluster under `root`: `EDGEMQ_SESSIONS` for `edgemq`. */
@@ -107,7 +108,7 @@ export class SessionOwners implements OwnershipNode {
     return ownership;
   }
 
-  async fenceRemote(incarnation: number, broker: string, clientId: string, revision: number, resume: boolean): Promise<SessionHandover | undefined> {
+  async fenceRemote(incarnation: number, broker: string, clientId: string, revision: number, resume: boolean): Promise<SessionHandover | undefined | typeof UNANSWERED> {
     const request: FenceRequest = { broker, clientId, revision, resume };
     const subject = `${this.#link.root}.sessions.fence.${incarnation}`;
     try {
@@ -115,6 +116,7 @@ export class SessionOwners implements OwnershipNode {
         await this.#link.nc.request(subject, JSON.stringify(request), { timeout: FENCE_WAIT_MS });
         return undefined;
       }
+      // A live node answers at once, in parts past max_payload; none within the wait: UNANSWERED.
       const replies = await this.#link.nc.requestMany(subject, JSON.stringify(request), { strategy: "timer", maxWait: HANDOVER_WAIT_MS });
       const parts = new Map<string, Uint8Array[]>();
       for await (const reply of replies) {
@@ -131,7 +133,7 @@ export class SessionOwners implements OwnershipNode {
     } catch {
       // No responders (the node is gone, or restarted under another run) or no answer in time: nothing more to wait for.
     }
-    return undefined;
+    return UNANSWERED;
   }
 
   claimedLocally(): void {
@@ -140,6 +142,33 @@ export class SessionOwners implements OwnershipNode {
     if (this.#toldLocal) return;
     this.#toldLocal = true;
     this.#link.report("warn", "cluster: NATS or its JetStream is not answering: clients connect to this node without a cluster-wide claim of their client id; claimed again once it answers");
+  }
+
+  /**
+   * Node `gone` is gone: the lasting sessions it held, of the brokers built
+   * here, are taken over by one surviving node each (compare-and-set), which
+   * keeps them offline and subscribed until their clients return, so what is
+   * published meanwhile waits for them. One read of the bucket's keys, then
+   * one read per key, only when a node goes. Resolves with how many this node took.
+   */
+  async adoptGone(gone: string, isUp: (node: string) => boolean): Promise<number> {
+    if (!this.#link.connected || isUp(gone)) return 0;
+    let taken = 0;
+    try {
+      const keys: string[] = [];
+      for await (const key of await this.kv.keys()) keys.push(key);
+      for (const key of keys) {
+        const ownership = this.#brokers.get(decodeKeyToken(key.slice(0, key.indexOf("."))));
+        if (ownership === undefined) continue; // a broker not built here: its clients resume from the record when they return
+        const entry = await this.kv.get(key);
+        const owner = entry === null ? undefined : live(entry);
+        if (owner === undefined || owner.node !== gone || owner.session === undefined || isUp(gone)) continue;
+        if (await ownership.takeOverGone(entry!, owner)) taken++;
+      }
+    } catch (e) {
+      this.#link.report("warn", `cluster: could not take over the sessions of node ${gone} (${(e as Error).message}); they resume from their records when their clients return`);
+    }
+    return taken;
   }
 
   /** Stops answering fence requests. */

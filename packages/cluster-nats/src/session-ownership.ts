@@ -1,5 +1,7 @@
 import { createHash } from "node:crypto";
-import { type ClaimRequest, ConnectRefused, type OwnershipHandle, ReasonCode, type SessionHandover, type SessionOwnership } from "@edgemq/core";
+import {
+  type ClaimRequest, ConnectRefused, NEVER_EXPIRES, type OwnershipHandle, ReasonCode, type SessionHandover, type SessionOwnership, type SessionRecord,
+} from "@edgemq/core";
 import type { KV, KvEntry } from "@nats-io/kv";
 import { lostRace } from "./kv-cas.ts";
 import { encodeKeyToken } from "./tenancy-keys.ts";
@@ -19,7 +21,16 @@ export interface OwnerRecord {
   takeover: boolean;
   /** Whose session it is: a hash of the identity that claimed it ({@link identityHash}); absent for an anonymous client's, which is anyone's. */
   owner?: string;
+  /** Taken over from a gone node by a survivor, without its client (which has not come back yet). */
+  adopted?: boolean;
+  /** When it was taken over (the claiming node's clock, ms): flap damping counts from it. */
+  takenAt?: number;
+  /** The session's last saved record, when it lasts beyond its connection (its will aside): another node resumes it from this when this one is gone. */
+  session?: SessionRecord;
 }
+
+/** What {@link OwnershipNode.fenceRemote} resolves with when the previous owner node did not answer (gone, or not in time). */
+export const UNANSWERED = Symbol("unanswered");
 
 /** The owner an {@link OwnerRecord} names for `identity`: a SHA-256 prefix, so the bucket holds no user names. */
 export function identityHash(identity: string | undefined): string | undefined {
@@ -38,7 +49,7 @@ export interface OwnershipNode {
    * session it handed over, or undefined when it had none, is gone or could
    * not answer in time.
    */
-  fenceRemote(incarnation: number, broker: string, clientId: string, revision: number, resume: boolean): Promise<SessionHandover | undefined>;
+  fenceRemote(incarnation: number, broker: string, clientId: string, revision: number, resume: boolean): Promise<SessionHandover | undefined | typeof UNANSWERED>;
   /** A claim was accepted locally (NATS or JetStream not answering): told once, and claimed again once they answer. */
   claimedLocally(): void;
 }
@@ -71,6 +82,8 @@ export class NatsOwnership implements SessionOwnership {
   #handle: OwnershipHandle | undefined;
   // The revision of the record this node wrote for each client id it holds; 0: held while NATS was away (unrecorded).
   readonly #held = new Map<string, number>();
+  // What this node's claim of each client id it holds wrote (a session record update keeps it).
+  readonly #claims = new Map<string, OwnerRecord>();
   // The last operation still running on each client id: the next one waits for it.
   readonly #busy = new Map<string, Promise<void>>();
 
@@ -99,7 +112,7 @@ export class NatsOwnership implements SessionOwnership {
   release(clientId: string): void {
     void this.#serially(clientId, async () => {
       const revision = this.#held.get(clientId);
-      this.#held.delete(clientId);
+      this.#forget(clientId);
       if (revision === undefined || revision === 0 || !this.#node.connected) return;
       await this.#node.kv.delete(sessionKey(this.#broker, clientId), { previousSeq: revision }).catch(() => {});
     });
@@ -118,7 +131,7 @@ export class NatsOwnership implements SessionOwnership {
       await new Promise((r) => setImmediate(r));
       const held = this.#held.get(clientId);
       if (held !== undefined && held > revision) return;
-      this.#held.delete(clientId);
+      this.#forget(clientId);
       handover = this.#handle?.handOver(clientId, resume);
     }).then(() => handover);
   }
@@ -140,7 +153,7 @@ export class NatsOwnership implements SessionOwnership {
         const owner = entry === null ? undefined : live(entry);
         if (owner !== undefined && !this.#mine(owner)) {
           // Claimed through NATS while this node could not tell: that claim wins.
-          this.#held.delete(clientId);
+          this.#forget(clientId);
           this.#handle?.fence(clientId);
           return;
         }
@@ -176,10 +189,11 @@ export class NatsOwnership implements SessionOwnership {
       }
       // A client id passed between nodes again within a second: wait out the second (two clients sharing one id must not loop fast).
       if (elsewhere && owner.takeover) {
-        const wait = entry!.created.getTime() + TAKEOVER_DAMPING_MS - Date.now();
+        const wait = (owner.takenAt ?? entry!.created.getTime()) + TAKEOVER_DAMPING_MS - Date.now();
         if (wait > 0) await new Promise((r) => setTimeout(r, Math.min(wait, TAKEOVER_DAMPING_MS)));
       }
-      const value = JSON.stringify({ node: node.nodeId, incarnation: node.incarnation, takeover: elsewhere, owner: claimant } satisfies OwnerRecord);
+      const claim: OwnerRecord = { node: node.nodeId, incarnation: node.incarnation, takeover: elsewhere, owner: claimant, takenAt: elsewhere ? Date.now() : undefined };
+      const value = JSON.stringify(claim);
       let revision: number;
       try {
         revision = entry === null ? await node.kv.create(key, value) : await node.kv.update(key, value, entry.revision);
@@ -188,9 +202,67 @@ export class NatsOwnership implements SessionOwnership {
         return void this.#local(clientId);
       }
       this.#held.set(clientId, revision);
-      return elsewhere ? await node.fenceRemote(owner.incarnation, this.#broker, clientId, revision, request.resume) : undefined;
+      this.#claims.set(clientId, claim);
+      if (!elsewhere) return undefined;
+      const handed = await node.fenceRemote(owner.incarnation, this.#broker, clientId, revision, request.resume);
+      if (handed !== UNANSWERED) return handed;
+      // The node that held it is gone (or did not answer in time): the session resumes from its last record,
+      // without what that node had queued for it. Not from a run of this same node: its own store knows better.
+      return request.resume && owner.node !== node.nodeId ? fromRecord(owner.session, entry!.created.getTime()) : undefined;
     }
     throw new Error(`client id ${clientId} was claimed by other nodes ${CLAIM_ATTEMPTS} times while this node tried`);
+  }
+
+  /**
+   * Keeps a lasting session's record in its client id's entry, at the
+   * revision this node holds (compare-and-set: once another node claimed the
+   * id, this node's records go nowhere).
+   */
+  recordSession(record: SessionRecord): Promise<void> {
+    const clientId = record.clientId;
+    return this.#serially(clientId, async () => {
+      const revision = this.#held.get(clientId);
+      const claim = this.#claims.get(clientId);
+      if (revision === undefined || revision === 0 || claim === undefined || !this.#node.connected) return;
+      const session: SessionRecord = { ...record, will: undefined, willAt: undefined }; // wills have their own bucket
+      try {
+        this.#held.set(clientId, await this.#node.kv.update(sessionKey(this.#broker, clientId), JSON.stringify({ ...claim, session } satisfies OwnerRecord), revision));
+      } catch {
+        // Claimed by another node meanwhile (which fences this one), or NATS away: the node's own store still has it.
+      }
+    });
+  }
+
+  /**
+   * Takes over the session in `entry` (`owner` names a node that is gone) by
+   * compare-and-set, and keeps it here offline from its record; false when
+   * another node (or its returning client) took it first, or this node
+   * holds that client id already.
+   */
+  takeOverGone(entry: KvEntry, owner: OwnerRecord): Promise<boolean> {
+    const record = owner.session!;
+    const clientId = record.clientId;
+    let adopted = false;
+    return this.#serially(clientId, async () => {
+      const node = this.#node;
+      if (this.#held.has(clientId) || !node.connected) return;
+      // Not a takeover by a client: a returning client is not damped.
+      const claim: OwnerRecord = { node: node.nodeId, incarnation: node.incarnation, takeover: false, adopted: true, owner: owner.owner };
+      let revision: number;
+      try {
+        revision = await node.kv.update(entry.key, JSON.stringify({ ...claim, session: record } satisfies OwnerRecord), entry.revision);
+      } catch {
+        return; // another survivor, or the client back on some node, was first
+      }
+      this.#held.set(clientId, revision);
+      this.#claims.set(clientId, claim);
+      adopted = this.#handle?.adopt(record) ?? false;
+    }).then(() => adopted);
+  }
+
+  #forget(clientId: string): void {
+    this.#held.delete(clientId);
+    this.#claims.delete(clientId);
   }
 
   // NATS (or JetStream) is away: the connection is accepted here (as part 1 keeps serving local clients), and claimed once it is back.
@@ -226,4 +298,13 @@ export function live(entry: KvEntry): OwnerRecord | undefined {
   } catch {
     return undefined;
   }
+}
+
+// A session to resume from its last record, unless it expired meanwhile (counted from when its connection
+// closed, or, for one connected when its node went, from when the record was written).
+function fromRecord(record: SessionRecord | undefined, writtenAt: number): SessionHandover | undefined {
+  if (record === undefined || typeof record.clientId !== "string" || !Array.isArray(record.subscriptions)) return undefined;
+  const since = record.disconnectedAt ?? writtenAt;
+  if (record.expiryInterval !== NEVER_EXPIRES && since + record.expiryInterval * 1000 <= Date.now()) return undefined;
+  return { record, outgoing: [], inboundQos2: [] };
 }

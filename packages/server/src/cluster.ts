@@ -80,6 +80,10 @@ export async function joinCluster(config: ClusterConfig, port: number, logger: L
     return undefined;
   });
   link.presence.onGone((node, lastHeard) => void wills?.reap(node, lastHeard));
+  // The lasting sessions of a node that is gone wait on a survivor, subscribed, for their clients (issue 13).
+  link.presence.onGone((node) => void owners?.adoptGone(node, (n) => link.presence.isUp(n)).then((n) => {
+    if (n > 0) logger.log("info", `edgemq: cluster: took over ${n} session(s) of node ${node}, which is gone`);
+  }));
   let seen: number | undefined;
   const queries = new NodeQueries(link.nc, link.root);
   return {

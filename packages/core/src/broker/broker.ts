@@ -22,6 +22,7 @@ import { Inbound } from "./inbound.ts";
 import { type ClientSnapshot, clientSnapshots, type RetainedSnapshot, retainedSnapshots, type SessionSnapshot, sessionSnapshots, subscriptionSnapshots } from "./inspection.ts";
 import { LocalFanOut } from "./local-fan-out.ts";
 import { type SessionOwnership, SingleNodeOwnership } from "./ownership.ts";
+import { RecordingStore } from "../store/recording-store.ts";
 import { Publisher } from "./publisher.ts";
 import { RetainedStore } from "./retained.ts";
 import { type RestoreReport, restoreState } from "./restore.ts";
@@ -113,7 +114,10 @@ export class Broker implements BrokerContext {
   constructor(options: BrokerOptions = {}) {
     this.name = options.name ?? "default";
     this.now = options.now ?? (() => this.#lastTick);
-    this.store = options.store ?? new MemoryStore();
+    const ownership: SessionOwnership = options.ownership ?? new SingleNodeOwnership();
+    const store = options.store ?? new MemoryStore();
+    // A cluster's ownership keeps each lasting session's record too, for another node to resume it from.
+    this.store = ownership.recordSession === undefined ? store : new RecordingStore(store, (record) => ownership.recordSession!(record));
     this.features = { ...FULL_FEATURES, ...options.features };
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.allowAnonymous = options.allowAnonymous ?? true;
@@ -126,7 +130,7 @@ export class Broker implements BrokerContext {
     this.#routing = (options.routing ?? ((l) => new SingleNodeRouting(l)))(local);
     this.#publisher = new Publisher(this, this.#routing);
     this.#subscriptions = new Subscriptions(this, this.#tree, this.#routing, delivery);
-    this.#registry = new SessionRegistry(this, sessions, this.#subscriptions, delivery, options.ownership ?? new SingleNodeOwnership(), this.#publishWill, options.wills ?? new LocalWillKeeper());
+    this.#registry = new SessionRegistry(this, sessions, this.#subscriptions, delivery, ownership, this.#publishWill, options.wills ?? new LocalWillKeeper());
     this.#host = new BrokerHost(this, { registry: this.#registry, inbound: new Inbound(this, this.#publisher), subscriptions: this.#subscriptions, delivery });
     for (const hook of options.hooks ?? []) this.hooks.use(hook);
     this.setOnPublish(options.onPublish);

@@ -10,6 +10,7 @@
 // it before CONNACK.
 //
 import type { ConnectRefused } from "../connection/connect-refused.ts";
+import type { SessionRecord } from "../store/store.ts";
 import type { SessionHandover } from "./session-handover.ts";
 
 /** What a claim says of the CONNECT that makes it. */
@@ -41,6 +42,13 @@ export interface OwnershipHandle {
    * that outlives its connection.
    */
   handOver(clientId: string, resume: boolean): SessionHandover | undefined;
+  /**
+   * This node now holds a session whose node is gone, from its last record:
+   * it is kept offline here, subscribed (so messages for it queue here),
+   * until its client returns or it expires. False when this node already
+   * holds a session for that client id.
+   */
+  adopt(record: SessionRecord): boolean;
 }
 
 /** The contract of a session ownership implementation. */
@@ -60,6 +68,14 @@ export interface SessionOwnership {
   claim(clientId: string, request: ClaimRequest): true | Promise<SessionHandover | void>;
   /** This node let the session go: it ended (expired, Clean Start, or discarded). */
   release(clientId: string): void;
+  /**
+   * A lasting session's record was saved (it connected or disconnected, its
+   * subscriptions or expiry changed; never per message): an implementation
+   * may keep it where another node can resume the session from it once this
+   * node is gone. The acknowledgement that caused it (CONNACK, SUBACK,
+   * UNSUBACK) waits for a promise it returns, as for a store commit.
+   */
+  recordSession?(record: SessionRecord): void | Promise<unknown>;
 }
 
 /** One process: every session is this broker's, at once. */

@@ -5,7 +5,6 @@ import type { SubscriptionEntry } from "../model/subscription.ts";
 import type { StoredState } from "../store/store.ts";
 import { anonymousClient, type BrokerContext } from "./context.ts";
 import { Session, sessionRecord } from "./session.ts";
-import type { SessionRegistry } from "./session-registry.ts";
 import type { Subscriptions } from "./subscriptions.ts";
 
 /** What {@link Broker.restore} brought back, and what it let go. */
@@ -33,7 +32,8 @@ export interface RestoreReport {
 /** The parts of a broker that restoring fills in. */
 export interface RestoreTarget {
   ctx: BrokerContext;
-  registry: SessionRegistry;
+  /** The sessions the broker holds, and those without a connection (the session registry's). */
+  registry: { readonly sessions: Map<string, Session>; readonly offline: Set<Session> };
   subscriptions: Subscriptions;
   publishWill(will: Will, client: ClientInfo): void;
 }

@@ -4,10 +4,12 @@ import { ReasonCode } from "../codec/reason-codes.ts";
 import type { AttachOutcome, ConnectRefusal } from "../connection/host.ts";
 import { type ClientInfo, clientIdentity } from "../model/client.ts";
 import type { OutgoingRecord } from "../model/outgoing-record.ts";
+import type { SessionRecord } from "../store/store.ts";
 import type { BrokerContext } from "./context.ts";
 import type { Delivery } from "./delivery.ts";
 import type { OwnershipHandle, SessionOwnership } from "./ownership.ts";
 import { type BrokerConnection, Session, sessionRecord } from "./session.ts";
+import { restoreState } from "./restore.ts";
 import { adoptHandover, type SessionHandover, handOverSession } from "./session-handover.ts";
 import type { Subscriptions } from "./subscriptions.ts";
 import type { WillKeeper } from "./will-keeper.ts";
@@ -286,6 +288,17 @@ export class SessionRegistry implements OwnershipHandle {
     // It lives on the other node now: this node's store must not bring it back at a restart.
     void this.#ctx.store.deleteSession(clientId);
     return snapshot;
+  }
+
+  /** See {@link OwnershipHandle.adopt}: as a restart restores a session, with the record's times. */
+  adopt(record: SessionRecord): boolean {
+    if (this.sessions.has(record.clientId)) return false;
+    const state = { sessions: [{ ...record, will: undefined, willAt: undefined }], outgoing: new Map(), inboundQos2: new Map(), retained: [], downSince: undefined };
+    restoreState({ ctx: this.#ctx, registry: this, subscriptions: this.#subscriptions, publishWill: this.#publishWill }, state, this.#ctx.now());
+    const session = this.sessions.get(record.clientId);
+    // Kept in this node's store too (restoring resaves only a record that was connected).
+    if (session !== undefined && record.disconnectedAt !== undefined) void this.#ctx.store.saveSession(sessionRecord(session));
+    return session !== undefined;
   }
 
   // As a takeover on this node: DISCONNECT 0x8E, and the will goes as that one's would [MQTT-3.1.4-3]
