@@ -141,7 +141,8 @@ describe("the dashboard from the keyboard alone", () => {
     // Under a loaded CI machine the clear and the list drawn again can take a while.
     await textUntil(tab, "#retained-done", (t) => t === "Cleared 2 retained messages (kbd/#).", 20_000).catch(async (e: Error) => {
       // What the page said instead, if the clear failed there.
-      throw new Error(`${e.message}; the page's error line: ${JSON.stringify(await tab.textContent("#app-error"))}`);
+      const state = { open: await tab.$eval("#ask", (d) => (d as unknown as { open: boolean }).open), focus: await tab.evaluate("document.activeElement?.id") };
+      throw new Error(`${e.message}; the page's error line: ${JSON.stringify(await tab.textContent("#app-error"))}; the dialog ${state.open ? "is open" : "is closed"}, focus on #${state.focus}`);
     });
     expect(await admin.ok("GET", `/default/retained?topic=${encodeURIComponent("kbd/#")}`)).toEqual([]);
     await tab.context().close();

@@ -145,7 +145,7 @@ export class SessionOwners implements OwnershipNode {
   }
 
   /**
-   * Node `gone` is gone: the lasting sessions it held, of the brokers built
+   * Node `gone` is gone: the offline lasting sessions it held, of the brokers built
    * here, are taken over by one surviving node each (compare-and-set), which
    * keeps them offline and subscribed until their clients return, so what is
    * published meanwhile waits for them. One read of the bucket's keys, then
@@ -162,7 +162,9 @@ export class SessionOwners implements OwnershipNode {
         if (ownership === undefined) continue; // a broker not built here: its clients resume from the record when they return
         const entry = await this.kv.get(key);
         const owner = entry === null ? undefined : live(entry);
-        if (owner === undefined || owner.node !== gone || owner.session === undefined || isUp(gone)) continue;
+        // Only offline sessions: a client that was connected to the gone node reconnects by itself (and resumes from the
+        // record), and a node only taken for gone (frozen, cut off) must not lose its connected clients' sessions.
+        if (owner === undefined || owner.node !== gone || owner.session?.disconnectedAt === undefined || isUp(gone)) continue;
         if (await ownership.takeOverGone(entry!, owner)) taken++;
       }
     } catch (e) {

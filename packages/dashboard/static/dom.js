@@ -79,8 +79,22 @@ export function openPanel(panel, opener, close) {
   };
 }
 
-/** Asks before an action (a modal dialog: focus starts on Cancel, Escape cancels); resolves to whether the user chose `action`. */
+// The question before, settled once its dialog's close event was handled.
+let asking = Promise.resolve();
+
+/**
+ * Asks before an action (a modal dialog: focus starts on Cancel, Escape
+ * cancels); resolves to whether the user chose `action`. A question waits for
+ * the close event of the one before (a task of its own, which a quick Escape
+ * then Enter can overtake), so that event never answers it.
+ */
 export function ask(question, action) {
+  const asked = asking.then(() => askNow(question, action));
+  asking = asked.then(() => {}, () => {});
+  return asked;
+}
+
+function askNow(question, action) {
   const dialog = $("ask");
   $("ask-text").textContent = question;
   $("ask-yes").textContent = action;
