@@ -265,10 +265,16 @@ describe("a node whose NATS server dies", () => {
       await apiA.ok("POST", "/namespaces", { name: "die" });
       await withinASecond(Date.now(), "the namespace on B", async () => (await apiB.call("GET", "/namespaces/die")).status === 200);
       await servers[2]!.stop();
-      // The bucket has three replicas: two servers still take the change.
-      await apiA.ok("POST", "/namespaces/die/brokers", { name: "after", authType: "TOKEN" });
-      // Bounded: JetStream first chooses new leaders for what the dead server led.
+      // The bucket has three replicas: two servers still take the change, once JetStream has chosen new
+      // leaders for what the dead server led; until then the API says 503 and "try again", which a user does.
       const until = Date.now() + 15_000;
+      for (;;) {
+        const { status, json } = await apiA.call("POST", "/namespaces/die/brokers", { name: "after", authType: "TOKEN" });
+        if (status === 200) break;
+        expect(status, JSON.stringify(json)).toBe(503);
+        if (Date.now() > until) throw new Error(`the change was refused for 15 s after the NATS server died: ${JSON.stringify(json)}`);
+        await sleep(200);
+      }
       while ((await apiB.call("GET", "/namespaces/die/brokers/after")).status !== 200) {
         if (Date.now() > until) throw new Error(`node B never saw the broker made while its NATS server was down; it printed:\n${nodes[1]!.output()}`);
         await sleep(100);
