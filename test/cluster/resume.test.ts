@@ -224,10 +224,16 @@ describe("a lasting session resumes on another node", () => {
     for (let start = 0; start < 20; start += 5) await Promise.all([0, 1, 2, 3, 4].map((k) => race(start + k)));
   }, 60_000);
 
-  it("resumes the sessions of a node killed with SIGKILL on other nodes: at once from their records, and an offline one taken over by a survivor keeps what was published meanwhile", async () => {
+  it("resumes the sessions of a node killed with SIGKILL on other nodes: at once from their records, and an offline one taken over by a survivor, each with the messages queued for it on the dead node and what was published meanwhile", async () => {
     const d = await startBroker(node("resume-d"), {}, { runtime: "node" });
-    // One session offline on node d, one connected to it when it dies (3.1.1), and one that ended cleanly.
+    // Two sessions offline on node d (one to come back at once, one after a survivor took it over),
+    // one connected to it when it dies (3.1.1), and one that ended cleanly.
     await leave(d.url, "dead-offline", "dead/offline", 5);
+    await leave(d.url, "dead-quick", "dead/quick", 4);
+    // Queued on node d, which dies before their clients come back: the messages stream has them.
+    await pub.publishAsync("dead/offline", "queued 1", { qos: 1 });
+    await pub.publishAsync("dead/offline", "queued 2", { qos: 2 });
+    await pub.publishAsync("dead/quick", "quick 1", { qos: 1 });
     const connected = await open(d.url, { clientId: "dead-connected", protocolVersion: 4, clean: false });
     await connected.client.subscribeAsync("dead/connected", { qos: 1 });
     const brief = await open(d.url, { clientId: "dead-brief", protocolVersion: 5, clean: true });
@@ -239,7 +245,9 @@ describe("a lasting session resumes on another node", () => {
     // Back at once, before the others take node d for gone: resumed from the record node d left.
     const wasConnected = await open(c.url, { clientId: "dead-connected", protocolVersion: 4, clean: false });
     const ended = await open(a.url, { clientId: "dead-brief", protocolVersion: 5, clean: false, properties: { sessionExpiryInterval: 300 } });
-    expect([wasConnected.sessionPresent, ended.sessionPresent]).toEqual([true, false]);
+    const quick = await open(b.url, { clientId: "dead-quick", protocolVersion: 4, clean: false });
+    expect([wasConnected.sessionPresent, ended.sessionPresent, quick.sessionPresent]).toEqual([true, false, true]);
+    await waitFor(() => quick.got.length >= 1, 5000, "the message queued on the dead node for the session back at once");
     // Once node d is gone (6 s of silence), a survivor holds the offline session: what is published now waits there.
     let owner: OwnerRecord | undefined;
     for (let i = 0; i < 150 && owner?.adopted !== true; i++) {
@@ -258,11 +266,13 @@ describe("a lasting session resumes on another node", () => {
     await pub.publishAsync("dead/brief", "to nobody", { qos: 1 });
     await waitFor(() => offline.got.length >= 2 && wasConnected.got.length >= 1, 5000, "a message on each resumed subscription");
     await sleep(200);
-    expect(offline.got.map((m) => m.payload)).toEqual(["while away", "to offline"]);
-    expect(offline.got[1]!.packet.properties?.subscriptionIdentifier).toBe(3);
+    expect(offline.got.map((m) => m.payload)).toEqual(["queued 1", "queued 2", "while away", "to offline"]);
+    expect(offline.got.map((m) => m.packet.qos)).toEqual([1, 1, 1, 1]);
+    expect(offline.got.map((m) => m.packet.properties?.subscriptionIdentifier)).toEqual([3, 3, 3, 3]);
     expect(wasConnected.got.map((m) => m.payload)).toEqual(["to connected"]);
+    expect(quick.got.map((m) => m.payload)).toEqual(["quick 1"]);
     expect(ended.got).toEqual([]);
-    await Promise.all([offline.client.endAsync(), wasConnected.client.endAsync(), ended.client.endAsync()]);
+    await Promise.all([offline.client.endAsync(), wasConnected.client.endAsync(), ended.client.endAsync(), quick.client.endAsync()]);
   }, 40_000);
 
   it("starts a new session on the other node for a Clean Start: Session Present 0 and the old subscription gone everywhere", async () => {

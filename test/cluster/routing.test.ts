@@ -176,7 +176,7 @@ describe("messages across nodes", () => {
     await routeReady(pub, s1, "un/x");
     const subjects = () => natsSubjects(nats, "edgemq node-a");
     // `un/#` is `un.>` and the parent `un`; two clients on it still take one NATS subscription each.
-    expect((await subjects()).filter((s) => s.includes(".un"))).toEqual(["edgemq.default.msg.un", "edgemq.default.msg.un.>"]);
+    expect((await subjects()).filter((s) => s.includes(".un"))).toEqual(["edgemq.default.msg.*.un", "edgemq.default.msg.*.un.>"]);
     s1.send({ type: "unsubscribe", packetId: 2, topicFilters: ["un/#"] });
     await s1.next("unsuback");
     expect((await subjects()).filter((s) => s.includes(".un"))).toHaveLength(2);

@@ -3,7 +3,7 @@
 // and a Message as the bytes of one NATS message with every MQTT 5 property.
 import { describe, expect, it } from "vitest";
 import type { Message } from "@edgemq/core";
-import { decodeAll, decodeMessage, encodeBundle, encodeMessage, escapeToken, filterToSubjects, messagePrefix, subjectToTopic, prepareMessage, topicToSubject, unbundle, unescapeToken, Outbox, emptyPrepared } from "@edgemq/cluster-nats";
+import { decodeAll, decodeMessage, durablePrefix, encodeBundle, encodeMessage, escapeToken, filterToSubjects, messagePrefix, subjectToTopic, prepareMessage, topicToSubject, unbundle, unescapeToken, Outbox, emptyPrepared } from "@edgemq/cluster-nats";
 
 const prefix = messagePrefix("edgemq", "default");
 
@@ -45,8 +45,20 @@ describe("topics as NATS subjects", () => {
   });
 
   it("keeps each broker under its own prefix, whatever its name holds", () => {
-    expect(messagePrefix("edgemq", "b1.ns1")).toBe("edgemq.b1~2Ens1.msg");
+    expect(messagePrefix("edgemq", "b1.ns1")).toBe("edgemq.b1~2Ens1.msg.*");
     expect(topicToSubject(messagePrefix("edgemq", "a"), "x")).not.toBe(topicToSubject(messagePrefix("edgemq", "b"), "x"));
+  });
+
+  it("publishes QoS 0 and durable messages under two prefixes that the one subscribed prefix reads back", () => {
+    const qos0 = durablePrefix("edgemq", "default", false), durable = durablePrefix("edgemq", "default", true);
+    expect([qos0, durable]).toEqual(["edgemq.default.msg.0", "edgemq.default.msg.1"]);
+    for (const topic of ["a/b", "ünï/~", "x"]) {
+      expect(subjectToTopic(prefix, topicToSubject(qos0, topic))).toBe(topic);
+      expect(subjectToTopic(prefix, topicToSubject(durable, topic))).toBe(topic);
+    }
+    // The messages stream keeps `<root>.*.msg.1.>`: the durable subjects only.
+    expect(topicToSubject(durable, "a/b")).toMatch(/^edgemq\.[^.]+\.msg\.1\./);
+    expect(topicToSubject(qos0, "a/b")).not.toMatch(/^edgemq\.[^.]+\.msg\.1\./);
   });
 
   it("refuses a token that no topic maps to", () => {

@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import {
   type AuthResult, Broker, type ClaimRequest, ConnectRefused, type BrokerOptions, type Hook, type LocalRoute, type Message, type OwnershipHandle, type Packet, type Routing,
-  MemoryStore, type SessionOwnership, type SessionHandover, type SessionRecord, type SubscriptionEntry, type WillHandle, type WillKeeper,
+  MemoryStore, type SessionBacklog, type SessionOwnership, type SessionHandover, type SessionRecord, type SubscriptionEntry, type WillHandle, type WillKeeper,
 } from "@edgemq/core";
 import { FakeClock } from "../support/fake-clock.ts";
 import { MemoryPeer } from "../support/memory-peer.ts";
@@ -627,5 +627,72 @@ describe("a cluster's ownership keeps session records, and adopts a gone node's 
     ownership.resolve!();
     await flush();
     expect(peer.packets()).toMatchObject([{ type: "connack", sessionPresent: true }, { type: "publish", topic: "o/1" }]);
+  });
+
+  // A message as the cluster reads one back from its stream.
+  const missed = (topic: string, text: string, qos: 0 | 1 | 2, senderId = ""): Message => ({
+    topic, payload: enc.encode(text), qos, retain: false, properties: undefined, expiresAt: undefined, senderId, receivedAt: 0,
+  });
+  const orphanRecord = (b: Broker, noLocal = false): SessionRecord => ({
+    clientId: "orphan", expiryInterval: 300, will: undefined, disconnectedAt: b.now(),
+    subscriptions: [{ clientId: "orphan", topicFilter: "o/#", filter: "o/#", shareGroup: undefined, qos: 1, noLocal, retainAsPublished: false, retainHandling: 0, subscriptionIdentifier: 4 }],
+  });
+
+  it("queues the backlog an adopted session missed through its own subscriptions, ahead of what reached it live while it was read", async () => {
+    const ownership = new SlowOwnership();
+    const b = broker({ ownership });
+    const other = new MemoryPeer(b);
+    other.connect("bystander");
+    await flush();
+    ownership.resolve!();
+    await flush();
+    other.send({ type: "subscribe", packetId: 1, subscriptions: [{ topicFilter: "#", qos: 1, noLocal: false, retainAsPublished: false, retainHandling: 0 }] });
+    await flush();
+    other.packets();
+    let release!: () => void;
+    const backlog: SessionBacklog = async (deliver) => {
+      deliver(missed("o/1", "missed 1", 2));
+      await new Promise<void>((r) => (release = r));
+      deliver(missed("x/1", "not subscribed", 1));
+      deliver(missed("o/2", "missed 2", 1));
+    };
+    expect(ownership.handle!.adopt(orphanRecord(b), backlog)).toBe(true);
+    // Published live while the backlog is still being read.
+    b.publish(missed("o/3", "live", 1));
+    release();
+    await flush();
+    // The backlog went to the orphan alone: the bystander, subscribed to everything, got only the live message.
+    expect(publishes(other.packets()).map((p) => dec.decode(p.payload))).toEqual(["live"]);
+    const peer = new MemoryPeer(b);
+    peer.connect("orphan", { cleanStart: false, properties: { sessionExpiryInterval: 300 } });
+    await flush();
+    ownership.resolve!();
+    await flush();
+    const got = publishes(peer.packets());
+    expect(got.map((p) => dec.decode(p.payload))).toEqual(["missed 1", "missed 2", "live"]);
+    // At the subscription's QoS (1, though the message was 2), with its identifier.
+    expect(got.map((p) => [p.qos, p.properties?.subscriptionIdentifiers])).toEqual([[1, [4]], [1, [4]], [1, [4]]]);
+  });
+
+  it("queues a resumed session's backlog before CONNACK, and keeps No Local for its own messages", async () => {
+    const ownership = new SlowOwnership();
+    const b = broker({ ownership });
+    const peer = new MemoryPeer(b);
+    peer.connect("orphan", { cleanStart: false, properties: { sessionExpiryInterval: 300 } });
+    await flush();
+    let release!: () => void;
+    const backlog: SessionBacklog = async (deliver) => {
+      await new Promise<void>((r) => (release = r));
+      deliver(missed("o/1", "its own", 1, "orphan"));
+      deliver(missed("o/2", "from another", 1, "someone"));
+    };
+    ownership.resolve!({ record: orphanRecord(b, true), outgoing: [], inboundQos2: [], backlog });
+    await flush();
+    expect(peer.packets(), "no CONNACK while the backlog is read").toEqual([]);
+    release();
+    await flush();
+    const packets = peer.packets();
+    expect(packets[0]).toMatchObject({ type: "connack", sessionPresent: true });
+    expect(publishes(packets).map((p) => dec.decode(p.payload))).toEqual(["from another"]);
   });
 });

@@ -31,7 +31,7 @@ const SAMPLES: Record<string, string> = {
   "admin-token": "0123456789abcdef0123", "account-id": "acct_1", domain: "mq.example.com", user: "u:p", preset: "cloudflare", config: "edgemq.json",
   "log-level": "debug", "hook-timeout": "3000", "log-format": "json", "connect-timeout": "30", "session-takeover": "any",
   "memory-budget": "50000000", "max-sessions-total": "5000", "admin-cors-origin": "https://ops.example.com", cluster: "nats://127.0.0.1:4222", "node-id": "node-1",
-  "cluster-creds": "edgemq.creds", "cluster-nkey": "edgemq.nk", "cluster-tls-ca": "nats-ca.pem", "cluster-tls-cert": "node.pem", "cluster-tls-key": "node-key.pem",
+  "cluster-creds": "edgemq.creds", "cluster-nkey": "edgemq.nk", "cluster-tls-ca": "nats-ca.pem", "cluster-tls-cert": "node.pem", "cluster-tls-key": "node-key.pem", "cluster-replicas": "3",
 };
 // A client certificate comes with its key, and the key with its certificate.
 const clusterPair = (name: string) => (name === "cluster-tls-cert" ? ["--cluster-tls-key", "k.pem"] : name === "cluster-tls-key" ? ["--cluster-tls-cert", "c.pem"] : []);
@@ -123,7 +123,10 @@ describe("the server's option table", () => {
     expect(failure(["--node-id", "n1"])).toMatch(/^--node-id names this node in a cluster: add --cluster/);
     expect(failure(["--cluster", "nats://a:1", "--node-id", "has space"])).toMatch(/^--node-id must be 1 to 128 printable characters without spaces/);
     expect(failure([], {}, { cluster: { servers: 4222 } })).toMatch(/cluster\.servers must be a list, got 4222/);
-    expect(failure([], {}, { cluster: { server: "nats://a:1" } })).toMatch(/cluster\.server is not a setting: did you mean "servers"\? \(allowed here: tls, servers, nodeId, creds, nkey\)/);
+    expect(resolve(["--cluster", "nats://a:1", "--cluster-replicas", "3"]).cluster?.replicas).toBe(3);
+    expect(failure(["--cluster-replicas", "3"])).toMatch(/^--cluster-replicas is for a cluster's JetStream: add --cluster/);
+    expect(failure(["--cluster", "nats://a:1", "--cluster-replicas", "9"])).toMatch(/^--cluster-replicas /);
+    expect(failure([], {}, { cluster: { server: "nats://a:1" } })).toMatch(/cluster\.server is not a setting: did you mean "servers"\? \(allowed here: tls, servers, replicas, nodeId, creds, nkey\)/);
   });
 
   it("takes the NATS credentials and TLS files from flags, variables or the file's cluster section, and refuses them without --cluster or half a pair", () => {

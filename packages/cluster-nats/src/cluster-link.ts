@@ -1,10 +1,13 @@
 import { hostname } from "node:os";
 import type { RoutingFactory } from "@edgemq/core";
+import { jetstreamManager } from "@nats-io/jetstream";
 import { connect, credsAuthenticator, type NatsConnection, nkeyAuthenticator } from "@nats-io/transport-node";
 import { NatsRouting } from "./nats-routing.ts";
 import { Presence } from "./presence.ts";
 import { ClusterConnectError } from "./connect-error.ts";
+import { ensureMessageStream, StreamAcks } from "./message-stream.ts";
 import { ensureRetainedStream } from "./retained-sync.ts";
+import { tenancyReplicas } from "./tenancy-kv.ts";
 import type { ClusterCounters, ClusterStatus, RoutingLink } from "./routing-link.ts";
 
 export { ClusterConnectError, redactServers } from "./connect-error.ts";
@@ -25,6 +28,8 @@ export interface ClusterOptions {
   creds?: Uint8Array;
   /** A user nkey seed (`SU…`), for NATS servers whose users are nkeys. */
   nkeySeed?: Uint8Array;
+  /** How many NATS servers keep each JetStream copy (default: the NATS cluster's size, at most 3). */
+  replicas?: number;
   /** PEM texts: the CA that signed the NATS servers' certificates, and this node's client certificate and key. */
   tls?: { ca?: string; cert?: string; key?: string };
 }
@@ -74,15 +79,26 @@ export class ClusterLink implements RoutingLink {
   readonly presence: Presence;
   /** The JetStream stream of retained messages (undefined without JetStream: retained stay per node). */
   retainedStream: string | undefined;
+  /** The JetStream stream of QoS 1 and 2 messages (undefined without JetStream: an acknowledgement means NATS had it). */
+  messageStream: string | undefined;
+  /** The messages stream's acknowledgements of what this node publishes. */
+  streamAcks: StreamAcks | undefined;
+  /** How many NATS servers keep each JetStream copy. */
+  replicas = 1;
   /** This node's id; the server may settle it once its listener's port is known. */
   nodeId: string;
   readonly #log: NonNullable<ClusterOptions["log"]>;
+  // Each broker's routing, by broker.
+  readonly #routings = new Map<string, NatsRouting>();
   // Each broker's first read of the retained messages.
   readonly #reads: Promise<void>[] = [];
   // One round trip to NATS for every subscription made in one turn (one SUBSCRIBE's filters).
   #pendingFlush: Promise<void> | undefined;
   // False between a lost NATS server and the next one: nothing to wait for then.
   #connected = true;
+  // False from a restart of the NATS servers or a failed store until the messages stream answers again.
+  #streamAnswers = true;
+  #probing = false;
   // The NATS server of the last (re)connection.
   #server: string;
 
@@ -129,18 +145,68 @@ export class ClusterLink implements RoutingLink {
       throw new ClusterConnectError(options.servers, e);
     }
     const link = new ClusterLink(nc, shareNc, options);
-    link.retainedStream = await ensureRetainedStream(nc, link.root, (text) => link.report("warn", text));
+    link.replicas = options.replicas ?? tenancyReplicas(nc);
+    await jetStreamReady(nc, (text) => link.report("warn", text));
+    link.retainedStream = await ensureRetainedStream(nc, link.root, (text) => link.report("warn", text), link.replicas);
+    link.messageStream = await ensureMessageStream(nc, link.root, link.replicas, (text) => link.report("warn", text));
+    if (link.messageStream !== undefined) link.streamAcks = new StreamAcks(nc, (why) => link.streamFailed(why));
     return link;
   }
 
   /** The routing factory for one broker (`default`, or a tenant's `<broker>.<namespace>`): its own subjects. */
   routing(broker: string): RoutingFactory {
-    return (local) => new NatsRouting(this, local, broker);
+    return (local) => {
+      const routing = new NatsRouting(this, local, broker);
+      this.#routings.set(broker, routing);
+      return routing;
+    };
+  }
+
+  /** The routing of one broker built here (the last one built), for where its sessions stand in the messages stream. */
+  routingOf(broker: string): NatsRouting | undefined {
+    return this.#routings.get(broker);
   }
 
   /** False between a lost NATS server and the next one. */
   get connected(): boolean {
     return this.#connected;
+  }
+
+  /**
+   * Whether a QoS 1 or 2 message can be kept now: connected, and the messages
+   * stream answering (it may not for a while after the NATS servers restart,
+   * or once it failed to store a turn, until a probe finds it again).
+   */
+  get acceptsDurable(): boolean {
+    return this.#connected && this.#streamAnswers;
+  }
+
+  /** The messages stream failed to store what was sent (refused, or no answer in time): QoS 1 and 2 wait for it to answer again. */
+  streamFailed(why: string): void {
+    if (!this.#streamAnswers || this.messageStream === undefined) return;
+    this.#streamAnswers = false;
+    this.#log("warn", `cluster: the messages stream did not store QoS 1 and 2 messages (${why}); they are refused until it answers again`);
+    void this.#probeStream();
+  }
+
+  // Asks the messages stream for its state every half second until it answers with a leader.
+  async #probeStream(): Promise<void> {
+    if (this.#probing || this.messageStream === undefined) return;
+    this.#probing = true;
+    const stream = this.messageStream;
+    try {
+      while (!this.#streamAnswers && !this.nc.isClosed()) {
+        await new Promise((r) => setTimeout(r, 500));
+        if (!this.#connected) continue;
+        // Made each time: making one asks JetStream already, which fails until it is back.
+        const info = await jetstreamManager(this.nc, { timeout: 2000 }).then((jsm) => jsm.streams.info(stream)).catch(() => undefined);
+        if (info === undefined || (info.cluster !== undefined && info.cluster.leader === undefined)) continue;
+        this.#streamAnswers = true;
+        this.#log("info", "cluster: the messages stream answers again; QoS 1 and 2 messages are taken");
+      }
+    } finally {
+      this.#probing = false;
+    }
   }
 
   /** The NATS server this node is connected to now, or was last while it reconnects (the client tries others meanwhile). */
@@ -209,6 +275,7 @@ export class ClusterLink implements RoutingLink {
     await Promise.all([this.nc, this.shareNc].map(async (c) => {
       if (!c.isClosed()) await c.drain().catch(() => c.close());
     }));
+    this.streamAcks?.close();
   }
 
   // Connection changes go to the log (the messages connection's only; the shares
@@ -223,6 +290,11 @@ export class ClusterLink implements RoutingLink {
           this.#log("warn", `cluster: lost the NATS server ${s.server}; reconnecting (messages do not cross nodes, and QoS 1 and 2 PUBLISH are refused, until then)`);
           break;
         case "reconnect":
+          // NATS servers that restarted take a moment to choose the stream's leader: QoS 1 and 2 wait for it.
+          if (this.messageStream !== undefined) {
+            this.#streamAnswers = false;
+            void this.#probeStream();
+          }
           this.#connected = true;
           this.status.reconnects++;
           this.#server = s.server;
@@ -239,6 +311,29 @@ export class ClusterLink implements RoutingLink {
           this.#log("info", `cluster: the NATS server ${s.server} is entering lame duck mode; moving to another`);
           break;
       }
+    }
+  }
+}
+
+// How long a node starting waits for the JetStream of NATS servers that say they have it (a NATS cluster
+// that just started chooses its JetStream leader a few seconds after it takes connections).
+const JETSTREAM_READY_MS = 15_000;
+
+// Resolves once the NATS server's JetStream answers, or at once when the server has none; bounded.
+async function jetStreamReady(nc: NatsConnection, report: (text: string) => void): Promise<void> {
+  if (nc.info?.jetstream !== true) return;
+  const until = Date.now() + JETSTREAM_READY_MS;
+  let told = false;
+  for (;;) {
+    try {
+      const jsm = await jetstreamManager(nc, { timeout: 2000 });
+      await jsm.getAccountInfo();
+      return;
+    } catch (e) {
+      if (Date.now() >= until) return; // the steps after this one say what is missing
+      if (!told) report(`cluster: waiting for the NATS servers' JetStream to answer (${(e as Error).message})`);
+      told = true;
+      await new Promise((r) => setTimeout(r, 250));
     }
   }
 }

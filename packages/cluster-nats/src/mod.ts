@@ -15,6 +15,7 @@ export { NodeQueries } from "./node-queries.ts";
 export type { ClusterCounters, ClusterStatus, RoutingLink } from "./routing-link.ts";
 export { ShareGroups } from "./share-groups.ts";
 export { ensureRetainedStream, RetainedSync, retainedStreamName } from "./retained-sync.ts";
+export { ensureMessageStream, MESSAGE_STREAM_MAX_AGE_MS, MESSAGE_STREAM_MAX_BYTES, messageStreamName, StreamAcks } from "./message-stream.ts";
 export { SessionOwners, sessionsBucketName } from "./session-owners.ts";
 export { ClusterWills, type WillsLink, willsBucketName } from "./cluster-wills.ts";
 export { NatsWillKeeper, willKey } from "./nats-will-keeper.ts";
@@ -26,4 +27,4 @@ export { decodeKeyToken, encodeKeyToken, parseTenancyKey, tenancyKey, type Tenan
 export { decodeMessage, type Decoded, encodeMessage, type Origin } from "./message-codec.ts";
 export { emptyPrepared, prepareMessage, type Prepared } from "./message-codec.ts";
 export { decodeAll, encodeBundle, Outbox, type SendRun, unbundle } from "./bundle.ts";
-export { escapeToken, filterToSubjects, MAX_SUBJECT_BYTES, messagePrefix, subjectToTopic, topicToSubject, unescapeToken } from "./subject.ts";
+export { durablePrefix, escapeToken, filterToSubjects, MAX_SUBJECT_BYTES, messagePrefix, subjectToTopic, topicToSubject, unescapeToken } from "./subject.ts";

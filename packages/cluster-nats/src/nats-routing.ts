@@ -2,11 +2,13 @@ import { handOnLocally, type LocalRoute, type Message, type Routing, type ShareG
 import type { Msg, Subscription } from "@nats-io/transport-node";
 import { setImmediate } from "node:timers";
 import { eachMessage, Outbox } from "./bundle.ts";
+import { type BacklogPosition, readBacklog } from "./message-backlog.ts";
 import { emptyPrepared, encodeMessage, type Header, type Origin, prepareMessage } from "./message-codec.ts";
+import { type TurnConfirmation, turnConfirmation } from "./message-stream.ts";
 import { RetainedSync } from "./retained-sync.ts";
 import type { RoutingLink } from "./routing-link.ts";
 import { ShareGroups } from "./share-groups.ts";
-import { filterToSubjects, MAX_SUBJECT_BYTES, messagePrefix, subjectToTopic, topicToSubject } from "./subject.ts";
+import { durablePrefix, filterToSubjects, MAX_SUBJECT_BYTES, messagePrefix, subjectToTopic, topicToSubject } from "./subject.ts";
 
 // The most messages, and bytes of them, bundled into one NATS message. NATS
 // chooses a node of a share group per NATS message, so a bundle is kept short:
@@ -37,7 +39,11 @@ const perNode = (topicOrFilter: string) => topicOrFilter.startsWith("$SYS");
 export class NatsRouting implements Routing {
   readonly #link: RoutingLink;
   readonly #local: LocalRoute;
+  // What is subscribed to (`<root>.<broker>.msg.*`, either kind of message) and what QoS 0 messages are published on (`….msg.0`).
   readonly #prefix: string;
+  readonly #qos0Prefix: string;
+  // What QoS 1 and 2 messages are published on (`….msg.1`), which the messages stream keeps.
+  readonly #durablePrefix: string;
   // NATS subscriptions by subject, with how many local filters use each.
   readonly #interest = new Map<string, { sub: Subscription; refs: number }>();
   // Each session's filter (by client id and filter as written), to count a replaced subscription once.
@@ -46,8 +52,9 @@ export class NatsRouting implements Routing {
   readonly #retained: RetainedSync | undefined;
   // The last sequence seen from each origin run (`node\0incarnation`).
   readonly #seen = new Map<string, number>();
-  // Subjects of recent topics: a topic is escaped once, not once per message.
+  // Subjects of recent topics, QoS 0 and durable: a topic is escaped once, not once per message.
   readonly #subjects = new Map<string, string>();
+  readonly #durableSubjects = new Map<string, string>();
   // Messages for NATS, written as they come and published together at the end of the event-loop turn (see #flush).
   readonly #outbox = new Outbox(BUNDLE_MESSAGES, BUNDLE_BYTES);
   // What route() fills for each message it writes: no object per message.
@@ -55,7 +62,12 @@ export class NatsRouting implements Routing {
   readonly #prepared = emptyPrepared();
   #sequence = 0;
   // The turn's QoS 1 and 2 messages wait for this: resolved once the NATS server confirmed what the turn sent (see #flush).
-  #turnConfirmed: { promise: Promise<unknown>; resolve: (v: unknown) => void; reject: (e: unknown) => void } | undefined;
+  #turnConfirmed: TurnConfirmation | undefined;
+  // The reply subject of the turn's durable messages (the stream answers on it), and how many were sent with it.
+  #reply: string | undefined;
+  #durableSent = 0;
+  // The messages received while each backlog is read (see backlog): empty but while a gone node's session catches up.
+  readonly #catchUps = new Set<Set<string>>();
   // Whether a message NATS refused has been reported (once per broker).
   #warnedUnsent = false;
   #closed = false;
@@ -64,6 +76,8 @@ export class NatsRouting implements Routing {
     this.#link = link;
     this.#local = local;
     this.#prefix = messagePrefix(link.root, broker);
+    this.#qos0Prefix = durablePrefix(link.root, broker, false);
+    this.#durablePrefix = durablePrefix(link.root, broker, true);
     this.#origin = { node: link.nodeId, incarnation: link.incarnation, sequence: 0 };
     this.#groups = new ShareGroups(link, local, broker, this.#prefix);
     if (link.retainedStream !== undefined) {
@@ -72,9 +86,9 @@ export class NatsRouting implements Routing {
     }
   }
 
-  /** False while NATS is away: a QoS 1 or 2 message could reach no other node and no JetStream (the broker refuses it). */
+  /** False while NATS is away, or the messages stream does not answer: a QoS 1 or 2 message could not be kept (the broker refuses it). */
   get acceptsDurable(): boolean {
-    return this.#link.connected;
+    return this.#link.acceptsDurable;
   }
 
   /**
@@ -86,7 +100,7 @@ export class NatsRouting implements Routing {
   route(message: Message, commits: Promise<unknown>[]): number {
     const link = this.#link;
     if (perNode(message.topic)) return this.#local.route(message, commits, "all");
-    const subject = this.#subject(message.topic);
+    const subject = message.qos === 0 ? this.#subject(message.topic) : this.#durableSubject(message.topic);
     if (subject.length > MAX_SUBJECT_BYTES || link.nc.isClosed()) {
       // It stays here: this node serves its own share groups too.
       link.counters.notSent++;
@@ -100,10 +114,12 @@ export class NatsRouting implements Routing {
     // The node's id as it is now: a node is renamed after its port once bound, after this routing was built.
     this.#origin.node = link.nodeId;
     this.#origin.sequence = ++this.#sequence;
+    if (this.#catchUps.size > 0) this.#receivedLive(link.nodeId, link.incarnation, this.#sequence);
     if (this.#outbox.add(subject, prepareMessage(message, this.#origin, link.now(), served > 0, this.#prepared)) === 1) setImmediate(this.#flush);
-    // PUBACK and PUBREC wait until the NATS server has it, and so has passed it to every node with interest:
-    // one confirmation per turn, however many messages it carried.
-    if (message.qos > 0) commits.push((this.#turnConfirmed ??= confirmation()).promise);
+    // PUBACK and PUBREC wait until the messages stream's replicas have it (or, without JetStream, until the NATS
+    // server has it, and so has passed it to every node with interest): one confirmation per turn, however many
+    // messages it carried.
+    if (message.qos > 0) commits.push((this.#turnConfirmed ??= turnConfirmation()).promise);
     return matched === 0 ? 1 : matched;
   }
 
@@ -154,9 +170,9 @@ export class NatsRouting implements Routing {
     }
   }
 
-  /** This broker kept or cleared a retained message: the cluster keeps it for every node ($SYS excepted). */
-  retained(message: Message): void {
-    if (!perNode(message.topic)) this.#retained?.put(message);
+  /** This broker kept or cleared a retained message: the cluster keeps it for every node ($SYS excepted); the acknowledgement waits for it. */
+  retained(message: Message): void | Promise<unknown> {
+    if (!perNode(message.topic)) return this.#retained?.put(message);
   }
 
   /**
@@ -170,6 +186,38 @@ export class NatsRouting implements Routing {
     const link = this.#link;
     const origin: Origin = { node: link.nodeId, incarnation: link.incarnation, sequence: ++this.#sequence };
     this.#groups.handOff(group, message.topic, encodeMessage(message, origin, link.now()));
+  }
+
+  /** Where a session going offline now stands (see message-backlog.ts): every origin run's last message received here, this node's own included. */
+  position(): BacklogPosition {
+    const seen: Record<string, number> = {};
+    for (const [run, sequence] of this.#seen) seen[run] = sequence;
+    seen[`${this.#link.nodeId}\0${this.#link.incarnation}`] = this.#sequence;
+    return { at: this.#link.now(), seen };
+  }
+
+  /**
+   * Hands `deliver` what the messages stream holds for a session since
+   * `position` (see message-backlog.ts), called once the session is
+   * subscribed here: what this node receives from then on reaches it live,
+   * and is left out; resolves with how many.
+   */
+  async backlog(position: BacklogPosition, deliver: (message: Message) => void): Promise<number> {
+    const stream = this.#link.messageStream;
+    if (stream === undefined) return 0;
+    const live = new Set<string>();
+    this.#catchUps.add(live);
+    try {
+      return await readBacklog(this.#link.nc, stream, this.#prefix, position, deliver, live);
+    } finally {
+      this.#catchUps.delete(live);
+    }
+  }
+
+  // Notes a message that reached the local sessions, for each backlog being read (none, nearly always).
+  #receivedLive(node: string, incarnation: number, sequence: number): void {
+    const key = `${node}\0${incarnation}\0${sequence}`;
+    for (const live of this.#catchUps) live.add(key);
   }
 
   /** The broker is closing: what it published goes out, and no more messages come from the other nodes. */
@@ -191,12 +239,22 @@ export class NatsRouting implements Routing {
     return this.#lastRun.key;
   }
 
-  // The subject of a topic, remembered for the next messages on it (at most 4,096 topics, then forgotten at once).
+  // The QoS 0 subject of a topic, remembered for the next messages on it (at most 4,096 topics, then forgotten at once).
   #subject(topic: string): string {
     let subject = this.#subjects.get(topic);
     if (subject === undefined) {
       if (this.#subjects.size >= 4096) this.#subjects.clear();
-      this.#subjects.set(topic, (subject = topicToSubject(this.#prefix, topic)));
+      this.#subjects.set(topic, (subject = topicToSubject(this.#qos0Prefix, topic)));
+    }
+    return subject;
+  }
+
+  // The durable subject of a topic (QoS 1 and 2), likewise.
+  #durableSubject(topic: string): string {
+    let subject = this.#durableSubjects.get(topic);
+    if (subject === undefined) {
+      if (this.#durableSubjects.size >= 4096) this.#durableSubjects.clear();
+      this.#durableSubjects.set(topic, (subject = topicToSubject(this.#durablePrefix, topic)));
     }
     return subject;
   }
@@ -210,8 +268,13 @@ export class NatsRouting implements Routing {
   readonly #flush = (): void => {
     if (this.#outbox.length > 0) this.#outbox.drain(this.#send);
     const confirmed = this.#turnConfirmed;
+    const reply = this.#reply, durable = this.#durableSent;
+    this.#reply = undefined;
+    this.#durableSent = 0;
     if (confirmed === undefined) return;
     this.#turnConfirmed = undefined;
+    // The stream answers each durable NATS message of the turn once its replicas have it.
+    if (reply !== undefined && durable > 0) return this.#link.streamAcks!.await(reply, durable, confirmed, CONFIRM_WAIT_MS);
     // A PING after the turn's messages: its PONG says the server processed them. Lost with the connection
     // (rejected then), or not answered in time: the PUBLISHes are not acknowledged and their clients send them again.
     const timer = setTimeout(() => confirmed.reject(new Error("the NATS server did not confirm in time")), CONFIRM_WAIT_MS);
@@ -223,7 +286,12 @@ export class NatsRouting implements Routing {
     const counters = this.#link.counters;
     try {
       if (nc.isClosed()) throw new Error("the NATS connection is closed");
-      nc.publish(subject, data);
+      const acks = this.#link.streamAcks;
+      if (acks !== undefined && subject.startsWith(this.#durablePrefix)) {
+        // The stream keeps it and answers on the turn's reply subject; the other nodes receive it as any message.
+        nc.publish(subject, data, { reply: (this.#reply ??= acks.nextTurn()) });
+        this.#durableSent++;
+      } else nc.publish(subject, data);
       counters.sent += count;
     } catch (e) {
       // Past the NATS server's max_payload, or NATS gone or draining: it stays on this node (its local subscribers have it).
@@ -255,6 +323,7 @@ export class NatsRouting implements Routing {
     const run = this.#run(origin.node, origin.incarnation);
     if ((this.#seen.get(run) ?? 0) >= origin.sequence) return; // a second matching subscription's copy
     this.#seen.set(run, origin.sequence);
+    if (this.#catchUps.size > 0) this.#receivedLive(origin.node, origin.incarnation, origin.sequence);
     link.counters.received++;
     // One list for every message received: most deliveries write nothing to a store.
     const commits = this.#commits;
@@ -266,12 +335,3 @@ export class NatsRouting implements Routing {
 
 // How long a turn's QoS 1 and 2 messages wait for the NATS server to confirm them.
 const CONFIRM_WAIT_MS = 5000;
-
-// A promise with its settle functions, for one turn's confirmation.
-function confirmation(): { promise: Promise<unknown>; resolve: (v: unknown) => void; reject: (e: unknown) => void } {
-  let resolve!: (v: unknown) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<unknown>((res, rej) => ((resolve = res), (reject = rej)));
-  promise.catch(() => {}); // rejected with no PUBLISH left waiting (its connection closed): not unhandled
-  return { promise, resolve, reject };
-}

@@ -1,6 +1,7 @@
 import type { LocalRoute, Message } from "@edgemq/core";
 import { type ConsumerMessages, DeliverPolicy, DiscardPolicy, type JetStreamClient, jetstream, jetstreamManager, type JsMsg, StorageType } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
+import { whileNotServed } from "./kv-cas.ts";
 import { decodeMessage, encodeMessage } from "./message-codec.ts";
 import type { RoutingLink } from "./routing-link.ts";
 import { escapeToken, MAX_SUBJECT_BYTES, subjectToTopic, topicToSubject } from "./subject.ts";
@@ -25,7 +26,7 @@ export function retainedStreamName(root: string): string {
  * undefined (said once through `report`) when the NATS server has no
  * JetStream, in which case retained messages stay each node's own.
  */
-export async function ensureRetainedStream(nc: NatsConnection, root: string, report: (text: string) => void): Promise<string | undefined> {
+export async function ensureRetainedStream(nc: NatsConnection, root: string, report: (text: string) => void, replicas = 1): Promise<string | undefined> {
   const name = retainedStreamName(root);
   try {
     const jsm = await jetstreamManager(nc, { timeout: 5000 });
@@ -35,7 +36,7 @@ export async function ensureRetainedStream(nc: NatsConnection, root: string, rep
       try {
         await jsm.streams.add({
           name, subjects: [`${root}.*.retained.>`], max_msgs_per_subject: 1,
-          storage: StorageType.File, discard: DiscardPolicy.Old, num_replicas: 1,
+          storage: StorageType.File, discard: DiscardPolicy.Old, num_replicas: replicas,
         });
       } catch (e) {
         // Another node starting at the same moment may have made it first.
@@ -75,15 +76,24 @@ export class RetainedSync {
     this.ready = this.#follow(stream);
   }
 
-  /** Keeps a retained message (an empty payload clears) for the other nodes; failures are said, not thrown. */
-  put(message: Message): void {
+  /**
+   * Keeps a retained message (an empty payload clears) for the other nodes;
+   * resolves once the stream has it, rejects (said through the log) when it
+   * did not take it: the PUBLISH is then not acknowledged.
+   */
+  put(message: Message): Promise<unknown> | undefined {
     const link = this.#link;
     const subject = topicToSubject(this.#prefix, message.topic);
-    if (subject.length > MAX_SUBJECT_BYTES || link.nc.isClosed()) return;
+    if (subject.length > MAX_SUBJECT_BYTES || link.nc.isClosed()) return undefined;
     const origin = { node: link.nodeId, incarnation: link.incarnation, sequence: 0 };
-    this.#js.publish(subject, encodeMessage(message, origin, link.now())).catch((e: Error) => {
+    const data = encodeMessage(message, origin, link.now());
+    // The stream's subjects may not have reached this NATS server yet (just made): tried again, briefly.
+    const kept = whileNotServed(() => this.#js.publish(subject, data), 5000).catch((e: Error) => {
       link.report("warn", `cluster: the retained message on "${message.topic.slice(0, 80)}" was not kept in JetStream (${e.message}); other nodes do not have it`);
+      throw e;
     });
+    kept.catch(() => {}); // a will's or an admin clear's, which nobody waits for
+    return kept;
   }
 
   /** Stops following the stream. */

@@ -1,5 +1,6 @@
 import type { Msg, NatsConnection } from "@nats-io/transport-node";
 import { decodeAll } from "./bundle.ts";
+import type { StreamAcks } from "./message-stream.ts";
 import type { Decoded } from "./message-codec.ts";
 import { subjectToTopic } from "./subject.ts";
 
@@ -18,10 +19,16 @@ export interface RoutingLink {
   readonly counters: ClusterCounters;
   /** False between a lost NATS server and the next one (what is published then waits in the client's buffer). */
   readonly connected: boolean;
+  /** Whether a QoS 1 or 2 message can be kept now (connected, and the messages stream answering). */
+  readonly acceptsDurable: boolean;
   /** Tells the operator something once (a topic too long for NATS, a message that does not decode). */
   report(level: "warn" | "error", text: string): void;
   /** Resolves once the NATS server has every subscription made so far (or after a bound wait, when it cannot say). */
   interestReady(): Promise<void>;
+  /** The stream that keeps QoS 1 and 2 messages, or undefined when the NATS server has no JetStream. */
+  readonly messageStream: string | undefined;
+  /** The messages stream's acknowledgements of what `nc` publishes, or undefined when the NATS server has no JetStream. */
+  readonly streamAcks: StreamAcks | undefined;
   /** The JetStream stream that keeps retained messages, or undefined when the NATS server has no JetStream. */
   readonly retainedStream: string | undefined;
   /** Counts a broker's first read of the retained messages among what the node waits for before it listens. */

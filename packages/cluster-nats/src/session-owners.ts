@@ -4,6 +4,7 @@ import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import { assemble, respondInParts } from "./answer-parts.ts";
 import { decodeHandover, encodeHandover } from "./handover-codec.ts";
 import { openNodeBucket } from "./kv-cas.ts";
+import type { BacklogSource } from "./message-backlog.ts";
 import { FENCE_WAIT_MS, live, NatsOwnership, type OwnershipNode, UNANSWERED } from "./session-ownership.ts";
 import { decodeKeyToken } from "./tenancy-keys.ts";
 import { tenancyReplicas } from "./tenancy-kv.ts";
@@ -20,6 +21,10 @@ export interface OwnersLink {
   readonly nodeId: string;
   readonly incarnation: number;
   readonly connected: boolean;
+  /** How many NATS servers keep each JetStream copy (default: the NATS cluster's size, at most 3). */
+  readonly replicas?: number;
+  /** One broker's routing here, which knows where its sessions stand in the messages stream (none: no backlog is kept). */
+  routingOf?(broker: string): BacklogSource | undefined;
   report(level: "warn" | "error", text: string): void;
 }
 
@@ -85,7 +90,7 @@ export class SessionOwners implements OwnershipNode {
   static async open(link: OwnersLink): Promise<SessionOwners> {
     const bucket = sessionsBucketName(link.root);
     // A claim waits for its writes: a NATS server that does not answer in 2 s refuses the CONNECT (0x89) rather than hold it.
-    const kv = await openNodeBucket(link.nc, bucket, "edgemq: the node that owns each client id's session", tenancyReplicas(link.nc));
+    const kv = await openNodeBucket(link.nc, bucket, "edgemq: the node that owns each client id's session", link.replicas ?? tenancyReplicas(link.nc));
     return new SessionOwners(link, kv, bucket);
   }
 
@@ -99,6 +104,14 @@ export class SessionOwners implements OwnershipNode {
 
   get connected(): boolean {
     return this.#link.connected;
+  }
+
+  report(level: "warn" | "error", text: string): void {
+    this.#link.report(level, text);
+  }
+
+  backlogOf(broker: string): BacklogSource | undefined {
+    return this.#link.routingOf?.(broker);
   }
 
   /** The ownership of one broker (`default`, or a tenant's `<broker>.<namespace>`): its client ids are its own keys. */

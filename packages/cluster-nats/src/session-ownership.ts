@@ -1,9 +1,10 @@
 import { createHash } from "node:crypto";
 import {
-  type ClaimRequest, ConnectRefused, NEVER_EXPIRES, type OwnershipHandle, ReasonCode, type SessionHandover, type SessionOwnership, type SessionRecord,
+  type ClaimRequest, ConnectRefused, NEVER_EXPIRES, type OwnershipHandle, ReasonCode, type SessionBacklog, type SessionHandover, type SessionOwnership, type SessionRecord,
 } from "@edgemq/core";
 import type { KV, KvEntry } from "@nats-io/kv";
 import { lostRace } from "./kv-cas.ts";
+import { type BacklogPosition, type BacklogSource, isBacklogPosition } from "./message-backlog.ts";
 import { encodeKeyToken } from "./tenancy-keys.ts";
 
 /** A claim that lost this many compare-and-set races in a row is refused (CONNACK 0x89 Server busy). */
@@ -27,6 +28,8 @@ export interface OwnerRecord {
   takenAt?: number;
   /** The session's last saved record, when it lasts beyond its connection (its will aside): another node resumes it from this when this one is gone. */
   session?: SessionRecord;
+  /** Where an offline session stands in the messages stream: another node reads what it missed from there. */
+  position?: BacklogPosition;
 }
 
 /** What {@link OwnershipNode.fenceRemote} resolves with when the previous owner node did not answer (gone, or not in time). */
@@ -52,6 +55,10 @@ export interface OwnershipNode {
   fenceRemote(incarnation: number, broker: string, clientId: string, revision: number, resume: boolean): Promise<SessionHandover | undefined | typeof UNANSWERED>;
   /** A claim was accepted locally (NATS or JetStream not answering): told once, and claimed again once they answer. */
   claimedLocally(): void;
+  /** One broker's routing here, for its sessions' backlogs (undefined: none is kept). */
+  backlogOf(broker: string): BacklogSource | undefined;
+  /** Tells the operator something. */
+  report(level: "warn" | "error", text: string): void;
 }
 
 // An escaped client id longer than this becomes its hash: a NATS subject (the key is one) must stay short.
@@ -208,7 +215,10 @@ export class NatsOwnership implements SessionOwnership {
       if (handed !== UNANSWERED) return handed;
       // The node that held it is gone (or did not answer in time): the session resumes from its last record,
       // without what that node had queued for it. Not from a run of this same node: its own store knows better.
-      return request.resume && owner.node !== node.nodeId ? fromRecord(owner.session, entry!.created.getTime()) : undefined;
+      if (!request.resume || owner.node === node.nodeId) return undefined;
+      const resumed = fromRecord(owner.session, entry!.created.getTime());
+      if (resumed !== undefined) resumed.backlog = this.#backlog(owner);
+      return resumed;
     }
     throw new Error(`client id ${clientId} was claimed by other nodes ${CLAIM_ATTEMPTS} times while this node tried`);
   }
@@ -220,13 +230,16 @@ export class NatsOwnership implements SessionOwnership {
    */
   recordSession(record: SessionRecord): Promise<void> {
     const clientId = record.clientId;
+    // Gone offline: where it stands now (not once the writes before this one are done, by when more may have come),
+    // so that another node can read what it misses should this one die.
+    const position = record.disconnectedAt === undefined ? undefined : this.#node.backlogOf(this.#broker)?.position();
     return this.#serially(clientId, async () => {
       const revision = this.#held.get(clientId);
       const claim = this.#claims.get(clientId);
       if (revision === undefined || revision === 0 || claim === undefined || !this.#node.connected) return;
       const session: SessionRecord = { ...record, will: undefined, willAt: undefined }; // wills have their own bucket
       try {
-        this.#held.set(clientId, await this.#node.kv.update(sessionKey(this.#broker, clientId), JSON.stringify({ ...claim, session } satisfies OwnerRecord), revision));
+        this.#held.set(clientId, await this.#node.kv.update(sessionKey(this.#broker, clientId), JSON.stringify({ ...claim, session, position } satisfies OwnerRecord), revision));
       } catch {
         // Claimed by another node meanwhile (which fences this one), or NATS away: the node's own store still has it.
       }
@@ -250,14 +263,29 @@ export class NatsOwnership implements SessionOwnership {
       const claim: OwnerRecord = { node: node.nodeId, incarnation: node.incarnation, takeover: false, adopted: true, owner: owner.owner };
       let revision: number;
       try {
-        revision = await node.kv.update(entry.key, JSON.stringify({ ...claim, session: record } satisfies OwnerRecord), entry.revision);
+        // Its position stays: should this node die too, the next one reads from where the client left.
+        revision = await node.kv.update(entry.key, JSON.stringify({ ...claim, session: record, position: owner.position } satisfies OwnerRecord), entry.revision);
       } catch {
         return; // another survivor, or the client back on some node, was first
       }
       this.#held.set(clientId, revision);
       this.#claims.set(clientId, claim);
-      adopted = this.#handle?.adopt(record) ?? false;
+      // A claim of this id waits until what it missed is queued: handed over half read, the rest would go nowhere.
+      let read: Promise<unknown> | undefined;
+      const backlog = this.#backlog(owner);
+      adopted = this.#handle?.adopt(record, backlog && ((deliver) => (read = backlog(deliver)))) ?? false;
+      await read;
     }).then(() => adopted);
+  }
+
+  // What a session left by a gone node missed since it went offline, when its record says where it stood.
+  #backlog(owner: OwnerRecord): SessionBacklog | undefined {
+    const source = this.#node.backlogOf(this.#broker);
+    const position = owner.position;
+    if (source === undefined || !isBacklogPosition(position)) return undefined;
+    return (deliver) => source.backlog(position, deliver).catch((e: Error) => {
+      this.#node.report("warn", `cluster: could not read what client id ${JSON.stringify(owner.session?.clientId)} missed from the messages stream (${e.message}); it resumes without it`);
+    });
   }
 
   #forget(clientId: string): void {

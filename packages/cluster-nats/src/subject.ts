@@ -58,9 +58,19 @@ export function unescapeToken(token: string): string {
   return dec.decode(new Uint8Array(bytes));
 }
 
-/** The subject prefix of one broker's messages: `<root>.<broker>.msg`. */
+/**
+ * The subject prefix that carries every message of one broker,
+ * `<root>.<broker>.msg.*`: what a node subscribes under. The last token says
+ * how the message travels (see {@link durablePrefix}); it is as long as the
+ * wildcard, so {@link subjectToTopic} reads both kinds under this prefix.
+ */
 export function messagePrefix(root: string, broker: string): string {
-  return `${root}.${escapeToken(broker)}.msg`;
+  return `${root}.${escapeToken(broker)}.msg.*`;
+}
+
+/** The prefix one broker's messages are published under: `….msg.1` for QoS 1 and 2 (which the messages stream keeps), `….msg.0` for QoS 0. */
+export function durablePrefix(root: string, broker: string, durable: boolean): string {
+  return `${root}.${escapeToken(broker)}.msg.${durable ? 1 : 0}`;
 }
 
 /** The subject a message on `topic` is published on, under `prefix`. */

@@ -1,6 +1,6 @@
 import { type ApiTokenRecord, type BrokerRecord, type NamespaceRecord, type Revocation, type TenancyChange, type TenancySnapshot, type TenancyStore, TenancyError } from "@edgemq/tenancy";
 import { jetstream, type JetStreamClient } from "@nats-io/jetstream";
-import { lostRace } from "./kv-cas.ts";
+import { lostRace, whileNotServed } from "./kv-cas.ts";
 import { type KV, type KvEntry, type KvWatchEntry, Kvm } from "@nats-io/kv";
 import { headers, type NatsConnection, type QueuedIterator } from "@nats-io/transport-node";
 import { parseTenancyKey, revocationsFilter, tenancyKey } from "./tenancy-keys.ts";
@@ -58,10 +58,9 @@ export class KvTenancyStore implements TenancyStore {
     this.#log = log;
   }
 
-  /** Opens (creating when missing) the tenancy bucket of the cluster under `root`; `log` hears of records it cannot read. */
-  static async open(nc: NatsConnection, root: string, log: (text: string) => void = () => {}): Promise<KvTenancyStore> {
+  /** Opens (creating when missing, with `replicas` copies) the tenancy bucket of the cluster under `root`; `log` hears of records it cannot read. */
+  static async open(nc: NatsConnection, root: string, log: (text: string) => void = () => {}, replicas = tenancyReplicas(nc)): Promise<KvTenancyStore> {
     const bucket = tenancyBucketName(root);
-    const replicas = tenancyReplicas(nc);
     const options = { history: 1, replicas, description: "edgemq tenancy: namespaces, brokers, revocations, admin API tokens" };
     // Two nodes starting at once may both create it: the second try opens the first's.
     const kv = await new Kvm(nc).create(bucket, options).catch(() => new Kvm(nc).create(bucket, options));
@@ -202,7 +201,8 @@ export class KvTenancyStore implements TenancyStore {
   async #put(key: string, value: string, created?: string, changed?: string): Promise<void> {
     const bytes = encoder.encode(value);
     const known = this.#known.get(key);
-    const write = created !== undefined ? this.#kv.create(key, bytes) : changed !== undefined && known !== undefined ? this.#kv.update(key, bytes, known) : this.#kv.put(key, bytes);
+    // Nothing is written when JetStream has no responder yet (NATS servers just started): tried again, briefly.
+    const write = whileNotServed(() => created !== undefined ? this.#kv.create(key, bytes) : changed !== undefined && known !== undefined ? this.#kv.update(key, bytes, known) : this.#kv.put(key, bytes));
     this.#wrote(key, await write.catch((e) => {
       if (created !== undefined && lostRace(e)) throw new TenancyError("conflict", `${created} already exists: another node created it at the same moment`);
       if (changed !== undefined && lostRace(e)) throw new TenancyError("conflict", `${changed} was changed on another node at the same moment; nothing was changed here: read it again and retry`);

@@ -13,7 +13,7 @@ export async function clusterTenancy(link: ClusterLink, local: TenancyStore | un
   const nats = await import("@edgemq/cluster-nats");
   let kv: KvTenancyStore;
   try {
-    kv = await nats.KvTenancyStore.open(link.nc, link.root, (text) => logger.log("warn", `edgemq: ${text}`));
+    kv = await nats.KvTenancyStore.open(link.nc, link.root, (text) => logger.log("warn", `edgemq: ${text}`), link.replicas);
   } catch (e) {
     logger.log("warn", `edgemq: cluster: cannot use JetStream KV for tenancy (${(e as Error).message}); namespaces, brokers and tokens stay this node's own. Start nats-server with -js.`);
     return local;

@@ -45,13 +45,14 @@ export interface ClusterNode {
 /** Connects this node to the NATS servers of `config` (seeding the cluster's tenancy from `local` when it is empty); rejects with the package's ClusterConnectError when none answers. */
 export async function joinCluster(config: ClusterConfig, port: number, logger: Logger, local?: TenancyStore): Promise<ClusterNode> {
   // Loaded only here: a server without --cluster never loads the NATS client.
-  const { ClusterLink, ClusterWills, defaultNodeId, NodeQueries, redactServers, SessionOwners, tenancyReplicas } = await import("@edgemq/cluster-nats");
+  const { ClusterLink, ClusterWills, defaultNodeId, NodeQueries, redactServers, SessionOwners } = await import("@edgemq/cluster-nats");
   // Read before connecting: a missing or wrong file is a configuration error naming its flag.
   const files = readClusterFiles(config);
   const link = await ClusterLink.connect({
     ...files,
     servers: config.servers,
     nodeId: config.nodeId ?? defaultNodeId(port),
+    replicas: config.replicas,
     log: (level, text) => logger.log(level, `edgemq: ${text}`),
   });
   const tenancy = await clusterTenancy(link, local, logger);
@@ -75,7 +76,7 @@ export async function joinCluster(config: ClusterConfig, port: number, logger: L
     },
     report: (level, text) => link.report(level, text),
     isUp: (node) => link.presence.isUp(node),
-  }, owners?.kv, tenancyReplicas(link.nc)).catch((e: Error) => {
+  }, owners?.kv, link.replicas).catch((e: Error) => {
     logger.log("warn", `edgemq: cluster: cannot use JetStream KV for wills (${e.message}); the wills of a node that dies are lost with it. Start nats-server with -js.`);
     return undefined;
   });

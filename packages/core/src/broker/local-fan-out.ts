@@ -128,6 +128,32 @@ export class LocalFanOut implements LocalRoute {
     return count;
   }
 
+  /** Delivers `message` to `clientId`'s session alone, as {@link route} would (its non-shared subscriptions); returns 1 when it matched. */
+  routeTo(clientId: string, message: Message, commits: Promise<unknown>[]): number {
+    this.#onlyClient = clientId;
+    try {
+      this.#generation++;
+      this.#routing = message;
+      this.#tree.match(message.topic, this.#visitOne, ignoreGroup);
+    } finally {
+      this.#routing = undefined;
+      this.#onlyClient = undefined;
+    }
+    const matched = this.#matched;
+    if (matched.length === 0) return 0;
+    const s = matched[0]!;
+    matched.length = 0;
+    this.#deliverTo(s, s.routeQos, s.routeRetainAsPublished, s.routeIds, message, message.receivedAt, this.#ctx.hooks.checksDelivery, commits);
+    s.routeIds = undefined;
+    return 1;
+  }
+
+  // The one session routeTo serves.
+  #onlyClient: string | undefined;
+  readonly #visitOne = (entry: SubscriptionEntry): void => {
+    if (entry.clientId === this.#onlyClient) this.#visit(entry);
+  };
+
   /** Keeps a retained message from elsewhere, here and in the store; delivers nothing. */
   retain(message: Message): void {
     this.#ctx.retained.set(message); // an empty payload clears [MQTT-3.3.1-6]

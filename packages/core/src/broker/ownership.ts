@@ -11,7 +11,7 @@
 //
 import type { ConnectRefused } from "../connection/connect-refused.ts";
 import type { SessionRecord } from "../store/store.ts";
-import type { SessionHandover } from "./session-handover.ts";
+import type { SessionBacklog, SessionHandover } from "./session-handover.ts";
 
 /** What a claim says of the CONNECT that makes it. */
 export interface ClaimRequest {
@@ -45,10 +45,10 @@ export interface OwnershipHandle {
   /**
    * This node now holds a session whose node is gone, from its last record:
    * it is kept offline here, subscribed (so messages for it queue here),
-   * until its client returns or it expires. False when this node already
-   * holds a session for that client id.
+   * until its client returns or it expires, with the `backlog` it missed
+   * queued. False when this node already holds a session for that client id.
    */
-  adopt(record: SessionRecord): boolean;
+  adopt(record: SessionRecord, backlog?: SessionBacklog): boolean;
 }
 
 /** The contract of a session ownership implementation. */

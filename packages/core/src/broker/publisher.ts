@@ -48,7 +48,10 @@ export class Publisher {
       // $SYS values are the running broker's own, republished every interval: not stored.
       const c = this.publishingSys ? undefined : ctx.store.saveRetained(copy);
       if (c) commits.push(c);
-      if (!this.publishingSys) this.#routing.retained?.(copy); // a cluster keeps it for the other nodes (issue 12)
+      if (!this.publishingSys) {
+        const kept = this.#routing.retained?.(copy); // a cluster keeps it for the other nodes (issue 12)
+        if (kept) commits.push(kept);
+      }
     }
     const matched = this.#routing.route(message, commits);
     out.committed = commits.length === 0 ? undefined : commits.length === 1 ? commits[0] : Promise.all(commits);

@@ -29,6 +29,11 @@ export class RecordQueue {
     return this.#items[this.#head];
   }
 
+  /** The record at the back, without taking it. */
+  last(): OutgoingRecord | undefined {
+    return this.length === 0 ? undefined : this.#items[this.#items.length - 1];
+  }
+
   /** Takes the record at the front. */
   shift(): OutgoingRecord | undefined {
     if (this.#head >= this.#items.length) return undefined;

@@ -75,9 +75,10 @@ export interface Routing {
    * This broker kept (or cleared, with an empty payload) a client's retained
    * message, from a PUBLISH, a will, an embedder or the admin API's clear, so
    * that a cluster can keep it for the other nodes (issue 12). Not called for
-   * $SYS values.
+   * $SYS values. A promise it returns is a commit: the PUBLISH's
+   * acknowledgement waits for it, and is not sent when it rejects.
    */
-  retained?(message: Message): void;
+  retained?(message: Message): void | Promise<unknown>;
   /**
    * A member of `group` left (its session ended) before acknowledging
    * `message`, which the group had given it: another member gets it

@@ -1,3 +1,4 @@
+import type { Message } from "../model/message.ts";
 import type { OutgoingRecord } from "../model/outgoing-record.ts";
 import type { SessionRecord } from "../store/store.ts";
 import type { BrokerContext } from "./context.ts";
@@ -15,6 +16,46 @@ export interface SessionHandover {
   outgoing: OutgoingRecord[];
   /** Inbound QoS 2 packet ids that wait for PUBREL: a resent PUBLISH is not delivered again [MQTT-4.3.3-10]. */
   inboundQos2: number[];
+  /** What it missed while the node that held it was gone (a session resumed from its last record), queued before CONNACK. */
+  backlog?: SessionBacklog;
+}
+
+/**
+ * Messages a session missed while the node that held it was gone, read back
+ * from wherever the cluster keeps them: `deliver` hands each to the session
+ * as routing would (its subscriptions choose; no-local and the delivery
+ * policy apply). Resolves once all are handed over.
+ */
+export type SessionBacklog = (deliver: (message: Message) => void) => Promise<unknown>;
+
+/** Delivers one message to one session only, as routing would; store commits go into `commits`. */
+export type RouteTo = (clientId: string, message: Message, commits: Promise<unknown>[]) => number;
+
+/**
+ * Queues `backlog` for `session` (offline, or before its CONNACK), ahead of
+ * what reached it live meanwhile (the backlog is older); resolves once its
+ * messages are in the store.
+ */
+export async function catchUp(backlog: SessionBacklog, session: Session, routeTo: RouteTo): Promise<unknown> {
+  const commits: Promise<unknown>[] = [];
+  // The records the backlog queued (the queue keeps its own copy of each message).
+  const missed = new Set<OutgoingRecord>();
+  await backlog((message) => {
+    const before = session.queue.length;
+    routeTo(session.clientId, message, commits);
+    if (session.queue.length > before) missed.add(session.queue.last()!);
+  });
+  if (missed.size > 0 && session.queue.length > 0) {
+    const older: OutgoingRecord[] = [];
+    const newer: OutgoingRecord[] = [];
+    session.queue.retain((r) => {
+      (missed.has(r) ? older : newer).push(r);
+      return false;
+    });
+    for (const r of older) session.queue.push(r);
+    for (const r of newer) session.queue.push(r);
+  }
+  return Promise.all(commits);
 }
 
 /** What `session` holds, to hand over; read before its queue is released. */

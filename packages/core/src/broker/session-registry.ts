@@ -10,7 +10,7 @@ import type { Delivery } from "./delivery.ts";
 import type { OwnershipHandle, SessionOwnership } from "./ownership.ts";
 import { type BrokerConnection, Session, sessionRecord } from "./session.ts";
 import { restoreState } from "./restore.ts";
-import { adoptHandover, type SessionHandover, handOverSession } from "./session-handover.ts";
+import { adoptHandover, catchUp, type RouteTo, type SessionBacklog, type SessionHandover, handOverSession } from "./session-handover.ts";
 import type { Subscriptions } from "./subscriptions.ts";
 import type { WillKeeper } from "./will-keeper.ts";
 
@@ -34,6 +34,8 @@ export class SessionRegistry implements OwnershipHandle {
   readonly #ownership: SessionOwnership;
   readonly #publishWill: (will: Will, client: ClientInfo) => void;
   readonly #wills: WillKeeper;
+  // Delivers to one session alone (a backlog read back by the cluster).
+  readonly #routeTo: RouteTo;
   // Connections whose will another node published (a cluster's keeper said so): theirs goes no more.
   readonly #droppedWills = new WeakSet<BrokerConnection>();
   // The broker closed: its sessions no longer count against the process-wide budget.
@@ -41,8 +43,9 @@ export class SessionRegistry implements OwnershipHandle {
 
   constructor(
     ctx: BrokerContext, sessions: Map<string, Session>, subscriptions: Subscriptions, delivery: Delivery, ownership: SessionOwnership,
-    publishWill: (will: Will, client: ClientInfo) => void, wills: WillKeeper,
+    publishWill: (will: Will, client: ClientInfo) => void, wills: WillKeeper, routeTo: RouteTo,
   ) {
+    this.#routeTo = routeTo;
     this.#ctx = ctx;
     this.sessions = sessions;
     this.#subscriptions = subscriptions;
@@ -167,7 +170,10 @@ export class SessionRegistry implements OwnershipHandle {
     const owner = snapshot.record.client === undefined ? undefined : clientIdentity(snapshot.record.client);
     if (this.#ctx.features.sessionTakeover !== "any" && owner !== undefined && owner !== clientIdentity(conn.client)) return undefined;
     outcome.sessionPresent = conn.version > 3; // [MQTT-3.2.2-3]
-    return adoptHandover({ ctx: this.#ctx, subscriptions: this.#subscriptions }, session, snapshot);
+    const adopted = adoptHandover({ ctx: this.#ctx, subscriptions: this.#subscriptions }, session, snapshot);
+    if (snapshot.backlog === undefined) return adopted;
+    // Queued before CONNACK, behind what was handed over: the client gets them once connected.
+    return Promise.all([adopted, catchUp(snapshot.backlog, session, this.#routeTo)]);
   }
 
   /** After CONNACK: observers hear of it, what waits is checked again, then resent and sent. */
@@ -291,13 +297,15 @@ export class SessionRegistry implements OwnershipHandle {
   }
 
   /** See {@link OwnershipHandle.adopt}: as a restart restores a session, with the record's times. */
-  adopt(record: SessionRecord): boolean {
+  adopt(record: SessionRecord, backlog?: SessionBacklog): boolean {
     if (this.sessions.has(record.clientId)) return false;
     const state = { sessions: [{ ...record, will: undefined, willAt: undefined }], outgoing: new Map(), inboundQos2: new Map(), retained: [], downSince: undefined };
     restoreState({ ctx: this.#ctx, registry: this, subscriptions: this.#subscriptions, publishWill: this.#publishWill }, state, this.#ctx.now());
     const session = this.sessions.get(record.clientId);
     // Kept in this node's store too (restoring resaves only a record that was connected).
     if (session !== undefined && record.disconnectedAt !== undefined) void this.#ctx.store.saveSession(sessionRecord(session));
+    // What it missed queues behind; a backlog that cannot be read is the cluster's to report.
+    if (session !== undefined && backlog !== undefined) catchUp(backlog, session, this.#routeTo).catch(() => {});
     return session !== undefined;
   }
 

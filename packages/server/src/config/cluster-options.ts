@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { ServerOption } from "./server-option.ts";
-import { list, show, text } from "./value-types.ts";
+import { list, show, text, wholeNumber } from "./value-types.ts";
 
 /** One NATS server URL: nats:// or tls://, a host and perhaps a port (a user and password may come before the host). */
 const NATS_URL = z.string().regex(/^(nats|tls):\/\/[^\s/?#]+(:\d{1,5})?\/?$/, {
@@ -14,7 +14,11 @@ const NATS_URL = z.string().regex(/^(nats|tls):\/\/[^\s/?#]+(:\d{1,5})?\/?$/, {
 export const CLUSTER_OPTIONS: readonly ServerOption[] = [
   {
     name: "cluster", type: list("<nats://host:port,...>", NATS_URL), env: "EDGEMQ_CLUSTER", file: { path: "cluster.servers" }, target: "cluster", section: "Other",
-    help: ["join the edgemq nodes on these NATS servers (messages, shared subscriptions,", "retained messages and tenants cross nodes; sessions stay per node)"],
+    help: ["join the edgemq nodes on these NATS servers (messages, shared subscriptions,", "retained messages, sessions and tenants cross nodes)"],
+  },
+  {
+    name: "cluster-replicas", type: wholeNumber(1, 5), env: "EDGEMQ_CLUSTER_REPLICAS", file: { path: "cluster.replicas" }, target: "cluster", section: "Other",
+    help: ["how many NATS servers keep each QoS 1 and 2 message, session and retained message", "before it is acknowledged (default: the NATS cluster's size, at most 3)"],
   },
   {
     name: "node-id", type: text("<name>", z.string().regex(/^[\x21-\x7e]{1,128}$/, { error: (i) => `must be 1 to 128 printable characters without spaces, got ${show(i.input)}` })),

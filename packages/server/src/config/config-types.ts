@@ -61,6 +61,8 @@ export interface ClusterConfig {
   servers: string[];
   /** This node's name; absent, the host name and the MQTT port. */
   nodeId: string | undefined;
+  /** How many NATS servers keep each JetStream copy (`--cluster-replicas`; absent, the NATS cluster's size, at most 3). */
+  replicas?: number;
   /** A NATS credentials file (`--cluster-creds`). */
   creds?: string;
   /** A file holding a NATS user nkey seed (`--cluster-nkey`). */
