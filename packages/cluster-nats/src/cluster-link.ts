@@ -1,12 +1,12 @@
 import { hostname } from "node:os";
 import type { RoutingFactory } from "@edgemq/core";
-import { jetstreamManager } from "@nats-io/jetstream";
 import { connect, credsAuthenticator, type NatsConnection, nkeyAuthenticator } from "@nats-io/transport-node";
 import { NatsRouting } from "./nats-routing.ts";
 import { Presence } from "./presence.ts";
 import { ClusterConnectError } from "./connect-error.ts";
 import { ensureMessageStream, StreamAcks } from "./message-stream.ts";
 import { ensureRetainedStream } from "./retained-sync.ts";
+import { jetStreamReady, StreamHealth } from "./stream-health.ts";
 import { tenancyReplicas } from "./tenancy-kv.ts";
 import type { ClusterCounters, ClusterStatus, RoutingLink } from "./routing-link.ts";
 
@@ -96,9 +96,8 @@ export class ClusterLink implements RoutingLink {
   #pendingFlush: Promise<void> | undefined;
   // False between a lost NATS server and the next one: nothing to wait for then.
   #connected = true;
-  // False from a restart of the NATS servers or a failed store until the messages stream answers again.
-  #streamAnswers = true;
-  #probing = false;
+  // Whether the messages stream answers (see StreamHealth).
+  readonly #health: StreamHealth;
   // The NATS server of the last (re)connection.
   #server: string;
 
@@ -114,6 +113,7 @@ export class ClusterLink implements RoutingLink {
     // Every node answers a roll call with its id (the connection does not echo: never its own).
     nc.subscribe(`${this.root}.nodes.rollcall`, { callback: (err, msg) => void (err === null && msg.respond(new TextEncoder().encode(this.nodeId))) });
     this.presence = new Presence(nc, this.root, () => this.nodeId, this.now);
+    this.#health = new StreamHealth(nc, () => this.#connected, this.#log);
     void this.#watch(nc, true);
     void this.#watch(shareNc, false);
   }
@@ -149,7 +149,10 @@ export class ClusterLink implements RoutingLink {
     await jetStreamReady(nc, (text) => link.report("warn", text));
     link.retainedStream = await ensureRetainedStream(nc, link.root, (text) => link.report("warn", text), link.replicas);
     link.messageStream = await ensureMessageStream(nc, link.root, link.replicas, (text) => link.report("warn", text));
-    if (link.messageStream !== undefined) link.streamAcks = new StreamAcks(nc, (why) => link.streamFailed(why));
+    if (link.messageStream !== undefined) {
+      link.#health.watch(link.messageStream);
+      link.streamAcks = new StreamAcks(nc, (why) => link.#health.failed(why));
+    }
     return link;
   }
 
@@ -174,39 +177,10 @@ export class ClusterLink implements RoutingLink {
 
   /**
    * Whether a QoS 1 or 2 message can be kept now: connected, and the messages
-   * stream answering (it may not for a while after the NATS servers restart,
-   * or once it failed to store a turn, until a probe finds it again).
+   * stream answering (see StreamHealth).
    */
   get acceptsDurable(): boolean {
-    return this.#connected && this.#streamAnswers;
-  }
-
-  /** The messages stream failed to store what was sent (refused, or no answer in time): QoS 1 and 2 wait for it to answer again. */
-  streamFailed(why: string): void {
-    if (!this.#streamAnswers || this.messageStream === undefined) return;
-    this.#streamAnswers = false;
-    this.#log("warn", `cluster: the messages stream did not store QoS 1 and 2 messages (${why}); they are refused until it answers again`);
-    void this.#probeStream();
-  }
-
-  // Asks the messages stream for its state every half second until it answers with a leader.
-  async #probeStream(): Promise<void> {
-    if (this.#probing || this.messageStream === undefined) return;
-    this.#probing = true;
-    const stream = this.messageStream;
-    try {
-      while (!this.#streamAnswers && !this.nc.isClosed()) {
-        await new Promise((r) => setTimeout(r, 500));
-        if (!this.#connected) continue;
-        // Made each time: making one asks JetStream already, which fails until it is back.
-        const info = await jetstreamManager(this.nc, { timeout: 2000 }).then((jsm) => jsm.streams.info(stream)).catch(() => undefined);
-        if (info === undefined || (info.cluster !== undefined && info.cluster.leader === undefined)) continue;
-        this.#streamAnswers = true;
-        this.#log("info", "cluster: the messages stream answers again; QoS 1 and 2 messages are taken");
-      }
-    } finally {
-      this.#probing = false;
-    }
+    return this.#connected && this.#health.answers;
   }
 
   /** The NATS server this node is connected to now, or was last while it reconnects (the client tries others meanwhile). */
@@ -291,10 +265,7 @@ export class ClusterLink implements RoutingLink {
           break;
         case "reconnect":
           // NATS servers that restarted take a moment to choose the stream's leader: QoS 1 and 2 wait for it.
-          if (this.messageStream !== undefined) {
-            this.#streamAnswers = false;
-            void this.#probeStream();
-          }
+          this.#health.reconnected();
           this.#connected = true;
           this.status.reconnects++;
           this.#server = s.server;
@@ -311,29 +282,6 @@ export class ClusterLink implements RoutingLink {
           this.#log("info", `cluster: the NATS server ${s.server} is entering lame duck mode; moving to another`);
           break;
       }
-    }
-  }
-}
-
-// How long a node starting waits for the JetStream of NATS servers that say they have it (a NATS cluster
-// that just started chooses its JetStream leader a few seconds after it takes connections).
-const JETSTREAM_READY_MS = 15_000;
-
-// Resolves once the NATS server's JetStream answers, or at once when the server has none; bounded.
-async function jetStreamReady(nc: NatsConnection, report: (text: string) => void): Promise<void> {
-  if (nc.info?.jetstream !== true) return;
-  const until = Date.now() + JETSTREAM_READY_MS;
-  let told = false;
-  for (;;) {
-    try {
-      const jsm = await jetstreamManager(nc, { timeout: 2000 });
-      await jsm.getAccountInfo();
-      return;
-    } catch (e) {
-      if (Date.now() >= until) return; // the steps after this one say what is missing
-      if (!told) report(`cluster: waiting for the NATS servers' JetStream to answer (${(e as Error).message})`);
-      told = true;
-      await new Promise((r) => setTimeout(r, 250));
     }
   }
 }

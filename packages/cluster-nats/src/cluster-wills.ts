@@ -2,7 +2,7 @@ import type { KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { lostRace, openNodeBucket } from "./kv-cas.ts";
 import { NatsWillKeeper, type WillsNode } from "./nats-will-keeper.ts";
-import { live, sessionKey } from "./session-ownership.ts";
+import { live, sessionKey } from "./owner-record.ts";
 import { encodeKeyToken } from "./tenancy-keys.ts";
 import { decodeWillRecord, encodeWillRecord, type WillRecord } from "./will-record.ts";
 

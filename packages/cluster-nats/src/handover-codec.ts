@@ -43,7 +43,8 @@ export function encodeHandover(h: SessionHandover, now: number): Uint8Array {
     });
     bodies.push(encodeMessage(r.message, NO_ORIGIN, now));
   }
-  const head = enc.encode(JSON.stringify({ v: VERSION, record: { ...h.record, will: undefined, willAt: undefined }, outgoing, inboundQos2: h.inboundQos2 } satisfies Head));
+  // The core hands a record over without its will (handOverSession): the client is back.
+  const head = enc.encode(JSON.stringify({ v: VERSION, record: h.record, outgoing, inboundQos2: h.inboundQos2 } satisfies Head));
   const out = new Uint8Array(4 + head.length + bodies.reduce((sum, b) => sum + 4 + b.length, 0));
   const view = new DataView(out.buffer);
   view.setUint32(0, head.length);

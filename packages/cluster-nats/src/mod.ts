@@ -21,7 +21,9 @@ export { ClusterWills, type WillsLink, willsBucketName } from "./cluster-wills.t
 export { NatsWillKeeper, willKey } from "./nats-will-keeper.ts";
 export { decodeWillRecord, encodeWillRecord, type WillRecord } from "./will-record.ts";
 export { decodeHandover, encodeHandover } from "./handover-codec.ts";
-export { CLAIM_ATTEMPTS, FENCE_WAIT_MS, identityHash, NatsOwnership, type OwnerRecord, sessionKey, TAKEOVER_DAMPING_MS } from "./session-ownership.ts";
+export { CLAIM_ATTEMPTS, FENCE_WAIT_MS, NatsOwnership, TAKEOVER_DAMPING_MS } from "./session-ownership.ts";
+export { identityHash, type OwnerRecord, sessionKey } from "./owner-record.ts";
+export { type BacklogPosition, readBacklog } from "./message-backlog.ts";
 export { KvTenancyStore, tenancyBucketName, tenancyReplicas } from "./tenancy-kv.ts";
 export { decodeKeyToken, encodeKeyToken, parseTenancyKey, tenancyKey, type TenancyKey } from "./tenancy-keys.ts";
 export { decodeMessage, type Decoded, encodeMessage, type Origin } from "./message-codec.ts";

@@ -1,7 +1,7 @@
 import type { ClientInfo, Will, WillHandle, WillKeeper } from "@edgemq/core";
 import type { KV } from "@nats-io/kv";
 import { lostRace } from "./kv-cas.ts";
-import { sessionKey } from "./session-ownership.ts";
+import { sessionKey } from "./owner-record.ts";
 import { encodeKeyToken } from "./tenancy-keys.ts";
 import { decodeWillRecord, encodeWillRecord, type WillRecord } from "./will-record.ts";
 

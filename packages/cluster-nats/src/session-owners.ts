@@ -5,7 +5,8 @@ import { assemble, respondInParts } from "./answer-parts.ts";
 import { decodeHandover, encodeHandover } from "./handover-codec.ts";
 import { openNodeBucket } from "./kv-cas.ts";
 import type { BacklogSource } from "./message-backlog.ts";
-import { FENCE_WAIT_MS, live, NatsOwnership, type OwnershipNode, UNANSWERED } from "./session-ownership.ts";
+import { live } from "./owner-record.ts";
+import { FENCE_WAIT_MS, NatsOwnership, type OwnershipNode, UNANSWERED } from "./session-ownership.ts";
 import { decodeKeyToken } from "./tenancy-keys.ts";
 import { tenancyReplicas } from "./tenancy-kv.ts";
 

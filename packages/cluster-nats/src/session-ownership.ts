@@ -1,11 +1,10 @@
-import { createHash } from "node:crypto";
 import {
-  type ClaimRequest, ConnectRefused, NEVER_EXPIRES, type OwnershipHandle, ReasonCode, type SessionBacklog, type SessionHandover, type SessionOwnership, type SessionRecord,
+  type ClaimRequest, ConnectRefused, type OwnershipHandle, ReasonCode, type SessionBacklog, type SessionHandover, type SessionOwnership, type SessionRecord,
 } from "@edgemq/core";
 import type { KV, KvEntry } from "@nats-io/kv";
 import { lostRace } from "./kv-cas.ts";
-import { type BacklogPosition, type BacklogSource, isBacklogPosition } from "./message-backlog.ts";
-import { encodeKeyToken } from "./tenancy-keys.ts";
+import { type BacklogSource, isBacklogPosition } from "./message-backlog.ts";
+import { fromRecord, identityHash, live, type OwnerRecord, sessionKey } from "./owner-record.ts";
 
 /** A claim that lost this many compare-and-set races in a row is refused (CONNACK 0x89 Server busy). */
 export const CLAIM_ATTEMPTS = 5;
@@ -14,31 +13,8 @@ export const TAKEOVER_DAMPING_MS = 1000;
 /** How long a claim waits for the previous owner node to say it fenced its connection. */
 export const FENCE_WAIT_MS = 1000;
 
-/** The record of one client id's owner in the sessions bucket. */
-export interface OwnerRecord {
-  node: string;
-  incarnation: number;
-  /** Written by taking the id over from another node (what flap damping looks at). */
-  takeover: boolean;
-  /** Whose session it is: a hash of the identity that claimed it ({@link identityHash}); absent for an anonymous client's, which is anyone's. */
-  owner?: string;
-  /** Taken over from a gone node by a survivor, without its client (which has not come back yet). */
-  adopted?: boolean;
-  /** When it was taken over (the claiming node's clock, ms): flap damping counts from it. */
-  takenAt?: number;
-  /** The session's last saved record, when it lasts beyond its connection (its will aside): another node resumes it from this when this one is gone. */
-  session?: SessionRecord;
-  /** Where an offline session stands in the messages stream: another node reads what it missed from there. */
-  position?: BacklogPosition;
-}
-
 /** What {@link OwnershipNode.fenceRemote} resolves with when the previous owner node did not answer (gone, or not in time). */
 export const UNANSWERED = Symbol("unanswered");
-
-/** The owner an {@link OwnerRecord} names for `identity`: a SHA-256 prefix, so the bucket holds no user names. */
-export function identityHash(identity: string | undefined): string | undefined {
-  return identity === undefined ? undefined : createHash("sha256").update(identity).digest("hex").slice(0, 32);
-}
 
 /** What one broker's ownership needs of the node (see SessionOwners). */
 export interface OwnershipNode {
@@ -61,20 +37,6 @@ export interface OwnershipNode {
   report(level: "warn" | "error", text: string): void;
 }
 
-// An escaped client id longer than this becomes its hash: a NATS subject (the key is one) must stay short.
-const MAX_ID_TOKEN = 200;
-
-/**
- * The sessions bucket's key of one client id of one broker: both tokens
- * escaped (never a `.`, `*` or `>`); a client id whose escaped form passes
- * 200 characters is `=H` and its SHA-256 (which no escaped token can be).
- */
-export function sessionKey(broker: string, clientId: string): string {
-  let id = encodeKeyToken(clientId);
-  if (id.length > MAX_ID_TOKEN) id = `=H${createHash("sha256").update(clientId).digest("hex")}`;
-  return `${encodeKeyToken(broker)}.${id}`;
-}
-
 /**
  * One broker's session ownership in a cluster: a client id's owner is a
  * record in the sessions KV bucket, claimed by compare-and-set on its
@@ -87,10 +49,9 @@ export class NatsOwnership implements SessionOwnership {
   readonly #node: OwnershipNode;
   readonly #broker: string;
   #handle: OwnershipHandle | undefined;
-  // The revision of the record this node wrote for each client id it holds; 0: held while NATS was away (unrecorded).
-  readonly #held = new Map<string, number>();
-  // What this node's claim of each client id it holds wrote (a session record update keeps it).
-  readonly #claims = new Map<string, OwnerRecord>();
+  // Each client id this node holds: the revision of the record it wrote (0: held while NATS was away, unrecorded),
+  // and what its claim wrote (which a session record's update keeps).
+  readonly #held = new Map<string, { revision: number; claim: OwnerRecord | undefined }>();
   // The last operation still running on each client id: the next one waits for it.
   readonly #busy = new Map<string, Promise<void>>();
 
@@ -118,8 +79,8 @@ export class NatsOwnership implements SessionOwnership {
   /** Deletes the record if it is still this node's (compare-and-set: a newer claim elsewhere stays). */
   release(clientId: string): void {
     void this.#serially(clientId, async () => {
-      const revision = this.#held.get(clientId);
-      this.#forget(clientId);
+      const revision = this.#held.get(clientId)?.revision;
+      this.#held.delete(clientId);
       if (revision === undefined || revision === 0 || !this.#node.connected) return;
       await this.#node.kv.delete(sessionKey(this.#broker, clientId), { previousSeq: revision }).catch(() => {});
     });
@@ -136,9 +97,9 @@ export class NatsOwnership implements SessionOwnership {
     return this.#serially(clientId, async () => {
       // A CONNACK this node's claim just allowed goes out first: its client is then told 0x8E, not cut off before CONNACK.
       await new Promise((r) => setImmediate(r));
-      const held = this.#held.get(clientId);
+      const held = this.#held.get(clientId)?.revision;
       if (held !== undefined && held > revision) return;
-      this.#forget(clientId);
+      this.#held.delete(clientId);
       handover = this.#handle?.handOver(clientId, resume);
     }).then(() => handover);
   }
@@ -150,17 +111,17 @@ export class NatsOwnership implements SessionOwnership {
    */
   async reconcile(): Promise<number> {
     const runs: Promise<void>[] = [];
-    for (const [clientId, revision] of this.#held) {
+    for (const [clientId, { revision }] of this.#held) {
       if (revision !== 0) continue;
       runs.push(this.#serially(clientId, async () => {
-        if (this.#held.get(clientId) !== 0) return;
+        if (this.#held.get(clientId)?.revision !== 0) return;
         const key = sessionKey(this.#broker, clientId);
         const entry = await this.#node.kv.get(key).catch(() => undefined);
         if (entry === undefined) return; // JetStream not answering yet: tried again
         const owner = entry === null ? undefined : live(entry);
         if (owner !== undefined && !this.#mine(owner)) {
           // Claimed through NATS while this node could not tell: that claim wins.
-          this.#forget(clientId);
+          this.#held.delete(clientId);
           this.#handle?.fence(clientId);
           return;
         }
@@ -171,7 +132,7 @@ export class NatsOwnership implements SessionOwnership {
     }
     await Promise.all(runs);
     let left = 0;
-    for (const revision of this.#held.values()) if (revision === 0) left++;
+    for (const { revision } of this.#held.values()) if (revision === 0) left++;
     return left;
   }
 
@@ -208,8 +169,7 @@ export class NatsOwnership implements SessionOwnership {
         if (lostRace(e)) continue; // another node wrote first: read again
         return void this.#local(clientId);
       }
-      this.#held.set(clientId, revision);
-      this.#claims.set(clientId, claim);
+      this.#held.set(clientId, { revision, claim });
       if (!elsewhere) return undefined;
       const handed = await node.fenceRemote(owner.incarnation, this.#broker, clientId, revision, request.resume);
       if (handed !== UNANSWERED) return handed;
@@ -234,12 +194,12 @@ export class NatsOwnership implements SessionOwnership {
     // so that another node can read what it misses should this one die.
     const position = record.disconnectedAt === undefined ? undefined : this.#node.backlogOf(this.#broker)?.position();
     return this.#serially(clientId, async () => {
-      const revision = this.#held.get(clientId);
-      const claim = this.#claims.get(clientId);
-      if (revision === undefined || revision === 0 || claim === undefined || !this.#node.connected) return;
+      const held = this.#held.get(clientId);
+      if (held === undefined || held.revision === 0 || held.claim === undefined || !this.#node.connected) return;
+      const { revision, claim } = held;
       const session: SessionRecord = { ...record, will: undefined, willAt: undefined }; // wills have their own bucket
       try {
-        this.#held.set(clientId, await this.#node.kv.update(sessionKey(this.#broker, clientId), JSON.stringify({ ...claim, session, position } satisfies OwnerRecord), revision));
+        held.revision = await this.#node.kv.update(sessionKey(this.#broker, clientId), JSON.stringify({ ...claim, session, position } satisfies OwnerRecord), revision);
       } catch {
         // Claimed by another node meanwhile (which fences this one), or NATS away: the node's own store still has it.
       }
@@ -268,8 +228,7 @@ export class NatsOwnership implements SessionOwnership {
       } catch {
         return; // another survivor, or the client back on some node, was first
       }
-      this.#held.set(clientId, revision);
-      this.#claims.set(clientId, claim);
+      this.#held.set(clientId, { revision, claim });
       // A claim of this id waits until what it missed is queued: handed over half read, the rest would go nowhere.
       let read: Promise<unknown> | undefined;
       const backlog = this.#backlog(owner);
@@ -288,14 +247,9 @@ export class NatsOwnership implements SessionOwnership {
     });
   }
 
-  #forget(clientId: string): void {
-    this.#held.delete(clientId);
-    this.#claims.delete(clientId);
-  }
-
   // NATS (or JetStream) is away: the connection is accepted here (as part 1 keeps serving local clients), and claimed once it is back.
   #local(clientId: string): void {
-    this.#held.set(clientId, 0);
+    this.#held.set(clientId, { revision: 0, claim: undefined });
     this.#node.claimedLocally();
   }
 
@@ -314,25 +268,4 @@ export class NatsOwnership implements SessionOwnership {
     });
     return run;
   }
-}
-
-
-/** The owner a sessions bucket entry names, or undefined when it was deleted (or is not edgemq's). */
-export function live(entry: KvEntry): OwnerRecord | undefined {
-  if (entry.operation !== "PUT") return undefined;
-  try {
-    const r = entry.json<OwnerRecord>();
-    return typeof r.node === "string" && typeof r.incarnation === "number" ? r : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-// A session to resume from its last record, unless it expired meanwhile (counted from when its connection
-// closed, or, for one connected when its node went, from when the record was written).
-function fromRecord(record: SessionRecord | undefined, writtenAt: number): SessionHandover | undefined {
-  if (record === undefined || typeof record.clientId !== "string" || !Array.isArray(record.subscriptions)) return undefined;
-  const since = record.disconnectedAt ?? writtenAt;
-  if (record.expiryInterval !== NEVER_EXPIRES && since + record.expiryInterval * 1000 <= Date.now()) return undefined;
-  return { record, outgoing: [], inboundQos2: [] };
 }
