@@ -275,6 +275,40 @@ describe("a lasting session resumes on another node", () => {
     await Promise.all([offline.client.endAsync(), wasConnected.client.endAsync(), ended.client.endAsync(), quick.client.endAsync()]);
   }, 40_000);
 
+  it("gives a client connected to a node killed with SIGKILL, back on another node, the QoS 1 messages it had not acknowledged and those published while it was away (again at least once)", async () => {
+    const e = await startBroker(node("resume-e"), {}, { runtime: "node" });
+    const raw = await RawClient.open(e.port, 5);
+    expect(await raw.connect("dead-inflight", { cleanStart: false, properties: { sessionExpiryInterval: 300 } })).toMatchObject({ reasonCode: 0 });
+    raw.send({ type: "subscribe", packetId: 1, subscriptions: [{ topicFilter: "deadfl/#", qos: 1, noLocal: false, retainAsPublished: false, retainHandling: 0 }] });
+    await raw.next("suback");
+    // One acknowledged, then three the client never acknowledges (in flight on node e when it dies).
+    await pub.publishAsync("deadfl/x", "acked", { qos: 1 });
+    const first = await raw.next("publish");
+    raw.send({ type: "puback", packetId: first.packetId!, reasonCode: 0 });
+    // A checkpoint (every 2 s) between the two: the node notes that it had the first, which was acknowledged.
+    await sleep(2200);
+    for (const text of ["unacked 1", "unacked 2", "unacked 3"]) await pub.publishAsync("deadfl/x", text, { qos: 1 });
+    for (let i = 0; i < 3; i++) await raw.next("publish");
+    // The next checkpoint says where the session stands; then the node dies with them unacknowledged.
+    await sleep(2200);
+    await e.stop("SIGKILL");
+    raw.close();
+    await pub.publishAsync("deadfl/x", "while away", { qos: 1 });
+    const again = await RawClient.open(b.port, 5);
+    expect(await again.connect("dead-inflight", { cleanStart: false, properties: { sessionExpiryInterval: 300 } })).toMatchObject({ reasonCode: 0, sessionPresent: true });
+    const got: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const p = await again.next("publish", 5000);
+      got.push(new TextDecoder().decode(p.payload));
+      again.send({ type: "puback", packetId: p.packetId!, reasonCode: 0 });
+    }
+    expect(got).toEqual(["unacked 1", "unacked 2", "unacked 3", "while away"]);
+    // The one it acknowledged before a checkpoint is not sent again.
+    await sleep(300);
+    expect(again.received.filter((p) => p.type === "publish")).toEqual([]);
+    again.close();
+  }, 30_000);
+
   it("starts a new session on the other node for a Clean Start: Session Present 0 and the old subscription gone everywhere", async () => {
     await leave(a.url, "move-clean", "moveclean/#", 5);
     const fresh = await open(b.url, { clientId: "move-clean", protocolVersion: 5, clean: true, properties: { sessionExpiryInterval: 300 } });

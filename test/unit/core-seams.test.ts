@@ -674,6 +674,32 @@ describe("a cluster's ownership keeps session records, and adopts a gone node's 
     expect(got.map((p) => [p.qos, p.properties?.subscriptionIdentifiers])).toEqual([[1, [4]], [1, [4]], [1, [4]]]);
   });
 
+  it("tells the ownership how many lasting sessions are connected and when the earliest message they have not acknowledged arrived", async () => {
+    const ownership = new SlowOwnership();
+    const b = broker({ ownership });
+    expect(ownership.handle!.pending()).toEqual({ connected: 0, oldest: undefined });
+    const lasting = new MemoryPeer(b);
+    lasting.connect("keeps", { cleanStart: false, properties: { sessionExpiryInterval: 60 } });
+    await flush();
+    ownership.resolve!();
+    await flush();
+    const brief = new MemoryPeer(b);
+    brief.connect("brief"); // ends with its connection: not counted
+    await flush();
+    ownership.resolve!();
+    await flush();
+    expect(ownership.handle!.pending()).toEqual({ connected: 1, oldest: undefined });
+    lasting.send({ type: "subscribe", packetId: 1, subscriptions: [{ topicFilter: "p/#", qos: 1, noLocal: false, retainAsPublished: false, retainHandling: 0 }] });
+    await flush();
+    b.publish({ ...missed("p/1", "unacknowledged", 1), receivedAt: 1234 });
+    await flush();
+    expect(ownership.handle!.pending()).toEqual({ connected: 1, oldest: 1234 });
+    const sent = publishes(lasting.packets())[0]!;
+    lasting.send({ type: "puback", packetId: sent.packetId!, reasonCode: 0 });
+    await flush();
+    expect(ownership.handle!.pending()).toEqual({ connected: 1, oldest: undefined });
+  });
+
   it("queues a resumed session's backlog before CONNACK, and keeps No Local for its own messages", async () => {
     const ownership = new SlowOwnership();
     const b = broker({ ownership });

@@ -26,6 +26,8 @@ export interface BacklogPosition {
 export interface BacklogSource {
   /** Where a session going offline now stands. */
   position(): BacklogPosition;
+  /** Where the connected sessions stand, given the receipt time of the earliest message they have not acknowledged. */
+  checkpoint(oldest: number | undefined): BacklogPosition;
   /** Hands `deliver` what the stream holds for a session since `position`; resolves with how many. */
   backlog(position: BacklogPosition, deliver: (message: Message) => void): Promise<number>;
 }

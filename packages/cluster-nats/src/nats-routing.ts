@@ -66,6 +66,8 @@ export class NatsRouting implements Routing {
   // The reply subject of the turn's durable messages (the stream answers on it), and how many were sent with it.
   #reply: string | undefined;
   #durableSent = 0;
+  // Where this node stood at each checkpoint of the last minute (see checkpoint).
+  readonly #notes: BacklogPosition[] = [];
   // The messages received while each backlog is read (see backlog): empty but while a gone node's session catches up.
   readonly #catchUps = new Set<Set<string>>();
   // Whether a message NATS refused has been reported (once per broker).
@@ -194,6 +196,23 @@ export class NatsRouting implements Routing {
     for (const [run, sequence] of this.#seen) seen[run] = sequence;
     seen[`${this.#link.nodeId}\0${this.#link.incarnation}`] = this.#sequence;
     return { at: this.#link.now(), seen };
+  }
+
+  /**
+   * Notes where this node stands now, and returns where its connected
+   * sessions stand when the earliest message they have not acknowledged
+   * arrived at `oldest` (undefined: none waits, so now): the last note taken
+   * before then, as everything it counts had arrived, and so was
+   * acknowledged (notes are kept for a minute; past that, the time alone).
+   */
+  checkpoint(oldest: number | undefined): BacklogPosition {
+    const now = this.position();
+    const notes = this.#notes;
+    notes.push(now);
+    while (notes.length > 0 && notes[0]!.at < now.at - NOTES_KEPT_MS) notes.shift();
+    if (oldest === undefined) return now;
+    for (let i = notes.length - 1; i >= 0; i--) if (notes[i]!.at < oldest) return notes[i]!;
+    return { at: oldest, seen: {} };
   }
 
   /**
@@ -333,5 +352,7 @@ export class NatsRouting implements Routing {
   };
 }
 
+// How long checkpoints' notes are kept: a connected session whose oldest unacknowledged message is older is read back from its time.
+const NOTES_KEPT_MS = 60_000;
 // How long a turn's QoS 1 and 2 messages wait for the NATS server to confirm them.
 const CONFIRM_WAIT_MS = 5000;

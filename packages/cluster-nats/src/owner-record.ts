@@ -51,6 +51,7 @@ export function live(entry: KvEntry): OwnerRecord | undefined {
   if (entry.operation !== "PUT") return undefined;
   try {
     const r = entry.json<OwnerRecord>();
+    if ((r as Partial<Checkpoint>).checkpoint === true) return undefined; // a node's checkpoint, no owner
     return typeof r.node === "string" && typeof r.incarnation === "number" ? r : undefined;
   } catch {
     return undefined;
@@ -64,4 +65,26 @@ export function fromRecord(record: SessionRecord | undefined, writtenAt: number)
   const since = record.disconnectedAt ?? writtenAt;
   if (record.expiryInterval !== NEVER_EXPIRES && since + record.expiryInterval * 1000 <= Date.now()) return undefined;
   return { record, outgoing: [], inboundQos2: [] };
+}
+
+/**
+ * The key of a node run's checkpoint for one broker: where its connected
+ * lasting sessions stand in the messages stream (`=K`, which no escaped
+ * client id can start with), read when one of them resumes from its record.
+ */
+export function checkpointKey(broker: string, node: string, incarnation: number): string {
+  return `${encodeKeyToken(broker)}.=K${encodeKeyToken(node)}-${incarnation}`;
+}
+
+/** Whether a key of the sessions bucket is a checkpoint's, not a client id's. */
+export function isCheckpointKey(key: string): boolean {
+  return key.includes(".=K");
+}
+
+/** A node run's checkpoint, as the sessions bucket keeps it. */
+export interface Checkpoint {
+  checkpoint: true;
+  node: string;
+  incarnation: number;
+  position: BacklogPosition;
 }

@@ -5,7 +5,7 @@ import { assemble, respondInParts } from "./answer-parts.ts";
 import { decodeHandover, encodeHandover } from "./handover-codec.ts";
 import { openNodeBucket } from "./kv-cas.ts";
 import type { BacklogSource } from "./message-backlog.ts";
-import { live } from "./owner-record.ts";
+import { isCheckpointKey, live } from "./owner-record.ts";
 import { FENCE_WAIT_MS, NatsOwnership, type OwnershipNode, UNANSWERED } from "./session-ownership.ts";
 import { decodeKeyToken } from "./tenancy-keys.ts";
 import { tenancyReplicas } from "./tenancy-kv.ts";
@@ -40,6 +40,9 @@ interface FenceRequest {
   resume?: boolean;
 }
 
+/** How often a node writes where its connected lasting sessions stand in the messages stream. */
+export const CHECKPOINT_MS = 2000;
+
 // How long a claim waits for the session a live node hands over (a long queue comes in parts).
 const HANDOVER_WAIT_MS = 5000;
 
@@ -61,6 +64,8 @@ export class SessionOwners implements OwnershipNode {
   #toldLocal = false;
   // A run of reconcile passes is under way.
   #reconciling = false;
+  // Writes each broker's checkpoint (see NatsOwnership.checkpoint).
+  readonly #checkpoints: ReturnType<typeof setInterval>;
 
   private constructor(link: OwnersLink, kv: KV, bucket: string) {
     this.#link = link;
@@ -85,6 +90,9 @@ export class SessionOwners implements OwnershipNode {
       },
     });
     void this.#watch();
+    this.#checkpoints = setInterval(() => {
+      for (const ownership of this.#brokers.values()) void ownership.checkpoint();
+    }, CHECKPOINT_MS);
   }
 
   /** Opens (creating when missing) the sessions bucket; rejects when the NATS server has no JetStream. */
@@ -170,7 +178,7 @@ export class SessionOwners implements OwnershipNode {
     let taken = 0;
     try {
       const keys: string[] = [];
-      for await (const key of await this.kv.keys()) keys.push(key);
+      for await (const key of await this.kv.keys()) if (!isCheckpointKey(key)) keys.push(key);
       for (const key of keys) {
         const ownership = this.#brokers.get(decodeKeyToken(key.slice(0, key.indexOf("."))));
         if (ownership === undefined) continue; // a broker not built here: its clients resume from the record when they return
@@ -187,8 +195,9 @@ export class SessionOwners implements OwnershipNode {
     return taken;
   }
 
-  /** Stops answering fence requests. */
+  /** Stops answering fence requests and writing checkpoints. */
   close(): void {
+    clearInterval(this.#checkpoints);
     this.#sub.unsubscribe();
   }
 

@@ -3,8 +3,8 @@ import {
 } from "@edgemq/core";
 import type { KV, KvEntry } from "@nats-io/kv";
 import { lostRace } from "./kv-cas.ts";
-import { type BacklogSource, isBacklogPosition } from "./message-backlog.ts";
-import { fromRecord, identityHash, live, type OwnerRecord, sessionKey } from "./owner-record.ts";
+import { type BacklogPosition, type BacklogSource, isBacklogPosition } from "./message-backlog.ts";
+import { type Checkpoint, checkpointKey, fromRecord, identityHash, live, type OwnerRecord, sessionKey } from "./owner-record.ts";
 
 /** A claim that lost this many compare-and-set races in a row is refused (CONNACK 0x89 Server busy). */
 export const CLAIM_ATTEMPTS = 5;
@@ -52,6 +52,8 @@ export class NatsOwnership implements SessionOwnership {
   // Each client id this node holds: the revision of the record it wrote (0: held while NATS was away, unrecorded),
   // and what its claim wrote (which a session record's update keeps).
   readonly #held = new Map<string, { revision: number; claim: OwnerRecord | undefined }>();
+  // The position the last checkpoint wrote.
+  #checkpointed: BacklogPosition | undefined;
   // The last operation still running on each client id: the next one waits for it.
   readonly #busy = new Map<string, Promise<void>>();
 
@@ -177,7 +179,10 @@ export class NatsOwnership implements SessionOwnership {
       // without what that node had queued for it. Not from a run of this same node: its own store knows better.
       if (!request.resume || owner.node === node.nodeId) return undefined;
       const resumed = fromRecord(owner.session, entry!.created.getTime());
-      if (resumed !== undefined) resumed.backlog = this.#backlog(owner);
+      if (resumed === undefined) return undefined;
+      // Offline, its record says where it stood; connected, its node's last checkpoint says (or, without one, its record's time).
+      const position = owner.session?.disconnectedAt !== undefined ? owner.position : await this.#checkpointOf(owner, entry!.created.getTime());
+      resumed.backlog = this.#backlog(owner, position);
       return resumed;
     }
     throw new Error(`client id ${clientId} was claimed by other nodes ${CLAIM_ATTEMPTS} times while this node tried`);
@@ -231,16 +236,15 @@ export class NatsOwnership implements SessionOwnership {
       this.#held.set(clientId, { revision, claim });
       // A claim of this id waits until what it missed is queued: handed over half read, the rest would go nowhere.
       let read: Promise<unknown> | undefined;
-      const backlog = this.#backlog(owner);
+      const backlog = this.#backlog(owner, owner.position);
       adopted = this.#handle?.adopt(record, backlog && ((deliver) => (read = backlog(deliver)))) ?? false;
       await read;
     }).then(() => adopted);
   }
 
   // What a session left by a gone node missed since it went offline, when its record says where it stood.
-  #backlog(owner: OwnerRecord): SessionBacklog | undefined {
+  #backlog(owner: OwnerRecord, position: unknown): SessionBacklog | undefined {
     const source = this.#node.backlogOf(this.#broker);
-    const position = owner.position;
     if (source === undefined || !isBacklogPosition(position)) return undefined;
     return (deliver) => source.backlog(position, deliver).catch((e: Error) => {
       this.#node.report("warn", `cluster: could not read what client id ${JSON.stringify(owner.session?.clientId)} missed from the messages stream (${e.message}); it resumes without it`);
@@ -248,6 +252,32 @@ export class NatsOwnership implements SessionOwnership {
   }
 
   // NATS (or JetStream) is away: the connection is accepted here (as part 1 keeps serving local clients), and claimed once it is back.
+  // Where the connected sessions of `owner`'s node run stood at its last checkpoint; from `since` without one.
+  async #checkpointOf(owner: OwnerRecord, since: number): Promise<BacklogPosition> {
+    const entry = await this.#node.kv.get(checkpointKey(this.#broker, owner.node, owner.incarnation)).catch(() => null);
+    const position = entry === null || entry.operation !== "PUT" ? undefined : entry.json<Checkpoint>().position;
+    return isBacklogPosition(position) ? position : { at: since, seen: {} };
+  }
+
+  /**
+   * Writes where this node's connected lasting sessions stand in the messages
+   * stream (see NatsRouting.checkpoint), should this node die: one KV write
+   * per broker and checkpoint, none while no lasting session is connected.
+   */
+  async checkpoint(): Promise<void> {
+    const node = this.#node;
+    const summary = this.#handle?.pending();
+    const source = node.backlogOf(this.#broker);
+    if (summary === undefined || summary.connected === 0 || source === undefined || !node.connected) return;
+    const position = source.checkpoint(summary.oldest);
+    if (position === this.#checkpointed) return; // the same note as last time: nothing new to say
+    const value: Checkpoint = { checkpoint: true, node: node.nodeId, incarnation: node.incarnation, position };
+    await node.kv.put(checkpointKey(this.#broker, node.nodeId, node.incarnation), JSON.stringify(value)).then(
+      () => void (this.#checkpointed = position),
+      () => {}, // JetStream not answering: the next checkpoint tries again
+    );
+  }
+
   #local(clientId: string): void {
     this.#held.set(clientId, { revision: 0, claim: undefined });
     this.#node.claimedLocally();

@@ -34,7 +34,7 @@ export type * from "./broker/inspection.ts";
 export type * from "./broker/restore.ts";
 export * from "./broker/routing.ts";
 export * from "./broker/ownership.ts";
-export type { RouteTo, SessionBacklog, SessionHandover } from "./broker/session-handover.ts";
+export type { PendingSummary, RouteTo, SessionBacklog, SessionHandover } from "./broker/session-handover.ts";
 export * from "./broker/will-keeper.ts";
 export { type BrokerConnection, Session } from "./broker/session.ts";
 export { TopicTree } from "./broker/topic-tree.ts";

@@ -11,7 +11,7 @@
 //
 import type { ConnectRefused } from "../connection/connect-refused.ts";
 import type { SessionRecord } from "../store/store.ts";
-import type { SessionBacklog, SessionHandover } from "./session-handover.ts";
+import type { PendingSummary, SessionBacklog, SessionHandover } from "./session-handover.ts";
 
 /** What a claim says of the CONNECT that makes it. */
 export interface ClaimRequest {
@@ -49,6 +49,8 @@ export interface OwnershipHandle {
    * queued. False when this node already holds a session for that client id.
    */
   adopt(record: SessionRecord, backlog?: SessionBacklog): boolean;
+  /** The connected lasting sessions held here, and the earliest receipt among what they have not acknowledged. */
+  pending(): PendingSummary;
 }
 
 /** The contract of a session ownership implementation. */

@@ -125,3 +125,31 @@ export function adoptHandover(target: AdoptTarget, session: Session, snapshot: S
   }
   return waits.length === 0 ? undefined : Promise.all(waits);
 }
+
+/** What the connected lasting sessions of a broker hold unacknowledged (see {@link pendingSummary}). */
+export interface PendingSummary {
+  /** How many lasting sessions are connected. */
+  connected: number;
+  /** The earliest receipt (ms) among the messages in flight or queued for them; undefined when none waits. */
+  oldest: number | undefined;
+}
+
+/**
+ * The connected lasting sessions among `sessions`, and the earliest receipt
+ * among what they hold unacknowledged (the first in flight and the first
+ * queued of each: both are in the order received): what a cluster must be
+ * able to send again should this node die.
+ */
+export function pendingSummary(sessions: Iterable<Session>): PendingSummary {
+  let connected = 0;
+  let oldest: number | undefined;
+  for (const session of sessions) {
+    if (session.connection === undefined || session.expiryInterval === 0) continue;
+    connected++;
+    const first = session.inflight.values().next().value?.message.receivedAt;
+    if (first !== undefined && (oldest === undefined || first < oldest)) oldest = first;
+    const queued = session.queue.peek()?.message.receivedAt;
+    if (queued !== undefined && (oldest === undefined || queued < oldest)) oldest = queued;
+  }
+  return { connected, oldest };
+}

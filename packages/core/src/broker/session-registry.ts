@@ -10,7 +10,7 @@ import type { Delivery } from "./delivery.ts";
 import type { OwnershipHandle, SessionOwnership } from "./ownership.ts";
 import { type BrokerConnection, Session, sessionRecord } from "./session.ts";
 import { restoreState } from "./restore.ts";
-import { adoptHandover, catchUp, type RouteTo, type SessionBacklog, type SessionHandover, handOverSession } from "./session-handover.ts";
+import { adoptHandover, catchUp, type PendingSummary, pendingSummary, type RouteTo, type SessionBacklog, type SessionHandover, handOverSession } from "./session-handover.ts";
 import type { Subscriptions } from "./subscriptions.ts";
 import type { WillKeeper } from "./will-keeper.ts";
 
@@ -307,6 +307,11 @@ export class SessionRegistry implements OwnershipHandle {
     // What it missed queues behind; a backlog that cannot be read is the cluster's to report.
     if (session !== undefined && backlog !== undefined) catchUp(backlog, session, this.#routeTo).catch(() => {});
     return session !== undefined;
+  }
+
+  /** See {@link OwnershipHandle.pending}. */
+  pending(): PendingSummary {
+    return pendingSummary(this.sessions.values());
   }
 
   // As a takeover on this node: DISCONNECT 0x8E, and the will goes as that one's would [MQTT-3.1.4-3]
