@@ -198,6 +198,7 @@ export class SessionOwners implements OwnershipNode {
   /** Stops answering fence requests and writing checkpoints. */
   close(): void {
     clearInterval(this.#checkpoints);
+    for (const ownership of this.#brokers.values()) ownership.dropCheckpoint();
     this.#sub.unsubscribe();
   }
 

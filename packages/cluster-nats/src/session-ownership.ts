@@ -278,6 +278,13 @@ export class NatsOwnership implements SessionOwnership {
     );
   }
 
+  /** This node stops (its clients are gone, their sessions recorded offline): its checkpoint is no longer needed. */
+  dropCheckpoint(): void {
+    if (this.#checkpointed === undefined || !this.#node.connected) return;
+    this.#checkpointed = undefined;
+    void this.#node.kv.delete(checkpointKey(this.#broker, this.#node.nodeId, this.#node.incarnation)).catch(() => {});
+  }
+
   #local(clientId: string): void {
     this.#held.set(clientId, { revision: 0, claim: undefined });
     this.#node.claimedLocally();
