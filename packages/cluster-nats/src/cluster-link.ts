@@ -239,7 +239,7 @@ export class ClusterLink implements RoutingLink {
   }
 
   /** Says a problem once through the log. */
-  report(level: "warn" | "error", text: string): void {
+  report(level: "info" | "warn" | "error", text: string): void {
     this.#log(level, text);
   }
 

@@ -33,7 +33,7 @@ export interface BacklogSource {
 }
 
 /** How far before a position's time reading starts: the stream's clock and the node's may differ by that much. */
-export const BACKLOG_CLOCK_SLACK_MS = 10_000;
+export const BACKLOG_CLOCK_SLACK_MS = 2_000;
 // Messages asked for at once.
 const BATCH = 256;
 

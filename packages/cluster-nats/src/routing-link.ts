@@ -22,7 +22,7 @@ export interface RoutingLink {
   /** Whether a QoS 1 or 2 message can be kept now (connected, and the messages stream answering). */
   readonly acceptsDurable: boolean;
   /** Tells the operator something once (a topic too long for NATS, a message that does not decode). */
-  report(level: "warn" | "error", text: string): void;
+  report(level: "info" | "warn" | "error", text: string): void;
   /** Resolves once the NATS server has every subscription made so far (or after a bound wait, when it cannot say). */
   interestReady(): Promise<void>;
   /** The stream that keeps QoS 1 and 2 messages, or undefined when the NATS server has no JetStream. */

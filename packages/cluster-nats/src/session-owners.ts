@@ -26,7 +26,7 @@ export interface OwnersLink {
   readonly replicas?: number;
   /** One broker's routing here, which knows where its sessions stand in the messages stream (none: no backlog is kept). */
   routingOf?(broker: string): BacklogSource | undefined;
-  report(level: "warn" | "error", text: string): void;
+  report(level: "info" | "warn" | "error", text: string): void;
 }
 
 // How many times, a second apart, ids accepted while NATS was away are claimed once it is back.
@@ -40,8 +40,8 @@ interface FenceRequest {
   resume?: boolean;
 }
 
-/** How often a node writes where its connected lasting sessions stand in the messages stream. */
-export const CHECKPOINT_MS = 2000;
+/** How often a node notes where its connected lasting sessions stand in the messages stream (it writes it at most once a second). */
+export const CHECKPOINT_MS = 250;
 
 // How long a claim waits for the session a live node hands over (a long queue comes in parts).
 const HANDOVER_WAIT_MS = 5000;
@@ -115,7 +115,7 @@ export class SessionOwners implements OwnershipNode {
     return this.#link.connected;
   }
 
-  report(level: "warn" | "error", text: string): void {
+  report(level: "info" | "warn" | "error", text: string): void {
     this.#link.report(level, text);
   }
 

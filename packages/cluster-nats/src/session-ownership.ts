@@ -10,6 +10,8 @@ import { type Checkpoint, checkpointKey, fromRecord, identityHash, live, type Ow
 export const CLAIM_ATTEMPTS = 5;
 /** A client id taken over from another node less than this long ago waits until it has passed before it is taken again (flap damping). */
 export const TAKEOVER_DAMPING_MS = 1000;
+/** A node writes where its connected lasting sessions stand at most this often (it notes it more often: see SessionOwners). */
+export const CHECKPOINT_WRITE_MS = 1000;
 /** How long a claim waits for the previous owner node to say it fenced its connection. */
 export const FENCE_WAIT_MS = 1000;
 
@@ -34,7 +36,7 @@ export interface OwnershipNode {
   /** One broker's routing here, for its sessions' backlogs (undefined: none is kept). */
   backlogOf(broker: string): BacklogSource | undefined;
   /** Tells the operator something. */
-  report(level: "warn" | "error", text: string): void;
+  report(level: "info" | "warn" | "error", text: string): void;
 }
 
 /**
@@ -52,8 +54,9 @@ export class NatsOwnership implements SessionOwnership {
   // Each client id this node holds: the revision of the record it wrote (0: held while NATS was away, unrecorded),
   // and what its claim wrote (which a session record's update keeps).
   readonly #held = new Map<string, { revision: number; claim: OwnerRecord | undefined }>();
-  // The position the last checkpoint wrote.
+  // The position the last checkpoint wrote, and when.
   #checkpointed: BacklogPosition | undefined;
+  #checkpointedAt = 0;
   // The last operation still running on each client id: the next one waits for it.
   readonly #busy = new Map<string, Promise<void>>();
 
@@ -246,8 +249,11 @@ export class NatsOwnership implements SessionOwnership {
   #backlog(owner: OwnerRecord, position: unknown): SessionBacklog | undefined {
     const source = this.#node.backlogOf(this.#broker);
     if (source === undefined || !isBacklogPosition(position)) return undefined;
-    return (deliver) => source.backlog(position, deliver).catch((e: Error) => {
-      this.#node.report("warn", `cluster: could not read what client id ${JSON.stringify(owner.session?.clientId)} missed from the messages stream (${e.message}); it resumes without it`);
+    const clientId = JSON.stringify(owner.session?.clientId);
+    return (deliver) => source.backlog(position, deliver).then((n) => {
+      this.#node.report("info", `cluster: client id ${clientId}, whose node ${owner.node} is gone, resumed here with ${n} message(s) read back from the messages stream`);
+    }, (e: Error) => {
+      this.#node.report("warn", `cluster: could not read what client id ${clientId} missed from the messages stream (${e.message}); it resumes without it`);
     });
   }
 
@@ -270,7 +276,9 @@ export class NatsOwnership implements SessionOwnership {
     const source = node.backlogOf(this.#broker);
     if (summary === undefined || summary.connected === 0 || source === undefined || !node.connected) return;
     const position = source.checkpoint(summary.oldest);
-    if (position === this.#checkpointed) return; // the same note as last time: nothing new to say
+    // The same note as last time: nothing new to say; and one write a second is enough.
+    if (position === this.#checkpointed || Date.now() - this.#checkpointedAt < CHECKPOINT_WRITE_MS) return;
+    this.#checkpointedAt = Date.now();
     const value: Checkpoint = { checkpoint: true, node: node.nodeId, incarnation: node.incarnation, position };
     await node.kv.put(checkpointKey(this.#broker, node.nodeId, node.incarnation), JSON.stringify(value)).then(
       () => void (this.#checkpointed = position),
