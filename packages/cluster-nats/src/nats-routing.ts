@@ -2,7 +2,7 @@ import { handOnLocally, type LocalRoute, type Message, type Routing, type ShareG
 import type { Msg, Subscription } from "@nats-io/transport-node";
 import { setImmediate } from "node:timers";
 import { eachMessage, Outbox } from "./bundle.ts";
-import { type BacklogPosition, readBacklog } from "./message-backlog.ts";
+import { BACKLOG_CLOCK_SLACK_MS, type BacklogPosition, readBacklog } from "./message-backlog.ts";
 import { emptyPrepared, encodeMessage, type Header, type Origin, prepareMessage } from "./message-codec.ts";
 import { type TurnConfirmation, turnConfirmation } from "./message-stream.ts";
 import { RetainedSync } from "./retained-sync.ts";
@@ -68,8 +68,9 @@ export class NatsRouting implements Routing {
   #durableSent = 0;
   // Where this node stood at each checkpoint of the last minute (see checkpoint).
   readonly #notes: BacklogPosition[] = [];
-  // The messages received while each backlog is read (see backlog): empty but while a gone node's session catches up.
-  readonly #catchUps = new Set<Set<string>>();
+  // The messages received while each backlog is read (see backlog), with the earliest time what it reads may have
+  // been stored: empty but while a gone node's session catches up.
+  readonly #catchUps = new Map<Set<string>, number>();
   // Whether a message NATS refused has been reported (once per broker).
   #warnedUnsent = false;
   #closed = false;
@@ -210,6 +211,8 @@ export class NatsRouting implements Routing {
     const notes = this.#notes;
     notes.push(now);
     while (notes.length > 0 && notes[0]!.at < now.at - NOTES_KEPT_MS) notes.shift();
+    // A session still reading its backlog holds none of it yet: what it reads may be as old as its position.
+    for (const reading of this.#catchUps.values()) if (oldest === undefined || reading < oldest) oldest = reading;
     if (oldest === undefined) return now;
     for (let i = notes.length - 1; i >= 0; i--) if (notes[i]!.at < oldest) return notes[i]!;
     return { at: oldest, seen: {} };
@@ -225,7 +228,7 @@ export class NatsRouting implements Routing {
     const stream = this.#link.messageStream;
     if (stream === undefined) return 0;
     const live = new Set<string>();
-    this.#catchUps.add(live);
+    this.#catchUps.set(live, position.at - BACKLOG_CLOCK_SLACK_MS);
     try {
       return await readBacklog(this.#link.nc, stream, this.#prefix, position, deliver, live);
     } finally {
@@ -236,7 +239,7 @@ export class NatsRouting implements Routing {
   // Notes a message that reached the local sessions, for each backlog being read (none, nearly always).
   #receivedLive(node: string, incarnation: number, sequence: number): void {
     const key = `${node}\0${incarnation}\0${sequence}`;
-    for (const live of this.#catchUps) live.add(key);
+    for (const live of this.#catchUps.keys()) live.add(key);
   }
 
   /** The broker is closing: what it published goes out, and no more messages come from the other nodes. */

@@ -185,7 +185,9 @@ export class NatsOwnership implements SessionOwnership {
       if (resumed === undefined) return undefined;
       // Offline, its record says where it stood; connected, its node's last checkpoint says (or, without one, its record's time).
       const position = owner.session?.disconnectedAt !== undefined ? owner.position : await this.#checkpointOf(owner, entry!.created.getTime());
-      resumed.backlog = this.#backlog(owner, position);
+      const backlog = this.#backlog(owner, position);
+      // A fence of this id waits until what it missed is queued: handed over half read, the rest would go nowhere.
+      if (backlog !== undefined) resumed.backlog = (deliver) => this.#serially(clientId, () => backlog(deliver).then(() => {}));
       return resumed;
     }
     throw new Error(`client id ${clientId} was claimed by other nodes ${CLAIM_ATTEMPTS} times while this node tried`);
