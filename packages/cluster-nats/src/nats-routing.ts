@@ -103,7 +103,7 @@ export class NatsRouting implements Routing {
   route(message: Message, commits: Promise<unknown>[]): number {
     const link = this.#link;
     if (perNode(message.topic)) return this.#local.route(message, commits, "all");
-    const subject = message.qos === 0 ? this.#subject(message.topic) : this.#durableSubject(message.topic);
+    const subject = this.#subject(message.topic, message.qos > 0);
     if (subject.length > MAX_SUBJECT_BYTES || link.nc.isClosed()) {
       // It stays here: this node serves its own share groups too.
       link.counters.notSent++;
@@ -261,22 +261,14 @@ export class NatsRouting implements Routing {
     return this.#lastRun.key;
   }
 
-  // The QoS 0 subject of a topic, remembered for the next messages on it (at most 4,096 topics, then forgotten at once).
-  #subject(topic: string): string {
-    let subject = this.#subjects.get(topic);
+  // The subject of a topic, QoS 0 or durable (QoS 1 and 2), remembered for the next messages on it (at most 4,096
+  // topics of each kind, then forgotten at once).
+  #subject(topic: string, durable: boolean): string {
+    const known = durable ? this.#durableSubjects : this.#subjects;
+    let subject = known.get(topic);
     if (subject === undefined) {
-      if (this.#subjects.size >= 4096) this.#subjects.clear();
-      this.#subjects.set(topic, (subject = topicToSubject(this.#qos0Prefix, topic)));
-    }
-    return subject;
-  }
-
-  // The durable subject of a topic (QoS 1 and 2), likewise.
-  #durableSubject(topic: string): string {
-    let subject = this.#durableSubjects.get(topic);
-    if (subject === undefined) {
-      if (this.#durableSubjects.size >= 4096) this.#durableSubjects.clear();
-      this.#durableSubjects.set(topic, (subject = topicToSubject(this.#durablePrefix, topic)));
+      if (known.size >= 4096) known.clear();
+      known.set(topic, (subject = topicToSubject(durable ? this.#durablePrefix : this.#qos0Prefix, topic)));
     }
     return subject;
   }

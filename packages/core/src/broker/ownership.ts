@@ -11,7 +11,8 @@
 //
 import type { ConnectRefused } from "../connection/connect-refused.ts";
 import type { SessionRecord } from "../store/store.ts";
-import type { PendingSummary, SessionBacklog, SessionHandover } from "./session-handover.ts";
+import type { PendingSummary, SessionBacklog } from "./session-backlog.ts";
+import type { SessionHandover } from "./session-handover.ts";
 
 /** What a claim says of the CONNECT that makes it. */
 export interface ClaimRequest {

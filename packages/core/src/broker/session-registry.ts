@@ -10,7 +10,8 @@ import type { Delivery } from "./delivery.ts";
 import type { OwnershipHandle, SessionOwnership } from "./ownership.ts";
 import { type BrokerConnection, Session, sessionRecord } from "./session.ts";
 import { restoreState } from "./restore.ts";
-import { adoptHandover, catchUp, type PendingSummary, pendingSummary, type RouteTo, type SessionBacklog, type SessionHandover, handOverSession } from "./session-handover.ts";
+import { catchUp, type PendingSummary, pendingSummary, type RouteTo, type SessionBacklog } from "./session-backlog.ts";
+import { adoptHandover, type SessionHandover, handOverSession } from "./session-handover.ts";
 import type { Subscriptions } from "./subscriptions.ts";
 import type { WillKeeper } from "./will-keeper.ts";
 
