@@ -21,6 +21,9 @@ class FullDiskStore extends MemoryStore {
   override saveOutgoing(clientId: string, records: OutgoingRecord[]): void | Promise<void> {
     return this.full ? this.#failed() : super.saveOutgoing(clientId, records);
   }
+  override saveInboundQos2(clientId: string, packetId: number): void | Promise<void> {
+    return this.full ? this.#failed() : super.saveInboundQos2(clientId, packetId);
+  }
 }
 
 function setup() {
@@ -69,5 +72,36 @@ describe("a store that cannot commit (a full disk)", () => {
     const after = peer.packets();
     expect(after.filter((p) => p.type === "puback")).toEqual([]); // never acknowledged: it was not saved
     expect(after.at(-1)).toMatchObject({ type: "disconnect", reasonCode: 0x80 });
+  });
+
+  it("routes a QoS 2 message again when its first copy failed to commit: the resend is not taken for a kept copy", async () => {
+    const { store, broker } = setup();
+    const watcher = new MemoryPeer(broker);
+    watcher.connect("watcher");
+    await settle();
+    watcher.send({ type: "subscribe", packetId: 1, subscriptions: [{ topicFilter: "t", qos: 0, noLocal: false, retainAsPublished: false, retainHandling: 0 }] });
+    const first = new MemoryPeer(broker);
+    first.connect("sender", { cleanStart: false, properties: { sessionExpiryInterval: 600 } });
+    await settle();
+    watcher.packets();
+    first.packets();
+    store.full = true;
+    first.send({ type: "publish", topic: "t", payload: new Uint8Array([1]), qos: 2, retain: false, dup: false, packetId: 7 });
+    await settle();
+    const failed = first.packets();
+    expect(failed.filter((p) => p.type === "pubrec")).toEqual([]);
+    expect(failed.at(-1)).toMatchObject({ type: "disconnect", reasonCode: 0x80 });
+    watcher.packets(); // the first copy reached the connected watcher: only the store failed
+    store.full = false;
+    const again = new MemoryPeer(broker);
+    again.connect("sender", { cleanStart: false, properties: { sessionExpiryInterval: 600 } });
+    await settle();
+    again.packets();
+    again.send({ type: "publish", topic: "t", payload: new Uint8Array([1]), qos: 2, retain: false, dup: true, packetId: 7 });
+    await settle();
+    expect(again.packets()).toEqual([expect.objectContaining({ type: "pubrec", packetId: 7, reasonCode: 0 })]);
+    // Routed again (a copy, not a loss): had the id been kept, only PUBREC would have come, and a subscriber
+    // that joined after the failure (or a store read back after a crash) would never have it.
+    expect(watcher.packets()).toEqual([expect.objectContaining({ type: "publish", topic: "t" })]);
   });
 });

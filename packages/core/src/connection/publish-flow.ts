@@ -111,9 +111,17 @@ export abstract class PublishFlow<S extends ConnectionSession = ConnectionSessio
         if (this._pendingAck === sent) this._pendingAck = this._pendingAckWait = undefined;
         this._acknowledge(qos, packetId, reasonCode);
       },
-      this._storeFailed(),
+      held ? () => this._qos2Failed(packetId) : this._storeFailed(),
     );
     this._pendingAck = sent;
+  }
+
+  // A QoS 2 message that could not be made durable was not acknowledged: its id is forgotten, so that the
+  // client's resend is routed again rather than taken for a copy of one that is kept (which would lose it).
+  protected _qos2Failed(packetId: number): void {
+    const session = this.session!;
+    if (session.inboundQos2.delete(packetId) && session.expiryInterval > 0) void Promise.resolve(this.host.store.deleteInboundQos2(session.clientId, packetId)).catch(() => {});
+    this._storeFailed()();
   }
 
   /** Whether the connection has ended (the hook pipeline skips its messages). */
