@@ -3,7 +3,7 @@
 // come back as they went in; a message's lifetime counts on across the move.
 import { describe, expect, it } from "vitest";
 import type { OutgoingRecord, SessionHandover } from "@edgemq/core";
-import { decodeHandover, encodeHandover } from "@edgemq/cluster-nats";
+import { decodeHandedOver, decodeHandover, decodeOutgoing, encodeHandover, encodeOutgoing, Qos2Marks } from "@edgemq/cluster-nats";
 
 const NOW = 1_700_000_000_000;
 
@@ -25,7 +25,7 @@ const handover: SessionHandover = {
   },
   outgoing: [
     outgoing("in-flight", { packetId: 7 }),
-    outgoing("released", { packetId: 8, qos: 2, state: "pubrel" }),
+    { ...outgoing("released", { packetId: 8, qos: 2, state: "pubrel" }), message: { ...outgoing("released").message, origin: "node-a\u00003\u000042" } },
     outgoing("queued", { shareGroup: { group: "g", filter: "t/#" }, retain: true }, NOW + 60_000),
   ],
   inboundQos2: [11, 12],
@@ -56,5 +56,37 @@ describe("a session handed over to another node", () => {
   it("is not read from bytes that are not one", () => {
     expect(() => decodeHandover(new Uint8Array([0, 0, 0, 2, 123, 125]), NOW)).toThrow();
     expect(() => decodeHandover(new Uint8Array([0, 0, 9, 9]), NOW)).toThrow();
+  });
+});
+
+describe("a QoS 2 message in flight, as the held QoS 2 bucket keeps it", () => {
+  it("reads back whole with its place in the send order and its origin in the cluster", () => {
+    const sent = handover.outgoing[1]!;
+    const { record, order } = decodeOutgoing(encodeOutgoing(sent, 17, NOW), NOW);
+    expect(order).toBe(17);
+    expect(record.message.origin).toBe("node-a\u00003\u000042");
+    expect({ ...record, message: { ...record.message, payload: [...record.message.payload], properties: undefined } })
+      .toEqual({ ...sent, message: { ...sent.message, payload: [...sent.message.payload], properties: undefined } });
+    expect(() => decodeOutgoing(new Uint8Array([0, 0, 0, 2, 123, 125]), NOW)).toThrow();
+  });
+});
+
+describe("a session's QoS 2 marks: how far it was sent each origin run's messages at QoS 2", () => {
+  it("keeps the highest sequence per run, tells what it covers, and merges another's higher marks", () => {
+    const marks = new Qos2Marks();
+    for (const s of [5, 3, 9, 7]) marks.note(`n\u00001\u0000${s}`);
+    expect(marks.note("not an origin")).toBe(false);
+    expect(marks.toJSON()).toEqual({ "n\u00001": 9 });
+    expect(marks.covers("n\u00001", 9)).toBe(true);
+    expect(marks.covers("n\u00001", 10)).toBe(false);
+    expect(marks.covers("m\u00001", 1)).toBe(false);
+    marks.merge(Qos2Marks.from({ "n\u00001": 4, "m\u00002": 12, bad: "x" }));
+    expect(marks.toJSON()).toEqual({ "n\u00001": 9, "m\u00002": 12 });
+  });
+
+  it("travel with a handed-over session", () => {
+    const back = decodeHandedOver(encodeHandover(handover, NOW, Qos2Marks.from({ "n\u00001": 42 })), NOW);
+    expect(back.sent?.toJSON()).toEqual({ "n\u00001": 42 });
+    expect(decodeHandedOver(encodeHandover(handover, NOW), NOW).sent).toBeUndefined();
   });
 });

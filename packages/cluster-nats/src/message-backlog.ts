@@ -3,6 +3,7 @@ import { type Consumer, DeliverPolicy, jetstream } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { eachMessage } from "./bundle.ts";
 import type { Header } from "./message-codec.ts";
+import type { Qos2Marks } from "./qos2-marks.ts";
 import { subjectToTopic } from "./subject.ts";
 
 //
@@ -28,8 +29,11 @@ export interface BacklogSource {
   position(): BacklogPosition;
   /** Where the connected sessions stand, given the receipt time of the earliest message they have not acknowledged. */
   checkpoint(oldest: number | undefined): BacklogPosition;
-  /** Hands `deliver` what the stream holds for a session since `position`; resolves with how many. */
-  backlog(position: BacklogPosition, deliver: (message: Message) => void): Promise<number>;
+  /**
+   * Hands `deliver` what the stream holds for a session since `position`, each
+   * saying whether `sent` covers it (sent at QoS 2 already); resolves with how many.
+   */
+  backlog(position: BacklogPosition, deliver: (message: Message, sentAtQos2: boolean) => void, sent?: Qos2Marks): Promise<number>;
 }
 
 /** How far before a position's time reading starts: the stream's clock and the node's may differ by that much. */
@@ -52,7 +56,8 @@ export function isBacklogPosition(value: unknown): value is BacklogPosition {
  * resolves with how many. One ordered consumer for the read, gone after it.
  */
 export async function readBacklog(
-  nc: NatsConnection, stream: string, prefix: string, position: BacklogPosition, deliver: (message: Message) => void, receivedLive: ReadonlySet<string>,
+  nc: NatsConnection, stream: string, prefix: string, position: BacklogPosition, deliver: (message: Message, sentAtQos2: boolean) => void,
+  receivedLive: ReadonlySet<string>, sent?: Qos2Marks,
 ): Promise<number> {
   const js = jetstream(nc, { timeout: 5000 });
   const filter = `${prefix.slice(0, -1)}1.>`;
@@ -61,13 +66,16 @@ export async function readBacklog(
     opt_start_time: new Date(position.at - BACKLOG_CLOCK_SLACK_MS).toISOString(),
   });
   try {
-    return await readFrom(consumer, prefix, position, deliver, receivedLive);
+    return await readFrom(consumer, prefix, position, deliver, receivedLive, sent);
   } finally {
     await consumer.delete().catch(() => {}); // else the server drops it once idle
   }
 }
 
-async function readFrom(consumer: Consumer, prefix: string, position: BacklogPosition, deliver: (message: Message) => void, receivedLive: ReadonlySet<string>): Promise<number> {
+async function readFrom(
+  consumer: Consumer, prefix: string, position: BacklogPosition, deliver: (message: Message, sentAtQos2: boolean) => void, receivedLive: ReadonlySet<string>,
+  sent: Qos2Marks | undefined,
+): Promise<number> {
   // Up to the stream's end as the consumer was made: the session was subscribed by then, so what comes later
   // reaches it live (reading on to the end as it grows would deliver those twice).
   let left = (await consumer.info(true)).num_pending;
@@ -78,10 +86,14 @@ async function readFrom(consumer: Consumer, prefix: string, position: BacklogPos
     const run = `${header.node}\0${header.incarnation}`;
     const had = seen[run];
     if (had !== undefined && header.sequence <= had) return;
-    // Reached the session live since it was subscribed here: it has it already.
-    if (receivedLive.size > 0 && receivedLive.has(`${run}\0${header.sequence}`)) return;
+    // Reached the session live since it was subscribed here: it has it.
+    const origin = receivedLive.size > 0 || message.qos === 2 ? `${run}\0${header.sequence}` : undefined;
+    if (origin !== undefined && receivedLive.has(origin)) return;
+    // A QoS 2 message knows where it came from: should it be in flight when this node dies, the next one resends it as it is.
+    if (message.qos === 2) message.origin = origin;
     delivered++;
-    deliver(message);
+    // Sent to it at QoS 2 already (in flight, or finished): not again at QoS 2 [MQTT-4.3.3-2]
+    deliver(message, message.qos === 2 && sent !== undefined && sent.covers(run, header.sequence));
   };
   while (left > 0) {
     const batch = await consumer.fetch({ max_messages: Math.min(BATCH, left), expires: 5000 });

@@ -200,6 +200,11 @@ export function decodeMessage(data: Uint8Array, topic: string, now: number): Dec
   return decodeAt(data, new DataView(data.buffer, data.byteOffset, data.byteLength), 0, data.length, topic, now);
 }
 
+/** A message's place in the cluster, `node\0incarnation\0sequence`: what Message.origin holds, and what a backlog read skips. */
+export function originKey(node: string, incarnation: number, sequence: number): string {
+  return `${node}\0${incarnation}\0${sequence}`;
+}
+
 /** What a message's header says besides the message itself, filled in by {@link readMessageAt}. */
 export interface Header {
   node: string;

@@ -7,6 +7,8 @@
  * tenancy in a JetStream KV bucket that every node watches.
  * One owner per client id across nodes (a KV record claimed by compare-and-set,
  * the previous owner fenced, handing its session over to a claim that resumes it).
+ * Lasting sessions' QoS 2 exchanges kept in a KV bucket, so that a node that
+ * resumes one after its node died carries them on under the same packet ids.
  */
 export { ClusterConnectError, ClusterLink, type ClusterOptions, defaultNodeId, redactServers } from "./cluster-link.ts";
 export { Presence, PRESENCE_INTERVAL_MS } from "./presence.ts";
@@ -20,7 +22,10 @@ export { SessionOwners, sessionsBucketName } from "./session-owners.ts";
 export { ClusterWills, type WillsLink, willsBucketName } from "./cluster-wills.ts";
 export { NatsWillKeeper, willKey } from "./nats-will-keeper.ts";
 export { decodeWillRecord, encodeWillRecord, type WillRecord } from "./will-record.ts";
-export { decodeHandover, encodeHandover } from "./handover-codec.ts";
+export { decodeHandedOver, decodeHandover, decodeOutgoing, encodeHandover, encodeOutgoing, type HandedOver } from "./handover-codec.ts";
+export { heldKey, heldPrefix, heldQos2BucketName, readHeld, type ReadHeld, sentKey } from "./held-qos2.ts";
+export { HeldQos2Store } from "./held-qos2-store.ts";
+export { type MarksJson, Qos2Marks } from "./qos2-marks.ts";
 export { CLAIM_ATTEMPTS, FENCE_WAIT_MS, NatsOwnership, TAKEOVER_DAMPING_MS } from "./session-ownership.ts";
 export { identityHash, type OwnerRecord, sessionKey } from "./owner-record.ts";
 export { type BacklogPosition, readBacklog } from "./message-backlog.ts";

@@ -3,8 +3,9 @@ import type { Msg, Subscription } from "@nats-io/transport-node";
 import { setImmediate } from "node:timers";
 import { eachMessage, Outbox } from "./bundle.ts";
 import { BACKLOG_CLOCK_SLACK_MS, type BacklogPosition, readBacklog } from "./message-backlog.ts";
-import { emptyPrepared, encodeMessage, type Header, type Origin, prepareMessage } from "./message-codec.ts";
+import { emptyPrepared, encodeMessage, type Header, type Origin, originKey, prepareMessage } from "./message-codec.ts";
 import { type TurnConfirmation, turnConfirmation } from "./message-stream.ts";
+import type { Qos2Marks } from "./qos2-marks.ts";
 import { RetainedSync } from "./retained-sync.ts";
 import type { RoutingLink } from "./routing-link.ts";
 import { ShareGroups } from "./share-groups.ts";
@@ -71,6 +72,8 @@ export class NatsRouting implements Routing {
   // The messages received while each backlog is read (see backlog), with the earliest time what it reads may have
   // been stored: empty but while a gone node's session catches up.
   readonly #catchUps = new Map<Set<string>, number>();
+  // What waits for the end of the turn's publishing (see afterFlush).
+  readonly #afterFlush: (() => void)[] = [];
   // Whether a message NATS refused has been reported (once per broker).
   #warnedUnsent = false;
   #closed = false;
@@ -109,14 +112,16 @@ export class NatsRouting implements Routing {
       link.counters.notSent++;
       return this.#local.route(message, commits, "all");
     }
+    // The node's id as it is now: a node is renamed after its port once bound, after this routing was built.
+    this.#origin.node = link.nodeId;
+    this.#origin.sequence = ++this.#sequence;
+    // A QoS 2 message knows where it came from: should it be in flight when this node dies, the next one resends it as it is.
+    if (message.qos === 2) message.origin = originKey(link.nodeId, link.incarnation, this.#sequence);
     let matched = this.#local.route(message, commits, "non-shared");
     // While NATS is away NATS cannot pick: the local share groups are served here at once,
     // and the message, published once NATS is back, says so, so no group gets it twice.
     let served = 0;
     if (!link.connected) matched += served = this.#local.route(message, commits, "shared");
-    // The node's id as it is now: a node is renamed after its port once bound, after this routing was built.
-    this.#origin.node = link.nodeId;
-    this.#origin.sequence = ++this.#sequence;
     if (this.#catchUps.size > 0) this.#receivedLive(link.nodeId, link.incarnation, this.#sequence);
     if (this.#outbox.add(subject, prepareMessage(message, this.#origin, link.now(), served > 0, this.#prepared)) === 1) setImmediate(this.#flush);
     // PUBACK and PUBREC wait until the messages stream's replicas have it (or, without JetStream, until the NATS
@@ -222,15 +227,16 @@ export class NatsRouting implements Routing {
    * Hands `deliver` what the messages stream holds for a session since
    * `position` (see message-backlog.ts), called once the session is
    * subscribed here: what this node receives from then on reaches it live,
-   * and is left out; resolves with how many.
+   * and is left out; what `sent` covers is not sent again at QoS 2;
+   * resolves with how many.
    */
-  async backlog(position: BacklogPosition, deliver: (message: Message) => void): Promise<number> {
+  async backlog(position: BacklogPosition, deliver: (message: Message, sentAtQos2: boolean) => void, sent?: Qos2Marks): Promise<number> {
     const stream = this.#link.messageStream;
     if (stream === undefined) return 0;
     const live = new Set<string>();
     this.#catchUps.set(live, position.at - BACKLOG_CLOCK_SLACK_MS);
     try {
-      return await readBacklog(this.#link.nc, stream, this.#prefix, position, deliver, live);
+      return await readBacklog(this.#link.nc, stream, this.#prefix, position, deliver, live, sent);
     } finally {
       this.#catchUps.delete(live);
     }
@@ -238,8 +244,17 @@ export class NatsRouting implements Routing {
 
   // Notes a message that reached the local sessions, for each backlog being read (none, nearly always).
   #receivedLive(node: string, incarnation: number, sequence: number): void {
-    const key = `${node}\0${incarnation}\0${sequence}`;
+    const key = originKey(node, incarnation, sequence);
     for (const live of this.#catchUps.keys()) live.add(key);
+  }
+
+  /**
+   * Runs `then` once what this turn routed is handed to the NATS client (at
+   * the end of the turn): what `then` publishes follows it on the one NATS
+   * connection, in the same write as a rule.
+   */
+  afterFlush(then: () => void): void {
+    if (this.#afterFlush.push(then) === 1) setImmediate(this.#flush);
   }
 
   /** The broker is closing: what it published goes out, and no more messages come from the other nodes. */
@@ -281,6 +296,7 @@ export class NatsRouting implements Routing {
   // them. The order of the turn is kept, across subjects too.
   readonly #flush = (): void => {
     if (this.#outbox.length > 0) this.#outbox.drain(this.#send);
+    if (this.#afterFlush.length > 0) for (const then of this.#afterFlush.splice(0)) then();
     const confirmed = this.#turnConfirmed;
     const reply = this.#reply, durable = this.#durableSent;
     this.#reply = undefined;
@@ -338,6 +354,7 @@ export class NatsRouting implements Routing {
     if ((this.#seen.get(run) ?? 0) >= origin.sequence) return; // a second matching subscription's copy
     this.#seen.set(run, origin.sequence);
     if (this.#catchUps.size > 0) this.#receivedLive(origin.node, origin.incarnation, origin.sequence);
+    if (message.qos === 2) message.origin = originKey(origin.node, origin.incarnation, origin.sequence);
     link.counters.received++;
     // One list for every message received: most deliveries write nothing to a store.
     const commits = this.#commits;

@@ -1,8 +1,11 @@
-import type { SessionHandover, SessionOwnership } from "@edgemq/core";
+import type { SessionHandover, Store } from "@edgemq/core";
 import type { KV } from "@nats-io/kv";
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import { assemble, respondInParts } from "./answer-parts.ts";
-import { decodeHandover, encodeHandover } from "./handover-codec.ts";
+import { decodeHandedOver, encodeHandover, type HandedOver } from "./handover-codec.ts";
+import { dropHeld, heldQos2BucketName, type ReadHeld, readHeld } from "./held-qos2.ts";
+import { HeldQos2Store } from "./held-qos2-store.ts";
+import type { Qos2Marks } from "./qos2-marks.ts";
 import { openNodeBucket } from "./kv-cas.ts";
 import type { BacklogSource } from "./message-backlog.ts";
 import { isCheckpointKey, live } from "./owner-record.ts";
@@ -25,7 +28,7 @@ export interface OwnersLink {
   /** How many NATS servers keep each JetStream copy (default: the NATS cluster's size, at most 3). */
   readonly replicas?: number;
   /** One broker's routing here, which knows where its sessions stand in the messages stream (none: no backlog is kept). */
-  routingOf?(broker: string): BacklogSource | undefined;
+  routingOf?(broker: string): (BacklogSource & { afterFlush(then: () => void): void }) | undefined;
   report(level: "info" | "warn" | "error", text: string): void;
 }
 
@@ -57,8 +60,12 @@ const HANDOVER_WAIT_MS = 5000;
 export class SessionOwners implements OwnershipNode {
   readonly kv: KV;
   readonly bucket: string;
+  // Where lasting sessions' QoS 2 state is kept for the node that resumes them (see held-qos2.ts).
+  readonly #held: KV;
   readonly #link: OwnersLink;
   readonly #brokers = new Map<string, NatsOwnership>();
+  // Each broker's store, which keeps its sessions' QoS 2 marks (see storeFor).
+  readonly #stores = new Map<string, HeldQos2Store>();
   readonly #sub: Subscription;
   // Said once per outage.
   #toldLocal = false;
@@ -67,9 +74,10 @@ export class SessionOwners implements OwnershipNode {
   // Writes each broker's checkpoint (see NatsOwnership.checkpoint).
   readonly #checkpoints: ReturnType<typeof setInterval>;
 
-  private constructor(link: OwnersLink, kv: KV, bucket: string) {
+  private constructor(link: OwnersLink, kv: KV, bucket: string, held: KV) {
     this.#link = link;
     this.kv = kv;
+    this.#held = held;
     this.bucket = bucket;
     this.#sub = link.nc.subscribe(`${link.root}.sessions.fence.${link.incarnation}`, {
       callback: (err, msg) => {
@@ -84,7 +92,7 @@ export class SessionOwners implements OwnershipNode {
         const done = ownership === undefined ? Promise.resolve(undefined) : ownership.fenced(request.clientId, request.revision, request.resume === true);
         // An empty answer: fenced, nothing handed over.
         void done.then(
-          (handover) => handover === undefined ? msg.respond() : respondInParts(link.nc, msg, encodeHandover(handover, Date.now())),
+          (handed) => handed === undefined ? msg.respond() : respondInParts(link.nc, msg, encodeHandover(handed.handover, Date.now(), handed.sent)),
           () => msg.respond(),
         );
       },
@@ -99,8 +107,38 @@ export class SessionOwners implements OwnershipNode {
   static async open(link: OwnersLink): Promise<SessionOwners> {
     const bucket = sessionsBucketName(link.root);
     // A claim waits for its writes: a NATS server that does not answer in 2 s refuses the CONNECT (0x89) rather than hold it.
-    const kv = await openNodeBucket(link.nc, bucket, "edgemq: the node that owns each client id's session", link.replicas ?? tenancyReplicas(link.nc));
-    return new SessionOwners(link, kv, bucket);
+    const replicas = link.replicas ?? tenancyReplicas(link.nc);
+    const kv = await openNodeBucket(link.nc, bucket, "edgemq: the node that owns each client id's session", replicas);
+    const held = await openNodeBucket(link.nc, heldQos2BucketName(link.root), "edgemq: lasting sessions' QoS 2 messages in flight and inbound QoS 2 ids", replicas);
+    return new SessionOwners(link, kv, bucket, held);
+  }
+
+  /** One broker's store: `inner` (the node's own), with its lasting sessions' QoS 2 state kept for the other nodes too. */
+  storeFor(broker: string, inner: Store): Store {
+    const afterRouting = (then: () => void) => {
+      const routing = this.#link.routingOf?.(broker);
+      if (routing === undefined) setImmediate(then);
+      else routing.afterFlush(then);
+    };
+    const store = new HeldQos2Store(inner, this.#held, this, broker, afterRouting);
+    this.#stores.set(broker, store);
+    return store;
+  }
+
+  readHeld(broker: string, clientId: string, incarnation: number): Promise<ReadHeld> {
+    return readHeld(this.#held, broker, clientId, incarnation, Date.now());
+  }
+
+  dropHeld(keys: readonly string[]): void {
+    dropHeld(this.#held, keys);
+  }
+
+  marksOf(broker: string, clientId: string): Qos2Marks | undefined {
+    return this.#stores.get(broker)?.marksOf(clientId);
+  }
+
+  inheritMarks(broker: string, clientId: string, marks: Qos2Marks): void {
+    this.#stores.get(broker)?.inherit(clientId, marks);
   }
 
   get nodeId(): string {
@@ -124,13 +162,13 @@ export class SessionOwners implements OwnershipNode {
   }
 
   /** The ownership of one broker (`default`, or a tenant's `<broker>.<namespace>`): its client ids are its own keys. */
-  forBroker(broker: string): SessionOwnership {
+  forBroker(broker: string): NatsOwnership {
     let ownership = this.#brokers.get(broker);
     if (ownership === undefined) this.#brokers.set(broker, ownership = new NatsOwnership(this, broker));
     return ownership;
   }
 
-  async fenceRemote(incarnation: number, broker: string, clientId: string, revision: number, resume: boolean): Promise<SessionHandover | undefined | typeof UNANSWERED> {
+  async fenceRemote(incarnation: number, broker: string, clientId: string, revision: number, resume: boolean): Promise<HandedOver | undefined | typeof UNANSWERED> {
     const request: FenceRequest = { broker, clientId, revision, resume };
     const subject = `${this.#link.root}.sessions.fence.${incarnation}`;
     try {
@@ -146,7 +184,7 @@ export class SessionOwners implements OwnershipNode {
         if (whole === undefined) continue;
         if (whole.length === 0) return undefined;
         try {
-          return decodeHandover(whole, Date.now());
+          return decodeHandedOver(whole, Date.now());
         } catch (e) {
           this.#link.report("warn", `cluster: the session of client id ${JSON.stringify(clientId)} handed over by another node could not be read (${(e as Error).message}); it starts anew here`);
           return undefined;

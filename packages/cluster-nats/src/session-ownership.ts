@@ -2,7 +2,10 @@ import {
   type ClaimRequest, ConnectRefused, type OwnershipHandle, ReasonCode, type SessionBacklog, type SessionHandover, type SessionOwnership, type SessionRecord,
 } from "@edgemq/core";
 import type { KV, KvEntry } from "@nats-io/kv";
+import type { HandedOver } from "./handover-codec.ts";
+import type { ReadHeld } from "./held-qos2.ts";
 import { lostRace } from "./kv-cas.ts";
+import type { Qos2Marks } from "./qos2-marks.ts";
 import { type BacklogPosition, type BacklogSource, isBacklogPosition } from "./message-backlog.ts";
 import { type Checkpoint, checkpointKey, fromRecord, identityHash, live, type OwnerRecord, sessionKey } from "./owner-record.ts";
 
@@ -30,14 +33,25 @@ export interface OwnershipNode {
    * session it handed over, or undefined when it had none, is gone or could
    * not answer in time.
    */
-  fenceRemote(incarnation: number, broker: string, clientId: string, revision: number, resume: boolean): Promise<SessionHandover | undefined | typeof UNANSWERED>;
+  fenceRemote(incarnation: number, broker: string, clientId: string, revision: number, resume: boolean): Promise<HandedOver | undefined | typeof UNANSWERED>;
   /** A claim was accepted locally (NATS or JetStream not answering): told once, and claimed again once they answer. */
   claimedLocally(): void;
   /** One broker's routing here, for its sessions' backlogs (undefined: none is kept). */
   backlogOf(broker: string): BacklogSource | undefined;
+  /** What run `incarnation` held of one session's QoS 2 exchanges (see held-qos2.ts). */
+  readHeld(broker: string, clientId: string, incarnation: number): Promise<ReadHeld>;
+  /** Deletes a gone run's held keys, once their session is taken. */
+  dropHeld(keys: readonly string[]): void;
+  /** One session's QoS 2 marks here (see Qos2Marks). */
+  marksOf(broker: string, clientId: string): Qos2Marks | undefined;
+  /** A session taken from another node brings its QoS 2 marks: this node's from now on. */
+  inheritMarks(broker: string, clientId: string, marks: Qos2Marks): void;
   /** Tells the operator something. */
   report(level: "info" | "warn" | "error", text: string): void;
 }
+
+/** How long after a gone run's QoS 2 state was taken its keys are deleted: by then the new owner has written its own. */
+export const DROP_HELD_AFTER_MS = 10_000;
 
 /**
  * One broker's session ownership in a cluster: a client id's owner is a
@@ -97,16 +111,19 @@ export class NatsOwnership implements SessionOwnership {
    * and its local session forgotten; resolves with the session handed over
    * when the claim `resume`s it (and this node held one).
    */
-  fenced(clientId: string, revision: number, resume: boolean): Promise<SessionHandover | undefined> {
-    let handover: SessionHandover | undefined;
+  fenced(clientId: string, revision: number, resume: boolean): Promise<HandedOver | undefined> {
+    let handed: HandedOver | undefined;
     return this.#serially(clientId, async () => {
       // A CONNACK this node's claim just allowed goes out first: its client is then told 0x8E, not cut off before CONNACK.
       await new Promise((r) => setImmediate(r));
       const held = this.#held.get(clientId)?.revision;
       if (held !== undefined && held > revision) return;
       this.#held.delete(clientId);
-      handover = this.#handle?.handOver(clientId, resume);
-    }).then(() => handover);
+      // Read before the session goes (its store forgets them then).
+      const sent = this.#node.marksOf(this.#broker, clientId);
+      const handover = this.#handle?.handOver(clientId, resume);
+      if (handover !== undefined) handed = { handover, sent };
+    }).then(() => handed);
   }
 
   /**
@@ -177,7 +194,10 @@ export class NatsOwnership implements SessionOwnership {
       this.#held.set(clientId, { revision, claim });
       if (!elsewhere) return undefined;
       const handed = await node.fenceRemote(owner.incarnation, this.#broker, clientId, revision, request.resume);
-      if (handed !== UNANSWERED) return handed;
+      if (handed !== UNANSWERED) {
+        if (handed?.sent !== undefined) node.inheritMarks(this.#broker, clientId, handed.sent);
+        return handed?.handover;
+      }
       // The node that held it is gone (or did not answer in time): the session resumes from its last record,
       // without what that node had queued for it. Not from a run of this same node: its own store knows better.
       if (!request.resume || owner.node === node.nodeId) return undefined;
@@ -185,7 +205,14 @@ export class NatsOwnership implements SessionOwnership {
       if (resumed === undefined) return undefined;
       // Offline, its record says where it stood; connected, its node's last checkpoint says (or, without one, its record's time).
       const position = owner.session?.disconnectedAt !== undefined ? owner.position : await this.#checkpointOf(owner, entry!.created.getTime());
-      const backlog = this.#backlog(owner, position);
+      // Its QoS 2 exchanges carry on from where that node left them: the same packet ids, not new copies.
+      const held = await this.#readHeld(owner, clientId);
+      if (held !== undefined) {
+        resumed.outgoing = held.outgoing;
+        resumed.inboundQos2 = held.inboundQos2;
+        node.inheritMarks(this.#broker, clientId, held.sent);
+      }
+      const backlog = this.#backlog(owner, position, held?.sent);
       // A fence of this id waits until what it missed is queued: handed over half read, the rest would go nowhere.
       if (backlog !== undefined) resumed.backlog = (deliver) => this.#serially(clientId, () => backlog(deliver).then(() => {}));
       return resumed;
@@ -241,18 +268,34 @@ export class NatsOwnership implements SessionOwnership {
       this.#held.set(clientId, { revision, claim });
       // A claim of this id waits until what it missed is queued: handed over half read, the rest would go nowhere.
       let read: Promise<unknown> | undefined;
-      const backlog = this.#backlog(owner, owner.position);
-      adopted = this.#handle?.adopt(record, backlog && ((deliver) => (read = backlog(deliver)))) ?? false;
+      const held = await this.#readHeld(owner, clientId);
+      if (held !== undefined) node.inheritMarks(this.#broker, clientId, held.sent);
+      const backlog = this.#backlog(owner, owner.position, held?.sent);
+      adopted = this.#handle?.adopt(record, backlog && ((deliver) => (read = backlog(deliver))), held) ?? false;
       await read;
     }).then(() => adopted);
   }
 
-  // What a session left by a gone node missed since it went offline, when its record says where it stood.
-  #backlog(owner: OwnerRecord, position: unknown): SessionBacklog | undefined {
+  // What the gone run of `owner` held of the session's QoS 2 exchanges; its keys go once this node has written its own.
+  async #readHeld(owner: OwnerRecord, clientId: string): Promise<ReadHeld | undefined> {
+    const node = this.#node;
+    try {
+      const held = await node.readHeld(this.#broker, clientId, owner.incarnation);
+      if (held.keys.length > 0) setTimeout(() => node.dropHeld(held.keys), DROP_HELD_AFTER_MS).unref?.();
+      return held;
+    } catch (e) {
+      node.report("warn", `cluster: could not read the QoS 2 exchanges client id ${JSON.stringify(clientId)} had on node ${owner.node} (${(e as Error).message}); its messages in flight are sent again as new ones`);
+      return undefined;
+    }
+  }
+
+  // What a session left by a gone node missed since it went offline, when its record says where it stood; `sent`: how
+  // far it was sent each origin run's messages at QoS 2 (in flight, resent as they are, or finished).
+  #backlog(owner: OwnerRecord, position: unknown, sent?: Qos2Marks): SessionBacklog | undefined {
     const source = this.#node.backlogOf(this.#broker);
     if (source === undefined || !isBacklogPosition(position)) return undefined;
     const clientId = JSON.stringify(owner.session?.clientId);
-    return (deliver) => source.backlog(position, deliver).then((n) => {
+    return (deliver) => source.backlog(position, deliver, sent).then((n) => {
       this.#node.report("info", `cluster: client id ${clientId}, whose node ${owner.node} is gone, resumed here with ${n} message(s) read back from the messages stream`);
     }, (e: Error) => {
       this.#node.report("warn", `cluster: could not read what client id ${clientId} missed from the messages stream (${e.message}); it resumes without it`);

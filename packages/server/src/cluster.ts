@@ -1,5 +1,5 @@
 import type { ClusterView, NodeAnswer, NodeQuery } from "@edgemq/admin";
-import type { RoutingFactory, SessionOwnership, WillKeeper } from "@edgemq/core";
+import { MemoryStore, type RoutingFactory, type SessionOwnership, type Store, type WillKeeper } from "@edgemq/core";
 import type { ClusterLink } from "@edgemq/cluster-nats";
 import type { TenancyStore } from "@edgemq/tenancy";
 import { readClusterFiles } from "./cluster-files.ts";
@@ -13,6 +13,8 @@ export interface ClusterNode {
   routing(broker: string): RoutingFactory;
   /** Who owns each client id of one broker across the nodes (undefined without JetStream: each node its own, as on one node). */
   ownership(broker: string): SessionOwnership | undefined;
+  /** One broker's store: `inner` (or memory), with its lasting sessions' QoS 2 state kept for the other nodes too (undefined without JetStream: `inner` alone). */
+  store(broker: string, inner: Store | undefined): Store | undefined;
   /** Where one broker's wills are kept for the other nodes (undefined without JetStream: each node its own, as on one node). */
   wills(broker: string): WillKeeper | undefined;
   /** How the reaper reaches a broker this node has not built yet (a tenant's) to publish a gone node's will; false when it does not exist. */
@@ -92,6 +94,7 @@ export async function joinCluster(config: ClusterConfig, port: number, logger: L
     tenancy,
     routing: (broker) => link.routing(broker),
     ownership: (broker) => owners?.forBroker(broker),
+    store: (broker, inner) => owners?.storeFor(broker, inner ?? new MemoryStore()),
     wills: (broker) => wills?.forBroker(broker),
     set openBroker(open: (broker: string) => boolean) {
       if (wills !== undefined) wills.openBroker = open;

@@ -97,7 +97,7 @@ export async function serve(
   const memoryBudget = givenBroker?.memoryBudget ?? new MemoryBudget(config.memoryBudget, config.maxSessionsTotal);
   // Every broker this server builds, default and tenants, routes over the cluster when there is one (an embedder's broker brings its own routing).
   const cluster = config.cluster !== undefined ? await joinCluster(config.cluster, config.listeners[0]?.port ?? 0, logger, storage?.tenancy) : undefined;
-  const broker = givenBroker ?? buildBroker(config, Date.now, storage?.forBroker("default"), memoryBudget, cluster?.routing("default"), cluster?.ownership("default"), cluster?.wills("default"));
+  const broker = givenBroker ?? buildBroker(config, Date.now, cluster?.store("default", storage?.forBroker("default")) ?? storage?.forBroker("default"), memoryBudget, cluster?.routing("default"), cluster?.ownership("default"), cluster?.wills("default"));
   // On-publish hook call durations, by broker name, for /metrics.
   const hookLatency = new Map<string, Histogram>();
   const latencyOf = (name: string) => {
@@ -154,7 +154,7 @@ export async function serve(
       return {
         ...tenantBrokerOptions(config),
         memoryBudget,
-        store,
+        store: cluster?.store(`${record.name}.${record.namespace}`, store) ?? store,
         restore: store?.loadState(),
         hooks: [eventLogHook(events, `${record.name}.${record.namespace}`), ...(logConnections ? [connectionLogHook(logger, `${record.name}.${record.namespace}`)] : [])],
         onPublish: tenantHook(record),

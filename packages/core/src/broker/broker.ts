@@ -130,7 +130,7 @@ export class Broker implements BrokerContext {
     this.#routing = (options.routing ?? ((l) => new SingleNodeRouting(l)))(local);
     this.#publisher = new Publisher(this, this.#routing);
     this.#subscriptions = new Subscriptions(this, this.#tree, this.#routing, delivery);
-    this.#registry = new SessionRegistry(this, sessions, this.#subscriptions, delivery, ownership, this.#publishWill, options.wills ?? new LocalWillKeeper(), (id, m, c) => local.routeTo(id, m, c));
+    this.#registry = new SessionRegistry(this, sessions, this.#subscriptions, delivery, ownership, this.#publishWill, options.wills ?? new LocalWillKeeper(), (id, m, c, sent) => local.routeTo(id, m, c, sent));
     this.#host = new BrokerHost(this, { registry: this.#registry, inbound: new Inbound(this, this.#publisher), subscriptions: this.#subscriptions, delivery });
     for (const hook of options.hooks ?? []) this.hooks.use(hook);
     this.setOnPublish(options.onPublish);

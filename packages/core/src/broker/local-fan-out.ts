@@ -129,7 +129,7 @@ export class LocalFanOut implements LocalRoute {
   }
 
   /** Delivers `message` to `clientId`'s session alone, as {@link route} would (its non-shared subscriptions); returns 1 when it matched. */
-  routeTo(clientId: string, message: Message, commits: Promise<unknown>[]): number {
+  routeTo(clientId: string, message: Message, commits: Promise<unknown>[], sentAtQos2 = false): number {
     this.#onlyClient = clientId;
     try {
       this.#generation++;
@@ -143,6 +143,11 @@ export class LocalFanOut implements LocalRoute {
     if (matched.length === 0) return 0;
     const s = matched[0]!;
     matched.length = 0;
+    // Sent to it at QoS 2 once already (a cluster reading back what a dead node held): not again [MQTT-4.3.3-2]
+    if (sentAtQos2 && message.qos === 2 && s.routeQos === 2) {
+      s.routeIds = undefined;
+      return 0;
+    }
     this.#deliverTo(s, s.routeQos, s.routeRetainAsPublished, s.routeIds, message, message.receivedAt, this.#ctx.hooks.checksDelivery, commits);
     s.routeIds = undefined;
     return 1;

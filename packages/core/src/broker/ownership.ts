@@ -14,6 +14,9 @@ import type { SessionRecord } from "../store/store.ts";
 import type { PendingSummary, SessionBacklog } from "./session-backlog.ts";
 import type { SessionHandover } from "./session-handover.ts";
 
+/** What a gone node's store kept for a session besides its record: read back by the node that adopts it. */
+export type HeldState = Pick<SessionHandover, "outgoing" | "inboundQos2">;
+
 /** What a claim says of the CONNECT that makes it. */
 export interface ClaimRequest {
   /** Clean Start 0: the session is to be resumed, and so handed over. */
@@ -47,9 +50,11 @@ export interface OwnershipHandle {
    * This node now holds a session whose node is gone, from its last record:
    * it is kept offline here, subscribed (so messages for it queue here),
    * until its client returns or it expires, with the `backlog` it missed
-   * queued. False when this node already holds a session for that client id.
+   * queued, and `held`, what the gone node's store kept for it (QoS 2
+   * messages in flight, inbound QoS 2 ids), as a restart restores them. False
+   * when this node already holds a session for that client id.
    */
-  adopt(record: SessionRecord, backlog?: SessionBacklog): boolean;
+  adopt(record: SessionRecord, backlog?: SessionBacklog, held?: HeldState): boolean;
   /** The connected lasting sessions held here, and the earliest receipt among what they have not acknowledged. */
   pending(): PendingSummary;
 }

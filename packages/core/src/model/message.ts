@@ -16,6 +16,12 @@ export interface Message {
   /** When the broker received it (ms since epoch). */
   receivedAt: number;
   /**
+   * Who first routed it, where a cluster tells its messages apart (origin
+   * node, run and sequence): kept with a QoS 2 message in flight, so that a
+   * node that resumes the session after this one died knows it is sent already.
+   */
+  origin?: string;
+  /**
    * Encoded PUBLISH forms shared by every subscriber that takes the same one
    * (by protocol family, QoS and retain flag); filled in on first use.
    */
