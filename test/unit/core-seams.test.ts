@@ -674,6 +674,37 @@ describe("a cluster's ownership keeps session records, and adopts a gone node's 
     expect(got.map((p) => [p.qos, p.properties?.subscriptionIdentifiers])).toEqual([[1, [4]], [1, [4]], [1, [4]]]);
   });
 
+  it("does not queue again at QoS 2 a backlog message the session was sent at QoS 2 already, but does at a lower QoS, and carries on the QoS 2 exchanges it held", async () => {
+    const ownership = new SlowOwnership();
+    const b = broker({ ownership });
+    const record: SessionRecord = {
+      ...orphanRecord(b),
+      subscriptions: [{ clientId: "orphan", topicFilter: "o/#", filter: "o/#", shareGroup: undefined, qos: 2, noLocal: false, retainAsPublished: false, retainHandling: 0, subscriptionIdentifier: undefined }],
+    };
+    const held = { message: { ...missed("o/0", "in flight", 2), origin: "n\u00001\u00007" }, qos: 2 as const, retain: false, subscriptionIdentifiers: undefined, packetId: 9, state: "publish" as const };
+    const backlog: SessionBacklog = async (deliver) => {
+      deliver(missed("o/1", "sent at QoS 2", 2), true);
+      deliver(missed("o/2", "QoS 1, marked", 1), true);
+      deliver(missed("o/3", "not sent", 2), false);
+    };
+    expect(ownership.handle!.adopt(record, backlog, { outgoing: [held], inboundQos2: [33] })).toBe(true);
+    await flush();
+    const peer = new MemoryPeer(b);
+    peer.connect("orphan", { cleanStart: false, properties: { sessionExpiryInterval: 300 } });
+    await flush();
+    ownership.resolve!();
+    await flush();
+    const got = publishes(peer.packets());
+    // The held one first, with DUP and its packet id [MQTT-4.4.0-1]; then what was not sent at QoS 2 [MQTT-4.3.3-2]
+    expect(got.map((p) => [dec.decode(p.payload), p.qos, p.dup, p.qos === 2 && p.packetId === 9])).toEqual([
+      ["in flight", 2, true, true], ["QoS 1, marked", 1, false, false], ["not sent", 2, false, false],
+    ]);
+    // The inbound id came along: its PUBREL is answered 0x00, not 0x92.
+    peer.send({ type: "pubrel", packetId: 33, reasonCode: 0 });
+    await flush();
+    expect(peer.packets()).toEqual([expect.objectContaining({ type: "pubcomp", packetId: 33, reasonCode: 0 })]);
+  });
+
   it("tells the ownership how many lasting sessions are connected and when the earliest message they have not acknowledged arrived", async () => {
     const ownership = new SlowOwnership();
     const b = broker({ ownership });

@@ -213,8 +213,16 @@ export class NatsOwnership implements SessionOwnership {
         node.inheritMarks(this.#broker, clientId, held.sent);
       }
       const backlog = this.#backlog(owner, position, held?.sent);
-      // A fence of this id waits until what it missed is queued: handed over half read, the rest would go nowhere.
-      if (backlog !== undefined) resumed.backlog = (deliver) => this.#serially(clientId, () => backlog(deliver).then(() => {}));
+      // Read at once when the broker asks, as it subscribes the session: what reaches the session live from then on must
+      // be known to the read (waiting behind this id's other operations, such as the record's write, would let some pass
+      // unnoticed, and come twice). A fence of this id waits until what it missed is queued: handed over half read, the
+      // rest would go nowhere.
+      if (backlog !== undefined) {
+        resumed.backlog = (deliver) => {
+          const reading = backlog(deliver);
+          return this.#serially(clientId, () => reading.then(() => {}));
+        };
+      }
       return resumed;
     }
     throw new Error(`client id ${clientId} was claimed by other nodes ${CLAIM_ATTEMPTS} times while this node tried`);
