@@ -80,7 +80,11 @@ export class HeldQos2Store implements Store {
       let order = this.#order.get(r);
       if (order === undefined) this.#order.set(r, order = ++this.#saved);
       const key = heldKey(heldPrefix(this.#broker, clientId, this.#link.incarnation), "o", r.packetId);
-      const put = this.#write(clientId, key, () => this.#kv.put(key, encodeOutgoing(r, order, now)));
+      const value = encodeOutgoing(r, order, now);
+      // Written after what this turn routed, as an inbound id is (see saveInboundQos2): a message routed here reaches
+      // a subscriber here only once this write is acknowledged, and so only once the NATS server has read the message
+      // and its publisher's id before it (a node that dies may lose what its NATS server had not read yet).
+      const put = this.#write(clientId, key, () => this.#afterTurn(() => this.#kv.put(key, value)));
       if (put === undefined) continue;
       (writes ??= []).push(put);
       // Marked once its record is kept: a mark must never cover a message that was neither sent nor kept.
@@ -119,8 +123,7 @@ export class HeldQos2Store implements Store {
     // connection, in the same write as a rule. The server takes them in that order, so a node that dies between
     // the two leaves the message without its id (a resend is routed again: a copy) and never the id without the
     // message (a resend answered PUBREC: the message lost).
-    // (Called from the routing's end-of-turn callback itself: a microtask later the NATS client has written its buffer.)
-    const put = this.#write(clientId, key, () => new Promise((resolve, reject) => this.#afterRouting(() => this.#kv.put(key, EMPTY).then(resolve, reject))));
+    const put = this.#write(clientId, key, () => this.#afterTurn(() => this.#kv.put(key, EMPTY)));
     return joined(inner, put === undefined ? undefined : [put]);
   }
 
@@ -171,6 +174,11 @@ export class HeldQos2Store implements Store {
     sent.written = value;
     const key = sentKey(heldPrefix(this.#broker, clientId, this.#link.incarnation));
     void this.#write(clientId, key, () => this.#kv.put(key, value))?.catch(() => {});
+  }
+
+  // Runs `write` from the routing's end-of-turn callback itself (a microtask later the NATS client has written its buffer).
+  #afterTurn(write: () => Promise<unknown>): Promise<unknown> {
+    return new Promise((resolve, reject) => this.#afterRouting(() => write().then(resolve, reject)));
   }
 
   // Raises a session's mark for the run of `origin`.
