@@ -53,7 +53,7 @@ function client(clientId: string, first: number, lasting: boolean): MqttClient {
 }
 
 describe("edgemq nodes killed with SIGKILL mid-traffic", () => {
-  it(`loses no acknowledged message and repeats no QoS 2 message over ${KILLS} kills, with publishers and lasting subscribers on every node`, async () => {
+  it(`loses no acknowledged message and repeats no QoS 2 message over ${KILLS} kills, with QoS 1 and 2 publishers and lasting subscribers on every node`, async () => {
     // Each subscriber counts every payload it gets.
     const got: Map<string, number>[] = [];
     for (let s = 0; s < SUBSCRIBERS; s++) {
