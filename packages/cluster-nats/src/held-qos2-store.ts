@@ -203,9 +203,12 @@ export class HeldQos2Store implements Store {
 const EMPTY = new Uint8Array(0);
 
 
-// One commit for the inner store's and the bucket's writes.
+// One commit for the inner store's and the bucket's writes. The core waits for some commits and not for others (a
+// delete after PUBCOMP): a failed one it does not wait for must not go unhandled (that ends the process).
 function joined(inner: void | Promise<void>, writes: Promise<unknown>[] | undefined): void | Promise<void> {
   if (writes === undefined) return inner;
   if (inner) writes.push(inner);
-  return Promise.all(writes).then(() => {});
+  const all = Promise.all(writes).then(() => {});
+  all.catch(() => {});
+  return all;
 }
