@@ -183,6 +183,20 @@ export class ClusterLink implements RoutingLink {
     return this.#connected && this.#health.answers;
   }
 
+  /**
+   * Another stream whose writes QoS 1 and 2 acknowledgements wait for (the
+   * held QoS 2 bucket's): while it does not answer they are refused, as
+   * while the messages stream does not.
+   */
+  watchStream(stream: string): void {
+    if (this.messageStream !== undefined) this.#health.watch(stream);
+  }
+
+  /** A write to a watched stream failed (refused, or no answer in time): QoS 1 and 2 messages are refused until it answers. */
+  storeFailed(why: string, what: string): void {
+    this.#health.failed(why, what);
+  }
+
   /** The NATS server this node is connected to now, or was last while it reconnects (the client tries others meanwhile). */
   get server(): string | undefined {
     return this.nc.isClosed() ? undefined : this.#server;
@@ -260,6 +274,7 @@ export class ClusterLink implements RoutingLink {
       switch (s.type) {
         case "disconnect":
           this.#connected = false;
+          for (const routing of this.#routings.values()) routing.lost();
           // Said once per outage: the client's further attempts are "reconnecting" events, not told.
           this.#log("warn", `cluster: lost the NATS server ${s.server}; reconnecting (messages do not cross nodes, and QoS 1 and 2 PUBLISH are refused, until then)`);
           break;
@@ -270,6 +285,8 @@ export class ClusterLink implements RoutingLink {
           this.status.reconnects++;
           this.#server = s.server;
           this.#log("info", `cluster: reconnected to the NATS server ${s.server}`);
+          // What other nodes published meanwhile is read back from the stream for this node's sessions.
+          for (const routing of this.#routings.values()) routing.regained();
           break;
         case "error":
           this.#log("warn", `cluster: NATS error: ${s.error.message}`);

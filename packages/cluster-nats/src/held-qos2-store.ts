@@ -27,6 +27,8 @@ export class HeldQos2Store implements Store {
   readonly #kv: KV;
   readonly #link: HeldQos2Link;
   readonly #broker: string;
+  // Told when a write fails: the node refuses QoS 1 and 2 until the bucket answers (else a publisher's resends loop).
+  readonly #failed: (why: string) => void;
   // Runs a function once the broker's routing has handed this turn's messages to NATS.
   readonly #afterRouting: (then: () => void) => void;
   // Per client id, how far it was sent each origin run's QoS 2 messages (see Qos2Marks), and those marks as last written.
@@ -38,8 +40,9 @@ export class HeldQos2Store implements Store {
   #saved = 0;
 
   constructor(
-    inner: Store, kv: KV, link: HeldQos2Link, broker: string, afterRouting: (then: () => void) => void,
+    inner: Store, kv: KV, link: HeldQos2Link, broker: string, afterRouting: (then: () => void) => void, failed: (why: string) => void = () => {},
   ) {
+    this.#failed = failed;
     this.#afterRouting = afterRouting;
     this.#inner = inner;
     this.#kv = kv;
@@ -151,7 +154,7 @@ export class HeldQos2Store implements Store {
     if (keys === undefined) this.#keys.set(clientId, keys = new Map());
     const before = keys.get(key);
     const done = before === undefined ? write() : before.then(write, write);
-    keys.set(key, done.catch(() => {}));
+    keys.set(key, done.catch((e: Error) => this.#failed(e.message)));
     return done;
   }
 

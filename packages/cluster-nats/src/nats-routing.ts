@@ -4,6 +4,7 @@ import { setImmediate } from "node:timers";
 import { eachMessage, Outbox } from "./bundle.ts";
 import { BACKLOG_CLOCK_SLACK_MS, type BacklogPosition, readBacklog } from "./message-backlog.ts";
 import { emptyPrepared, encodeMessage, type Header, type Origin, originKey, prepareMessage } from "./message-codec.ts";
+import { readMissed } from "./outage-read.ts";
 import { type TurnConfirmation, turnConfirmation } from "./message-stream.ts";
 import type { Qos2Marks } from "./qos2-marks.ts";
 import { RetainedSync } from "./retained-sync.ts";
@@ -72,6 +73,8 @@ export class NatsRouting implements Routing {
   // The messages received while each backlog is read (see backlog), with the earliest time what it reads may have
   // been stored: empty but while a gone node's session catches up.
   readonly #catchUps = new Map<Set<string>, number>();
+  // Where this node stood when NATS was lost, and what reached it live since, until the read after it is back is done.
+  #outage: { position: BacklogPosition; live: Set<string>; reading: boolean } | undefined;
   // What waits for the end of the turn's publishing (see afterFlush).
   readonly #afterFlush: (() => void)[] = [];
   // Whether a message NATS refused has been reported (once per broker).
@@ -112,17 +115,19 @@ export class NatsRouting implements Routing {
       link.counters.notSent++;
       return this.#local.route(message, commits, "all");
     }
-    // The node's id as it is now: a node is renamed after its port once bound, after this routing was built.
-    this.#origin.node = link.nodeId;
-    this.#origin.sequence = ++this.#sequence;
+    // Its own sequence, kept here: a delivery below could route another message (or hand one on) before it is written.
+    const sequence = ++this.#sequence;
     // A QoS 2 message knows where it came from: should it be in flight when this node dies, the next one resends it as it is.
-    if (message.qos === 2) message.origin = originKey(link.nodeId, link.incarnation, this.#sequence);
+    if (message.qos === 2) message.origin = originKey(link.nodeId, link.incarnation, sequence);
     let matched = this.#local.route(message, commits, "non-shared");
     // While NATS is away NATS cannot pick: the local share groups are served here at once,
     // and the message, published once NATS is back, says so, so no group gets it twice.
     let served = 0;
     if (!link.connected) matched += served = this.#local.route(message, commits, "shared");
-    if (this.#catchUps.size > 0) this.#receivedLive(link.nodeId, link.incarnation, this.#sequence);
+    if (this.#catchUps.size > 0) this.#receivedLive(link.nodeId, link.incarnation, sequence);
+    // The node's id as it is now: a node is renamed after its port once bound, after this routing was built.
+    this.#origin.node = link.nodeId;
+    this.#origin.sequence = sequence;
     if (this.#outbox.add(subject, prepareMessage(message, this.#origin, link.now(), served > 0, this.#prepared)) === 1) setImmediate(this.#flush);
     // PUBACK and PUBREC wait until the messages stream's replicas have it (or, without JetStream, until the NATS
     // server has it, and so has passed it to every node with interest): one confirmation per turn, however many
@@ -255,6 +260,44 @@ export class NatsRouting implements Routing {
    */
   afterFlush(then: () => void): void {
     if (this.#afterFlush.push(then) === 1) setImmediate(this.#flush);
+  }
+
+  /**
+   * NATS was lost: where this node stands now is kept, and what reaches it
+   * live from now on noted, so that once it is back it reads what it missed
+   * meanwhile (see {@link regained}). Checkpoints do not pass that point.
+   */
+  lost(): void {
+    if (this.#outage !== undefined || this.#link.messageStream === undefined || this.#closed) return;
+    const position = this.position();
+    const live = new Set<string>();
+    this.#catchUps.set(live, position.at - BACKLOG_CLOCK_SLACK_MS);
+    this.#outage = { position, live, reading: false };
+  }
+
+  /**
+   * NATS is back: the QoS 1 and 2 messages published since it was lost (and
+   * those on their way then), read from the messages stream, go to the local
+   * sessions they match, as if received live (later than the live ones that
+   * came meanwhile, which are not given twice).
+   */
+  regained(): void {
+    const outage = this.#outage;
+    const stream = this.#link.messageStream;
+    if (outage === undefined || outage.reading || stream === undefined) return;
+    outage.reading = true;
+    const commits: Promise<unknown>[] = [];
+    const deliver = (message: Message): void => {
+      if (this.#closed) return;
+      this.#local.route(message, commits, "non-shared");
+      if (commits.length > 0) Promise.all(commits.splice(0)).catch(() => {});
+    };
+    void readMissed(this.#link, stream, this.#prefix, outage.position, outage.live, deliver).then((n) => {
+      if (n !== undefined && n > 0) this.#link.report("info", `cluster: read back ${n} message(s) published while this node was cut off from NATS`);
+    }).finally(() => {
+      this.#catchUps.delete(outage.live);
+      if (this.#outage === outage) this.#outage = undefined;
+    });
   }
 
   /** The broker is closing: what it published goes out, and no more messages come from the other nodes. */

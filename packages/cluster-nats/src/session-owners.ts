@@ -27,6 +27,10 @@ export interface OwnersLink {
   readonly connected: boolean;
   /** How many NATS servers keep each JetStream copy (default: the NATS cluster's size, at most 3). */
   readonly replicas?: number;
+  /** Watches another stream as the messages stream is watched (see ClusterLink.watchStream). */
+  watchStream?(stream: string): void;
+  /** A write to a watched stream failed: QoS 1 and 2 messages are refused until it answers. */
+  storeFailed?(why: string, what: string): void;
   /** One broker's routing here, which knows where its sessions stand in the messages stream (none: no backlog is kept). */
   routingOf?(broker: string): (BacklogSource & { afterFlush(then: () => void): void }) | undefined;
   report(level: "info" | "warn" | "error", text: string): void;
@@ -110,6 +114,8 @@ export class SessionOwners implements OwnershipNode {
     const replicas = link.replicas ?? tenancyReplicas(link.nc);
     const kv = await openNodeBucket(link.nc, bucket, "edgemq: the node that owns each client id's session", replicas);
     const held = await openNodeBucket(link.nc, heldQos2BucketName(link.root), "edgemq: lasting sessions' QoS 2 messages in flight and inbound QoS 2 ids", replicas);
+    // Its writes gate QoS 2 acknowledgements: while it has no leader, QoS 1 and 2 are refused rather than routed and failed.
+    link.watchStream?.(`KV_${heldQos2BucketName(link.root)}`);
     return new SessionOwners(link, kv, bucket, held);
   }
 
@@ -120,7 +126,8 @@ export class SessionOwners implements OwnershipNode {
       if (routing === undefined) setImmediate(then);
       else routing.afterFlush(then);
     };
-    const store = new HeldQos2Store(inner, this.#held, this, broker, afterRouting);
+    const failed = (why: string) => this.#link.storeFailed?.(why, "the held QoS 2 bucket did not store a QoS 2 exchange");
+    const store = new HeldQos2Store(inner, this.#held, this, broker, afterRouting, failed);
     this.#stores.set(broker, store);
     return store;
   }

@@ -15,6 +15,8 @@ export const CLAIM_ATTEMPTS = 5;
 export const TAKEOVER_DAMPING_MS = 1000;
 /** A node writes where its connected lasting sessions stand at most this often (it notes it more often: see SessionOwners). */
 export const CHECKPOINT_WRITE_MS = 1000;
+/** The longest a claim that resumes a session from another node holds this node's checkpoints back (until its backlog is being read). */
+export const CHECKPOINT_PAUSE_MS = 10_000;
 /** How long a claim waits for the previous owner node to say it fenced its connection. */
 export const FENCE_WAIT_MS = 1000;
 
@@ -71,6 +73,8 @@ export class NatsOwnership implements SessionOwnership {
   // The position the last checkpoint wrote, and when.
   #checkpointed: BacklogPosition | undefined;
   #checkpointedAt = 0;
+  // Claims under way that resume a session from another node, which write no checkpoint meanwhile (see #claim).
+  #paused = 0;
   // The last operation still running on each client id: the next one waits for it.
   readonly #busy = new Map<string, Promise<void>>();
 
@@ -185,47 +189,84 @@ export class NatsOwnership implements SessionOwnership {
       const claim: OwnerRecord = { node: node.nodeId, incarnation: node.incarnation, takeover: elsewhere, owner: claimant, takenAt: elsewhere ? Date.now() : undefined };
       const value = JSON.stringify(claim);
       let revision: number;
+      // From the moment this node's claim is written, its checkpoint speaks for the session: none is written until
+      // what it missed is being read (which then holds the checkpoint back), or this node would say it had it.
+      const resumed = elsewhere && request.resume ? this.#pauseCheckpoints() : undefined;
       try {
         revision = entry === null ? await node.kv.create(key, value) : await node.kv.update(key, value, entry.revision);
       } catch (e) {
+        resumed?.();
         if (lostRace(e)) continue; // another node wrote first: read again
         return void this.#local(clientId);
       }
-      this.#held.set(clientId, { revision, claim });
-      if (!elsewhere) return undefined;
-      const handed = await node.fenceRemote(owner.incarnation, this.#broker, clientId, revision, request.resume);
-      if (handed !== UNANSWERED) {
-        if (handed?.sent !== undefined) node.inheritMarks(this.#broker, clientId, handed.sent);
-        return handed?.handover;
+      try {
+        return await this.#takeFrom(clientId, request, entry, owner, elsewhere, revision, claim, resumed);
+      } catch (e) {
+        resumed?.();
+        throw e;
       }
-      // The node that held it is gone (or did not answer in time): the session resumes from its last record,
-      // without what that node had queued for it. Not from a run of this same node: its own store knows better.
-      if (!request.resume || owner.node === node.nodeId) return undefined;
-      const resumed = fromRecord(owner.session, entry!.created.getTime());
-      if (resumed === undefined) return undefined;
-      // Offline, its record says where it stood; connected, its node's last checkpoint says (or, without one, its record's time).
-      const position = owner.session?.disconnectedAt !== undefined ? owner.position : await this.#checkpointOf(owner, entry!.created.getTime());
-      // Its QoS 2 exchanges carry on from where that node left them: the same packet ids, not new copies.
-      const held = await this.#readHeld(owner, clientId);
-      if (held !== undefined) {
-        resumed.outgoing = held.outgoing;
-        resumed.inboundQos2 = held.inboundQos2;
-        node.inheritMarks(this.#broker, clientId, held.sent);
-      }
-      const backlog = this.#backlog(owner, position, held?.sent);
-      // Read at once when the broker asks, as it subscribes the session: what reaches the session live from then on must
-      // be known to the read (waiting behind this id's other operations, such as the record's write, would let some pass
-      // unnoticed, and come twice). A fence of this id waits until what it missed is queued: handed over half read, the
-      // rest would go nowhere.
-      if (backlog !== undefined) {
-        resumed.backlog = (deliver) => {
-          const reading = backlog(deliver);
-          return this.#serially(clientId, () => reading.then(() => {}));
-        };
-      }
-      return resumed;
     }
     throw new Error(`client id ${clientId} was claimed by other nodes ${CLAIM_ATTEMPTS} times while this node tried`);
+  }
+
+  // The rest of a claim once written: the previous owner node fenced, and the session it held brought along (from it, or
+  // from its record when it is gone). `read` is called once what the session missed is being read (or when nothing is).
+  async #takeFrom(
+    clientId: string, request: ClaimRequest, entry: KvEntry | null, owner: OwnerRecord | undefined, elsewhere: boolean, revision: number,
+    claim: OwnerRecord, read: (() => void) | undefined,
+  ): Promise<SessionHandover | undefined> {
+    const node = this.#node;
+    this.#held.set(clientId, { revision, claim });
+    if (!elsewhere || owner === undefined) return void read?.();
+    const handed = await node.fenceRemote(owner.incarnation, this.#broker, clientId, revision, request.resume);
+    if (handed !== UNANSWERED) {
+      read?.(); // handed over whole, with its queue: nothing is read
+      if (handed?.sent !== undefined) node.inheritMarks(this.#broker, clientId, handed.sent);
+      return handed?.handover;
+    }
+    // The node that held it is gone (or did not answer in time): the session resumes from its last record,
+    // without what that node had queued for it. Not from a run of this same node: its own store knows better.
+    if (!request.resume || owner.node === node.nodeId) return void read?.();
+    const resumed = fromRecord(owner.session, entry!.created.getTime());
+    if (resumed === undefined) return void read?.();
+    // Offline, its record says where it stood; connected, its node's last checkpoint says (or, without one, its record's time).
+    const position = owner.session?.disconnectedAt !== undefined ? owner.position : await this.#checkpointOf(owner, entry!.created.getTime());
+    // Its QoS 2 exchanges carry on from where that node left them: the same packet ids, not new copies.
+    const held = await this.#readHeld(owner, clientId);
+    if (held !== undefined) {
+      resumed.outgoing = held.outgoing;
+      resumed.inboundQos2 = held.inboundQos2;
+      node.inheritMarks(this.#broker, clientId, held.sent);
+    }
+    const backlog = this.#backlog(owner, position, held?.sent);
+    // Read at once when the broker asks, as it subscribes the session: what reaches the session live from then on must
+    // be known to the read (waiting behind this id's other operations, such as the record's write, would let some pass
+    // unnoticed, and come twice). A fence of this id waits until what it missed is queued: handed over half read, the
+    // rest would go nowhere.
+    if (backlog === undefined) {
+      read?.();
+      return resumed;
+    }
+    resumed.backlog = (deliver) => {
+      const reading = backlog(deliver);
+      read?.(); // the read holds the checkpoint back from now on
+      return this.#serially(clientId, () => reading.then(() => {}));
+    };
+    return resumed;
+  }
+
+  // Stops writing checkpoints until the function returned is called (once), or at most CHECKPOINT_PAUSE_MS.
+  #pauseCheckpoints(): () => void {
+    this.#paused++;
+    let done = false;
+    const resume = (): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      this.#paused--;
+    };
+    const timer = setTimeout(resume, CHECKPOINT_PAUSE_MS);
+    return resume;
   }
 
   /**
@@ -327,7 +368,7 @@ export class NatsOwnership implements SessionOwnership {
     const node = this.#node;
     const summary = this.#handle?.pending();
     const source = node.backlogOf(this.#broker);
-    if (summary === undefined || summary.connected === 0 || source === undefined || !node.connected) return;
+    if (summary === undefined || summary.connected === 0 || source === undefined || !node.connected || this.#paused > 0) return;
     const position = source.checkpoint(summary.oldest);
     // The same note as last time: nothing new to say; and one write a second is enough.
     if (position === this.#checkpointed || Date.now() - this.#checkpointedAt < CHECKPOINT_WRITE_MS) return;

@@ -2,17 +2,17 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 
 /**
- * Whether the messages stream answers, for refusing QoS 1 and 2 messages that
- * could not be kept: not from a failed store (refused, or no answer in time),
- * nor from a reconnection to NATS (NATS servers that restarted elect the
- * stream's leader a moment later), until a probe finds it answering again
- * (every half second, one at a time).
+ * Whether the messages stream (and the held QoS 2 bucket's) answers, for
+ * refusing QoS 1 and 2 messages that could not be kept: not from a failed
+ * store (refused, or no answer in time), nor from a reconnection to NATS
+ * (NATS servers that restarted elect a stream's leader a moment later), until
+ * a probe finds every one answering again (every half second, one at a time).
  */
 export class StreamHealth {
   readonly #nc: NatsConnection;
   readonly #connected: () => boolean;
   readonly #log: (level: "info" | "warn", text: string) => void;
-  #stream: string | undefined;
+  readonly #streams: string[] = [];
   #answers = true;
   #probing = false;
 
@@ -22,9 +22,9 @@ export class StreamHealth {
     this.#log = log;
   }
 
-  /** Watches `stream` (until then, and without JetStream, it always answers: nothing waits for it). */
+  /** Watches `stream` too (until the first, and without JetStream, it always answers: nothing waits for it). */
   watch(stream: string): void {
-    this.#stream = stream;
+    if (!this.#streams.includes(stream)) this.#streams.push(stream);
   }
 
   /** False from a failure or a reconnection until the stream answers again. */
@@ -32,33 +32,38 @@ export class StreamHealth {
     return this.#answers;
   }
 
-  /** The stream failed to store what was sent (refused, or no answer in time). */
-  failed(why: string): void {
-    if (!this.#answers || this.#stream === undefined) return;
+  /** A stream failed to store what was sent (refused, or no answer in time); `what` names it for the log. */
+  failed(why: string, what = "the messages stream did not store QoS 1 and 2 messages"): void {
+    if (!this.#answers || this.#streams.length === 0) return;
     this.#answers = false;
-    this.#log("warn", `cluster: the messages stream did not store QoS 1 and 2 messages (${why}); they are refused until it answers again`);
+    this.#log("warn", `cluster: ${what} (${why}); QoS 1 and 2 messages are refused until it answers again`);
     void this.#probe();
   }
 
   /** Back on NATS after losing it: QoS 1 and 2 wait for the stream to answer. */
   reconnected(): void {
-    if (this.#stream === undefined) return;
+    if (this.#streams.length === 0) return;
     this.#answers = false;
     void this.#probe();
   }
 
   // Asks the stream for its state every half second until it answers with a leader.
   async #probe(): Promise<void> {
-    const stream = this.#stream;
-    if (this.#probing || stream === undefined) return;
+    if (this.#probing || this.#streams.length === 0) return;
     this.#probing = true;
     try {
       while (!this.#answers && !this.#nc.isClosed()) {
         await new Promise((r) => setTimeout(r, 500));
         if (!this.#connected()) continue;
         // Made each time: making one asks JetStream already, which fails until it is back.
-        const info = await jetstreamManager(this.#nc, { timeout: 2000 }).then((jsm) => jsm.streams.info(stream)).catch(() => undefined);
-        if (info === undefined || (info.cluster !== undefined && info.cluster.leader === undefined)) continue;
+        const jsm = await jetstreamManager(this.#nc, { timeout: 2000 }).catch(() => undefined);
+        if (jsm === undefined) continue;
+        let all = true;
+        for (const stream of this.#streams) {
+          const info = await jsm.streams.info(stream).catch(() => undefined);
+          if (info === undefined || (info.cluster !== undefined && info.cluster.leader === undefined)) all = false;
+        }
+        if (!all) continue;
         this.#answers = true;
         this.#log("info", "cluster: the messages stream answers again; QoS 1 and 2 messages are taken");
       }
