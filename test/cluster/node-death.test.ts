@@ -12,6 +12,7 @@ import { sleep, waitFor } from "../support/clients.ts";
 import { type RunningNats, startNats } from "../support/nats.ts";
 import { freePort } from "../support/ports.ts";
 import { type RunningBroker, startBroker } from "../support/server.ts";
+import { startTraffic } from "../support/traffic.ts";
 
 const KILLS = 10;
 const SUBSCRIBERS = 3;
@@ -54,36 +55,8 @@ function client(clientId: string, first: number, lasting: boolean): MqttClient {
 
 describe("edgemq nodes killed with SIGKILL mid-traffic", () => {
   it(`loses no acknowledged message and repeats no QoS 2 message over ${KILLS} kills, with QoS 1 and 2 publishers and lasting subscribers on every node`, async () => {
-    // Each subscriber counts every payload it gets.
-    const got: Map<string, number>[] = [];
-    for (let s = 0; s < SUBSCRIBERS; s++) {
-      const counts = new Map<string, number>();
-      got.push(counts);
-      const sub = client(`death-sub-${s}`, s, true);
-      sub.on("message", (_t, payload) => counts.set(payload.toString(), (counts.get(payload.toString()) ?? 0) + 1));
-      await new Promise((r) => sub.once("connect", r));
-      await sub.subscribeAsync("death/#", { qos: 2 });
-    }
-    // Publishers send one after another; a message counts as acknowledged once its PUBACK came, however late.
-    const acked: string[] = [];
-    let sending = true;
-    const publishing = Array.from({ length: PUBLISHERS + QOS2_PUBLISHERS }, async (_, p) => {
-      const qos = p < PUBLISHERS ? 1 : 2;
-      const pub = client(`death-pub-${p}`, p % 3, qos === 2);
-      await new Promise((r) => pub.once("connect", r));
-      const waiting: Promise<unknown>[] = [];
-      for (let n = 0; sending; n++) {
-        const payload = `${qos === 2 ? "q" : "p"}${p}-${n}`;
-        // Acknowledged: PUBACK at QoS 1, PUBCOMP at QoS 2.
-        const sent = pub.publishAsync(`death/${p}`, payload, { qos }).then(() => void acked.push(payload), () => {});
-        waiting.push(sent);
-        // At most a few waiting at once: a publisher cut off stops, then goes on once it is back.
-        if (waiting.length >= 8) await Promise.race([Promise.all(waiting.splice(0, 4)), sleep(3000)]);
-        await sleep(5);
-      }
-      await Promise.race([Promise.all(waiting), sleep(10_000)]);
-    });
-
+    const traffic = await startTraffic(client, "death", SUBSCRIBERS, PUBLISHERS, QOS2_PUBLISHERS);
+    const { got, acked } = traffic;
     await waitFor(() => acked.length >= 100, 10_000, "traffic before the first kill");
     for (let k = 0; k < KILLS; k++) {
       const slot = k % 3;
@@ -93,18 +66,12 @@ describe("edgemq nodes killed with SIGKILL mid-traffic", () => {
       nodes[slot] = await start(slot);
     }
     await sleep(1500);
-    sending = false;
-    await Promise.all(publishing);
+    await traffic.stop();
 
     // Every acknowledged message reaches every subscriber (they may still be reading a backlog).
-    const missing = () => got.reduce((sum, counts) => sum + acked.filter((m) => !counts.has(m)).length, 0);
-    await waitFor(() => missing() === 0, 30_000, "every acknowledged message at every subscriber").catch(() => {});
-    const lost = missing();
-    const delivered = got.reduce((sum, counts) => sum + [...counts.values()].reduce((a, b) => a + b, 0), 0);
-    const duplicated = got.reduce((sum, counts) => sum + [...counts.values()].reduce((a, b) => a + (b - 1), 0), 0);
-    // QoS 2 messages (payloads "q…") that some subscriber got more than once.
-    const twice = got.flatMap((counts) => [...counts].filter(([m, n]) => m.startsWith("q") && n > 1).map(([m, n]) => `${m}×${n}`));
-    const qos2Acked = acked.filter((m) => m.startsWith("q")).length;
+    await waitFor(() => traffic.missing() === 0, 30_000, "every acknowledged message at every subscriber").catch(() => {});
+    const lost = traffic.missing();
+    const { delivered, duplicated, qos2Acked, twice } = traffic.figures();
     // What the nodes read back from the stream for the sessions of the nodes killed (killed nodes' logs included).
     const readBack = [...outputs, ...nodes.map((n) => n.output())].join("\n").match(/resumed here with \d+ message/g)?.map((m) => Number(/\d+/.exec(m)![0])) ?? [];
     // The figures the README gives.
