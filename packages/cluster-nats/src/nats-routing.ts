@@ -10,7 +10,8 @@ import type { Qos2Marks } from "./qos2-marks.ts";
 import { RetainedSync } from "./retained-sync.ts";
 import type { RoutingLink } from "./routing-link.ts";
 import { ShareGroups } from "./share-groups.ts";
-import { durablePrefix, filterToSubjects, MAX_SUBJECT_BYTES, messagePrefix, subjectToTopic, topicToSubject } from "./subject.ts";
+import { filterToSubjects, MAX_SUBJECT_BYTES, messagePrefix, subjectToTopic } from "./subject.ts";
+import { SubjectCache } from "./subject-cache.ts";
 
 // The most messages, and bytes of them, bundled into one NATS message. NATS
 // chooses a node of a share group per NATS message, so a bundle is kept short:
@@ -41,11 +42,10 @@ const perNode = (topicOrFilter: string) => topicOrFilter.startsWith("$SYS");
 export class NatsRouting implements Routing {
   readonly #link: RoutingLink;
   readonly #local: LocalRoute;
-  // What is subscribed to (`<root>.<broker>.msg.*`, either kind of message) and what QoS 0 messages are published on (`….msg.0`).
+  // What is subscribed to (`<root>.<broker>.msg.*`, either kind of message).
   readonly #prefix: string;
-  readonly #qos0Prefix: string;
-  // What QoS 1 and 2 messages are published on (`….msg.1`), which the messages stream keeps.
-  readonly #durablePrefix: string;
+  // What each kind of message is published on.
+  readonly #subjects: SubjectCache;
   // NATS subscriptions by subject, with how many local filters use each.
   readonly #interest = new Map<string, { sub: Subscription; refs: number }>();
   // Each session's filter (by client id and filter as written), to count a replaced subscription once.
@@ -54,9 +54,6 @@ export class NatsRouting implements Routing {
   readonly #retained: RetainedSync | undefined;
   // The last sequence seen from each origin run (`node\0incarnation`).
   readonly #seen = new Map<string, number>();
-  // Subjects of recent topics, QoS 0 and durable: a topic is escaped once, not once per message.
-  readonly #subjects = new Map<string, string>();
-  readonly #durableSubjects = new Map<string, string>();
   // Messages for NATS, written as they come and published together at the end of the event-loop turn (see #flush).
   readonly #outbox = new Outbox(BUNDLE_MESSAGES, BUNDLE_BYTES);
   // What route() fills for each message it writes: no object per message.
@@ -85,8 +82,7 @@ export class NatsRouting implements Routing {
     this.#link = link;
     this.#local = local;
     this.#prefix = messagePrefix(link.root, broker);
-    this.#qos0Prefix = durablePrefix(link.root, broker, false);
-    this.#durablePrefix = durablePrefix(link.root, broker, true);
+    this.#subjects = new SubjectCache(link.root, broker);
     this.#origin = { node: link.nodeId, incarnation: link.incarnation, sequence: 0 };
     this.#groups = new ShareGroups(link, local, broker, this.#prefix);
     if (link.retainedStream !== undefined) {
@@ -109,7 +105,7 @@ export class NatsRouting implements Routing {
   route(message: Message, commits: Promise<unknown>[]): number {
     const link = this.#link;
     if (perNode(message.topic)) return this.#local.route(message, commits, "all");
-    const subject = this.#subject(message.topic, message.qos > 0);
+    const subject = this.#subjects.subject(message.topic, message.qos > 0);
     if (subject.length > MAX_SUBJECT_BYTES || link.nc.isClosed()) {
       // It stays here: this node serves its own share groups too.
       link.counters.notSent++;
@@ -319,18 +315,6 @@ export class NatsRouting implements Routing {
     return this.#lastRun.key;
   }
 
-  // The subject of a topic, QoS 0 or durable (QoS 1 and 2), remembered for the next messages on it (at most 4,096
-  // topics of each kind, then forgotten at once).
-  #subject(topic: string, durable: boolean): string {
-    const known = durable ? this.#durableSubjects : this.#subjects;
-    let subject = known.get(topic);
-    if (subject === undefined) {
-      if (known.size >= 4096) known.clear();
-      known.set(topic, (subject = topicToSubject(durable ? this.#durablePrefix : this.#qos0Prefix, topic)));
-    }
-    return subject;
-  }
-
   // The NATS client writes what was published once the current task's microtasks
   // have run, which is after each MQTT read. Publishing at the end of the turn
   // instead (setImmediate runs after every socket read of the turn) makes it one
@@ -360,7 +344,7 @@ export class NatsRouting implements Routing {
     try {
       if (nc.isClosed()) throw new Error("the NATS connection is closed");
       const acks = this.#link.streamAcks;
-      if (acks !== undefined && subject.startsWith(this.#durablePrefix)) {
+      if (acks !== undefined && subject.startsWith(this.#subjects.durablePrefix)) {
         // The stream keeps it and answers on the turn's reply subject; the other nodes receive it as any message.
         nc.publish(subject, data, { reply: (this.#reply ??= acks.nextTurn()) });
         this.#durableSent++;

@@ -1,4 +1,4 @@
-import type { SessionHandover, Store } from "@edgemq/core";
+import type { Store } from "@edgemq/core";
 import type { KV } from "@nats-io/kv";
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import { assemble, respondInParts } from "./answer-parts.ts";

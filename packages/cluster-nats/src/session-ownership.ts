@@ -1,12 +1,13 @@
 import {
-  type ClaimRequest, ConnectRefused, type OwnershipHandle, ReasonCode, type SessionBacklog, type SessionHandover, type SessionOwnership, type SessionRecord,
+  type ClaimRequest, ConnectRefused, type OwnershipHandle, ReasonCode, type SessionHandover, type SessionOwnership, type SessionRecord,
 } from "@edgemq/core";
 import type { KV, KvEntry } from "@nats-io/kv";
 import type { HandedOver } from "./handover-codec.ts";
 import type { ReadHeld } from "./held-qos2.ts";
+import { checkpointOf, goneBacklog, readHeldOf } from "./gone-owner-reads.ts";
 import { lostRace } from "./kv-cas.ts";
 import type { Qos2Marks } from "./qos2-marks.ts";
-import { type BacklogPosition, type BacklogSource, isBacklogPosition } from "./message-backlog.ts";
+import type { BacklogPosition, BacklogSource } from "./message-backlog.ts";
 import { type Checkpoint, checkpointKey, fromRecord, identityHash, live, type OwnerRecord, sessionKey } from "./owner-record.ts";
 
 /** A claim that lost this many compare-and-set races in a row is refused (CONNACK 0x89 Server busy). */
@@ -52,8 +53,7 @@ export interface OwnershipNode {
   report(level: "info" | "warn" | "error", text: string): void;
 }
 
-/** How long after a gone run's QoS 2 state was taken its keys are deleted: by then the new owner has written its own. */
-export const DROP_HELD_AFTER_MS = 10_000;
+
 
 /**
  * One broker's session ownership in a cluster: a client id's owner is a
@@ -230,15 +230,15 @@ export class NatsOwnership implements SessionOwnership {
     const resumed = fromRecord(owner.session, entry!.created.getTime());
     if (resumed === undefined) return void read?.();
     // Offline, its record says where it stood; connected, its node's last checkpoint says (or, without one, its record's time).
-    const position = owner.session?.disconnectedAt !== undefined ? owner.position : await this.#checkpointOf(owner, entry!.created.getTime());
+    const position = owner.session?.disconnectedAt !== undefined ? owner.position : await checkpointOf(node, this.#broker, owner, entry!.created.getTime());
     // Its QoS 2 exchanges carry on from where that node left them: the same packet ids, not new copies.
-    const held = await this.#readHeld(owner, clientId);
+    const held = await readHeldOf(this.#node, this.#broker, owner, clientId);
     if (held !== undefined) {
       resumed.outgoing = held.outgoing;
       resumed.inboundQos2 = held.inboundQos2;
       node.inheritMarks(this.#broker, clientId, held.sent);
     }
-    const backlog = this.#backlog(owner, position, held?.sent);
+    const backlog = goneBacklog(node, this.#broker, owner, position, held?.sent);
     // Read at once when the broker asks, as it subscribes the session: what reaches the session live from then on must
     // be known to the read (waiting behind this id's other operations, such as the record's write, would let some pass
     // unnoticed, and come twice). A fence of this id waits until what it missed is queued: handed over half read, the
@@ -317,46 +317,12 @@ export class NatsOwnership implements SessionOwnership {
       this.#held.set(clientId, { revision, claim });
       // A claim of this id waits until what it missed is queued: handed over half read, the rest would go nowhere.
       let read: Promise<unknown> | undefined;
-      const held = await this.#readHeld(owner, clientId);
+      const held = await readHeldOf(this.#node, this.#broker, owner, clientId);
       if (held !== undefined) node.inheritMarks(this.#broker, clientId, held.sent);
-      const backlog = this.#backlog(owner, owner.position, held?.sent);
+      const backlog = goneBacklog(node, this.#broker, owner, owner.position, held?.sent);
       adopted = this.#handle?.adopt(record, backlog && ((deliver) => (read = backlog(deliver))), held) ?? false;
       await read;
     }).then(() => adopted);
-  }
-
-  // What the gone run of `owner` held of the session's QoS 2 exchanges; its keys go once this node has written its own.
-  async #readHeld(owner: OwnerRecord, clientId: string): Promise<ReadHeld | undefined> {
-    const node = this.#node;
-    try {
-      const held = await node.readHeld(this.#broker, clientId, owner.incarnation);
-      if (held.keys.length > 0) setTimeout(() => node.dropHeld(held.keys), DROP_HELD_AFTER_MS).unref?.();
-      return held;
-    } catch (e) {
-      node.report("warn", `cluster: could not read the QoS 2 exchanges client id ${JSON.stringify(clientId)} had on node ${owner.node} (${(e as Error).message}); its messages in flight are sent again as new ones`);
-      return undefined;
-    }
-  }
-
-  // What a session left by a gone node missed since it went offline, when its record says where it stood; `sent`: how
-  // far it was sent each origin run's messages at QoS 2 (in flight, resent as they are, or finished).
-  #backlog(owner: OwnerRecord, position: unknown, sent?: Qos2Marks): SessionBacklog | undefined {
-    const source = this.#node.backlogOf(this.#broker);
-    if (source === undefined || !isBacklogPosition(position)) return undefined;
-    const clientId = JSON.stringify(owner.session?.clientId);
-    return (deliver) => source.backlog(position, deliver, sent).then((n) => {
-      this.#node.report("info", `cluster: client id ${clientId}, whose node ${owner.node} is gone, resumed here with ${n} message(s) read back from the messages stream`);
-    }, (e: Error) => {
-      this.#node.report("warn", `cluster: could not read what client id ${clientId} missed from the messages stream (${e.message}); it resumes without it`);
-    });
-  }
-
-  // NATS (or JetStream) is away: the connection is accepted here (as part 1 keeps serving local clients), and claimed once it is back.
-  // Where the connected sessions of `owner`'s node run stood at its last checkpoint; from `since` without one.
-  async #checkpointOf(owner: OwnerRecord, since: number): Promise<BacklogPosition> {
-    const entry = await this.#node.kv.get(checkpointKey(this.#broker, owner.node, owner.incarnation)).catch(() => null);
-    const position = entry === null || entry.operation !== "PUT" ? undefined : entry.json<Checkpoint>().position;
-    return isBacklogPosition(position) ? position : { at: since, seen: {} };
   }
 
   /**
@@ -387,6 +353,7 @@ export class NatsOwnership implements SessionOwnership {
     void this.#node.kv.delete(checkpointKey(this.#broker, this.#node.nodeId, this.#node.incarnation)).catch(() => {});
   }
 
+  // NATS (or JetStream) is away: the connection is accepted here (as part 1 keeps serving local clients), and claimed once it is back.
   #local(clientId: string): void {
     this.#held.set(clientId, { revision: 0, claim: undefined });
     this.#node.claimedLocally();

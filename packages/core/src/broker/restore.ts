@@ -2,7 +2,8 @@ import { NEVER_EXPIRES } from "../codec/constants.ts";
 import type { Will } from "../codec/packets/connect.ts";
 import type { ClientInfo } from "../model/client.ts";
 import type { SubscriptionEntry } from "../model/subscription.ts";
-import type { StoredState } from "../store/store.ts";
+import type { SessionRecord, StoredState } from "../store/store.ts";
+import type { HeldState } from "./ownership.ts";
 import { anonymousClient, type BrokerContext } from "./context.ts";
 import { Session, sessionRecord } from "./session.ts";
 import type { Subscriptions } from "./subscriptions.ts";
@@ -148,4 +149,34 @@ export function restoreState(target: RestoreTarget, state: StoredState, now: num
   for (const { will, client } of due) target.publishWill(will, client);
   report.willsPublished = due.length;
   return report;
+}
+
+/**
+ * Restores one session a cluster node adopts from a gone node's record, with
+ * what that node's store `held` for it (QoS 2 in flight, inbound QoS 2 ids),
+ * and keeps it in this node's store too (restoring resaves only a record that
+ * was connected). Undefined when it expired meanwhile.
+ */
+export function restoreAdopted(target: RestoreTarget, record: SessionRecord, held: HeldState | undefined, now: number): Session | undefined {
+  const clientId = record.clientId;
+  const state: StoredState = {
+    sessions: [{ ...record, will: undefined, willAt: undefined }], retained: [], downSince: undefined,
+    outgoing: new Map(held === undefined ? [] : [[clientId, held.outgoing]]), inboundQos2: new Map(held === undefined ? [] : [[clientId, held.inboundQos2]]),
+  };
+  restoreState(target, state, now);
+  const session = target.registry.sessions.get(clientId);
+  if (session === undefined) return undefined;
+  const store = target.ctx.store;
+  if (record.disconnectedAt !== undefined) void store.saveSession(sessionRecord(session));
+  if (held !== undefined) {
+    const kept = [...session.inflight.values()];
+    const given = new Set(held.outgoing);
+    session.queue.retain((r) => {
+      if (given.has(r)) kept.push(r);
+      return true;
+    });
+    if (kept.length > 0) void store.saveOutgoing(clientId, kept);
+    for (const id of session.inboundQos2) void store.saveInboundQos2(clientId, id);
+  }
+  return session;
 }

@@ -4,12 +4,12 @@ import { ReasonCode } from "../codec/reason-codes.ts";
 import type { AttachOutcome, ConnectRefusal } from "../connection/host.ts";
 import { type ClientInfo, clientIdentity } from "../model/client.ts";
 import type { OutgoingRecord } from "../model/outgoing-record.ts";
-import type { SessionRecord, StoredState } from "../store/store.ts";
+import type { SessionRecord } from "../store/store.ts";
 import type { BrokerContext } from "./context.ts";
 import type { Delivery } from "./delivery.ts";
 import type { HeldState, OwnershipHandle, SessionOwnership } from "./ownership.ts";
 import { type BrokerConnection, Session, sessionRecord } from "./session.ts";
-import { restoreState } from "./restore.ts";
+import { restoreAdopted } from "./restore.ts";
 import { catchUp, type PendingSummary, pendingSummary, type RouteTo, type SessionBacklog } from "./session-backlog.ts";
 import { adoptHandover, type SessionHandover, handOverSession } from "./session-handover.ts";
 import type { Subscriptions } from "./subscriptions.ts";
@@ -299,27 +299,9 @@ export class SessionRegistry implements OwnershipHandle {
 
   /** See {@link OwnershipHandle.adopt}: as a restart restores a session, with the record's times. */
   adopt(record: SessionRecord, backlog?: SessionBacklog, held?: HeldState): boolean {
-    const clientId = record.clientId;
-    if (this.sessions.has(clientId)) return false;
-    const state: StoredState = {
-      sessions: [{ ...record, will: undefined, willAt: undefined }], retained: [], downSince: undefined,
-      outgoing: new Map(held === undefined ? [] : [[clientId, held.outgoing]]), inboundQos2: new Map(held === undefined ? [] : [[clientId, held.inboundQos2]]),
-    };
-    const store = this.#ctx.store;
-    restoreState({ ctx: this.#ctx, registry: this, subscriptions: this.#subscriptions, publishWill: this.#publishWill }, state, this.#ctx.now());
-    const session = this.sessions.get(clientId);
-    // Kept in this node's store too (restoring resaves only a record that was connected), with what it held.
-    if (session !== undefined && record.disconnectedAt !== undefined) void store.saveSession(sessionRecord(session));
-    if (session !== undefined && held !== undefined) {
-      const kept = [...session.inflight.values()];
-      const given = new Set(held.outgoing);
-      session.queue.retain((r) => {
-        if (given.has(r)) kept.push(r);
-        return true;
-      });
-      if (kept.length > 0) void store.saveOutgoing(clientId, kept);
-      for (const id of session.inboundQos2) void store.saveInboundQos2(clientId, id);
-    }
+    if (this.sessions.has(record.clientId)) return false;
+    const target = { ctx: this.#ctx, registry: this, subscriptions: this.#subscriptions, publishWill: this.#publishWill };
+    const session = restoreAdopted(target, record, held, this.#ctx.now());
     // What it missed queues behind; a backlog that cannot be read is the cluster's to report.
     if (session !== undefined && backlog !== undefined) catchUp(backlog, session, this.#routeTo).catch(() => {});
     return session !== undefined;
